@@ -1,0 +1,56 @@
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{PortResult, Reason};
+
+/// One address to scan, with the name the user gave for it when there was one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub addr: IpAddr,
+    /// The host name as the user wrote it; `None` for address literals and ranges.
+    pub name: Option<String>,
+    /// The name's other addresses, reported but not scanned (Nmap's "Other addresses for").
+    pub other_addrs: Vec<IpAddr>,
+}
+
+impl Target {
+    pub fn from_addr(addr: IpAddr) -> Target {
+        Target { addr, name: None, other_addrs: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum HostStatus {
+    Up { reason: Reason },
+    Down,
+    /// `--host-timeout` expired; like Nmap, no port table is reported.
+    TimedOut,
+}
+
+/// Everything learned about one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostResult {
+    pub target: Target,
+    pub status: HostStatus,
+    /// Smoothed round-trip time of the answers, when any came.
+    pub latency: Option<Duration>,
+    /// Every scanned port, sorted by protocol and port number.
+    pub ports: Vec<PortResult>,
+}
+
+impl HostResult {
+    pub fn is_up(&self) -> bool {
+        matches!(self.status, HostStatus::Up { .. })
+    }
+}
+
+/// The totals Nmap prints on its last line.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ScanSummary {
+    pub hosts_scanned: u64,
+    pub hosts_up: u64,
+    pub elapsed: Duration,
+}

@@ -1,0 +1,10 @@
+//! The vocabulary every portolan crate shares.
+//!
+//! States and reasons carry the exact words Nmap prints, so every output sink renders them the
+//! same way and users' parsers of Nmap output keep working.
+
+mod host;
+mod port;
+
+pub use host::{HostResult, HostStatus, ScanSummary, Target};
+pub use port::{PortResult, PortState, Protocol, Reason};

@@ -1,0 +1,140 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A transport protocol whose ports can be scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+        }
+    }
+
+    /// Parses the lowercase name used in services files ("tcp", "udp", "sctp").
+    pub fn from_name(name: &str) -> Option<Protocol> {
+        Protocol::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The states of Nmap's documentation ("The Six Port States").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum PortState {
+    #[serde(rename = "open")]
+    Open,
+    #[serde(rename = "closed")]
+    Closed,
+    #[serde(rename = "filtered")]
+    Filtered,
+    #[serde(rename = "unfiltered")]
+    Unfiltered,
+    #[serde(rename = "open|filtered")]
+    OpenFiltered,
+    #[serde(rename = "closed|filtered")]
+    ClosedFiltered,
+}
+
+impl PortState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortState::Open => "open",
+            PortState::Closed => "closed",
+            PortState::Filtered => "filtered",
+            PortState::Unfiltered => "unfiltered",
+            PortState::OpenFiltered => "open|filtered",
+            PortState::ClosedFiltered => "closed|filtered",
+        }
+    }
+
+    /// Whether the port may be open; `--open` keeps only these.
+    pub fn may_be_open(self) -> bool {
+        matches!(self, PortState::Open | PortState::OpenFiltered | PortState::Unfiltered)
+    }
+}
+
+impl fmt::Display for PortState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a port or host got its state, in the words of Nmap's `--reason` output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// The handshake answer to a SYN (also a completed connect()).
+    SynAck,
+    /// connect() failed with ECONNREFUSED: the target answered with a RST.
+    ConnRefused,
+    /// A raw RST reply.
+    Reset,
+    /// Nothing came back after every allowed retransmission.
+    NoResponse,
+    HostUnreach,
+    NetUnreach,
+    PortUnreach,
+    ProtoUnreach,
+    AdminProhibited,
+    HostProhibited,
+    NetProhibited,
+    /// The user declared the state (e.g. `-Pn` marks hosts up).
+    UserSet,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::SynAck => "syn-ack",
+            Reason::ConnRefused => "conn-refused",
+            Reason::Reset => "reset",
+            Reason::NoResponse => "no-response",
+            Reason::HostUnreach => "host-unreach",
+            Reason::NetUnreach => "net-unreach",
+            Reason::PortUnreach => "port-unreach",
+            Reason::ProtoUnreach => "proto-unreach",
+            Reason::AdminProhibited => "admin-prohibited",
+            Reason::HostProhibited => "host-prohibited",
+            Reason::NetProhibited => "net-prohibited",
+            Reason::UserSet => "user-set",
+        }
+    }
+
+    /// Whether the target (or a router on its path) sent something back.
+    pub fn is_answer(self) -> bool {
+        !matches!(self, Reason::NoResponse | Reason::UserSet)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What one port on one host turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortResult {
+    pub protocol: Protocol,
+    pub port: u16,
+    pub state: PortState,
+    pub reason: Reason,
+    /// The service name from the services table (Nmap's `method="table"`), if one is known.
+    pub service: Option<String>,
+}

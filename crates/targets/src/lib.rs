@@ -1,0 +1,22 @@
+//! Target and port specifications with Nmap's grammar.
+//!
+//! Target specs never expand into memory: a `/0` is four billion addresses produced one at a
+//! time. Port specs are bitsets, since a protocol has only 65,536 ports.
+
+mod exclude;
+mod network;
+mod octets;
+mod ports;
+mod random;
+mod resolve;
+mod spec;
+mod walk;
+
+pub use exclude::{ExcludeList, UnresolvedExclude};
+pub use network::Network;
+pub use octets::{OctetAddrs, OctetRanges};
+pub use ports::{select_ports, PortSelection, PortSet, PortSpec, PortSpecError};
+pub use random::RandomTargets;
+pub use resolve::{Resolve, SystemResolver};
+pub use spec::{parse_target_list, Family, TargetSpec, TargetSpecError};
+pub use walk::{TargetWalk, WalkProblem};

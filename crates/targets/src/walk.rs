@@ -1,0 +1,170 @@
+use std::net::IpAddr;
+
+use model::Target;
+
+use crate::resolve::Resolve;
+use crate::{ExcludeList, Family, Network, TargetSpec};
+
+/// Something the walk had to pass over; the CLI reports it and the scan goes on, as in Nmap.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalkProblem {
+    #[error("Failed to resolve \"{0}\".")]
+    ResolveFailed(String),
+    #[error("Skipping \"{spec}\": it has no {wanted} address (use -6 for IPv6 targets)")]
+    WrongFamily { spec: String, wanted: &'static str },
+}
+
+/// Every target of a list of specs, in order, one at a time: names are resolved when reached,
+/// blocks are walked without being expanded, and excluded addresses are skipped.
+pub struct TargetWalk<'r, S> {
+    specs: S,
+    current: Box<dyn Iterator<Item = IpAddr>>,
+    family: Family,
+    exclude: ExcludeList,
+    resolver: &'r dyn Resolve,
+}
+
+impl<'r, S: Iterator<Item = TargetSpec>> TargetWalk<'r, S> {
+    pub fn new(specs: S, family: Family, exclude: ExcludeList, resolver: &'r dyn Resolve) -> Self {
+        TargetWalk { specs, current: Box::new(std::iter::empty()), family, exclude, resolver }
+    }
+
+    /// Starts walking one spec; returns a target directly when the spec is a plain name.
+    fn start(&mut self, spec: TargetSpec) -> Option<Result<Target, WalkProblem>> {
+        match spec {
+            TargetSpec::Network(net) => self.walk_network(net, || net_text(net)),
+            TargetSpec::Octets(ranges) => self.walk_addrs(Box::new(ranges.addrs()), Family::V4, || "range".into()),
+            TargetSpec::Name { name, prefix } => self.start_name(name, prefix),
+        }
+    }
+
+    fn walk_network(&mut self, net: Network, text: impl FnOnce() -> String) -> Option<Result<Target, WalkProblem>> {
+        let family = match net {
+            Network::V4 { .. } => Family::V4,
+            Network::V6 { .. } => Family::V6,
+        };
+        self.walk_addrs(Box::new(net.addrs()), family, text)
+    }
+
+    fn walk_addrs(
+        &mut self,
+        addrs: Box<dyn Iterator<Item = IpAddr>>,
+        family: Family,
+        text: impl FnOnce() -> String,
+    ) -> Option<Result<Target, WalkProblem>> {
+        if family != self.family {
+            return Some(Err(self.wrong_family(text())));
+        }
+        self.current = addrs;
+        None
+    }
+
+    fn start_name(&mut self, name: String, prefix: Option<u8>) -> Option<Result<Target, WalkProblem>> {
+        let Ok(addrs) = self.resolver.resolve(&name) else {
+            return Some(Err(WalkProblem::ResolveFailed(name)));
+        };
+        let Some(chosen) = addrs.iter().copied().find(|&a| Family::of(a) == self.family) else {
+            return Some(Err(self.wrong_family(name)));
+        };
+        if let Some(net) = prefix.and_then(|p| Network::new(chosen, p)) {
+            return self.walk_network(net, || name);
+        }
+        if self.exclude.contains(chosen) {
+            return None;
+        }
+        let other_addrs = addrs.into_iter().filter(|&a| a != chosen).collect();
+        Some(Ok(Target { addr: chosen, name: Some(name), other_addrs }))
+    }
+
+    fn wrong_family(&self, spec: String) -> WalkProblem {
+        let wanted = match self.family {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        };
+        WalkProblem::WrongFamily { spec, wanted }
+    }
+}
+
+fn net_text(net: Network) -> String {
+    match net {
+        Network::V4 { base, prefix } => format!("{}/{prefix}", std::net::Ipv4Addr::from(base)),
+        Network::V6 { base, prefix } => format!("{}/{prefix}", std::net::Ipv6Addr::from(base)),
+    }
+}
+
+impl<S: Iterator<Item = TargetSpec>> Iterator for TargetWalk<'_, S> {
+    type Item = Result<Target, WalkProblem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(addr) = self.current.by_ref().find(|&a| !self.exclude.contains(a)) {
+                return Some(Ok(Target::from_addr(addr)));
+            }
+            let spec = self.specs.next()?;
+            if let Some(item) = self.start(spec) {
+                return Some(item);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::fake::FakeResolver;
+
+    fn walk(specs: &[&str], family: Family, exclude: &[&str], resolver: &FakeResolver) -> Vec<Result<Target, WalkProblem>> {
+        let parse = |list: &[&str]| list.iter().map(|s| TargetSpec::parse(s).unwrap()).collect::<Vec<_>>();
+        let exclude = ExcludeList::new(parse(exclude), resolver).unwrap();
+        TargetWalk::new(parse(specs).into_iter(), family, exclude, resolver).collect()
+    }
+
+    fn addrs(results: &[Result<Target, WalkProblem>]) -> Vec<String> {
+        results.iter().map(|r| r.as_ref().unwrap().addr.to_string()).collect()
+    }
+
+    #[test]
+    fn walks_specs_in_order_and_skips_exclusions() {
+        let results = walk(&["198.18.0.0/30", "198.18.1.1-2"], Family::V4, &["198.18.0.2"], &FakeResolver::default());
+        assert_eq!(addrs(&results), ["198.18.0.0", "198.18.0.1", "198.18.0.3", "198.18.1.1", "198.18.1.2"]);
+    }
+
+    #[test]
+    fn names_keep_their_other_addresses() {
+        let resolver = FakeResolver::with(&[("dual.lab", &["2001:2::5", "198.18.0.5", "198.18.0.6"])]);
+        let results = walk(&["dual.lab"], Family::V4, &[], &resolver);
+        let target = results[0].as_ref().unwrap();
+        assert_eq!(target.addr.to_string(), "198.18.0.5");
+        assert_eq!(target.name.as_deref(), Some("dual.lab"));
+        assert_eq!(target.other_addrs, vec!["2001:2::5".parse::<IpAddr>().unwrap(), "198.18.0.6".parse().unwrap()]);
+        let v6 = walk(&["dual.lab"], Family::V6, &[], &resolver);
+        assert_eq!(v6[0].as_ref().unwrap().addr.to_string(), "2001:2::5");
+    }
+
+    #[test]
+    fn a_name_with_a_prefix_walks_its_block() {
+        let resolver = FakeResolver::with(&[("edge.lab", &["198.18.3.9"])]);
+        let results = walk(&["edge.lab/31"], Family::V4, &[], &resolver);
+        assert_eq!(addrs(&results), ["198.18.3.8", "198.18.3.9"]);
+    }
+
+    #[test]
+    fn unresolvable_names_and_wrong_families_are_reported_and_the_walk_goes_on() {
+        let resolver = FakeResolver::with(&[("v6only.lab", &["2001:2::9"])]);
+        let results = walk(&["nowhere.lab", "2001:2::1", "v6only.lab", "198.18.0.1"], Family::V4, &[], &resolver);
+        assert_eq!(results[0], Err(WalkProblem::ResolveFailed("nowhere.lab".into())));
+        assert_eq!(results[1], Err(WalkProblem::WrongFamily { spec: "2001:2::1/128".into(), wanted: "IPv4" }));
+        assert_eq!(results[2], Err(WalkProblem::WrongFamily { spec: "v6only.lab".into(), wanted: "IPv4" }));
+        assert_eq!(results[3].as_ref().unwrap().addr.to_string(), "198.18.0.1");
+        assert_eq!(results[0].as_ref().unwrap_err().to_string(), "Failed to resolve \"nowhere.lab\".");
+    }
+
+    #[test]
+    fn a_huge_block_is_walked_lazily() {
+        let specs = vec![TargetSpec::parse("0.0.0.0/0").unwrap()];
+        let resolver = FakeResolver::default();
+        let mut walk = TargetWalk::new(specs.into_iter(), Family::V4, ExcludeList::default(), &resolver);
+        let third = walk.nth(2).unwrap().unwrap();
+        assert_eq!(third.addr.to_string(), "0.0.0.2");
+    }
+}
