@@ -1,0 +1,16 @@
+//! The scan engine.
+//!
+//! Timing rules (RTT estimation, retransmission allowance, pacing, templates) are plain state
+//! machines fed explicit instants, so every rule is unit-tested without sockets or sleeping. The
+//! runners (today the TCP connect scan) wire them to real I/O.
+
+pub mod connect;
+mod pacer;
+mod retry;
+mod rtt;
+mod timing;
+
+pub use pacer::Pacer;
+pub use retry::RetryAllowance;
+pub use rtt::RttEstimator;
+pub use timing::{Timing, TimingTemplate};

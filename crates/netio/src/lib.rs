@@ -1,0 +1,12 @@
+//! The operating-system seam: process limits and privileges today, raw sockets with the SYN
+//! engine. No other crate makes system calls of its own.
+
+mod privilege;
+
+pub use privilege::has_cap_net_raw;
+
+/// Raises the soft limit on open files to the hard limit and returns the new soft limit.
+/// A connect scan holds one descriptor per probe in flight, so this bounds its parallelism.
+pub fn raise_nofile_limit() -> std::io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
+}

@@ -1,0 +1,308 @@
+//! Nmap's "normal" output: what an administrator reads on the terminal.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, ScanSummary};
+
+use crate::{table, ScanStart, Sink};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NormalOptions {
+    /// `--reason`: a REASON column and why the host is up.
+    pub reason: bool,
+    /// `--open`: only ports that may be open, and only hosts that have some.
+    pub open_only: bool,
+    /// `-v` count; more verbosity lists more ports before summarising a state.
+    pub verbosity: u8,
+}
+
+/// A state with more ports than this (times verbosity + 1) is summarised in "Not shown".
+const SHOWN_PER_STATE: usize = 25;
+
+pub struct NormalSink<W> {
+    out: W,
+    options: NormalOptions,
+}
+
+impl<W: Write> NormalSink<W> {
+    pub fn new(out: W, options: NormalOptions) -> Self {
+        NormalSink { out, options }
+    }
+}
+
+impl<W: Write> Sink for NormalSink<W> {
+    fn start(&mut self, start: &ScanStart) -> std::io::Result<()> {
+        writeln!(self.out, "Starting portolan {} at {}", start.version, start.started_at)?;
+        self.out.flush()
+    }
+
+    fn host(&mut self, host: &HostResult) -> std::io::Result<()> {
+        let report = host_report(host, &self.options);
+        self.out.write_all(report.as_bytes())?;
+        self.out.flush()
+    }
+
+    fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()> {
+        if summary.hosts_scanned == 1 && summary.hosts_up == 0 {
+            writeln!(self.out, "Note: Host seems down. If it is really up, but blocking our probes, try -Pn")?;
+        }
+        writeln!(self.out, "{}", done_line(summary))?;
+        self.out.flush()
+    }
+}
+
+fn done_line(summary: &ScanSummary) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "portolan done: {} ({}) scanned in {:.2} seconds",
+        plural(summary.hosts_scanned, "IP address", "IP addresses"),
+        plural(summary.hosts_up, "host up", "hosts up"),
+        summary.elapsed.as_secs_f64()
+    )
+}
+
+/// The lines printed for one host; empty for hosts Nmap would not report.
+pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
+    let title = host_title(host);
+    match host.status {
+        HostStatus::Down => return String::new(),
+        HostStatus::TimedOut => return format!("Skipping host {title} due to host timeout\n"),
+        HostStatus::Up { .. } => {}
+    }
+    let (shown, hidden) = split_ignored(&host.ports, options);
+    if options.open_only && shown.is_empty() {
+        return String::new();
+    }
+    let mut text = format!("portolan scan report for {title}\n{}\n", up_line(host, options));
+    if !host.target.other_addrs.is_empty() {
+        let others: Vec<String> = host.target.other_addrs.iter().map(|a| a.to_string()).collect();
+        let name = host.target.name.as_deref().unwrap_or_default();
+        text += &format!("Other addresses for {name} (not scanned): {}\n", others.join(" "));
+    }
+    if shown.is_empty() && !hidden.is_empty() {
+        text += &format!("All {} scanned ports on {title} are in ignored states.\n", host.ports.len());
+    }
+    match not_shown_line(&hidden) {
+        Some(line) => text += &line,
+        None => text.push('\n'),
+    }
+    if !shown.is_empty() {
+        text += &port_table(&shown, options.reason);
+    }
+    text.push('\n');
+    text
+}
+
+fn host_title(host: &HostResult) -> String {
+    match &host.target.name {
+        Some(name) => format!("{name} ({})", host.target.addr),
+        None => host.target.addr.to_string(),
+    }
+}
+
+fn up_line(host: &HostResult, options: &NormalOptions) -> String {
+    let received = match host.status {
+        HostStatus::Up { reason } if options.reason => format!(", received {reason}"),
+        _ => String::new(),
+    };
+    match host.latency {
+        Some(latency) => format!("Host is up{received} ({}s latency).", two_significant_digits(latency)),
+        None => format!("Host is up{received}."),
+    }
+}
+
+/// Seconds with two significant digits, keeping trailing zeros: 0.00012, 0.0010, 0.050, 1.2.
+fn two_significant_digits(duration: Duration) -> String {
+    let seconds = duration.as_secs_f64();
+    if seconds <= 0.0 {
+        return "0.0".to_string();
+    }
+    let magnitude = seconds.log10().floor() as i32;
+    let decimals = (1 - magnitude).max(0) as usize;
+    format!("{seconds:.decimals$}")
+}
+
+/// Splits ports into those listed and those summarised in "Not shown".
+fn split_ignored<'a>(ports: &'a [PortResult], options: &NormalOptions) -> (Vec<&'a PortResult>, Vec<&'a PortResult>) {
+    let mut per_state: BTreeMap<(Protocol, PortState), usize> = BTreeMap::new();
+    for port in ports {
+        *per_state.entry((port.protocol, port.state)).or_default() += 1;
+    }
+    let limit = SHOWN_PER_STATE * (usize::from(options.verbosity) + 1);
+    let ignored = |port: &PortResult| {
+        if port.state == PortState::Open {
+            return false;
+        }
+        (options.open_only && !port.state.may_be_open()) || per_state[&(port.protocol, port.state)] > limit
+    };
+    ports.iter().partition(|port| !ignored(port))
+}
+
+/// "Not shown: 196 closed tcp ports (conn-refused), 2 filtered tcp ports (host-unreach), …":
+/// states by descending count, and within a state its reasons by descending count.
+fn not_shown_line(hidden: &[&PortResult]) -> Option<String> {
+    if hidden.is_empty() {
+        return None;
+    }
+    let mut groups: BTreeMap<(Protocol, PortState), BTreeMap<Reason, usize>> = BTreeMap::new();
+    for port in hidden {
+        *groups.entry((port.protocol, port.state)).or_default().entry(port.reason).or_default() += 1;
+    }
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by_key(|(_, reasons)| std::cmp::Reverse(reasons.values().sum::<usize>()));
+    let mut entries = Vec::new();
+    for ((protocol, state), reasons) in groups {
+        let mut reasons: Vec<_> = reasons.into_iter().collect();
+        reasons.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
+        for (reason, count) in reasons {
+            entries.push(format!("{count} {state} {protocol} ports ({reason})"));
+        }
+    }
+    Some(format!("Not shown: {}\n", entries.join(", ")))
+}
+
+fn port_table(ports: &[&PortResult], with_reason: bool) -> String {
+    let mut header = vec!["PORT".to_string(), "STATE".into(), "SERVICE".into()];
+    if with_reason {
+        header.push("REASON".into());
+    }
+    let mut rows = vec![header];
+    for port in ports {
+        let mut row = vec![
+            format!("{}/{}", port.port, port.protocol),
+            port.state.to_string(),
+            port.service.clone().unwrap_or_else(|| "unknown".into()),
+        ];
+        if with_reason {
+            row.push(port.reason.to_string());
+        }
+        rows.push(row);
+    }
+    table::render(&rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::Target;
+
+    fn port(port: u16, state: PortState, reason: Reason, service: &str) -> PortResult {
+        PortResult { protocol: Protocol::Tcp, port, state, reason, service: Some(service.to_string()) }
+    }
+
+    fn closed_range(ports: std::ops::Range<u16>) -> Vec<PortResult> {
+        ports.map(|p| port(p, PortState::Closed, Reason::ConnRefused, "x")).collect()
+    }
+
+    fn host(ports: Vec<PortResult>) -> HostResult {
+        HostResult {
+            target: Target::from_addr("198.18.0.2".parse().unwrap()),
+            status: HostStatus::Up { reason: Reason::SynAck },
+            latency: Some(Duration::from_micros(230)),
+            ports,
+        }
+    }
+
+    #[test]
+    fn a_mixed_host_lists_interesting_ports_and_summarises_the_rest() {
+        let mut ports = closed_range(111..307);
+        ports.push(port(22, PortState::Open, Reason::SynAck, "ssh"));
+        ports.push(port(25, PortState::Filtered, Reason::NoResponse, "smtp"));
+        ports.push(port(110, PortState::Filtered, Reason::HostUnreach, "pop3"));
+        ports.sort_by_key(|p| p.port);
+        let report = host_report(&host(ports), &NormalOptions::default());
+        assert_eq!(
+            report,
+            "portolan scan report for 198.18.0.2\n\
+             Host is up (0.00023s latency).\n\
+             Not shown: 196 closed tcp ports (conn-refused)\n\
+             PORT    STATE    SERVICE\n\
+             22/tcp  open     ssh\n\
+             25/tcp  filtered smtp\n\
+             110/tcp filtered pop3\n\
+             \n"
+        );
+    }
+
+    #[test]
+    fn without_a_summary_a_blank_line_precedes_the_table() {
+        let report = host_report(&host(vec![port(22, PortState::Open, Reason::SynAck, "ssh")]), &NormalOptions::default());
+        assert_eq!(report, "portolan scan report for 198.18.0.2\nHost is up (0.00023s latency).\n\nPORT   STATE SERVICE\n22/tcp open  ssh\n\n");
+    }
+
+    #[test]
+    fn reason_adds_a_column_and_why_the_host_is_up() {
+        let options = NormalOptions { reason: true, ..Default::default() };
+        let report = host_report(&host(vec![port(22, PortState::Open, Reason::SynAck, "ssh")]), &options);
+        assert!(report.contains("Host is up, received syn-ack (0.00023s latency).\n"), "{report}");
+        assert!(report.contains("PORT   STATE SERVICE REASON\n22/tcp open  ssh     syn-ack\n"), "{report}");
+    }
+
+    #[test]
+    fn states_order_by_count_and_reasons_within_a_state() {
+        let mut ports: Vec<PortResult> = (1000..1133).map(|p| port(p, PortState::Filtered, Reason::NoResponse, "x")).collect();
+        ports.extend((2000..2007).map(|p| port(p, PortState::Filtered, Reason::HostUnreach, "x")));
+        ports.extend(closed_range(3000..3030));
+        let report = host_report(&host(ports), &NormalOptions::default());
+        assert!(report.contains(
+            "All 170 scanned ports on 198.18.0.2 are in ignored states.\n\
+             Not shown: 133 filtered tcp ports (no-response), 7 filtered tcp ports (host-unreach), 30 closed tcp ports (conn-refused)\n\n"
+        ), "{report}");
+    }
+
+    #[test]
+    fn verbosity_shows_more_ports_before_summarising() {
+        let ports = closed_range(1..31);
+        assert!(host_report(&host(ports.clone()), &NormalOptions::default()).contains("Not shown: 30 closed"));
+        let verbose = host_report(&host(ports), &NormalOptions { verbosity: 1, ..Default::default() });
+        assert!(!verbose.contains("Not shown"), "{verbose}");
+        assert!(verbose.contains("30/tcp closed x\n"), "{verbose}");
+    }
+
+    #[test]
+    fn open_only_hides_other_states_and_hosts_without_open_ports() {
+        let options = NormalOptions { open_only: true, ..Default::default() };
+        assert_eq!(host_report(&host(closed_range(1..5)), &options), "");
+        let mut ports = closed_range(1..5);
+        ports.push(port(22, PortState::Open, Reason::SynAck, "ssh"));
+        let report = host_report(&host(ports), &options);
+        assert!(report.contains("Not shown: 4 closed tcp ports (conn-refused)\nPORT   STATE SERVICE\n22/tcp open  ssh\n"), "{report}");
+    }
+
+    #[test]
+    fn names_and_other_addresses_are_reported() {
+        let mut host = host(vec![port(22, PortState::Open, Reason::SynAck, "ssh")]);
+        host.target = Target { addr: "127.0.0.1".parse().unwrap(), name: Some("localhost".into()), other_addrs: vec!["::1".parse().unwrap()] };
+        let report = host_report(&host, &NormalOptions::default());
+        assert!(report.starts_with("portolan scan report for localhost (127.0.0.1)\nHost is up (0.00023s latency).\nOther addresses for localhost (not scanned): ::1\n"), "{report}");
+    }
+
+    #[test]
+    fn down_hosts_print_nothing_and_timed_out_hosts_say_so() {
+        let mut down = host(vec![]);
+        down.status = HostStatus::Down;
+        assert_eq!(host_report(&down, &NormalOptions::default()), "");
+        down.status = HostStatus::TimedOut;
+        assert_eq!(host_report(&down, &NormalOptions::default()), "Skipping host 198.18.0.2 due to host timeout\n");
+    }
+
+    #[test]
+    fn latency_keeps_two_significant_digits() {
+        assert_eq!(two_significant_digits(Duration::from_micros(120)), "0.00012");
+        assert_eq!(two_significant_digits(Duration::from_millis(1)), "0.0010");
+        assert_eq!(two_significant_digits(Duration::from_millis(50)), "0.050");
+        assert_eq!(two_significant_digits(Duration::from_micros(1_234_500)), "1.2");
+        assert_eq!(two_significant_digits(Duration::from_secs(12)), "12");
+        assert_eq!(two_significant_digits(Duration::ZERO), "0.0");
+    }
+
+    #[test]
+    fn the_done_line_counts_addresses_and_hosts_up() {
+        let summary = |scanned, up| ScanSummary { hosts_scanned: scanned, hosts_up: up, elapsed: Duration::from_millis(50) };
+        assert_eq!(done_line(&summary(1, 1)), "portolan done: 1 IP address (1 host up) scanned in 0.05 seconds");
+        assert_eq!(done_line(&summary(256, 3)), "portolan done: 256 IP addresses (3 hosts up) scanned in 0.05 seconds");
+        assert_eq!(done_line(&summary(0, 0)), "portolan done: 0 IP addresses (0 hosts up) scanned in 0.05 seconds");
+    }
+}
