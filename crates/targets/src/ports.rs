@@ -58,6 +58,9 @@ pub struct PortSpec {
     pub tcp: PortSet,
     pub udp: PortSet,
     pub sctp: PortSet,
+    /// Protocols the text named with a `T:`/`U:`/`S:` prefix, so that the CLI can warn when
+    /// the user asked for ports of a protocol no requested scan covers.
+    pub prefixed: Vec<Protocol>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +96,11 @@ impl PortSpec {
             let (prefix, item) = split_prefix(raw);
             if let Some(prefix) = prefix {
                 protos = prefix_protocols(prefix).ok_or_else(|| error("unknown protocol prefix (use T:, U: or S:)"))?;
+                for &proto in protos {
+                    if !spec.prefixed.contains(&proto) {
+                        spec.prefixed.push(proto);
+                    }
+                }
             }
             if item.is_empty() {
                 return Err(error("empty port item"));
@@ -248,6 +256,7 @@ mod tests {
         assert_eq!(spec.udp.iter().collect::<Vec<_>>(), [53, 111]);
         assert_eq!(spec.tcp.iter().collect::<Vec<_>>(), [21, 22, 80]);
         assert!(spec.sctp.is_empty());
+        assert_eq!(spec.prefixed, [Protocol::Udp, Protocol::Tcp]);
         let unprefixed = PortSpec::parse("22", &table()).unwrap();
         assert!(unprefixed.tcp.contains(22) && unprefixed.udp.contains(22) && unprefixed.sctp.contains(22));
     }

@@ -12,11 +12,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use futures::stream::{self, StreamExt};
+use futures::stream::{FuturesUnordered, StreamExt};
 use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, Target};
 use rand::seq::SliceRandom;
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub use outcome::{classify, classify_error, Outcome};
 
@@ -51,6 +51,7 @@ pub struct ConnectError {
 
 pub struct ConnectScanner {
     config: ConnectConfig,
+    in_flight: usize,
     sockets: Semaphore,
     rate: Option<Mutex<Pacer>>,
 }
@@ -70,12 +71,18 @@ struct Probe {
 
 impl ConnectScanner {
     pub fn new(config: ConnectConfig) -> ConnectScanner {
-        let in_flight = config.timing.max_parallelism.map_or(config.socket_budget, |p| p.min(config.socket_budget));
+        let in_flight = config.timing.max_parallelism.map_or(config.socket_budget, |p| p.min(config.socket_budget)).max(1);
         ConnectScanner {
-            sockets: Semaphore::new(in_flight.max(1)),
+            in_flight,
+            sockets: Semaphore::new(in_flight),
             rate: config.max_rate.map(|rate| Mutex::new(Pacer::per_second(rate))),
             config,
         }
+    }
+
+    /// How many probes may be in flight at once across the scan.
+    pub fn max_in_flight(&self) -> usize {
+        self.in_flight
     }
 
     /// Scans `ports` of one target, honouring `--host-timeout`.
@@ -99,7 +106,7 @@ impl ConnectScanner {
         let status = if self.config.assume_up {
             HostStatus::Up { reason: Reason::UserSet }
         } else {
-            scanned.alive_because.map_or(HostStatus::Down, |reason| HostStatus::Up { reason })
+            scanned.alive_because().map_or(HostStatus::Down, |reason| HostStatus::Up { reason })
         };
         HostResult { target, status, latency: scanned.latency, ports: scanned.ports }
     }
@@ -115,26 +122,9 @@ impl ConnectScanner {
         if self.config.randomize_ports {
             pending.shuffle(&mut rand::rng());
         }
-        let mut scanned = ScannedHost { ports: Vec::with_capacity(ports.len()), alive_because: None, latency: None };
+        let mut scanned = ScannedHost { ports: Vec::with_capacity(ports.len()), latency: None };
         for try_number in 0.. {
-            let mut silent = Vec::new();
-            let mut probes = stream::iter(pending).map(|port| self.probe(addr, port, &host)).buffer_unordered(usize::MAX);
-            while let Some(probe) = probes.next().await {
-                let probe = probe?;
-                match probe.outcome {
-                    Outcome::Silent => silent.push(probe.port),
-                    Outcome::Answer(state, reason) => {
-                        let mut host = host.lock().expect("host timing lock");
-                        host.rtt.sample(probe.elapsed);
-                        host.retries.answered_on(try_number);
-                        drop(host);
-                        if state == PortState::Open {
-                            observer.open_port_found(addr, Protocol::Tcp, probe.port);
-                        }
-                        scanned.record(probe.port, state, reason);
-                    }
-                }
-            }
+            let silent = self.probe_round(addr, pending, try_number, &host, &mut scanned, observer).await?;
             let may_retry = host.lock().expect("host timing lock").retries.may_retry_after(try_number);
             if silent.is_empty() || !may_retry {
                 silent.into_iter().for_each(|port| scanned.record(port, PortState::Filtered, Reason::NoResponse));
@@ -147,9 +137,52 @@ impl ConnectScanner {
         Ok(scanned)
     }
 
-    /// One connect() attempt, once a socket slot and a send slot are free.
-    async fn probe(&self, addr: IpAddr, port: u16, host: &Mutex<HostTiming>) -> Result<Probe, ConnectError> {
-        let _slot = self.sockets.acquire().await.expect("the semaphore is never closed");
+    /// Probes every port of `ports` once and returns those that stayed silent. A probe exists
+    /// only once it holds a socket slot, so memory stays bounded by the socket budget however
+    /// many hosts and ports wait.
+    async fn probe_round(
+        &self,
+        addr: IpAddr,
+        ports: Vec<u16>,
+        try_number: u32,
+        host: &Mutex<HostTiming>,
+        scanned: &mut ScannedHost,
+        observer: &dyn ScanObserver,
+    ) -> Result<Vec<u16>, ConnectError> {
+        let mut waiting = ports.into_iter().peekable();
+        let mut in_flight = FuturesUnordered::new();
+        let mut silent = Vec::new();
+        loop {
+            tokio::select! {
+                biased;
+                Some(probe) = in_flight.next() => {
+                    let Probe { port, outcome, elapsed } = probe?;
+                    match outcome {
+                        Outcome::Silent => silent.push(port),
+                        Outcome::Answer(state, reason) => {
+                            let mut timing = host.lock().expect("host timing lock");
+                            timing.rtt.sample(elapsed);
+                            timing.retries.answered_on(try_number);
+                            drop(timing);
+                            if state == PortState::Open {
+                                observer.open_port_found(addr, Protocol::Tcp, port);
+                            }
+                            scanned.record(port, state, reason);
+                        }
+                    }
+                }
+                slot = self.sockets.acquire(), if waiting.peek().is_some() => {
+                    let slot = slot.expect("the semaphore is never closed");
+                    let port = waiting.next().expect("peeked");
+                    in_flight.push(self.probe(addr, port, slot, host));
+                }
+                else => return Ok(silent),
+            }
+        }
+    }
+
+    /// One connect() attempt holding a socket slot, sent when the pacing allows.
+    async fn probe(&self, addr: IpAddr, port: u16, _slot: SemaphorePermit<'_>, host: &Mutex<HostTiming>) -> Result<Probe, ConnectError> {
         self.wait_to_send(host).await;
         let timeout = host.lock().expect("host timing lock").rtt.timeout();
         let target = SocketAddr::new(addr, port);
@@ -173,17 +206,20 @@ impl ConnectScanner {
 
 struct ScannedHost {
     ports: Vec<PortResult>,
-    /// The reason of the first answer that proves the host alive (a SYN/ACK or a RST).
-    alive_because: Option<Reason>,
     latency: Option<Duration>,
 }
 
 impl ScannedHost {
     fn record(&mut self, port: u16, state: PortState, reason: Reason) {
-        if self.alive_because.is_none() && matches!(state, PortState::Open | PortState::Closed) {
-            self.alive_because = Some(reason);
-        }
         self.ports.push(PortResult { protocol: Protocol::Tcp, port, state, reason, service: None });
+    }
+
+    /// The evidence that the host is alive: an open port's SYN/ACK, else a closed port's RST.
+    /// Chosen by strength rather than arrival, so the report does not vary between runs.
+    fn alive_because(&self) -> Option<Reason> {
+        [PortState::Open, PortState::Closed]
+            .into_iter()
+            .find_map(|state| self.ports.iter().find(|p| p.state == state).map(|p| p.reason))
     }
 }
 

@@ -1,0 +1,448 @@
+//! Nmap's command-line grammar: single-dash long options (`-iL`, `-oX`), values attached or
+//! separate (`-p22`, `-p 22`), clustered flags (`-nF`), `--name=value`, and `-T` by number or
+//! name. Every option either works or is refused with "not supported yet": none is ignored.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use engine::TimingTemplate;
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Scan(Box<ScanOptions>),
+    Help,
+    Version,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScanOptions {
+    pub targets: Vec<String>,
+    pub input_list: Option<PathBuf>,
+    pub random_targets: Option<u64>,
+    pub exclude: Vec<String>,
+    pub exclude_file: Option<PathBuf>,
+    pub ports: Option<String>,
+    pub top_ports: Option<usize>,
+    pub fast: bool,
+    pub sequential_ports: bool,
+    pub assume_up: bool,
+    pub ipv6: bool,
+    pub open_only: bool,
+    pub reason: bool,
+    pub verbosity: u8,
+    pub datadir: Option<PathBuf>,
+    pub timing: TimingOptions,
+}
+
+/// `-T` and the fine-grained timing options layered over it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimingOptions {
+    pub template: Option<TimingTemplate>,
+    pub max_retries: Option<u32>,
+    /// Zero means "no timeout", which overrides `-T5`'s 15 minutes.
+    pub host_timeout: Option<Duration>,
+    pub scan_delay: Option<Duration>,
+    pub initial_rtt_timeout: Option<Duration>,
+    pub min_rtt_timeout: Option<Duration>,
+    pub max_rtt_timeout: Option<Duration>,
+    pub max_parallelism: Option<usize>,
+    pub max_rate: Option<f64>,
+    pub max_hostgroup: Option<usize>,
+}
+
+/// A usage error: one line naming the offending token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn usage(message: impl Into<String>) -> UsageError {
+    UsageError(message.into())
+}
+
+/// Nmap options that a later portolan release will build; refused clearly until then.
+const NOT_YET_LONG: &[&str] = &[
+    "min-rate", "min-parallelism", "min-hostgroup", "max-scan-delay", "scanflags", "data", "data-string",
+    "data-length", "ttl", "source-port", "spoof-mac", "badsum", "stats-every", "append-output", "resume",
+    "stylesheet", "webxml", "no-stylesheet", "iflist", "send-eth", "send-ip", "privileged", "unprivileged",
+    "traceroute", "script", "script-args", "version-intensity", "version-light", "version-all", "osscan-limit",
+    "osscan-guess", "dns-servers", "system-dns", "randomize-hosts", "packet-trace", "exclude-ports", "port-ratio",
+    "ndjson", "defeat-rst-ratelimit", "defeat-icmp-ratelimit", "mtu", "ip-options", "noninteractive", "max-os-tries",
+    "disable-arp-ping", "discovery-ignore-rst", "allports", "sI", "sL", "sn", "sP", "oN", "oX", "oG", "oA", "oS", "oJ",
+];
+
+/// Single-dash spellings that are long options in Nmap (`-iL`, `-oX`, …) are handled by the
+/// short-option parser, which reads the letter after `i`, `o` or `s`.
+const LONG_WITH_VALUE: &[&str] = &[
+    "top-ports", "exclude", "excludefile", "datadir", "max-retries", "host-timeout", "scan-delay",
+    "initial-rtt-timeout", "min-rtt-timeout", "max-rtt-timeout", "max-parallelism", "max-rate", "max-hostgroup",
+];
+const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help"];
+
+struct Tokens<I: Iterator<Item = String>> {
+    args: std::iter::Peekable<I>,
+}
+
+impl<I: Iterator<Item = String>> Tokens<I> {
+    /// The value of `option`: the attached text if any, else the next argument.
+    fn value(&mut self, option: &str, attached: Option<String>) -> Result<String, UsageError> {
+        match attached {
+            Some(value) if !value.is_empty() => Ok(value),
+            _ => self.args.next().ok_or_else(|| usage(format!("option '{option}' needs a value"))),
+        }
+    }
+}
+
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageError> {
+    let mut tokens = Tokens { args: args.into_iter().peekable() };
+    let mut options = ScanOptions::default();
+    while let Some(arg) = tokens.args.next() {
+        if let Some(command) = parse_one(arg, &mut tokens, &mut options)? {
+            return Ok(command);
+        }
+    }
+    Ok(Command::Scan(Box::new(options)))
+}
+
+/// Handles one argument; returns a command when the argument ends parsing (`-h`, `-V`).
+fn parse_one<I: Iterator<Item = String>>(
+    arg: String,
+    tokens: &mut Tokens<I>,
+    options: &mut ScanOptions,
+) -> Result<Option<Command>, UsageError> {
+    if let Some(long) = arg.strip_prefix("--") {
+        return parse_long(long, &arg, tokens, options);
+    }
+    let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) else {
+        options.targets.push(arg);
+        return Ok(None);
+    };
+    let name = short.split('=').next().unwrap_or(short);
+    if LONG_WITH_VALUE.contains(&name) || LONG_FLAGS.contains(&name) {
+        return parse_long(short, &arg, tokens, options);
+    }
+    parse_short_cluster(short, &arg, tokens, options)
+}
+
+fn parse_long<I: Iterator<Item = String>>(
+    long: &str,
+    arg: &str,
+    tokens: &mut Tokens<I>,
+    options: &mut ScanOptions,
+) -> Result<Option<Command>, UsageError> {
+    let (name, attached) = match long.split_once('=') {
+        Some((name, value)) => (name, Some(value.to_string())),
+        None => (long, None),
+    };
+    if LONG_FLAGS.contains(&name) {
+        if attached.is_some() {
+            return Err(usage(format!("option '--{name}' takes no value: '{arg}'")));
+        }
+        match name {
+            "open" => options.open_only = true,
+            "reason" => options.reason = true,
+            "version" => return Ok(Some(Command::Version)),
+            _ => return Ok(Some(Command::Help)),
+        }
+        return Ok(None);
+    }
+    if !LONG_WITH_VALUE.contains(&name) {
+        return Err(unknown_option(arg, name));
+    }
+    let option = format!("--{name}");
+    let value = tokens.value(&option, attached)?;
+    let timing = &mut options.timing;
+    match name {
+        "top-ports" => options.top_ports = Some(positive(&option, &value)?),
+        "exclude" => options.exclude.extend(value.split(',').map(str::to_string)),
+        "excludefile" => options.exclude_file = Some(PathBuf::from(value)),
+        "datadir" => options.datadir = Some(PathBuf::from(value)),
+        "max-retries" => timing.max_retries = Some(number(&option, &value)?),
+        "host-timeout" => timing.host_timeout = Some(time_value(&option, &value)?),
+        "scan-delay" => timing.scan_delay = Some(time_value(&option, &value)?),
+        "initial-rtt-timeout" => timing.initial_rtt_timeout = Some(nonzero_time(&option, &value)?),
+        "min-rtt-timeout" => timing.min_rtt_timeout = Some(nonzero_time(&option, &value)?),
+        "max-rtt-timeout" => timing.max_rtt_timeout = Some(nonzero_time(&option, &value)?),
+        "max-parallelism" => timing.max_parallelism = Some(positive(&option, &value)?),
+        "max-hostgroup" => timing.max_hostgroup = Some(positive(&option, &value)?),
+        "max-rate" => timing.max_rate = Some(rate(&option, &value)?),
+        _ => unreachable!("every LONG_WITH_VALUE name is handled"),
+    }
+    Ok(None)
+}
+
+fn unknown_option(arg: &str, name: &str) -> UsageError {
+    if NOT_YET_LONG.contains(&name) {
+        usage(format!("option '{arg}' is not supported yet"))
+    } else {
+        usage(format!("unrecognized option '{arg}'"))
+    }
+}
+
+/// Short options, possibly clustered (`-nF`, `-vv`); an option that takes a value takes the
+/// rest of the cluster, or the next argument.
+fn parse_short_cluster<I: Iterator<Item = String>>(
+    cluster: &str,
+    arg: &str,
+    tokens: &mut Tokens<I>,
+    options: &mut ScanOptions,
+) -> Result<Option<Command>, UsageError> {
+    let mut chars = cluster.char_indices();
+    while let Some((at, letter)) = chars.next() {
+        let rest = &cluster[at + letter.len_utf8()..];
+        let attached = Some(rest.to_string());
+        match letter {
+            'h' | '?' => return Ok(Some(Command::Help)),
+            'V' => return Ok(Some(Command::Version)),
+            'F' => options.fast = true,
+            'r' => options.sequential_ports = true,
+            'n' => {} // no reverse DNS: portolan does not resolve addresses to names yet.
+            '6' => options.ipv6 = true,
+            'v' => {
+                options.verbosity = verbosity(options.verbosity, rest, arg)?;
+                return Ok(None);
+            }
+            'p' => {
+                options.ports = Some(tokens.value("-p", attached)?);
+                return Ok(None);
+            }
+            'T' => {
+                let value = tokens.value("-T", attached)?;
+                let template = TimingTemplate::parse(&value)
+                    .ok_or_else(|| usage(format!("invalid timing template '-T{value}' (use 0-5 or paranoid|sneaky|polite|normal|aggressive|insane)")))?;
+                options.timing.template = Some(template);
+                return Ok(None);
+            }
+            's' => return scan_types(rest, arg).map(|()| None),
+            'P' => return ping_types(rest, arg, options).map(|()| None),
+            'i' => return input_option(rest, arg, tokens, options).map(|()| None),
+            'o' | 'd' | 'A' | 'O' | 'f' | 'D' | 'S' | 'e' | 'g' | 'b' | 'M' | 'R' | 'Y' | 'I' => {
+                return Err(usage(format!("option '{arg}' is not supported yet")));
+            }
+            _ => return Err(usage(format!("unrecognized option '{arg}'"))),
+        }
+    }
+    Ok(None)
+}
+
+/// `-v`, `-vv`, `-vvv` or `-v3`.
+fn verbosity(current: u8, rest: &str, arg: &str) -> Result<u8, UsageError> {
+    if rest.is_empty() {
+        return Ok(current.saturating_add(1));
+    }
+    if rest.bytes().all(|b| b == b'v') {
+        return Ok(current.saturating_add(1 + rest.len() as u8));
+    }
+    rest.parse::<u8>().map_err(|_| usage(format!("invalid verbosity '{arg}'")))
+}
+
+/// `-sT` is the connect scan; other scan types arrive with the raw engine.
+fn scan_types(letters: &str, arg: &str) -> Result<(), UsageError> {
+    if letters.is_empty() {
+        return Err(usage(format!("option '{arg}' needs a scan type letter, e.g. -sT")));
+    }
+    for letter in letters.chars() {
+        match letter {
+            'T' => {}
+            'S' | 'U' | 'F' | 'N' | 'X' | 'M' | 'A' | 'W' | 'n' | 'L' | 'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'P' | 'R' => {
+                return Err(usage(format!("scan type '-s{letter}' is not supported yet (only -sT works so far)")));
+            }
+            _ => return Err(usage(format!("unrecognized scan type '-s{letter}' in '{arg}'"))),
+        }
+    }
+    Ok(())
+}
+
+/// `-Pn` (and its old spelling `-P0`) skips host discovery; the discovery probes come later.
+fn ping_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(), UsageError> {
+    match letters {
+        "n" | "0" => {
+            options.assume_up = true;
+            Ok(())
+        }
+        "" => Err(usage(format!("option '{arg}' needs a probe type, e.g. -Pn"))),
+        _ => Err(usage(format!("option '{arg}' is not supported yet (only -Pn works so far)"))),
+    }
+}
+
+/// `-iL file` and `-iR count`.
+fn input_option<I: Iterator<Item = String>>(
+    rest: &str,
+    arg: &str,
+    tokens: &mut Tokens<I>,
+    options: &mut ScanOptions,
+) -> Result<(), UsageError> {
+    match rest {
+        "L" => options.input_list = Some(PathBuf::from(tokens.value("-iL", None)?)),
+        "R" => options.random_targets = Some(number("-iR", &tokens.value("-iR", None)?)?),
+        _ => return Err(usage(format!("unrecognized option '{arg}'"))),
+    }
+    Ok(())
+}
+
+fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, UsageError> {
+    value.parse().map_err(|_| usage(format!("invalid value '{value}' for {option}: expected a whole number")))
+}
+
+fn positive(option: &str, value: &str) -> Result<usize, UsageError> {
+    match number::<usize>(option, value)? {
+        0 => Err(usage(format!("invalid value '{value}' for {option}: must be at least 1"))),
+        n => Ok(n),
+    }
+}
+
+fn rate(option: &str, value: &str) -> Result<f64, UsageError> {
+    match value.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(usage(format!("invalid value '{value}' for {option}: expected probes per second above 0"))),
+    }
+}
+
+/// Nmap's time values: a number with an optional unit `ms`, `s`, `m` or `h`; seconds if bare.
+pub fn time_value(option: &str, value: &str) -> Result<Duration, UsageError> {
+    let invalid = || usage(format!("invalid time '{value}' for {option}: use e.g. 500ms, 2s, 5m or 1h"));
+    let split = value.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let amount: f64 = number.parse().map_err(|_| invalid())?;
+    let seconds_per_unit = match unit {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(invalid()),
+    };
+    Duration::try_from_secs_f64(amount * seconds_per_unit).map_err(|_| invalid())
+}
+
+fn nonzero_time(option: &str, value: &str) -> Result<Duration, UsageError> {
+    let time = time_value(option, value)?;
+    if time.is_zero() {
+        return Err(usage(format!("invalid time '{value}' for {option}: must be above 0")));
+    }
+    Ok(time)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(args: &[&str]) -> ScanOptions {
+        match parse(args.iter().map(|s| s.to_string())) {
+            Ok(Command::Scan(options)) => *options,
+            other => panic!("{args:?} gave {other:?}"),
+        }
+    }
+
+    fn error(args: &[&str]) -> String {
+        parse(args.iter().map(|s| s.to_string())).unwrap_err().0
+    }
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn port_values_attached_or_separate() {
+        assert_eq!(scan(&["-p22,80", "h"]).ports.as_deref(), Some("22,80"));
+        assert_eq!(scan(&["-p", "1-1024", "h"]).ports.as_deref(), Some("1-1024"));
+        assert_eq!(scan(&["-p-", "h"]).ports.as_deref(), Some("-"));
+        assert_eq!(scan(&["-p", "U:53,T:1-100", "h"]).ports.as_deref(), Some("U:53,T:1-100"));
+        assert_eq!(scan(&["-p", "[1-1024]", "h"]).ports.as_deref(), Some("[1-1024]"));
+    }
+
+    #[test]
+    fn targets_are_the_arguments_that_are_not_options() {
+        let options = scan(&["-sT", "198.18.0.1", "-Pn", "198.18.0.0/24", "localhost"]);
+        assert_eq!(options.targets, ["198.18.0.1", "198.18.0.0/24", "localhost"]);
+        assert!(options.assume_up);
+    }
+
+    #[test]
+    fn verbosity_counts_every_spelling() {
+        assert_eq!(scan(&["-v"]).verbosity, 1);
+        assert_eq!(scan(&["-vv"]).verbosity, 2);
+        assert_eq!(scan(&["-v", "-v", "-v"]).verbosity, 3);
+        assert_eq!(scan(&["-v3"]).verbosity, 3);
+        assert_eq!(error(&["-vx"]), "invalid verbosity '-vx'");
+    }
+
+    #[test]
+    fn clustered_flags() {
+        let options = scan(&["-nFr6"]);
+        assert!(options.fast && options.sequential_ports && options.ipv6);
+        assert_eq!(scan(&["-nvv"]).verbosity, 2);
+        assert_eq!(scan(&["-Fp80"]).ports.as_deref(), Some("80"));
+    }
+
+    #[test]
+    fn timing_templates_by_number_and_name() {
+        assert_eq!(scan(&["-T4"]).timing.template, Some(TimingTemplate::Aggressive));
+        assert_eq!(scan(&["-T", "insane"]).timing.template, Some(TimingTemplate::Insane));
+        assert!(error(&["-T9"]).starts_with("invalid timing template '-T9'"));
+    }
+
+    #[test]
+    fn long_options_with_one_or_two_dashes_and_equals() {
+        let options = scan(&["--top-ports", "50", "-open", "--reason", "--max-rtt-timeout=300ms", "-max-retries", "2"]);
+        assert_eq!(options.top_ports, Some(50));
+        assert!(options.open_only && options.reason);
+        assert_eq!(options.timing.max_rtt_timeout, Some(MS(300)));
+        assert_eq!(options.timing.max_retries, Some(2));
+    }
+
+    #[test]
+    fn time_values_take_nmaps_units() {
+        let options = scan(&["--host-timeout", "30m", "--scan-delay", "1.5s", "--initial-rtt-timeout", "250ms", "--min-rtt-timeout", "2"]);
+        assert_eq!(options.timing.host_timeout, Some(Duration::from_secs(1800)));
+        assert_eq!(options.timing.scan_delay, Some(MS(1500)));
+        assert_eq!(options.timing.initial_rtt_timeout, Some(MS(250)));
+        assert_eq!(options.timing.min_rtt_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(scan(&["--host-timeout", "0"]).timing.host_timeout, Some(Duration::ZERO));
+        assert_eq!(time_value("--x", "1h").unwrap(), Duration::from_secs(3600));
+        assert!(error(&["--scan-delay", "5x"]).starts_with("invalid time '5x' for --scan-delay"));
+        assert!(error(&["--max-rtt-timeout", "0"]).contains("must be above 0"));
+        assert!(error(&["--host-timeout", "-1"]).starts_with("invalid time '-1'"));
+    }
+
+    #[test]
+    fn input_and_exclusion_options() {
+        let options = scan(&["-iL", "hosts.txt", "--exclude", "198.18.0.1,198.18.0.5", "--excludefile", "skip.txt", "-iR", "5"]);
+        assert_eq!(options.input_list, Some(PathBuf::from("hosts.txt")));
+        assert_eq!(options.exclude, ["198.18.0.1", "198.18.0.5"]);
+        assert_eq!(options.exclude_file, Some(PathBuf::from("skip.txt")));
+        assert_eq!(options.random_targets, Some(5));
+        assert_eq!(scan(&["-iL", "-"]).input_list, Some(PathBuf::from("-")));
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(parse(["-h".to_string()]).unwrap(), Command::Help);
+        assert_eq!(parse(["--help".to_string()]).unwrap(), Command::Help);
+        assert_eq!(parse(["-V".to_string()]).unwrap(), Command::Version);
+        assert_eq!(parse(["--version".to_string()]).unwrap(), Command::Version);
+    }
+
+    #[test]
+    fn unknown_and_malformed_options_name_the_token() {
+        assert_eq!(error(&["--bogus"]), "unrecognized option '--bogus'");
+        assert_eq!(error(&["-z"]), "unrecognized option '-z'");
+        assert_eq!(error(&["-sQ"]), "unrecognized scan type '-sQ' in '-sQ'");
+        assert_eq!(error(&["-s"]), "option '-s' needs a scan type letter, e.g. -sT");
+        assert_eq!(error(&["-p"]), "option '-p' needs a value");
+        assert_eq!(error(&["--top-ports"]), "option '--top-ports' needs a value");
+        assert_eq!(error(&["--top-ports", "many"]), "invalid value 'many' for --top-ports: expected a whole number");
+        assert_eq!(error(&["--top-ports", "0"]), "invalid value '0' for --top-ports: must be at least 1");
+        assert_eq!(error(&["--max-rate", "-5"]), "invalid value '-5' for --max-rate: expected probes per second above 0");
+        assert_eq!(error(&["--open=yes"]), "option '--open' takes no value: '--open=yes'");
+        assert_eq!(error(&["-iX"]), "unrecognized option '-iX'");
+    }
+
+    #[test]
+    fn options_of_later_releases_are_refused_not_ignored() {
+        assert_eq!(error(&["-sS"]), "scan type '-sS' is not supported yet (only -sT works so far)");
+        assert_eq!(error(&["-sTU"]), "scan type '-sU' is not supported yet (only -sT works so far)");
+        assert_eq!(error(&["-PE"]), "option '-PE' is not supported yet (only -Pn works so far)");
+        assert_eq!(error(&["-oX", "out.xml"]), "option '-oX' is not supported yet");
+        assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
+        assert_eq!(error(&["--min-rate", "100"]), "option '--min-rate' is not supported yet");
+        assert_eq!(error(&["-R"]), "option '-R' is not supported yet");
+    }
+}

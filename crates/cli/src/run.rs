@@ -1,0 +1,215 @@
+//! Wires a parsed command line to the scan: services table, ports, targets, engine and output.
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Instant;
+
+use engine::connect::{ConnectConfig, ConnectScanner, ScanObserver};
+use engine::{Timing, TimingTemplate};
+use futures::stream::{self, StreamExt};
+use model::{HostResult, Protocol, ScanSummary};
+use output::{NormalOptions, NormalSink, ScanStart, Sink};
+use services::{DataDirs, ServicesTable, TableSource};
+use targets::{
+    parse_target_list, select_ports, ExcludeList, Family, PortSelection, PortSpec, RandomTargets, SystemResolver,
+    TargetSpec, TargetWalk,
+};
+
+use crate::args::{ScanOptions, TimingOptions};
+
+pub enum RunError {
+    /// Bad input: exit code 2.
+    Usage(String),
+    /// The scan could not run: exit code 1.
+    Failed(String),
+}
+
+/// Descriptors kept free for stdout, data files and the runtime.
+const RESERVED_DESCRIPTORS: u64 = 64;
+/// The descriptor limit assumed when it cannot be read or raised.
+const FALLBACK_NOFILE: u64 = 1024;
+/// Hosts scanned at once unless `--max-hostgroup` says otherwise.
+const DEFAULT_HOSTGROUP: usize = 256;
+
+pub fn run(options: ScanOptions) -> Result<(), RunError> {
+    let started = Instant::now();
+    let services = load_services(&options)?;
+    let ports = tcp_ports(&options, &services)?;
+    let specs = target_specs(&options)?;
+    let exclude = exclusions(&options)?;
+    let config = connect_config(&options);
+
+    let family = if options.ipv6 { Family::V6 } else { Family::V4 };
+    let resolver = SystemResolver;
+    let walk = TargetWalk::new(specs, family, exclude, &resolver);
+    let mut sink = NormalSink::new(
+        std::io::stdout().lock(),
+        NormalOptions { reason: options.reason, open_only: options.open_only, verbosity: options.verbosity },
+    );
+    let start = ScanStart {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: jiff::Zoned::now().strftime("%Y-%m-%d %H:%M %Z").to_string(),
+    };
+    sink.start(&start).map_err(write_failed)?;
+
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
+    let scanner = ConnectScanner::new(config);
+    announce(&options, &services, &scanner);
+    let observer = Discoveries { verbose: options.verbosity > 0 };
+    let hostgroup = options.timing.max_hostgroup.unwrap_or(DEFAULT_HOSTGROUP);
+    let (scanned, up) = runtime.block_on(async {
+        let targets = walk.filter_map(|item| item.map_err(|problem| eprintln!("{problem}")).ok());
+        let mut hosts = stream::iter(targets).map(|t| scanner.scan_host(t, &ports, &observer)).buffered(hostgroup);
+        let (mut scanned, mut up) = (0u64, 0u64);
+        while let Some(host) = hosts.next().await {
+            let host = name_services(host.map_err(|e| RunError::Failed(e.to_string()))?, &services);
+            scanned += 1;
+            up += u64::from(host.is_up());
+            sink.host(&host).map_err(write_failed)?;
+        }
+        Ok::<_, RunError>((scanned, up))
+    })?;
+    if scanned == 0 {
+        eprintln!("WARNING: No targets were specified, so 0 hosts scanned.");
+    }
+    let summary = ScanSummary { hosts_scanned: scanned, hosts_up: up, elapsed: started.elapsed() };
+    sink.finish(&summary).map_err(write_failed)
+}
+
+fn write_failed(error: std::io::Error) -> RunError {
+    RunError::Failed(format!("cannot write output: {error}"))
+}
+
+/// `-v` prints each open port the moment it is found, as Nmap does.
+struct Discoveries {
+    verbose: bool,
+}
+
+impl ScanObserver for Discoveries {
+    fn open_port_found(&self, addr: IpAddr, protocol: Protocol, port: u16) {
+        if self.verbose {
+            println!("Discovered open port {port}/{protocol} on {addr}");
+        }
+    }
+}
+
+fn load_services(options: &ScanOptions) -> Result<ServicesTable, RunError> {
+    match services::find_nmap_services(&DataDirs::from_env(options.datadir.clone())) {
+        Some(path) => ServicesTable::load_nmap_services(&path).map_err(|e| RunError::Failed(e.to_string())),
+        None => Ok(ServicesTable::embedded()),
+    }
+}
+
+fn name_services(mut host: HostResult, services: &ServicesTable) -> HostResult {
+    for port in &mut host.ports {
+        port.service = services.name(port.protocol, port.port).map(str::to_string);
+    }
+    host
+}
+
+/// The TCP ports the connect scan probes.
+fn tcp_ports(options: &ScanOptions, services: &ServicesTable) -> Result<Vec<u16>, RunError> {
+    let explicit = options
+        .ports
+        .as_deref()
+        .map(|text| PortSpec::parse(text, services))
+        .transpose()
+        .map_err(|e| RunError::Usage(e.to_string()))?;
+    let names_other_protocols = explicit.as_ref().is_some_and(|spec| spec.prefixed.iter().any(|&p| p != Protocol::Tcp));
+    let selection = PortSelection { explicit, top: options.top_ports, fast: options.fast };
+    let spec = select_ports(&selection, services).map_err(|e| RunError::Usage(e.to_string()))?;
+    let ports: Vec<u16> = spec.tcp.iter().collect();
+    if ports.is_empty() {
+        return Err(RunError::Usage("the port specification names no TCP ports for the connect scan".into()));
+    }
+    if names_other_protocols {
+        eprintln!("WARNING: Your ports include \"U:\" or \"S:\" but you haven't specified a UDP or SCTP scan; those ports are ignored.");
+    }
+    Ok(ports)
+}
+
+/// Command-line targets, then `-iL`, then `-iR`, as one lazy sequence of specs.
+fn target_specs(options: &ScanOptions) -> Result<Box<dyn Iterator<Item = TargetSpec>>, RunError> {
+    let usage = |e: targets::TargetSpecError| RunError::Usage(e.to_string());
+    let mut specs: Vec<TargetSpec> = options.targets.iter().map(|t| TargetSpec::parse(t)).collect::<Result<_, _>>().map_err(usage)?;
+    if let Some(path) = &options.input_list {
+        specs.extend(parse_target_list(&read_list(path)?).map_err(usage)?);
+    }
+    let random = options.random_targets.map(|count| RandomTargets::new(count, rand::rng()));
+    Ok(Box::new(specs.into_iter().chain(random.into_iter().flatten())))
+}
+
+/// Reads an `-iL` or `--excludefile` list; `-` is standard input.
+fn read_list(path: &Path) -> Result<String, RunError> {
+    let failed = |e: std::io::Error| RunError::Failed(format!("cannot read {}: {e}", path.display()));
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(failed)?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).map_err(failed)
+}
+
+fn exclusions(options: &ScanOptions) -> Result<ExcludeList, RunError> {
+    let usage = |e: targets::TargetSpecError| RunError::Usage(e.to_string());
+    let mut specs: Vec<TargetSpec> = options.exclude.iter().map(|t| TargetSpec::parse(t)).collect::<Result<_, _>>().map_err(usage)?;
+    if let Some(path) = &options.exclude_file {
+        specs.extend(parse_target_list(&read_list(path)?).map_err(usage)?);
+    }
+    ExcludeList::new(specs, &SystemResolver).map_err(|e| RunError::Usage(e.to_string()))
+}
+
+fn connect_config(options: &ScanOptions) -> ConnectConfig {
+    let nofile = netio::raise_nofile_limit().unwrap_or(FALLBACK_NOFILE);
+    let socket_budget = usize::try_from(nofile.saturating_sub(RESERVED_DESCRIPTORS)).unwrap_or(usize::MAX);
+    ConnectConfig {
+        timing: timing(&options.timing),
+        socket_budget,
+        max_rate: options.timing.max_rate,
+        randomize_ports: !options.sequential_ports,
+        assume_up: options.assume_up,
+    }
+}
+
+/// The template's values with each fine-grained option laid over them.
+fn timing(options: &TimingOptions) -> Timing {
+    let mut timing = Timing::template(options.template.unwrap_or(TimingTemplate::Normal));
+    if let Some(retries) = options.max_retries {
+        timing.max_retries = retries;
+    }
+    if let Some(limit) = options.host_timeout {
+        timing.host_timeout = (!limit.is_zero()).then_some(limit);
+    }
+    if let Some(delay) = options.scan_delay {
+        timing.scan_delay = delay;
+    }
+    if let Some(initial) = options.initial_rtt_timeout {
+        timing.initial_rtt_timeout = initial;
+    }
+    if let Some(min) = options.min_rtt_timeout {
+        timing.min_rtt_timeout = min;
+    }
+    if let Some(max) = options.max_rtt_timeout {
+        timing.max_rtt_timeout = max;
+    }
+    if let Some(parallelism) = options.max_parallelism {
+        timing.max_parallelism = Some(parallelism);
+    }
+    timing
+}
+
+/// `-v` lines before the scan: what table names the ports, and which technique runs.
+fn announce(options: &ScanOptions, services: &ServicesTable, scanner: &ConnectScanner) {
+    if options.verbosity == 0 {
+        return;
+    }
+    match services.source() {
+        TableSource::Embedded => println!("Service names and port ranks: portolan's embedded table"),
+        TableSource::NmapServices(path) => println!("Service names and port ranks: {}", path.display()),
+    }
+    if netio::has_cap_net_raw() {
+        println!("Raw-packet scans are not built yet: running a TCP connect scan (-sT) although raw sockets are permitted");
+    }
+    println!("Connect scan: up to {} sockets in flight", scanner.max_in_flight());
+}

@@ -1,0 +1,40 @@
+pub const HELP: &str = "\
+portolan: a network port scanner with Nmap's command line
+Usage: portolan [Scan Type(s)] [Options] {target specification}
+TARGET SPECIFICATION:
+  Addresses, CIDR blocks, octet ranges and host names, e.g.
+  127.0.0.1, 198.18.0.0/24, 198.18.0-3.1-254, localhost
+  -iL <file>: read targets from a file ('-' for standard input)
+  -iR <count>: scan random routable IPv4 addresses (0 = without end)
+  --exclude <host1[,host2]...>: never scan these
+  --excludefile <file>: never scan the targets listed in a file
+HOST DISCOVERY:
+  -Pn: treat every target as up (otherwise a host is up when a port answers)
+SCAN TECHNIQUES:
+  -sT: TCP connect() scan (the only technique so far; needs no privileges)
+PORT SPECIFICATION AND SCAN ORDER:
+  -p <ranges>: e.g. -p22; -p1-65535; -p-; -p U:53,T:21-25,80; -p http,ssh; -p [1-1024]
+  -F: fast mode, the top 100 ports
+  -r: scan ports in order instead of at random
+  --top-ports <number>: the <number> most common ports
+TIMING AND PERFORMANCE:
+  -T<0-5>: timing template (higher is faster)
+  --min-rtt-timeout/--max-rtt-timeout/--initial-rtt-timeout <time>: probe timeouts
+  --max-retries <tries>: cap retransmissions of a silent port
+  --host-timeout <time>: give up on a host after this long
+  --scan-delay <time>: wait at least this long between probes to a host
+  --max-parallelism <count>: probes in flight at most
+  --max-hostgroup <size>: hosts scanned at once at most
+  --max-rate <number>: send no more than <number> probes per second
+  <time> is in seconds, or append 'ms', 's', 'm' or 'h' (e.g. 500ms, 30m)
+OUTPUT:
+  -v: more verbose (-vv or -v<level> for more)
+  --reason: show why each port and host has its state
+  --open: show only open (or possibly open) ports
+MISC:
+  -6: scan IPv6 targets
+  -n: never do reverse DNS resolution (portolan does none yet)
+  --datadir <dir>: look for Nmap's nmap-services here first
+  -V, --version: print the version
+  -h, --help: print this summary
+";

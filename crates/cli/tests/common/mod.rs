@@ -1,0 +1,79 @@
+//! Shared pieces of the end-to-end tests: the standard lab target and running portolan in it.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::process::Output;
+
+use lab::{Lab, Listeners};
+use model::Protocol;
+use services::{DataDirs, ServicesTable};
+
+/// The standard lab target: a few listeners, ports dropped and rejected by its firewall, and
+/// every other port closed (the kernel answers RST).
+pub const OPEN: [u16; 4] = [22, 80, 443, 8080];
+pub const DROPPED: [u16; 2] = [25, 3306];
+pub const REJECTED: [u16; 2] = [110, 5432];
+/// The ports the tests scan: 1027 in all.
+pub const PORTS: &str = "1-1024,3306,5432,8080";
+pub const PORT_COUNT: usize = 1027;
+
+pub struct StandardLab {
+    pub lab: Lab,
+    _listeners: Listeners,
+}
+
+pub fn standard_lab() -> StandardLab {
+    let lab = Lab::new().expect("build lab");
+    let listeners = lab.listen_tcp(&OPEN).expect("start listeners");
+    lab.nft(&firewall(&DROPPED, &REJECTED)).expect("load firewall");
+    StandardLab { lab, _listeners: listeners }
+}
+
+/// Drops `dropped` and rejects `rejected` with ICMP admin-prohibited, for IPv4 and IPv6.
+pub fn firewall(dropped: &[u16], rejected: &[u16]) -> String {
+    let set = |ports: &[u16]| ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+    format!(
+        "table inet lab {{\n\
+           chain input {{\n\
+             type filter hook input priority 0; policy accept;\n\
+             tcp dport {{ {} }} drop\n\
+             tcp dport {{ {} }} reject with icmpx type admin-prohibited\n\
+           }}\n\
+         }}\n",
+        set(dropped),
+        set(rejected)
+    )
+}
+
+/// Runs portolan inside the lab's scanner namespace.
+pub fn portolan(lab: &Lab, args: &[&str]) -> Output {
+    lab.in_scanner(env!("CARGO_BIN_EXE_portolan")).args(args).output().expect("run portolan")
+}
+
+pub fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "portolan failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout.clone()).expect("utf-8 output")
+}
+
+/// The services table portolan itself will use here (Nmap's when installed, else ours), so that
+/// expected SERVICE columns follow the same source as the scanner.
+pub fn service_name(port: u16) -> String {
+    let table = match services::find_nmap_services(&DataDirs::from_env(None)) {
+        Some(path) => ServicesTable::load_nmap_services(&path).expect("load nmap-services"),
+        None => ServicesTable::embedded(),
+    };
+    table.name(Protocol::Tcp, port).unwrap_or("unknown").to_string()
+}
+
+/// The lines of the first host's report from "Not shown" (or the blank line that replaces it)
+/// to the end of its port table.
+pub fn port_section(report: &str) -> Vec<String> {
+    report
+        .lines()
+        .skip_while(|line| !line.starts_with("Host is up"))
+        .skip(1)
+        .skip_while(|line| line.starts_with("Other addresses"))
+        .take_while(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect()
+}

@@ -1,0 +1,58 @@
+//! The binary's contract with the shell: exit codes, one-line errors naming the bad token, and
+//! a real scan of loopback without privileges or a lab.
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+
+fn portolan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_portolan")).args(args).output().expect("run portolan")
+}
+
+/// Usage errors exit 2 with one line naming the token and one pointing at the help.
+fn assert_usage_error(args: &[&str], first_line: &str) {
+    let output = portolan(args);
+    assert_eq!(output.status.code(), Some(2), "{args:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines, [first_line, "See 'portolan -h' for a summary of options."], "{args:?}");
+    assert!(output.stdout.is_empty(), "{args:?}: nothing on stdout");
+}
+
+#[test]
+fn bad_options_and_specs_exit_2_naming_the_token() {
+    assert_usage_error(&["--bogus", "127.0.0.1"], "portolan: unrecognized option '--bogus'");
+    assert_usage_error(&["-p", "22,7x", "127.0.0.1"], "portolan: invalid port specification \"7x\": \"7x\" is not a port number");
+    assert_usage_error(&["127.0.0.300"], "portolan: invalid target specification \"127.0.0.300\": octets are numbers from 0 to 255");
+    assert_usage_error(&["-F", "-p", "22", "127.0.0.1"], "portolan: You cannot use -F (fast scan) with -p (explicit port selection) but see --top-ports");
+    assert_usage_error(&["-sS", "127.0.0.1"], "portolan: scan type '-sS' is not supported yet (only -sT works so far)");
+    assert_usage_error(&["-p", "U:53", "127.0.0.1"], "portolan: the port specification names no TCP ports for the connect scan");
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let help = portolan(&["-h"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8(help.stdout).unwrap().starts_with("portolan: a network port scanner"));
+    let version = portolan(&["--version"]);
+    assert_eq!(String::from_utf8(version.stdout).unwrap(), format!("portolan version {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn an_unreadable_target_list_exits_1() {
+    let output = portolan(&["-iL", "/nonexistent/targets.txt"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.starts_with("portolan: cannot read /nonexistent/targets.txt: "), "{stderr}");
+}
+
+#[test]
+fn scans_loopback_without_privileges_or_a_lab() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let output = portolan(&["-n", "-p", &port, "127.0.0.1"]);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("portolan scan report for 127.0.0.1\nHost is up ("), "{stdout}");
+    assert!(stdout.contains(&format!("{port}/tcp open")), "{stdout}");
+    assert!(stdout.contains("portolan done: 1 IP address (1 host up)"), "{stdout}");
+}

@@ -1,0 +1,148 @@
+//! Network-namespace labs: a scanner namespace and a target namespace joined by one veth pair,
+//! addressed from the benchmarking ranges (198.18.0.0/15, 2001:2::/48).
+//!
+//! The scanner namespace has no default route and no link but the one to the target, so a
+//! wrong address in a test goes nowhere. Namespaces are removed when the [`Lab`] drops (also
+//! on panic); labs left behind by a killed test process are swept when the next lab starts.
+
+mod listener;
+mod netns;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub use listener::Listeners;
+
+/// The scanner's and the target's addresses on the lab link.
+pub const SCANNER_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+pub const TARGET_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+/// An address on the lab link that no host answers for.
+pub const ABSENT_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 9);
+pub const SCANNER_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
+pub const TARGET_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2);
+
+/// Every lab namespace name starts with this, then the creating process id.
+const PREFIX: &str = "pl";
+
+static NEXT_LAB: AtomicU32 = AtomicU32::new(0);
+
+/// Whether lab tests can run here: they need root. Outside CI a test without root is skipped
+/// with a note; under CI (`CI` set) a missing lab is a failure, never a silent skip.
+pub fn available() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    assert!(std::env::var_os("CI").is_none(), "lab tests must run as root under CI");
+    eprintln!("skipping lab test: needs root to create network namespaces");
+    false
+}
+
+/// One scanner namespace and one target namespace.
+pub struct Lab {
+    scanner: String,
+    target: String,
+}
+
+impl Lab {
+    /// Builds the two namespaces and the link between them.
+    pub fn new() -> io::Result<Lab> {
+        netns::sweep_abandoned(PREFIX)?;
+        let id = format!("{}-{}", std::process::id(), NEXT_LAB.fetch_add(1, Ordering::Relaxed));
+        let lab = Lab { scanner: format!("{PREFIX}-s-{id}"), target: format!("{PREFIX}-t-{id}") };
+        netns::add(&lab.scanner)?;
+        netns::add(&lab.target)?;
+        lab.link()?;
+        // Linux rate-limits the ICMP errors a host sends; the lab's ground truth must not
+        // depend on timing, so a test that wants the limit sets it back with `sysctl`.
+        lab.sysctl("net.ipv4.icmp_ratelimit", "0")?;
+        lab.sysctl("net.ipv6.icmp.ratelimit", "0")?;
+        Ok(lab)
+    }
+
+    fn link(&self) -> io::Result<()> {
+        let (s, t) = (self.scanner.as_str(), self.target.as_str());
+        run("ip", &["link", "add", "scan0", "netns", s, "type", "veth", "peer", "name", "tgt0", "netns", t])?;
+        for (ns, dev, v4, v6) in [(s, "scan0", SCANNER_V4, SCANNER_V6), (t, "tgt0", TARGET_V4, TARGET_V6)] {
+            run("ip", &["-n", ns, "addr", "add", &format!("{v4}/24"), "dev", dev])?;
+            run("ip", &["-n", ns, "addr", "add", &format!("{v6}/64"), "dev", dev, "nodad"])?;
+            run("ip", &["-n", ns, "link", "set", dev, "up"])?;
+            run("ip", &["-n", ns, "link", "set", "lo", "up"])?;
+        }
+        Ok(())
+    }
+
+    pub fn target_namespace(&self) -> &str {
+        &self.target
+    }
+
+    pub fn scanner_namespace(&self) -> &str {
+        &self.scanner
+    }
+
+    /// Sets a sysctl inside the target namespace.
+    pub fn sysctl(&self, key: &str, value: &str) -> io::Result<()> {
+        run("ip", &["netns", "exec", &self.target, "sysctl", "-qw", &format!("{key}={value}")])
+    }
+
+    /// Loads an nftables ruleset into the target namespace (e.g. drops and rejects on ports).
+    pub fn nft(&self, ruleset: &str) -> io::Result<()> {
+        run_with_input("ip", &["netns", "exec", &self.target, "nft", "-f", "-"], ruleset)
+    }
+
+    /// Listens on these TCP ports of every target address, accepting and closing connections
+    /// until the returned handle drops.
+    pub fn listen_tcp(&self, ports: &[u16]) -> io::Result<Listeners> {
+        Listeners::start(&self.target, ports)
+    }
+
+    /// Gives the scanner namespace an /etc/hosts of its own (`ip netns exec` mounts it).
+    pub fn hosts_file(&self, entries: &[(IpAddr, &str)]) -> io::Result<()> {
+        let dir = PathBuf::from("/etc/netns").join(&self.scanner);
+        std::fs::create_dir_all(&dir)?;
+        let text: String = entries.iter().map(|(addr, name)| format!("{addr} {name}\n")).collect();
+        std::fs::write(dir.join("hosts"), text)
+    }
+
+    /// A command that runs `program` inside the scanner namespace.
+    pub fn in_scanner(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.scanner]).arg(program);
+        command
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(PathBuf::from("/etc/netns").join(&self.scanner));
+        let _ = netns::delete(&self.scanner);
+        let _ = netns::delete(&self.target);
+    }
+}
+
+fn run(program: &str, args: &[&str]) -> io::Result<()> {
+    let output = Command::new(program).args(args).output()?;
+    check(program, args, output)
+}
+
+fn run_with_input(program: &str, args: &[&str], input: &str) -> io::Result<()> {
+    use std::io::Write;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    child.stdin.take().expect("piped stdin").write_all(input.as_bytes())?;
+    check(program, args, child.wait_with_output()?)
+}
+
+fn check(program: &str, args: &[&str], output: std::process::Output) -> io::Result<()> {
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(io::Error::other(format!("{program} {} failed: {}", args.join(" "), stderr.trim())))
+}
