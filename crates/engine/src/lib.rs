@@ -1,6 +1,6 @@
 //! The scan engine.
 //!
-//! Timing rules (RTT estimation, retransmission allowance, pacing, templates) are plain state
+//! Timing rules (RTT estimation, congestion window, retransmission allowance, pacing, templates) are plain state
 //! machines fed explicit instants, so every rule is unit-tested without sockets or sleeping. The
 //! runners (today the TCP connect scan) wire them to real I/O.
 
@@ -9,8 +9,10 @@ mod pacer;
 mod retry;
 mod rtt;
 mod timing;
+mod window;
 
 pub use pacer::Pacer;
 pub use retry::RetryAllowance;
 pub use rtt::RttEstimator;
 pub use timing::{Timing, TimingTemplate};
+pub use window::CongestionWindow;

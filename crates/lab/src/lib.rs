@@ -92,6 +92,22 @@ impl Lab {
         run_with_input("ip", &["netns", "exec", &self.target, "nft", "-f", "-"], ruleset)
     }
 
+    /// Makes the target's firewall drop the `dropped` TCP ports (silence) and reject the
+    /// `rejected` ones with ICMP admin-prohibited, over IPv4 and IPv6.
+    pub fn filter_tcp(&self, dropped: &[u16], rejected: &[u16]) -> io::Result<()> {
+        let set = |ports: &[u16]| ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+        let mut rules = String::new();
+        if !dropped.is_empty() {
+            rules += &format!("    tcp dport {{ {} }} drop\n", set(dropped));
+        }
+        if !rejected.is_empty() {
+            rules += &format!("    tcp dport {{ {} }} reject with icmpx type admin-prohibited\n", set(rejected));
+        }
+        self.nft(&format!(
+            "table inet lab {{\n  chain input {{\n    type filter hook input priority 0; policy accept;\n{rules}  }}\n}}\n"
+        ))
+    }
+
     /// Listens on these TCP ports of every target address, accepting and closing connections
     /// until the returned handle drops.
     pub fn listen_tcp(&self, ports: &[u16]) -> io::Result<Listeners> {

@@ -25,24 +25,8 @@ pub struct StandardLab {
 pub fn standard_lab() -> StandardLab {
     let lab = Lab::new().expect("build lab");
     let listeners = lab.listen_tcp(&OPEN).expect("start listeners");
-    lab.nft(&firewall(&DROPPED, &REJECTED)).expect("load firewall");
+    lab.filter_tcp(&DROPPED, &REJECTED).expect("load firewall");
     StandardLab { lab, _listeners: listeners }
-}
-
-/// Drops `dropped` and rejects `rejected` with ICMP admin-prohibited, for IPv4 and IPv6.
-pub fn firewall(dropped: &[u16], rejected: &[u16]) -> String {
-    let set = |ports: &[u16]| ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
-    format!(
-        "table inet lab {{\n\
-           chain input {{\n\
-             type filter hook input priority 0; policy accept;\n\
-             tcp dport {{ {} }} drop\n\
-             tcp dport {{ {} }} reject with icmpx type admin-prohibited\n\
-           }}\n\
-         }}\n",
-        set(dropped),
-        set(rejected)
-    )
 }
 
 /// Runs portolan inside the lab's scanner namespace.

@@ -1,7 +1,7 @@
 //! The TCP connect scan (`-sT`): needs no privileges, lets the kernel do the handshake.
 //!
-//! Each host is scanned in rounds: every pending port is probed concurrently with a timeout
-//! from the host's RTT estimate; ports that stayed silent are probed again while the host's
+//! Each host is scanned in rounds: every pending port is probed, as many at once as the host's
+//! congestion window allows, with a timeout from the host's RTT estimate; ports that stayed silent are probed again while the host's
 //! [`RetryAllowance`] permits, then reported filtered (no-response). A scan-wide semaphore keeps
 //! the sockets in flight within the descriptor budget.
 
@@ -9,18 +9,18 @@ mod outcome;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::stream::{FuturesUnordered, StreamExt};
 use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, Target};
 use rand::seq::SliceRandom;
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 
 pub use outcome::{classify, classify_error, Outcome};
 
-use crate::{Pacer, RetryAllowance, RttEstimator, Timing};
+use crate::{CongestionWindow, Pacer, RetryAllowance, RttEstimator, Timing};
 
 /// Settings of a connect scan.
 #[derive(Debug, Clone)]
@@ -52,15 +52,29 @@ pub struct ConnectError {
 pub struct ConnectScanner {
     config: ConnectConfig,
     in_flight: usize,
-    sockets: Semaphore,
-    rate: Option<Mutex<Pacer>>,
+    sockets: Arc<Semaphore>,
+    rate: Option<Arc<Mutex<Pacer>>>,
 }
 
 /// Per-host timing state shared by that host's probes in flight.
 struct HostTiming {
     rtt: RttEstimator,
+    window: CongestionWindow,
     retries: RetryAllowance,
     delay: Option<Pacer>,
+}
+
+impl HostTiming {
+    /// Learns from an answer to a probe sent as try `try_number` that took `elapsed`.
+    fn answered(&mut self, try_number: u32, elapsed: Duration) {
+        self.rtt.sample(elapsed);
+        self.retries.answered_on(try_number);
+        self.window.on_answer();
+        if try_number > 0 {
+            let srtt = self.rtt.srtt().unwrap_or(elapsed);
+            self.window.on_loss(Instant::now(), srtt);
+        }
+    }
 }
 
 struct Probe {
@@ -74,8 +88,8 @@ impl ConnectScanner {
         let in_flight = config.timing.max_parallelism.map_or(config.socket_budget, |p| p.min(config.socket_budget)).max(1);
         ConnectScanner {
             in_flight,
-            sockets: Semaphore::new(in_flight),
-            rate: config.max_rate.map(|rate| Mutex::new(Pacer::per_second(rate))),
+            sockets: Arc::new(Semaphore::new(in_flight)),
+            rate: config.max_rate.map(|rate| Arc::new(Mutex::new(Pacer::per_second(rate)))),
             config,
         }
     }
@@ -113,11 +127,12 @@ impl ConnectScanner {
 
     async fn scan_ports(&self, addr: IpAddr, ports: &[u16], observer: &dyn ScanObserver) -> Result<ScannedHost, ConnectError> {
         let timing = &self.config.timing;
-        let host = Mutex::new(HostTiming {
+        let host = Arc::new(Mutex::new(HostTiming {
             rtt: RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout),
+            window: CongestionWindow::new(self.in_flight),
             retries: RetryAllowance::new(timing.max_retries),
             delay: (!timing.scan_delay.is_zero()).then(|| Pacer::with_interval(timing.scan_delay)),
-        });
+        }));
         let mut pending = ports.to_vec();
         if self.config.randomize_ports {
             pending.shuffle(&mut rand::rng());
@@ -133,37 +148,35 @@ impl ConnectScanner {
             pending = silent;
         }
         scanned.ports.sort_by_key(|p| p.port);
-        scanned.latency = host.into_inner().expect("host timing lock").rtt.srtt();
+        scanned.latency = host.lock().expect("host timing lock").rtt.srtt();
         Ok(scanned)
     }
 
     /// Probes every port of `ports` once and returns those that stayed silent. A probe exists
     /// only once it holds a socket slot, so memory stays bounded by the socket budget however
-    /// many hosts and ports wait.
+    /// many hosts and ports wait. Each probe is a task of its own, so that the kernel work of
+    /// many connects spreads over every core; dropping the round aborts them.
     async fn probe_round(
         &self,
         addr: IpAddr,
         ports: Vec<u16>,
         try_number: u32,
-        host: &Mutex<HostTiming>,
+        host: &Arc<Mutex<HostTiming>>,
         scanned: &mut ScannedHost,
         observer: &dyn ScanObserver,
     ) -> Result<Vec<u16>, ConnectError> {
         let mut waiting = ports.into_iter().peekable();
-        let mut in_flight = FuturesUnordered::new();
+        let mut in_flight = JoinSet::new();
         let mut silent = Vec::new();
         loop {
             tokio::select! {
                 biased;
-                Some(probe) = in_flight.next() => {
-                    let Probe { port, outcome, elapsed } = probe?;
+                Some(joined) = in_flight.join_next() => {
+                    let Probe { port, outcome, elapsed } = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
                     match outcome {
                         Outcome::Silent => silent.push(port),
                         Outcome::Answer(state, reason) => {
-                            let mut timing = host.lock().expect("host timing lock");
-                            timing.rtt.sample(elapsed);
-                            timing.retries.answered_on(try_number);
-                            drop(timing);
+                            host.lock().expect("host timing lock").answered(try_number, elapsed);
                             if state == PortState::Open {
                                 observer.open_port_found(addr, Protocol::Tcp, port);
                             }
@@ -171,36 +184,18 @@ impl ConnectScanner {
                         }
                     }
                 }
-                slot = self.sockets.acquire(), if waiting.peek().is_some() => {
+                slot = self.sockets.clone().acquire_owned(), if waiting.peek().is_some() && in_flight.len() < Self::window(host) => {
                     let slot = slot.expect("the semaphore is never closed");
-                    let port = waiting.next().expect("peeked");
-                    in_flight.push(self.probe(addr, port, slot, host));
+                    let target = SocketAddr::new(addr, waiting.next().expect("peeked"));
+                    in_flight.spawn(probe(target, slot, self.rate.clone(), host.clone()));
                 }
                 else => return Ok(silent),
             }
         }
     }
 
-    /// One connect() attempt holding a socket slot, sent when the pacing allows.
-    async fn probe(&self, addr: IpAddr, port: u16, _slot: SemaphorePermit<'_>, host: &Mutex<HostTiming>) -> Result<Probe, ConnectError> {
-        self.wait_to_send(host).await;
-        let timeout = host.lock().expect("host timing lock").rtt.timeout();
-        let target = SocketAddr::new(addr, port);
-        let started = Instant::now();
-        let attempt = tokio::time::timeout(timeout, connect(target)).await.ok();
-        let elapsed = started.elapsed();
-        let outcome = classify(attempt).map_err(|source| ConnectError { addr: target, source })?;
-        Ok(Probe { port, outcome, elapsed })
-    }
-
-    /// Waits for both the scan-wide `--max-rate` slot and the host's `--scan-delay` slot.
-    async fn wait_to_send(&self, host: &Mutex<HostTiming>) {
-        let now = Instant::now();
-        let global = self.rate.as_ref().map(|pacer| pacer.lock().expect("pacer lock").claim(now));
-        let per_host = host.lock().expect("host timing lock").delay.as_mut().map(|pacer| pacer.claim(now));
-        if let Some(slot) = global.into_iter().chain(per_host).max() {
-            tokio::time::sleep_until(slot.into()).await;
-        }
+    fn window(host: &Mutex<HostTiming>) -> usize {
+        host.lock().expect("host timing lock").window.allowed()
     }
 }
 
@@ -220,6 +215,32 @@ impl ScannedHost {
         [PortState::Open, PortState::Closed]
             .into_iter()
             .find_map(|state| self.ports.iter().find(|p| p.state == state).map(|p| p.reason))
+    }
+}
+
+/// One connect() attempt holding a socket slot, sent when the pacing allows.
+async fn probe(
+    target: SocketAddr,
+    _slot: OwnedSemaphorePermit,
+    rate: Option<Arc<Mutex<Pacer>>>,
+    host: Arc<Mutex<HostTiming>>,
+) -> Result<Probe, ConnectError> {
+    wait_to_send(rate.as_deref(), &host).await;
+    let timeout = host.lock().expect("host timing lock").rtt.timeout();
+    let started = Instant::now();
+    let attempt = tokio::time::timeout(timeout, connect(target)).await.ok();
+    let elapsed = started.elapsed();
+    let outcome = classify(attempt).map_err(|source| ConnectError { addr: target, source })?;
+    Ok(Probe { port: target.port(), outcome, elapsed })
+}
+
+/// Waits for both the scan-wide `--max-rate` slot and the host's `--scan-delay` slot.
+async fn wait_to_send(rate: Option<&Mutex<Pacer>>, host: &Mutex<HostTiming>) {
+    let now = Instant::now();
+    let global = rate.map(|pacer| pacer.lock().expect("pacer lock").claim(now));
+    let per_host = host.lock().expect("host timing lock").delay.as_mut().map(|pacer| pacer.claim(now));
+    if let Some(slot) = global.into_iter().chain(per_host).max() {
+        tokio::time::sleep_until(slot.into()).await;
     }
 }
 
