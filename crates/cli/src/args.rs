@@ -62,20 +62,81 @@ fn usage(message: impl Into<String>) -> UsageError {
 
 /// Nmap options that a later portolan release will build; refused clearly until then.
 const NOT_YET_LONG: &[&str] = &[
-    "min-rate", "min-parallelism", "min-hostgroup", "max-scan-delay", "scanflags", "data", "data-string",
-    "data-length", "ttl", "source-port", "spoof-mac", "badsum", "stats-every", "append-output", "resume",
-    "stylesheet", "webxml", "no-stylesheet", "iflist", "send-eth", "send-ip", "privileged", "unprivileged",
-    "traceroute", "script", "script-args", "version-intensity", "version-light", "version-all", "osscan-limit",
-    "osscan-guess", "dns-servers", "system-dns", "randomize-hosts", "packet-trace", "exclude-ports", "port-ratio",
-    "ndjson", "defeat-rst-ratelimit", "defeat-icmp-ratelimit", "mtu", "ip-options", "noninteractive", "max-os-tries",
-    "disable-arp-ping", "discovery-ignore-rst", "allports", "sI", "sL", "sn", "sP", "oN", "oX", "oG", "oA", "oS", "oJ",
+    "min-rate",
+    "min-parallelism",
+    "min-hostgroup",
+    "max-scan-delay",
+    "scanflags",
+    "data",
+    "data-string",
+    "data-length",
+    "ttl",
+    "source-port",
+    "spoof-mac",
+    "badsum",
+    "stats-every",
+    "append-output",
+    "resume",
+    "stylesheet",
+    "webxml",
+    "no-stylesheet",
+    "iflist",
+    "send-eth",
+    "send-ip",
+    "privileged",
+    "unprivileged",
+    "traceroute",
+    "script",
+    "script-args",
+    "version-intensity",
+    "version-light",
+    "version-all",
+    "osscan-limit",
+    "osscan-guess",
+    "dns-servers",
+    "system-dns",
+    "randomize-hosts",
+    "packet-trace",
+    "exclude-ports",
+    "port-ratio",
+    "ndjson",
+    "defeat-rst-ratelimit",
+    "defeat-icmp-ratelimit",
+    "mtu",
+    "ip-options",
+    "noninteractive",
+    "max-os-tries",
+    "disable-arp-ping",
+    "discovery-ignore-rst",
+    "allports",
+    "sI",
+    "sL",
+    "sn",
+    "sP",
+    "oN",
+    "oX",
+    "oG",
+    "oA",
+    "oS",
+    "oJ",
 ];
 
 /// Single-dash spellings that are long options in Nmap (`-iL`, `-oX`, …) are handled by the
 /// short-option parser, which reads the letter after `i`, `o` or `s`.
 const LONG_WITH_VALUE: &[&str] = &[
-    "top-ports", "exclude", "excludefile", "datadir", "max-retries", "host-timeout", "scan-delay",
-    "initial-rtt-timeout", "min-rtt-timeout", "max-rtt-timeout", "max-parallelism", "max-rate", "max-hostgroup",
+    "top-ports",
+    "exclude",
+    "excludefile",
+    "datadir",
+    "max-retries",
+    "host-timeout",
+    "scan-delay",
+    "initial-rtt-timeout",
+    "min-rtt-timeout",
+    "max-rtt-timeout",
+    "max-parallelism",
+    "max-rate",
+    "max-hostgroup",
 ];
 const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help"];
 
@@ -187,8 +248,7 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
     tokens: &mut Tokens<I>,
     options: &mut ScanOptions,
 ) -> Result<Option<Command>, UsageError> {
-    let mut chars = cluster.char_indices();
-    while let Some((at, letter)) = chars.next() {
+    for (at, letter) in cluster.char_indices() {
         let rest = &cluster[at + letter.len_utf8()..];
         let attached = Some(rest.to_string());
         match letter {
@@ -244,7 +304,8 @@ fn scan_types(letters: &str, arg: &str) -> Result<(), UsageError> {
     for letter in letters.chars() {
         match letter {
             'T' => {}
-            'S' | 'U' | 'F' | 'N' | 'X' | 'M' | 'A' | 'W' | 'n' | 'L' | 'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'P' | 'R' => {
+            'S' | 'U' | 'F' | 'N' | 'X' | 'M' | 'A' | 'W' | 'n' | 'L' | 'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'P'
+            | 'R' => {
                 return Err(usage(format!("scan type '-s{letter}' is not supported yet (only -sT works so far)")));
             }
             _ => return Err(usage(format!("unrecognized scan type '-s{letter}' in '{arg}'"))),
@@ -390,7 +451,16 @@ mod tests {
 
     #[test]
     fn time_values_take_nmaps_units() {
-        let options = scan(&["--host-timeout", "30m", "--scan-delay", "1.5s", "--initial-rtt-timeout", "250ms", "--min-rtt-timeout", "2"]);
+        let options = scan(&[
+            "--host-timeout",
+            "30m",
+            "--scan-delay",
+            "1.5s",
+            "--initial-rtt-timeout",
+            "250ms",
+            "--min-rtt-timeout",
+            "2",
+        ]);
         assert_eq!(options.timing.host_timeout, Some(Duration::from_secs(1800)));
         assert_eq!(options.timing.scan_delay, Some(MS(1500)));
         assert_eq!(options.timing.initial_rtt_timeout, Some(MS(250)));
@@ -404,7 +474,8 @@ mod tests {
 
     #[test]
     fn input_and_exclusion_options() {
-        let options = scan(&["-iL", "hosts.txt", "--exclude", "198.18.0.1,198.18.0.5", "--excludefile", "skip.txt", "-iR", "5"]);
+        let options =
+            scan(&["-iL", "hosts.txt", "--exclude", "198.18.0.1,198.18.0.5", "--excludefile", "skip.txt", "-iR", "5"]);
         assert_eq!(options.input_list, Some(PathBuf::from("hosts.txt")));
         assert_eq!(options.exclude, ["198.18.0.1", "198.18.0.5"]);
         assert_eq!(options.exclude_file, Some(PathBuf::from("skip.txt")));
@@ -430,7 +501,10 @@ mod tests {
         assert_eq!(error(&["--top-ports"]), "option '--top-ports' needs a value");
         assert_eq!(error(&["--top-ports", "many"]), "invalid value 'many' for --top-ports: expected a whole number");
         assert_eq!(error(&["--top-ports", "0"]), "invalid value '0' for --top-ports: must be at least 1");
-        assert_eq!(error(&["--max-rate", "-5"]), "invalid value '-5' for --max-rate: expected probes per second above 0");
+        assert_eq!(
+            error(&["--max-rate", "-5"]),
+            "invalid value '-5' for --max-rate: expected probes per second above 0"
+        );
         assert_eq!(error(&["--open=yes"]), "option '--open' takes no value: '--open=yes'");
         assert_eq!(error(&["-iX"]), "unrecognized option '-iX'");
     }

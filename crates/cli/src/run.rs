@@ -53,7 +53,8 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     };
     sink.start(&start).map_err(write_failed)?;
 
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
     let scanner = ConnectScanner::new(config);
     announce(&options, &services, &scanner);
     let observer = Discoveries { verbose: options.verbosity > 0 };
@@ -132,7 +133,8 @@ fn tcp_ports(options: &ScanOptions, services: &ServicesTable) -> Result<Vec<u16>
 /// Command-line targets, then `-iL`, then `-iR`, as one lazy sequence of specs.
 fn target_specs(options: &ScanOptions) -> Result<Box<dyn Iterator<Item = TargetSpec>>, RunError> {
     let usage = |e: targets::TargetSpecError| RunError::Usage(e.to_string());
-    let mut specs: Vec<TargetSpec> = options.targets.iter().map(|t| TargetSpec::parse(t)).collect::<Result<_, _>>().map_err(usage)?;
+    let mut specs: Vec<TargetSpec> =
+        options.targets.iter().map(|t| TargetSpec::parse(t)).collect::<Result<_, _>>().map_err(usage)?;
     if let Some(path) = &options.input_list {
         specs.extend(parse_target_list(&read_list(path)?).map_err(usage)?);
     }
@@ -153,7 +155,8 @@ fn read_list(path: &Path) -> Result<String, RunError> {
 
 fn exclusions(options: &ScanOptions) -> Result<ExcludeList, RunError> {
     let usage = |e: targets::TargetSpecError| RunError::Usage(e.to_string());
-    let mut specs: Vec<TargetSpec> = options.exclude.iter().map(|t| TargetSpec::parse(t)).collect::<Result<_, _>>().map_err(usage)?;
+    let mut specs: Vec<TargetSpec> =
+        options.exclude.iter().map(|t| TargetSpec::parse(t)).collect::<Result<_, _>>().map_err(usage)?;
     if let Some(path) = &options.exclude_file {
         specs.extend(parse_target_list(&read_list(path)?).map_err(usage)?);
     }
@@ -209,7 +212,9 @@ fn announce(options: &ScanOptions, services: &ServicesTable, scanner: &ConnectSc
         TableSource::NmapServices(path) => println!("Service names and port ranks: {}", path.display()),
     }
     if netio::has_cap_net_raw() {
-        println!("Raw-packet scans are not built yet: running a TCP connect scan (-sT) although raw sockets are permitted");
+        println!(
+            "Raw-packet scans are not built yet: running a TCP connect scan (-sT) although raw sockets are permitted"
+        );
     }
     println!("Connect scan: up to {} sockets in flight", scanner.max_in_flight());
 }

@@ -28,7 +28,8 @@ fn connect_scan_reports_the_known_mix_exactly() {
     let report = stdout(&portolan(&lab.lab, &["-sT", "-n", "-p", PORTS, &target()]));
 
     let closed = PORT_COUNT - interesting_ports().len();
-    let mut expected = vec![format!("Not shown: {closed} closed tcp ports (conn-refused)"), "PORT     STATE    SERVICE".to_string()];
+    let mut expected =
+        vec![format!("Not shown: {closed} closed tcp ports (conn-refused)"), "PORT     STATE    SERVICE".to_string()];
     for (port, state, _) in interesting_ports() {
         expected.push(format!("{:<9}{:<9}{}", format!("{port}/tcp"), state, service_name(port)));
     }
@@ -107,7 +108,10 @@ fn a_silent_address_is_down_unless_pn_says_otherwise() {
     assert!(!report.contains("scan report for"), "{report}");
 
     let report = stdout(&portolan(&lab.lab, &[&quick[..], &["-Pn", "--reason", absent.as_str()]].concat()));
-    assert!(report.contains(&format!("portolan scan report for {ABSENT_V4}\nHost is up, received user-set.")), "{report}");
+    assert!(
+        report.contains(&format!("portolan scan report for {ABSENT_V4}\nHost is up, received user-set.")),
+        "{report}"
+    );
     assert!(report.contains("portolan done: 1 IP address (1 host up)"), "{report}");
 }
 

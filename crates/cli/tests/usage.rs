@@ -21,11 +21,23 @@ fn assert_usage_error(args: &[&str], first_line: &str) {
 #[test]
 fn bad_options_and_specs_exit_2_naming_the_token() {
     assert_usage_error(&["--bogus", "127.0.0.1"], "portolan: unrecognized option '--bogus'");
-    assert_usage_error(&["-p", "22,7x", "127.0.0.1"], "portolan: invalid port specification \"7x\": \"7x\" is not a port number");
-    assert_usage_error(&["127.0.0.300"], "portolan: invalid target specification \"127.0.0.300\": octets are numbers from 0 to 255");
-    assert_usage_error(&["-F", "-p", "22", "127.0.0.1"], "portolan: You cannot use -F (fast scan) with -p (explicit port selection) but see --top-ports");
+    assert_usage_error(
+        &["-p", "22,7x", "127.0.0.1"],
+        "portolan: invalid port specification \"7x\": \"7x\" is not a port number",
+    );
+    assert_usage_error(
+        &["127.0.0.300"],
+        "portolan: invalid target specification \"127.0.0.300\": octets are numbers from 0 to 255",
+    );
+    assert_usage_error(
+        &["-F", "-p", "22", "127.0.0.1"],
+        "portolan: You cannot use -F (fast scan) with -p (explicit port selection) but see --top-ports",
+    );
     assert_usage_error(&["-sS", "127.0.0.1"], "portolan: scan type '-sS' is not supported yet (only -sT works so far)");
-    assert_usage_error(&["-p", "U:53", "127.0.0.1"], "portolan: the port specification names no TCP ports for the connect scan");
+    assert_usage_error(
+        &["-p", "U:53", "127.0.0.1"],
+        "portolan: the port specification names no TCP ports for the connect scan",
+    );
 }
 
 #[test]

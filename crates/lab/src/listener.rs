@@ -29,7 +29,9 @@ impl Listeners {
         let (ready_tx, ready_rx) = mpsc::channel();
         let stop_flag = stop.clone();
         let thread = std::thread::spawn(move || {
-            let bound = setns(&namespace_file, CloneFlags::CLONE_NEWNET).map_err(io::Error::from).and_then(|()| bind_all(&ports));
+            let bound = setns(&namespace_file, CloneFlags::CLONE_NEWNET)
+                .map_err(io::Error::from)
+                .and_then(|()| bind_all(&ports));
             match bound {
                 Ok(listeners) => {
                     let _ = ready_tx.send(Ok(()));

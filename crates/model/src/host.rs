@@ -24,7 +24,9 @@ impl Target {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum HostStatus {
-    Up { reason: Reason },
+    Up {
+        reason: Reason,
+    },
     Down,
     /// `--host-timeout` expired; like Nmap, no port table is reported.
     TimedOut,

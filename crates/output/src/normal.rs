@@ -228,7 +228,8 @@ mod tests {
 
     #[test]
     fn without_a_summary_a_blank_line_precedes_the_table() {
-        let report = host_report(&host(vec![port(22, PortState::Open, Reason::SynAck, "ssh")]), &NormalOptions::default());
+        let report =
+            host_report(&host(vec![port(22, PortState::Open, Reason::SynAck, "ssh")]), &NormalOptions::default());
         assert_eq!(report, "portolan scan report for 198.18.0.2\nHost is up (0.00023s latency).\n\nPORT   STATE SERVICE\n22/tcp open  ssh\n\n");
     }
 
@@ -242,7 +243,8 @@ mod tests {
 
     #[test]
     fn states_order_by_count_and_reasons_within_a_state() {
-        let mut ports: Vec<PortResult> = (1000..1133).map(|p| port(p, PortState::Filtered, Reason::NoResponse, "x")).collect();
+        let mut ports: Vec<PortResult> =
+            (1000..1133).map(|p| port(p, PortState::Filtered, Reason::NoResponse, "x")).collect();
         ports.extend((2000..2007).map(|p| port(p, PortState::Filtered, Reason::HostUnreach, "x")));
         ports.extend(closed_range(3000..3030));
         let report = host_report(&host(ports), &NormalOptions::default());
@@ -268,13 +270,20 @@ mod tests {
         let mut ports = closed_range(1..5);
         ports.push(port(22, PortState::Open, Reason::SynAck, "ssh"));
         let report = host_report(&host(ports), &options);
-        assert!(report.contains("Not shown: 4 closed tcp ports (conn-refused)\nPORT   STATE SERVICE\n22/tcp open  ssh\n"), "{report}");
+        assert!(
+            report.contains("Not shown: 4 closed tcp ports (conn-refused)\nPORT   STATE SERVICE\n22/tcp open  ssh\n"),
+            "{report}"
+        );
     }
 
     #[test]
     fn names_and_other_addresses_are_reported() {
         let mut host = host(vec![port(22, PortState::Open, Reason::SynAck, "ssh")]);
-        host.target = Target { addr: "127.0.0.1".parse().unwrap(), name: Some("localhost".into()), other_addrs: vec!["::1".parse().unwrap()] };
+        host.target = Target {
+            addr: "127.0.0.1".parse().unwrap(),
+            name: Some("localhost".into()),
+            other_addrs: vec!["::1".parse().unwrap()],
+        };
         let report = host_report(&host, &NormalOptions::default());
         assert!(report.starts_with("portolan scan report for localhost (127.0.0.1)\nHost is up (0.00023s latency).\nOther addresses for localhost (not scanned): ::1\n"), "{report}");
     }
@@ -300,7 +309,8 @@ mod tests {
 
     #[test]
     fn the_done_line_counts_addresses_and_hosts_up() {
-        let summary = |scanned, up| ScanSummary { hosts_scanned: scanned, hosts_up: up, elapsed: Duration::from_millis(50) };
+        let summary =
+            |scanned, up| ScanSummary { hosts_scanned: scanned, hosts_up: up, elapsed: Duration::from_millis(50) };
         assert_eq!(done_line(&summary(1, 1)), "portolan done: 1 IP address (1 host up) scanned in 0.05 seconds");
         assert_eq!(done_line(&summary(256, 3)), "portolan done: 256 IP addresses (3 hosts up) scanned in 0.05 seconds");
         assert_eq!(done_line(&summary(0, 0)), "portolan done: 0 IP addresses (0 hosts up) scanned in 0.05 seconds");

@@ -30,9 +30,6 @@ mod tests {
             vec!["22/tcp".to_string(), "open".into(), "ssh".into()],
             vec!["8080/tcp".to_string(), "filtered".into(), "http-proxy".into()],
         ];
-        assert_eq!(
-            render(&rows),
-            "PORT     STATE    SERVICE\n22/tcp   open     ssh\n8080/tcp filtered http-proxy\n"
-        );
+        assert_eq!(render(&rows), "PORT     STATE    SERVICE\n22/tcp   open     ssh\n8080/tcp filtered http-proxy\n");
     }
 }

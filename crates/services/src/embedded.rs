@@ -47,9 +47,8 @@ fn parse_names(text: &str) -> HashMap<(Protocol, u16), String> {
 /// Our hand-ranked head, then the remaining well-known ports in order, then every other named
 /// port in order: a ranking of more than 1000 ports per protocol.
 fn full_ranking(proto: Protocol, head: &str, names: &HashMap<(Protocol, u16), String>) -> Vec<u16> {
-    let head = data_lines(head)
-        .flat_map(str::split_whitespace)
-        .map(|p| p.parse::<u16>().expect("data/top-ports-*.txt: port"));
+    let head =
+        data_lines(head).flat_map(str::split_whitespace).map(|p| p.parse::<u16>().expect("data/top-ports-*.txt: port"));
     let well_known = 1..=LAST_WELL_KNOWN;
     let mut named: Vec<u16> = names.keys().filter(|(p, _)| *p == proto).map(|(_, port)| *port).collect();
     named.sort_unstable();

@@ -65,12 +65,8 @@ mod tests {
     fn datadir_wins_over_nmapdir_and_home_and_system() {
         let datadir = dir_with("nmap-services");
         let nmapdir = dir_with("nmap-services");
-        let dirs = DataDirs {
-            datadir: Some(datadir.clone()),
-            nmapdir: Some(nmapdir.clone()),
-            home: None,
-            system: None,
-        };
+        let dirs =
+            DataDirs { datadir: Some(datadir.clone()), nmapdir: Some(nmapdir.clone()), home: None, system: None };
         assert_eq!(find_nmap_services(&dirs), Some(datadir.join("nmap-services")));
         let dirs = DataDirs { datadir: None, ..dirs };
         assert_eq!(find_nmap_services(&dirs), Some(nmapdir.join("nmap-services")));

@@ -61,10 +61,7 @@ impl ServicesTable {
 
 fn dedup_keep_first(ports: Vec<u16>) -> Vec<u16> {
     let mut seen = vec![false; 65536];
-    ports
-        .into_iter()
-        .filter(|&p| !std::mem::replace(&mut seen[usize::from(p)], true))
-        .collect()
+    ports.into_iter().filter(|&p| !std::mem::replace(&mut seen[usize::from(p)], true)).collect()
 }
 
 /// Glob match with `*` and `?`, ASCII case-insensitive. Iterative with one backtrack point, so

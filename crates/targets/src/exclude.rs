@@ -58,7 +58,8 @@ mod tests {
     #[test]
     fn excludes_addresses_blocks_ranges_and_names() {
         let resolver = FakeResolver::with(&[("gateway.lab", &["198.18.0.1"])]);
-        let list = ExcludeList::new(specs(&["198.18.1.0/24", "198.18.2.1-5", "gateway.lab", "2001:2::1"]), &resolver).unwrap();
+        let list =
+            ExcludeList::new(specs(&["198.18.1.0/24", "198.18.2.1-5", "gateway.lab", "2001:2::1"]), &resolver).unwrap();
         for excluded in ["198.18.1.77", "198.18.2.3", "198.18.0.1", "2001:2::1"] {
             assert!(list.contains(excluded.parse().unwrap()), "{excluded}");
         }

@@ -51,13 +51,15 @@ impl Network {
             Network::V6 { base, prefix } => (base, base | !mask128(prefix), false),
         };
         // An inclusive range cannot overflow at u128::MAX, unlike first..last+1.
-        (first..=last).map(move |n| {
-            if v4 {
-                IpAddr::V4(Ipv4Addr::from(n as u32))
-            } else {
-                IpAddr::V6(Ipv6Addr::from(n))
-            }
-        })
+        (first..=last).map(
+            move |n| {
+                if v4 {
+                    IpAddr::V4(Ipv4Addr::from(n as u32))
+                } else {
+                    IpAddr::V6(Ipv6Addr::from(n))
+                }
+            },
+        )
     }
 }
 

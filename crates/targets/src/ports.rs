@@ -287,7 +287,10 @@ mod tests {
         assert_eq!(problem("nosuchservice"), "no service named \"nosuchservice\" in the services table");
         assert_eq!(problem("1-2x"), "\"2x\" is not a port number");
         let err = PortSpec::parse("22,abc", &table()).unwrap_err();
-        assert_eq!(err.to_string(), "invalid port specification \"abc\": no service named \"abc\" in the services table");
+        assert_eq!(
+            err.to_string(),
+            "invalid port specification \"abc\": no service named \"abc\" in the services table"
+        );
     }
 
     #[test]
@@ -305,7 +308,8 @@ mod tests {
     fn top_ports_within_an_explicit_spec_keeps_the_best_ranked() {
         let services = table();
         let explicit = PortSpec::parse("1-100", &services).unwrap();
-        let chosen = select_ports(&PortSelection { explicit: Some(explicit), top: Some(2), fast: false }, &services).unwrap();
+        let chosen =
+            select_ports(&PortSelection { explicit: Some(explicit), top: Some(2), fast: false }, &services).unwrap();
         // 80 and 22 are the best-ranked ports of our table below 100.
         assert_eq!(chosen.tcp.iter().collect::<Vec<_>>(), [22, 80]);
     }

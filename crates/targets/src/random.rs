@@ -37,9 +37,9 @@ impl<R: Rng> RandomTargets<R> {
 }
 
 pub fn is_routable(addr: Ipv4Addr) -> bool {
-    !UNROUTED.iter().any(|&(base, prefix)| {
-        Network::new(IpAddr::V4(base), prefix).is_some_and(|net| net.contains(IpAddr::V4(addr)))
-    })
+    !UNROUTED
+        .iter()
+        .any(|&(base, prefix)| Network::new(IpAddr::V4(base), prefix).is_some_and(|net| net.contains(IpAddr::V4(addr))))
 }
 
 impl<R: Rng> Iterator for RandomTargets<R> {

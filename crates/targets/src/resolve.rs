@@ -37,7 +37,10 @@ pub(crate) mod fake {
     impl FakeResolver {
         pub fn with(entries: &[(&'static str, &[&str])]) -> FakeResolver {
             FakeResolver(
-                entries.iter().map(|(name, addrs)| (*name, addrs.iter().map(|a| a.parse().unwrap()).collect())).collect(),
+                entries
+                    .iter()
+                    .map(|(name, addrs)| (*name, addrs.iter().map(|a| a.parse().unwrap()).collect()))
+                    .collect(),
             )
         }
     }

@@ -83,16 +83,13 @@ fn looks_like_ipv4_range(text: &str) -> bool {
 /// RFC 1123 host names (letters, digits, hyphens and dots), plus '_' which real DNS data holds.
 fn is_host_name(text: &str) -> bool {
     text.len() <= 253
-        && text
-            .trim_end_matches('.')
-            .split('.')
-            .all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            })
+        && text.trim_end_matches('.').split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 /// Splits the text of an `-iL` file (or `--excludefile`) into specs: whitespace-separated,
@@ -131,7 +128,10 @@ mod tests {
         assert_eq!(parse("::1"), TargetSpec::Network(Network::single("::1".parse().unwrap())));
         assert_eq!(count("2001:2::/120"), 256);
         assert_eq!(parse("localhost"), TargetSpec::Name { name: "localhost".into(), prefix: None });
-        assert_eq!(parse("lab-host.example/30"), TargetSpec::Name { name: "lab-host.example".into(), prefix: Some(30) });
+        assert_eq!(
+            parse("lab-host.example/30"),
+            TargetSpec::Name { name: "lab-host.example".into(), prefix: Some(30) }
+        );
     }
 
     #[test]

@@ -113,7 +113,12 @@ mod tests {
     use super::*;
     use crate::resolve::fake::FakeResolver;
 
-    fn walk(specs: &[&str], family: Family, exclude: &[&str], resolver: &FakeResolver) -> Vec<Result<Target, WalkProblem>> {
+    fn walk(
+        specs: &[&str],
+        family: Family,
+        exclude: &[&str],
+        resolver: &FakeResolver,
+    ) -> Vec<Result<Target, WalkProblem>> {
         let parse = |list: &[&str]| list.iter().map(|s| TargetSpec::parse(s).unwrap()).collect::<Vec<_>>();
         let exclude = ExcludeList::new(parse(exclude), resolver).unwrap();
         TargetWalk::new(parse(specs).into_iter(), family, exclude, resolver).collect()

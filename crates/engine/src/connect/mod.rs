@@ -85,7 +85,8 @@ struct Probe {
 
 impl ConnectScanner {
     pub fn new(config: ConnectConfig) -> ConnectScanner {
-        let in_flight = config.timing.max_parallelism.map_or(config.socket_budget, |p| p.min(config.socket_budget)).max(1);
+        let in_flight =
+            config.timing.max_parallelism.map_or(config.socket_budget, |p| p.min(config.socket_budget)).max(1);
         ConnectScanner {
             in_flight,
             sockets: Arc::new(Semaphore::new(in_flight)),
@@ -125,7 +126,12 @@ impl ConnectScanner {
         HostResult { target, status, latency: scanned.latency, ports: scanned.ports }
     }
 
-    async fn scan_ports(&self, addr: IpAddr, ports: &[u16], observer: &dyn ScanObserver) -> Result<ScannedHost, ConnectError> {
+    async fn scan_ports(
+        &self,
+        addr: IpAddr,
+        ports: &[u16],
+        observer: &dyn ScanObserver,
+    ) -> Result<ScannedHost, ConnectError> {
         let timing = &self.config.timing;
         let host = Arc::new(Mutex::new(HostTiming {
             rtt: RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout),

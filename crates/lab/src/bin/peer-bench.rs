@@ -35,10 +35,7 @@ fn main() {
 
     let target = TARGET_V4.to_string();
     let common = ["-sT", "-n", "-Pn", "-p-", target.as_str()];
-    let tools = [
-        tool("portolan -sT", &portolan, &common, &[]),
-        tool("nmap -sT -T4", "nmap", &common, &["-T4"]),
-    ];
+    let tools = [tool("portolan -sT", &portolan, &common, &[]), tool("nmap -sT -T4", "nmap", &common, &["-T4"])];
     let mut results: Vec<Vec<Run>> = tools.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
         for (tool, runs) in tools.iter().zip(&mut results) {
