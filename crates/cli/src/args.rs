@@ -15,8 +15,17 @@ pub enum Command {
     Version,
 }
 
+/// The TCP scan technique asked for with `-s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpScan {
+    Connect,
+    Syn,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScanOptions {
+    /// `None`: Nmap's default, SYN when raw sockets are permitted, else connect.
+    pub technique: Option<TcpScan>,
     pub targets: Vec<String>,
     pub input_list: Option<PathBuf>,
     pub random_targets: Option<u64>,
@@ -48,6 +57,7 @@ pub struct TimingOptions {
     pub max_rtt_timeout: Option<Duration>,
     pub max_parallelism: Option<usize>,
     pub max_rate: Option<f64>,
+    pub min_rate: Option<f64>,
     pub max_hostgroup: Option<usize>,
 }
 
@@ -227,6 +237,7 @@ fn parse_long<I: Iterator<Item = String>>(
         "max-parallelism" => timing.max_parallelism = Some(positive(&option, &value)?),
         "max-hostgroup" => timing.max_hostgroup = Some(positive(&option, &value)?),
         "max-rate" => timing.max_rate = Some(rate(&option, &value)?),
+        "min-rate" => timing.min_rate = Some(rate(&option, &value)?),
         _ => unreachable!("every LONG_WITH_VALUE name is handled"),
     }
     Ok(None)
@@ -273,7 +284,7 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 options.timing.template = Some(template);
                 return Ok(None);
             }
-            's' => return scan_types(rest, arg).map(|()| None),
+            's' => return scan_types(rest, arg, options).map(|()| None),
             'P' => return ping_types(rest, arg, options).map(|()| None),
             'i' => return input_option(rest, arg, tokens, options).map(|()| None),
             'o' | 'd' | 'A' | 'O' | 'f' | 'D' | 'S' | 'e' | 'g' | 'b' | 'M' | 'R' | 'Y' | 'I' => {
@@ -296,20 +307,27 @@ fn verbosity(current: u8, rest: &str, arg: &str) -> Result<u8, UsageError> {
     rest.parse::<u8>().map_err(|_| usage(format!("invalid verbosity '{arg}'")))
 }
 
-/// `-sT` is the connect scan; other scan types arrive with the raw engine.
-fn scan_types(letters: &str, arg: &str) -> Result<(), UsageError> {
+/// `-sT` (connect) and `-sS` (SYN); the other scan types are still to come. Like Nmap, at
+/// most one TCP technique per scan.
+fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(), UsageError> {
     if letters.is_empty() {
         return Err(usage(format!("option '{arg}' needs a scan type letter, e.g. -sT")));
     }
     for letter in letters.chars() {
-        match letter {
-            'T' => {}
-            'S' | 'U' | 'F' | 'N' | 'X' | 'M' | 'A' | 'W' | 'n' | 'L' | 'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'P'
-            | 'R' => {
-                return Err(usage(format!("scan type '-s{letter}' is not supported yet (only -sT works so far)")));
+        let technique = match letter {
+            'T' => TcpScan::Connect,
+            'S' => TcpScan::Syn,
+            'U' | 'F' | 'N' | 'X' | 'M' | 'A' | 'W' | 'n' | 'L' | 'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'P' | 'R' => {
+                return Err(usage(format!(
+                    "scan type '-s{letter}' is not supported yet (only -sT and -sS work so far)"
+                )));
             }
             _ => return Err(usage(format!("unrecognized scan type '-s{letter}' in '{arg}'"))),
+        };
+        if options.technique.is_some_and(|chosen| chosen != technique) {
+            return Err(usage("You specified more than one type of TCP scan. Please choose only one of -sT and -sS"));
         }
+        options.technique = Some(technique);
     }
     Ok(())
 }
@@ -484,6 +502,16 @@ mod tests {
     }
 
     #[test]
+    fn one_tcp_technique_per_scan() {
+        assert_eq!(scan(&["-sS", "h"]).technique, Some(TcpScan::Syn));
+        assert_eq!(scan(&["-sT", "-sT", "h"]).technique, Some(TcpScan::Connect));
+        assert_eq!(scan(&["h"]).technique, None);
+        let refused = "You specified more than one type of TCP scan. Please choose only one of -sT and -sS";
+        assert_eq!(error(&["-sS", "-sT"]), refused);
+        assert_eq!(error(&["-sST"]), refused);
+    }
+
+    #[test]
     fn help_and_version() {
         assert_eq!(parse(["-h".to_string()]).unwrap(), Command::Help);
         assert_eq!(parse(["--help".to_string()]).unwrap(), Command::Help);
@@ -511,12 +539,12 @@ mod tests {
 
     #[test]
     fn options_of_later_releases_are_refused_not_ignored() {
-        assert_eq!(error(&["-sS"]), "scan type '-sS' is not supported yet (only -sT works so far)");
-        assert_eq!(error(&["-sTU"]), "scan type '-sU' is not supported yet (only -sT works so far)");
+        assert_eq!(error(&["-sU"]), "scan type '-sU' is not supported yet (only -sT and -sS work so far)");
+        assert_eq!(error(&["-sTU"]), "scan type '-sU' is not supported yet (only -sT and -sS work so far)");
         assert_eq!(error(&["-PE"]), "option '-PE' is not supported yet (only -Pn works so far)");
         assert_eq!(error(&["-oX", "out.xml"]), "option '-oX' is not supported yet");
         assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
-        assert_eq!(error(&["--min-rate", "100"]), "option '--min-rate' is not supported yet");
+        assert_eq!(error(&["--min-parallelism", "100"]), "option '--min-parallelism' is not supported yet");
         assert_eq!(error(&["-R"]), "option '-R' is not supported yet");
     }
 }

@@ -6,17 +6,21 @@ use std::path::Path;
 use std::time::Instant;
 
 use engine::connect::{ConnectConfig, ConnectScanner, ScanObserver};
+use engine::raw::runner::RawScanError;
+use engine::raw::{self, RawConfig};
 use engine::{Timing, TimingTemplate};
 use futures::stream::{self, StreamExt};
-use model::{HostResult, Protocol, ScanSummary};
+use model::{HostResult, Protocol, ScanSummary, Target};
+use netio::RawSocketError;
 use output::{NormalOptions, NormalSink, ScanStart, Sink};
+use probes::{SynScan, TcpTechnique};
 use services::{DataDirs, ServicesTable, TableSource};
 use targets::{
     parse_target_list, select_ports, ExcludeList, Family, PortSelection, PortSpec, RandomTargets, SystemResolver,
     TargetSpec, TargetWalk,
 };
 
-use crate::args::{ScanOptions, TimingOptions};
+use crate::args::{ScanOptions, TcpScan, TimingOptions};
 
 pub enum RunError {
     /// Bad input: exit code 2.
@@ -34,15 +38,12 @@ const DEFAULT_HOSTGROUP: usize = 256;
 
 pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let started = Instant::now();
+    let technique = choose_technique(&options)?;
     let services = load_services(&options)?;
     let ports = tcp_ports(&options, &services)?;
     let specs = target_specs(&options)?;
     let exclude = exclusions(&options)?;
-    let config = connect_config(&options);
 
-    let family = if options.ipv6 { Family::V6 } else { Family::V4 };
-    let resolver = SystemResolver;
-    let walk = TargetWalk::new(specs, family, exclude, &resolver);
     let mut sink = NormalSink::new(
         std::io::stdout().lock(),
         NormalOptions { reason: options.reason, open_only: options.open_only, verbosity: options.verbosity },
@@ -52,30 +53,113 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
         started_at: jiff::Zoned::now().strftime("%Y-%m-%d %H:%M %Z").to_string(),
     };
     sink.start(&start).map_err(write_failed)?;
+    announce(&options, &services, technique);
 
-    let runtime =
-        tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
-    let scanner = ConnectScanner::new(config);
-    announce(&options, &services, &scanner);
+    let family = if options.ipv6 { Family::V6 } else { Family::V4 };
+    let resolver = SystemResolver;
+    let walk = TargetWalk::new(specs, family, exclude, &resolver);
+    let targets = walk.filter_map(|item| item.map_err(|problem| eprintln!("{problem}")).ok());
     let observer = Discoveries { verbose: options.verbosity > 0 };
-    let hostgroup = options.timing.max_hostgroup.unwrap_or(DEFAULT_HOSTGROUP);
-    let (scanned, up) = runtime.block_on(async {
-        let targets = walk.filter_map(|item| item.map_err(|problem| eprintln!("{problem}")).ok());
-        let mut hosts = stream::iter(targets).map(|t| scanner.scan_host(t, &ports, &observer)).buffered(hostgroup);
-        let (mut scanned, mut up) = (0u64, 0u64);
-        while let Some(host) = hosts.next().await {
-            let host = name_services(host.map_err(|e| RunError::Failed(e.to_string()))?, &services);
-            scanned += 1;
-            up += u64::from(host.is_up());
-            sink.host(&host).map_err(write_failed)?;
-        }
-        Ok::<_, RunError>((scanned, up))
-    })?;
+    let (mut scanned, mut up) = (0u64, 0u64);
+    let mut report = |host: HostResult| {
+        let host = name_services(host, &services);
+        scanned += 1;
+        up += u64::from(host.is_up());
+        sink.host(&host).map_err(write_failed)
+    };
+    match technique {
+        TcpScan::Connect => connect_scan(&options, targets, &ports, &observer, &mut report)?,
+        TcpScan::Syn => syn_scan(&options, targets, &ports, &observer, &mut report)?,
+    }
     if scanned == 0 {
         eprintln!("WARNING: No targets were specified, so 0 hosts scanned.");
     }
     let summary = ScanSummary { hosts_scanned: scanned, hosts_up: up, elapsed: started.elapsed() };
     sink.finish(&summary).map_err(write_failed)
+}
+
+/// Nmap's choice: SYN when raw sockets are permitted, connect otherwise; and refusals, before
+/// anything is printed, for combinations that cannot run.
+fn choose_technique(options: &ScanOptions) -> Result<TcpScan, RunError> {
+    let privileged = netio::has_cap_net_raw();
+    let technique = match options.technique {
+        Some(TcpScan::Syn) if !privileged => {
+            return Err(RunError::Failed("-sS needs CAP_NET_RAW (run as root, or use -sT)".into()));
+        }
+        Some(TcpScan::Syn) if options.ipv6 => {
+            return Err(RunError::Usage("-sS does not scan IPv6 yet; use -sT with -6".into()));
+        }
+        Some(chosen) => chosen,
+        None if privileged && !options.ipv6 => TcpScan::Syn,
+        None => TcpScan::Connect,
+    };
+    if technique == TcpScan::Connect && options.timing.min_rate.is_some() {
+        return Err(RunError::Usage("--min-rate works with -sS only so far".into()));
+    }
+    Ok(technique)
+}
+
+fn connect_scan(
+    options: &ScanOptions,
+    targets: impl Iterator<Item = Target>,
+    ports: &[u16],
+    observer: &Discoveries,
+    report: &mut dyn FnMut(HostResult) -> Result<(), RunError>,
+) -> Result<(), RunError> {
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
+    let scanner = ConnectScanner::new(connect_config(options));
+    if options.verbosity > 0 {
+        println!("Connect scan: up to {} sockets in flight", scanner.max_in_flight());
+    }
+    let hostgroup = options.timing.max_hostgroup.unwrap_or(DEFAULT_HOSTGROUP);
+    runtime.block_on(async {
+        let mut hosts = stream::iter(targets).map(|t| scanner.scan_host(t, ports, observer)).buffered(hostgroup);
+        while let Some(host) = hosts.next().await {
+            report(host.map_err(|e| RunError::Failed(e.to_string()))?)?;
+        }
+        Ok(())
+    })
+}
+
+/// The raw engine keeps a verdict per (host, port) of a group: groups are sized so that this
+/// stays near a million slots whatever the scan's size.
+const RAW_SLOTS_PER_GROUP: usize = 1 << 20;
+const RAW_DEFAULT_HOSTGROUP: usize = 4096;
+
+fn syn_scan(
+    options: &ScanOptions,
+    mut targets: impl Iterator<Item = Target>,
+    ports: &[u16],
+    observer: &Discoveries,
+    report: &mut dyn FnMut(HostResult) -> Result<(), RunError>,
+) -> Result<(), RunError> {
+    let config = RawConfig {
+        timing: timing(&options.timing),
+        max_rate: options.timing.max_rate,
+        min_rate: options.timing.min_rate,
+        assume_up: options.assume_up,
+    };
+    let by_slots = (RAW_SLOTS_PER_GROUP / ports.len()).max(1);
+    let group_size = options.timing.max_hostgroup.unwrap_or(RAW_DEFAULT_HOSTGROUP).min(by_slots);
+    loop {
+        let group: Vec<Target> = targets.by_ref().take(group_size).collect();
+        if group.is_empty() {
+            return Ok(());
+        }
+        let results =
+            raw::runner::run(SynScan, config.clone(), group, ports.to_vec(), observer).map_err(raw_failure)?;
+        results.into_iter().try_for_each(&mut *report)?;
+    }
+}
+
+fn raw_failure(error: RawScanError) -> RunError {
+    match error {
+        RawScanError::Socket(RawSocketError::NotPermitted) => {
+            RunError::Failed("-sS needs CAP_NET_RAW (run as root, or use -sT)".into())
+        }
+        other => RunError::Failed(other.to_string()),
+    }
 }
 
 fn write_failed(error: std::io::Error) -> RunError {
@@ -203,7 +287,7 @@ fn timing(options: &TimingOptions) -> Timing {
 }
 
 /// `-v` lines before the scan: what table names the ports, and which technique runs.
-fn announce(options: &ScanOptions, services: &ServicesTable, scanner: &ConnectScanner) {
+fn announce(options: &ScanOptions, services: &ServicesTable, technique: TcpScan) {
     if options.verbosity == 0 {
         return;
     }
@@ -211,10 +295,11 @@ fn announce(options: &ScanOptions, services: &ServicesTable, scanner: &ConnectSc
         TableSource::Embedded => println!("Service names and port ranks: portolan's embedded table"),
         TableSource::NmapServices(path) => println!("Service names and port ranks: {}", path.display()),
     }
-    if netio::has_cap_net_raw() {
-        println!(
-            "Raw-packet scans are not built yet: running a TCP connect scan (-sT) although raw sockets are permitted"
-        );
+    match technique {
+        TcpScan::Syn => println!("Scan technique: {} (-sS)", SynScan.name()),
+        TcpScan::Connect if options.technique.is_none() && options.ipv6 && netio::has_cap_net_raw() => {
+            println!("Scan technique: TCP connect scan (-sT): raw-packet scans of IPv6 are not built yet")
+        }
+        TcpScan::Connect => println!("Scan technique: TCP connect scan (-sT)"),
     }
-    println!("Connect scan: up to {} sockets in flight", scanner.max_in_flight());
 }

@@ -33,7 +33,14 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
         &["-F", "-p", "22", "127.0.0.1"],
         "portolan: You cannot use -F (fast scan) with -p (explicit port selection) but see --top-ports",
     );
-    assert_usage_error(&["-sS", "127.0.0.1"], "portolan: scan type '-sS' is not supported yet (only -sT works so far)");
+    assert_usage_error(
+        &["-sU", "127.0.0.1"],
+        "portolan: scan type '-sU' is not supported yet (only -sT and -sS work so far)",
+    );
+    assert_usage_error(
+        &["-sS", "-sT", "127.0.0.1"],
+        "portolan: You specified more than one type of TCP scan. Please choose only one of -sT and -sS",
+    );
     assert_usage_error(
         &["-p", "U:53", "127.0.0.1"],
         "portolan: the port specification names no TCP ports for the connect scan",

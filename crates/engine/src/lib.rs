@@ -5,13 +5,18 @@
 //! runners (today the TCP connect scan) wire them to real I/O.
 
 pub mod connect;
+mod cookie;
 mod pacer;
+mod permutation;
+pub mod raw;
 mod retry;
 mod rtt;
 mod timing;
 mod window;
 
+pub use cookie::{CookieKey, ProbeCookie};
 pub use pacer::Pacer;
+pub use permutation::Permutation;
 pub use retry::RetryAllowance;
 pub use rtt::RttEstimator;
 pub use timing::{Timing, TimingTemplate};

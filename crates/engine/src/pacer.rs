@@ -18,10 +18,15 @@ impl Pacer {
         Pacer::with_interval(Duration::from_secs_f64(1.0 / rate))
     }
 
+    /// When the next slot is, without claiming it.
+    pub fn next_slot(&self, now: Instant) -> Instant {
+        self.next_slot.map_or(now, |next| next.max(now))
+    }
+
     /// Claims the next send slot at or after `now` and returns when it is. Slots never bunch:
     /// an idle pacer does not save up credit for a later burst.
     pub fn claim(&mut self, now: Instant) -> Instant {
-        let slot = self.next_slot.map_or(now, |next| next.max(now));
+        let slot = self.next_slot(now);
         self.next_slot = Some(slot + self.interval);
         slot
     }

@@ -108,6 +108,17 @@ impl Lab {
         ))
     }
 
+    /// Drops `percent` % of the target's packets at random, in both directions (nftables'
+    /// `numgen`, since tc netem is not available on every machine).
+    pub fn lose_packets(&self, percent: u8) -> io::Result<()> {
+        self.nft(&format!(
+            "table inet loss {{\n\
+               chain input {{ type filter hook input priority -10; policy accept; numgen random mod 100 < {percent} drop; }}\n\
+               chain output {{ type filter hook output priority -10; policy accept; numgen random mod 100 < {percent} drop; }}\n\
+             }}\n"
+        ))
+    }
+
     /// Listens on these TCP ports of every target address, accepting and closing connections
     /// until the returned handle drops.
     pub fn listen_tcp(&self, ports: &[u16]) -> io::Result<Listeners> {

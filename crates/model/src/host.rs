@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{PortResult, Reason};
+use crate::{PortResult, PortState, Reason};
 
 /// One address to scan, with the name the user gave for it when there was one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,4 +55,12 @@ pub struct ScanSummary {
     pub hosts_scanned: u64,
     pub hosts_up: u64,
     pub elapsed: Duration,
+}
+
+/// The evidence that a host is alive from its port answers: an open port's reason, else a
+/// closed port's. Chosen by strength rather than arrival, so a report does not vary between runs.
+pub fn alive_because(ports: &[PortResult]) -> Option<Reason> {
+    [PortState::Open, PortState::Closed]
+        .into_iter()
+        .find_map(|state| ports.iter().find(|p| p.state == state).map(|p| p.reason))
 }

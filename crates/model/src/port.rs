@@ -135,6 +135,9 @@ pub struct PortResult {
     pub port: u16,
     pub state: PortState,
     pub reason: Reason,
+    /// The IP TTL of the packet that gave the reason (raw-packet scans; Nmap's "syn-ack ttl 64").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_ttl: Option<u8>,
     /// The service name from the services table (Nmap's `method="table"`), if one is known.
     pub service: Option<String>,
 }

@@ -1,9 +1,13 @@
-//! The operating-system seam: process limits and privileges today, raw sockets with the SYN
-//! engine. No other crate makes system calls of its own.
+//! The operating-system seam: process limits, privileges, routes and raw sockets. No other
+//! crate makes system calls of its own.
 
 mod privilege;
+mod raw;
+mod route;
 
 pub use privilege::has_cap_net_raw;
+pub use raw::{RawReceiver, RawSender, RawSocketError};
+pub use route::source_for;
 
 /// Raises the soft limit on open files to the hard limit and returns the new soft limit.
 /// A connect scan holds one descriptor per probe in flight, so this bounds its parallelism.

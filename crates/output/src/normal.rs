@@ -176,7 +176,10 @@ fn port_table(ports: &[&PortResult], with_reason: bool) -> String {
             port.service.clone().unwrap_or_else(|| "unknown".into()),
         ];
         if with_reason {
-            row.push(port.reason.to_string());
+            row.push(match port.reason_ttl {
+                Some(ttl) => format!("{} ttl {ttl}", port.reason),
+                None => port.reason.to_string(),
+            });
         }
         rows.push(row);
     }
@@ -189,7 +192,14 @@ mod tests {
     use model::Target;
 
     fn port(port: u16, state: PortState, reason: Reason, service: &str) -> PortResult {
-        PortResult { protocol: Protocol::Tcp, port, state, reason, service: Some(service.to_string()) }
+        PortResult {
+            protocol: Protocol::Tcp,
+            port,
+            state,
+            reason,
+            reason_ttl: None,
+            service: Some(service.to_string()),
+        }
     }
 
     fn closed_range(ports: std::ops::Range<u16>) -> Vec<PortResult> {
@@ -239,6 +249,14 @@ mod tests {
         let report = host_report(&host(vec![port(22, PortState::Open, Reason::SynAck, "ssh")]), &options);
         assert!(report.contains("Host is up, received syn-ack (0.00023s latency).\n"), "{report}");
         assert!(report.contains("PORT   STATE SERVICE REASON\n22/tcp open  ssh     syn-ack\n"), "{report}");
+    }
+
+    #[test]
+    fn raw_scan_reasons_carry_the_reply_ttl() {
+        let mut open = port(22, PortState::Open, Reason::SynAck, "ssh");
+        open.reason_ttl = Some(64);
+        let report = host_report(&host(vec![open]), &NormalOptions { reason: true, ..Default::default() });
+        assert!(report.contains("22/tcp open  ssh     syn-ack ttl 64\n"), "{report}");
     }
 
     #[test]

@@ -50,14 +50,15 @@ pub fn service_name(port: u16) -> String {
 }
 
 /// The lines of the first host's report from "Not shown" (or the blank line that replaces it)
-/// to the end of its port table.
+/// to the end of its port table (Nmap's "MAC Address:" line, which follows the table on
+/// Ethernet, comes from ARP discovery and is not part of it).
 pub fn port_section(report: &str) -> Vec<String> {
     report
         .lines()
         .skip_while(|line| !line.starts_with("Host is up"))
         .skip(1)
         .skip_while(|line| line.starts_with("Other addresses"))
-        .take_while(|line| !line.is_empty())
+        .take_while(|line| !line.is_empty() && !line.starts_with("MAC Address:"))
         .map(str::to_string)
         .collect()
 }

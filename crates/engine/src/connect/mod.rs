@@ -121,7 +121,7 @@ impl ConnectScanner {
         let status = if self.config.assume_up {
             HostStatus::Up { reason: Reason::UserSet }
         } else {
-            scanned.alive_because().map_or(HostStatus::Down, |reason| HostStatus::Up { reason })
+            model::alive_because(&scanned.ports).map_or(HostStatus::Down, |reason| HostStatus::Up { reason })
         };
         HostResult { target, status, latency: scanned.latency, ports: scanned.ports }
     }
@@ -212,15 +212,7 @@ struct ScannedHost {
 
 impl ScannedHost {
     fn record(&mut self, port: u16, state: PortState, reason: Reason) {
-        self.ports.push(PortResult { protocol: Protocol::Tcp, port, state, reason, service: None });
-    }
-
-    /// The evidence that the host is alive: an open port's SYN/ACK, else a closed port's RST.
-    /// Chosen by strength rather than arrival, so the report does not vary between runs.
-    fn alive_because(&self) -> Option<Reason> {
-        [PortState::Open, PortState::Closed]
-            .into_iter()
-            .find_map(|state| self.ports.iter().find(|p| p.state == state).map(|p| p.reason))
+        self.ports.push(PortResult { protocol: Protocol::Tcp, port, state, reason, reason_ttl: None, service: None });
     }
 }
 

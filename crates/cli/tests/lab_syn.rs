@@ -1,0 +1,97 @@
+//! End-to-end: the SYN scan against the standard lab target, with and without packet loss.
+
+mod common;
+
+use common::*;
+use lab::TARGET_V4;
+
+/// Ground truth of the standard lab as a SYN scan sees it: (port, state, reason).
+fn interesting_ports() -> Vec<(u16, &'static str, &'static str)> {
+    // Linux targets answer with TTL 64; Nmap prints it beside raw-packet reasons.
+    let mut rows: Vec<_> = OPEN.iter().map(|&p| (p, "open", "syn-ack ttl 64")).collect();
+    rows.extend(DROPPED.iter().map(|&p| (p, "filtered", "no-response")));
+    rows.extend(REJECTED.iter().map(|&p| (p, "filtered", "admin-prohibited ttl 64")));
+    rows.sort();
+    rows
+}
+
+fn expected_section() -> Vec<String> {
+    let rows = interesting_ports();
+    let names: Vec<String> = rows.iter().map(|&(port, ..)| service_name(port)).collect();
+    let service_width = names.iter().map(String::len).max().unwrap().max("SERVICE".len()) + 1;
+    let mut expected = vec![
+        format!("Not shown: {} closed tcp ports (reset)", PORT_COUNT - rows.len()),
+        format!("PORT     STATE    {:<service_width$}REASON", "SERVICE"),
+    ];
+    for ((port, state, reason), name) in rows.into_iter().zip(&names) {
+        expected.push(format!("{:<9}{:<9}{:<service_width$}{reason}", format!("{port}/tcp"), state, name));
+    }
+    expected
+}
+
+#[test]
+fn syn_scan_reports_the_known_mix_exactly() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let report = stdout(&portolan(&lab.lab, &["-sS", "-n", "--reason", "-p", PORTS, &TARGET_V4.to_string()]));
+    assert_eq!(port_section(&report), expected_section(), "full report:\n{report}");
+    assert!(report.contains("Host is up, received syn-ack ("), "{report}");
+}
+
+#[test]
+fn root_defaults_to_the_syn_scan() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let report = stdout(&portolan(&lab.lab, &["-n", "--reason", "-p", PORTS, &TARGET_V4.to_string()]));
+    assert_eq!(port_section(&report), expected_section(), "full report:\n{report}");
+}
+
+#[test]
+fn five_percent_loss_both_ways_still_gives_the_exact_table() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    lab.lab.lose_packets(5).unwrap();
+    let report = stdout(&portolan(&lab.lab, &["-sS", "-n", "--reason", "-p", PORTS, &TARGET_V4.to_string()]));
+    assert_eq!(port_section(&report), expected_section(), "full report:\n{report}");
+}
+
+#[test]
+fn syn_port_table_matches_nmap_line_by_line() {
+    if !lab::available() {
+        return;
+    }
+    if std::process::Command::new("nmap").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "the test script installs nmap under CI");
+        eprintln!("skipping oracle comparison: nmap is not installed");
+        return;
+    }
+    let lab = standard_lab();
+    let target = TARGET_V4.to_string();
+    let args = ["-sS", "-n", "-Pn", "--reason", "-p", PORTS, &target];
+    let ours = stdout(&portolan(&lab.lab, &args));
+    let nmap = lab.lab.in_scanner("nmap").args(args).output().expect("run nmap");
+    let theirs = String::from_utf8(nmap.stdout).unwrap();
+    assert_eq!(port_section(&ours), port_section(&theirs), "portolan:\n{ours}\nnmap:\n{theirs}");
+}
+
+#[test]
+fn syn_scan_without_cap_net_raw_says_what_it_needs() {
+    if !lab::available() {
+        return;
+    }
+    // Drop every privilege: run as nobody with no capabilities.
+    let output = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"])
+        .arg(env!("CARGO_BIN_EXE_portolan"))
+        .args(["-sS", "-p", "80", "127.0.0.1"])
+        .output()
+        .expect("run setpriv");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "portolan: -sS needs CAP_NET_RAW (run as root, or use -sT)\n");
+}

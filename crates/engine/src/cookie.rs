@@ -1,0 +1,141 @@
+//! Keyed probe cookies: every probe carries values derived from a per-scan secret, so a reply
+//! proves which probe (and which retransmission) it answers without any per-probe lookup, and
+//! forged or stray packets are never counted.
+//!
+//! The cookie hides in fields an ordinary SYN has anyway: the source port (in the Linux
+//! ephemeral range; consecutive retransmissions use consecutive ports, so the port also says
+//! which try was answered), the sequence number and the IP ID.
+
+use std::hash::Hasher;
+use std::net::Ipv4Addr;
+
+use siphasher::sip::SipHasher13;
+
+/// Linux's default ephemeral port range (net.ipv4.ip_local_port_range).
+const EPHEMERAL_FIRST: u16 = 32768;
+const EPHEMERAL_COUNT: u16 = 60999 - 32768 + 1;
+
+/// The per-scan secret.
+#[derive(Clone, Copy)]
+pub struct CookieKey {
+    k0: u64,
+    k1: u64,
+}
+
+/// The fields of one probe that carry its cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeCookie {
+    pub src_port: u16,
+    pub seq: u32,
+    pub ip_id: u16,
+}
+
+impl CookieKey {
+    pub fn new(k0: u64, k1: u64) -> CookieKey {
+        CookieKey { k0, k1 }
+    }
+
+    pub fn random() -> CookieKey {
+        CookieKey::new(rand::random(), rand::random())
+    }
+
+    fn hash(&self, parts: &[&[u8]]) -> u64 {
+        let mut hasher = SipHasher13::new_with_keys(self.k0, self.k1);
+        parts.iter().for_each(|part| hasher.write(part));
+        hasher.finish()
+    }
+
+    /// Where this target port's run of source ports starts.
+    fn port_offset(&self, dst: Ipv4Addr, dst_port: u16) -> u16 {
+        (self.hash(&[b"port", &dst.octets(), &dst_port.to_be_bytes()]) % u64::from(EPHEMERAL_COUNT)) as u16
+    }
+
+    /// The cookie fields of try `try_number` (0 = first probe) to `dst:dst_port`.
+    pub fn probe(&self, src: Ipv4Addr, dst: Ipv4Addr, dst_port: u16, try_number: u8) -> ProbeCookie {
+        let offset = (self.port_offset(dst, dst_port) + u16::from(try_number)) % EPHEMERAL_COUNT;
+        let src_port = EPHEMERAL_FIRST + offset;
+        let word = self.sequence_word(src, dst, dst_port, src_port);
+        ProbeCookie { src_port, seq: word as u32, ip_id: (word >> 32) as u16 }
+    }
+
+    fn sequence_word(&self, src: Ipv4Addr, dst: Ipv4Addr, dst_port: u16, src_port: u16) -> u64 {
+        self.hash(&[b"seq", &src.octets(), &dst.octets(), &dst_port.to_be_bytes(), &src_port.to_be_bytes()])
+    }
+
+    /// Checks that a probe with these fields could only have come from us, and returns its try
+    /// number. `seq` is the probe's sequence number as echoed (ack - 1 of a TCP reply, or the
+    /// sequence number quoted in an ICMP error).
+    pub fn verify(
+        &self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        dst_port: u16,
+        src_port: u16,
+        seq: u32,
+        max_try: u8,
+    ) -> Option<u8> {
+        let offset = src_port.checked_sub(EPHEMERAL_FIRST).filter(|&o| o < EPHEMERAL_COUNT)?;
+        let base = self.port_offset(dst, dst_port);
+        let try_number = (offset + EPHEMERAL_COUNT - base) % EPHEMERAL_COUNT;
+        let try_number = u8::try_from(try_number).ok().filter(|&t| t <= max_try)?;
+        (self.sequence_word(src, dst, dst_port, src_port) as u32 == seq).then_some(try_number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SRC: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+
+    proptest! {
+        #[test]
+        fn our_own_probes_verify_with_their_try_number(k0: u64, k1: u64, dst: u32, port: u16, try_number in 0u8..=10) {
+            let key = CookieKey::new(k0, k1);
+            let dst = Ipv4Addr::from(dst);
+            let cookie = key.probe(SRC, dst, port, try_number);
+            prop_assert!((32768..=60999).contains(&cookie.src_port));
+            prop_assert_eq!(key.verify(SRC, dst, port, cookie.src_port, cookie.seq, 10), Some(try_number));
+        }
+
+        #[test]
+        fn forged_replies_are_rejected(k0: u64, k1: u64, dst: u32, port: u16, forged_seq: u32, src_port: u16) {
+            let key = CookieKey::new(k0, k1);
+            let dst = Ipv4Addr::from(dst);
+            let genuine = key.probe(SRC, dst, port, 0);
+            prop_assume!(forged_seq != genuine.seq);
+            // A forger who knows the port but not the secret guesses the sequence number.
+            prop_assert_eq!(key.verify(SRC, dst, port, genuine.src_port, forged_seq, 10), None);
+            // Any other source port must also carry the right sequence number.
+            if let Some(t) = key.verify(SRC, dst, port, src_port, forged_seq, 10) {
+                prop_assert_eq!(key.probe(SRC, dst, port, t).seq, forged_seq);
+            }
+        }
+
+        #[test]
+        fn a_reply_from_another_host_or_port_is_rejected(k0: u64, k1: u64, dst: u32, port: u16, other: u32) {
+            let key = CookieKey::new(k0, k1);
+            let (dst, other) = (Ipv4Addr::from(dst), Ipv4Addr::from(other));
+            prop_assume!(dst != other);
+            let cookie = key.probe(SRC, dst, port, 0);
+            prop_assert_eq!(key.verify(SRC, other, port, cookie.src_port, cookie.seq, 10), None);
+            prop_assert_eq!(key.verify(SRC, dst, port.wrapping_add(1), cookie.src_port, cookie.seq, 10), None);
+        }
+    }
+
+    #[test]
+    fn tries_beyond_the_allowed_count_are_rejected() {
+        let key = CookieKey::new(1, 2);
+        let dst = Ipv4Addr::new(198, 18, 0, 2);
+        let cookie = key.probe(SRC, dst, 80, 3);
+        assert_eq!(key.verify(SRC, dst, 80, cookie.src_port, cookie.seq, 2), None);
+        assert_eq!(key.verify(SRC, dst, 80, cookie.src_port, cookie.seq, 3), Some(3));
+    }
+
+    #[test]
+    fn different_keys_give_different_cookies() {
+        let dst = Ipv4Addr::new(198, 18, 0, 2);
+        assert_ne!(CookieKey::new(1, 2).probe(SRC, dst, 80, 0), CookieKey::new(3, 4).probe(SRC, dst, 80, 0));
+    }
+}

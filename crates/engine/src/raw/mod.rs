@@ -1,0 +1,416 @@
+//! The raw-packet scan engine: a sans-IO state machine fed instants and replies, which says
+//! what to send and when, and what each port turned out to be. The [`runner`] drives it over
+//! raw sockets; tests drive it with a virtual clock.
+//!
+//! Masscan's shape with Nmap's manners: probes carry keyed cookies and go out in a
+//! pseudo-random order over the (host, port) space, while a congestion window, per-host RTT
+//! estimates and Nmap's retransmission rule adapt the pace to what the path delivers.
+
+pub mod runner;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, Target};
+use probes::{Response, TcpTechnique};
+use wire::tcp::{SynRepr, LINUX_SYN_WINDOW};
+
+use crate::{CongestionWindow, CookieKey, Pacer, Permutation, RetryAllowance, RttEstimator, Timing};
+
+/// Settings of a raw scan.
+#[derive(Debug, Clone)]
+pub struct RawConfig {
+    pub timing: Timing,
+    /// `--max-rate`: probes per second at most.
+    pub max_rate: Option<f64>,
+    /// `--min-rate`: probes per second at least, even when the window is full.
+    pub min_rate: Option<f64>,
+    /// `-Pn`
+    pub assume_up: bool,
+}
+
+/// One probe to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub ip_id: u16,
+    pub tcp: SynRepr,
+}
+
+/// A port whose state became known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    pub addr: Ipv4Addr,
+    pub port: u16,
+    pub state: PortState,
+}
+
+/// What a port turned out to be, and the TTL of the packet that said so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Verdict {
+    state: PortState,
+    reason: Reason,
+    ttl: Option<u8>,
+}
+
+/// Probes in flight at most when neither `--max-parallelism` nor the caller says otherwise.
+const DEFAULT_MAX_WINDOW: usize = 16_384;
+
+struct Sent {
+    try_number: u8,
+    at: Instant,
+}
+
+struct HostState {
+    rtt: RttEstimator,
+    retries: RetryAllowance,
+    first_probe: Option<Instant>,
+    timed_out: bool,
+}
+
+pub struct ProbeEngine<T> {
+    technique: T,
+    config: RawConfig,
+    key: CookieKey,
+    source: Ipv4Addr,
+    targets: Vec<Target>,
+    addrs: Vec<Ipv4Addr>,
+    host_index: HashMap<Ipv4Addr, u32>,
+    ports: Vec<u16>,
+    /// Port number to its index in `ports`, `u32::MAX` for ports not scanned.
+    port_index: Box<[u32]>,
+    order: Permutation,
+    cursor: u64,
+    /// Final verdict per (host, port) slot; `None` while undecided.
+    results: Vec<Option<Verdict>>,
+    undecided: u64,
+    outstanding: HashMap<u64, Sent>,
+    deadlines: BinaryHeap<Reverse<(Instant, u64, u8)>>,
+    host_deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
+    retry_queue: VecDeque<(u64, u8)>,
+    hosts: Vec<HostState>,
+    window: CongestionWindow,
+    pacer: Option<Pacer>,
+    started: Instant,
+    probes_sent: u64,
+    timestamp_base: u32,
+}
+
+impl<T: TcpTechnique> ProbeEngine<T> {
+    /// An engine for every port of `ports` on every target, all reached from `source`.
+    ///
+    /// # Panics
+    /// If a target is not IPv4: callers route IPv6 targets elsewhere.
+    pub fn new(
+        technique: T,
+        config: RawConfig,
+        key: CookieKey,
+        source: Ipv4Addr,
+        targets: Vec<Target>,
+        ports: Vec<u16>,
+        now: Instant,
+    ) -> Self {
+        let addrs: Vec<Ipv4Addr> = targets.iter().filter_map(ipv4).collect();
+        assert_eq!(addrs.len(), targets.len(), "the raw engine scans IPv4 targets only");
+        let host_index = addrs.iter().enumerate().map(|(i, &a)| (a, i as u32)).collect();
+        let mut port_index = vec![u32::MAX; 65536].into_boxed_slice();
+        for (i, &port) in ports.iter().enumerate() {
+            port_index[usize::from(port)] = i as u32;
+        }
+        let slots = targets.len() as u64 * ports.len() as u64;
+        let timing = &config.timing;
+        let hosts = targets
+            .iter()
+            .map(|_| HostState {
+                rtt: RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout),
+                retries: RetryAllowance::new(timing.max_retries),
+                first_probe: None,
+                timed_out: false,
+            })
+            .collect();
+        let max_window = timing.max_parallelism.unwrap_or(DEFAULT_MAX_WINDOW);
+        let interval = config
+            .max_rate
+            .map(|rate| Duration::from_secs_f64(1.0 / rate))
+            .into_iter()
+            .chain([timing.scan_delay])
+            .max();
+        ProbeEngine {
+            technique,
+            key,
+            source,
+            targets,
+            addrs,
+            host_index,
+            ports,
+            port_index,
+            order: Permutation::new(slots, (rand::random(), rand::random())),
+            cursor: 0,
+            results: vec![None; slots as usize],
+            undecided: slots,
+            outstanding: HashMap::new(),
+            deadlines: BinaryHeap::new(),
+            host_deadlines: BinaryHeap::new(),
+            retry_queue: VecDeque::new(),
+            hosts,
+            window: CongestionWindow::new(max_window),
+            pacer: interval.filter(|i| !i.is_zero()).map(Pacer::with_interval),
+            started: now,
+            probes_sent: 0,
+            timestamp_base: rand::random(),
+            config,
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.undecided == 0
+    }
+
+    pub fn probes_sent(&self) -> u64 {
+        self.probes_sent
+    }
+
+    fn max_try(&self) -> u8 {
+        u8::try_from(self.config.timing.max_retries).unwrap_or(u8::MAX)
+    }
+
+    fn slot_of(&self, host: u32, port_index: u32) -> u64 {
+        u64::from(host) * self.ports.len() as u64 + u64::from(port_index)
+    }
+
+    fn host_of(&self, slot: u64) -> u32 {
+        (slot / self.ports.len() as u64) as u32
+    }
+
+    /// The next probe to send at `now`, if the window, the pacing and the work allow one.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Probe> {
+        self.expire(now);
+        if !self.may_send(now) {
+            return None;
+        }
+        let (slot, try_number) = self.next_work()?;
+        if let Some(pacer) = &mut self.pacer {
+            pacer.claim(now);
+        }
+        Some(self.send(slot, try_number, now))
+    }
+
+    fn may_send(&self, now: Instant) -> bool {
+        if self.pacer.as_ref().is_some_and(|p| p.next_slot(now) > now) {
+            return false;
+        }
+        self.outstanding.len() < self.window.allowed() || self.behind_min_rate(now)
+    }
+
+    fn behind_min_rate(&self, now: Instant) -> bool {
+        let Some(rate) = self.config.min_rate else { return false };
+        let due = now.saturating_duration_since(self.started).as_secs_f64() * rate;
+        (self.probes_sent as f64) < due
+    }
+
+    fn next_work(&mut self) -> Option<(u64, u8)> {
+        while let Some((slot, try_number)) = self.retry_queue.pop_front() {
+            if self.results[slot as usize].is_none() {
+                return Some((slot, try_number));
+            }
+        }
+        while self.cursor < self.order.len() {
+            let slot = self.order.at(self.cursor);
+            self.cursor += 1;
+            if self.results[slot as usize].is_none() {
+                return Some((slot, 0));
+            }
+        }
+        None
+    }
+
+    fn send(&mut self, slot: u64, try_number: u8, now: Instant) -> Probe {
+        let host = self.host_of(slot);
+        let dst = self.addrs[host as usize];
+        let dst_port = self.ports[(slot % self.ports.len() as u64) as usize];
+        let cookie = self.key.probe(self.source, dst, dst_port, try_number);
+        let state = &mut self.hosts[host as usize];
+        if state.first_probe.is_none() {
+            state.first_probe = Some(now);
+            if let Some(limit) = self.config.timing.host_timeout {
+                self.host_deadlines.push(Reverse((now + limit, host)));
+            }
+        }
+        self.deadlines.push(Reverse((now + state.rtt.timeout(), slot, try_number)));
+        self.outstanding.insert(slot, Sent { try_number, at: now });
+        self.probes_sent += 1;
+        // Like Linux, a timestamp clock in milliseconds from a random start.
+        let elapsed_ms = now.saturating_duration_since(self.started).as_millis() as u32;
+        let tcp = SynRepr {
+            src_port: cookie.src_port,
+            dst_port,
+            seq: cookie.seq,
+            ack: 0,
+            flags: self.technique.probe_flags(),
+            window: LINUX_SYN_WINDOW,
+            timestamp: self.timestamp_base.wrapping_add(elapsed_ms),
+        };
+        Probe { src: self.source, dst, ip_id: cookie.ip_id, tcp }
+    }
+
+    /// Retransmits or gives up on probes whose timeout passed, and skips hosts past
+    /// `--host-timeout`.
+    fn expire(&mut self, now: Instant) {
+        while let Some(&Reverse((deadline, host))) = self.host_deadlines.peek() {
+            if deadline > now {
+                break;
+            }
+            self.host_deadlines.pop();
+            self.time_out_host(host);
+        }
+        while let Some(&Reverse((deadline, slot, try_number))) = self.deadlines.peek() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop();
+            if self.outstanding.get(&slot).is_none_or(|sent| sent.try_number != try_number) {
+                continue; // answered, or superseded by a later try
+            }
+            self.outstanding.remove(&slot);
+            let host = self.host_of(slot) as usize;
+            if self.hosts[host].retries.may_retry_after(u32::from(try_number)) {
+                self.retry_queue.push_back((slot, try_number + 1));
+            } else {
+                let (state, reason) = self.technique.on_timeout();
+                self.decide(slot, Verdict { state, reason, ttl: None });
+            }
+        }
+    }
+
+    fn time_out_host(&mut self, host: u32) {
+        let first = self.slot_of(host, 0);
+        let undecided: Vec<u64> =
+            (first..first + self.ports.len() as u64).filter(|&s| self.results[s as usize].is_none()).collect();
+        if undecided.is_empty() {
+            return;
+        }
+        self.hosts[host as usize].timed_out = true;
+        for slot in undecided {
+            self.outstanding.remove(&slot);
+            let (state, reason) = self.technique.on_timeout();
+            self.decide(slot, Verdict { state, reason, ttl: None });
+        }
+    }
+
+    fn decide(&mut self, slot: u64, verdict: Verdict) {
+        let result = &mut self.results[slot as usize];
+        if result.is_none() {
+            *result = Some(verdict);
+            self.undecided -= 1;
+        }
+    }
+
+    /// Learns from a packet received at `now`. Returns the port it settled, if it proves to be
+    /// a new answer to one of this engine's probes; anything else is ignored.
+    pub fn handle(&mut self, response: &Response, now: Instant) -> Option<Settled> {
+        let (addr, port, src_port, seq, ttl, classified) = match response {
+            Response::Tcp(reply) if reply.dst == self.source => (
+                reply.src,
+                reply.src_port,
+                reply.dst_port,
+                reply.ack.wrapping_sub(1),
+                reply.ttl,
+                self.technique.classify_tcp(reply),
+            ),
+            Response::Unreachable(u) if u.probe_src == self.source => (
+                u.probe_dst,
+                u.probe.dst_port,
+                u.probe.src_port,
+                u.probe.seq,
+                u.ttl,
+                self.technique.classify_unreachable(u.code),
+            ),
+            _ => return None,
+        };
+        let host = *self.host_index.get(&addr)?;
+        let port_index = self.port_index[usize::from(port)];
+        if port_index == u32::MAX {
+            return None;
+        }
+        let try_number = self.key.verify(self.source, addr, port, src_port, seq, self.max_try())?;
+        let (state, reason) = classified?;
+        let slot = self.slot_of(host, port_index);
+        if self.results[slot as usize].is_some() {
+            return None;
+        }
+        self.learn(slot, host, try_number, now);
+        self.decide(slot, Verdict { state, reason, ttl: Some(ttl) });
+        Some(Settled { addr, port, state })
+    }
+
+    /// Timing lessons from an answer to try `try_number` of `slot`.
+    fn learn(&mut self, slot: u64, host: u32, try_number: u8, now: Instant) {
+        let state = &mut self.hosts[host as usize];
+        if let Some(sent) = self.outstanding.remove(&slot) {
+            // Only an answer to the latest try dates from a known send time (Karn's rule).
+            if sent.try_number == try_number {
+                state.rtt.sample(now.saturating_duration_since(sent.at));
+            }
+        }
+        state.retries.answered_on(u32::from(try_number));
+        self.window.on_answer();
+        if try_number > 0 {
+            let rtt = state.rtt.srtt().unwrap_or(Duration::ZERO);
+            self.window.on_loss(now, rtt);
+        }
+    }
+
+    /// When `poll_transmit` may next have something to do, if nothing arrives before.
+    pub fn next_wakeup(&self, now: Instant) -> Option<Instant> {
+        let deadline = self.deadlines.peek().map(|Reverse((at, ..))| *at);
+        let host_deadline = self.host_deadlines.peek().map(|Reverse((at, _))| *at);
+        let has_work = !self.retry_queue.is_empty() || self.cursor < self.order.len();
+        let pacing = self.pacer.as_ref().filter(|_| has_work).map(|p| p.next_slot(now));
+        [deadline, host_deadline, pacing].into_iter().flatten().min()
+    }
+
+    /// Every target's result, in the order the targets were given.
+    pub fn into_results(self) -> Vec<HostResult> {
+        let ports_per_host = self.ports.len();
+        let mut results = self.results.into_iter();
+        self.targets
+            .into_iter()
+            .zip(self.hosts)
+            .map(|(target, host)| {
+                let mut ports: Vec<PortResult> = self
+                    .ports
+                    .iter()
+                    .zip(results.by_ref().take(ports_per_host))
+                    .map(|(&port, verdict)| {
+                        let Verdict { state, reason, ttl } =
+                            verdict.expect("every slot is decided when the scan finishes");
+                        PortResult { protocol: Protocol::Tcp, port, state, reason, reason_ttl: ttl, service: None }
+                    })
+                    .collect();
+                ports.sort_by_key(|p| p.port);
+                let status = if host.timed_out {
+                    HostStatus::TimedOut
+                } else if self.config.assume_up {
+                    HostStatus::Up { reason: Reason::UserSet }
+                } else {
+                    model::alive_because(&ports).map_or(HostStatus::Down, |reason| HostStatus::Up { reason })
+                };
+                let ports = if host.timed_out { Vec::new() } else { ports };
+                HostResult { target, status, latency: host.rtt.srtt(), ports }
+            })
+            .collect()
+    }
+}
+
+fn ipv4(target: &Target) -> Option<Ipv4Addr> {
+    match target.addr {
+        std::net::IpAddr::V4(addr) => Some(addr),
+        std::net::IpAddr::V6(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

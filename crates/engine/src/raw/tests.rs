@@ -1,0 +1,340 @@
+//! The engine against a simulated network with a virtual clock.
+
+use std::collections::HashMap;
+
+use probes::{SynScan, TcpReply, Unreachable};
+use wire::tcp::{flags, QuotedTcp};
+
+use super::*;
+
+const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+const MS: fn(u64) -> Duration = Duration::from_millis;
+
+/// What the simulated target does with a probe.
+#[derive(Clone, Copy, PartialEq)]
+enum Behaviour {
+    Open,
+    Closed,
+    Drop,
+    Prohibited,
+    /// Drops the first `n` probes to the port, then answers as open.
+    LoseFirst(u8),
+}
+
+struct Sim {
+    engine: ProbeEngine<SynScan>,
+    now: Instant,
+    rtt: Duration,
+    behaviour: HashMap<(Ipv4Addr, u16), Behaviour>,
+    seen: HashMap<(Ipv4Addr, u16), u8>,
+    /// Replies on their way back: (arrival, response).
+    in_transit: Vec<(Instant, Response)>,
+    sent: Vec<(Instant, Probe)>,
+}
+
+fn config() -> RawConfig {
+    RawConfig { timing: Timing::default(), max_rate: None, min_rate: None, assume_up: false }
+}
+
+fn target(addr: Ipv4Addr) -> Target {
+    Target::from_addr(addr.into())
+}
+
+impl Sim {
+    fn new(config: RawConfig, hosts: &[Ipv4Addr], ports: &[u16], behaviour: &[((Ipv4Addr, u16), Behaviour)]) -> Sim {
+        let now = Instant::now();
+        let targets = hosts.iter().map(|&h| target(h)).collect();
+        let engine = ProbeEngine::new(SynScan, config, CookieKey::new(1, 2), SCANNER, targets, ports.to_vec(), now);
+        Sim {
+            engine,
+            now,
+            rtt: MS(2),
+            behaviour: behaviour.iter().copied().collect(),
+            seen: HashMap::new(),
+            in_transit: Vec::new(),
+            sent: Vec::new(),
+        }
+    }
+
+    /// Sends everything the engine allows now, delivers what has arrived, and advances the
+    /// clock to the next event; until the scan finishes (or `limit` of virtual time passes).
+    fn run(&mut self, limit: Duration) {
+        let end = self.now + limit;
+        while !self.engine.is_finished() && self.now < end {
+            while let Some(probe) = self.engine.poll_transmit(self.now) {
+                self.sent.push((self.now, probe));
+                self.answer(probe);
+            }
+            self.deliver();
+            let next_reply = self.in_transit.iter().map(|(at, _)| *at).min();
+            let next = [next_reply, self.engine.next_wakeup(self.now)].into_iter().flatten().min();
+            self.now = next.unwrap_or(self.now + MS(1)).max(self.now + Duration::from_micros(1));
+            self.deliver();
+        }
+    }
+
+    fn deliver(&mut self) {
+        let (due, later): (Vec<_>, Vec<_>) = self.in_transit.drain(..).partition(|(at, _)| *at <= self.now);
+        self.in_transit = later;
+        for (_, response) in due {
+            self.engine.handle(&response, self.now);
+        }
+    }
+
+    fn answer(&mut self, probe: Probe) {
+        let key = (probe.dst, probe.tcp.dst_port);
+        let count = self.seen.entry(key).or_default();
+        *count += 1;
+        let behaviour = self.behaviour.get(&key).copied().unwrap_or(Behaviour::Closed);
+        let tcp = |flags| Response::Tcp(tcp_reply(&probe, flags, probe.tcp.seq.wrapping_add(1)));
+        let response = match behaviour {
+            Behaviour::Open => tcp(flags::SYN | flags::ACK),
+            Behaviour::Closed => tcp(flags::RST | flags::ACK),
+            Behaviour::Drop => return,
+            Behaviour::LoseFirst(n) if *count <= n => return,
+            Behaviour::LoseFirst(_) => tcp(flags::SYN | flags::ACK),
+            Behaviour::Prohibited => Response::Unreachable(unreachable(&probe, 13)),
+        };
+        self.in_transit.push((self.now + self.rtt, response));
+    }
+
+    fn port(&self, host: usize, port: u16) -> (PortState, Reason) {
+        let results = self.engine_results();
+        let p = results[host].ports.iter().find(|p| p.port == port).unwrap();
+        (p.state, p.reason)
+    }
+
+    fn engine_results(&self) -> Vec<HostResult> {
+        // into_results consumes; rebuild an identical view through a clone of the verdicts.
+        let per_host = self.engine.ports.len();
+        self.engine
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(h, t)| {
+                let ports = (0..per_host)
+                    .filter_map(|i| {
+                        let Verdict { state, reason, ttl } = self.engine.results[h * per_host + i]?;
+                        let port = self.engine.ports[i];
+                        Some(PortResult {
+                            protocol: Protocol::Tcp,
+                            port,
+                            state,
+                            reason,
+                            reason_ttl: ttl,
+                            service: None,
+                        })
+                    })
+                    .collect();
+                HostResult { target: t.clone(), status: HostStatus::Down, latency: None, ports }
+            })
+            .collect()
+    }
+
+    fn probes_to(&self, dst: Ipv4Addr, port: u16) -> Vec<&(Instant, Probe)> {
+        self.sent.iter().filter(|(_, p)| p.dst == dst && p.tcp.dst_port == port).collect()
+    }
+}
+
+fn tcp_reply(probe: &Probe, flags: u8, ack: u32) -> TcpReply {
+    TcpReply {
+        src: probe.dst,
+        src_port: probe.tcp.dst_port,
+        dst: probe.src,
+        dst_port: probe.tcp.src_port,
+        seq: 999,
+        ack,
+        flags,
+        window: 0,
+        ttl: 64,
+    }
+}
+
+fn unreachable(probe: &Probe, code: u8) -> Unreachable {
+    Unreachable {
+        from: probe.dst,
+        code,
+        ttl: 64,
+        probe_src: probe.src,
+        probe_dst: probe.dst,
+        probe: QuotedTcp { src_port: probe.tcp.src_port, dst_port: probe.tcp.dst_port, seq: probe.tcp.seq },
+    }
+}
+
+const HOST: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+
+#[test]
+fn every_state_of_nmaps_syn_table() {
+    use Behaviour::*;
+    let behaviour = [((HOST, 22), Open), ((HOST, 25), Drop), ((HOST, 110), Prohibited)];
+    let mut sim = Sim::new(config(), &[HOST], &[22, 23, 25, 110], &behaviour);
+    sim.run(Duration::from_secs(60));
+    assert!(sim.engine.is_finished());
+    assert_eq!(sim.port(0, 22), (PortState::Open, Reason::SynAck));
+    assert_eq!(sim.port(0, 23), (PortState::Closed, Reason::Reset));
+    assert_eq!(sim.port(0, 25), (PortState::Filtered, Reason::NoResponse));
+    assert_eq!(sim.port(0, 110), (PortState::Filtered, Reason::AdminProhibited));
+    let results = sim.engine.into_results();
+    assert_eq!(results[0].status, HostStatus::Up { reason: Reason::SynAck });
+    assert_eq!(results[0].latency, Some(MS(2)));
+    assert_eq!(results[0].ports.iter().map(|p| p.port).collect::<Vec<_>>(), [22, 23, 25, 110]);
+}
+
+#[test]
+fn a_silent_port_on_a_loss_free_host_is_probed_twice() {
+    let mut sim = Sim::new(config(), &[HOST], &[25, 80], &[((HOST, 25), Behaviour::Drop)]);
+    sim.run(Duration::from_secs(60));
+    let probes = sim.probes_to(HOST, 25);
+    assert_eq!(probes.len(), 2, "one probe and one retransmission");
+    assert_ne!(probes[0].1.tcp.src_port, probes[1].1.tcp.src_port, "each try has its own source port");
+}
+
+#[test]
+fn the_retransmission_waits_for_the_timeout() {
+    // Port 25 goes out in the first burst with the 1 s initial timeout; port 80's answer
+    // arrives 2 ms later, but the retransmission still waits out the timeout it was sent with.
+    let mut sim = Sim::new(config(), &[HOST], &[25, 80], &[((HOST, 25), Behaviour::Drop)]);
+    sim.run(Duration::from_secs(60));
+    let probes = sim.probes_to(HOST, 25);
+    assert_eq!(probes[1].0 - probes[0].0, Duration::from_secs(1));
+}
+
+#[test]
+fn answers_on_retransmissions_earn_more_retries() {
+    use Behaviour::*;
+    // Port 80 is answered only on its second try: the host has shown loss, so the silent
+    // port 25 gets a second retransmission (three probes) instead of one.
+    let mut sim = Sim::new(config(), &[HOST], &[25, 80], &[((HOST, 25), Drop), ((HOST, 80), LoseFirst(1))]);
+    sim.run(Duration::from_secs(60));
+    assert_eq!(sim.port(0, 80), (PortState::Open, Reason::SynAck));
+    assert_eq!(sim.probes_to(HOST, 25).len(), 3);
+}
+
+#[test]
+fn max_retries_caps_retransmissions() {
+    let config = RawConfig { timing: Timing { max_retries: 0, ..Timing::default() }, ..config() };
+    let mut sim = Sim::new(config, &[HOST], &[80], &[((HOST, 80), Behaviour::LoseFirst(1))]);
+    sim.run(Duration::from_secs(60));
+    assert_eq!(sim.probes_to(HOST, 80).len(), 1);
+    assert_eq!(sim.port(0, 80), (PortState::Filtered, Reason::NoResponse));
+}
+
+#[test]
+fn forged_and_stray_replies_are_ignored() {
+    let now = Instant::now();
+    let mut engine =
+        ProbeEngine::new(SynScan, config(), CookieKey::new(1, 2), SCANNER, vec![target(HOST)], vec![80], now);
+    let probe = engine.poll_transmit(now).unwrap();
+    let open = flags::SYN | flags::ACK;
+    let forged = [
+        tcp_reply(&probe, open, probe.tcp.seq.wrapping_add(2)), // wrong ack
+        TcpReply { src: Ipv4Addr::new(198, 18, 0, 3), ..tcp_reply(&probe, open, probe.tcp.seq.wrapping_add(1)) }, // wrong host
+        TcpReply { src_port: 81, ..tcp_reply(&probe, open, probe.tcp.seq.wrapping_add(1)) }, // wrong port
+        TcpReply { dst_port: probe.tcp.src_port ^ 1, ..tcp_reply(&probe, open, probe.tcp.seq.wrapping_add(1)) }, // wrong try port
+        TcpReply { dst: Ipv4Addr::new(198, 18, 0, 7), ..tcp_reply(&probe, open, probe.tcp.seq.wrapping_add(1)) }, // not to us
+    ];
+    for reply in forged {
+        assert_eq!(engine.handle(&Response::Tcp(reply), now), None, "{reply:?}");
+    }
+    let mut bad_quote = unreachable(&probe, 13);
+    bad_quote.probe.seq ^= 1;
+    assert_eq!(engine.handle(&Response::Unreachable(bad_quote), now), None);
+    let genuine = tcp_reply(&probe, open, probe.tcp.seq.wrapping_add(1));
+    assert_eq!(
+        engine.handle(&Response::Tcp(genuine), now),
+        Some(Settled { addr: HOST, port: 80, state: PortState::Open })
+    );
+    assert_eq!(engine.handle(&Response::Tcp(genuine), now), None, "a duplicate settles nothing");
+}
+
+#[test]
+fn the_window_holds_the_first_burst_until_answers_come() {
+    let ports: Vec<u16> = (1..=1000).collect();
+    let now = Instant::now();
+    let mut engine = ProbeEngine::new(SynScan, config(), CookieKey::new(1, 2), SCANNER, vec![target(HOST)], ports, now);
+    let burst = std::iter::from_fn(|| engine.poll_transmit(now)).count();
+    assert_eq!(burst, 32);
+}
+
+#[test]
+fn the_window_grows_as_answers_come() {
+    let ports: Vec<u16> = (1..=2000).collect();
+    let mut sim = Sim::new(config(), &[HOST], &ports, &[]);
+    sim.run(Duration::from_secs(60));
+    // With 2 ms round trips and slow start doubling per round trip, 2000 ports take a handful
+    // of round trips, not 2000/32 of them.
+    let first = sim.sent.first().unwrap().0;
+    let last = sim.sent.last().unwrap().0;
+    assert!(last - first < MS(20), "took {:?}", last - first);
+}
+
+#[test]
+fn min_rate_sends_beyond_a_full_window() {
+    let ports: Vec<u16> = (1..=1000).collect();
+    let config = RawConfig { min_rate: Some(10_000.0), ..config() };
+    let start = Instant::now();
+    let mut engine = ProbeEngine::new(SynScan, config, CookieKey::new(1, 2), SCANNER, vec![target(HOST)], ports, start);
+    let mut sent = std::iter::from_fn(|| engine.poll_transmit(start)).count();
+    assert_eq!(sent, 32, "the window alone at the start");
+    // 10 ms later at 10,000/s, 100 probes are due although nothing has answered.
+    let later = start + MS(10);
+    sent += std::iter::from_fn(|| engine.poll_transmit(later)).count();
+    assert_eq!(sent, 100);
+}
+
+#[test]
+fn max_rate_spaces_the_probes() {
+    let config = RawConfig { max_rate: Some(100.0), ..config() };
+    let mut sim = Sim::new(config, &[HOST], &[1, 2, 3, 4, 5], &[]);
+    sim.run(Duration::from_secs(60));
+    let times: Vec<Instant> = sim.sent.iter().map(|(at, _)| *at).collect();
+    assert!(times.windows(2).all(|w| w[1] - w[0] >= MS(10)), "probes at least 10 ms apart");
+}
+
+#[test]
+fn scan_delay_spaces_the_probes() {
+    let config = RawConfig { timing: Timing { scan_delay: MS(400), ..Timing::default() }, ..config() };
+    let mut sim = Sim::new(config, &[HOST], &[1, 2, 3], &[]);
+    sim.run(Duration::from_secs(60));
+    let times: Vec<Instant> = sim.sent.iter().map(|(at, _)| *at).collect();
+    assert_eq!(times[1] - times[0], MS(400));
+    assert_eq!(times[2] - times[1], MS(400));
+}
+
+#[test]
+fn host_timeout_gives_up_on_a_slow_host() {
+    let config = RawConfig { timing: Timing { host_timeout: Some(MS(500)), ..Timing::default() }, ..config() };
+    let slow = Ipv4Addr::new(198, 18, 0, 3);
+    let mut sim = Sim::new(config, &[HOST, slow], &[80], &[((slow, 80), Behaviour::Drop)]);
+    sim.run(Duration::from_secs(60));
+    assert!(sim.engine.is_finished());
+    let results = sim.engine.into_results();
+    assert_eq!(results[0].status, HostStatus::Up { reason: Reason::Reset });
+    assert_eq!(results[1].status, HostStatus::TimedOut);
+    assert!(results[1].ports.is_empty());
+}
+
+#[test]
+fn silent_hosts_are_down_unless_assumed_up() {
+    let mut sim = Sim::new(config(), &[HOST], &[80], &[((HOST, 80), Behaviour::Drop)]);
+    sim.run(Duration::from_secs(60));
+    assert_eq!(sim.engine.into_results()[0].status, HostStatus::Down);
+    let mut sim = Sim::new(RawConfig { assume_up: true, ..config() }, &[HOST], &[80], &[((HOST, 80), Behaviour::Drop)]);
+    sim.run(Duration::from_secs(60));
+    assert_eq!(sim.engine.into_results()[0].status, HostStatus::Up { reason: Reason::UserSet });
+}
+
+#[test]
+fn every_slot_is_probed_once_across_many_hosts() {
+    let hosts: Vec<Ipv4Addr> = (0..64).map(|i| Ipv4Addr::new(198, 19, 0, i)).collect();
+    let mut sim = Sim::new(config(), &hosts, &[22, 80, 443], &[]);
+    sim.run(Duration::from_secs(60));
+    assert_eq!(sim.sent.len(), 64 * 3);
+    let mut distinct: Vec<(Ipv4Addr, u16)> = sim.sent.iter().map(|(_, p)| (p.dst, p.tcp.dst_port)).collect();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 64 * 3);
+    // Pseudo-random order: the first probes do not all go to one host.
+    let first_hosts: std::collections::HashSet<Ipv4Addr> = sim.sent[..16].iter().map(|(_, p)| p.dst).collect();
+    assert!(first_hosts.len() > 8);
+}

@@ -1,0 +1,78 @@
+//! Raw IPv4 sockets: one to send whole packets we built, and one per protocol to receive.
+//!
+//! Sending uses IPPROTO_RAW (the kernel routes the packet and resolves the next hop, so the
+//! same code serves Ethernet, loopback and tunnels). Receiving uses a raw socket per protocol,
+//! which gets a copy of every incoming TCP (or ICMP) packet and never our own outgoing ones.
+
+use std::io::{self, Read};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RawSocketError {
+    #[error("raw sockets need CAP_NET_RAW")]
+    NotPermitted,
+    #[error("cannot open a raw socket: {0}")]
+    Io(io::Error),
+}
+
+fn open(protocol: i32) -> Result<Socket, RawSocketError> {
+    Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(protocol))).map_err(|error| {
+        if error.kind() == io::ErrorKind::PermissionDenied {
+            RawSocketError::NotPermitted
+        } else {
+            RawSocketError::Io(error)
+        }
+    })
+}
+
+const IPPROTO_RAW: i32 = 255;
+/// Receive buffers large enough to absorb a burst of replies at line rate.
+const RECEIVE_BUFFER: usize = 8 << 20;
+
+pub struct RawSender {
+    socket: Socket,
+}
+
+impl RawSender {
+    pub fn open() -> Result<RawSender, RawSocketError> {
+        Ok(RawSender { socket: open(IPPROTO_RAW)? })
+    }
+
+    /// Sends a complete IPv4 packet (header included) to `dst`.
+    pub fn send(&self, packet: &[u8], dst: Ipv4Addr) -> io::Result<()> {
+        let sent = self.socket.send_to(packet, &SocketAddr::from((dst, 0)).into())?;
+        if sent != packet.len() {
+            return Err(io::Error::new(io::ErrorKind::WriteZero, "raw send was cut short"));
+        }
+        Ok(())
+    }
+}
+
+pub struct RawReceiver {
+    socket: Socket,
+}
+
+impl RawReceiver {
+    /// Receives every incoming IPv4 packet of `protocol` (6 for TCP, 1 for ICMP). `poll` bounds
+    /// how long `recv` blocks, so the caller can notice when to stop.
+    pub fn open(protocol: u8, poll: Duration) -> Result<RawReceiver, RawSocketError> {
+        let socket = open(i32::from(protocol))?;
+        socket.set_read_timeout(Some(poll)).map_err(RawSocketError::Io)?;
+        // A smaller buffer than asked for still works; only the burst it absorbs shrinks.
+        let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
+        Ok(RawReceiver { socket })
+    }
+
+    /// The next packet (IPv4 header included), or `None` when the poll interval passed.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        match (&self.socket).read(buf) {
+            Ok(len) => Ok(Some(len)),
+            Err(error) if matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(None),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Replies read off the wire, before the engine checks that they answer one of its probes.
+
+use std::net::Ipv4Addr;
+
+use wire::icmp;
+use wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP};
+use wire::tcp::{QuotedTcp, TcpPacket};
+
+/// A TCP segment received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpReply {
+    pub src: Ipv4Addr,
+    pub src_port: u16,
+    pub dst: Ipv4Addr,
+    pub dst_port: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u8,
+    pub window: u16,
+    /// The IP TTL the reply arrived with.
+    pub ttl: u8,
+}
+
+/// An ICMP destination-unreachable about a TCP packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreachable {
+    /// Who sent the ICMP message (the target or a router).
+    pub from: Ipv4Addr,
+    pub code: u8,
+    /// The IP TTL the ICMP message arrived with.
+    pub ttl: u8,
+    /// The quoted probe: its source, destination and TCP header start.
+    pub probe_src: Ipv4Addr,
+    pub probe_dst: Ipv4Addr,
+    pub probe: QuotedTcp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Response {
+    Tcp(TcpReply),
+    Unreachable(Unreachable),
+}
+
+/// Reads an IPv4 packet as a possible answer to a TCP probe; `None` for anything else,
+/// including malformed bytes.
+pub fn parse_response(packet: &[u8]) -> Option<Response> {
+    let ip = Ipv4Packet::new_checked(packet).ok()?;
+    match ip.protocol() {
+        PROTO_TCP => {
+            let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+            Some(Response::Tcp(TcpReply {
+                src: ip.src(),
+                src_port: tcp.src_port(),
+                dst: ip.dst(),
+                dst_port: tcp.dst_port(),
+                seq: tcp.seq(),
+                ack: tcp.ack(),
+                flags: tcp.flags(),
+                window: tcp.window(),
+                ttl: ip.ttl(),
+            }))
+        }
+        PROTO_ICMP => {
+            let unreachable = icmp::parse_unreachable(ip.payload()).ok()??;
+            if unreachable.original_protocol != PROTO_TCP {
+                return None;
+            }
+            Some(Response::Unreachable(Unreachable {
+                from: ip.src(),
+                code: unreachable.code,
+                ttl: ip.ttl(),
+                probe_src: unreachable.original_src,
+                probe_dst: unreachable.original_dst,
+                probe: QuotedTcp::parse(unreachable.original_transport).ok()?,
+            }))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use wire::tcp::{emit_probe_v4, flags, SynRepr, LINUX_SYN_WINDOW, PROBE_LEN};
+
+    const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+    const TARGET: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+
+    fn probe() -> Vec<u8> {
+        let syn = SynRepr {
+            src_port: 40000,
+            dst_port: 22,
+            seq: 77,
+            ack: 0,
+            flags: flags::SYN,
+            window: LINUX_SYN_WINDOW,
+            timestamp: 1,
+        };
+        let mut buf = vec![0; PROBE_LEN];
+        emit_probe_v4(SCANNER, TARGET, 9, &syn, &mut buf).unwrap();
+        buf
+    }
+
+    #[test]
+    fn reads_tcp_segments() {
+        let Some(Response::Tcp(reply)) = parse_response(&probe()) else { panic!("not TCP") };
+        assert_eq!((reply.src, reply.src_port, reply.dst, reply.dst_port), (SCANNER, 40000, TARGET, 22));
+        assert_eq!((reply.seq, reply.flags), (77, flags::SYN));
+    }
+
+    #[test]
+    fn reads_unreachables_quoting_a_probe() {
+        let mut packet = vec![0u8; 20];
+        let quoted = probe();
+        let icmp_len = 8 + 28;
+        wire::ipv4::Ipv4Repr {
+            src: TARGET,
+            dst: SCANNER,
+            protocol: PROTO_ICMP,
+            ident: 1,
+            ttl: 64,
+            dont_fragment: false,
+            payload_len: icmp_len,
+        }
+        .emit(&mut packet)
+        .unwrap();
+        packet.extend_from_slice(&[3, 13, 0, 0, 0, 0, 0, 0]);
+        packet.extend_from_slice(&quoted[..28]);
+        let Some(Response::Unreachable(u)) = parse_response(&packet) else { panic!("not an unreachable") };
+        assert_eq!((u.from, u.code, u.probe_src, u.probe_dst), (TARGET, 13, SCANNER, TARGET));
+        assert_eq!((u.probe.src_port, u.probe.dst_port, u.probe.seq), (40000, 22, 77));
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_parse_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
+            let _ = parse_response(&bytes);
+        }
+
+        #[test]
+        fn corrupted_probes_parse_without_panicking(position in 0usize..PROBE_LEN, value: u8, cut in 0usize..=PROBE_LEN) {
+            let mut bytes = probe();
+            bytes[position] = value;
+            bytes.truncate(cut);
+            let _ = parse_response(&bytes);
+        }
+    }
+}

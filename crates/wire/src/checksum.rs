@@ -1,0 +1,43 @@
+//! The Internet checksum (RFC 1071).
+
+use std::net::Ipv4Addr;
+
+/// The ones'-complement sum of 16-bit big-endian words, not yet complemented.
+pub fn sum(data: &[u8]) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    let mut total: u32 = chunks.by_ref().map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum();
+    if let [last] = chunks.remainder() {
+        total += u32::from(*last) << 8;
+    }
+    total
+}
+
+/// Folds a sum into 16 bits and complements it.
+pub fn finish(mut total: u32) -> u16 {
+    while total > 0xffff {
+        total = (total & 0xffff) + (total >> 16);
+    }
+    !(total as u16)
+}
+
+/// The IPv4 pseudo-header sum that TCP and UDP checksums start from.
+pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16) -> u32 {
+    sum(&src.octets()) + sum(&dst.octets()) + u32::from(protocol) + u32::from(length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc1071_example() {
+        // The example words of RFC 1071 section 3: 0001 f203 f4f5 f6f7 sum to ddf2.
+        let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(finish(sum(&data)), !0xddf2);
+    }
+
+    #[test]
+    fn odd_length_pads_with_zero() {
+        assert_eq!(sum(&[0x12, 0x34, 0x56]), 0x1234 + 0x5600);
+    }
+}

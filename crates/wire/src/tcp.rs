@@ -1,0 +1,252 @@
+//! TCP headers (RFC 9293) and the SYN portolan sends.
+
+use std::net::Ipv4Addr;
+
+use crate::{checksum, ipv4, Error, Result};
+
+mod field {
+    use core::ops::Range;
+    pub const SRC_PORT: Range<usize> = 0..2;
+    pub const DST_PORT: Range<usize> = 2..4;
+    pub const SEQ: Range<usize> = 4..8;
+    pub const ACK: Range<usize> = 8..12;
+    pub const OFFSET: usize = 12;
+    pub const FLAGS: usize = 13;
+    pub const WINDOW: Range<usize> = 14..16;
+    pub const CHECKSUM: Range<usize> = 16..18;
+    pub const URGENT: Range<usize> = 18..20;
+}
+
+pub const HEADER_LEN: usize = 20;
+
+/// TCP flag bits, in header order.
+pub mod flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+}
+
+/// A checked view of a TCP segment. Only the first 8 bytes are needed to read ports and the
+/// sequence number, which is all an ICMP error quotes; `new_checked` wants the full header.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpPacket<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+fn be16(bytes: &[u8], at: core::ops::Range<usize>) -> u16 {
+    u16::from_be_bytes([bytes[at.start], bytes[at.start + 1]])
+}
+
+fn be32(bytes: &[u8], at: core::ops::Range<usize>) -> u32 {
+    u32::from_be_bytes([bytes[at.start], bytes[at.start + 1], bytes[at.start + 2], bytes[at.start + 3]])
+}
+
+impl<T: AsRef<[u8]>> TcpPacket<T> {
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let len = buffer.as_ref().len();
+        if len < HEADER_LEN {
+            return Err(Error::Truncated);
+        }
+        let packet = TcpPacket { buffer };
+        if packet.header_len() < HEADER_LEN {
+            return Err(Error::Malformed);
+        }
+        if packet.header_len() > len {
+            return Err(Error::Truncated);
+        }
+        Ok(packet)
+    }
+
+    fn data(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+
+    pub fn src_port(&self) -> u16 {
+        be16(self.data(), field::SRC_PORT)
+    }
+
+    pub fn dst_port(&self) -> u16 {
+        be16(self.data(), field::DST_PORT)
+    }
+
+    pub fn seq(&self) -> u32 {
+        be32(self.data(), field::SEQ)
+    }
+
+    pub fn ack(&self) -> u32 {
+        be32(self.data(), field::ACK)
+    }
+
+    pub fn header_len(&self) -> usize {
+        usize::from(self.data()[field::OFFSET] >> 4) * 4
+    }
+
+    pub fn flags(&self) -> u8 {
+        self.data()[field::FLAGS]
+    }
+
+    pub fn window(&self) -> u16 {
+        be16(self.data(), field::WINDOW)
+    }
+
+    pub fn options(&self) -> &[u8] {
+        &self.data()[HEADER_LEN..self.header_len()]
+    }
+}
+
+/// The start of a TCP header as quoted inside an ICMP error: RFC 792 promises 8 bytes, enough
+/// for the ports and the sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotedTcp {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: u32,
+}
+
+impl QuotedTcp {
+    pub fn parse(bytes: &[u8]) -> Result<QuotedTcp> {
+        if bytes.len() < 8 {
+            return Err(Error::Truncated);
+        }
+        Ok(QuotedTcp {
+            src_port: be16(bytes, field::SRC_PORT),
+            dst_port: be16(bytes, field::DST_PORT),
+            seq: be32(bytes, field::SEQ),
+        })
+    }
+}
+
+/// A probe segment with the options of an ordinary client SYN.
+///
+/// Scanners are recognised by SYNs no operating system sends (Nmap's window 1024 without
+/// options, masscan's fixed fields). This one carries what a Linux client's first SYN carries,
+/// in Linux's order: MSS, SACK permitted, timestamps, NOP, window scale; a window of 64240;
+/// and it travels with DF set and a varying IP ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SynRepr {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u8,
+    pub window: u16,
+    pub timestamp: u32,
+}
+
+/// A Linux client SYN's options: MSS 1460, SACK permitted, timestamps, NOP, window scale 7.
+const OPTIONS_LEN: usize = 20;
+pub const LINUX_SYN_WINDOW: u16 = 64240;
+
+/// IPv4 + TCP + options: the length of every probe.
+pub const PROBE_LEN: usize = ipv4::HEADER_LEN + HEADER_LEN + OPTIONS_LEN;
+
+impl SynRepr {
+    /// Writes the TCP header and options, with the checksum over the IPv4 pseudo-header.
+    pub fn emit(&self, src: Ipv4Addr, dst: Ipv4Addr, buf: &mut [u8]) -> Result<usize> {
+        let len = HEADER_LEN + OPTIONS_LEN;
+        let buf = buf.get_mut(..len).ok_or(Error::Truncated)?;
+        buf[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
+        buf[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
+        buf[field::SEQ].copy_from_slice(&self.seq.to_be_bytes());
+        buf[field::ACK].copy_from_slice(&self.ack.to_be_bytes());
+        buf[field::OFFSET] = ((len / 4) as u8) << 4;
+        buf[field::FLAGS] = self.flags;
+        buf[field::WINDOW].copy_from_slice(&self.window.to_be_bytes());
+        buf[field::CHECKSUM].copy_from_slice(&[0, 0]);
+        buf[field::URGENT].copy_from_slice(&[0, 0]);
+        let ts = self.timestamp.to_be_bytes();
+        let options = [
+            2, 4, 0x05, 0xb4, // MSS 1460
+            4, 2, // SACK permitted
+            8, 10, ts[0], ts[1], ts[2], ts[3], 0, 0, 0, 0, // timestamps: TSval, TSecr 0
+            1, // NOP
+            3, 3, 7, // window scale 7
+        ];
+        buf[HEADER_LEN..].copy_from_slice(&options);
+        let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_TCP, len as u16) + checksum::sum(buf);
+        buf[field::CHECKSUM].copy_from_slice(&checksum::finish(sum).to_be_bytes());
+        Ok(len)
+    }
+}
+
+/// Builds a whole IPv4 probe (header + TCP + options) into `buf`; returns its length.
+pub fn emit_probe_v4(src: Ipv4Addr, dst: Ipv4Addr, ident: u16, tcp: &SynRepr, buf: &mut [u8]) -> Result<usize> {
+    let tcp_len = tcp.emit(src, dst, buf.get_mut(ipv4::HEADER_LEN..).ok_or(Error::Truncated)?)?;
+    let ip = ipv4::Ipv4Repr {
+        src,
+        dst,
+        protocol: ipv4::PROTO_TCP,
+        ident,
+        ttl: 64,
+        dont_fragment: true,
+        payload_len: tcp_len,
+    };
+    ip.emit(buf)?;
+    Ok(ipv4::HEADER_LEN + tcp_len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn syn() -> SynRepr {
+        SynRepr {
+            src_port: 40001,
+            dst_port: 443,
+            seq: 0x0102_0304,
+            ack: 0,
+            flags: flags::SYN,
+            window: LINUX_SYN_WINDOW,
+            timestamp: 0xdead_beef,
+        }
+    }
+
+    #[test]
+    fn probe_looks_like_a_linux_client_syn() {
+        let (src, dst) = (Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 2));
+        let mut buf = [0u8; PROBE_LEN];
+        assert_eq!(emit_probe_v4(src, dst, 7, &syn(), &mut buf).unwrap(), PROBE_LEN);
+        let ip = ipv4::Ipv4Packet::new_checked(&buf[..]).unwrap();
+        assert!(ip.dont_fragment() && ip.checksum_ok());
+        assert_eq!(ip.ttl(), 64);
+        let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+        assert_eq!((tcp.src_port(), tcp.dst_port(), tcp.seq(), tcp.flags()), (40001, 443, 0x0102_0304, flags::SYN));
+        assert_eq!(tcp.window(), 64240);
+        assert_eq!(tcp.options(), &[2, 4, 5, 180, 4, 2, 8, 10, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0, 1, 3, 3, 7]);
+        let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_TCP, ip.payload().len() as u16)
+            + checksum::sum(ip.payload());
+        assert_eq!(checksum::finish(sum), 0, "TCP checksum verifies");
+    }
+
+    #[test]
+    fn quoted_headers_need_eight_bytes() {
+        let mut buf = [0u8; 40];
+        syn().emit(Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST, &mut buf).unwrap();
+        let quoted = QuotedTcp::parse(&buf[..8]).unwrap();
+        assert_eq!(quoted, QuotedTcp { src_port: 40001, dst_port: 443, seq: 0x0102_0304 });
+        assert_eq!(QuotedTcp::parse(&buf[..7]).unwrap_err(), Error::Truncated);
+    }
+
+    #[test]
+    fn rejects_bad_data_offsets() {
+        let mut buf = [0u8; 20];
+        buf[field::OFFSET] = 0x40; // 16 bytes: shorter than a header
+        assert_eq!(TcpPacket::new_checked(&buf[..]).unwrap_err(), Error::Malformed);
+        buf[field::OFFSET] = 0x60; // 24 bytes in a 20-byte buffer
+        assert_eq!(TcpPacket::new_checked(&buf[..]).unwrap_err(), Error::Truncated);
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_parse_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            if let Ok(tcp) = TcpPacket::new_checked(&bytes[..]) {
+                let _ = (tcp.src_port(), tcp.dst_port(), tcp.seq(), tcp.ack(), tcp.flags(), tcp.window(), tcp.options());
+            }
+            let _ = QuotedTcp::parse(&bytes);
+        }
+    }
+}
