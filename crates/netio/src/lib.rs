@@ -1,5 +1,5 @@
 //! The operating-system seam: process limits, privileges, routes and raw sockets. No other
-//! crate makes system calls of its own.
+//! crate makes system calls of its own, and no other crate holds `unsafe` code.
 
 mod privilege;
 mod raw;

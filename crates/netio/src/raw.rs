@@ -56,23 +56,41 @@ pub struct RawReceiver {
 }
 
 impl RawReceiver {
-    /// Receives every incoming IPv4 packet of `protocol` (6 for TCP, 1 for ICMP). `poll` bounds
-    /// how long `recv` blocks, so the caller can notice when to stop.
-    pub fn open(protocol: u8, poll: Duration) -> Result<RawReceiver, RawSocketError> {
+    /// Receives every incoming IPv4 packet of `protocol` (6 for TCP, 1 for ICMP).
+    pub fn open(protocol: u8) -> Result<RawReceiver, RawSocketError> {
         let socket = open(i32::from(protocol))?;
-        socket.set_read_timeout(Some(poll)).map_err(RawSocketError::Io)?;
         // A smaller buffer than asked for still works; only the burst it absorbs shrinks.
         let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
         Ok(RawReceiver { socket })
     }
 
-    /// The next packet (IPv4 header included), or `None` when the poll interval passed.
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        match (&self.socket).read(buf) {
-            Ok(len) => Ok(Some(len)),
-            Err(error) if matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(None),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(None),
-            Err(error) => Err(error),
+    /// The next packet already queued (IPv4 header included), without waiting.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and recv() only writes initialised
+        // bytes into the slice, so viewing initialised bytes as possibly-uninitialised is sound.
+        let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
+        quiet(self.socket.recv_with_flags(uninit, libc::MSG_DONTWAIT))
+    }
+
+    /// The next packet, waiting at most `timeout` for one.
+    pub fn recv_timeout(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
+        self.socket.set_read_timeout(Some(timeout.max(Duration::from_micros(1))))?;
+        quiet((&self.socket).read(buf))
+    }
+}
+
+/// No packet (nothing queued, the wait ran out, or a signal came) is not an error.
+fn quiet(result: io::Result<usize>) -> io::Result<Option<usize>> {
+    match result {
+        Ok(len) => Ok(Some(len)),
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+            ) =>
+        {
+            Ok(None)
         }
+        Err(error) => Err(error),
     }
 }
