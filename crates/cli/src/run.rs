@@ -122,10 +122,10 @@ fn connect_scan(
     })
 }
 
-/// The raw engine keeps a verdict per (host, port) of a group: groups are sized so that this
-/// stays near a million slots whatever the scan's size.
+/// The raw engine keeps a verdict per (host, port) of a group and some 170 bytes per host:
+/// groups are sized so that memory stays near 16 MB whatever the scan's size.
 const RAW_SLOTS_PER_GROUP: usize = 1 << 20;
-const RAW_DEFAULT_HOSTGROUP: usize = 4096;
+const RAW_DEFAULT_HOSTGROUP: usize = 1 << 16;
 
 fn syn_scan(
     options: &ScanOptions,

@@ -108,6 +108,24 @@ impl Lab {
         ))
     }
 
+    /// Makes the target answer for every address of `block` (an IPv4 CIDR inside the lab
+    /// ranges), and routes the block from the scanner through the target. A whole simulated
+    /// network in one namespace: Linux's AnyIP, a local route on the loopback device.
+    pub fn any_ip(&self, block: &str) -> io::Result<()> {
+        run("ip", &["-n", &self.target, "route", "add", "local", block, "dev", "lo"])?;
+        run("ip", &["-n", &self.scanner, "route", "add", block, "via", &TARGET_V4.to_string()])
+    }
+
+    /// The target's link-layer address, for peers that write Ethernet frames themselves.
+    pub fn target_mac(&self) -> io::Result<String> {
+        let output = Command::new("ip").args(["-n", &self.target, "-br", "link", "show", "tgt0"]).output()?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        text.split_whitespace()
+            .nth(2)
+            .map(str::to_string)
+            .ok_or_else(|| io::Error::other(format!("no MAC in {text:?}")))
+    }
+
     /// Drops `percent` % of the target's packets at random, in both directions (nftables'
     /// `numgen`, since tc netem is not available on every machine).
     pub fn lose_packets(&self, percent: u8) -> io::Result<()> {

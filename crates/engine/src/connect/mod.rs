@@ -69,11 +69,7 @@ impl HostTiming {
     fn answered(&mut self, try_number: u32, elapsed: Duration) {
         self.rtt.sample(elapsed);
         self.retries.answered_on(try_number);
-        self.window.on_answer();
-        if try_number > 0 {
-            let srtt = self.rtt.srtt().unwrap_or(elapsed);
-            self.window.on_loss(Instant::now(), srtt);
-        }
+        self.window.on_answer(try_number > 0);
     }
 }
 

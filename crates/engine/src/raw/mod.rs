@@ -92,6 +92,8 @@ pub struct ProbeEngine<T> {
     host_deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
     retry_queue: VecDeque<(u64, u8)>,
     hosts: Vec<HostState>,
+    /// Round trips over every host: the timeout of hosts that have not answered yet.
+    scan_rtt: RttEstimator,
     window: CongestionWindow,
     pacer: Option<Pacer>,
     started: Instant,
@@ -131,6 +133,7 @@ impl<T: TcpTechnique> ProbeEngine<T> {
                 timed_out: false,
             })
             .collect();
+        let scan_rtt = RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout);
         let max_window = timing.max_parallelism.unwrap_or(DEFAULT_MAX_WINDOW);
         let interval = config
             .max_rate
@@ -156,6 +159,7 @@ impl<T: TcpTechnique> ProbeEngine<T> {
             host_deadlines: BinaryHeap::new(),
             retry_queue: VecDeque::new(),
             hosts,
+            scan_rtt,
             window: CongestionWindow::new(max_window),
             pacer: interval.filter(|i| !i.is_zero()).map(Pacer::with_interval),
             started: now,
@@ -239,7 +243,8 @@ impl<T: TcpTechnique> ProbeEngine<T> {
                 self.host_deadlines.push(Reverse((now + limit, host)));
             }
         }
-        self.deadlines.push(Reverse((now + state.rtt.timeout(), slot, try_number)));
+        let timeout = self.timeout_for(host);
+        self.deadlines.push(Reverse((now + timeout, slot, try_number)));
         self.outstanding.insert(slot, Sent { try_number, at: now });
         self.probes_sent += 1;
         // Like Linux, a timestamp clock in milliseconds from a random start.
@@ -346,21 +351,46 @@ impl<T: TcpTechnique> ProbeEngine<T> {
         Some(Settled { addr, port, state })
     }
 
+    /// How long to wait for an answer from `host`: its own estimate once it has answered,
+    /// else the scan's (as Nmap times new hosts by their group).
+    fn timeout_for(&self, host: u32) -> Duration {
+        let own = &self.hosts[host as usize].rtt;
+        if own.srtt().is_some() {
+            own.timeout()
+        } else {
+            self.scan_rtt.timeout()
+        }
+    }
+
     /// Timing lessons from an answer to try `try_number` of `slot`.
     fn learn(&mut self, slot: u64, host: u32, try_number: u8, now: Instant) {
-        let state = &mut self.hosts[host as usize];
         if let Some(sent) = self.outstanding.remove(&slot) {
             // Only an answer to the latest try dates from a known send time (Karn's rule).
             if sent.try_number == try_number {
-                state.rtt.sample(now.saturating_duration_since(sent.at));
+                let rtt = now.saturating_duration_since(sent.at);
+                let first_of_scan = self.scan_rtt.srtt().is_none();
+                self.hosts[host as usize].rtt.sample(rtt);
+                self.scan_rtt.sample(rtt);
+                if first_of_scan {
+                    self.reschedule_outstanding();
+                }
             }
         }
+        let state = &mut self.hosts[host as usize];
         state.retries.answered_on(u32::from(try_number));
-        self.window.on_answer();
-        if try_number > 0 {
-            let rtt = state.rtt.srtt().unwrap_or(Duration::ZERO);
-            self.window.on_loss(now, rtt);
-        }
+        self.window.on_answer(try_number > 0);
+    }
+
+    /// The probes sent before the scan's first round trip was measured wait with the initial
+    /// timeout (a second by default); like Nmap, judge them by what is known now instead. This
+    /// runs once per scan, over the first window of probes.
+    fn reschedule_outstanding(&mut self) {
+        let rescheduled: Vec<_> = self
+            .outstanding
+            .iter()
+            .map(|(&slot, sent)| Reverse((sent.at + self.timeout_for(self.host_of(slot)), slot, sent.try_number)))
+            .collect();
+        self.deadlines.extend(rescheduled);
     }
 
     /// When `poll_transmit` may next have something to do, if nothing arrives before.

@@ -1,94 +1,253 @@
-//! Peer benchmark: portolan against Nmap on the same lab host in the same run, as a ratio.
+//! Peer benchmarks: portolan against Nmap, masscan and zmap on the same lab in the same run.
 //!
-//! Usage: peer-bench [PORTOLAN_BINARY] [RUNS]. Needs root (it builds a lab) and nmap. Runs the
-//! tools alternately so that drift in the machine's load affects both alike, and checks every
-//! port of every run against the lab's ground truth.
+//! Usage: peer-bench SCENARIO [RUNS], with SCENARIO one of
+//!   connect  -sT of all 65535 ports of one host (10 open, 2 dropped, 2 rejected) vs nmap -sT -T4
+//!   p1       -sS of all 65535 ports of one host, 10 open, the rest closed, vs nmap -sS -T5 and masscan
+//!   p2       -sS of port 80 on a /16 of AnyIP hosts, all open, vs nmap -T5, zmap and masscan
+//!   p3       p1 with 5 % of packets dropped at random in both directions
+//!   p4       -sS of port 80 on the whole 198.18.0.0/15 with --max-rate: resident memory over time
+//! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
+//! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use lab::{Lab, TARGET_V4};
+use lab::{Lab, Listeners, TARGET_V4};
 
 const OPEN: [u16; 10] = [22, 80, 443, 3306, 5432, 6379, 8080, 9200, 27017, 50000];
 const DROPPED: [u16; 2] = [25, 8443];
 const REJECTED: [u16; 2] = [110, 3389];
-const ALL_PORTS: usize = 65535;
+const SWEEP: &str = "198.19.0.0/16";
+const SWEEP_HOSTS: usize = 1 << 16;
 
 struct Tool {
     label: String,
     program: String,
     args: Vec<String>,
+    /// Stop the tool after this long (masscan lingers after its scan in a namespace).
+    deadline: Option<Duration>,
 }
 
-struct Run {
+struct Outcome {
     elapsed: Duration,
-    correct: usize,
+    found: usize,
+}
+
+fn tool(label: &str, program: &str, args: &[&str]) -> Tool {
+    Tool {
+        label: label.into(),
+        program: program.into(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        deadline: None,
+    }
 }
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let portolan = args.next().unwrap_or_else(|| "target/release/portolan".into());
+    let scenario = args.next().unwrap_or_else(|| "p1".into());
     let runs: usize = args.next().map_or(3, |n| n.parse().expect("RUNS is a number"));
-    let lab = Lab::new().expect("build lab (run as root)");
-    let _listeners = lab.listen_tcp(&OPEN).expect("listeners");
-    lab.filter_tcp(&DROPPED, &REJECTED).expect("firewall");
+    let portolan = std::env::var("PORTOLAN").unwrap_or_else(|_| "target/release/portolan".into());
+    match scenario.as_str() {
+        "connect" => connect(&portolan, runs),
+        "p1" => full_ports(&portolan, runs, false),
+        "p2" => sweep(&portolan, runs),
+        "p3" => full_ports(&portolan, runs, true),
+        "p4" => memory(&portolan),
+        other => panic!("unknown scenario {other:?}: use connect, p1, p2, p3 or p4"),
+    }
+}
 
+/// One lab host with the ten listeners, and with or without the firewalled ports.
+fn full_port_lab(firewalled: bool) -> (Lab, Listeners) {
+    let lab = Lab::new().expect("build lab (run as root)");
+    let listeners = lab.listen_tcp(&OPEN).expect("listeners");
+    if firewalled {
+        lab.filter_tcp(&DROPPED, &REJECTED).expect("firewall");
+    }
+    (lab, listeners)
+}
+
+fn connect(portolan: &str, runs: usize) {
+    let (lab, _listeners) = full_port_lab(true);
     let target = TARGET_V4.to_string();
     let common = ["-sT", "-n", "-Pn", "-p-", target.as_str()];
-    let tools = [tool("portolan -sT", &portolan, &common, &[]), tool("nmap -sT -T4", "nmap", &common, &["-T4"])];
-    let mut results: Vec<Vec<Run>> = tools.iter().map(|_| Vec::new()).collect();
+    let tools =
+        [tool("portolan -sT", portolan, &common), tool("nmap -sT -T4", "nmap", &[&["-T4"], &common[..]].concat())];
+    let title = "TCP connect scan of all 65535 ports of one lab host (10 open, 2 dropped, 2 rejected)";
+    compare(&lab, title, &tools, runs, OPEN.len(), open_ports_found);
+}
+
+fn full_ports(portolan: &str, runs: usize, lossy: bool) {
+    let (lab, _listeners) = full_port_lab(false);
+    if lossy {
+        lab.lose_packets(5).expect("loss");
+    }
+    let target = TARGET_V4.to_string();
+    let common = ["-sS", "-n", "-Pn", "-p-", target.as_str()];
+    let mut tools =
+        vec![tool("portolan -sS", portolan, &common), tool("nmap -sS -T5", "nmap", &[&["-T5"], &common[..]].concat())];
+    let mac = lab.target_mac().expect("target MAC");
+    for rate in [50_000u32, 100_000] {
+        tools.push(masscan(&format!("masscan {}k pps", rate / 1000), &target, "0-65535", rate, &mac, 65536));
+    }
+    let title = if lossy {
+        "P3: SYN scan of all 65535 ports of one lab host, 10 open, 5% loss both ways"
+    } else {
+        "P1: SYN scan of all 65535 ports of one lab host, 10 open, the rest closed"
+    };
+    compare(&lab, title, &tools, runs, OPEN.len(), open_ports_found);
+}
+
+fn masscan(label: &str, target: &str, ports: &str, rate: u32, mac: &str, probes: u64) -> Tool {
+    let rate_text = rate.to_string();
+    let args = [
+        "-p",
+        ports,
+        target,
+        "--rate",
+        &rate_text,
+        "--wait",
+        "1",
+        "--adapter",
+        "scan0",
+        "--adapter-ip",
+        "198.18.0.1",
+        "--router-mac",
+        mac,
+    ];
+    let scan_time = Duration::from_secs_f64(probes as f64 / f64::from(rate));
+    Tool { deadline: Some(scan_time + Duration::from_secs(2)), ..tool(label, "masscan", &args) }
+}
+
+fn sweep(portolan: &str, runs: usize) {
+    let lab = Lab::new().expect("build lab (run as root)");
+    lab.any_ip(SWEEP).expect("AnyIP");
+    let _listener = lab.listen_tcp(&[80]).expect("listener");
+    let mac = lab.target_mac().expect("target MAC");
+    let common = ["-sS", "-n", "-Pn", "-p80", SWEEP];
+    let tools = [
+        tool("portolan -sS", portolan, &common),
+        tool("nmap -sS -T5", "nmap", &[&["-T5"], &common[..]].concat()),
+        tool(
+            "zmap -r 0 -c 1",
+            "zmap",
+            &[
+                "-p",
+                "80",
+                "-i",
+                "scan0",
+                "-G",
+                &mac,
+                "-b",
+                "/dev/null",
+                "--disable-syslog",
+                "-q",
+                "-r",
+                "0",
+                "-c",
+                "1",
+                SWEEP,
+            ],
+        ),
+        masscan("masscan 200k pps", SWEEP, "80", 200_000, &mac, SWEEP_HOSTS as u64),
+    ];
+    compare(
+        &lab,
+        "P2: SYN scan of port 80 on a /16 of lab hosts (AnyIP), all open",
+        &tools,
+        runs,
+        SWEEP_HOSTS,
+        open_hosts_found,
+    );
+}
+
+/// Runs each tool `runs` times, alternating, and prints median times, findings and ratios.
+fn compare(lab: &Lab, title: &str, tools: &[Tool], runs: usize, expected: usize, found: fn(&str) -> usize) {
+    let mut outcomes: Vec<Vec<Outcome>> = tools.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
-        for (tool, runs) in tools.iter().zip(&mut results) {
-            runs.push(run(&lab, tool));
+        for (tool, outcomes) in tools.iter().zip(&mut outcomes) {
+            let (elapsed, stdout) = run(lab, tool);
+            outcomes.push(Outcome { elapsed, found: found(&stdout) });
         }
     }
-    report(&tools, &results, runs);
-}
-
-fn tool(label: &str, program: &str, common: &[&str], extra: &[&str]) -> Tool {
-    let args = extra.iter().chain(common).map(|s| s.to_string()).collect();
-    Tool { label: label.into(), program: program.into(), args }
-}
-
-fn run(lab: &Lab, tool: &Tool) -> Run {
-    let started = Instant::now();
-    let output = lab.in_scanner(&tool.program).args(&tool.args).output().expect("run tool");
-    let elapsed = started.elapsed();
-    assert!(output.status.success(), "{} failed: {}", tool.label, String::from_utf8_lossy(&output.stderr));
-    let text = String::from_utf8_lossy(&output.stdout);
-    Run { elapsed, correct: correct_ports(&text) }
-}
-
-fn truth(port: u16) -> &'static str {
-    if OPEN.contains(&port) {
-        "open"
-    } else if DROPPED.contains(&port) || REJECTED.contains(&port) {
-        "filtered"
-    } else {
-        "closed"
+    println!("{title}; {runs} runs each, alternating");
+    println!("{:<18} {:>9} {:>9} {:>9} {:>16} {:>14}", "tool", "median", "min", "max", "found (worst)", "vs portolan");
+    let medians: Vec<Duration> = outcomes.iter().map(|o| median(o.iter().map(|r| r.elapsed).collect())).collect();
+    for ((tool, outcomes), median) in tools.iter().zip(&outcomes).zip(&medians) {
+        let min = outcomes.iter().map(|r| r.elapsed).min().unwrap();
+        let max = outcomes.iter().map(|r| r.elapsed).max().unwrap();
+        let worst = outcomes.iter().map(|r| r.found).min().unwrap();
+        let limit = if tool.deadline.is_some() { " (cut)" } else { "" };
+        println!(
+            "{:<18} {:>8.3}s {:>8.3}s {:>8.3}s {:>8}/{:<7} {:>12.2}x{limit}",
+            tool.label,
+            median.as_secs_f64(),
+            min.as_secs_f64(),
+            max.as_secs_f64(),
+            worst,
+            expected,
+            median.as_secs_f64() / medians[0].as_secs_f64(),
+        );
     }
 }
 
-/// Ports whose reported state equals the ground truth. Listed ports are checked one by one;
-/// summarised ports count when the summary covers one state only (closed, here).
-fn correct_ports(report: &str) -> usize {
-    let listed: BTreeMap<u16, String> = report
-        .lines()
-        .filter_map(|line| {
-            let (port, rest) = line.split_once("/tcp")?;
-            Some((port.parse().ok()?, rest.split_whitespace().next()?.to_string()))
-        })
-        .collect();
-    let listed_correct = listed.iter().filter(|(&port, state)| truth(port) == state.as_str()).count();
-    let summary_closed = report
-        .lines()
-        .find_map(|line| line.strip_prefix("Not shown: "))
-        .filter(|summary| !summary.contains(','))
-        .and_then(|summary| summary.strip_suffix(" closed tcp ports (conn-refused)"))
-        .and_then(|count| count.parse::<usize>().ok())
-        .unwrap_or(0);
-    let truly_closed = ALL_PORTS - OPEN.len() - DROPPED.len() - REJECTED.len();
-    listed_correct + summary_closed.min(truly_closed)
+fn run(lab: &Lab, tool: &Tool) -> (Duration, String) {
+    let started = Instant::now();
+    let mut child = lab
+        .in_scanner(&tool.program)
+        .args(&tool.args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{} did not start: {e}", tool.program));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    if let Some(deadline) = tool.deadline {
+        while child.try_wait().expect("wait").is_none() && started.elapsed() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+    }
+    child.wait().expect("wait");
+    let elapsed = started.elapsed();
+    (elapsed, reader.join().expect("reader"))
+}
+
+/// Open ports of the single target in Nmap-style or masscan output.
+fn open_ports_found(output: &str) -> usize {
+    let mut ports = BTreeSet::new();
+    for line in output.lines() {
+        let line = line.trim_start_matches("Discovered open port ");
+        if let Some((port, rest)) = line.split_once("/tcp") {
+            let nmap_style_open = rest.split_whitespace().next() == Some("open");
+            if nmap_style_open || rest.starts_with(" on ") {
+                ports.extend(port.trim().parse::<u16>().ok().filter(|p| OPEN.contains(p)));
+            }
+        }
+    }
+    ports.len()
+}
+
+/// Distinct hosts reported with port 80 open: Nmap-style reports, masscan lines, or zmap's
+/// one address per line.
+fn open_hosts_found(output: &str) -> usize {
+    let mut hosts = BTreeSet::new();
+    let mut current: Option<&str> = None;
+    for line in output.lines() {
+        if let Some(rest) =
+            line.strip_prefix("portolan scan report for ").or(line.strip_prefix("Nmap scan report for "))
+        {
+            current = Some(rest);
+        } else if line.starts_with("80/tcp") && line.contains(" open ") {
+            hosts.extend(current);
+        } else if let Some(host) = line.strip_prefix("Discovered open port 80/tcp on ") {
+            hosts.insert(host.trim());
+        } else if line.parse::<std::net::Ipv4Addr>().is_ok() {
+            hosts.insert(line);
+        }
+    }
+    hosts.len()
 }
 
 fn median(mut times: Vec<Duration>) -> Duration {
@@ -96,28 +255,31 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
-fn report(tools: &[Tool], results: &[Vec<Run>], runs: usize) {
-    println!(
-        "peer benchmark: TCP connect scan of all 65535 ports of one lab host ({} open, {} dropped, {} rejected), {runs} runs each",
-        OPEN.len(),
-        DROPPED.len(),
-        REJECTED.len()
-    );
-    println!("{:<16} {:>9} {:>9} {:>9} {:>10}", "tool", "median", "min", "max", "accuracy");
-    let medians: Vec<Duration> = results.iter().map(|r| median(r.iter().map(|run| run.elapsed).collect())).collect();
-    for ((tool, runs), median) in tools.iter().zip(results).zip(&medians) {
-        let min = runs.iter().map(|r| r.elapsed).min().unwrap();
-        let max = runs.iter().map(|r| r.elapsed).max().unwrap();
-        let worst = runs.iter().map(|r| r.correct).min().unwrap();
-        let accuracy = 100.0 * worst as f64 / ALL_PORTS as f64;
-        println!(
-            "{:<16} {:>8.3}s {:>8.3}s {:>8.3}s {:>9.3}%",
-            tool.label,
-            median.as_secs_f64(),
-            min.as_secs_f64(),
-            max.as_secs_f64(),
-            accuracy
-        );
+/// P4: resident memory of a rate-limited scan of 131072 hosts, sampled as it runs.
+fn memory(portolan: &str) {
+    let lab = Lab::new().expect("build lab (run as root)");
+    lab.any_ip("198.18.128.0/17").expect("AnyIP");
+    lab.any_ip("198.19.0.0/16").expect("AnyIP");
+    let _listener = lab.listen_tcp(&[80]).expect("listener");
+    let args = ["-sS", "-n", "-Pn", "-p80", "--max-rate", "50000", "198.18.128.0/17", "198.19.0.0/16"];
+    let mut child = lab.in_scanner(portolan).args(args).stdout(Stdio::null()).spawn().expect("start portolan");
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    while child.try_wait().expect("wait").is_none() {
+        if let Some(rss) = resident_kib(child.id()) {
+            samples.push((started.elapsed(), rss));
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
-    println!("ratio nmap/portolan (median): {:.2}x", medians[1].as_secs_f64() / medians[0].as_secs_f64());
+    println!("P4: SYN scan of port 80 on 196608 lab hosts (AnyIP) at --max-rate 50000: resident memory");
+    for (at, rss) in samples.iter().step_by((samples.len() / 10).max(1)) {
+        println!("  {:>6.2}s  {:>7} KiB", at.as_secs_f64(), rss);
+    }
+    let peak = samples.iter().map(|(_, rss)| *rss).max().unwrap_or(0);
+    println!("  peak {peak} KiB over {:.2}s", started.elapsed().as_secs_f64());
+}
+
+fn resident_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.split_whitespace().next()?.parse().ok()
 }
