@@ -135,12 +135,13 @@ impl<T: TcpTechnique> ProbeEngine<T> {
             .collect();
         let scan_rtt = RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout);
         let max_window = timing.max_parallelism.unwrap_or(DEFAULT_MAX_WINDOW);
-        let interval = config
-            .max_rate
-            .map(|rate| Duration::from_secs_f64(1.0 / rate))
-            .into_iter()
-            .chain([timing.scan_delay])
-            .max();
+        // A scan delay is a promise about every gap; a rate is an average.
+        let pacer = if timing.scan_delay.is_zero() {
+            config.max_rate.map(Pacer::per_second)
+        } else {
+            let rate_interval = config.max_rate.map_or(Duration::ZERO, |rate| Duration::from_secs_f64(1.0 / rate));
+            Some(Pacer::with_interval(timing.scan_delay.max(rate_interval)))
+        };
         ProbeEngine {
             technique,
             key,
@@ -161,7 +162,7 @@ impl<T: TcpTechnique> ProbeEngine<T> {
             hosts,
             scan_rtt,
             window: CongestionWindow::new(max_window),
-            pacer: interval.filter(|i| !i.is_zero()).map(Pacer::with_interval),
+            pacer,
             started: now,
             probes_sent: 0,
             timestamp_base: rand::random(),
