@@ -20,12 +20,36 @@ pub enum Command {
 pub enum TcpScan {
     Connect,
     Syn,
+    Fin,
+    Null,
+    Xmas,
+    Maimon,
+    Ack,
+    Window,
+}
+
+impl TcpScan {
+    /// The option that asks for it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            TcpScan::Connect => "-sT",
+            TcpScan::Syn => "-sS",
+            TcpScan::Fin => "-sF",
+            TcpScan::Null => "-sN",
+            TcpScan::Xmas => "-sX",
+            TcpScan::Maimon => "-sM",
+            TcpScan::Ack => "-sA",
+            TcpScan::Window => "-sW",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScanOptions {
     /// `None`: Nmap's default, SYN when raw sockets are permitted, else connect.
     pub technique: Option<TcpScan>,
+    /// `--scanflags`: the probe's TCP flags, replies read by the technique's table.
+    pub scan_flags: Option<u8>,
     pub targets: Vec<String>,
     pub input_list: Option<PathBuf>,
     pub random_targets: Option<u64>,
@@ -72,11 +96,9 @@ fn usage(message: impl Into<String>) -> UsageError {
 
 /// Nmap options that a later portolan release will build; refused clearly until then.
 const NOT_YET_LONG: &[&str] = &[
-    "min-rate",
     "min-parallelism",
     "min-hostgroup",
     "max-scan-delay",
-    "scanflags",
     "data",
     "data-string",
     "data-length",
@@ -146,7 +168,9 @@ const LONG_WITH_VALUE: &[&str] = &[
     "max-rtt-timeout",
     "max-parallelism",
     "max-rate",
+    "min-rate",
     "max-hostgroup",
+    "scanflags",
 ];
 const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help"];
 
@@ -238,6 +262,14 @@ fn parse_long<I: Iterator<Item = String>>(
         "max-hostgroup" => timing.max_hostgroup = Some(positive(&option, &value)?),
         "max-rate" => timing.max_rate = Some(rate(&option, &value)?),
         "min-rate" => timing.min_rate = Some(rate(&option, &value)?),
+        "scanflags" => {
+            let flags = probes::CustomFlags::parse_flags(&value).ok_or_else(|| {
+                usage(format!(
+                    "invalid value '{value}' for --scanflags: use flag names (e.g. SYNFIN, URGACKPSHRSTSYNFIN) or a number"
+                ))
+            })?;
+            options.scan_flags = Some(flags);
+        }
         _ => unreachable!("every LONG_WITH_VALUE name is handled"),
     }
     Ok(None)
@@ -307,8 +339,8 @@ fn verbosity(current: u8, rest: &str, arg: &str) -> Result<u8, UsageError> {
     rest.parse::<u8>().map_err(|_| usage(format!("invalid verbosity '{arg}'")))
 }
 
-/// `-sT` (connect) and `-sS` (SYN); the other scan types are still to come. Like Nmap, at
-/// most one TCP technique per scan.
+/// The TCP techniques (`-sT`, `-sS`, `-sF`, `-sN`, `-sX`, `-sM`, `-sA`, `-sW`); the other scan
+/// types are still to come. Like Nmap, at most one TCP technique per scan.
 fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(), UsageError> {
     if letters.is_empty() {
         return Err(usage(format!("option '{arg}' needs a scan type letter, e.g. -sT")));
@@ -317,15 +349,23 @@ fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
         let technique = match letter {
             'T' => TcpScan::Connect,
             'S' => TcpScan::Syn,
-            'U' | 'F' | 'N' | 'X' | 'M' | 'A' | 'W' | 'n' | 'L' | 'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'P' | 'R' => {
+            'F' => TcpScan::Fin,
+            'N' => TcpScan::Null,
+            'X' => TcpScan::Xmas,
+            'M' => TcpScan::Maimon,
+            'A' => TcpScan::Ack,
+            'W' => TcpScan::Window,
+            'U' | 'n' | 'L' | 'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'P' | 'R' => {
                 return Err(usage(format!(
-                    "scan type '-s{letter}' is not supported yet (only -sT and -sS work so far)"
+                    "scan type '-s{letter}' is not supported yet (the TCP scan types work so far)"
                 )));
             }
             _ => return Err(usage(format!("unrecognized scan type '-s{letter}' in '{arg}'"))),
         };
         if options.technique.is_some_and(|chosen| chosen != technique) {
-            return Err(usage("You specified more than one type of TCP scan. Please choose only one of -sT and -sS"));
+            return Err(usage(
+                "You specified more than one type of TCP scan. Please choose only one of -sT, -sS, -sF, -sN, -sX, -sM, -sA and -sW",
+            ));
         }
         options.technique = Some(technique);
     }
@@ -506,9 +546,37 @@ mod tests {
         assert_eq!(scan(&["-sS", "h"]).technique, Some(TcpScan::Syn));
         assert_eq!(scan(&["-sT", "-sT", "h"]).technique, Some(TcpScan::Connect));
         assert_eq!(scan(&["h"]).technique, None);
-        let refused = "You specified more than one type of TCP scan. Please choose only one of -sT and -sS";
+        let refused =
+            "You specified more than one type of TCP scan. Please choose only one of -sT, -sS, -sF, -sN, -sX, -sM, -sA and -sW";
+        assert_eq!(error(&["-sF", "-sA"]), refused);
+        let techniques = [
+            ("-sF", TcpScan::Fin),
+            ("-sN", TcpScan::Null),
+            ("-sX", TcpScan::Xmas),
+            ("-sM", TcpScan::Maimon),
+            ("-sA", TcpScan::Ack),
+            ("-sW", TcpScan::Window),
+        ];
+        for (flag, technique) in techniques {
+            assert_eq!(scan(&[flag, "h"]).technique, Some(technique));
+            assert_eq!(technique.flag(), flag);
+        }
         assert_eq!(error(&["-sS", "-sT"]), refused);
         assert_eq!(error(&["-sST"]), refused);
+    }
+
+    #[test]
+    fn min_rate_is_accepted_not_refused() {
+        // Regression: the handler existed while the option list still refused it.
+        assert_eq!(scan(&["--min-rate", "100", "h"]).timing.min_rate, Some(100.0));
+        assert_eq!(scan(&["--min-rate=2.5", "h"]).timing.min_rate, Some(2.5));
+    }
+
+    #[test]
+    fn scanflags_by_name_or_number() {
+        assert_eq!(scan(&["--scanflags", "SYNFIN", "h"]).scan_flags, Some(0x03));
+        assert_eq!(scan(&["--scanflags=9", "-sF", "h"]).scan_flags, Some(0x09));
+        assert!(error(&["--scanflags", "SYNX"]).starts_with("invalid value 'SYNX' for --scanflags"));
     }
 
     #[test]
@@ -539,8 +607,8 @@ mod tests {
 
     #[test]
     fn options_of_later_releases_are_refused_not_ignored() {
-        assert_eq!(error(&["-sU"]), "scan type '-sU' is not supported yet (only -sT and -sS work so far)");
-        assert_eq!(error(&["-sTU"]), "scan type '-sU' is not supported yet (only -sT and -sS work so far)");
+        assert_eq!(error(&["-sU"]), "scan type '-sU' is not supported yet (the TCP scan types work so far)");
+        assert_eq!(error(&["-sTU"]), "scan type '-sU' is not supported yet (the TCP scan types work so far)");
         assert_eq!(error(&["-PE"]), "option '-PE' is not supported yet (only -Pn works so far)");
         assert_eq!(error(&["-oX", "out.xml"]), "option '-oX' is not supported yet");
         assert_eq!(error(&["-O"]), "option '-O' is not supported yet");

@@ -13,7 +13,7 @@ use futures::stream::{self, StreamExt};
 use model::{HostResult, Protocol, ScanSummary, Target};
 use netio::RawSocketError;
 use output::{NormalOptions, NormalSink, ScanStart, Sink};
-use probes::{SynScan, TcpTechnique};
+use probes::{AckScan, CustomFlags, MaimonScan, StealthScan, SynScan, TcpTechnique, WindowScan};
 use services::{DataDirs, ServicesTable, TableSource};
 use targets::{
     parse_target_list, select_ports, ExcludeList, Family, PortSelection, PortSpec, RandomTargets, SystemResolver,
@@ -69,7 +69,7 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     };
     match technique {
         TcpScan::Connect => connect_scan(&options, targets, &ports, &observer, &mut report)?,
-        TcpScan::Syn => syn_scan(&options, targets, &ports, &observer, &mut report)?,
+        raw => raw_scan(&options, raw, targets, &ports, &observer, &mut report)?,
     }
     if scanned == 0 {
         eprintln!("WARNING: No targets were specified, so 0 hosts scanned.");
@@ -83,20 +83,51 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
 fn choose_technique(options: &ScanOptions) -> Result<TcpScan, RunError> {
     let privileged = netio::has_cap_net_raw();
     let technique = match options.technique {
-        Some(TcpScan::Syn) if !privileged => {
-            return Err(RunError::Failed("-sS needs CAP_NET_RAW (run as root, or use -sT)".into()));
-        }
-        Some(TcpScan::Syn) if options.ipv6 => {
-            return Err(RunError::Usage("-sS does not scan IPv6 yet; use -sT with -6".into()));
-        }
         Some(chosen) => chosen,
+        None if options.scan_flags.is_some() => TcpScan::Syn,
         None if privileged && !options.ipv6 => TcpScan::Syn,
         None => TcpScan::Connect,
     };
-    if technique == TcpScan::Connect && options.timing.min_rate.is_some() {
-        return Err(RunError::Usage("--min-rate works with -sS only so far".into()));
+    if technique == TcpScan::Connect {
+        if options.timing.min_rate.is_some() {
+            return Err(RunError::Usage("--min-rate works with raw-packet scans (e.g. -sS) only so far".into()));
+        }
+        if options.scan_flags.is_some() {
+            return Err(RunError::Usage(
+                "--scanflags needs a raw-packet scan type (e.g. -sS, -sF, -sA), not -sT".into(),
+            ));
+        }
+        return Ok(technique);
+    }
+    if !privileged {
+        return Err(not_permitted(technique));
+    }
+    if options.ipv6 {
+        return Err(RunError::Usage(format!("{} does not scan IPv6 yet; use -sT with -6", technique.flag())));
     }
     Ok(technique)
+}
+
+fn not_permitted(technique: TcpScan) -> RunError {
+    RunError::Failed(format!("{} needs CAP_NET_RAW (run as root, or use -sT)", technique.flag()))
+}
+
+/// The raw-packet technique: the scan type's table, with `--scanflags` replacing its flags.
+fn raw_technique(technique: TcpScan, scan_flags: Option<u8>) -> Box<dyn TcpTechnique> {
+    let table: Box<dyn TcpTechnique> = match technique {
+        TcpScan::Syn => Box::new(SynScan),
+        TcpScan::Fin => Box::new(StealthScan::FIN),
+        TcpScan::Null => Box::new(StealthScan::NULL),
+        TcpScan::Xmas => Box::new(StealthScan::XMAS),
+        TcpScan::Maimon => Box::new(MaimonScan),
+        TcpScan::Ack => Box::new(AckScan),
+        TcpScan::Window => Box::new(WindowScan),
+        TcpScan::Connect => unreachable!("the connect scan is not a raw-packet technique"),
+    };
+    match scan_flags {
+        Some(flags) => Box::new(CustomFlags::new(flags, table)),
+        None => table,
+    }
 }
 
 fn connect_scan(
@@ -127,8 +158,9 @@ fn connect_scan(
 const RAW_SLOTS_PER_GROUP: usize = 1 << 20;
 const RAW_DEFAULT_HOSTGROUP: usize = 1 << 16;
 
-fn syn_scan(
+fn raw_scan(
     options: &ScanOptions,
+    scan: TcpScan,
     mut targets: impl Iterator<Item = Target>,
     ports: &[u16],
     observer: &Discoveries,
@@ -140,6 +172,7 @@ fn syn_scan(
         min_rate: options.timing.min_rate,
         assume_up: options.assume_up,
     };
+    let technique = raw_technique(scan, options.scan_flags);
     let by_slots = (RAW_SLOTS_PER_GROUP / ports.len()).max(1);
     let group_size = options.timing.max_hostgroup.unwrap_or(RAW_DEFAULT_HOSTGROUP).min(by_slots);
     loop {
@@ -147,17 +180,15 @@ fn syn_scan(
         if group.is_empty() {
             return Ok(());
         }
-        let results =
-            raw::runner::run(SynScan, config.clone(), group, ports.to_vec(), observer).map_err(raw_failure)?;
+        let results = raw::runner::run(&*technique, config.clone(), group, ports.to_vec(), observer)
+            .map_err(|e| raw_failure(e, scan))?;
         results.into_iter().try_for_each(&mut *report)?;
     }
 }
 
-fn raw_failure(error: RawScanError) -> RunError {
+fn raw_failure(error: RawScanError, scan: TcpScan) -> RunError {
     match error {
-        RawScanError::Socket(RawSocketError::NotPermitted) => {
-            RunError::Failed("-sS needs CAP_NET_RAW (run as root, or use -sT)".into())
-        }
+        RawScanError::Socket(RawSocketError::NotPermitted) => not_permitted(scan),
         other => RunError::Failed(other.to_string()),
     }
 }
@@ -296,10 +327,16 @@ fn announce(options: &ScanOptions, services: &ServicesTable, technique: TcpScan)
         TableSource::NmapServices(path) => println!("Service names and port ranks: {}", path.display()),
     }
     match technique {
-        TcpScan::Syn => println!("Scan technique: {} (-sS)", SynScan.name()),
         TcpScan::Connect if options.technique.is_none() && options.ipv6 && netio::has_cap_net_raw() => {
             println!("Scan technique: TCP connect scan (-sT): raw-packet scans of IPv6 are not built yet")
         }
         TcpScan::Connect => println!("Scan technique: TCP connect scan (-sT)"),
+        raw => {
+            let name = raw_technique(raw, options.scan_flags).name();
+            match options.scan_flags {
+                Some(flags) => println!("Scan technique: {name} ({}) with TCP flags 0x{flags:02x}", raw.flag()),
+                None => println!("Scan technique: {name} ({})", raw.flag()),
+            }
+        }
     }
 }

@@ -35,11 +35,11 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
     );
     assert_usage_error(
         &["-sU", "127.0.0.1"],
-        "portolan: scan type '-sU' is not supported yet (only -sT and -sS work so far)",
+        "portolan: scan type '-sU' is not supported yet (the TCP scan types work so far)",
     );
     assert_usage_error(
         &["-sS", "-sT", "127.0.0.1"],
-        "portolan: You specified more than one type of TCP scan. Please choose only one of -sT and -sS",
+        "portolan: You specified more than one type of TCP scan. Please choose only one of -sT, -sS, -sF, -sN, -sX, -sM, -sA and -sW",
     );
     assert_usage_error(
         &["-p", "U:53", "127.0.0.1"],

@@ -108,6 +108,20 @@ impl Lab {
         ))
     }
 
+    /// Rewrites the window of every RST the target sends from `port` to `window`: Linux sends
+    /// RSTs with window 0, and a Window scan (-sW) needs a system that does not.
+    pub fn rst_window(&self, port: u16, window: u16) -> io::Result<()> {
+        // The TCP window is the 16 bits at bit offset 112 of the transport header; nftables
+        // fixes the checksum after rewriting it.
+        self.nft(&format!(
+            "table inet mangle {{\n\
+               chain output {{ type filter hook output priority 0; policy accept;\n\
+                 tcp sport {port} tcp flags & rst == rst @th,112,16 set {window}\n\
+               }}\n\
+             }}\n"
+        ))
+    }
+
     /// Makes the target answer for every address of `block` (an IPv4 CIDR inside the lab
     /// ranges), and routes the block from the scanner through the target. A whole simulated
     /// network in one namespace: Linux's AnyIP, a local route on the loopback device.

@@ -57,10 +57,11 @@ pub struct ScanSummary {
     pub elapsed: Duration,
 }
 
-/// The evidence that a host is alive from its port answers: an open port's reason, else a
-/// closed port's. Chosen by strength rather than arrival, so a report does not vary between runs.
+/// The evidence that a host is alive from its port answers: an open port's answer, else any
+/// other TCP answer from the host (a closed port's RST, an ACK scan's RST). Chosen by strength
+/// rather than arrival, so a report does not vary between runs.
 pub fn alive_because(ports: &[PortResult]) -> Option<Reason> {
-    [PortState::Open, PortState::Closed]
-        .into_iter()
-        .find_map(|state| ports.iter().find(|p| p.state == state).map(|p| p.reason))
+    let from_the_host = |p: &&PortResult| matches!(p.reason, Reason::SynAck | Reason::Reset | Reason::ConnRefused);
+    let open = ports.iter().filter(from_the_host).find(|p| p.state == PortState::Open);
+    open.or_else(|| ports.iter().find(from_the_host)).map(|p| p.reason)
 }

@@ -82,13 +82,13 @@ pub fn parse_response(packet: &[u8]) -> Option<Response> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use wire::tcp::{emit_probe_v4, flags, SynRepr, LINUX_SYN_WINDOW, PROBE_LEN};
+    use wire::tcp::{emit_probe_v4, flags, ProbeRepr, LINUX_SYN_WINDOW, PROBE_LEN};
 
     const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
     const TARGET: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 
     fn probe() -> Vec<u8> {
-        let syn = SynRepr {
+        let syn = ProbeRepr {
             src_port: 40000,
             dst_port: 22,
             seq: 77,

@@ -37,27 +37,14 @@ impl TcpTechnique for SynScan {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reply(flags: u8) -> TcpReply {
-        TcpReply {
-            src: [198, 18, 0, 2].into(),
-            src_port: 80,
-            dst: [198, 18, 0, 1].into(),
-            dst_port: 40000,
-            seq: 0,
-            ack: 1,
-            flags,
-            window: 0,
-            ttl: 64,
-        }
-    }
+    use crate::tests::reply;
 
     #[test]
     fn nmaps_syn_scan_table() {
-        assert_eq!(SynScan.classify_tcp(&reply(flags::SYN | flags::ACK)), Some((PortState::Open, Reason::SynAck)));
-        assert_eq!(SynScan.classify_tcp(&reply(flags::RST | flags::ACK)), Some((PortState::Closed, Reason::Reset)));
-        assert_eq!(SynScan.classify_tcp(&reply(flags::RST)), Some((PortState::Closed, Reason::Reset)));
-        assert_eq!(SynScan.classify_tcp(&reply(flags::ACK)), None);
+        assert_eq!(SynScan.classify_tcp(&reply(flags::SYN | flags::ACK, 0)), Some((PortState::Open, Reason::SynAck)));
+        assert_eq!(SynScan.classify_tcp(&reply(flags::RST | flags::ACK, 0)), Some((PortState::Closed, Reason::Reset)));
+        assert_eq!(SynScan.classify_tcp(&reply(flags::RST, 0)), Some((PortState::Closed, Reason::Reset)));
+        assert_eq!(SynScan.classify_tcp(&reply(flags::ACK, 0)), None);
         assert_eq!(SynScan.on_timeout(), (PortState::Filtered, Reason::NoResponse));
         for (code, reason) in [
             (1, Reason::HostUnreach),

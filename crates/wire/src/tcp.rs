@@ -119,14 +119,15 @@ impl QuotedTcp {
     }
 }
 
-/// A probe segment with the options of an ordinary client SYN.
+/// A probe segment. With SYN set it carries the options of an ordinary client SYN.
 ///
 /// Scanners are recognised by SYNs no operating system sends (Nmap's window 1024 without
 /// options, masscan's fixed fields). This one carries what a Linux client's first SYN carries,
 /// in Linux's order: MSS, SACK permitted, timestamps, NOP, window scale; a window of 64240;
-/// and it travels with DF set and a varying IP ID.
+/// and it travels with DF set and a varying IP ID. Other probes (FIN, ACK, …) carry no options,
+/// as segments outside a handshake need none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SynRepr {
+pub struct ProbeRepr {
     pub src_port: u16,
     pub dst_port: u16,
     pub seq: u32,
@@ -140,13 +141,14 @@ pub struct SynRepr {
 const OPTIONS_LEN: usize = 20;
 pub const LINUX_SYN_WINDOW: u16 = 64240;
 
-/// IPv4 + TCP + options: the length of every probe.
+/// IPv4 + TCP + options: the length of the longest probe.
 pub const PROBE_LEN: usize = ipv4::HEADER_LEN + HEADER_LEN + OPTIONS_LEN;
 
-impl SynRepr {
+impl ProbeRepr {
     /// Writes the TCP header and options, with the checksum over the IPv4 pseudo-header.
     pub fn emit(&self, src: Ipv4Addr, dst: Ipv4Addr, buf: &mut [u8]) -> Result<usize> {
-        let len = HEADER_LEN + OPTIONS_LEN;
+        let options_len = if self.flags & flags::SYN != 0 { OPTIONS_LEN } else { 0 };
+        let len = HEADER_LEN + options_len;
         let buf = buf.get_mut(..len).ok_or(Error::Truncated)?;
         buf[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
         buf[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
@@ -165,7 +167,7 @@ impl SynRepr {
             1, // NOP
             3, 3, 7, // window scale 7
         ];
-        buf[HEADER_LEN..].copy_from_slice(&options);
+        buf[HEADER_LEN..].copy_from_slice(&options[..options_len]);
         let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_TCP, len as u16) + checksum::sum(buf);
         buf[field::CHECKSUM].copy_from_slice(&checksum::finish(sum).to_be_bytes());
         Ok(len)
@@ -173,7 +175,7 @@ impl SynRepr {
 }
 
 /// Builds a whole IPv4 probe (header + TCP + options) into `buf`; returns its length.
-pub fn emit_probe_v4(src: Ipv4Addr, dst: Ipv4Addr, ident: u16, tcp: &SynRepr, buf: &mut [u8]) -> Result<usize> {
+pub fn emit_probe_v4(src: Ipv4Addr, dst: Ipv4Addr, ident: u16, tcp: &ProbeRepr, buf: &mut [u8]) -> Result<usize> {
     let tcp_len = tcp.emit(src, dst, buf.get_mut(ipv4::HEADER_LEN..).ok_or(Error::Truncated)?)?;
     let ip = ipv4::Ipv4Repr {
         src,
@@ -193,8 +195,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn syn() -> SynRepr {
-        SynRepr {
+    fn syn() -> ProbeRepr {
+        ProbeRepr {
             src_port: 40001,
             dst_port: 443,
             seq: 0x0102_0304,
@@ -217,6 +219,21 @@ mod tests {
         assert_eq!((tcp.src_port(), tcp.dst_port(), tcp.seq(), tcp.flags()), (40001, 443, 0x0102_0304, flags::SYN));
         assert_eq!(tcp.window(), 64240);
         assert_eq!(tcp.options(), &[2, 4, 5, 180, 4, 2, 8, 10, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0, 1, 3, 3, 7]);
+        let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_TCP, ip.payload().len() as u16)
+            + checksum::sum(ip.payload());
+        assert_eq!(checksum::finish(sum), 0, "TCP checksum verifies");
+    }
+
+    #[test]
+    fn probes_without_syn_carry_no_options() {
+        let (src, dst) = (Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 2));
+        let fin = ProbeRepr { flags: flags::FIN | flags::PSH | flags::URG, ..syn() };
+        let mut buf = [0u8; PROBE_LEN];
+        let len = emit_probe_v4(src, dst, 7, &fin, &mut buf).unwrap();
+        assert_eq!(len, ipv4::HEADER_LEN + HEADER_LEN);
+        let ip = ipv4::Ipv4Packet::new_checked(&buf[..len]).unwrap();
+        let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+        assert_eq!((tcp.flags(), tcp.options().len()), (flags::FIN | flags::PSH | flags::URG, 0));
         let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_TCP, ip.payload().len() as u16)
             + checksum::sum(ip.payload());
         assert_eq!(checksum::finish(sum), 0, "TCP checksum verifies");

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, Target};
 use probes::{Response, TcpTechnique};
-use wire::tcp::{SynRepr, LINUX_SYN_WINDOW};
+use wire::tcp::{flags, ProbeRepr, LINUX_SYN_WINDOW};
 
 use crate::{CongestionWindow, CookieKey, Pacer, Permutation, RetryAllowance, RttEstimator, Timing};
 
@@ -37,7 +37,7 @@ pub struct Probe {
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
     pub ip_id: u16,
-    pub tcp: SynRepr,
+    pub tcp: ProbeRepr,
 }
 
 /// A port whose state became known.
@@ -250,11 +250,13 @@ impl<T: TcpTechnique> ProbeEngine<T> {
         self.probes_sent += 1;
         // Like Linux, a timestamp clock in milliseconds from a random start.
         let elapsed_ms = now.saturating_duration_since(self.started).as_millis() as u32;
-        let tcp = SynRepr {
+        let tcp = ProbeRepr {
             src_port: cookie.src_port,
             dst_port,
             seq: cookie.seq,
-            ack: 0,
+            // A RST answering a segment with ACK set echoes our acknowledgment number, not our
+            // sequence number (RFC 9293 3.10.7.1): the cookie rides in both.
+            ack: if self.technique.probe_flags() & flags::ACK != 0 { cookie.seq } else { 0 },
             flags: self.technique.probe_flags(),
             window: LINUX_SYN_WINDOW,
             timestamp: self.timestamp_base.wrapping_add(elapsed_ms),
@@ -322,7 +324,7 @@ impl<T: TcpTechnique> ProbeEngine<T> {
                 reply.src,
                 reply.src_port,
                 reply.dst_port,
-                reply.ack.wrapping_sub(1),
+                echoed_cookie(self.technique.probe_flags(), reply),
                 reply.ttl,
                 self.technique.classify_tcp(reply),
             ),
@@ -433,6 +435,19 @@ impl<T: TcpTechnique> ProbeEngine<T> {
                 HostResult { target, status, latency: host.rtt.srtt(), ports }
             })
             .collect()
+    }
+}
+
+/// The probe's cookie as a TCP reply carries it back. A reply with ACK set acknowledges the
+/// probe's sequence number plus what the probe occupied of the sequence space (one for SYN,
+/// one for FIN); a reply without ACK (a RST answering an ACK-bearing probe) takes the probe's
+/// acknowledgment number, which carries the cookie too, as its sequence number.
+fn echoed_cookie(probe_flags: u8, reply: &probes::TcpReply) -> u32 {
+    if reply.flags & flags::ACK != 0 {
+        let occupied = u32::from(probe_flags & flags::SYN != 0) + u32::from(probe_flags & flags::FIN != 0);
+        reply.ack.wrapping_sub(occupied)
+    } else {
+        reply.seq
     }
 }
 

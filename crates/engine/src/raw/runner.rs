@@ -49,7 +49,7 @@ struct Sockets {
 }
 
 /// Scans `ports` of every target (all IPv4) and returns their results in target order.
-pub fn run<T: TcpTechnique + 'static>(
+pub fn run<T: TcpTechnique>(
     technique: T,
     config: RawConfig,
     targets: Vec<Target>,

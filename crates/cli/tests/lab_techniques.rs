@@ -1,0 +1,163 @@
+//! End-to-end: every raw TCP technique of Nmap's documentation against the standard lab
+//! target, checked against what the Linux target really does, and against Nmap itself.
+
+mod common;
+
+use common::*;
+use lab::TARGET_V4;
+
+/// The open port whose RSTs carry a non-zero window (see `Lab::rst_window`).
+const WINDOWED: u16 = 22;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Class {
+    Open,
+    Closed,
+    Dropped,
+    Rejected,
+}
+
+fn class(port: u16) -> Class {
+    if OPEN.contains(&port) {
+        Class::Open
+    } else if DROPPED.contains(&port) {
+        Class::Dropped
+    } else if REJECTED.contains(&port) {
+        Class::Rejected
+    } else {
+        Class::Closed
+    }
+}
+
+/// What Nmap's tables make of what Linux does, per technique: (state, reason) for a port.
+fn truth(flags: &[&str], port: u16) -> (&'static str, &'static str) {
+    const RESET: &str = "reset ttl 64";
+    const PROHIBITED: (&str, &str) = ("filtered", "admin-prohibited ttl 64");
+    match (flags, class(port)) {
+        (_, Class::Rejected) => PROHIBITED,
+        // Linux drops a segment without SYN, RST or ACK to an open port, and answers a closed
+        // port with a RST.
+        (["-sF"] | ["-sN"] | ["-sX"], Class::Open | Class::Dropped) => ("open|filtered", "no-response"),
+        (["-sF"] | ["-sN"] | ["-sX"], Class::Closed) => ("closed", RESET),
+        // Linux answers FIN/ACK with a RST even on a listening port.
+        (["-sM"], Class::Open | Class::Closed) => ("closed", RESET),
+        (["-sM"], Class::Dropped) => ("open|filtered", "no-response"),
+        (["-sA"], Class::Open | Class::Closed) => ("unfiltered", RESET),
+        (["-sA"], Class::Dropped) => ("filtered", "no-response"),
+        (["-sW"], Class::Open) if port == WINDOWED => ("open", RESET),
+        (["-sW"], Class::Open | Class::Closed) => ("closed", RESET),
+        (["-sW"], Class::Dropped) => ("filtered", "no-response"),
+        // SYN+FIN read as a SYN scan (Nmap's default base type): Linux drops it at a listening port.
+        (["--scanflags", "SYNFIN"], Class::Open | Class::Dropped) => ("filtered", "no-response"),
+        (["--scanflags", "SYNFIN"], Class::Closed) => ("closed", RESET),
+        // FIN+PSH read as a FIN scan.
+        (["-sF", "--scanflags", "FINPSH"], Class::Open | Class::Dropped) => ("open|filtered", "no-response"),
+        (["-sF", "--scanflags", "FINPSH"], Class::Closed) => ("closed", RESET),
+        _ => unreachable!("no ground truth for {flags:?}"),
+    }
+}
+
+fn all_ports() -> Vec<u16> {
+    let mut ports: Vec<u16> = (1..=1024).collect();
+    ports.extend([3306, 5432, 8080]);
+    ports
+}
+
+/// The report's "Not shown" line and its rows as (port, state, reason), service names aside.
+fn rows(report: &str) -> (Option<String>, Vec<(u16, String, String)>) {
+    let section = port_section(report);
+    let not_shown = section.iter().find(|l| l.starts_with("Not shown: ")).cloned();
+    let rows = section
+        .iter()
+        .skip_while(|l| !l.starts_with("PORT"))
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let port = fields[0].trim_end_matches("/tcp").parse().unwrap();
+            (port, fields[1].to_string(), fields[3..].join(" "))
+        })
+        .collect();
+    (not_shown, rows)
+}
+
+/// The table the ground truth calls for: the most common state summarised, the rest listed.
+fn expected(flags: &[&str]) -> (Option<String>, Vec<(u16, String, String)>) {
+    let truths: Vec<(u16, &str, &str)> =
+        all_ports().into_iter().map(|p| (p, truth(flags, p).0, truth(flags, p).1)).collect();
+    let (common_state, common_reason) = (truths[1000].1, truths[1000].2); // port 1001: a closed port
+    let summarised = truths.iter().filter(|t| t.1 == common_state).count();
+    let not_shown =
+        format!("Not shown: {summarised} {common_state} tcp ports ({})", common_reason.trim_end_matches(" ttl 64"));
+    let listed =
+        truths.into_iter().filter(|t| t.1 != common_state).map(|(p, s, r)| (p, s.to_string(), r.to_string())).collect();
+    (Some(not_shown), listed)
+}
+
+fn technique_lab() -> StandardLab {
+    let lab = standard_lab();
+    lab.lab.rst_window(WINDOWED, 4096).unwrap();
+    lab
+}
+
+fn check_technique(flags: &[&str]) {
+    if !lab::available() {
+        return;
+    }
+    let lab = technique_lab();
+    let target = TARGET_V4.to_string();
+    let args = [flags, &["-n", "-Pn", "--reason", "-p", PORTS, &target]].concat();
+    let report = stdout(&portolan(&lab.lab, &args));
+    assert_eq!(rows(&report), expected(flags), "{flags:?}, full report:\n{report}");
+    compare_with_nmap(&lab, &args, &report);
+}
+
+/// Nmap as an oracle: the same technique against the same target gives the same table.
+fn compare_with_nmap(lab: &StandardLab, args: &[&str], ours: &str) {
+    if std::process::Command::new("nmap").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "the test script installs nmap under CI");
+        return;
+    }
+    let nmap = lab.lab.in_scanner("nmap").args(args).output().expect("run nmap");
+    let theirs = String::from_utf8(nmap.stdout).unwrap();
+    assert_eq!(port_section(ours), port_section(&theirs), "{args:?}\nportolan:\n{ours}\nnmap:\n{theirs}");
+}
+
+#[test]
+fn fin_scan() {
+    check_technique(&["-sF"]);
+}
+
+#[test]
+fn null_scan() {
+    check_technique(&["-sN"]);
+}
+
+#[test]
+fn xmas_scan() {
+    check_technique(&["-sX"]);
+}
+
+#[test]
+fn maimon_scan() {
+    check_technique(&["-sM"]);
+}
+
+#[test]
+fn ack_scan() {
+    check_technique(&["-sA"]);
+}
+
+#[test]
+fn window_scan() {
+    check_technique(&["-sW"]);
+}
+
+#[test]
+fn scanflags_read_by_the_default_syn_table() {
+    check_technique(&["--scanflags", "SYNFIN"]);
+}
+
+#[test]
+fn scanflags_read_by_the_fin_table() {
+    check_technique(&["-sF", "--scanflags", "FINPSH"]);
+}
