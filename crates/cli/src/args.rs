@@ -65,6 +65,8 @@ pub struct ScanOptions {
     pub reason: bool,
     pub verbosity: u8,
     pub datadir: Option<PathBuf>,
+    /// `-S`, `-e`, `-g`/`--source-port`
+    pub source: engine::Source,
     pub timing: TimingOptions,
 }
 
@@ -103,7 +105,6 @@ const NOT_YET_LONG: &[&str] = &[
     "data-string",
     "data-length",
     "ttl",
-    "source-port",
     "spoof-mac",
     "badsum",
     "stats-every",
@@ -171,6 +172,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "min-rate",
     "max-hostgroup",
     "scanflags",
+    "source-port",
 ];
 const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help"];
 
@@ -262,6 +264,7 @@ fn parse_long<I: Iterator<Item = String>>(
         "max-hostgroup" => timing.max_hostgroup = Some(positive(&option, &value)?),
         "max-rate" => timing.max_rate = Some(rate(&option, &value)?),
         "min-rate" => timing.min_rate = Some(rate(&option, &value)?),
+        "source-port" => options.source.port = Some(number(&option, &value)?),
         "scanflags" => {
             let flags = probes::CustomFlags::parse_flags(&value).ok_or_else(|| {
                 usage(format!(
@@ -319,7 +322,22 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
             's' => return scan_types(rest, arg, options).map(|()| None),
             'P' => return ping_types(rest, arg, options).map(|()| None),
             'i' => return input_option(rest, arg, tokens, options).map(|()| None),
-            'o' | 'd' | 'A' | 'O' | 'f' | 'D' | 'S' | 'e' | 'g' | 'b' | 'M' | 'R' | 'Y' | 'I' => {
+            'S' => {
+                let value = tokens.value("-S", attached)?;
+                let addr = value.parse().map_err(|_| usage(format!("invalid source address '{value}' for -S")))?;
+                options.source.addr = Some(addr);
+                return Ok(None);
+            }
+            'e' => {
+                options.source.device = Some(tokens.value("-e", attached)?);
+                return Ok(None);
+            }
+            'g' => {
+                let value = tokens.value("-g", attached)?;
+                options.source.port = Some(number("-g", &value)?);
+                return Ok(None);
+            }
+            'o' | 'd' | 'A' | 'O' | 'f' | 'D' | 'b' | 'M' | 'R' | 'Y' | 'I' => {
                 return Err(usage(format!("option '{arg}' is not supported yet")));
             }
             _ => return Err(usage(format!("unrecognized option '{arg}'"))),
@@ -577,6 +595,17 @@ mod tests {
         assert_eq!(scan(&["--scanflags", "SYNFIN", "h"]).scan_flags, Some(0x03));
         assert_eq!(scan(&["--scanflags=9", "-sF", "h"]).scan_flags, Some(0x09));
         assert!(error(&["--scanflags", "SYNX"]).starts_with("invalid value 'SYNX' for --scanflags"));
+    }
+
+    #[test]
+    fn source_overrides() {
+        let options = scan(&["-S", "198.18.0.5", "-e", "scan0", "-g53", "h"]);
+        assert_eq!(options.source.addr, Some("198.18.0.5".parse().unwrap()));
+        assert_eq!(options.source.device.as_deref(), Some("scan0"));
+        assert_eq!(options.source.port, Some(53));
+        assert_eq!(scan(&["--source-port", "88", "h"]).source.port, Some(88));
+        assert_eq!(error(&["-S", "nowhere"]), "invalid source address 'nowhere' for -S");
+        assert_eq!(error(&["-g", "70000"]), "invalid value '70000' for -g: expected a whole number");
     }
 
     #[test]

@@ -89,6 +89,9 @@ fn choose_technique(options: &ScanOptions) -> Result<TcpScan, RunError> {
         None => TcpScan::Connect,
     };
     if technique == TcpScan::Connect {
+        if options.source.port.is_some() {
+            return Err(RunError::Usage("-g/--source-port works with raw-packet scans (e.g. -sS) only".into()));
+        }
         if options.timing.min_rate.is_some() {
             return Err(RunError::Usage("--min-rate works with raw-packet scans (e.g. -sS) only so far".into()));
         }
@@ -171,6 +174,7 @@ fn raw_scan(
         max_rate: options.timing.max_rate,
         min_rate: options.timing.min_rate,
         assume_up: options.assume_up,
+        source: options.source.clone(),
     };
     let technique = raw_technique(scan, options.scan_flags);
     let by_slots = (RAW_SLOTS_PER_GROUP / ports.len()).max(1);
@@ -287,6 +291,7 @@ fn connect_config(options: &ScanOptions) -> ConnectConfig {
         max_rate: options.timing.max_rate,
         randomize_ports: !options.sequential_ports,
         assume_up: options.assume_up,
+        source: options.source.clone(),
     }
 }
 

@@ -11,7 +11,13 @@ TARGET SPECIFICATION:
 HOST DISCOVERY:
   -Pn: treat every target as up (otherwise a host is up when a port answers)
 SCAN TECHNIQUES:
-  -sT: TCP connect() scan (the only technique so far; needs no privileges)
+  -sS: TCP SYN scan (the default when raw sockets are permitted)
+  -sT: TCP connect() scan (the default otherwise; needs no privileges)
+  -sA/-sW/-sM: TCP ACK, Window and Maimon scans
+  -sN/-sF/-sX: TCP NULL, FIN and Xmas scans
+  --scanflags <flags>: custom TCP flags (e.g. SYNFIN, or a number), read as -sS unless
+      another technique is given
+  Every technique but -sT needs CAP_NET_RAW (root).
 PORT SPECIFICATION AND SCAN ORDER:
   -p <ranges>: e.g. -p22; -p1-65535; -p-; -p U:53,T:21-25,80; -p http,ssh; -p [1-1024]
   -F: fast mode, the top 100 ports
@@ -25,14 +31,19 @@ TIMING AND PERFORMANCE:
   --scan-delay <time>: wait at least this long between probes to a host
   --max-parallelism <count>: probes in flight at most
   --max-hostgroup <size>: hosts scanned at once at most
+  --min-rate <number>: send at least <number> probes per second (raw scans)
   --max-rate <number>: send no more than <number> probes per second
   <time> is in seconds, or append 'ms', 's', 'm' or 'h' (e.g. 500ms, 30m)
 OUTPUT:
   -v: more verbose (-vv or -v<level> for more)
   --reason: show why each port and host has its state
   --open: show only open (or possibly open) ports
+SOURCE:
+  -S <address>: send from this address
+  -e <interface>: send through this interface
+  -g/--source-port <port>: send from this port (raw scans)
 MISC:
-  -6: scan IPv6 targets
+  -6: scan IPv6 targets (with -sT so far)
   -n: never do reverse DNS resolution (portolan does none yet)
   --datadir <dir>: look for Nmap's nmap-services here first
   -V, --version: print the version

@@ -15,11 +15,12 @@ use siphasher::sip::SipHasher13;
 const EPHEMERAL_FIRST: u16 = 32768;
 const EPHEMERAL_COUNT: u16 = 60999 - 32768 + 1;
 
-/// The per-scan secret.
+/// The per-scan secret, and the source port when the user fixed one (`-g`).
 #[derive(Clone, Copy)]
 pub struct CookieKey {
     k0: u64,
     k1: u64,
+    fixed_port: Option<u16>,
 }
 
 /// The fields of one probe that carry its cookie.
@@ -32,7 +33,13 @@ pub struct ProbeCookie {
 
 impl CookieKey {
     pub fn new(k0: u64, k1: u64) -> CookieKey {
-        CookieKey { k0, k1 }
+        CookieKey { k0, k1, fixed_port: None }
+    }
+
+    /// Every probe leaves from `port` (`-g`/`--source-port`). The try number can then no longer
+    /// ride in the source port; it rides in the sequence number's hash alone.
+    pub fn with_source_port(self, port: u16) -> CookieKey {
+        CookieKey { fixed_port: Some(port), ..self }
     }
 
     pub fn random() -> CookieKey {
@@ -52,14 +59,16 @@ impl CookieKey {
 
     /// The cookie fields of try `try_number` (0 = first probe) to `dst:dst_port`.
     pub fn probe(&self, src: Ipv4Addr, dst: Ipv4Addr, dst_port: u16, try_number: u8) -> ProbeCookie {
-        let offset = (self.port_offset(dst, dst_port) + u16::from(try_number)) % EPHEMERAL_COUNT;
-        let src_port = EPHEMERAL_FIRST + offset;
-        let word = self.sequence_word(src, dst, dst_port, src_port);
+        let src_port = self.fixed_port.unwrap_or_else(|| {
+            EPHEMERAL_FIRST + (self.port_offset(dst, dst_port) + u16::from(try_number)) % EPHEMERAL_COUNT
+        });
+        let word = self.sequence_word(src, dst, dst_port, src_port, try_number);
         ProbeCookie { src_port, seq: word as u32, ip_id: (word >> 32) as u16 }
     }
 
-    fn sequence_word(&self, src: Ipv4Addr, dst: Ipv4Addr, dst_port: u16, src_port: u16) -> u64 {
-        self.hash(&[b"seq", &src.octets(), &dst.octets(), &dst_port.to_be_bytes(), &src_port.to_be_bytes()])
+    fn sequence_word(&self, src: Ipv4Addr, dst: Ipv4Addr, dst_port: u16, src_port: u16, try_number: u8) -> u64 {
+        let ports = [dst_port.to_be_bytes(), src_port.to_be_bytes()].concat();
+        self.hash(&[b"seq", &src.octets(), &dst.octets(), &ports, &[try_number]])
     }
 
     /// Checks that a probe with these fields could only have come from us, and returns its try
@@ -74,11 +83,15 @@ impl CookieKey {
         seq: u32,
         max_try: u8,
     ) -> Option<u8> {
+        let matches = |try_number: u8| self.sequence_word(src, dst, dst_port, src_port, try_number) as u32 == seq;
+        if let Some(fixed) = self.fixed_port {
+            return (0..=max_try).find(|&t| src_port == fixed && matches(t));
+        }
         let offset = src_port.checked_sub(EPHEMERAL_FIRST).filter(|&o| o < EPHEMERAL_COUNT)?;
         let base = self.port_offset(dst, dst_port);
         let try_number = (offset + EPHEMERAL_COUNT - base) % EPHEMERAL_COUNT;
         let try_number = u8::try_from(try_number).ok().filter(|&t| t <= max_try)?;
-        (self.sequence_word(src, dst, dst_port, src_port) as u32 == seq).then_some(try_number)
+        matches(try_number).then_some(try_number)
     }
 }
 
@@ -121,6 +134,18 @@ mod tests {
             let cookie = key.probe(SRC, dst, port, 0);
             prop_assert_eq!(key.verify(SRC, other, port, cookie.src_port, cookie.seq, 10), None);
             prop_assert_eq!(key.verify(SRC, dst, port.wrapping_add(1), cookie.src_port, cookie.seq, 10), None);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_fixed_source_port_still_tells_the_try_apart(k0: u64, dst: u32, port: u16, fixed: u16, try_number in 0u8..=10) {
+            let key = CookieKey::new(k0, 7).with_source_port(fixed);
+            let dst = Ipv4Addr::from(dst);
+            let cookie = key.probe(SRC, dst, port, try_number);
+            prop_assert_eq!(cookie.src_port, fixed);
+            prop_assert_eq!(key.verify(SRC, dst, port, fixed, cookie.seq, 10), Some(try_number));
+            prop_assert_eq!(key.verify(SRC, dst, port, fixed.wrapping_add(1), cookie.seq, 10), None);
         }
     }
 

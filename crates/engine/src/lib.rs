@@ -21,3 +21,12 @@ pub use retry::RetryAllowance;
 pub use rtt::RttEstimator;
 pub use timing::{Timing, TimingTemplate};
 pub use window::CongestionWindow;
+
+/// Where probes leave from, when the user says (`-S`, `-e`, `-g`); the routing table decides
+/// whatever is left unsaid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Source {
+    pub addr: Option<std::net::IpAddr>,
+    pub device: Option<String>,
+    pub port: Option<u16>,
+}

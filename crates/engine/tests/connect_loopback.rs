@@ -4,7 +4,7 @@ use std::net::{IpAddr, TcpListener};
 use std::sync::Mutex;
 
 use engine::connect::{ConnectConfig, ConnectScanner, ScanObserver};
-use engine::Timing;
+use engine::{Source, Timing};
 use model::{HostStatus, PortState, Protocol, Reason, Target};
 
 #[derive(Default)]
@@ -17,7 +17,14 @@ impl ScanObserver for Recorder {
 }
 
 fn config(assume_up: bool) -> ConnectConfig {
-    ConnectConfig { timing: Timing::default(), socket_budget: 256, max_rate: None, randomize_ports: true, assume_up }
+    ConnectConfig {
+        timing: Timing::default(),
+        socket_budget: 256,
+        max_rate: None,
+        randomize_ports: true,
+        assume_up,
+        source: Source::default(),
+    }
 }
 
 /// A port on 127.0.0.1 that nothing listens on (bound, noted, released).

@@ -82,6 +82,18 @@ impl Lab {
         &self.scanner
     }
 
+    /// Adds one nftables rule on the target's input path, ahead of `filter_tcp`'s rules.
+    pub fn input_rule(&self, rule: &str) -> io::Result<()> {
+        self.nft(&format!(
+            "table inet first {{\n  chain input {{\n    type filter hook input priority -5; policy accept;\n    {rule}\n  }}\n}}\n"
+        ))
+    }
+
+    /// Gives the scanner a further address on the lab link (for `-S`).
+    pub fn add_scanner_address(&self, addr: Ipv4Addr) -> io::Result<()> {
+        run("ip", &["-n", &self.scanner, "addr", "add", &format!("{addr}/24"), "dev", "scan0"])
+    }
+
     /// Sets a sysctl inside the target namespace.
     pub fn sysctl(&self, key: &str, value: &str) -> io::Result<()> {
         run("ip", &["netns", "exec", &self.target, "sysctl", "-qw", &format!("{key}={value}")])

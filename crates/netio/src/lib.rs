@@ -7,7 +7,7 @@ mod route;
 
 pub use privilege::has_cap_net_raw;
 pub use raw::{RawReceiver, RawSender, RawSocketError};
-pub use route::source_for;
+pub use route::{bind_device, source_for};
 
 /// Raises the soft limit on open files to the hard limit and returns the new soft limit.
 /// A connect scan holds one descriptor per probe in flight, so this bounds its parallelism.

@@ -37,8 +37,11 @@ pub struct RawSender {
 }
 
 impl RawSender {
-    pub fn open() -> Result<RawSender, RawSocketError> {
-        Ok(RawSender { socket: open(IPPROTO_RAW)? })
+    /// A sender, tied to `device` when one is named (`-e`).
+    pub fn open(device: Option<&str>) -> Result<RawSender, RawSocketError> {
+        let socket = open(IPPROTO_RAW)?;
+        crate::bind_device(&socket, device).map_err(RawSocketError::Io)?;
+        Ok(RawSender { socket })
     }
 
     /// Sends a complete IPv4 packet (header included) to `dst`.

@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 
 pub use outcome::{classify, classify_error, Outcome};
 
-use crate::{CongestionWindow, Pacer, RetryAllowance, RttEstimator, Timing};
+use crate::{CongestionWindow, Pacer, RetryAllowance, RttEstimator, Source, Timing};
 
 /// Settings of a connect scan.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ pub struct ConnectConfig {
     pub randomize_ports: bool,
     /// `-Pn`: report every host up, whether or not anything answered.
     pub assume_up: bool,
+    /// `-S` and `-e` (a fixed source port would allow one connection at a time).
+    pub source: Source,
 }
 
 /// Told about findings as they happen, for `-v`'s "Discovered open port" lines.
@@ -53,7 +55,14 @@ pub struct ConnectScanner {
     config: ConnectConfig,
     in_flight: usize,
     sockets: Arc<Semaphore>,
-    rate: Option<Arc<Mutex<Pacer>>>,
+    context: Arc<ProbeContext>,
+}
+
+/// What every probe of the scan shares.
+struct ProbeContext {
+    /// `--max-rate`
+    rate: Option<Mutex<Pacer>>,
+    source: Source,
 }
 
 /// Per-host timing state shared by that host's probes in flight.
@@ -86,7 +95,10 @@ impl ConnectScanner {
         ConnectScanner {
             in_flight,
             sockets: Arc::new(Semaphore::new(in_flight)),
-            rate: config.max_rate.map(|rate| Arc::new(Mutex::new(Pacer::per_second(rate)))),
+            context: Arc::new(ProbeContext {
+                rate: config.max_rate.map(|rate| Mutex::new(Pacer::per_second(rate))),
+                source: config.source.clone(),
+            }),
             config,
         }
     }
@@ -189,7 +201,7 @@ impl ConnectScanner {
                 slot = self.sockets.clone().acquire_owned(), if waiting.peek().is_some() && in_flight.len() < Self::window(host) => {
                     let slot = slot.expect("the semaphore is never closed");
                     let target = SocketAddr::new(addr, waiting.next().expect("peeked"));
-                    in_flight.spawn(probe(target, slot, self.rate.clone(), host.clone()));
+                    in_flight.spawn(probe(target, slot, self.context.clone(), host.clone()));
                 }
                 else => return Ok(silent),
             }
@@ -216,13 +228,13 @@ impl ScannedHost {
 async fn probe(
     target: SocketAddr,
     _slot: OwnedSemaphorePermit,
-    rate: Option<Arc<Mutex<Pacer>>>,
+    context: Arc<ProbeContext>,
     host: Arc<Mutex<HostTiming>>,
 ) -> Result<Probe, ConnectError> {
-    wait_to_send(rate.as_deref(), &host).await;
+    wait_to_send(context.rate.as_ref(), &host).await;
     let timeout = host.lock().expect("host timing lock").rtt.timeout();
     let started = Instant::now();
-    let attempt = tokio::time::timeout(timeout, connect(target)).await.ok();
+    let attempt = tokio::time::timeout(timeout, connect(target, &context.source)).await.ok();
     let elapsed = started.elapsed();
     let outcome = classify(attempt).map_err(|source| ConnectError { addr: target, source })?;
     Ok(Probe { port: target.port(), outcome, elapsed })
@@ -240,9 +252,13 @@ async fn wait_to_send(rate: Option<&Mutex<Pacer>>, host: &Mutex<HostTiming>) {
 
 /// Connects with SO_LINGER 0, so that dropping the stream resets the connection: an open port
 /// costs the target no lingering connection and us no TIME_WAIT entry.
-async fn connect(target: SocketAddr) -> io::Result<TcpStream> {
+async fn connect(target: SocketAddr, source: &Source) -> io::Result<TcpStream> {
     let socket = socket2::Socket::new(socket2::Domain::for_address(target), socket2::Type::STREAM, None)?;
     socket.set_nonblocking(true)?;
     socket.set_linger(Some(Duration::ZERO))?;
+    netio::bind_device(&socket, source.device.as_deref())?;
+    if let Some(addr) = source.addr {
+        socket.bind(&SocketAddr::new(addr, 0).into())?;
+    }
     TcpSocket::from_std_stream(socket.into()).connect(target).await
 }

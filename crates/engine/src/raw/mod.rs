@@ -17,7 +17,7 @@ use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, Tar
 use probes::{Response, TcpTechnique};
 use wire::tcp::{flags, ProbeRepr, LINUX_SYN_WINDOW};
 
-use crate::{CongestionWindow, CookieKey, Pacer, Permutation, RetryAllowance, RttEstimator, Timing};
+use crate::{CongestionWindow, CookieKey, Pacer, Permutation, RetryAllowance, RttEstimator, Source, Timing};
 
 /// Settings of a raw scan.
 #[derive(Debug, Clone)]
@@ -29,6 +29,7 @@ pub struct RawConfig {
     pub min_rate: Option<f64>,
     /// `-Pn`
     pub assume_up: bool,
+    pub source: Source,
 }
 
 /// One probe to send.

@@ -62,18 +62,26 @@ pub fn run<T: TcpTechnique>(
     });
     let Some(first) = addrs.next().transpose()? else { return Ok(Vec::new()) };
     addrs.try_for_each(|addr| addr.map(drop))?;
-    let source = match netio::source_for(first.into()) {
-        Ok(std::net::IpAddr::V4(source)) => source,
-        Ok(_) => unreachable!("an IPv4 route has an IPv4 source"),
-        Err(source) => return Err(RawScanError::NoRoute { addr: first, source }),
+    let device = config.source.device.as_deref();
+    let source = match config.source.addr {
+        Some(std::net::IpAddr::V4(addr)) => addr,
+        Some(std::net::IpAddr::V6(addr)) => return Err(RawScanError::Ipv6(addr)),
+        None => match netio::source_for(first.into(), device) {
+            Ok(std::net::IpAddr::V4(source)) => source,
+            Ok(_) => unreachable!("an IPv4 route has an IPv4 source"),
+            Err(source) => return Err(RawScanError::NoRoute { addr: first, source }),
+        },
+    };
+    let key = match config.source.port {
+        Some(port) => CookieKey::random().with_source_port(port),
+        None => CookieKey::random(),
     };
     let sockets = Sockets {
-        sender: RawSender::open()?,
+        sender: RawSender::open(device)?,
         tcp: RawReceiver::open(PROTO_TCP)?,
         icmp: RawReceiver::open(PROTO_ICMP)?,
     };
-    let engine =
-        Mutex::new(ProbeEngine::new(technique, config, CookieKey::random(), source, targets, ports, Instant::now()));
+    let engine = Mutex::new(ProbeEngine::new(technique, config, key, source, targets, ports, Instant::now()));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers).map(|_| scope.spawn(|| work(&sockets, &engine, observer))).collect();

@@ -33,7 +33,7 @@ struct Sim {
 }
 
 fn config() -> RawConfig {
-    RawConfig { timing: Timing::default(), max_rate: None, min_rate: None, assume_up: false }
+    RawConfig { timing: Timing::default(), max_rate: None, min_rate: None, assume_up: false, source: Source::default() }
 }
 
 fn target(addr: Ipv4Addr) -> Target {
