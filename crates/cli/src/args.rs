@@ -85,6 +85,8 @@ pub struct TimingOptions {
     pub max_rate: Option<f64>,
     pub min_rate: Option<f64>,
     pub max_hostgroup: Option<usize>,
+    pub min_parallelism: Option<usize>,
+    pub min_hostgroup: Option<usize>,
 }
 
 /// A usage error: one line naming the offending token.
@@ -98,8 +100,6 @@ fn usage(message: impl Into<String>) -> UsageError {
 
 /// Nmap options that a later portolan release will build; refused clearly until then.
 const NOT_YET_LONG: &[&str] = &[
-    "min-parallelism",
-    "min-hostgroup",
     "max-scan-delay",
     "data",
     "data-string",
@@ -173,6 +173,8 @@ const LONG_WITH_VALUE: &[&str] = &[
     "max-hostgroup",
     "scanflags",
     "source-port",
+    "min-parallelism",
+    "min-hostgroup",
 ];
 const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help"];
 
@@ -265,6 +267,8 @@ fn parse_long<I: Iterator<Item = String>>(
         "max-rate" => timing.max_rate = Some(rate(&option, &value)?),
         "min-rate" => timing.min_rate = Some(rate(&option, &value)?),
         "source-port" => options.source.port = Some(number(&option, &value)?),
+        "min-parallelism" => options.timing.min_parallelism = Some(positive(&option, &value)?),
+        "min-hostgroup" => options.timing.min_hostgroup = Some(positive(&option, &value)?),
         "scanflags" => {
             let flags = probes::CustomFlags::parse_flags(&value).ok_or_else(|| {
                 usage(format!(
@@ -641,7 +645,7 @@ mod tests {
         assert_eq!(error(&["-PE"]), "option '-PE' is not supported yet (only -Pn works so far)");
         assert_eq!(error(&["-oX", "out.xml"]), "option '-oX' is not supported yet");
         assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
-        assert_eq!(error(&["--min-parallelism", "100"]), "option '--min-parallelism' is not supported yet");
+        assert_eq!(error(&["--max-scan-delay", "10ms"]), "option '--max-scan-delay' is not supported yet");
         assert_eq!(error(&["-R"]), "option '-R' is not supported yet");
     }
 }

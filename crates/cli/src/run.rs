@@ -38,6 +38,7 @@ const DEFAULT_HOSTGROUP: usize = 256;
 
 pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let started = Instant::now();
+    check_minimums(&options.timing)?;
     let technique = choose_technique(&options)?;
     let services = load_services(&options)?;
     let ports = tcp_ports(&options, &services)?;
@@ -76,6 +77,27 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     }
     let summary = ScanSummary { hosts_scanned: scanned, hosts_up: up, elapsed: started.elapsed() };
     sink.finish(&summary).map_err(write_failed)
+}
+
+/// A minimum above its maximum cannot be honoured: refused before anything runs.
+fn check_minimums(timing: &TimingOptions) -> Result<(), RunError> {
+    let pairs = [
+        ("--min-parallelism", timing.min_parallelism, "--max-parallelism", timing.max_parallelism),
+        ("--min-hostgroup", timing.min_hostgroup, "--max-hostgroup", timing.max_hostgroup),
+    ];
+    for (min_name, min, max_name, max) in pairs {
+        if let (Some(min), Some(max)) = (min, max) {
+            if min > max {
+                return Err(RunError::Usage(format!("{min_name} ({min}) must not exceed {max_name} ({max})")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hosts a scan holds at once: the default or `--max-hostgroup`, raised to `--min-hostgroup`.
+fn hostgroup(timing: &TimingOptions, default: usize) -> usize {
+    timing.max_hostgroup.unwrap_or(default).max(timing.min_hostgroup.unwrap_or(1))
 }
 
 /// Nmap's choice: SYN when raw sockets are permitted, connect otherwise; and refusals, before
@@ -146,7 +168,7 @@ fn connect_scan(
     if options.verbosity > 0 {
         println!("Connect scan: up to {} sockets in flight", scanner.max_in_flight());
     }
-    let hostgroup = options.timing.max_hostgroup.unwrap_or(DEFAULT_HOSTGROUP);
+    let hostgroup = hostgroup(&options.timing, DEFAULT_HOSTGROUP);
     runtime.block_on(async {
         let mut hosts = stream::iter(targets).map(|t| scanner.scan_host(t, ports, observer)).buffered(hostgroup);
         while let Some(host) = hosts.next().await {
@@ -177,8 +199,7 @@ fn raw_scan(
         source: options.source.clone(),
     };
     let technique = raw_technique(scan, options.scan_flags);
-    let by_slots = (RAW_SLOTS_PER_GROUP / ports.len()).max(1);
-    let group_size = options.timing.max_hostgroup.unwrap_or(RAW_DEFAULT_HOSTGROUP).min(by_slots);
+    let group_size = raw_group_size(&options.timing, ports.len());
     loop {
         let group: Vec<Target> = targets.by_ref().take(group_size).collect();
         if group.is_empty() {
@@ -188,6 +209,13 @@ fn raw_scan(
             .map_err(|e| raw_failure(e, scan))?;
         results.into_iter().try_for_each(&mut *report)?;
     }
+}
+
+/// Hosts per raw-engine group: bounded by the slot budget unless `--min-hostgroup` asks for more.
+fn raw_group_size(timing: &TimingOptions, ports: usize) -> usize {
+    let by_slots = (RAW_SLOTS_PER_GROUP / ports).max(1);
+    let bounded = timing.max_hostgroup.unwrap_or(RAW_DEFAULT_HOSTGROUP).min(by_slots);
+    bounded.max(timing.min_hostgroup.unwrap_or(1))
 }
 
 fn raw_failure(error: RawScanError, scan: TcpScan) -> RunError {
@@ -319,6 +347,9 @@ fn timing(options: &TimingOptions) -> Timing {
     if let Some(parallelism) = options.max_parallelism {
         timing.max_parallelism = Some(parallelism);
     }
+    if let Some(parallelism) = options.min_parallelism {
+        timing.min_parallelism = Some(parallelism);
+    }
     timing
 }
 
@@ -343,5 +374,44 @@ fn announce(options: &ScanOptions, services: &ServicesTable, technique: TcpScan)
                 None => println!("Scan technique: {name} ({})", raw.flag()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_groups_hold_a_million_slots_unless_told_otherwise() {
+        let timing = TimingOptions::default();
+        assert_eq!(raw_group_size(&timing, 1), RAW_DEFAULT_HOSTGROUP);
+        assert_eq!(raw_group_size(&timing, 1000), 1048);
+        assert_eq!(raw_group_size(&timing, 65535), 16);
+        let small = TimingOptions { max_hostgroup: Some(8), ..TimingOptions::default() };
+        assert_eq!(raw_group_size(&small, 1), 8);
+        let big = TimingOptions { min_hostgroup: Some(4096), ..TimingOptions::default() };
+        assert_eq!(raw_group_size(&big, 65535), 4096, "--min-hostgroup overrides the slot budget");
+    }
+
+    #[test]
+    fn connect_hostgroups_rise_to_the_minimum() {
+        let timing = TimingOptions { min_hostgroup: Some(1000), ..TimingOptions::default() };
+        assert_eq!(hostgroup(&timing, DEFAULT_HOSTGROUP), 1000);
+        assert_eq!(hostgroup(&TimingOptions::default(), DEFAULT_HOSTGROUP), DEFAULT_HOSTGROUP);
+    }
+
+    #[test]
+    fn minimums_above_maximums_are_refused() {
+        let timing = TimingOptions { min_parallelism: Some(10), max_parallelism: Some(5), ..TimingOptions::default() };
+        let Err(RunError::Usage(message)) = check_minimums(&timing) else { panic!("accepted") };
+        assert_eq!(message, "--min-parallelism (10) must not exceed --max-parallelism (5)");
+        let timing = TimingOptions { min_hostgroup: Some(2), max_hostgroup: Some(2), ..TimingOptions::default() };
+        assert!(check_minimums(&timing).is_ok());
+    }
+
+    #[test]
+    fn min_parallelism_reaches_the_engine_timing() {
+        let options = TimingOptions { min_parallelism: Some(64), ..TimingOptions::default() };
+        assert_eq!(timing(&options).min_parallelism, Some(64));
     }
 }

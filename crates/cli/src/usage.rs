@@ -29,8 +29,8 @@ TIMING AND PERFORMANCE:
   --max-retries <tries>: cap retransmissions of a silent port
   --host-timeout <time>: give up on a host after this long
   --scan-delay <time>: wait at least this long between probes to a host
-  --max-parallelism <count>: probes in flight at most
-  --max-hostgroup <size>: hosts scanned at once at most
+  --min-parallelism/--max-parallelism <count>: probes in flight at least/at most
+  --min-hostgroup/--max-hostgroup <size>: hosts scanned at once at least/at most
   --min-rate <number>: send at least <number> probes per second (raw scans)
   --max-rate <number>: send no more than <number> probes per second
   <time> is in seconds, or append 'ms', 's', 'm' or 'h' (e.g. 500ms, 30m)

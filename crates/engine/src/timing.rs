@@ -48,6 +48,8 @@ pub struct Timing {
     pub host_timeout: Option<Duration>,
     /// Probes in flight at most (`None`: as many as the socket budget allows).
     pub max_parallelism: Option<usize>,
+    /// Probes in flight at least, whatever loss the congestion window sees.
+    pub min_parallelism: Option<usize>,
 }
 
 impl Timing {
@@ -61,6 +63,7 @@ impl Timing {
             scan_delay: Duration::ZERO,
             host_timeout: None,
             max_parallelism: None,
+            min_parallelism: None,
         };
         let serial = |delay: Duration| Timing {
             initial_rtt_timeout: delay.max(normal.initial_rtt_timeout),

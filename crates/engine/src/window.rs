@@ -12,6 +12,7 @@
 pub struct CongestionWindow {
     window: f64,
     threshold: f64,
+    min: f64,
     max: f64,
     /// Answers, and answers to retransmissions, since the window was last judged.
     answers: u32,
@@ -28,10 +29,12 @@ const MIN_WINDOW: f64 = 1.0;
 const LOSS_TOLERANCE: f64 = 0.2;
 
 impl CongestionWindow {
-    pub fn new(max: usize) -> CongestionWindow {
-        let max = (max as f64).max(MIN_WINDOW);
-        let window = INITIAL_WINDOW.min(max);
-        CongestionWindow { window, threshold: max, max, answers: 0, retried: 0, period: window }
+    /// A window of at most `max` probes and at least `min` (`--min-parallelism`; 1 when unset).
+    pub fn new(max: usize, min: Option<usize>) -> CongestionWindow {
+        let min = min.map_or(MIN_WINDOW, |m| m as f64).max(MIN_WINDOW);
+        let max = (max as f64).max(min);
+        let window = INITIAL_WINDOW.clamp(min, max);
+        CongestionWindow { window, threshold: max, min, max, answers: 0, retried: 0, period: window }
     }
 
     /// Probes that may be in flight now.
@@ -53,7 +56,7 @@ impl CongestionWindow {
     /// Once per window of answers: halve if too many of them needed a retransmission.
     fn judge(&mut self) {
         if f64::from(self.retried) > LOSS_TOLERANCE * f64::from(self.answers) {
-            self.threshold = (self.window / 2.0).max(MIN_WINDOW);
+            self.threshold = (self.window / 2.0).max(self.min);
             self.window = self.threshold;
         }
         self.answers = 0;
@@ -74,7 +77,7 @@ mod tests {
 
     #[test]
     fn starts_small_and_doubles_per_window_of_answers() {
-        let mut window = CongestionWindow::new(10_000);
+        let mut window = CongestionWindow::new(10_000, None);
         assert_eq!(window.allowed(), 32);
         answers(&mut window, 32, 0);
         assert_eq!(window.allowed(), 64);
@@ -84,18 +87,18 @@ mod tests {
 
     #[test]
     fn never_exceeds_its_maximum() {
-        let mut window = CongestionWindow::new(100);
+        let mut window = CongestionWindow::new(100, None);
         answers(&mut window, 10_000, 0);
         assert_eq!(window.allowed(), 100);
-        assert_eq!(CongestionWindow::new(4).allowed(), 4);
+        assert_eq!(CongestionWindow::new(4, None).allowed(), 4);
     }
 
     #[test]
     fn random_loss_below_the_tolerance_does_not_slow_the_scan() {
         // One answer in ten on a retransmission (5 % loss each way) grows the window exactly
         // as a loss-free path does.
-        let mut lossy = CongestionWindow::new(100_000);
-        let mut clean = CongestionWindow::new(100_000);
+        let mut lossy = CongestionWindow::new(100_000, None);
+        let mut clean = CongestionWindow::new(100_000, None);
         answers(&mut lossy, 5_000, 10);
         answers(&mut clean, 5_000, 0);
         assert_eq!(lossy.allowed(), clean.allowed());
@@ -104,7 +107,7 @@ mod tests {
 
     #[test]
     fn heavy_loss_halves_the_window_then_growth_is_linear() {
-        let mut window = CongestionWindow::new(10_000);
+        let mut window = CongestionWindow::new(10_000, None);
         answers(&mut window, 32 + 64, 0);
         assert_eq!(window.allowed(), 128);
         // Half of a window's answers came on retransmissions: the rate overran the path. Slow
@@ -117,8 +120,18 @@ mod tests {
     }
 
     #[test]
+    fn min_parallelism_is_a_floor_under_loss() {
+        let mut window = CongestionWindow::new(10_000, Some(200));
+        assert_eq!(window.allowed(), 200, "starts at the floor when that is above the initial window");
+        for _ in 0..5_000 {
+            window.on_answer(true);
+            assert!(window.allowed() >= 200);
+        }
+    }
+
+    #[test]
     fn never_drops_below_one_probe() {
-        let mut window = CongestionWindow::new(10_000);
+        let mut window = CongestionWindow::new(10_000, None);
         for _ in 0..2_000 {
             window.on_answer(true);
             assert!(window.allowed() >= 1);

@@ -143,7 +143,7 @@ impl ConnectScanner {
         let timing = &self.config.timing;
         let host = Arc::new(Mutex::new(HostTiming {
             rtt: RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout),
-            window: CongestionWindow::new(self.in_flight),
+            window: CongestionWindow::new(self.in_flight, timing.min_parallelism),
             retries: RetryAllowance::new(timing.max_retries),
             delay: (!timing.scan_delay.is_zero()).then(|| Pacer::with_interval(timing.scan_delay)),
         }));

@@ -162,7 +162,7 @@ impl<T: TcpTechnique> ProbeEngine<T> {
             retry_queue: VecDeque::new(),
             hosts,
             scan_rtt,
-            window: CongestionWindow::new(max_window),
+            window: CongestionWindow::new(max_window, timing.min_parallelism),
             pacer,
             started: now,
             probes_sent: 0,
