@@ -52,6 +52,14 @@ impl CookieKey {
         hasher.finish()
     }
 
+    /// Every source port a probe may leave from: the fixed one, or Linux's ephemeral range.
+    pub fn source_ports(&self) -> std::ops::RangeInclusive<u16> {
+        match self.fixed_port {
+            Some(port) => port..=port,
+            None => EPHEMERAL_FIRST..=EPHEMERAL_FIRST + (EPHEMERAL_COUNT - 1),
+        }
+    }
+
     /// Where this target port's run of source ports starts.
     fn port_offset(&self, dst: Ipv4Addr, dst_port: u16) -> u16 {
         (self.hash(&[b"port", &dst.octets(), &dst_port.to_be_bytes()]) % u64::from(EPHEMERAL_COUNT)) as u16

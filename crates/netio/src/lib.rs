@@ -1,6 +1,7 @@
 //! The operating-system seam: process limits, privileges, routes and raw sockets. No other
 //! crate makes system calls of its own, and no other crate holds `unsafe` code.
 
+mod filter;
 mod privilege;
 mod raw;
 mod route;

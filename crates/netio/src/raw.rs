@@ -67,6 +67,16 @@ impl RawReceiver {
         Ok(RawReceiver { socket })
     }
 
+    /// Has the kernel pass on only TCP segments addressed to `ports` (the scan's source ports).
+    pub fn keep_tcp_to_ports(&self, ports: std::ops::RangeInclusive<u16>) -> io::Result<()> {
+        crate::filter::attach(&self.socket, &crate::filter::tcp_to_ports(ports))
+    }
+
+    /// Has the kernel pass on only ICMP destination-unreachable messages.
+    pub fn keep_icmp_unreachable(&self) -> io::Result<()> {
+        crate::filter::attach(&self.socket, &crate::filter::icmp_unreachable())
+    }
+
     /// The next packet already queued (IPv4 header included), without waiting.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and recv() only writes initialised

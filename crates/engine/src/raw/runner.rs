@@ -81,6 +81,8 @@ pub fn run<T: TcpTechnique>(
         tcp: RawReceiver::open(PROTO_TCP)?,
         icmp: RawReceiver::open(PROTO_ICMP)?,
     };
+    sockets.tcp.keep_tcp_to_ports(key.source_ports()).map_err(RawScanError::Receive)?;
+    sockets.icmp.keep_icmp_unreachable().map_err(RawScanError::Receive)?;
     let engine = Mutex::new(ProbeEngine::new(technique, config, key, source, targets, ports, Instant::now()));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
     std::thread::scope(|scope| {

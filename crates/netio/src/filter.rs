@@ -1,0 +1,73 @@
+//! Classic BPF programs run by the kernel on each packet a raw socket would receive, so that
+//! only packets that can answer the scan's probes are copied to userspace. On a raw IPv4
+//! socket the program sees the packet from its IP header on.
+
+use std::io;
+use std::ops::RangeInclusive;
+use std::os::fd::AsRawFd;
+
+use libc::sock_filter;
+
+/// Classic BPF opcodes (linux/filter.h).
+const LDX_MSH_B: u16 = 0xb1; // X = 4 * (P[k] & 0x0f): the IP header length
+const LD_IND_H: u16 = 0x48; // A = P[X + k], 16 bits
+const LD_IND_B: u16 = 0x50; // A = P[X + k], 8 bits
+const JGE: u16 = 0x35;
+const JGT: u16 = 0x25;
+const JEQ: u16 = 0x15;
+const RET: u16 = 0x06;
+
+/// How much of an accepted packet to keep: more than any reply portolan reads.
+const KEEP: u32 = 0xffff;
+
+fn op(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
+    sock_filter { code, jt, jf, k }
+}
+
+/// TCP segments whose destination port lies in `ports`.
+pub fn tcp_to_ports(ports: RangeInclusive<u16>) -> Vec<sock_filter> {
+    vec![
+        op(LDX_MSH_B, 0, 0, 0),
+        op(LD_IND_H, 0, 0, 2), // the TCP destination port
+        op(JGE, 0, 2, u32::from(*ports.start())),
+        op(JGT, 1, 0, u32::from(*ports.end())),
+        op(RET, 0, 0, KEEP),
+        op(RET, 0, 0, 0),
+    ]
+}
+
+/// ICMP destination-unreachable messages (type 3).
+pub fn icmp_unreachable() -> Vec<sock_filter> {
+    vec![
+        op(LDX_MSH_B, 0, 0, 0),
+        op(LD_IND_B, 0, 0, 0), // the ICMP type
+        op(JEQ, 0, 1, 3),
+        op(RET, 0, 0, KEEP),
+        op(RET, 0, 0, 0),
+    ]
+}
+
+/// Attaches `program` to `socket` (SO_ATTACH_FILTER).
+pub fn attach(socket: &impl AsRawFd, program: &[sock_filter]) -> io::Result<()> {
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(program.len()).map_err(|_| io::Error::other("BPF program too long"))?,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `fprog` points at `program`, which outlives the call; the kernel copies the
+    // program during setsockopt and keeps no pointer to our memory. The length passed is the
+    // size of the `sock_fprog` value given.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
