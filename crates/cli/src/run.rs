@@ -13,7 +13,7 @@ use futures::stream::{self, StreamExt};
 use model::{HostResult, Protocol, ScanSummary, Target};
 use netio::RawSocketError;
 use output::{NormalOptions, NormalSink, ScanStart, Sink};
-use probes::{AckScan, CustomFlags, MaimonScan, StealthScan, SynScan, TcpTechnique, WindowScan};
+use probes::{AckScan, CustomFlags, StealthScan, SynScan, TcpTechnique, WindowScan};
 use services::{DataDirs, ServicesTable, TableSource};
 use targets::{
     parse_target_list, select_ports, ExcludeList, Family, PortSelection, PortSpec, RandomTargets, SystemResolver,
@@ -144,7 +144,7 @@ fn raw_technique(technique: TcpScan, scan_flags: Option<u8>) -> Box<dyn TcpTechn
         TcpScan::Fin => Box::new(StealthScan::FIN),
         TcpScan::Null => Box::new(StealthScan::NULL),
         TcpScan::Xmas => Box::new(StealthScan::XMAS),
-        TcpScan::Maimon => Box::new(MaimonScan),
+        TcpScan::Maimon => Box::new(StealthScan::MAIMON),
         TcpScan::Ack => Box::new(AckScan),
         TcpScan::Window => Box::new(WindowScan),
         TcpScan::Connect => unreachable!("the connect scan is not a raw-packet technique"),

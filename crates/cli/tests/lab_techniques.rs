@@ -108,18 +108,7 @@ fn check_technique(flags: &[&str]) {
     let args = [flags, &["-n", "-Pn", "--reason", "-p", PORTS, &target]].concat();
     let report = stdout(&portolan(&lab.lab, &args));
     assert_eq!(rows(&report), expected(flags), "{flags:?}, full report:\n{report}");
-    compare_with_nmap(&lab, &args, &report);
-}
-
-/// Nmap as an oracle: the same technique against the same target gives the same table.
-fn compare_with_nmap(lab: &StandardLab, args: &[&str], ours: &str) {
-    if std::process::Command::new("nmap").arg("--version").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "the test script installs nmap under CI");
-        return;
-    }
-    let nmap = lab.lab.in_scanner("nmap").args(args).output().expect("run nmap");
-    let theirs = String::from_utf8(nmap.stdout).unwrap();
-    assert_eq!(port_section(ours), port_section(&theirs), "{args:?}\nportolan:\n{ours}\nnmap:\n{theirs}");
+    assert_same_table_as_nmap(&lab.lab, &args, &report);
 }
 
 #[test]

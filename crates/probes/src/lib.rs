@@ -5,7 +5,6 @@
 mod ack;
 mod custom_flags;
 mod fin_null_xmas;
-mod maimon;
 mod response;
 mod syn;
 mod window;
@@ -13,7 +12,6 @@ mod window;
 pub use ack::AckScan;
 pub use custom_flags::CustomFlags;
 pub use fin_null_xmas::StealthScan;
-pub use maimon::MaimonScan;
 pub use response::{parse_response, Response, TcpReply, Unreachable};
 pub use syn::SynScan;
 pub use window::WindowScan;

@@ -49,6 +49,20 @@ pub fn service_name(port: u16) -> String {
     table.name(Protocol::Tcp, port).unwrap_or("unknown").to_string()
 }
 
+/// Nmap as an oracle: the same scan of the same lab target must give the same port table.
+/// Without nmap installed the comparison is skipped, except under CI, whose test script
+/// installs it.
+pub fn assert_same_table_as_nmap(lab: &Lab, args: &[&str], ours: &str) {
+    if std::process::Command::new("nmap").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "the test script installs nmap under CI");
+        eprintln!("skipping oracle comparison: nmap is not installed");
+        return;
+    }
+    let nmap = lab.in_scanner("nmap").args(args).output().expect("run nmap");
+    let theirs = String::from_utf8(nmap.stdout).expect("utf-8 output");
+    assert_eq!(port_section(ours), port_section(&theirs), "{args:?}\nportolan:\n{ours}\nnmap:\n{theirs}");
+}
+
 /// The lines of the first host's report from "Not shown" (or the blank line that replaces it)
 /// to the end of its port table (Nmap's "MAC Address:" line, which follows the table on
 /// Ethernet, comes from ARP discovery and is not part of it).
