@@ -186,11 +186,12 @@ const RAW_DEFAULT_HOSTGROUP: usize = 1 << 16;
 fn raw_scan(
     options: &ScanOptions,
     scan: TcpScan,
-    mut targets: impl Iterator<Item = Target>,
+    targets: impl Iterator<Item = Target>,
     ports: &[u16],
     observer: &Discoveries,
     report: &mut dyn FnMut(HostResult) -> Result<(), RunError>,
 ) -> Result<(), RunError> {
+    let mut targets = targets.peekable();
     let config = RawConfig {
         timing: timing(&options.timing),
         max_rate: options.timing.max_rate,
@@ -201,7 +202,7 @@ fn raw_scan(
     let technique = raw_technique(scan, options.scan_flags);
     let group_size = raw_group_size(&options.timing, ports.len());
     loop {
-        let group: Vec<Target> = targets.by_ref().take(group_size).collect();
+        let group = next_group(&mut targets, group_size);
         if group.is_empty() {
             return Ok(());
         }
@@ -209,6 +210,19 @@ fn raw_scan(
             .map_err(|e| raw_failure(e, scan))?;
         results.into_iter().try_for_each(&mut *report)?;
     }
+}
+
+/// Up to `size` targets, ending before an address the group already holds: replies are matched
+/// to targets by address, so a target listed twice is scanned twice, in two groups.
+fn next_group(targets: &mut std::iter::Peekable<impl Iterator<Item = Target>>, size: usize) -> Vec<Target> {
+    let mut group = Vec::new();
+    let mut addrs = std::collections::HashSet::new();
+    while group.len() < size {
+        let Some(target) = targets.next_if(|t| !addrs.contains(&t.addr)) else { break };
+        addrs.insert(target.addr);
+        group.push(target);
+    }
+    group
 }
 
 /// Hosts per raw-engine group: bounded by the slot budget unless `--min-hostgroup` asks for more.
@@ -391,6 +405,17 @@ mod tests {
         assert_eq!(raw_group_size(&small, 1), 8);
         let big = TimingOptions { min_hostgroup: Some(4096), ..TimingOptions::default() };
         assert_eq!(raw_group_size(&big, 65535), 4096, "--min-hostgroup overrides the slot budget");
+    }
+
+    #[test]
+    fn a_repeated_address_starts_a_new_group() {
+        let addr = |last: u8| Target::from_addr(std::net::Ipv4Addr::new(198, 18, 0, last).into());
+        let mut targets = vec![addr(1), addr(2), addr(1), addr(3), addr(4)].into_iter().peekable();
+        let sizes: Vec<Vec<String>> = std::iter::from_fn(|| Some(next_group(&mut targets, 3)))
+            .take_while(|g| !g.is_empty())
+            .map(|g| g.iter().map(|t| t.addr.to_string()).collect())
+            .collect();
+        assert_eq!(sizes, [vec!["198.18.0.1", "198.18.0.2"], vec!["198.18.0.1", "198.18.0.3", "198.18.0.4"]]);
     }
 
     #[test]

@@ -88,3 +88,20 @@ fn syn_scan_without_cap_net_raw_says_what_it_needs() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "portolan: -sS needs CAP_NET_RAW (run as root, or use -sT)\n");
 }
+
+#[test]
+fn a_target_listed_twice_is_scanned_twice() {
+    // Regression: replies were matched to one occurrence of a repeated address, leaving the
+    // other's ports silent (filtered).
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let target = TARGET_V4.to_string();
+    let report = stdout(&portolan(&lab.lab, &["-sS", "-n", "-p", "22,23", &target, "198.18.0.2/32"]));
+    let reports: Vec<&str> = report.split("portolan scan report for ").skip(1).collect();
+    assert_eq!(reports.len(), 2, "{report}");
+    for host in reports {
+        assert!(host.contains("22/tcp open   ssh\n23/tcp closed telnet\n"), "{report}");
+    }
+}

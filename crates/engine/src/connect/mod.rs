@@ -18,7 +18,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-pub use outcome::{classify, classify_error, Outcome};
+use outcome::{classify, Outcome};
 
 use crate::{CongestionWindow, Pacer, RetryAllowance, RttEstimator, Source, Timing};
 

@@ -106,7 +106,8 @@ impl<T: TcpTechnique> ProbeEngine<T> {
     /// An engine for every port of `ports` on every target, all reached from `source`.
     ///
     /// # Panics
-    /// If a target is not IPv4: callers route IPv6 targets elsewhere.
+    /// If a target is not IPv4 (callers route IPv6 targets elsewhere), or an address appears
+    /// twice (replies are matched to targets by address; callers split such groups).
     pub fn new(
         technique: T,
         config: RawConfig,
@@ -118,7 +119,8 @@ impl<T: TcpTechnique> ProbeEngine<T> {
     ) -> Self {
         let addrs: Vec<Ipv4Addr> = targets.iter().filter_map(ipv4).collect();
         assert_eq!(addrs.len(), targets.len(), "the raw engine scans IPv4 targets only");
-        let host_index = addrs.iter().enumerate().map(|(i, &a)| (a, i as u32)).collect();
+        let host_index: HashMap<Ipv4Addr, u32> = addrs.iter().enumerate().map(|(i, &a)| (a, i as u32)).collect();
+        assert_eq!(host_index.len(), addrs.len(), "each address appears once in a raw-engine group");
         let mut port_index = vec![u32::MAX; 65536].into_boxed_slice();
         for (i, &port) in ports.iter().enumerate() {
             port_index[usize::from(port)] = i as u32;
@@ -173,10 +175,6 @@ impl<T: TcpTechnique> ProbeEngine<T> {
 
     pub fn is_finished(&self) -> bool {
         self.undecided == 0
-    }
-
-    pub fn probes_sent(&self) -> u64 {
-        self.probes_sent
     }
 
     fn max_try(&self) -> u8 {
