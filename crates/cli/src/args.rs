@@ -78,6 +78,7 @@ pub struct TimingOptions {
     /// Zero means "no timeout", which overrides `-T5`'s 15 minutes.
     pub host_timeout: Option<Duration>,
     pub scan_delay: Option<Duration>,
+    pub max_scan_delay: Option<Duration>,
     pub initial_rtt_timeout: Option<Duration>,
     pub min_rtt_timeout: Option<Duration>,
     pub max_rtt_timeout: Option<Duration>,
@@ -100,7 +101,6 @@ fn usage(message: impl Into<String>) -> UsageError {
 
 /// Nmap options that a later portolan release will build; refused clearly until then.
 const NOT_YET_LONG: &[&str] = &[
-    "max-scan-delay",
     "data",
     "data-string",
     "data-length",
@@ -175,6 +175,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "source-port",
     "min-parallelism",
     "min-hostgroup",
+    "max-scan-delay",
 ];
 const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help"];
 
@@ -259,6 +260,7 @@ fn parse_long<I: Iterator<Item = String>>(
         "max-retries" => timing.max_retries = Some(number(&option, &value)?),
         "host-timeout" => timing.host_timeout = Some(time_value(&option, &value)?),
         "scan-delay" => timing.scan_delay = Some(time_value(&option, &value)?),
+        "max-scan-delay" => timing.max_scan_delay = Some(time_value(&option, &value)?),
         "initial-rtt-timeout" => timing.initial_rtt_timeout = Some(nonzero_time(&option, &value)?),
         "min-rtt-timeout" => timing.min_rtt_timeout = Some(nonzero_time(&option, &value)?),
         "max-rtt-timeout" => timing.max_rtt_timeout = Some(nonzero_time(&option, &value)?),
@@ -543,6 +545,7 @@ mod tests {
         ]);
         assert_eq!(options.timing.host_timeout, Some(Duration::from_secs(1800)));
         assert_eq!(options.timing.scan_delay, Some(MS(1500)));
+        assert_eq!(scan(&["--max-scan-delay", "20ms"]).timing.max_scan_delay, Some(MS(20)));
         assert_eq!(options.timing.initial_rtt_timeout, Some(MS(250)));
         assert_eq!(options.timing.min_rtt_timeout, Some(Duration::from_secs(2)));
         assert_eq!(scan(&["--host-timeout", "0"]).timing.host_timeout, Some(Duration::ZERO));
@@ -645,7 +648,7 @@ mod tests {
         assert_eq!(error(&["-PE"]), "option '-PE' is not supported yet (only -Pn works so far)");
         assert_eq!(error(&["-oX", "out.xml"]), "option '-oX' is not supported yet");
         assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
-        assert_eq!(error(&["--max-scan-delay", "10ms"]), "option '--max-scan-delay' is not supported yet");
+        assert_eq!(error(&["--data-length", "10"]), "option '--data-length' is not supported yet");
         assert_eq!(error(&["-R"]), "option '-R' is not supported yet");
     }
 }

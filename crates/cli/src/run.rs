@@ -114,6 +114,9 @@ fn choose_technique(options: &ScanOptions) -> Result<TcpScan, RunError> {
         if options.source.port.is_some() {
             return Err(RunError::Usage("-g/--source-port works with raw-packet scans (e.g. -sS) only".into()));
         }
+        if options.timing.max_scan_delay.is_some() {
+            return Err(RunError::Usage("--max-scan-delay works with raw-packet scans (e.g. -sS) only so far".into()));
+        }
         if options.timing.min_rate.is_some() {
             return Err(RunError::Usage("--min-rate works with raw-packet scans (e.g. -sS) only so far".into()));
         }
@@ -348,6 +351,9 @@ fn timing(options: &TimingOptions) -> Timing {
     }
     if let Some(delay) = options.scan_delay {
         timing.scan_delay = delay;
+    }
+    if let Some(delay) = options.max_scan_delay {
+        timing.max_scan_delay = delay;
     }
     if let Some(initial) = options.initial_rtt_timeout {
         timing.initial_rtt_timeout = initial;

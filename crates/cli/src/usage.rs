@@ -29,6 +29,7 @@ TIMING AND PERFORMANCE:
   --max-retries <tries>: cap retransmissions of a silent port
   --host-timeout <time>: give up on a host after this long
   --scan-delay <time>: wait at least this long between probes to a host
+  --max-scan-delay <time>: cap the delay raw scans add when a host keeps losing probes
   --min-parallelism/--max-parallelism <count>: probes in flight at least/at most
   --min-hostgroup/--max-hostgroup <size>: hosts scanned at once at least/at most
   --min-rate <number>: send at least <number> probes per second (raw scans)

@@ -29,6 +29,15 @@ impl Pacer {
         Pacer { interval: Duration::from_secs_f64(1.0 / rate), credit: RATE_CREDIT, next_slot: None }
     }
 
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Changes the spacing from the next claim on.
+    pub fn set_interval(&mut self, interval: Duration) {
+        self.interval = interval;
+    }
+
     /// When the next slot is, without claiming it.
     pub fn next_slot(&self, now: Instant) -> Instant {
         let earliest = now.checked_sub(self.credit).unwrap_or(now);

@@ -44,6 +44,8 @@ pub struct Timing {
     pub max_retries: u32,
     /// Least time between two probes to the same host.
     pub scan_delay: Duration,
+    /// How far the scan delay may grow when a host keeps losing probes (`--max-scan-delay`).
+    pub max_scan_delay: Duration,
     /// Give up on a host after this long (`None`: never).
     pub host_timeout: Option<Duration>,
     /// Probes in flight at most (`None`: as many as the socket budget allows).
@@ -61,6 +63,7 @@ impl Timing {
             max_rtt_timeout: Duration::from_secs(10),
             max_retries: 10,
             scan_delay: Duration::ZERO,
+            max_scan_delay: Duration::from_secs(1),
             host_timeout: None,
             max_parallelism: None,
             min_parallelism: None,
@@ -80,6 +83,7 @@ impl Timing {
                 initial_rtt_timeout: Duration::from_millis(500),
                 max_rtt_timeout: Duration::from_millis(1250),
                 max_retries: 6,
+                max_scan_delay: Duration::from_millis(10),
                 ..normal
             },
             TimingTemplate::Insane => Timing {
@@ -87,6 +91,7 @@ impl Timing {
                 min_rtt_timeout: Duration::from_millis(50),
                 max_rtt_timeout: Duration::from_millis(300),
                 max_retries: 2,
+                max_scan_delay: Duration::from_millis(5),
                 host_timeout: Some(Duration::from_secs(15 * 60)),
                 ..normal
             },
@@ -120,7 +125,7 @@ mod tests {
         let t = Timing::template(TimingTemplate::Normal);
         assert_eq!((t.initial_rtt_timeout, t.min_rtt_timeout, t.max_rtt_timeout), (MS(1000), MS(100), MS(10_000)));
         assert_eq!(t.max_retries, 10);
-        assert_eq!(t.scan_delay, Duration::ZERO);
+        assert_eq!((t.scan_delay, t.max_scan_delay), (Duration::ZERO, MS(1000)));
         assert_eq!((t.host_timeout, t.max_parallelism), (None, None));
     }
 
@@ -142,7 +147,7 @@ mod tests {
         let t = Timing::template(TimingTemplate::Aggressive);
         assert_eq!((t.initial_rtt_timeout, t.min_rtt_timeout, t.max_rtt_timeout), (MS(500), MS(100), MS(1250)));
         assert_eq!(t.max_retries, 6);
-        assert_eq!((t.scan_delay, t.host_timeout), (Duration::ZERO, None));
+        assert_eq!((t.scan_delay, t.max_scan_delay, t.host_timeout), (Duration::ZERO, MS(10), None));
     }
 
     #[test]
@@ -150,6 +155,7 @@ mod tests {
         let t = Timing::template(TimingTemplate::Insane);
         assert_eq!((t.initial_rtt_timeout, t.min_rtt_timeout, t.max_rtt_timeout), (MS(250), MS(50), MS(300)));
         assert_eq!(t.max_retries, 2);
+        assert_eq!(t.max_scan_delay, MS(5));
         assert_eq!(t.host_timeout, Some(Duration::from_secs(900)));
     }
 }

@@ -42,26 +42,32 @@ impl CongestionWindow {
         self.window as usize
     }
 
-    /// An answer came; `retransmitted` when it answered a retransmission.
-    pub fn on_answer(&mut self, retransmitted: bool) {
+    /// An answer came; `retransmitted` when it answered a retransmission. Returns true when
+    /// this answer closed a period judged overrun while the window could not shrink any
+    /// further: then only spacing probes out in time can slow the scan.
+    pub fn on_answer(&mut self, retransmitted: bool) -> bool {
         self.answers += 1;
         self.retried += u32::from(retransmitted);
-        if f64::from(self.answers) >= self.period {
-            self.judge();
-        }
+        let overrun_at_floor = f64::from(self.answers) >= self.period && self.judge();
         let growth = if self.window < self.threshold { 1.0 } else { 1.0 / self.window };
         self.window = (self.window + growth).min(self.max);
+        overrun_at_floor
     }
 
-    /// Once per window of answers: halve if too many of them needed a retransmission.
-    fn judge(&mut self) {
-        if f64::from(self.retried) > LOSS_TOLERANCE * f64::from(self.answers) {
+    /// Once per window of answers: halve if too many of them needed a retransmission. Returns
+    /// whether it was overrun with no room left to halve.
+    fn judge(&mut self) -> bool {
+        let overrun = f64::from(self.retried) > LOSS_TOLERANCE * f64::from(self.answers);
+        // Halved, the window would leave less than one probe of room above its minimum.
+        let at_floor = self.window / 2.0 < self.min + 1.0;
+        if overrun {
             self.threshold = (self.window / 2.0).max(self.min);
             self.window = self.threshold;
         }
         self.answers = 0;
         self.retried = 0;
         self.period = self.window;
+        overrun && at_floor
     }
 }
 
@@ -71,7 +77,7 @@ mod tests {
 
     fn answers(window: &mut CongestionWindow, count: usize, every_nth_retried: usize) {
         for i in 1..=count {
-            window.on_answer(every_nth_retried != 0 && i % every_nth_retried == 0);
+            let _ = window.on_answer(every_nth_retried != 0 && i % every_nth_retried == 0);
         }
     }
 
@@ -124,16 +130,28 @@ mod tests {
         let mut window = CongestionWindow::new(10_000, Some(200));
         assert_eq!(window.allowed(), 200, "starts at the floor when that is above the initial window");
         for _ in 0..5_000 {
-            window.on_answer(true);
+            let _ = window.on_answer(true);
             assert!(window.allowed() >= 200);
         }
+    }
+
+    #[test]
+    fn overruns_at_the_floor_are_reported() {
+        // 32 -> 16 -> 8 -> 4 -> 2 -> 1: five halvings with room, then overruns at the floor.
+        let mut window = CongestionWindow::new(10_000, None);
+        let judged: Vec<bool> = (0..200).map(|_| window.on_answer(true)).collect();
+        let first = judged.iter().position(|&at_floor| at_floor).expect("reported");
+        assert!(first > 50, "not before the window is down to its floor: {first}");
+        assert!(judged.iter().filter(|&&at_floor| at_floor).count() > 10);
+        let mut clean = CongestionWindow::new(10_000, None);
+        assert_eq!((0..5_000).filter(|_| clean.on_answer(false)).count(), 0);
     }
 
     #[test]
     fn never_drops_below_one_probe() {
         let mut window = CongestionWindow::new(10_000, None);
         for _ in 0..2_000 {
-            window.on_answer(true);
+            let _ = window.on_answer(true);
             assert!(window.allowed() >= 1);
         }
         assert!(window.allowed() <= 2, "{}", window.allowed());

@@ -78,7 +78,8 @@ impl HostTiming {
     fn answered(&mut self, try_number: u32, elapsed: Duration) {
         self.rtt.sample(elapsed);
         self.retries.answered_on(try_number);
-        self.window.on_answer(try_number > 0);
+        // The connect scan has no adaptive scan delay (yet): only the window adapts.
+        let _ = self.window.on_answer(try_number > 0);
     }
 }
 

@@ -57,6 +57,9 @@ struct Verdict {
     ttl: Option<u8>,
 }
 
+/// The first step of an adaptive scan delay.
+const FIRST_SCAN_DELAY: Duration = Duration::from_millis(5);
+
 /// Probes in flight at most when neither `--max-parallelism` nor the caller says otherwise.
 const DEFAULT_MAX_WINDOW: usize = 16_384;
 
@@ -96,7 +99,10 @@ pub struct ProbeEngine<T> {
     /// Round trips over every host: the timeout of hosts that have not answered yet.
     scan_rtt: RttEstimator,
     window: CongestionWindow,
-    pacer: Option<Pacer>,
+    /// `--max-rate`, averaged over a few milliseconds.
+    rate: Option<Pacer>,
+    /// The scan delay: `--scan-delay`, grown when probes keep being lost at the smallest window.
+    delay: Pacer,
     started: Instant,
     probes_sent: u64,
     timestamp_base: u32,
@@ -138,13 +144,6 @@ impl<T: TcpTechnique> ProbeEngine<T> {
             .collect();
         let scan_rtt = RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout);
         let max_window = timing.max_parallelism.unwrap_or(DEFAULT_MAX_WINDOW);
-        // A scan delay is a promise about every gap; a rate is an average.
-        let pacer = if timing.scan_delay.is_zero() {
-            config.max_rate.map(Pacer::per_second)
-        } else {
-            let rate_interval = config.max_rate.map_or(Duration::ZERO, |rate| Duration::from_secs_f64(1.0 / rate));
-            Some(Pacer::with_interval(timing.scan_delay.max(rate_interval)))
-        };
         ProbeEngine {
             technique,
             key,
@@ -165,7 +164,8 @@ impl<T: TcpTechnique> ProbeEngine<T> {
             hosts,
             scan_rtt,
             window: CongestionWindow::new(max_window, timing.min_parallelism),
-            pacer,
+            rate: config.max_rate.map(Pacer::per_second),
+            delay: Pacer::with_interval(timing.scan_delay),
             started: now,
             probes_sent: 0,
             timestamp_base: rand::random(),
@@ -196,14 +196,15 @@ impl<T: TcpTechnique> ProbeEngine<T> {
             return None;
         }
         let (slot, try_number) = self.next_work()?;
-        if let Some(pacer) = &mut self.pacer {
-            pacer.claim(now);
+        if let Some(rate) = &mut self.rate {
+            rate.claim(now);
         }
+        self.delay.claim(now);
         Some(self.send(slot, try_number, now))
     }
 
     fn may_send(&self, now: Instant) -> bool {
-        if self.pacer.as_ref().is_some_and(|p| p.next_slot(now) > now) {
+        if self.next_send_slot(now) > now {
             return false;
         }
         self.outstanding.len() < self.window.allowed() || self.behind_min_rate(now)
@@ -380,7 +381,29 @@ impl<T: TcpTechnique> ProbeEngine<T> {
         }
         let state = &mut self.hosts[host as usize];
         state.retries.answered_on(u32::from(try_number));
-        self.window.on_answer(try_number > 0);
+        if self.window.on_answer(try_number > 0) {
+            self.slow_down();
+        }
+    }
+
+    /// When both the rate and the scan delay allow the next probe.
+    fn next_send_slot(&self, now: Instant) -> Instant {
+        let delayed = self.delay.next_slot(now);
+        self.rate.as_ref().map_or(delayed, |rate| rate.next_slot(now).max(delayed))
+    }
+
+    /// Probes are still lost with a single one in flight: space them out in time, as Nmap does,
+    /// from 5 ms and doubling, up to `--max-scan-delay` (never below `--scan-delay`).
+    fn slow_down(&mut self) {
+        let current = self.delay.interval();
+        let wanted = if current.is_zero() { FIRST_SCAN_DELAY } else { current * 2 };
+        let cap = self.config.timing.max_scan_delay.max(self.config.timing.scan_delay);
+        self.delay.set_interval(wanted.min(cap).max(current));
+    }
+
+    /// The scan delay in force now.
+    pub fn scan_delay(&self) -> Duration {
+        self.delay.interval()
     }
 
     /// The probes sent before the scan's first round trip was measured wait with the initial
@@ -400,7 +423,7 @@ impl<T: TcpTechnique> ProbeEngine<T> {
         let deadline = self.deadlines.peek().map(|Reverse((at, ..))| *at);
         let host_deadline = self.host_deadlines.peek().map(|Reverse((at, _))| *at);
         let has_work = !self.retry_queue.is_empty() || self.cursor < self.order.len();
-        let pacing = self.pacer.as_ref().filter(|_| has_work).map(|p| p.next_slot(now));
+        let pacing = has_work.then(|| self.next_send_slot(now));
         [deadline, host_deadline, pacing].into_iter().flatten().min()
     }
 

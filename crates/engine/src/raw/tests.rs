@@ -353,3 +353,36 @@ fn every_slot_is_probed_once_across_many_hosts() {
     let first_hosts: std::collections::HashSet<Ipv4Addr> = sim.sent[..16].iter().map(|(_, p)| p.dst).collect();
     assert!(first_hosts.len() > 8);
 }
+
+/// Every port answers only its retransmission: a host that keeps losing probes whatever the
+/// window, as a rate-limited one does.
+fn lossy_everywhere(max_scan_delay: Duration) -> Sim {
+    let ports: Vec<u16> = (1..=300).collect();
+    let behaviour: Vec<_> = ports.iter().map(|&p| ((HOST, p), Behaviour::LoseFirst(1))).collect();
+    let config = RawConfig { timing: Timing { max_scan_delay, ..Timing::default() }, ..config() };
+    let mut sim = Sim::new(config, &[HOST], &ports, &behaviour);
+    sim.run(Duration::from_secs(600));
+    sim
+}
+
+#[test]
+fn persistent_loss_at_the_smallest_window_grows_the_scan_delay_up_to_its_cap() {
+    let sim = lossy_everywhere(MS(20));
+    assert!(sim.engine.is_finished());
+    assert_eq!(sim.engine.scan_delay(), MS(20), "5 ms, 10 ms, 20 ms, then capped");
+    assert!(sim.sent.len() >= 600, "every port still answered on its retransmission");
+}
+
+#[test]
+fn max_scan_delay_zero_keeps_the_probes_unspaced() {
+    let sim = lossy_everywhere(Duration::ZERO);
+    assert_eq!(sim.engine.scan_delay(), Duration::ZERO);
+}
+
+#[test]
+fn a_clean_host_never_gets_a_scan_delay() {
+    let ports: Vec<u16> = (1..=300).collect();
+    let mut sim = Sim::new(config(), &[HOST], &ports, &[]);
+    sim.run(Duration::from_secs(60));
+    assert_eq!(sim.engine.scan_delay(), Duration::ZERO);
+}
