@@ -15,6 +15,25 @@ pub enum Command {
     Version,
 }
 
+/// A file output format (`-oN`, `-oX`, `-oG`; `-oA` asks for all three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Normal,
+    Xml,
+    Grepable,
+}
+
+impl OutputFormat {
+    /// The file name ending `-oA` gives each format, as Nmap does.
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Normal => "nmap",
+            OutputFormat::Xml => "xml",
+            OutputFormat::Grepable => "gnmap",
+        }
+    }
+}
+
 /// The TCP scan technique asked for with `-s`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TcpScan {
@@ -67,6 +86,8 @@ pub struct ScanOptions {
     pub datadir: Option<PathBuf>,
     /// `-S`, `-e`, `-g`/`--source-port`
     pub source: engine::Source,
+    /// `-oN`, `-oX`, `-oG`, `-oA`: each format with its file (`-` for standard output).
+    pub outputs: Vec<(OutputFormat, PathBuf)>,
     pub timing: TimingOptions,
 }
 
@@ -146,10 +167,6 @@ const NOT_YET_LONG: &[&str] = &[
     "sL",
     "sn",
     "sP",
-    "oN",
-    "oX",
-    "oG",
-    "oA",
     "oS",
     "oJ",
 ];
@@ -176,6 +193,10 @@ const LONG_WITH_VALUE: &[&str] = &[
     "min-parallelism",
     "min-hostgroup",
     "max-scan-delay",
+    "oN",
+    "oX",
+    "oG",
+    "oA",
 ];
 const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help"];
 
@@ -249,7 +270,9 @@ fn parse_long<I: Iterator<Item = String>>(
     if !LONG_WITH_VALUE.contains(&name) {
         return Err(unknown_option(arg, name));
     }
-    let option = format!("--{name}");
+    // Named as the user wrote it: `-oX` and `--oX` are the same option.
+    let dashes = if arg.starts_with("--") { "--" } else { "-" };
+    let option = format!("{dashes}{name}");
     let value = tokens.value(&option, attached)?;
     let timing = &mut options.timing;
     match name {
@@ -261,6 +284,14 @@ fn parse_long<I: Iterator<Item = String>>(
         "host-timeout" => timing.host_timeout = Some(time_value(&option, &value)?),
         "scan-delay" => timing.scan_delay = Some(time_value(&option, &value)?),
         "max-scan-delay" => timing.max_scan_delay = Some(time_value(&option, &value)?),
+        "oN" => options.outputs.push((OutputFormat::Normal, PathBuf::from(value))),
+        "oX" => options.outputs.push((OutputFormat::Xml, PathBuf::from(value))),
+        "oG" => options.outputs.push((OutputFormat::Grepable, PathBuf::from(value))),
+        "oA" => {
+            for format in [OutputFormat::Normal, OutputFormat::Xml, OutputFormat::Grepable] {
+                options.outputs.push((format, PathBuf::from(format!("{value}.{}", format.extension()))));
+            }
+        }
         "initial-rtt-timeout" => timing.initial_rtt_timeout = Some(nonzero_time(&option, &value)?),
         "min-rtt-timeout" => timing.min_rtt_timeout = Some(nonzero_time(&option, &value)?),
         "max-rtt-timeout" => timing.max_rtt_timeout = Some(nonzero_time(&option, &value)?),
@@ -343,9 +374,10 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 options.source.port = Some(number("-g", &value)?);
                 return Ok(None);
             }
-            'o' | 'd' | 'A' | 'O' | 'f' | 'D' | 'b' | 'M' | 'R' | 'Y' | 'I' => {
+            'd' | 'A' | 'O' | 'f' | 'D' | 'b' | 'M' | 'R' | 'Y' | 'I' => {
                 return Err(usage(format!("option '{arg}' is not supported yet")));
             }
+            'o' => return Err(usage(format!("option '{arg}' is not supported yet (-oN, -oX, -oG and -oA work)"))),
             _ => return Err(usage(format!("unrecognized option '{arg}'"))),
         }
     }
@@ -616,6 +648,24 @@ mod tests {
     }
 
     #[test]
+    fn output_files() {
+        let options = scan(&["-oX", "scan.xml", "--oN=scan.txt", "-oA", "base", "h"]);
+        let names: Vec<(OutputFormat, &str)> = options.outputs.iter().map(|(f, p)| (*f, p.to_str().unwrap())).collect();
+        assert_eq!(
+            names,
+            [
+                (OutputFormat::Xml, "scan.xml"),
+                (OutputFormat::Normal, "scan.txt"),
+                (OutputFormat::Normal, "base.nmap"),
+                (OutputFormat::Xml, "base.xml"),
+                (OutputFormat::Grepable, "base.gnmap"),
+            ]
+        );
+        assert_eq!(error(&["-oG"]), "option '-oG' needs a value");
+        assert_eq!(error(&["--top-ports"]), "option '--top-ports' needs a value");
+    }
+
+    #[test]
     fn help_and_version() {
         assert_eq!(parse(["-h".to_string()]).unwrap(), Command::Help);
         assert_eq!(parse(["--help".to_string()]).unwrap(), Command::Help);
@@ -646,7 +696,8 @@ mod tests {
         assert_eq!(error(&["-sU"]), "scan type '-sU' is not supported yet (the TCP scan types work so far)");
         assert_eq!(error(&["-sTU"]), "scan type '-sU' is not supported yet (the TCP scan types work so far)");
         assert_eq!(error(&["-PE"]), "option '-PE' is not supported yet (only -Pn works so far)");
-        assert_eq!(error(&["-oX", "out.xml"]), "option '-oX' is not supported yet");
+        assert_eq!(error(&["-oJ", "out.json"]), "option '-oJ' is not supported yet (-oN, -oX, -oG and -oA work)");
+        assert_eq!(error(&["-oZ", "out"]), "option '-oZ' is not supported yet (-oN, -oX, -oG and -oA work)");
         assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
         assert_eq!(error(&["--data-length", "10"]), "option '--data-length' is not supported yet");
         assert_eq!(error(&["-R"]), "option '-R' is not supported yet");

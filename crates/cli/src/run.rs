@@ -1,6 +1,6 @@
 //! Wires a parsed command line to the scan: services table, ports, targets, engine and output.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Instant;
@@ -12,7 +12,7 @@ use engine::{Timing, TimingTemplate};
 use futures::stream::{self, StreamExt};
 use model::{HostResult, Protocol, ScanSummary, Target};
 use netio::RawSocketError;
-use output::{NormalOptions, NormalSink, ScanStart, Sink};
+use output::{Fanout, GrepableSink, NormalOptions, NormalSink, ScanStart, Sink, XmlSink};
 use probes::{AckScan, CustomFlags, StealthScan, SynScan, TcpTechnique, WindowScan};
 use services::{DataDirs, ServicesTable, TableSource};
 use targets::{
@@ -20,7 +20,7 @@ use targets::{
     TargetSpec, TargetWalk,
 };
 
-use crate::args::{ScanOptions, TcpScan, TimingOptions};
+use crate::args::{OutputFormat, ScanOptions, TcpScan, TimingOptions};
 
 pub enum RunError {
     /// Bad input: exit code 2.
@@ -45,13 +45,14 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let specs = target_specs(&options)?;
     let exclude = exclusions(&options)?;
 
-    let mut sink = NormalSink::new(
-        std::io::stdout().lock(),
-        NormalOptions { reason: options.reason, open_only: options.open_only, verbosity: options.verbosity },
-    );
+    let mut sink = sinks(&options)?;
     let start = ScanStart {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at: jiff::Zoned::now().strftime("%Y-%m-%d %H:%M %Z").to_string(),
+        command_line: command_line(),
+        started: jiff::Zoned::now(),
+        scan_type: xml_scan_type(technique),
+        ports: ports.clone(),
+        verbosity: options.verbosity,
     };
     sink.start(&start).map_err(write_failed)?;
     announce(&options, &services, technique);
@@ -60,7 +61,7 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let resolver = SystemResolver;
     let walk = TargetWalk::new(specs, family, exclude, &resolver);
     let targets = walk.filter_map(|item| item.map_err(|problem| eprintln!("{problem}")).ok());
-    let observer = Discoveries { verbose: options.verbosity > 0 };
+    let observer = Discoveries { verbose: options.verbosity > 0 && terminal_output(&options) };
     let (mut scanned, mut up) = (0u64, 0u64);
     let mut report = |host: HostResult| {
         let host = name_services(host, &services);
@@ -242,6 +243,57 @@ fn raw_failure(error: RawScanError, scan: TcpScan) -> RunError {
     }
 }
 
+/// The terminal's normal output and every `-o` file, all opened before the scan so that an
+/// unwritable path stops it before any probe. A format sent to standard output (`-`) replaces
+/// the terminal's output there, as in Nmap.
+fn sinks(options: &ScanOptions) -> Result<Fanout, RunError> {
+    let normal = NormalOptions { reason: options.reason, open_only: options.open_only, verbosity: options.verbosity };
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if terminal_output(options) {
+        sinks.push(Box::new(NormalSink::terminal(std::io::stdout(), normal)));
+    }
+    for (format, path) in &options.outputs {
+        let out: Box<dyn Write> = if path == Path::new("-") {
+            Box::new(std::io::stdout())
+        } else {
+            let file = std::fs::File::create(path)
+                .map_err(|e| RunError::Failed(format!("cannot write {}: {e}", path.display())))?;
+            Box::new(std::io::BufWriter::new(file))
+        };
+        sinks.push(match format {
+            OutputFormat::Normal => Box::new(NormalSink::file(out, normal)),
+            OutputFormat::Xml => Box::new(XmlSink::new(out, normal)),
+            OutputFormat::Grepable => Box::new(GrepableSink::new(out, normal)),
+        });
+    }
+    Ok(Fanout(sinks))
+}
+
+/// Whether standard output carries the terminal's normal output (and `-v` lines), rather than
+/// a format sent there with `-`.
+fn terminal_output(options: &ScanOptions) -> bool {
+    !options.outputs.iter().any(|(_, path)| path == Path::new("-"))
+}
+
+/// The command line as typed, for the output files' headers.
+fn command_line() -> String {
+    std::iter::once("portolan".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ")
+}
+
+/// Nmap's name for the technique in XML's `scaninfo`.
+fn xml_scan_type(technique: TcpScan) -> &'static str {
+    match technique {
+        TcpScan::Connect => "connect",
+        TcpScan::Syn => "syn",
+        TcpScan::Fin => "fin",
+        TcpScan::Null => "null",
+        TcpScan::Xmas => "xmas",
+        TcpScan::Maimon => "maimon",
+        TcpScan::Ack => "ack",
+        TcpScan::Window => "window",
+    }
+}
+
 fn write_failed(error: std::io::Error) -> RunError {
     RunError::Failed(format!("cannot write output: {error}"))
 }
@@ -375,7 +427,7 @@ fn timing(options: &TimingOptions) -> Timing {
 
 /// `-v` lines before the scan: what table names the ports, and which technique runs.
 fn announce(options: &ScanOptions, services: &ServicesTable, technique: TcpScan) {
-    if options.verbosity == 0 {
+    if options.verbosity == 0 || !terminal_output(options) {
         return;
     }
     match services.source() {

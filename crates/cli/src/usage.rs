@@ -36,6 +36,8 @@ TIMING AND PERFORMANCE:
   --max-rate <number>: send no more than <number> probes per second
   <time> is in seconds, or append 'ms', 's', 'm' or 'h' (e.g. 500ms, 30m)
 OUTPUT:
+  -oN/-oX/-oG <file>: normal, XML (Nmap's DTD) or grepable output to a file ('-': stdout)
+  -oA <basename>: all three, as <basename>.nmap, .xml and .gnmap
   -v: more verbose (-vv or -v<level> for more)
   --reason: show why each port and host has its state
   --open: show only open (or possibly open) ports

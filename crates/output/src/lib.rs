@@ -1,9 +1,13 @@
-//! Output sinks: each format renders the same result model.
+//! Output sinks: each format renders the same result model, fed by the same scan.
 
+mod grepable;
 mod normal;
 mod table;
+mod xml;
 
+pub use grepable::GrepableSink;
 pub use normal::{NormalOptions, NormalSink};
+pub use xml::XmlSink;
 
 use model::{HostResult, ScanSummary};
 
@@ -11,8 +15,14 @@ use model::{HostResult, ScanSummary};
 #[derive(Debug, Clone)]
 pub struct ScanStart {
     pub version: String,
-    /// Local start time, already formatted as Nmap prints it ("2026-11-25 12:48 UTC").
-    pub started_at: String,
+    /// The command line as the user typed it, for the files' headers.
+    pub command_line: String,
+    pub started: jiff::Zoned,
+    /// Nmap's name for the technique in XML (`syn`, `connect`, `fin`, …).
+    pub scan_type: &'static str,
+    /// The TCP ports scanned, ascending.
+    pub ports: Vec<u16>,
+    pub verbosity: u8,
 }
 
 /// A consumer of scan results, fed in scan order.
@@ -21,3 +31,45 @@ pub trait Sink {
     fn host(&mut self, host: &HostResult) -> std::io::Result<()>;
     fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()>;
 }
+
+/// Several sinks fed the same results: the terminal and every output file.
+pub struct Fanout(pub Vec<Box<dyn Sink>>);
+
+impl Sink for Fanout {
+    fn start(&mut self, start: &ScanStart) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|sink| sink.start(start))
+    }
+
+    fn host(&mut self, host: &HostResult) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|sink| sink.host(host))
+    }
+
+    fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|sink| sink.finish(summary))
+    }
+}
+
+/// C's ctime() layout, which Nmap's files use: "Wed Nov 25 14:17:35 2026".
+fn ctime(time: &jiff::Zoned) -> String {
+    time.strftime("%a %b %e %H:%M:%S %Y").to_string()
+}
+
+/// The end of the scan, from its start and how long it took.
+fn finished_at(start: &ScanStart, summary: &ScanSummary) -> jiff::Zoned {
+    let elapsed = jiff::SignedDuration::try_from(summary.elapsed).unwrap_or(jiff::SignedDuration::ZERO);
+    start.started.checked_add(elapsed).unwrap_or_else(|_| start.started.clone())
+}
+
+/// "1 IP address (1 host up) scanned in 0.05 seconds", the tail of every format's last line.
+fn totals(summary: &ScanSummary) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "{} ({}) scanned in {:.2} seconds",
+        plural(summary.hosts_scanned, "IP address", "IP addresses"),
+        plural(summary.hosts_up, "host up", "hosts up"),
+        summary.elapsed.as_secs_f64()
+    )
+}
+
+/// The states a host's report summarises instead of listing, with their counts.
+pub(crate) use normal::split_ignored;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, ScanSummary};
 
-use crate::{table, ScanStart, Sink};
+use crate::{ctime, finished_at, table, totals, ScanStart, Sink};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NormalOptions {
@@ -24,17 +24,32 @@ const SHOWN_PER_STATE: usize = 25;
 pub struct NormalSink<W> {
     out: W,
     options: NormalOptions,
+    /// `-oN` files open and close with comment lines instead of the terminal's.
+    file: bool,
+    start: Option<ScanStart>,
 }
 
 impl<W: Write> NormalSink<W> {
-    pub fn new(out: W, options: NormalOptions) -> Self {
-        NormalSink { out, options }
+    /// What the terminal shows.
+    pub fn terminal(out: W, options: NormalOptions) -> Self {
+        NormalSink { out, options, file: false, start: None }
+    }
+
+    /// An `-oN` file.
+    pub fn file(out: W, options: NormalOptions) -> Self {
+        NormalSink { out, options, file: true, start: None }
     }
 }
 
 impl<W: Write> Sink for NormalSink<W> {
     fn start(&mut self, start: &ScanStart) -> std::io::Result<()> {
-        writeln!(self.out, "Starting portolan {} at {}", start.version, start.started_at)?;
+        if self.file {
+            writeln!(self.out, "{}", initiated_line(start))?;
+        } else {
+            let at = start.started.strftime("%Y-%m-%d %H:%M %Z");
+            writeln!(self.out, "Starting portolan {} at {at}", start.version)?;
+        }
+        self.start = Some(start.clone());
         self.out.flush()
     }
 
@@ -48,19 +63,23 @@ impl<W: Write> Sink for NormalSink<W> {
         if summary.hosts_scanned == 1 && summary.hosts_up == 0 {
             writeln!(self.out, "Note: Host seems down. If it is really up, but blocking our probes, try -Pn")?;
         }
-        writeln!(self.out, "{}", done_line(summary))?;
+        match (&self.start, self.file) {
+            (Some(start), true) => {
+                writeln!(self.out, "# portolan done at {} -- {}", ctime(&finished_at(start, summary)), totals(summary))?
+            }
+            _ => writeln!(self.out, "{}", done_line(summary))?,
+        }
         self.out.flush()
     }
 }
 
+/// The first line of Nmap's normal and grepable files.
+pub(crate) fn initiated_line(start: &ScanStart) -> String {
+    format!("# portolan {} scan initiated {} as: {}", start.version, ctime(&start.started), start.command_line)
+}
+
 fn done_line(summary: &ScanSummary) -> String {
-    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    format!(
-        "portolan done: {} ({}) scanned in {:.2} seconds",
-        plural(summary.hosts_scanned, "IP address", "IP addresses"),
-        plural(summary.hosts_up, "host up", "hosts up"),
-        summary.elapsed.as_secs_f64()
-    )
+    format!("portolan done: {}", totals(summary))
 }
 
 /// The lines printed for one host; empty for hosts Nmap would not report.
@@ -125,7 +144,10 @@ fn two_significant_digits(duration: Duration) -> String {
 }
 
 /// Splits ports into those listed and those summarised in "Not shown".
-fn split_ignored<'a>(ports: &'a [PortResult], options: &NormalOptions) -> (Vec<&'a PortResult>, Vec<&'a PortResult>) {
+pub(crate) fn split_ignored<'a>(
+    ports: &'a [PortResult],
+    options: &NormalOptions,
+) -> (Vec<&'a PortResult>, Vec<&'a PortResult>) {
     let mut per_state: BTreeMap<(Protocol, PortState), usize> = BTreeMap::new();
     for port in ports {
         *per_state.entry((port.protocol, port.state)).or_default() += 1;

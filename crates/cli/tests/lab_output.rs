@@ -1,0 +1,110 @@
+//! End-to-end: -oN, -oX, -oG and -oA files of a lab scan, read back by Nmap's own tools.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use lab::TARGET_V4;
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("portolan-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn has(tool: &str) -> bool {
+    let present = Command::new(tool).arg("--version").output().is_ok();
+    assert!(present || std::env::var_os("CI").is_none(), "the test script installs {tool} under CI");
+    present
+}
+
+/// The scan every test here runs: the standard target, SYN scan, with reasons.
+fn scan_args(target: &str) -> Vec<String> {
+    ["-sS", "-n", "-Pn", "--reason", "-p", PORTS, target].iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn all_formats_of_one_scan_agree_with_the_terminal_and_with_nmap() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let dir = scratch_dir("oA");
+    let base = dir.join("scan");
+    let target = TARGET_V4.to_string();
+    let mut args = scan_args(&target);
+    args.extend(["-oA".to_string(), base.to_str().unwrap().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let terminal = stdout(&portolan(&lab.lab, &args));
+
+    // The normal file is the terminal's text between its own first and last lines.
+    let normal = std::fs::read_to_string(base.with_extension("nmap")).unwrap();
+    let body = |text: &str| text.lines().skip(1).take(text.lines().count() - 2).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&normal), body(&terminal));
+    assert!(
+        normal.starts_with("# portolan ")
+            && normal.contains(" scan initiated ")
+            && normal.contains(" as: portolan -sS")
+    );
+    assert!(normal.trim_end().lines().last().unwrap().starts_with("# portolan done at "), "{normal}");
+
+    let grepable = std::fs::read_to_string(base.with_extension("gnmap")).unwrap();
+    assert!(grepable.contains(&format!("Host: {TARGET_V4} ()\tStatus: Up\n")), "{grepable}");
+    assert!(grepable.contains("22/open/tcp//ssh///") && grepable.contains("25/filtered/tcp//smtp///"), "{grepable}");
+    assert!(grepable.contains("\tIgnored State: closed (1019)\n"), "{grepable}");
+
+    let xml = base.with_extension("xml");
+    if has("xmllint") && Path::new("/usr/share/nmap/nmap.dtd").exists() {
+        let valid = Command::new("xmllint")
+            .args(["--noout", "--dtdvalid", "/usr/share/nmap/nmap.dtd"])
+            .arg(&xml)
+            .output()
+            .unwrap();
+        assert!(valid.status.success(), "{}", String::from_utf8_lossy(&valid.stderr));
+    }
+    if has("nmap") && has("ndiff") {
+        let theirs = dir.join("nmap.xml");
+        let mut nmap_args = scan_args(&target);
+        nmap_args.extend(["-oX".to_string(), theirs.to_str().unwrap().to_string()]);
+        let ran = lab.lab.in_scanner("nmap").args(&nmap_args).output().unwrap();
+        assert!(ran.status.success());
+        // Nmap also records the target's MAC address, learnt by ARP; portolan reports none
+        // until its host discovery lands, so that one line is taken out before comparing.
+        let nmap_xml = std::fs::read_to_string(&theirs).unwrap();
+        let without_mac: String =
+            nmap_xml.lines().filter(|l| !l.contains("addrtype=\"mac\"")).map(|l| format!("{l}\n")).collect();
+        assert!(without_mac.len() < nmap_xml.len(), "nmap's XML had a MAC address line");
+        std::fs::write(&theirs, without_mac).unwrap();
+        let diff = Command::new("ndiff").arg(&theirs).arg(&xml).output().unwrap();
+        let text = String::from_utf8_lossy(&diff.stdout);
+        assert_eq!(diff.status.code(), Some(0), "ndiff sees a difference:\n{text}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn xml_to_standard_output_replaces_the_terminal_text() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let target = TARGET_V4.to_string();
+    let report = stdout(&portolan(&lab.lab, &["-sS", "-v", "-n", "-p", "22,23", "-oX", "-", &target]));
+    assert!(report.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"), "{report}");
+    assert!(report.trim_end().ends_with("</nmaprun>"), "{report}");
+    assert!(!report.contains("Discovered open port"), "no -v lines inside the XML");
+}
+
+#[test]
+fn an_unwritable_output_path_stops_before_the_scan() {
+    let output = Command::new(env!("CARGO_BIN_EXE_portolan"))
+        .args(["-sT", "-p", "9", "-oX", "/nonexistent/dir/scan.xml", "127.0.0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("portolan: cannot write /nonexistent/dir/scan.xml: "), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing printed, nothing scanned");
+}

@@ -1,0 +1,116 @@
+//! Nmap's grepable output (`-oG`): one line per host and fact, fields split by tabs, ports as
+//! `port/state/protocol/owner/service/rpc/version/`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use model::{HostResult, PortResult, ScanSummary};
+
+use crate::normal::initiated_line;
+use crate::{ctime, finished_at, split_ignored, totals, NormalOptions, ScanStart, Sink};
+
+pub struct GrepableSink<W> {
+    out: W,
+    options: NormalOptions,
+    start: Option<ScanStart>,
+}
+
+impl<W: Write> GrepableSink<W> {
+    pub fn new(out: W, options: NormalOptions) -> Self {
+        GrepableSink { out, options, start: None }
+    }
+}
+
+impl<W: Write> Sink for GrepableSink<W> {
+    fn start(&mut self, start: &ScanStart) -> std::io::Result<()> {
+        writeln!(self.out, "{}", initiated_line(start))?;
+        self.start = Some(start.clone());
+        self.out.flush()
+    }
+
+    fn host(&mut self, host: &HostResult) -> std::io::Result<()> {
+        if !host.is_up() {
+            return Ok(());
+        }
+        let (shown, hidden) = split_ignored(&host.ports, &self.options);
+        if self.options.open_only && shown.is_empty() {
+            return Ok(());
+        }
+        let id = format!("Host: {} ({})", host.target.addr, host.target.name.as_deref().unwrap_or_default());
+        writeln!(self.out, "{id}\tStatus: Up")?;
+        let ports: Vec<String> = shown.iter().map(|p| port_field(p)).collect();
+        write!(self.out, "{id}\tPorts: {}", ports.join(", "))?;
+        if let Some((state, count)) = largest_state(&hidden) {
+            write!(self.out, "\tIgnored State: {state} ({count})")?;
+        }
+        writeln!(self.out)?;
+        self.out.flush()
+    }
+
+    fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()> {
+        if let Some(start) = &self.start {
+            writeln!(self.out, "# portolan done at {} -- {}", ctime(&finished_at(start, summary)), totals(summary))?;
+        }
+        self.out.flush()
+    }
+}
+
+fn port_field(port: &PortResult) -> String {
+    let service = port.service.as_deref().unwrap_or_default();
+    format!("{}/{}/{}//{service}///", port.port, port.state, port.protocol)
+}
+
+/// The summarised state with the most ports, which Nmap names as "Ignored State".
+fn largest_state(hidden: &[&PortResult]) -> Option<(String, usize)> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for port in hidden {
+        *counts.entry(port.state.to_string()).or_default() += 1;
+    }
+    counts.into_iter().max_by_key(|(_, count)| *count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{HostStatus, PortState, Protocol, Reason, Target};
+    use std::time::Duration;
+
+    #[test]
+    fn host_lines_list_ports_and_the_ignored_state() {
+        let mut ports: Vec<PortResult> = (100..130)
+            .map(|port| PortResult {
+                protocol: Protocol::Tcp,
+                port,
+                state: PortState::Closed,
+                reason: Reason::Reset,
+                reason_ttl: None,
+                service: None,
+            })
+            .collect();
+        ports.push(PortResult {
+            protocol: Protocol::Tcp,
+            port: 22,
+            state: PortState::Open,
+            reason: Reason::SynAck,
+            reason_ttl: Some(64),
+            service: Some("ssh".into()),
+        });
+        let host = HostResult {
+            target: Target {
+                addr: "198.18.0.2".parse().unwrap(),
+                name: Some("target.lab".into()),
+                other_addrs: vec![],
+            },
+            status: HostStatus::Up { reason: Reason::SynAck },
+            latency: Some(Duration::from_micros(100)),
+            ports,
+        };
+        let mut out = Vec::new();
+        GrepableSink::new(&mut out, NormalOptions::default()).host(&host).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Host: 198.18.0.2 (target.lab)\tStatus: Up\n\
+             Host: 198.18.0.2 (target.lab)\tPorts: 22/open/tcp//ssh///\tIgnored State: closed (30)\n"
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! Nmap's XML output (`-oX`), valid against Nmap's DTD, so that tools which read Nmap's XML
+//! (ndiff, python-libnmap, Metasploit's import) read portolan's. The DTD admits only
+//! `scanner="nmap"`; the comment line and `args` say that portolan wrote it.
+
+use std::io::Write;
+
+use model::{HostResult, HostStatus, PortResult, ScanSummary};
+
+use crate::{ctime, finished_at, split_ignored, totals, NormalOptions, ScanStart, Sink};
+
+/// The version of Nmap's XML layout this sink writes.
+const XML_OUTPUT_VERSION: &str = "1.05";
+
+pub struct XmlSink<W> {
+    out: W,
+    options: NormalOptions,
+    start: Option<ScanStart>,
+    hosts_down: u64,
+}
+
+impl<W: Write> XmlSink<W> {
+    pub fn new(out: W, options: NormalOptions) -> Self {
+        XmlSink { out, options, start: None, hosts_down: 0 }
+    }
+}
+
+impl<W: Write> Sink for XmlSink<W> {
+    fn start(&mut self, start: &ScanStart) -> std::io::Result<()> {
+        let args = escape(&start.command_line);
+        let started = ctime(&start.started);
+        writeln!(self.out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
+        writeln!(self.out, "<!DOCTYPE nmaprun>")?;
+        // "--" may not appear inside an XML comment.
+        let comment = format!("portolan {} scan initiated {started} as: {}", start.version, start.command_line);
+        writeln!(self.out, "<!-- {} -->", escape(&comment).replace("--", "-&#45;"))?;
+        writeln!(
+            self.out,
+            "<nmaprun scanner=\"nmap\" args=\"{args}\" start=\"{}\" startstr=\"{started}\" version=\"{}\" xmloutputversion=\"{XML_OUTPUT_VERSION}\">",
+            start.started.timestamp().as_second(),
+            escape(&start.version),
+        )?;
+        writeln!(
+            self.out,
+            "<scaninfo type=\"{}\" protocol=\"tcp\" numservices=\"{}\" services=\"{}\"/>",
+            start.scan_type,
+            start.ports.len(),
+            port_ranges(&start.ports)
+        )?;
+        writeln!(self.out, "<verbose level=\"{}\"/>\n<debugging level=\"0\"/>", start.verbosity)?;
+        self.start = Some(start.clone());
+        self.out.flush()
+    }
+
+    fn host(&mut self, host: &HostResult) -> std::io::Result<()> {
+        let HostStatus::Up { reason } = host.status else {
+            self.hosts_down += u64::from(host.status == HostStatus::Down);
+            return Ok(());
+        };
+        let (shown, hidden) = split_ignored(&host.ports, &self.options);
+        if self.options.open_only && shown.is_empty() {
+            return Ok(());
+        }
+        let addrtype = if host.target.addr.is_ipv4() { "ipv4" } else { "ipv6" };
+        writeln!(self.out, "<host><status state=\"up\" reason=\"{reason}\" reason_ttl=\"0\"/>")?;
+        writeln!(self.out, "<address addr=\"{}\" addrtype=\"{addrtype}\"/>", host.target.addr)?;
+        writeln!(self.out, "<hostnames>")?;
+        if let Some(name) = &host.target.name {
+            writeln!(self.out, "<hostname name=\"{}\" type=\"user\"/>", escape(name))?;
+        }
+        writeln!(self.out, "</hostnames>")?;
+        write!(self.out, "<ports>")?;
+        for (state, reasons) in extra_ports(&hidden) {
+            let count: usize = reasons.iter().map(|(_, n)| n).sum();
+            write!(self.out, "<extraports state=\"{state}\" count=\"{count}\">\n")?;
+            for (reason, n) in reasons {
+                writeln!(self.out, "<extrareasons reason=\"{reason}\" count=\"{n}\"/>")?;
+            }
+            writeln!(self.out, "</extraports>")?;
+        }
+        for port in shown {
+            writeln!(self.out, "{}", port_element(port))?;
+        }
+        writeln!(self.out, "</ports>\n</host>")?;
+        self.out.flush()
+    }
+
+    fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()> {
+        let Some(start) = &self.start else { return Ok(()) };
+        let finished = finished_at(start, summary);
+        let timestr = ctime(&finished);
+        writeln!(
+            self.out,
+            "<runstats><finished time=\"{}\" timestr=\"{timestr}\" summary=\"portolan done at {timestr}; {}\" elapsed=\"{:.2}\" exit=\"success\"/><hosts up=\"{}\" down=\"{}\" total=\"{}\"/>\n</runstats>\n</nmaprun>",
+            finished.timestamp().as_second(),
+            totals(summary),
+            summary.elapsed.as_secs_f64(),
+            summary.hosts_up,
+            self.hosts_down,
+            summary.hosts_scanned,
+        )?;
+        self.out.flush()
+    }
+}
+
+fn port_element(port: &PortResult) -> String {
+    let service = port
+        .service
+        .as_deref()
+        .map(|name| format!("<service name=\"{}\" method=\"table\" conf=\"3\"/>", escape(name)))
+        .unwrap_or_default();
+    format!(
+        "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"{}\"/>{service}</port>",
+        port.protocol,
+        port.port,
+        port.state,
+        port.reason,
+        port.reason_ttl.unwrap_or(0)
+    )
+}
+
+/// The summarised ports by state, each with its reasons and their counts, largest first.
+fn extra_ports(hidden: &[&PortResult]) -> Vec<(String, Vec<(String, usize)>)> {
+    let mut by_state: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>> =
+        Default::default();
+    for port in hidden {
+        *by_state.entry(port.state.to_string()).or_default().entry(port.reason.to_string()).or_default() += 1;
+    }
+    let mut groups: Vec<(String, Vec<(String, usize)>)> =
+        by_state.into_iter().map(|(state, reasons)| (state, reasons.into_iter().collect())).collect();
+    groups.sort_by_key(|(_, reasons)| std::cmp::Reverse(reasons.iter().map(|(_, n)| n).sum::<usize>()));
+    groups
+}
+
+/// Ascending ports as Nmap writes them in `services`: "1-1024,3306,8080".
+fn port_ranges(ports: &[u16]) -> String {
+    let mut ranges: Vec<(u16, u16)> = Vec::new();
+    for &port in ports {
+        match ranges.last_mut() {
+            Some((_, end)) if u32::from(*end) + 1 == u32::from(port) => *end = port,
+            _ => ranges.push((port, port)),
+        }
+    }
+    let text: Vec<String> =
+        ranges.into_iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+    text.join(",")
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges_compress_runs() {
+        assert_eq!(port_ranges(&[1, 2, 3, 5, 7, 8, 65535]), "1-3,5,7-8,65535");
+        assert_eq!(port_ranges(&[]), "");
+    }
+
+    #[test]
+    fn attributes_are_escaped() {
+        assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+    }
+}
