@@ -71,7 +71,7 @@ impl<W: Write> Sink for XmlSink<W> {
         write!(self.out, "<ports>")?;
         for (state, reasons) in extra_ports(&hidden) {
             let count: usize = reasons.iter().map(|(_, n)| n).sum();
-            write!(self.out, "<extraports state=\"{state}\" count=\"{count}\">\n")?;
+            writeln!(self.out, "<extraports state=\"{state}\" count=\"{count}\">")?;
             for (reason, n) in reasons {
                 writeln!(self.out, "<extrareasons reason=\"{reason}\" count=\"{n}\"/>")?;
             }
