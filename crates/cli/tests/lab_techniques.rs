@@ -8,6 +8,9 @@ use lab::TARGET_V4;
 
 /// The open port whose RSTs carry a non-zero window (see `Lab::rst_window`).
 const WINDOWED: u16 = 22;
+/// A closed port behind a stateful rule: new connections must start with a bare SYN, so
+/// unsolicited ACKs, FINs and the like are dropped (the firewall an ACK scan maps).
+const STATEFUL: u16 = 1000;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Class {
@@ -15,10 +18,13 @@ enum Class {
     Closed,
     Dropped,
     Rejected,
+    Stateful,
 }
 
 fn class(port: u16) -> Class {
-    if OPEN.contains(&port) {
+    if port == STATEFUL {
+        Class::Stateful
+    } else if OPEN.contains(&port) {
         Class::Open
     } else if DROPPED.contains(&port) {
         Class::Dropped
@@ -35,6 +41,11 @@ fn truth(flags: &[&str], port: u16) -> (&'static str, &'static str) {
     const PROHIBITED: (&str, &str) = ("filtered", "admin-prohibited ttl 64");
     match (flags, class(port)) {
         (_, Class::Rejected) => PROHIBITED,
+        // Every probe here but a bare SYN opens no connection the stateful rule admits.
+        (["-sF"] | ["-sN"] | ["-sX"] | ["-sM"] | ["-sF", "--scanflags", "FINPSH"], Class::Stateful) => {
+            ("open|filtered", "no-response")
+        }
+        (["-sA"] | ["-sW"] | ["--scanflags", "SYNFIN"], Class::Stateful) => ("filtered", "no-response"),
         // Linux drops a segment without SYN, RST or ACK to an open port, and answers a closed
         // port with a RST.
         (["-sF"] | ["-sN"] | ["-sX"], Class::Open | Class::Dropped) => ("open|filtered", "no-response"),
@@ -96,6 +107,11 @@ fn expected(flags: &[&str]) -> (Option<String>, Vec<(u16, String, String)>) {
 fn technique_lab() -> StandardLab {
     let lab = standard_lab();
     lab.lab.rst_window(WINDOWED, 4096).unwrap();
+    lab.lab
+        .input_rule(&format!(
+            "tcp dport {STATEFUL} ct state {{ new, invalid }} tcp flags & (fin|syn|rst|ack) != syn drop"
+        ))
+        .unwrap();
     lab
 }
 
