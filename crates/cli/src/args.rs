@@ -15,12 +15,16 @@ pub enum Command {
     Version,
 }
 
-/// A file output format (`-oN`, `-oX`, `-oG`; `-oA` asks for all three).
+/// A file output format (`-oN`, `-oX`, `-oG`, `-oJ`, `--ndjson`; `-oA` asks for the first four).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
     Normal,
     Xml,
     Grepable,
+    /// One JSON document for the scan.
+    Json,
+    /// One JSON object per line, as results come.
+    JsonLines,
 }
 
 impl OutputFormat {
@@ -30,6 +34,8 @@ impl OutputFormat {
             OutputFormat::Normal => "nmap",
             OutputFormat::Xml => "xml",
             OutputFormat::Grepable => "gnmap",
+            OutputFormat::Json => "json",
+            OutputFormat::JsonLines => "ndjson",
         }
     }
 }
@@ -153,7 +159,6 @@ const NOT_YET_LONG: &[&str] = &[
     "packet-trace",
     "exclude-ports",
     "port-ratio",
-    "ndjson",
     "defeat-rst-ratelimit",
     "defeat-icmp-ratelimit",
     "mtu",
@@ -168,7 +173,6 @@ const NOT_YET_LONG: &[&str] = &[
     "sn",
     "sP",
     "oS",
-    "oJ",
 ];
 
 /// Single-dash spellings that are long options in Nmap (`-iL`, `-oX`, …) are handled by the
@@ -197,6 +201,8 @@ const LONG_WITH_VALUE: &[&str] = &[
     "oX",
     "oG",
     "oA",
+    "oJ",
+    "ndjson",
 ];
 const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help"];
 
@@ -287,8 +293,12 @@ fn parse_long<I: Iterator<Item = String>>(
         "oN" => options.outputs.push((OutputFormat::Normal, PathBuf::from(value))),
         "oX" => options.outputs.push((OutputFormat::Xml, PathBuf::from(value))),
         "oG" => options.outputs.push((OutputFormat::Grepable, PathBuf::from(value))),
+        // Streaming to standard output, JSON comes a line per result.
+        "oJ" if value == "-" => options.outputs.push((OutputFormat::JsonLines, PathBuf::from(value))),
+        "oJ" => options.outputs.push((OutputFormat::Json, PathBuf::from(value))),
+        "ndjson" => options.outputs.push((OutputFormat::JsonLines, PathBuf::from(value))),
         "oA" => {
-            for format in [OutputFormat::Normal, OutputFormat::Xml, OutputFormat::Grepable] {
+            for format in [OutputFormat::Normal, OutputFormat::Xml, OutputFormat::Grepable, OutputFormat::Json] {
                 options.outputs.push((format, PathBuf::from(format!("{value}.{}", format.extension()))));
             }
         }
@@ -377,7 +387,7 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
             'd' | 'A' | 'O' | 'f' | 'D' | 'b' | 'M' | 'R' | 'Y' | 'I' => {
                 return Err(usage(format!("option '{arg}' is not supported yet")));
             }
-            'o' => return Err(usage(format!("option '{arg}' is not supported yet (-oN, -oX, -oG and -oA work)"))),
+            'o' => return Err(usage(format!("option '{arg}' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)"))),
             _ => return Err(usage(format!("unrecognized option '{arg}'"))),
         }
     }
@@ -659,8 +669,12 @@ mod tests {
                 (OutputFormat::Normal, "base.nmap"),
                 (OutputFormat::Xml, "base.xml"),
                 (OutputFormat::Grepable, "base.gnmap"),
+                (OutputFormat::Json, "base.json"),
             ]
         );
+        let json = scan(&["-oJ", "scan.json", "-oJ", "-", "--ndjson", "events", "h"]);
+        let formats: Vec<OutputFormat> = json.outputs.iter().map(|(f, _)| *f).collect();
+        assert_eq!(formats, [OutputFormat::Json, OutputFormat::JsonLines, OutputFormat::JsonLines]);
         assert_eq!(error(&["-oG"]), "option '-oG' needs a value");
         assert_eq!(error(&["--top-ports"]), "option '--top-ports' needs a value");
     }
@@ -696,8 +710,7 @@ mod tests {
         assert_eq!(error(&["-sU"]), "scan type '-sU' is not supported yet (the TCP scan types work so far)");
         assert_eq!(error(&["-sTU"]), "scan type '-sU' is not supported yet (the TCP scan types work so far)");
         assert_eq!(error(&["-PE"]), "option '-PE' is not supported yet (only -Pn works so far)");
-        assert_eq!(error(&["-oJ", "out.json"]), "option '-oJ' is not supported yet (-oN, -oX, -oG and -oA work)");
-        assert_eq!(error(&["-oZ", "out"]), "option '-oZ' is not supported yet (-oN, -oX, -oG and -oA work)");
+        assert_eq!(error(&["-oS", "out"]), "option '-oS' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)");
         assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
         assert_eq!(error(&["--data-length", "10"]), "option '--data-length' is not supported yet");
         assert_eq!(error(&["-R"]), "option '-R' is not supported yet");

@@ -12,7 +12,7 @@ use engine::{Timing, TimingTemplate};
 use futures::stream::{self, StreamExt};
 use model::{HostResult, Protocol, ScanSummary, Target};
 use netio::RawSocketError;
-use output::{Fanout, GrepableSink, NormalOptions, NormalSink, ScanStart, Sink, XmlSink};
+use output::{Fanout, GrepableSink, JsonLayout, JsonSink, NormalOptions, NormalSink, ScanStart, Sink, XmlSink};
 use probes::{AckScan, CustomFlags, StealthScan, SynScan, TcpTechnique, WindowScan};
 use services::{DataDirs, ServicesTable, TableSource};
 use targets::{
@@ -264,6 +264,8 @@ fn sinks(options: &ScanOptions) -> Result<Fanout, RunError> {
             OutputFormat::Normal => Box::new(NormalSink::file(out, normal)),
             OutputFormat::Xml => Box::new(XmlSink::new(out, normal)),
             OutputFormat::Grepable => Box::new(GrepableSink::new(out, normal)),
+            OutputFormat::Json => Box::new(JsonSink::new(out, normal, JsonLayout::Document)),
+            OutputFormat::JsonLines => Box::new(JsonSink::new(out, normal, JsonLayout::Lines)),
         });
     }
     Ok(Fanout(sinks))

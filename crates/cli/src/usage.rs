@@ -37,7 +37,9 @@ TIMING AND PERFORMANCE:
   <time> is in seconds, or append 'ms', 's', 'm' or 'h' (e.g. 500ms, 30m)
 OUTPUT:
   -oN/-oX/-oG <file>: normal, XML (Nmap's DTD) or grepable output to a file ('-': stdout)
-  -oA <basename>: all three, as <basename>.nmap, .xml and .gnmap
+  -oJ <file>: one JSON document for the scan ('-': one JSON object per line on stdout)
+  --ndjson <file>: one JSON object per line, written as results come (see docs/json.md)
+  -oA <basename>: normal, XML, grepable and JSON, as <basename>.nmap, .xml, .gnmap, .json
   -v: more verbose (-vv or -v<level> for more)
   --reason: show why each port and host has its state
   --open: show only open (or possibly open) ports

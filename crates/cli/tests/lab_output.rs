@@ -1,4 +1,4 @@
-//! End-to-end: -oN, -oX, -oG and -oA files of a lab scan, read back by Nmap's own tools.
+//! End-to-end: -oN, -oX, -oG, -oJ and -oA files of a lab scan, read back by Nmap's own tools.
 
 mod common;
 
@@ -55,6 +55,24 @@ fn all_formats_of_one_scan_agree_with_the_terminal_and_with_nmap() {
     assert!(grepable.contains("22/open/tcp//ssh///") && grepable.contains("25/filtered/tcp//smtp///"), "{grepable}");
     assert!(grepable.contains("\tIgnored State: closed (1019)\n"), "{grepable}");
 
+    // The JSON document lists the same ports as the grepable file.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(base.with_extension("json")).unwrap()).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    let host = &json["hosts"][0];
+    assert_eq!(host["address"], TARGET_V4.to_string());
+    let json_ports: Vec<String> = host["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!("{}/{}/tcp//{}///", p["port"], p["state"].as_str().unwrap(), p["service"].as_str().unwrap_or(""))
+        })
+        .collect();
+    let grepable_ports = grepable.split("Ports: ").nth(1).unwrap().split('\t').next().unwrap();
+    assert_eq!(json_ports.join(", "), grepable_ports);
+    assert_eq!(host["not_shown"], serde_json::json!([{"state": "closed", "count": 1019}]));
+
     let xml = base.with_extension("xml");
     if has("xmllint") && Path::new("/usr/share/nmap/nmap.dtd").exists() {
         let valid = Command::new("xmllint")
@@ -95,6 +113,21 @@ fn xml_to_standard_output_replaces_the_terminal_text() {
     assert!(report.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"), "{report}");
     assert!(report.trim_end().ends_with("</nmaprun>"), "{report}");
     assert!(!report.contains("Discovered open port"), "no -v lines inside the XML");
+}
+
+#[test]
+fn json_lines_stream_to_standard_output() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let target = TARGET_V4.to_string();
+    let report = stdout(&portolan(&lab.lab, &["-sS", "-n", "-p", "22,23", "-oJ", "-", &target]));
+    let lines: Vec<serde_json::Value> = report.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["start", "host", "summary"]);
+    assert_eq!(lines[1]["ports"][0]["port"], 22);
+    assert_eq!(lines[1]["ports"][0]["state"], "open");
 }
 
 #[test]

@@ -1,11 +1,13 @@
 //! Output sinks: each format renders the same result model, fed by the same scan.
 
 mod grepable;
+mod json;
 mod normal;
 mod table;
 mod xml;
 
 pub use grepable::GrepableSink;
+pub use json::{JsonLayout, JsonSink, SCHEMA_VERSION};
 pub use normal::{NormalOptions, NormalSink};
 pub use xml::XmlSink;
 

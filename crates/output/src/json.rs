@@ -1,0 +1,282 @@
+//! portolan's JSON output: `-oJ` writes one document for the whole scan, `--ndjson` one object per
+//! line (the scan's start, each host the moment it is done, the summary), flushed as it goes so
+//! that a pipeline sees results during a long scan. The layout is documented in docs/json.md and
+//! versioned by `schema_version`.
+
+use std::io::Write;
+
+use model::{HostResult, HostStatus, PortResult, ScanSummary};
+use serde::Serialize;
+
+use crate::{finished_at, split_ignored, NormalOptions, ScanStart, Sink};
+
+/// Bumped on any change that could break a reader of the previous layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Start<'a> {
+    schema_version: u32,
+    scanner: &'static str,
+    version: &'a str,
+    command_line: &'a str,
+    started: String,
+    scan_type: &'a str,
+    protocol: &'static str,
+    ports: usize,
+}
+
+#[derive(Serialize)]
+struct Host<'a> {
+    address: String,
+    name: Option<&'a str>,
+    other_addresses: Vec<String>,
+    status: &'static str,
+    reason: Option<String>,
+    latency_seconds: Option<f64>,
+    ports: Vec<Port<'a>>,
+    /// Ports summarised rather than listed, per state: Nmap's "Not shown".
+    not_shown: Vec<NotShown>,
+}
+
+#[derive(Serialize)]
+struct Port<'a> {
+    protocol: String,
+    port: u16,
+    state: String,
+    reason: String,
+    reason_ttl: Option<u8>,
+    service: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct NotShown {
+    state: String,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    finished: String,
+    elapsed_seconds: f64,
+    hosts_scanned: u64,
+    hosts_up: u64,
+}
+
+/// One document, or one object per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonLayout {
+    Document,
+    Lines,
+}
+
+pub struct JsonSink<W> {
+    out: W,
+    options: NormalOptions,
+    layout: JsonLayout,
+    start: Option<ScanStart>,
+    hosts_written: usize,
+}
+
+impl<W: Write> JsonSink<W> {
+    pub fn new(out: W, options: NormalOptions, layout: JsonLayout) -> Self {
+        JsonSink { out, options, layout, start: None, hosts_written: 0 }
+    }
+
+    fn object(&mut self, kind: &str, value: &impl Serialize) -> std::io::Result<()> {
+        let mut object = serde_json::to_value(value).map_err(std::io::Error::other)?;
+        if let serde_json::Value::Object(fields) = &mut object {
+            fields.insert("type".into(), kind.into());
+        }
+        writeln!(self.out, "{object}")?;
+        self.out.flush()
+    }
+}
+
+impl<W: Write> Sink for JsonSink<W> {
+    fn start(&mut self, start: &ScanStart) -> std::io::Result<()> {
+        let header = Start {
+            schema_version: SCHEMA_VERSION,
+            scanner: "portolan",
+            version: &start.version,
+            command_line: &start.command_line,
+            started: start.started.timestamp().to_string(),
+            scan_type: start.scan_type,
+            protocol: "tcp",
+            ports: start.ports.len(),
+        };
+        self.start = Some(start.clone());
+        match self.layout {
+            JsonLayout::Lines => self.object("start", &header),
+            JsonLayout::Document => {
+                let fields = serde_json::to_string(&header).map_err(std::io::Error::other)?;
+                // The header's fields, then the hosts as they come, then the summary.
+                write!(self.out, "{},\"hosts\":[", fields.trim_end_matches('}'))?;
+                self.out.flush()
+            }
+        }
+    }
+
+    fn host(&mut self, host: &HostResult) -> std::io::Result<()> {
+        let Some(record) = host_record(host, &self.options) else { return Ok(()) };
+        match self.layout {
+            JsonLayout::Lines => self.object("host", &record),
+            JsonLayout::Document => {
+                let separator = if self.hosts_written == 0 { "\n" } else { ",\n" };
+                self.hosts_written += 1;
+                write!(self.out, "{separator}{}", serde_json::to_string(&record).map_err(std::io::Error::other)?)?;
+                self.out.flush()
+            }
+        }
+    }
+
+    fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()> {
+        let Some(start) = &self.start else { return Ok(()) };
+        let record = Summary {
+            finished: finished_at(start, summary).timestamp().to_string(),
+            elapsed_seconds: summary.elapsed.as_secs_f64(),
+            hosts_scanned: summary.hosts_scanned,
+            hosts_up: summary.hosts_up,
+        };
+        match self.layout {
+            JsonLayout::Lines => self.object("summary", &record),
+            JsonLayout::Document => {
+                let summary = serde_json::to_string(&record).map_err(std::io::Error::other)?;
+                writeln!(self.out, "\n],\"summary\":{summary}}}")?;
+                self.out.flush()
+            }
+        }
+    }
+}
+
+/// A host as JSON shows it: the ports the normal output lists, and counts of the rest. Hosts the
+/// normal output leaves out (down, timed out, or without open ports under --open) are left out.
+fn host_record<'a>(host: &'a HostResult, options: &NormalOptions) -> Option<Host<'a>> {
+    let HostStatus::Up { reason } = host.status else { return None };
+    let (shown, hidden) = split_ignored(&host.ports, options);
+    if options.open_only && shown.is_empty() {
+        return None;
+    }
+    let mut not_shown: Vec<NotShown> = Vec::new();
+    for port in hidden {
+        let state = port.state.to_string();
+        match not_shown.iter_mut().find(|n| n.state == state) {
+            Some(entry) => entry.count += 1,
+            None => not_shown.push(NotShown { state, count: 1 }),
+        }
+    }
+    Some(Host {
+        address: host.target.addr.to_string(),
+        name: host.target.name.as_deref(),
+        other_addresses: host.target.other_addrs.iter().map(|a| a.to_string()).collect(),
+        status: "up",
+        reason: Some(reason.to_string()),
+        latency_seconds: host.latency.map(|l| l.as_secs_f64()),
+        ports: shown.into_iter().map(port_record).collect(),
+        not_shown,
+    })
+}
+
+fn port_record(port: &PortResult) -> Port<'_> {
+    Port {
+        protocol: port.protocol.to_string(),
+        port: port.port,
+        state: port.state.to_string(),
+        reason: port.reason.to_string(),
+        reason_ttl: port.reason_ttl,
+        service: port.service.as_deref(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{PortState, Protocol, Reason, Target};
+    use std::time::Duration;
+
+    fn start() -> ScanStart {
+        ScanStart {
+            version: "0.1.0".into(),
+            command_line: "portolan -oJ x 198.18.0.2".into(),
+            started: "2026-11-25T12:00:00Z[UTC]".parse().unwrap(),
+            scan_type: "syn",
+            ports: vec![22, 23],
+            verbosity: 0,
+        }
+    }
+
+    fn host() -> HostResult {
+        let port = |port, state, reason, service: Option<&str>| PortResult {
+            protocol: Protocol::Tcp,
+            port,
+            state,
+            reason,
+            reason_ttl: Some(64),
+            service: service.map(String::from),
+        };
+        HostResult {
+            target: Target::from_addr("198.18.0.2".parse().unwrap()),
+            status: HostStatus::Up { reason: Reason::SynAck },
+            latency: Some(Duration::from_micros(250)),
+            ports: vec![
+                port(22, PortState::Open, Reason::SynAck, Some("ssh")),
+                port(23, PortState::Closed, Reason::Reset, None),
+            ],
+        }
+    }
+
+    fn run(layout: JsonLayout) -> String {
+        let mut out = Vec::new();
+        let mut sink = JsonSink::new(&mut out, NormalOptions::default(), layout);
+        sink.start(&start()).unwrap();
+        sink.host(&host()).unwrap();
+        sink.host(&host()).unwrap();
+        sink.finish(&ScanSummary { hosts_scanned: 2, hosts_up: 2, elapsed: Duration::from_millis(1500) }).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_document_is_one_valid_json_value() {
+        let document: serde_json::Value = serde_json::from_str(&run(JsonLayout::Document)).unwrap();
+        assert_eq!(document["schema_version"], 1);
+        assert_eq!(document["scanner"], "portolan");
+        assert_eq!(document["started"], "2026-11-25T12:00:00Z");
+        assert_eq!(document["hosts"].as_array().unwrap().len(), 2);
+        let port = &document["hosts"][0]["ports"][0];
+        assert_eq!(
+            (port["port"].as_u64(), port["state"].as_str(), port["reason"].as_str()),
+            (Some(22), Some("open"), Some("syn-ack"))
+        );
+        assert_eq!(port["reason_ttl"], 64);
+        assert_eq!(document["hosts"][0]["ports"][1]["service"], serde_json::Value::Null);
+        assert_eq!(document["summary"]["hosts_up"], 2);
+        assert_eq!(document["summary"]["finished"], "2026-11-25T12:00:01.5Z");
+    }
+
+    #[test]
+    fn lines_are_one_object_each_with_a_type() {
+        let text = run(JsonLayout::Lines);
+        let kinds: Vec<String> = text
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["type"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(kinds, ["start", "host", "host", "summary"]);
+    }
+
+    #[test]
+    fn summarised_ports_are_counted_by_state() {
+        let mut many = host();
+        many.ports = (1..=40)
+            .map(|port| PortResult {
+                protocol: Protocol::Tcp,
+                port,
+                state: PortState::Closed,
+                reason: Reason::Reset,
+                reason_ttl: None,
+                service: None,
+            })
+            .collect();
+        let record = host_record(&many, &NormalOptions::default()).unwrap();
+        assert!(record.ports.is_empty());
+        assert_eq!((record.not_shown[0].state.as_str(), record.not_shown[0].count), ("closed", 40));
+    }
+}
