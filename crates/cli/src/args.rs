@@ -40,6 +40,19 @@ impl OutputFormat {
     }
 }
 
+/// The XSL stylesheet the XML output names (`--stylesheet`, `--webxml`, `--no-stylesheet`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Stylesheet {
+    /// Nmap's installed nmap.xsl, when there is one.
+    #[default]
+    Installed,
+    Href(String),
+    Omitted,
+}
+
+/// Where `--webxml` points, per Nmap's manual.
+const NMAP_ORG_XSL: &str = "https://nmap.org/svn/docs/nmap.xsl";
+
 /// The TCP scan technique asked for with `-s`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TcpScan {
@@ -94,6 +107,9 @@ pub struct ScanOptions {
     pub source: engine::Source,
     /// `-oN`, `-oX`, `-oG`, `-oA`: each format with its file (`-` for standard output).
     pub outputs: Vec<(OutputFormat, PathBuf)>,
+    /// `--append-output`: add to output files instead of replacing them.
+    pub append_output: bool,
+    pub stylesheet: Stylesheet,
     pub timing: TimingOptions,
 }
 
@@ -135,11 +151,7 @@ const NOT_YET_LONG: &[&str] = &[
     "spoof-mac",
     "badsum",
     "stats-every",
-    "append-output",
     "resume",
-    "stylesheet",
-    "webxml",
-    "no-stylesheet",
     "iflist",
     "send-eth",
     "send-ip",
@@ -203,8 +215,9 @@ const LONG_WITH_VALUE: &[&str] = &[
     "oA",
     "oJ",
     "ndjson",
+    "stylesheet",
 ];
-const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help"];
+const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help", "webxml", "no-stylesheet", "append-output"];
 
 struct Tokens<I: Iterator<Item = String>> {
     args: std::iter::Peekable<I>,
@@ -268,6 +281,9 @@ fn parse_long<I: Iterator<Item = String>>(
         match name {
             "open" => options.open_only = true,
             "reason" => options.reason = true,
+            "webxml" => options.stylesheet = Stylesheet::Href(NMAP_ORG_XSL.into()),
+            "no-stylesheet" => options.stylesheet = Stylesheet::Omitted,
+            "append-output" => options.append_output = true,
             "version" => return Ok(Some(Command::Version)),
             _ => return Ok(Some(Command::Help)),
         }
@@ -297,6 +313,7 @@ fn parse_long<I: Iterator<Item = String>>(
         "oJ" if value == "-" => options.outputs.push((OutputFormat::JsonLines, PathBuf::from(value))),
         "oJ" => options.outputs.push((OutputFormat::Json, PathBuf::from(value))),
         "ndjson" => options.outputs.push((OutputFormat::JsonLines, PathBuf::from(value))),
+        "stylesheet" => options.stylesheet = Stylesheet::Href(value),
         "oA" => {
             for format in [OutputFormat::Normal, OutputFormat::Xml, OutputFormat::Grepable, OutputFormat::Json] {
                 options.outputs.push((format, PathBuf::from(format!("{value}.{}", format.extension()))));
@@ -677,6 +694,15 @@ mod tests {
         assert_eq!(formats, [OutputFormat::Json, OutputFormat::JsonLines, OutputFormat::JsonLines]);
         assert_eq!(error(&["-oG"]), "option '-oG' needs a value");
         assert_eq!(error(&["--top-ports"]), "option '--top-ports' needs a value");
+    }
+
+    #[test]
+    fn stylesheet_and_append_options() {
+        assert_eq!(scan(&["h"]).stylesheet, Stylesheet::Installed);
+        assert_eq!(scan(&["--webxml", "h"]).stylesheet, Stylesheet::Href(NMAP_ORG_XSL.into()));
+        assert_eq!(scan(&["--stylesheet", "/srv/my.xsl", "h"]).stylesheet, Stylesheet::Href("/srv/my.xsl".into()));
+        assert_eq!(scan(&["--no-stylesheet", "h"]).stylesheet, Stylesheet::Omitted);
+        assert!(scan(&["--append-output", "h"]).append_output);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use targets::{
     TargetSpec, TargetWalk,
 };
 
-use crate::args::{OutputFormat, ScanOptions, TcpScan, TimingOptions};
+use crate::args::{OutputFormat, ScanOptions, Stylesheet, TcpScan, TimingOptions};
 
 pub enum RunError {
     /// Bad input: exit code 2.
@@ -256,19 +256,36 @@ fn sinks(options: &ScanOptions) -> Result<Fanout, RunError> {
         let out: Box<dyn Write> = if path == Path::new("-") {
             Box::new(std::io::stdout())
         } else {
-            let file = std::fs::File::create(path)
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(options.append_output)
+                .truncate(!options.append_output)
+                .open(path)
                 .map_err(|e| RunError::Failed(format!("cannot write {}: {e}", path.display())))?;
             Box::new(std::io::BufWriter::new(file))
         };
         sinks.push(match format {
             OutputFormat::Normal => Box::new(NormalSink::file(out, normal)),
-            OutputFormat::Xml => Box::new(XmlSink::new(out, normal)),
+            OutputFormat::Xml => Box::new(XmlSink::new(out, normal, stylesheet(options))),
             OutputFormat::Grepable => Box::new(GrepableSink::new(out, normal)),
             OutputFormat::Json => Box::new(JsonSink::new(out, normal, JsonLayout::Document)),
             OutputFormat::JsonLines => Box::new(JsonSink::new(out, normal, JsonLayout::Lines)),
         });
     }
     Ok(Fanout(sinks))
+}
+
+/// The stylesheet the XML names: Nmap's installed nmap.xsl by default, as Nmap does (portolan
+/// ships none), or the user's choice.
+fn stylesheet(options: &ScanOptions) -> Option<String> {
+    match &options.stylesheet {
+        Stylesheet::Installed => DataDirs::from_env(options.datadir.clone())
+            .find("nmap.xsl")
+            .map(|path| format!("file://{}", path.display())),
+        Stylesheet::Href(href) => Some(href.clone()),
+        Stylesheet::Omitted => None,
+    }
 }
 
 /// Whether standard output carries the terminal's normal output (and `-v` lines), rather than

@@ -39,6 +39,8 @@ OUTPUT:
   -oN/-oX/-oG <file>: normal, XML (Nmap's DTD) or grepable output to a file ('-': stdout)
   -oJ <file>: one JSON document for the scan ('-': one JSON object per line on stdout)
   --ndjson <file>: one JSON object per line, written as results come (see docs/json.md)
+  --append-output: add to output files instead of replacing them
+  --stylesheet <path/URL>, --webxml, --no-stylesheet: the XSL the XML output names
   -oA <basename>: normal, XML, grepable and JSON, as <basename>.nmap, .xml, .gnmap, .json
   -v: more verbose (-vv or -v<level> for more)
   --reason: show why each port and host has its state

@@ -141,3 +141,47 @@ fn an_unwritable_output_path_stops_before_the_scan() {
     assert!(stderr.starts_with("portolan: cannot write /nonexistent/dir/scan.xml: "), "{stderr}");
     assert!(output.stdout.is_empty(), "nothing printed, nothing scanned");
 }
+
+/// Runs a connect scan of one loopback port writing `-oX`/`-oN` files; no lab needed.
+fn loopback_scan(extra: &[&str]) {
+    let status = Command::new(env!("CARGO_BIN_EXE_portolan"))
+        .args(["-sT", "-n", "-p", "9"])
+        .args(extra)
+        .arg("127.0.0.1")
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+}
+
+#[test]
+fn the_xml_names_the_stylesheet_asked_for() {
+    let dir = scratch_dir("xsl");
+    let stylesheet_line = |extra: &[&str]| {
+        let file = dir.join("scan.xml");
+        loopback_scan(&[extra, &["-oX", file.to_str().unwrap()]].concat());
+        std::fs::read_to_string(&file).unwrap().lines().find(|l| l.starts_with("<?xml-stylesheet")).map(str::to_string)
+    };
+    assert_eq!(
+        stylesheet_line(&["--webxml"]).as_deref(),
+        Some("<?xml-stylesheet href=\"https://nmap.org/svn/docs/nmap.xsl\" type=\"text/xsl\"?>")
+    );
+    assert_eq!(
+        stylesheet_line(&["--stylesheet", "/srv/scan.xsl"]).as_deref(),
+        Some("<?xml-stylesheet href=\"/srv/scan.xsl\" type=\"text/xsl\"?>")
+    );
+    assert_eq!(stylesheet_line(&["--no-stylesheet"]), None);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn append_output_adds_to_the_file() {
+    let dir = scratch_dir("append");
+    let file = dir.join("scan.nmap");
+    let path = file.to_str().unwrap();
+    loopback_scan(&["-oN", path]);
+    loopback_scan(&["-oN", path]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap().matches(" scan initiated ").count(), 1, "replaced");
+    loopback_scan(&["--append-output", "-oN", path]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap().matches(" scan initiated ").count(), 2, "appended");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -14,13 +14,15 @@ const XML_OUTPUT_VERSION: &str = "1.05";
 pub struct XmlSink<W> {
     out: W,
     options: NormalOptions,
+    /// The XSL stylesheet to name, if any.
+    stylesheet: Option<String>,
     start: Option<ScanStart>,
     hosts_down: u64,
 }
 
 impl<W: Write> XmlSink<W> {
-    pub fn new(out: W, options: NormalOptions) -> Self {
-        XmlSink { out, options, start: None, hosts_down: 0 }
+    pub fn new(out: W, options: NormalOptions, stylesheet: Option<String>) -> Self {
+        XmlSink { out, options, stylesheet, start: None, hosts_down: 0 }
     }
 }
 
@@ -30,6 +32,9 @@ impl<W: Write> Sink for XmlSink<W> {
         let started = ctime(&start.started);
         writeln!(self.out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
         writeln!(self.out, "<!DOCTYPE nmaprun>")?;
+        if let Some(href) = &self.stylesheet {
+            writeln!(self.out, "<?xml-stylesheet href=\"{}\" type=\"text/xsl\"?>", escape(href))?;
+        }
         // "--" may not appear inside an XML comment.
         let comment = format!("portolan {} scan initiated {started} as: {}", start.version, start.command_line);
         writeln!(self.out, "<!-- {} -->", escape(&comment).replace("--", "-&#45;"))?;
