@@ -3,6 +3,8 @@
 use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use engine::connect::{ConnectConfig, ConnectScanner, ScanObserver};
@@ -69,16 +71,50 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
         up += u64::from(host.is_up());
         sink.host(&host).map_err(write_failed)
     };
-    match technique {
-        TcpScan::Connect => connect_scan(&options, targets, &ports, &observer, &mut report)?,
-        raw => raw_scan(&options, raw, targets, &ports, &observer, &mut report)?,
-    }
-    if scanned == 0 {
+    let stop = stop_on_signal()?;
+    let finished = match technique {
+        TcpScan::Connect => connect_scan(&options, targets, &ports, &observer, &mut report, &stop)?,
+        raw => raw_scan(&options, raw, targets, &ports, &observer, &mut report, &stop)?,
+    };
+    if scanned == 0 && finished == Finished::All {
         eprintln!("WARNING: No targets were specified, so 0 hosts scanned.");
     }
-    let summary = ScanSummary { hosts_scanned: scanned, hosts_up: up, elapsed: started.elapsed() };
-    sink.finish(&summary).map_err(write_failed)
+    let interrupted = finished == Finished::Interrupted;
+    let summary = ScanSummary { hosts_scanned: scanned, hosts_up: up, elapsed: started.elapsed(), interrupted };
+    sink.finish(&summary).map_err(write_failed)?;
+    if interrupted {
+        let hosts = if scanned == 1 { "host" } else { "hosts" };
+        return Err(RunError::Failed(format!("interrupted: the output holds the {scanned} {hosts} completed")));
+    }
+    Ok(())
 }
+
+/// Whether a scan ran to its end or was stopped by a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finished {
+    All,
+    Interrupted,
+}
+
+/// A flag raised by Ctrl-C or SIGTERM: the scan stops at the next host (or drops the raw group
+/// it was in) and the output files are closed properly.
+fn stop_on_signal() -> Result<Arc<AtomicBool>, RunError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let raised = stop.clone();
+    ctrlc::set_handler(move || raised.store(true, Ordering::Relaxed))
+        .map_err(|e| RunError::Failed(format!("cannot handle signals: {e}")))?;
+    Ok(stop)
+}
+
+/// Resolves once `stop` is raised.
+async fn stopped(stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(STOP_POLL).await;
+    }
+}
+
+/// How often a running scan looks at the stop flag.
+const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A minimum above its maximum cannot be honoured: refused before anything runs.
 fn check_minimums(timing: &TimingOptions) -> Result<(), RunError> {
@@ -165,20 +201,26 @@ fn connect_scan(
     ports: &[u16],
     observer: &Discoveries,
     report: &mut dyn FnMut(HostResult) -> Result<(), RunError>,
-) -> Result<(), RunError> {
+    stop: &AtomicBool,
+) -> Result<Finished, RunError> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
     let scanner = ConnectScanner::new(connect_config(options));
-    if options.verbosity > 0 {
+    if options.verbosity > 0 && terminal_output(options) {
         println!("Connect scan: up to {} sockets in flight", scanner.max_in_flight());
     }
     let hostgroup = hostgroup(&options.timing, DEFAULT_HOSTGROUP);
     runtime.block_on(async {
         let mut hosts = stream::iter(targets).map(|t| scanner.scan_host(t, ports, observer)).buffered(hostgroup);
-        while let Some(host) = hosts.next().await {
-            report(host.map_err(|e| RunError::Failed(e.to_string()))?)?;
+        loop {
+            tokio::select! {
+                host = hosts.next() => match host {
+                    Some(host) => report(host.map_err(|e| RunError::Failed(e.to_string()))?)?,
+                    None => return Ok(Finished::All),
+                },
+                () = stopped(stop) => return Ok(Finished::Interrupted),
+            }
         }
-        Ok(())
     })
 }
 
@@ -194,7 +236,8 @@ fn raw_scan(
     ports: &[u16],
     observer: &Discoveries,
     report: &mut dyn FnMut(HostResult) -> Result<(), RunError>,
-) -> Result<(), RunError> {
+    stop: &AtomicBool,
+) -> Result<Finished, RunError> {
     let mut targets = targets.peekable();
     let config = RawConfig {
         timing: timing(&options.timing),
@@ -208,10 +251,13 @@ fn raw_scan(
     loop {
         let group = next_group(&mut targets, group_size);
         if group.is_empty() {
-            return Ok(());
+            return Ok(Finished::All);
         }
-        let results = raw::runner::run(&*technique, config.clone(), group, ports.to_vec(), observer)
-            .map_err(|e| raw_failure(e, scan))?;
+        let results = match raw::runner::run(&*technique, config.clone(), group, ports.to_vec(), observer, stop) {
+            Ok(results) => results,
+            Err(RawScanError::Interrupted) => return Ok(Finished::Interrupted),
+            Err(error) => return Err(raw_failure(error, scan)),
+        };
         results.into_iter().try_for_each(&mut *report)?;
     }
 }

@@ -185,3 +185,51 @@ fn append_output_adds_to_the_file() {
     assert_eq!(std::fs::read_to_string(&file).unwrap().matches(" scan initiated ").count(), 2, "appended");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn an_interrupted_scan_leaves_valid_xml_and_json() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let dir = scratch_dir("interrupt");
+    let (xml, json) = (dir.join("scan.xml"), dir.join("scan.json"));
+    // One host per group: the target completes at once, the absent address waits 30 s.
+    let mut child = lab
+        .lab
+        .in_scanner(env!("CARGO_BIN_EXE_portolan"))
+        .args(["-sS", "-n", "-Pn", "-p", "22", "--max-hostgroup", "1", "--min-rtt-timeout", "30s"])
+        .args(["-oX", xml.to_str().unwrap(), "-oJ", json.to_str().unwrap()])
+        .args([TARGET_V4.to_string(), lab::ABSENT_V4.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_to_string(&xml).unwrap_or_default().contains("</host>") {
+        assert!(std::time::Instant::now() < deadline, "the first host never reached the file");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr, "portolan: interrupted: the output holds the 1 host completed\n");
+
+    let text = std::fs::read_to_string(&xml).unwrap();
+    assert_eq!(text.matches("<host>").count(), 1);
+    assert!(text.contains("exit=\"error\" errormsg=\"interrupted\""), "{text}");
+    assert!(text.trim_end().ends_with("</nmaprun>"));
+    if has("xmllint") && Path::new("/usr/share/nmap/nmap.dtd").exists() {
+        let valid = Command::new("xmllint")
+            .args(["--noout", "--dtdvalid", "/usr/share/nmap/nmap.dtd"])
+            .arg(&xml)
+            .output()
+            .unwrap();
+        assert!(valid.status.success(), "{}", String::from_utf8_lossy(&valid.stderr));
+    }
+    let document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(document["hosts"].as_array().unwrap().len(), 1);
+    assert_eq!(document["summary"]["interrupted"], true);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -55,6 +55,8 @@ pub struct ScanSummary {
     pub hosts_scanned: u64,
     pub hosts_up: u64,
     pub elapsed: Duration,
+    /// The scan was stopped (Ctrl-C, SIGTERM) before every target was scanned.
+    pub interrupted: bool,
 }
 
 /// The evidence that a host is alive from its port answers: an open port's answer, else any

@@ -60,6 +60,7 @@ struct Summary {
     elapsed_seconds: f64,
     hosts_scanned: u64,
     hosts_up: u64,
+    interrupted: bool,
 }
 
 /// One document, or one object per line.
@@ -136,6 +137,7 @@ impl<W: Write> Sink for JsonSink<W> {
             elapsed_seconds: summary.elapsed.as_secs_f64(),
             hosts_scanned: summary.hosts_scanned,
             hosts_up: summary.hosts_up,
+            interrupted: summary.interrupted,
         };
         match self.layout {
             JsonLayout::Lines => self.object("summary", &record),
@@ -230,7 +232,13 @@ mod tests {
         sink.start(&start()).unwrap();
         sink.host(&host()).unwrap();
         sink.host(&host()).unwrap();
-        sink.finish(&ScanSummary { hosts_scanned: 2, hosts_up: 2, elapsed: Duration::from_millis(1500) }).unwrap();
+        sink.finish(&ScanSummary {
+            hosts_scanned: 2,
+            hosts_up: 2,
+            elapsed: Duration::from_millis(1500),
+            interrupted: false,
+        })
+        .unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -349,8 +349,12 @@ mod tests {
 
     #[test]
     fn the_done_line_counts_addresses_and_hosts_up() {
-        let summary =
-            |scanned, up| ScanSummary { hosts_scanned: scanned, hosts_up: up, elapsed: Duration::from_millis(50) };
+        let summary = |scanned, up| ScanSummary {
+            hosts_scanned: scanned,
+            hosts_up: up,
+            elapsed: Duration::from_millis(50),
+            interrupted: false,
+        };
         assert_eq!(done_line(&summary(1, 1)), "portolan done: 1 IP address (1 host up) scanned in 0.05 seconds");
         assert_eq!(done_line(&summary(256, 3)), "portolan done: 256 IP addresses (3 hosts up) scanned in 0.05 seconds");
         assert_eq!(done_line(&summary(0, 0)), "portolan done: 0 IP addresses (0 hosts up) scanned in 0.05 seconds");

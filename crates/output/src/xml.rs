@@ -93,9 +93,10 @@ impl<W: Write> Sink for XmlSink<W> {
         let Some(start) = &self.start else { return Ok(()) };
         let finished = finished_at(start, summary);
         let timestr = ctime(&finished);
+        let exit = if summary.interrupted { "exit=\"error\" errormsg=\"interrupted\"" } else { "exit=\"success\"" };
         writeln!(
             self.out,
-            "<runstats><finished time=\"{}\" timestr=\"{timestr}\" summary=\"portolan done at {timestr}; {}\" elapsed=\"{:.2}\" exit=\"success\"/><hosts up=\"{}\" down=\"{}\" total=\"{}\"/>\n</runstats>\n</nmaprun>",
+            "<runstats><finished time=\"{}\" timestr=\"{timestr}\" summary=\"portolan done at {timestr}; {}\" elapsed=\"{:.2}\" {exit}/><hosts up=\"{}\" down=\"{}\" total=\"{}\"/>\n</runstats>\n</nmaprun>",
             finished.timestamp().as_second(),
             totals(summary),
             summary.elapsed.as_secs_f64(),

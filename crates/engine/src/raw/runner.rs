@@ -8,6 +8,7 @@
 
 use std::io;
 use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,9 @@ pub enum RawScanError {
     Receive(io::Error),
     #[error("raw-packet scans of IPv6 targets ({0}) are not supported yet; use -sT")]
     Ipv6(std::net::Ipv6Addr),
+    /// `stop` was raised before the group was done; its partial results are dropped.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// Probes taken from the engine, or replies handed to it, per lock.
@@ -48,13 +52,15 @@ struct Sockets {
     icmp: RawReceiver,
 }
 
-/// Scans `ports` of every target (all IPv4) and returns their results in target order.
+/// Scans `ports` of every target (all IPv4) and returns their results in target order, unless
+/// `stop` is raised first.
 pub fn run<T: TcpTechnique>(
     technique: T,
     config: RawConfig,
     targets: Vec<Target>,
     ports: Vec<u16>,
     observer: &(dyn ScanObserver + 'static),
+    stop: &AtomicBool,
 ) -> Result<Vec<HostResult>, RawScanError> {
     let mut addrs = targets.iter().map(|t| match t.addr {
         std::net::IpAddr::V4(addr) => Ok(addr),
@@ -86,7 +92,7 @@ pub fn run<T: TcpTechnique>(
     let engine = Mutex::new(ProbeEngine::new(technique, config, key, source, targets, ports, Instant::now()));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(|| work(&sockets, &engine, observer))).collect();
+        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(|| work(&sockets, &engine, observer, stop))).collect();
         handles.into_iter().try_for_each(|handle| handle.join().expect("scan worker panicked"))
     })?;
     Ok(engine.into_inner().expect("engine lock").into_results())
@@ -96,12 +102,16 @@ fn work<T: TcpTechnique>(
     sockets: &Sockets,
     engine: &Mutex<ProbeEngine<T>>,
     observer: &dyn ScanObserver,
+    stop: &AtomicBool,
 ) -> Result<(), RawScanError> {
     let mut probes = Vec::with_capacity(BATCH);
     let mut replies = Vec::with_capacity(BATCH);
     let mut packet = [0u8; PROBE_LEN];
     let mut buf = [0u8; 2048];
     loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(RawScanError::Interrupted);
+        }
         let now = Instant::now();
         let wakeup = {
             let mut engine = engine.lock().expect("engine lock");
