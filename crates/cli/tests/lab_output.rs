@@ -195,7 +195,7 @@ fn an_interrupted_scan_leaves_valid_xml_and_json() {
     let dir = scratch_dir("interrupt");
     let (xml, json) = (dir.join("scan.xml"), dir.join("scan.json"));
     // One host per group: the target completes at once, the absent address waits 30 s.
-    let mut child = lab
+    let child = lab
         .lab
         .in_scanner(env!("CARGO_BIN_EXE_portolan"))
         .args(["-sS", "-n", "-Pn", "-p", "22", "--max-hostgroup", "1", "--min-rtt-timeout", "30s"])
