@@ -20,6 +20,12 @@ fn has(tool: &str) -> bool {
     present
 }
 
+fn libnmap_present() -> bool {
+    let present = Command::new("python3").args(["-c", "import libnmap"]).status().is_ok_and(|s| s.success());
+    assert!(present || std::env::var_os("CI").is_none(), "the test script installs python-libnmap under CI");
+    present
+}
+
 /// The scan every test here runs: the standard target, SYN scan, with reasons.
 fn scan_args(target: &str) -> Vec<String> {
     ["-sS", "-n", "-Pn", "--reason", "-p", PORTS, target].iter().map(|s| s.to_string()).collect()
@@ -81,6 +87,15 @@ fn all_formats_of_one_scan_agree_with_the_terminal_and_with_nmap() {
             .output()
             .unwrap();
         assert!(valid.status.success(), "{}", String::from_utf8_lossy(&valid.stderr));
+    }
+    if libnmap_present() {
+        // python-libnmap, as users' tools read Nmap's XML: the same ports and states.
+        let script = "import sys\nfrom libnmap.parser import NmapParser\nh = NmapParser.parse_fromfile(sys.argv[1]).hosts[0]\nprint(h.address, ', '.join(f'{s.port}/{s.state}' for s in h.services))";
+        let parsed = Command::new("python3").args(["-c", script]).arg(&xml).output().unwrap();
+        assert!(parsed.status.success(), "{}", String::from_utf8_lossy(&parsed.stderr));
+        let expected: Vec<String> =
+            grepable_ports.split(", ").map(|p| p.split('/').take(2).collect::<Vec<_>>().join("/")).collect();
+        assert_eq!(String::from_utf8_lossy(&parsed.stdout).trim(), format!("{TARGET_V4} {}", expected.join(", ")));
     }
     if has("nmap") && has("ndiff") {
         let theirs = dir.join("nmap.xml");
