@@ -1,0 +1,111 @@
+//! Golden files for every format, over one fixed scan: a host with every kind of port line, a
+//! named host with another address, a down host and a timed-out one. Inputs carry fixed times, so
+//! nothing needs masking; review a changed snapshot as a change to what users see.
+
+use std::time::Duration;
+
+use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, ScanSummary, Target};
+use output::{GrepableSink, JsonLayout, JsonSink, NormalOptions, NormalSink, ScanStart, Sink, XmlSink};
+
+fn start() -> ScanStart {
+    ScanStart {
+        version: "0.1.0".into(),
+        command_line: "portolan -sS --reason -p 1-40 -oA scan 198.18.0.2 target.lab 198.18.0.9".into(),
+        started: "2026-11-25T12:00:00Z[UTC]".parse().unwrap(),
+        scan_type: "syn",
+        ports: (1..=40).collect(),
+        verbosity: 0,
+    }
+}
+
+fn port(port: u16, state: PortState, reason: Reason, ttl: Option<u8>, service: Option<&str>) -> PortResult {
+    PortResult { protocol: Protocol::Tcp, port, state, reason, reason_ttl: ttl, service: service.map(String::from) }
+}
+
+fn hosts() -> Vec<HostResult> {
+    let mut mixed: Vec<PortResult> =
+        (1..=40).map(|p| port(p, PortState::Closed, Reason::Reset, Some(64), None)).collect();
+    mixed[21] = port(22, PortState::Open, Reason::SynAck, Some(64), Some("ssh"));
+    mixed[24] = port(25, PortState::Filtered, Reason::NoResponse, None, Some("smtp"));
+    mixed[36] = port(37, PortState::Filtered, Reason::AdminProhibited, Some(64), Some("time"));
+    let named = HostResult {
+        target: Target {
+            addr: "198.18.0.3".parse().unwrap(),
+            name: Some("target.lab".into()),
+            other_addrs: vec!["2001:2::3".parse().unwrap()],
+        },
+        status: HostStatus::Up { reason: Reason::SynAck },
+        latency: Some(Duration::from_micros(1500)),
+        ports: vec![
+            port(22, PortState::Open, Reason::SynAck, Some(63), Some("ssh")),
+            port(23, PortState::Closed, Reason::Reset, Some(63), Some("telnet")),
+        ],
+    };
+    let down = HostResult {
+        target: Target::from_addr("198.18.0.9".parse().unwrap()),
+        status: HostStatus::Down,
+        latency: None,
+        ports: vec![],
+    };
+    let timed_out = HostResult { status: HostStatus::TimedOut, ..down.clone() };
+    vec![
+        HostResult {
+            target: Target::from_addr("198.18.0.2".parse().unwrap()),
+            status: HostStatus::Up { reason: Reason::SynAck },
+            latency: Some(Duration::from_micros(120)),
+            ports: mixed,
+        },
+        named,
+        down,
+        HostResult { target: Target::from_addr("198.18.0.10".parse().unwrap()), ..timed_out },
+    ]
+}
+
+fn render(make: impl FnOnce(&mut Vec<u8>) -> Box<dyn Sink + '_>) -> String {
+    let mut out = Vec::new();
+    {
+        let mut sink = make(&mut out);
+        sink.start(&start()).unwrap();
+        hosts().iter().for_each(|host| sink.host(host).unwrap());
+        let summary =
+            ScanSummary { hosts_scanned: 4, hosts_up: 2, elapsed: Duration::from_millis(1234), interrupted: false };
+        sink.finish(&summary).unwrap();
+    }
+    String::from_utf8(out).unwrap()
+}
+
+const OPTIONS: NormalOptions = NormalOptions { reason: true, open_only: false, verbosity: 0 };
+
+#[test]
+fn terminal() {
+    insta::assert_snapshot!(render(|out| Box::new(NormalSink::terminal(out, OPTIONS))));
+}
+
+#[test]
+fn normal_file() {
+    insta::assert_snapshot!(render(|out| Box::new(NormalSink::file(out, OPTIONS))));
+}
+
+#[test]
+fn grepable() {
+    insta::assert_snapshot!(render(|out| Box::new(GrepableSink::new(out, OPTIONS))));
+}
+
+#[test]
+fn xml() {
+    insta::assert_snapshot!(render(|out| Box::new(XmlSink::new(
+        out,
+        OPTIONS,
+        Some("file:///usr/share/nmap/nmap.xsl".into())
+    ))));
+}
+
+#[test]
+fn json_document() {
+    insta::assert_snapshot!(render(|out| Box::new(JsonSink::new(out, OPTIONS, JsonLayout::Document))));
+}
+
+#[test]
+fn json_lines() {
+    insta::assert_snapshot!(render(|out| Box::new(JsonSink::new(out, OPTIONS, JsonLayout::Lines))));
+}
