@@ -73,8 +73,17 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     };
     let stop = stop_on_signal()?;
     let finished = match technique {
-        TcpScan::Connect => connect_scan(&options, targets, &ports, &observer, &mut report, &stop)?,
-        raw => raw_scan(&options, raw, targets, &ports, &observer, &mut report, &stop)?,
+        TcpScan::Connect => connect_scan(
+            &options,
+            targets,
+            ScanRun { ports: &ports, observer: &observer, report: &mut report, stop: &stop },
+        )?,
+        raw => raw_scan(
+            &options,
+            raw,
+            targets,
+            ScanRun { ports: &ports, observer: &observer, report: &mut report, stop: &stop },
+        )?,
     };
     if scanned == 0 && finished == Finished::All {
         eprintln!("WARNING: No targets were specified, so 0 hosts scanned.");
@@ -87,6 +96,15 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
         return Err(RunError::Failed(format!("interrupted: the output holds the {scanned} {hosts} completed")));
     }
     Ok(())
+}
+
+/// What both scan paths are given besides their targets.
+struct ScanRun<'a> {
+    ports: &'a [u16],
+    observer: &'a Discoveries,
+    /// Takes each host's result, in target order.
+    report: &'a mut dyn FnMut(HostResult) -> Result<(), RunError>,
+    stop: &'a AtomicBool,
 }
 
 /// Whether a scan ran to its end or was stopped by a signal.
@@ -198,11 +216,9 @@ fn raw_technique(technique: TcpScan, scan_flags: Option<u8>) -> Box<dyn TcpTechn
 fn connect_scan(
     options: &ScanOptions,
     targets: impl Iterator<Item = Target>,
-    ports: &[u16],
-    observer: &Discoveries,
-    report: &mut dyn FnMut(HostResult) -> Result<(), RunError>,
-    stop: &AtomicBool,
+    run: ScanRun,
 ) -> Result<Finished, RunError> {
+    let ScanRun { ports, observer, report, stop } = run;
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
     let scanner = ConnectScanner::new(connect_config(options));
@@ -233,11 +249,9 @@ fn raw_scan(
     options: &ScanOptions,
     scan: TcpScan,
     targets: impl Iterator<Item = Target>,
-    ports: &[u16],
-    observer: &Discoveries,
-    report: &mut dyn FnMut(HostResult) -> Result<(), RunError>,
-    stop: &AtomicBool,
+    run: ScanRun,
 ) -> Result<Finished, RunError> {
+    let ScanRun { ports, observer, report, stop } = run;
     let mut targets = targets.peekable();
     let config = RawConfig {
         timing: timing(&options.timing),

@@ -20,6 +20,16 @@ fn has(tool: &str) -> bool {
     present
 }
 
+/// The XML validates against Nmap's own DTD (read from Nmap's installation, never copied).
+fn assert_valid_against_nmap_dtd(xml: &Path) {
+    let dtd = Path::new("/usr/share/nmap/nmap.dtd");
+    if !has("xmllint") || !dtd.exists() {
+        return;
+    }
+    let valid = Command::new("xmllint").arg("--noout").arg("--dtdvalid").arg(dtd).arg(xml).output().unwrap();
+    assert!(valid.status.success(), "{}", String::from_utf8_lossy(&valid.stderr));
+}
+
 fn libnmap_present() -> bool {
     let present = Command::new("python3").args(["-c", "import libnmap"]).status().is_ok_and(|s| s.success());
     assert!(present || std::env::var_os("CI").is_none(), "the test script installs python-libnmap under CI");
@@ -80,14 +90,7 @@ fn all_formats_of_one_scan_agree_with_the_terminal_and_with_nmap() {
     assert_eq!(host["not_shown"], serde_json::json!([{"state": "closed", "count": 1019}]));
 
     let xml = base.with_extension("xml");
-    if has("xmllint") && Path::new("/usr/share/nmap/nmap.dtd").exists() {
-        let valid = Command::new("xmllint")
-            .args(["--noout", "--dtdvalid", "/usr/share/nmap/nmap.dtd"])
-            .arg(&xml)
-            .output()
-            .unwrap();
-        assert!(valid.status.success(), "{}", String::from_utf8_lossy(&valid.stderr));
-    }
+    assert_valid_against_nmap_dtd(&xml);
     if libnmap_present() {
         // python-libnmap, as users' tools read Nmap's XML: the same ports and states.
         let script = "import sys\nfrom libnmap.parser import NmapParser\nh = NmapParser.parse_fromfile(sys.argv[1]).hosts[0]\nprint(h.address, ', '.join(f'{s.port}/{s.state}' for s in h.services))";
@@ -235,14 +238,7 @@ fn an_interrupted_scan_leaves_valid_xml_and_json() {
     assert_eq!(text.matches("<host>").count(), 1);
     assert!(text.contains("exit=\"error\" errormsg=\"interrupted\""), "{text}");
     assert!(text.trim_end().ends_with("</nmaprun>"));
-    if has("xmllint") && Path::new("/usr/share/nmap/nmap.dtd").exists() {
-        let valid = Command::new("xmllint")
-            .args(["--noout", "--dtdvalid", "/usr/share/nmap/nmap.dtd"])
-            .arg(&xml)
-            .output()
-            .unwrap();
-        assert!(valid.status.success(), "{}", String::from_utf8_lossy(&valid.stderr));
-    }
+    assert_valid_against_nmap_dtd(&xml);
     let document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(document["hosts"].as_array().unwrap().len(), 1);
     assert_eq!(document["summary"]["interrupted"], true);

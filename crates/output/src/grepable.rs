@@ -72,28 +72,17 @@ fn largest_state(hidden: &[&PortResult]) -> Option<(String, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use model::{HostStatus, PortState, Protocol, Reason, Target};
+    use crate::tcp_port;
+    use model::{HostStatus, PortState, Reason, Target};
     use std::time::Duration;
 
     #[test]
     fn host_lines_list_ports_and_the_ignored_state() {
-        let mut ports: Vec<PortResult> = (100..130)
-            .map(|port| PortResult {
-                protocol: Protocol::Tcp,
-                port,
-                state: PortState::Closed,
-                reason: Reason::Reset,
-                reason_ttl: None,
-                service: None,
-            })
-            .collect();
+        let mut ports: Vec<PortResult> = (100..130).map(|p| tcp_port(p, PortState::Closed, Reason::Reset)).collect();
         ports.push(PortResult {
-            protocol: Protocol::Tcp,
-            port: 22,
-            state: PortState::Open,
-            reason: Reason::SynAck,
             reason_ttl: Some(64),
             service: Some("ssh".into()),
+            ..tcp_port(22, PortState::Open, Reason::SynAck)
         });
         let host = HostResult {
             target: Target {

@@ -192,7 +192,8 @@ fn port_record(port: &PortResult) -> Port<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use model::{PortState, Protocol, Reason, Target};
+    use crate::tcp_port;
+    use model::{PortState, Reason, Target};
     use std::time::Duration;
 
     fn start() -> ScanStart {
@@ -208,12 +209,9 @@ mod tests {
 
     fn host() -> HostResult {
         let port = |port, state, reason, service: Option<&str>| PortResult {
-            protocol: Protocol::Tcp,
-            port,
-            state,
-            reason,
             reason_ttl: Some(64),
             service: service.map(String::from),
+            ..tcp_port(port, state, reason)
         };
         HostResult {
             target: Target::from_addr("198.18.0.2".parse().unwrap()),
@@ -273,16 +271,7 @@ mod tests {
     #[test]
     fn summarised_ports_are_counted_by_state() {
         let mut many = host();
-        many.ports = (1..=40)
-            .map(|port| PortResult {
-                protocol: Protocol::Tcp,
-                port,
-                state: PortState::Closed,
-                reason: Reason::Reset,
-                reason_ttl: None,
-                service: None,
-            })
-            .collect();
+        many.ports = (1..=40).map(|p| tcp_port(p, PortState::Closed, Reason::Reset)).collect();
         let record = host_record(&many, &NormalOptions::default()).unwrap();
         assert!(record.ports.is_empty());
         assert_eq!((record.not_shown[0].state.as_str(), record.not_shown[0].count), ("closed", 40));

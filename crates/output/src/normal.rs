@@ -214,14 +214,7 @@ mod tests {
     use model::Target;
 
     fn port(port: u16, state: PortState, reason: Reason, service: &str) -> PortResult {
-        PortResult {
-            protocol: Protocol::Tcp,
-            port,
-            state,
-            reason,
-            reason_ttl: None,
-            service: Some(service.to_string()),
-        }
+        PortResult { service: Some(service.to_string()), ..crate::tcp_port(port, state, reason) }
     }
 
     fn closed_range(ports: std::ops::Range<u16>) -> Vec<PortResult> {
