@@ -46,6 +46,7 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let ports = tcp_ports(&options, &services)?;
     let specs = target_specs(&options)?;
     let exclude = exclusions(&options)?;
+    let stop = stop_on_signal()?;
 
     let mut sink = sinks(&options)?;
     let start = ScanStart {
@@ -71,19 +72,10 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
         up += u64::from(host.is_up());
         sink.host(&host).map_err(write_failed)
     };
-    let stop = stop_on_signal()?;
+    let run = ScanRun { ports: &ports, observer: &observer, report: &mut report, stop: &stop };
     let finished = match technique {
-        TcpScan::Connect => connect_scan(
-            &options,
-            targets,
-            ScanRun { ports: &ports, observer: &observer, report: &mut report, stop: &stop },
-        )?,
-        raw => raw_scan(
-            &options,
-            raw,
-            targets,
-            ScanRun { ports: &ports, observer: &observer, report: &mut report, stop: &stop },
-        )?,
+        TcpScan::Connect => connect_scan(&options, targets, run)?,
+        raw => raw_scan(&options, raw, targets, run)?,
     };
     if scanned == 0 && finished == Finished::All {
         eprintln!("WARNING: No targets were specified, so 0 hosts scanned.");
