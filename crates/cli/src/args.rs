@@ -109,6 +109,8 @@ pub struct ScanOptions {
     pub outputs: Vec<(OutputFormat, PathBuf)>,
     /// `--append-output`: add to output files instead of replacing them.
     pub append_output: bool,
+    /// `--save`: keep the scan in the history database.
+    pub save: bool,
     pub stylesheet: Stylesheet,
     pub timing: TimingOptions,
 }
@@ -217,7 +219,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "ndjson",
     "stylesheet",
 ];
-const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help", "webxml", "no-stylesheet", "append-output"];
+const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help", "webxml", "no-stylesheet", "append-output", "save"];
 
 struct Tokens<I: Iterator<Item = String>> {
     args: std::iter::Peekable<I>,
@@ -284,6 +286,7 @@ fn parse_long<I: Iterator<Item = String>>(
             "webxml" => options.stylesheet = Stylesheet::Href(NMAP_ORG_XSL.into()),
             "no-stylesheet" => options.stylesheet = Stylesheet::Omitted,
             "append-output" => options.append_output = true,
+            "save" => options.save = true,
             "version" => return Ok(Some(Command::Version)),
             _ => return Ok(Some(Command::Help)),
         }

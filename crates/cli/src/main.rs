@@ -1,6 +1,7 @@
 //! `portolan`: parses Nmap's command line, runs the scan, prints, and sets the exit code.
 
 mod args;
+mod history;
 mod run;
 mod usage;
 
@@ -12,8 +13,16 @@ use args::Command;
 const EXIT_FAILURE: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
+/// `portolan diff` found changes; it fails with 2, as diff(1) and Nmap's ndiff do.
+const EXIT_CHANGES: u8 = 1;
+const EXIT_DIFF_TROUBLE: u8 = 2;
+
 fn main() -> ExitCode {
-    match args::parse(std::env::args().skip(1)) {
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(command @ ("history" | "diff")) = words.first().map(String::as_str) {
+        return history_command(command, &words[1..]);
+    }
+    match args::parse(words) {
         Ok(Command::Help) => {
             print!("{}", usage::HELP);
             ExitCode::SUCCESS
@@ -31,6 +40,18 @@ fn main() -> ExitCode {
             }
         },
         Err(error) => usage_error(&error.0),
+    }
+}
+
+fn history_command(command: &str, words: &[String]) -> ExitCode {
+    match history::parse(command, words).map(history::run) {
+        Err(error) => usage_error(&error.0),
+        Ok(Ok(false)) => ExitCode::SUCCESS,
+        Ok(Ok(true)) => ExitCode::from(EXIT_CHANGES),
+        Ok(Err(message)) => {
+            eprintln!("portolan: {message}");
+            ExitCode::from(if command == "diff" { EXIT_DIFF_TROUBLE } else { EXIT_FAILURE })
+        }
     }
 }
 

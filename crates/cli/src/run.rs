@@ -48,7 +48,13 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let exclude = exclusions(&options)?;
     let stop = stop_on_signal()?;
 
+    let saved_document = SharedBuffer::default();
     let mut sink = sinks(&options)?;
+    if options.save {
+        let normal =
+            NormalOptions { reason: options.reason, open_only: options.open_only, verbosity: options.verbosity };
+        sink.0.push(Box::new(JsonSink::new(saved_document.clone(), normal, JsonLayout::Document)));
+    }
     let start = ScanStart {
         version: env!("CARGO_PKG_VERSION").to_string(),
         command_line: command_line(),
@@ -87,7 +93,34 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
         let hosts = if scanned == 1 { "host" } else { "hosts" };
         return Err(RunError::Failed(format!("interrupted: the output holds the {scanned} {hosts} completed")));
     }
+    if options.save {
+        let id = crate::history::save(&saved_document.text()).map_err(RunError::Failed)?;
+        if terminal_output(&options) {
+            println!("Saved as scan {id} (see 'portolan history', 'portolan diff')");
+        }
+    }
     Ok(())
+}
+
+/// An in-memory writer that a sink can own while the caller keeps a handle to the text.
+#[derive(Clone, Default)]
+struct SharedBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("buffer lock")).into_owned()
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("buffer lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What both scan paths are given besides their targets.

@@ -41,6 +41,8 @@ OUTPUT:
   --ndjson <file>: one JSON object per line, written as results come (see docs/json.md)
   --append-output: add to output files instead of replacing them
   --stylesheet <path/URL>, --webxml, --no-stylesheet: the XSL the XML output names
+  --save: keep the scan in the history ('portolan history' lists them; 'portolan diff A B'
+      shows what changed between two saved scans or XML/JSON files, ours or Nmap's)
   -oA <basename>: normal, XML, grepable and JSON, as <basename>.nmap, .xml, .gnmap, .json
   -v: more verbose (-vv or -v<level> for more)
   --reason: show why each port and host has its state

@@ -1,0 +1,11 @@
+//! Scan history and what changed: a store of past scans, readers that turn a scan file (Nmap's
+//! XML, portolan's XML or JSON) into one comparable record, and the difference of two records —
+//! the administrator's "what opened since last week".
+
+mod diff;
+mod read;
+mod store;
+
+pub use diff::{diff, Change};
+pub use read::{read_scan, HostPorts, PortLine, ReadError, ScanRecord};
+pub use store::{Store, StoreError, StoredScan};
