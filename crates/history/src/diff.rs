@@ -73,7 +73,10 @@ mod tests {
     use super::*;
     use crate::HostPorts;
 
-    fn record(hosts: &[(&str, &[(u16, &str, Option<&str>)])]) -> ScanRecord {
+    /// A port as the tests write it: number, state, service.
+    type Port<'a> = (u16, &'a str, Option<&'a str>);
+
+    fn record(hosts: &[(&str, &[Port])]) -> ScanRecord {
         let mut record = ScanRecord::default();
         for (address, ports) in hosts {
             let mut host = HostPorts::default();
