@@ -30,10 +30,29 @@ fn assert_valid_against_nmap_dtd(xml: &Path) {
     assert!(valid.status.success(), "{}", String::from_utf8_lossy(&valid.stderr));
 }
 
-fn libnmap_present() -> bool {
-    let present = Command::new("python3").args(["-c", "import libnmap"]).status().is_ok_and(|s| s.success());
-    assert!(present || std::env::var_os("CI").is_none(), "the test script installs python-libnmap under CI");
+fn python_module_present(module: &str) -> bool {
+    let present = Command::new("python3").args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success());
+    assert!(
+        present || std::env::var_os("CI").is_none(),
+        "the test script installs the python module {module} under CI"
+    );
     present
+}
+
+/// Validates a JSON document (or, with `lines`, each NDJSON line) against docs/json.schema.json.
+fn assert_matches_json_schema(file: &Path, lines: bool) {
+    if !python_module_present("jsonschema") {
+        return;
+    }
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/json.schema.json");
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        if sys.argv[3] == 'lines':\n    schema['$ref'] = '#/$defs/line'\n    values = [json.loads(l) for l in open(sys.argv[2])]\n\
+        else:\n    values = [json.load(open(sys.argv[2]))]\n\
+        for value in values:\n    jsonschema.validate(value, schema)\n";
+    let mode = if lines { "lines" } else { "document" };
+    let checked = Command::new("python3").args(["-c", script, schema]).arg(file).arg(mode).output().unwrap();
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
 }
 
 /// The scan every test here runs: the standard target, SYN scan, with reasons.
@@ -88,10 +107,11 @@ fn all_formats_of_one_scan_agree_with_the_terminal_and_with_nmap() {
     let grepable_ports = grepable.split("Ports: ").nth(1).unwrap().split('\t').next().unwrap();
     assert_eq!(json_ports.join(", "), grepable_ports);
     assert_eq!(host["not_shown"], serde_json::json!([{"state": "closed", "count": 1019}]));
+    assert_matches_json_schema(&base.with_extension("json"), false);
 
     let xml = base.with_extension("xml");
     assert_valid_against_nmap_dtd(&xml);
-    if libnmap_present() {
+    if python_module_present("libnmap") {
         // python-libnmap, as users' tools read Nmap's XML: the same ports and states.
         let script = "import sys\nfrom libnmap.parser import NmapParser\nh = NmapParser.parse_fromfile(sys.argv[1]).hosts[0]\nprint(h.address, ', '.join(f'{s.port}/{s.state}' for s in h.services))";
         let parsed = Command::new("python3").args(["-c", script]).arg(&xml).output().unwrap();
@@ -142,6 +162,10 @@ fn json_lines_stream_to_standard_output() {
     let target = TARGET_V4.to_string();
     let report = stdout(&portolan(&lab.lab, &["-sS", "-n", "-p", "22,23", "-oJ", "-", &target]));
     let lines: Vec<serde_json::Value> = report.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let streamed = std::env::temp_dir().join(format!("portolan-ndjson-{}", std::process::id()));
+    std::fs::write(&streamed, &report).unwrap();
+    assert_matches_json_schema(&streamed, true);
+    std::fs::remove_file(&streamed).unwrap();
     let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["start", "host", "summary"]);
     assert_eq!(lines[1]["ports"][0]["port"], 22);
