@@ -8,7 +8,7 @@ use std::io::Write;
 use model::{HostResult, HostStatus, PortResult, ScanSummary};
 use serde::Serialize;
 
-use crate::{finished_at, split_ignored, NormalOptions, ScanStart, Sink};
+use crate::{finished_at, split_ignored, NormalOptions, Progress, ScanStart, Sink};
 
 /// Bumped on any change that could break a reader of the previous layout.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -70,17 +70,18 @@ pub enum JsonLayout {
     Lines,
 }
 
-pub struct JsonSink<W> {
+pub struct JsonSink<W: Write> {
     out: W,
     options: NormalOptions,
     layout: JsonLayout,
     start: Option<ScanStart>,
     hosts_written: usize,
+    progress: Progress,
 }
 
 impl<W: Write> JsonSink<W> {
     pub fn new(out: W, options: NormalOptions, layout: JsonLayout) -> Self {
-        JsonSink { out, options, layout, start: None, hosts_written: 0 }
+        JsonSink { out, options, layout, start: None, hosts_written: 0, progress: Progress::default() }
     }
 
     fn object(&mut self, kind: &str, value: &impl Serialize) -> std::io::Result<()> {
@@ -118,6 +119,7 @@ impl<W: Write> Sink for JsonSink<W> {
     }
 
     fn host(&mut self, host: &HostResult) -> std::io::Result<()> {
+        self.progress.record(host);
         let Some(record) = host_record(host, &self.options) else { return Ok(()) };
         match self.layout {
             JsonLayout::Lines => self.object("host", &record),
@@ -131,6 +133,7 @@ impl<W: Write> Sink for JsonSink<W> {
     }
 
     fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()> {
+        self.progress.finished = true;
         let Some(start) = &self.start else { return Ok(()) };
         let record = Summary {
             finished: finished_at(start, summary).timestamp().to_string(),
@@ -146,6 +149,16 @@ impl<W: Write> Sink for JsonSink<W> {
                 writeln!(self.out, "\n],\"summary\":{summary}}}")?;
                 self.out.flush()
             }
+        }
+    }
+}
+
+impl<W: Write> Drop for JsonSink<W> {
+    /// A scan that ended early (an error, a panic) still leaves a complete document.
+    fn drop(&mut self) {
+        if let (Some(start), false) = (&self.start, self.progress.finished) {
+            let summary = self.progress.cut_short(start);
+            let _ = self.finish(&summary);
         }
     }
 }
@@ -237,6 +250,7 @@ mod tests {
             interrupted: false,
         })
         .unwrap();
+        drop(sink);
         String::from_utf8(out).unwrap()
     }
 
@@ -266,6 +280,29 @@ mod tests {
             .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["type"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(kinds, ["start", "host", "host", "summary"]);
+    }
+
+    #[test]
+    fn a_sink_dropped_unfinished_still_closes_its_document() {
+        for layout in [JsonLayout::Document, JsonLayout::Lines] {
+            let mut out = Vec::new();
+            {
+                let mut sink = JsonSink::new(&mut out, NormalOptions::default(), layout);
+                sink.start(&start()).unwrap();
+                sink.host(&host()).unwrap();
+                // The scan ends here by an error or a panic: no finish().
+            }
+            let text = String::from_utf8(out).unwrap();
+            let last: serde_json::Value = match layout {
+                JsonLayout::Document => serde_json::from_str::<serde_json::Value>(&text).unwrap()["summary"].clone(),
+                JsonLayout::Lines => serde_json::from_str(text.lines().last().unwrap()).unwrap(),
+            };
+            assert_eq!(
+                (last["interrupted"].as_bool(), last["hosts_scanned"].as_u64()),
+                (Some(true), Some(1)),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -51,6 +51,35 @@ impl Sink for Fanout {
     }
 }
 
+/// What a document sink has seen, so that it can close its document when dropped unfinished
+/// (an error or a panic ending the scan early) instead of leaving a truncated file.
+#[derive(Debug, Default)]
+struct Progress {
+    scanned: u64,
+    up: u64,
+    down: u64,
+    finished: bool,
+}
+
+impl Progress {
+    fn record(&mut self, host: &HostResult) {
+        self.scanned += 1;
+        self.up += u64::from(host.is_up());
+        self.down += u64::from(host.status == model::HostStatus::Down);
+    }
+
+    /// The summary of a scan that ended before its sink was finished.
+    fn cut_short(&self, start: &ScanStart) -> ScanSummary {
+        let elapsed = start.started.duration_until(&jiff::Zoned::now());
+        ScanSummary {
+            hosts_scanned: self.scanned,
+            hosts_up: self.up,
+            elapsed: std::time::Duration::try_from(elapsed).unwrap_or_default(),
+            interrupted: true,
+        }
+    }
+}
+
 /// C's ctime() layout, which Nmap's files use: "Wed Nov 25 14:17:35 2026".
 fn ctime(time: &jiff::Zoned) -> String {
     time.strftime("%a %b %e %H:%M:%S %Y").to_string()

@@ -6,23 +6,23 @@ use std::io::Write;
 
 use model::{HostResult, HostStatus, PortResult, ScanSummary};
 
-use crate::{ctime, finished_at, split_ignored, totals, NormalOptions, ScanStart, Sink};
+use crate::{ctime, finished_at, split_ignored, totals, NormalOptions, Progress, ScanStart, Sink};
 
 /// The version of Nmap's XML layout this sink writes.
 const XML_OUTPUT_VERSION: &str = "1.05";
 
-pub struct XmlSink<W> {
+pub struct XmlSink<W: Write> {
     out: W,
     options: NormalOptions,
     /// The XSL stylesheet to name, if any.
     stylesheet: Option<String>,
     start: Option<ScanStart>,
-    hosts_down: u64,
+    progress: Progress,
 }
 
 impl<W: Write> XmlSink<W> {
     pub fn new(out: W, options: NormalOptions, stylesheet: Option<String>) -> Self {
-        XmlSink { out, options, stylesheet, start: None, hosts_down: 0 }
+        XmlSink { out, options, stylesheet, start: None, progress: Progress::default() }
     }
 }
 
@@ -57,10 +57,8 @@ impl<W: Write> Sink for XmlSink<W> {
     }
 
     fn host(&mut self, host: &HostResult) -> std::io::Result<()> {
-        let HostStatus::Up { reason } = host.status else {
-            self.hosts_down += u64::from(host.status == HostStatus::Down);
-            return Ok(());
-        };
+        self.progress.record(host);
+        let HostStatus::Up { reason } = host.status else { return Ok(()) };
         let (shown, hidden) = split_ignored(&host.ports, &self.options);
         if self.options.open_only && shown.is_empty() {
             return Ok(());
@@ -90,6 +88,7 @@ impl<W: Write> Sink for XmlSink<W> {
     }
 
     fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()> {
+        self.progress.finished = true;
         let Some(start) = &self.start else { return Ok(()) };
         let finished = finished_at(start, summary);
         let timestr = ctime(&finished);
@@ -101,10 +100,20 @@ impl<W: Write> Sink for XmlSink<W> {
             totals(summary),
             summary.elapsed.as_secs_f64(),
             summary.hosts_up,
-            self.hosts_down,
+            self.progress.down,
             summary.hosts_scanned,
         )?;
         self.out.flush()
+    }
+}
+
+impl<W: Write> Drop for XmlSink<W> {
+    /// A scan that ended early (an error, a panic) still leaves a complete document.
+    fn drop(&mut self) {
+        if let (Some(start), false) = (&self.start, self.progress.finished) {
+            let summary = self.progress.cut_short(start);
+            let _ = self.finish(&summary);
+        }
     }
 }
 
@@ -158,6 +167,27 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sink_dropped_unfinished_still_closes_its_document() {
+        let start = ScanStart {
+            version: "0.1.0".into(),
+            command_line: "portolan 198.18.0.2".into(),
+            started: jiff::Zoned::now(),
+            scan_type: "syn",
+            ports: vec![22],
+            verbosity: 0,
+        };
+        let mut out = Vec::new();
+        {
+            let mut sink = XmlSink::new(&mut out, NormalOptions::default(), None);
+            sink.start(&start).unwrap();
+            // The scan ends here by an error or a panic: no finish().
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("exit=\"error\" errormsg=\"interrupted\""), "{text}");
+        assert!(text.trim_end().ends_with("</nmaprun>"), "{text}");
+    }
 
     #[test]
     fn port_ranges_compress_runs() {
