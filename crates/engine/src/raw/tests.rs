@@ -30,6 +30,8 @@ struct Sim {
     /// Replies on their way back: (arrival, response).
     in_transit: Vec<(Instant, Response)>,
     sent: Vec<(Instant, Probe)>,
+    /// Each packet, probe or reply, is lost with this probability (seeded, so runs repeat).
+    loss: Option<(f64, rand::rngs::StdRng)>,
 }
 
 fn config() -> RawConfig {
@@ -53,6 +55,7 @@ impl Sim {
             seen: HashMap::new(),
             in_transit: Vec::new(),
             sent: Vec::new(),
+            loss: None,
         }
     }
 
@@ -81,7 +84,15 @@ impl Sim {
         }
     }
 
+    fn lost(&mut self) -> bool {
+        use rand::Rng;
+        self.loss.as_mut().is_some_and(|(p, rng)| rng.random_bool(*p))
+    }
+
     fn answer(&mut self, probe: Probe) {
+        if self.lost() {
+            return;
+        }
         let key = (probe.dst, probe.tcp.dst_port);
         let count = self.seen.entry(key).or_default();
         *count += 1;
@@ -95,6 +106,9 @@ impl Sim {
             Behaviour::LoseFirst(_) => tcp(flags::SYN | flags::ACK),
             Behaviour::Prohibited => Response::Unreachable(unreachable(&probe, 13)),
         };
+        if self.lost() {
+            return;
+        }
         self.in_transit.push((self.now + self.rtt, response));
     }
 
@@ -217,11 +231,11 @@ fn a_host_that_has_not_answered_yet_is_timed_by_the_scan() {
 fn answers_on_retransmissions_earn_more_retries() {
     use Behaviour::*;
     // Port 80 is answered only on its second try: the host has shown loss, so the silent
-    // port 25 gets a second retransmission (three probes) instead of one.
+    // port 25 gets three retransmissions (four probes: two past the deepest answer) instead of one.
     let mut sim = Sim::new(config(), &[HOST], &[25, 80], &[((HOST, 25), Drop), ((HOST, 80), LoseFirst(1))]);
     sim.run(Duration::from_secs(60));
     assert_eq!(sim.port(0, 80), (PortState::Open, Reason::SynAck));
-    assert_eq!(sim.probes_to(HOST, 25).len(), 3);
+    assert_eq!(sim.probes_to(HOST, 25).len(), 4);
 }
 
 #[test]
@@ -385,4 +399,21 @@ fn a_clean_host_never_gets_a_scan_delay() {
     let mut sim = Sim::new(config(), &[HOST], &ports, &[]);
     sim.run(Duration::from_secs(60));
     assert_eq!(sim.engine.scan_delay(), Duration::ZERO);
+}
+
+#[test]
+fn random_loss_never_turns_a_closed_port_filtered() {
+    // Regression: with 5 % loss each way, Nmap's rule (one retransmission more than the deepest
+    // answered try) let about one port in a thousand run out of tries and come out filtered.
+    use rand::SeedableRng;
+    let ports: Vec<u16> = (1..=1000).collect();
+    for seed in 0..40 {
+        let mut sim = Sim::new(config(), &[HOST], &ports, &[]);
+        sim.loss = Some((0.05, rand::rngs::StdRng::seed_from_u64(seed)));
+        sim.run(Duration::from_secs(600));
+        let results = sim.engine.into_results();
+        let filtered: Vec<u16> =
+            results[0].ports.iter().filter(|p| p.state != PortState::Closed).map(|p| p.port).collect();
+        assert!(filtered.is_empty(), "seed {seed}: closed ports reported otherwise: {filtered:?}");
+    }
 }
