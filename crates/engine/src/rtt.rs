@@ -44,6 +44,11 @@ impl RttEstimator {
         self.smoothed.map(|s| s.srtt)
     }
 
+    /// The whole estimate, once anything has been measured.
+    pub fn round_trip(&self) -> Option<model::RoundTrip> {
+        self.smoothed.map(|s| model::RoundTrip { srtt: s.srtt, rttvar: s.rttvar, timeout: self.timeout() })
+    }
+
     /// How long to wait for an answer to a probe sent now.
     pub fn timeout(&self) -> Duration {
         match self.smoothed {

@@ -47,7 +47,7 @@ async fn listening_port_is_open_and_a_free_port_is_closed() {
     let got: Vec<_> = host.ports.iter().map(|p| (p.port, p.state, p.reason)).collect();
     assert_eq!(got, expected);
     assert!(matches!(host.status, HostStatus::Up { .. }));
-    assert!(host.latency.is_some());
+    assert!(host.latency().is_some());
     assert_eq!(*recorder.0.lock().unwrap(), vec![open]);
 }
 

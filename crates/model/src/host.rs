@@ -37,8 +37,8 @@ pub enum HostStatus {
 pub struct HostResult {
     pub target: Target,
     pub status: HostStatus,
-    /// Smoothed round-trip time of the answers, when any came.
-    pub latency: Option<Duration>,
+    /// The round-trip estimate of the answers, when any came.
+    pub round_trip: Option<RoundTrip>,
     /// Every scanned port, sorted by protocol and port number.
     pub ports: Vec<PortResult>,
 }
@@ -46,6 +46,30 @@ pub struct HostResult {
 impl HostResult {
     pub fn is_up(&self) -> bool {
         matches!(self.status, HostStatus::Up { .. })
+    }
+
+    /// The latency Nmap prints: the smoothed round-trip time.
+    pub fn latency(&self) -> Option<Duration> {
+        self.round_trip.map(|r| r.srtt)
+    }
+}
+
+/// A host's round-trip estimate when its scan ended (Nmap's `<times srtt rttvar to>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundTrip {
+    /// Smoothed round-trip time.
+    pub srtt: Duration,
+    /// Its variation.
+    pub rttvar: Duration,
+    /// The probe timeout they gave.
+    pub timeout: Duration,
+}
+
+impl RoundTrip {
+    /// The estimate after a single sample (RFC 6298: variation half the sample, timeout the
+    /// sample plus four variations).
+    pub fn from_sample(rtt: Duration) -> RoundTrip {
+        RoundTrip { srtt: rtt, rttvar: rtt / 2, timeout: rtt * 3 }
     }
 }
 

@@ -6,5 +6,5 @@
 mod host;
 mod port;
 
-pub use host::{alive_because, HostResult, HostStatus, ScanSummary, Target};
+pub use host::{alive_because, HostResult, HostStatus, RoundTrip, ScanSummary, Target};
 pub use port::{PortResult, PortState, Protocol, Reason};

@@ -91,7 +91,7 @@ mod tests {
                 other_addrs: vec![],
             },
             status: HostStatus::Up { reason: Reason::SynAck },
-            latency: Some(Duration::from_micros(100)),
+            round_trip: Some(model::RoundTrip::from_sample(Duration::from_micros(100))),
             ports,
         };
         let mut out = Vec::new();

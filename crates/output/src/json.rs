@@ -185,7 +185,7 @@ fn host_record<'a>(host: &'a HostResult, options: &NormalOptions) -> Option<Host
         other_addresses: host.target.other_addrs.iter().map(|a| a.to_string()).collect(),
         status: "up",
         reason: Some(reason.to_string()),
-        latency_seconds: host.latency.map(|l| l.as_secs_f64()),
+        latency_seconds: host.latency().map(|l| l.as_secs_f64()),
         ports: shown.into_iter().map(port_record).collect(),
         not_shown,
     })
@@ -229,7 +229,7 @@ mod tests {
         HostResult {
             target: Target::from_addr("198.18.0.2".parse().unwrap()),
             status: HostStatus::Up { reason: Reason::SynAck },
-            latency: Some(Duration::from_micros(250)),
+            round_trip: Some(model::RoundTrip::from_sample(Duration::from_micros(250))),
             ports: vec![
                 port(22, PortState::Open, Reason::SynAck, Some("ssh")),
                 port(23, PortState::Closed, Reason::Reset, None),

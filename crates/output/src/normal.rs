@@ -126,7 +126,7 @@ fn up_line(host: &HostResult, options: &NormalOptions) -> String {
         HostStatus::Up { reason } if options.reason => format!(", received {reason}"),
         _ => String::new(),
     };
-    match host.latency {
+    match host.latency() {
         Some(latency) => format!("Host is up{received} ({}s latency).", two_significant_digits(latency)),
         None => format!("Host is up{received}."),
     }
@@ -211,7 +211,7 @@ fn port_table(ports: &[&PortResult], with_reason: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use model::Target;
+    use model::{RoundTrip, Target};
 
     fn port(port: u16, state: PortState, reason: Reason, service: &str) -> PortResult {
         PortResult { service: Some(service.to_string()), ..crate::tcp_port(port, state, reason) }
@@ -225,7 +225,7 @@ mod tests {
         HostResult {
             target: Target::from_addr("198.18.0.2".parse().unwrap()),
             status: HostStatus::Up { reason: Reason::SynAck },
-            latency: Some(Duration::from_micros(230)),
+            round_trip: Some(RoundTrip::from_sample(Duration::from_micros(230))),
             ports,
         }
     }

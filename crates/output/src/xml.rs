@@ -83,7 +83,18 @@ impl<W: Write> Sink for XmlSink<W> {
         for port in shown {
             writeln!(self.out, "{}", port_element(port))?;
         }
-        writeln!(self.out, "</ports>\n</host>")?;
+        writeln!(self.out, "</ports>")?;
+        if let Some(times) = host.round_trip {
+            let micros = |d: std::time::Duration| d.as_micros();
+            writeln!(
+                self.out,
+                "<times srtt=\"{}\" rttvar=\"{}\" to=\"{}\"/>",
+                micros(times.srtt),
+                micros(times.rttvar),
+                micros(times.timeout)
+            )?;
+        }
+        writeln!(self.out, "</host>")?;
         self.out.flush()
     }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, ScanSummary, Target};
+use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, RoundTrip, ScanSummary, Target};
 use output::{GrepableSink, JsonLayout, JsonSink, NormalOptions, NormalSink, ScanStart, Sink, XmlSink};
 
 fn start() -> ScanStart {
@@ -35,7 +35,7 @@ fn hosts() -> Vec<HostResult> {
             other_addrs: vec!["2001:2::3".parse().unwrap()],
         },
         status: HostStatus::Up { reason: Reason::SynAck },
-        latency: Some(Duration::from_micros(1500)),
+        round_trip: Some(RoundTrip::from_sample(Duration::from_micros(1500))),
         ports: vec![
             port(22, PortState::Open, Reason::SynAck, Some(63), Some("ssh")),
             port(23, PortState::Closed, Reason::Reset, Some(63), Some("telnet")),
@@ -44,7 +44,7 @@ fn hosts() -> Vec<HostResult> {
     let down = HostResult {
         target: Target::from_addr("198.18.0.9".parse().unwrap()),
         status: HostStatus::Down,
-        latency: None,
+        round_trip: None,
         ports: vec![],
     };
     let timed_out = HostResult { status: HostStatus::TimedOut, ..down.clone() };
@@ -52,7 +52,7 @@ fn hosts() -> Vec<HostResult> {
         HostResult {
             target: Target::from_addr("198.18.0.2".parse().unwrap()),
             status: HostStatus::Up { reason: Reason::SynAck },
-            latency: Some(Duration::from_micros(120)),
+            round_trip: Some(RoundTrip::from_sample(Duration::from_micros(120))),
             ports: mixed,
         },
         named,

@@ -122,7 +122,7 @@ impl ConnectScanner {
         };
         match tokio::time::timeout(limit, scan).await {
             Ok(scanned) => scanned.map(|scanned| self.host_result(target, scanned)),
-            Err(_) => Ok(HostResult { target, status: HostStatus::TimedOut, latency: None, ports: Vec::new() }),
+            Err(_) => Ok(HostResult { target, status: HostStatus::TimedOut, round_trip: None, ports: Vec::new() }),
         }
     }
 
@@ -132,7 +132,7 @@ impl ConnectScanner {
         } else {
             model::alive_because(&scanned.ports).map_or(HostStatus::Down, |reason| HostStatus::Up { reason })
         };
-        HostResult { target, status, latency: scanned.latency, ports: scanned.ports }
+        HostResult { target, status, round_trip: scanned.round_trip, ports: scanned.ports }
     }
 
     async fn scan_ports(
@@ -152,7 +152,7 @@ impl ConnectScanner {
         if self.config.randomize_ports {
             pending.shuffle(&mut rand::rng());
         }
-        let mut scanned = ScannedHost { ports: Vec::with_capacity(ports.len()), latency: None };
+        let mut scanned = ScannedHost { ports: Vec::with_capacity(ports.len()), round_trip: None };
         for try_number in 0.. {
             let silent = self.probe_round(addr, pending, try_number, &host, &mut scanned, observer).await?;
             let may_retry = host.lock().expect("host timing lock").retries.may_retry_after(try_number);
@@ -163,7 +163,7 @@ impl ConnectScanner {
             pending = silent;
         }
         scanned.ports.sort_by_key(|p| p.port);
-        scanned.latency = host.lock().expect("host timing lock").rtt.srtt();
+        scanned.round_trip = host.lock().expect("host timing lock").rtt.round_trip();
         Ok(scanned)
     }
 
@@ -216,7 +216,7 @@ impl ConnectScanner {
 
 struct ScannedHost {
     ports: Vec<PortResult>,
-    latency: Option<Duration>,
+    round_trip: Option<model::RoundTrip>,
 }
 
 impl ScannedHost {

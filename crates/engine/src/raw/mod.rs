@@ -454,7 +454,7 @@ impl<T: TcpTechnique> ProbeEngine<T> {
                     model::alive_because(&ports).map_or(HostStatus::Down, |reason| HostStatus::Up { reason })
                 };
                 let ports = if host.timed_out { Vec::new() } else { ports };
-                HostResult { target, status, latency: host.rtt.srtt(), ports }
+                HostResult { target, status, round_trip: host.rtt.round_trip(), ports }
             })
             .collect()
     }

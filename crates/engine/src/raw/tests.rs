@@ -140,7 +140,7 @@ impl Sim {
                         })
                     })
                     .collect();
-                HostResult { target: t.clone(), status: HostStatus::Down, latency: None, ports }
+                HostResult { target: t.clone(), status: HostStatus::Down, round_trip: None, ports }
             })
             .collect()
     }
@@ -190,7 +190,7 @@ fn every_state_of_nmaps_syn_table() {
     assert_eq!(sim.port(0, 110), (PortState::Filtered, Reason::AdminProhibited));
     let results = sim.engine.into_results();
     assert_eq!(results[0].status, HostStatus::Up { reason: Reason::SynAck });
-    assert_eq!(results[0].latency, Some(MS(2)));
+    assert_eq!(results[0].latency(), Some(MS(2)));
     assert_eq!(results[0].ports.iter().map(|p| p.port).collect::<Vec<_>>(), [22, 23, 25, 110]);
 }
 
