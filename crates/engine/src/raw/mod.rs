@@ -284,11 +284,12 @@ impl<T: TcpTechnique> ProbeEngine<T> {
             }
             self.outstanding.remove(&slot);
             let host = self.host_of(slot) as usize;
-            if self.hosts[host].retries.may_retry_after(u32::from(try_number)) {
-                self.retry_queue.push_back((slot, try_number + 1));
-            } else {
-                let (state, reason) = self.technique.on_timeout();
-                self.decide(slot, Verdict { state, reason, ttl: None });
+            // Try numbers ride in a byte: past 255 tries (a --max-retries that large) the port
+            // is given up like any other.
+            let next_try = try_number.checked_add(1);
+            match next_try.filter(|_| self.hosts[host].retries.may_retry_after(u32::from(try_number))) {
+                Some(next_try) => self.retry_queue.push_back((slot, next_try)),
+                None => self.decide_silent(slot),
             }
         }
     }
@@ -303,9 +304,14 @@ impl<T: TcpTechnique> ProbeEngine<T> {
         self.hosts[host as usize].timed_out = true;
         for slot in undecided {
             self.outstanding.remove(&slot);
-            let (state, reason) = self.technique.on_timeout();
-            self.decide(slot, Verdict { state, reason, ttl: None });
+            self.decide_silent(slot);
         }
+    }
+
+    /// What silence after every allowed try means for the technique.
+    fn decide_silent(&mut self, slot: u64) {
+        let (state, reason) = self.technique.on_timeout();
+        self.decide(slot, Verdict { state, reason, ttl: None });
     }
 
     fn decide(&mut self, slot: u64, verdict: Verdict) {

@@ -417,3 +417,23 @@ fn random_loss_never_turns_a_closed_port_filtered() {
         assert!(filtered.is_empty(), "seed {seed}: closed ports reported otherwise: {filtered:?}");
     }
 }
+
+#[test]
+fn a_max_retries_beyond_the_try_byte_gives_up_instead_of_overflowing() {
+    // A host whose deepest answer was try 300 would allow more tries than a try number's byte
+    // holds: the port whose try 255 times out is given up, not retried as try 0 (or a panic).
+    let config = RawConfig { timing: Timing { max_retries: 1000, ..Timing::default() }, ..config() };
+    let now = Instant::now();
+    let mut engine =
+        ProbeEngine::new(SynScan, config, CookieKey::new(1, 2), SCANNER, vec![target(HOST)], vec![80], now);
+    engine.hosts[0].retries.answered_on(300);
+    assert!(engine.hosts[0].retries.may_retry_after(255));
+    let probe = engine.poll_transmit(now).unwrap();
+    assert_eq!(probe.tcp.dst_port, 80);
+    engine.outstanding.insert(0, Sent { try_number: 255, at: now });
+    engine.deadlines.push(Reverse((now, 0, 255)));
+    engine.expire(now);
+    assert!(engine.is_finished());
+    assert!(engine.retry_queue.is_empty());
+    assert_eq!(engine.into_results()[0].ports[0].state, PortState::Filtered);
+}
