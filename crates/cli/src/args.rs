@@ -88,6 +88,10 @@ pub struct ScanOptions {
     pub technique: Option<TcpScan>,
     /// `--scanflags`: the probe's TCP flags, replies read by the technique's table.
     pub scan_flags: Option<u8>,
+    /// `-sU`
+    pub udp: bool,
+    /// `--data`, `--data-string`, `--data-length`: one payload for every UDP probe.
+    pub payload: Option<Payload>,
     pub targets: Vec<String>,
     pub input_list: Option<PathBuf>,
     pub random_targets: Option<u64>,
@@ -114,6 +118,17 @@ pub struct ScanOptions {
     pub stylesheet: Stylesheet,
     pub timing: TimingOptions,
 }
+
+/// A payload the user gave for every probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    Bytes(Vec<u8>),
+    /// `--data-length`: this many random bytes.
+    Random(usize),
+}
+
+/// Nmap's limit on `--data-length`.
+const MAX_DATA_LENGTH: usize = 65400;
 
 /// `-T` and the fine-grained timing options layered over it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -146,9 +161,6 @@ fn usage(message: impl Into<String>) -> UsageError {
 
 /// Nmap options that a later portolan release will build; refused clearly until then.
 const NOT_YET_LONG: &[&str] = &[
-    "data",
-    "data-string",
-    "data-length",
     "ttl",
     "spoof-mac",
     "badsum",
@@ -192,6 +204,9 @@ const NOT_YET_LONG: &[&str] = &[
 /// Single-dash spellings that are long options in Nmap (`-iL`, `-oX`, …) are handled by the
 /// short-option parser, which reads the letter after `i`, `o` or `s`.
 const LONG_WITH_VALUE: &[&str] = &[
+    "data",
+    "data-string",
+    "data-length",
     "top-ports",
     "exclude",
     "excludefile",
@@ -332,6 +347,18 @@ fn parse_long<I: Iterator<Item = String>>(
         "source-port" => options.source.port = Some(number(&option, &value)?),
         "min-parallelism" => options.timing.min_parallelism = Some(positive(&option, &value)?),
         "min-hostgroup" => options.timing.min_hostgroup = Some(positive(&option, &value)?),
+        "data" | "data-string" | "data-length" => {
+            if options.payload.is_some() {
+                return Err(usage(format!(
+                    "{option}: only one of --data, --data-string and --data-length may be given"
+                )));
+            }
+            options.payload = Some(match name {
+                "data" => Payload::Bytes(hex_data(&option, &value)?),
+                "data-string" => Payload::Bytes(value.into_bytes()),
+                _ => Payload::Random(data_length(&option, &value)?),
+            });
+        }
         "scanflags" => {
             let flags = probes::CustomFlags::parse_flags(&value).ok_or_else(|| {
                 usage(format!(
@@ -343,6 +370,24 @@ fn parse_long<I: Iterator<Item = String>>(
         _ => unreachable!("every LONG_WITH_VALUE name is handled"),
     }
     Ok(None)
+}
+
+/// `--data`'s hex string, as Nmap takes it: "deadbeef", "0xdeadbeef" or "\xde\xad\xbe\xef".
+fn hex_data(option: &str, value: &str) -> Result<Vec<u8>, UsageError> {
+    let bad = || usage(format!("invalid value '{value}' for {option}: expected hex digits, e.g. 0xdeadbeef"));
+    let digits = value.strip_prefix("0x").unwrap_or(value).replace("\\x", "");
+    if !digits.len().is_multiple_of(2) || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| bad())).collect()
+}
+
+fn data_length(option: &str, value: &str) -> Result<usize, UsageError> {
+    let length: usize = number(option, value)?;
+    if length > MAX_DATA_LENGTH {
+        return Err(usage(format!("invalid value '{value}' for {option}: at most {MAX_DATA_LENGTH} bytes")));
+    }
+    Ok(length)
 }
 
 fn unknown_option(arg: &str, name: &str) -> UsageError {
@@ -425,8 +470,8 @@ fn verbosity(current: u8, rest: &str, arg: &str) -> Result<u8, UsageError> {
     rest.parse::<u8>().map_err(|_| usage(format!("invalid verbosity '{arg}'")))
 }
 
-/// The TCP techniques (`-sT`, `-sS`, `-sF`, `-sN`, `-sX`, `-sM`, `-sA`, `-sW`); the other scan
-/// types are still to come. Like Nmap, at most one TCP technique per scan.
+/// The TCP techniques (`-sT`, `-sS`, `-sF`, `-sN`, `-sX`, `-sM`, `-sA`, `-sW`) and UDP (`-sU`);
+/// the other scan types are still to come. Like Nmap, at most one TCP technique per scan.
 fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(), UsageError> {
     if letters.is_empty() {
         return Err(usage(format!("option '{arg}' needs a scan type letter, e.g. -sT")));
@@ -441,9 +486,13 @@ fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
             'M' => TcpScan::Maimon,
             'A' => TcpScan::Ack,
             'W' => TcpScan::Window,
-            'U' | 'n' | 'L' | 'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'P' | 'R' => {
+            'U' => {
+                options.udp = true;
+                continue;
+            }
+            'n' | 'L' | 'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'P' | 'R' => {
                 return Err(usage(format!(
-                    "scan type '-s{letter}' is not supported yet (the TCP scan types work so far)"
+                    "scan type '-s{letter}' is not supported yet (the TCP scan types and -sU work so far)"
                 )));
             }
             _ => return Err(usage(format!("unrecognized scan type '-s{letter}' in '{arg}'"))),
@@ -735,13 +784,40 @@ mod tests {
     }
 
     #[test]
+    fn udp_joins_a_tcp_technique() {
+        let options = scan(&["-sSU", "h"]);
+        assert_eq!((options.technique, options.udp), (Some(TcpScan::Syn), true));
+        let options = scan(&["-sU", "h"]);
+        assert_eq!((options.technique, options.udp), (None, true));
+    }
+
+    #[test]
+    fn one_payload_for_every_udp_probe() {
+        let payload = |args: &[&str]| scan(args).payload;
+        for hex in ["deadBEEF", "0xdeadbeef", "\\xde\\xad\\xbe\\xef"] {
+            assert_eq!(payload(&["--data", hex, "h"]), Some(Payload::Bytes(vec![0xde, 0xad, 0xbe, 0xef])), "{hex}");
+        }
+        assert_eq!(payload(&["--data-string", "hi there", "h"]), Some(Payload::Bytes(b"hi there".to_vec())));
+        assert_eq!(payload(&["--data-length", "0", "h"]), Some(Payload::Random(0)));
+        assert_eq!(payload(&["--data-length=25", "h"]), Some(Payload::Random(25)));
+        assert_eq!(error(&["--data", "abc"]), "invalid value 'abc' for --data: expected hex digits, e.g. 0xdeadbeef");
+        assert_eq!(error(&["--data", "zz"]), "invalid value 'zz' for --data: expected hex digits, e.g. 0xdeadbeef");
+        assert_eq!(error(&["--data-length", "65401"]), "invalid value '65401' for --data-length: at most 65400 bytes");
+        assert_eq!(
+            error(&["--data", "00", "--data-length", "3"]),
+            "--data-length: only one of --data, --data-string and --data-length may be given"
+        );
+    }
+
+    #[test]
     fn options_of_later_releases_are_refused_not_ignored() {
-        assert_eq!(error(&["-sU"]), "scan type '-sU' is not supported yet (the TCP scan types work so far)");
-        assert_eq!(error(&["-sTU"]), "scan type '-sU' is not supported yet (the TCP scan types work so far)");
+        let not_yet = "scan type '-sV' is not supported yet (the TCP scan types and -sU work so far)";
+        assert_eq!(error(&["-sV"]), not_yet);
+        assert_eq!(error(&["-sUV"]), not_yet);
         assert_eq!(error(&["-PE"]), "option '-PE' is not supported yet (only -Pn works so far)");
         assert_eq!(error(&["-oS", "out"]), "option '-oS' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)");
         assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
-        assert_eq!(error(&["--data-length", "10"]), "option '--data-length' is not supported yet");
+        assert_eq!(error(&["--ttl", "10"]), "option '--ttl' is not supported yet");
         assert_eq!(error(&["-R"]), "option '-R' is not supported yet");
     }
 }

@@ -12,17 +12,19 @@ use engine::raw::runner::RawScanError;
 use engine::raw::{self, RawConfig};
 use engine::{Timing, TimingTemplate};
 use futures::stream::{self, StreamExt};
-use model::{HostResult, Protocol, ScanSummary, Target};
+use model::{HostResult, HostStatus, Protocol, ScanSummary, Target};
 use netio::RawSocketError;
-use output::{Fanout, GrepableSink, JsonLayout, JsonSink, NormalOptions, NormalSink, ScanStart, Sink, XmlSink};
-use probes::{AckScan, CustomFlags, StealthScan, SynScan, TcpTechnique, WindowScan};
+use output::{
+    Fanout, GrepableSink, JsonLayout, JsonSink, NormalOptions, NormalSink, ScanInfo, ScanStart, Sink, XmlSink,
+};
+use probes::{AckScan, CustomFlags, StealthScan, SynScan, TcpTechnique, UdpPayloads, UdpScan, WindowScan};
 use services::{DataDirs, ServicesTable, TableSource};
 use targets::{
     parse_target_list, select_ports, ExcludeList, Family, PortSelection, PortSpec, RandomTargets, SystemResolver,
     TargetSpec, TargetWalk,
 };
 
-use crate::args::{OutputFormat, ScanOptions, Stylesheet, TcpScan, TimingOptions};
+use crate::args::{OutputFormat, Payload, ScanOptions, Stylesheet, TcpScan, TimingOptions};
 
 pub enum RunError {
     /// Bad input: exit code 2.
@@ -42,8 +44,9 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let started = Instant::now();
     check_minimums(&options.timing)?;
     let technique = choose_technique(&options)?;
+    check_udp(&options, technique)?;
     let services = load_services(&options)?;
-    let ports = tcp_ports(&options, &services)?;
+    let ports = scan_ports(&options, &services, technique.is_some())?;
     let specs = target_specs(&options)?;
     let exclude = exclusions(&options)?;
     let stop = stop_on_signal()?;
@@ -59,8 +62,7 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
         version: env!("CARGO_PKG_VERSION").to_string(),
         command_line: command_line(),
         started: jiff::Zoned::now(),
-        scan_type: xml_scan_type(technique),
-        ports: ports.clone(),
+        scans: scan_infos(technique, &ports),
         verbosity: options.verbosity,
     };
     sink.start(&start).map_err(write_failed)?;
@@ -80,7 +82,7 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     };
     let run = ScanRun { ports: &ports, observer: &observer, report: &mut report, stop: &stop };
     let finished = match technique {
-        TcpScan::Connect => connect_scan(&options, targets, run)?,
+        Some(TcpScan::Connect) => connect_scan(&options, targets, run)?,
         raw => raw_scan(&options, raw, targets, run)?,
     };
     if scanned == 0 && finished == Finished::All {
@@ -125,7 +127,7 @@ impl Write for SharedBuffer {
 
 /// What both scan paths are given besides their targets.
 struct ScanRun<'a> {
-    ports: &'a [u16],
+    ports: &'a Ports,
     observer: &'a Discoveries,
     /// Takes each host's result, in target order.
     report: &'a mut dyn FnMut(HostResult) -> Result<(), RunError>,
@@ -180,17 +182,22 @@ fn hostgroup(timing: &TimingOptions, default: usize) -> usize {
     timing.max_hostgroup.unwrap_or(default).max(timing.min_hostgroup.unwrap_or(1))
 }
 
-/// Nmap's choice: SYN when raw sockets are permitted, connect otherwise; and refusals, before
-/// anything is printed, for combinations that cannot run.
-fn choose_technique(options: &ScanOptions) -> Result<TcpScan, RunError> {
+/// The TCP technique, if TCP is scanned. Nmap's choice: SYN when raw sockets are permitted,
+/// connect otherwise, none when only `-sU` is asked for; and refusals, before anything is
+/// printed, for combinations that cannot run.
+fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>, RunError> {
     let privileged = netio::has_cap_net_raw();
     let technique = match options.technique {
         Some(chosen) => chosen,
         None if options.scan_flags.is_some() => TcpScan::Syn,
+        None if options.udp => return Ok(None),
         None if privileged && !options.ipv6 => TcpScan::Syn,
         None => TcpScan::Connect,
     };
     if technique == TcpScan::Connect {
+        if options.udp {
+            return Err(RunError::Usage("-sU with -sT is not supported yet; use -sS -sU".into()));
+        }
         if options.source.port.is_some() {
             return Err(RunError::Usage("-g/--source-port works with raw-packet scans (e.g. -sS) only".into()));
         }
@@ -205,19 +212,39 @@ fn choose_technique(options: &ScanOptions) -> Result<TcpScan, RunError> {
                 "--scanflags needs a raw-packet scan type (e.g. -sS, -sF, -sA), not -sT".into(),
             ));
         }
-        return Ok(technique);
+        return Ok(Some(technique));
     }
     if !privileged {
-        return Err(not_permitted(technique));
+        return Err(not_permitted(technique.flag()));
     }
     if options.ipv6 {
         return Err(RunError::Usage(format!("{} does not scan IPv6 yet; use -sT with -6", technique.flag())));
     }
-    Ok(technique)
+    Ok(Some(technique))
 }
 
-fn not_permitted(technique: TcpScan) -> RunError {
-    RunError::Failed(format!("{} needs CAP_NET_RAW (run as root, or use -sT)", technique.flag()))
+/// Refusals for the UDP scan and the payload options, before anything is printed.
+fn check_udp(options: &ScanOptions, tcp: Option<TcpScan>) -> Result<(), RunError> {
+    if options.payload.is_some() && (!options.udp || tcp.is_some()) {
+        return Err(RunError::Usage(
+            "--data, --data-string and --data-length apply to UDP probes only so far (-sU without a TCP scan)".into(),
+        ));
+    }
+    if !options.udp {
+        return Ok(());
+    }
+    if !netio::has_cap_net_raw() {
+        return Err(not_permitted("-sU"));
+    }
+    if options.ipv6 {
+        return Err(RunError::Usage("-sU does not scan IPv6 yet".into()));
+    }
+    Ok(())
+}
+
+fn not_permitted(flag: &str) -> RunError {
+    let instead = if flag == "-sU" { "" } else { ", or use -sT" };
+    RunError::Failed(format!("{flag} needs CAP_NET_RAW (run as root{instead})"))
 }
 
 /// The raw-packet technique: the scan type's table, with `--scanflags` replacing its flags.
@@ -244,6 +271,7 @@ fn connect_scan(
     run: ScanRun,
 ) -> Result<Finished, RunError> {
     let ScanRun { ports, observer, report, stop } = run;
+    let ports = &ports.tcp[..];
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
     let scanner = ConnectScanner::new(connect_config(options));
@@ -270,9 +298,10 @@ fn connect_scan(
 const RAW_SLOTS_PER_GROUP: usize = 1 << 20;
 const RAW_DEFAULT_HOSTGROUP: usize = 1 << 16;
 
+/// Raw-packet scans: the TCP technique, UDP, or both at once over each group of hosts.
 fn raw_scan(
     options: &ScanOptions,
-    scan: TcpScan,
+    tcp: Option<TcpScan>,
     targets: impl Iterator<Item = Target>,
     run: ScanRun,
 ) -> Result<Finished, RunError> {
@@ -285,19 +314,101 @@ fn raw_scan(
         assume_up: options.assume_up,
         source: options.source.clone(),
     };
-    let technique = raw_technique(scan, options.scan_flags);
-    let group_size = raw_group_size(&options.timing, ports.len());
+    let techniques = RawTechniques {
+        tcp: tcp.map(|scan| raw_technique(scan, options.scan_flags)),
+        udp: if options.udp { Some(UdpScan::new(udp_payloads(options)?.0)) } else { None },
+    };
+    let flag = tcp.map_or("-sU", TcpScan::flag);
+    let group_size = raw_group_size(&options.timing, ports.tcp.len() + ports.udp.len());
     loop {
         let group = next_group(&mut targets, group_size);
         if group.is_empty() {
             return Ok(Finished::All);
         }
-        let results = match raw::runner::run(&*technique, config.clone(), group, ports.to_vec(), observer, stop) {
+        let results = match techniques.scan(&config, group, ports, observer, stop) {
             Ok(results) => results,
             Err(RawScanError::Interrupted) => return Ok(Finished::Interrupted),
-            Err(error) => return Err(raw_failure(error, scan)),
+            Err(error) => return Err(raw_failure(error, flag)),
         };
         results.into_iter().try_for_each(&mut *report)?;
+    }
+}
+
+/// The raw-packet techniques of a scan: at most one TCP technique, and UDP.
+struct RawTechniques {
+    tcp: Option<Box<dyn TcpTechnique>>,
+    udp: Option<UdpScan>,
+}
+
+impl RawTechniques {
+    /// Scans one group with each technique, both at once when there are two, and joins each
+    /// host's results, TCP ports first as Nmap lists them.
+    fn scan(
+        &self,
+        config: &RawConfig,
+        group: Vec<Target>,
+        ports: &Ports,
+        observer: &Discoveries,
+        stop: &AtomicBool,
+    ) -> Result<Vec<HostResult>, RawScanError> {
+        let scan_tcp = |technique: &dyn TcpTechnique, group| {
+            raw::runner::run(technique, config.clone(), group, ports.tcp.clone(), observer, stop)
+        };
+        let scan_udp = |udp: &UdpScan, group| {
+            raw::runner::run(udp.clone(), config.clone(), group, ports.udp.clone(), observer, stop)
+        };
+        match (self.tcp.as_deref(), &self.udp) {
+            (Some(tcp), None) => scan_tcp(tcp, group),
+            (None, Some(udp)) => scan_udp(udp, group),
+            (Some(tcp), Some(udp)) => {
+                let (tcp_results, udp_results) = std::thread::scope(|scope| {
+                    let udp_group = group.clone();
+                    let udp_scan = scope.spawn(|| scan_udp(udp, udp_group));
+                    (scan_tcp(tcp, group), udp_scan.join().expect("the UDP scan panicked"))
+                });
+                Ok(tcp_results?.into_iter().zip(udp_results?).map(|(tcp, udp)| join_results(tcp, udp)).collect())
+            }
+            (None, None) => unreachable!("choose_technique picks a TCP technique unless -sU is given"),
+        }
+    }
+}
+
+/// One host's TCP and UDP results as one: up if either protocol found it up, skipped if either
+/// ran past `--host-timeout` (as Nmap skips a timed-out host whole).
+fn join_results(mut tcp: HostResult, udp: HostResult) -> HostResult {
+    tcp.status = match (tcp.status, udp.status) {
+        (HostStatus::TimedOut, _) | (_, HostStatus::TimedOut) => HostStatus::TimedOut,
+        (up @ HostStatus::Up { .. }, _) | (_, up @ HostStatus::Up { .. }) => up,
+        (HostStatus::Down, HostStatus::Down) => HostStatus::Down,
+    };
+    tcp.round_trip = tcp.round_trip.or(udp.round_trip);
+    if tcp.status == HostStatus::TimedOut {
+        tcp.ports.clear();
+    } else {
+        tcp.ports.extend(udp.ports);
+    }
+    tcp
+}
+
+/// The UDP payloads: the user's one payload for all ports, else portolan's table, with
+/// nmap-payloads (when installed) for the ports it lacks. Also says where they came from.
+fn udp_payloads(options: &ScanOptions) -> Result<(UdpPayloads, String), RunError> {
+    match &options.payload {
+        Some(Payload::Bytes(bytes)) => Ok((UdpPayloads::same_for_all(bytes.clone()), "--data".into())),
+        Some(Payload::Random(length)) => {
+            let bytes = (0..*length).map(|_| rand::random::<u8>()).collect();
+            Ok((UdpPayloads::same_for_all(bytes), "--data-length".into()))
+        }
+        None => {
+            let ours = UdpPayloads::embedded();
+            let Some(path) = DataDirs::from_env(options.datadir.clone()).find("nmap-payloads") else {
+                return Ok((ours, "portolan's embedded table".into()));
+            };
+            let failed = |error: String| RunError::Failed(format!("{}: {error}", path.display()));
+            let text = std::fs::read(&path).map_err(|e| failed(e.to_string()))?;
+            let nmaps = UdpPayloads::parse(&String::from_utf8_lossy(&text)).map_err(|e| failed(e.to_string()))?;
+            Ok((ours.or(nmaps), format!("portolan's embedded table, then {}", path.display())))
+        }
     }
 }
 
@@ -321,9 +432,9 @@ fn raw_group_size(timing: &TimingOptions, ports: usize) -> usize {
     bounded.max(timing.min_hostgroup.unwrap_or(1))
 }
 
-fn raw_failure(error: RawScanError, scan: TcpScan) -> RunError {
+fn raw_failure(error: RawScanError, flag: &str) -> RunError {
     match error {
-        RawScanError::Socket(RawSocketError::NotPermitted) => not_permitted(scan),
+        RawScanError::Socket(RawSocketError::NotPermitted) => not_permitted(flag),
         other => RunError::Failed(other.to_string()),
     }
 }
@@ -384,6 +495,21 @@ fn command_line() -> String {
     std::iter::once("portolan".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ")
 }
 
+/// One `scaninfo` per protocol scanned, TCP first.
+fn scan_infos(technique: Option<TcpScan>, ports: &Ports) -> Vec<ScanInfo> {
+    let tcp = technique.map(|technique| ScanInfo {
+        scan_type: xml_scan_type(technique),
+        protocol: Protocol::Tcp,
+        ports: ports.tcp.clone(),
+    });
+    let udp = (!ports.udp.is_empty()).then(|| ScanInfo {
+        scan_type: "udp",
+        protocol: Protocol::Udp,
+        ports: ports.udp.clone(),
+    });
+    tcp.into_iter().chain(udp).collect()
+}
+
 /// Nmap's name for the technique in XML's `scaninfo`.
 fn xml_scan_type(technique: TcpScan) -> &'static str {
     match technique {
@@ -429,23 +555,37 @@ fn name_services(mut host: HostResult, services: &ServicesTable) -> HostResult {
     host
 }
 
-/// The TCP ports the connect scan probes.
-fn tcp_ports(options: &ScanOptions, services: &ServicesTable) -> Result<Vec<u16>, RunError> {
+/// The ports each protocol's scan probes (empty for a protocol not scanned).
+struct Ports {
+    tcp: Vec<u16>,
+    udp: Vec<u16>,
+}
+
+fn scan_ports(options: &ScanOptions, services: &ServicesTable, scans_tcp: bool) -> Result<Ports, RunError> {
     let explicit = options
         .ports
         .as_deref()
         .map(|text| PortSpec::parse(text, services))
         .transpose()
         .map_err(|e| RunError::Usage(e.to_string()))?;
-    let names_other_protocols = explicit.as_ref().is_some_and(|spec| spec.prefixed.iter().any(|&p| p != Protocol::Tcp));
+    let prefixed: Vec<Protocol> = explicit.as_ref().map(|spec| spec.prefixed.clone()).unwrap_or_default();
     let selection = PortSelection { explicit, top: options.top_ports, fast: options.fast };
     let spec = select_ports(&selection, services).map_err(|e| RunError::Usage(e.to_string()))?;
-    let ports: Vec<u16> = spec.tcp.iter().collect();
-    if ports.is_empty() {
-        return Err(RunError::Usage("the port specification names no TCP ports for the connect scan".into()));
-    }
-    if names_other_protocols {
+    let chosen = |scanned: bool, set: &targets::PortSet, name: &str| -> Result<Vec<u16>, RunError> {
+        let ports: Vec<u16> = if scanned { set.iter().collect() } else { Vec::new() };
+        if scanned && ports.is_empty() {
+            return Err(RunError::Usage(format!("the port specification names no {name} ports to scan")));
+        }
+        Ok(ports)
+    };
+    let ports = Ports { tcp: chosen(scans_tcp, &spec.tcp, "TCP")?, udp: chosen(options.udp, &spec.udp, "UDP")? };
+    if prefixed.contains(&Protocol::Udp) && !options.udp || prefixed.contains(&Protocol::Sctp) {
         eprintln!("WARNING: Your ports include \"U:\" or \"S:\" but you haven't specified a UDP or SCTP scan; those ports are ignored.");
+    }
+    if prefixed.contains(&Protocol::Tcp) && !scans_tcp {
+        eprintln!(
+            "WARNING: Your ports include \"T:\" but you haven't specified any TCP scan type; those ports are ignored."
+        );
     }
     Ok(ports)
 }
@@ -529,8 +669,8 @@ fn timing(options: &TimingOptions) -> Timing {
     timing
 }
 
-/// `-v` lines before the scan: what table names the ports, and which technique runs.
-fn announce(options: &ScanOptions, services: &ServicesTable, technique: TcpScan) {
+/// `-v` lines before the scan: what table names the ports, and which techniques run.
+fn announce(options: &ScanOptions, services: &ServicesTable, technique: Option<TcpScan>) {
     if options.verbosity == 0 || !terminal_output(options) {
         return;
     }
@@ -538,12 +678,17 @@ fn announce(options: &ScanOptions, services: &ServicesTable, technique: TcpScan)
         TableSource::Embedded => println!("Service names and port ranks: portolan's embedded table"),
         TableSource::NmapServices(path) => println!("Service names and port ranks: {}", path.display()),
     }
+    if options.udp {
+        let source = udp_payloads(options).map_or_else(|_| "unreadable".into(), |(_, source)| source);
+        println!("Scan technique: UDP Scan (-sU), payloads from {source}");
+    }
     match technique {
-        TcpScan::Connect if options.technique.is_none() && options.ipv6 && netio::has_cap_net_raw() => {
+        None => {}
+        Some(TcpScan::Connect) if options.technique.is_none() && options.ipv6 && netio::has_cap_net_raw() => {
             println!("Scan technique: TCP connect scan (-sT): raw-packet scans of IPv6 are not built yet")
         }
-        TcpScan::Connect => println!("Scan technique: TCP connect scan (-sT)"),
-        raw => {
+        Some(TcpScan::Connect) => println!("Scan technique: TCP connect scan (-sT)"),
+        Some(raw) => {
             let name = raw_technique(raw, options.scan_flags).name();
             match options.scan_flags {
                 Some(flags) => println!("Scan technique: {name} ({}) with TCP flags 0x{flags:02x}", raw.flag()),

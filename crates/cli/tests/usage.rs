@@ -34,17 +34,18 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
         "portolan: You cannot use -F (fast scan) with -p (explicit port selection) but see --top-ports",
     );
     assert_usage_error(
-        &["-sU", "127.0.0.1"],
-        "portolan: scan type '-sU' is not supported yet (the TCP scan types work so far)",
+        &["-sV", "127.0.0.1"],
+        "portolan: scan type '-sV' is not supported yet (the TCP scan types and -sU work so far)",
+    );
+    assert_usage_error(
+        &["-sS", "-sU", "--data", "00", "127.0.0.1"],
+        "portolan: --data, --data-string and --data-length apply to UDP probes only so far (-sU without a TCP scan)",
     );
     assert_usage_error(
         &["-sS", "-sT", "127.0.0.1"],
         "portolan: You specified more than one type of TCP scan. Please choose only one of -sT, -sS, -sF, -sN, -sX, -sM, -sA and -sW",
     );
-    assert_usage_error(
-        &["-p", "U:53", "127.0.0.1"],
-        "portolan: the port specification names no TCP ports for the connect scan",
-    );
+    assert_usage_error(&["-p", "U:53", "127.0.0.1"], "portolan: the port specification names no TCP ports to scan");
 }
 
 #[test]

@@ -11,6 +11,8 @@ use std::net::Ipv4Addr;
 
 use siphasher::sip::SipHasher13;
 
+use probes::Echo;
+
 /// Linux's default ephemeral port range (net.ipv4.ip_local_port_range).
 const EPHEMERAL_FIRST: u16 = 32768;
 const EPHEMERAL_COUNT: u16 = 60999 - 32768 + 1;
@@ -80,18 +82,27 @@ impl CookieKey {
     }
 
     /// Checks that a probe with these fields could only have come from us, and returns its try
-    /// number. `seq` is the probe's sequence number as echoed (ack - 1 of a TCP reply, or the
-    /// sequence number quoted in an ICMP error).
+    /// number. `echo` is what the answer carries back besides the source port: the sequence
+    /// number (a TCP reply, or an ICMP error quoting a TCP probe), the IP identification (an
+    /// ICMP error quoting a UDP probe), or nothing (a UDP reply, which only the source port
+    /// vouches for).
     pub fn verify(
         &self,
         src: Ipv4Addr,
         dst: Ipv4Addr,
         dst_port: u16,
         src_port: u16,
-        seq: u32,
+        echo: Echo,
         max_try: u8,
     ) -> Option<u8> {
-        let matches = |try_number: u8| self.sequence_word(src, dst, dst_port, src_port, try_number) as u32 == seq;
+        let matches = |try_number: u8| {
+            let word = self.sequence_word(src, dst, dst_port, src_port, try_number);
+            match echo {
+                Echo::Sequence(seq) => word as u32 == seq,
+                Echo::IpIdent(ident) => (word >> 32) as u16 == ident,
+                Echo::Nothing => true,
+            }
+        };
         if let Some(fixed) = self.fixed_port {
             return (0..=max_try).find(|&t| src_port == fixed && matches(t));
         }
@@ -117,7 +128,7 @@ mod tests {
             let dst = Ipv4Addr::from(dst);
             let cookie = key.probe(SRC, dst, port, try_number);
             prop_assert!((32768..=60999).contains(&cookie.src_port));
-            prop_assert_eq!(key.verify(SRC, dst, port, cookie.src_port, cookie.seq, 10), Some(try_number));
+            prop_assert_eq!(key.verify(SRC, dst, port, cookie.src_port, Echo::Sequence(cookie.seq), 10), Some(try_number));
         }
 
         #[test]
@@ -127,9 +138,9 @@ mod tests {
             let genuine = key.probe(SRC, dst, port, 0);
             prop_assume!(forged_seq != genuine.seq);
             // A forger who knows the port but not the secret guesses the sequence number.
-            prop_assert_eq!(key.verify(SRC, dst, port, genuine.src_port, forged_seq, 10), None);
+            prop_assert_eq!(key.verify(SRC, dst, port, genuine.src_port, Echo::Sequence(forged_seq), 10), None);
             // Any other source port must also carry the right sequence number.
-            if let Some(t) = key.verify(SRC, dst, port, src_port, forged_seq, 10) {
+            if let Some(t) = key.verify(SRC, dst, port, src_port, Echo::Sequence(forged_seq), 10) {
                 prop_assert_eq!(key.probe(SRC, dst, port, t).seq, forged_seq);
             }
         }
@@ -140,8 +151,8 @@ mod tests {
             let (dst, other) = (Ipv4Addr::from(dst), Ipv4Addr::from(other));
             prop_assume!(dst != other);
             let cookie = key.probe(SRC, dst, port, 0);
-            prop_assert_eq!(key.verify(SRC, other, port, cookie.src_port, cookie.seq, 10), None);
-            prop_assert_eq!(key.verify(SRC, dst, port.wrapping_add(1), cookie.src_port, cookie.seq, 10), None);
+            prop_assert_eq!(key.verify(SRC, other, port, cookie.src_port, Echo::Sequence(cookie.seq), 10), None);
+            prop_assert_eq!(key.verify(SRC, dst, port.wrapping_add(1), cookie.src_port, Echo::Sequence(cookie.seq), 10), None);
         }
     }
 
@@ -152,8 +163,30 @@ mod tests {
             let dst = Ipv4Addr::from(dst);
             let cookie = key.probe(SRC, dst, port, try_number);
             prop_assert_eq!(cookie.src_port, fixed);
-            prop_assert_eq!(key.verify(SRC, dst, port, fixed, cookie.seq, 10), Some(try_number));
-            prop_assert_eq!(key.verify(SRC, dst, port, fixed.wrapping_add(1), cookie.seq, 10), None);
+            prop_assert_eq!(key.verify(SRC, dst, port, fixed, Echo::Sequence(cookie.seq), 10), Some(try_number));
+            prop_assert_eq!(key.verify(SRC, dst, port, fixed.wrapping_add(1), Echo::Sequence(cookie.seq), 10), None);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn icmp_errors_about_udp_probes_verify_by_ip_identification(k0: u64, k1: u64, dst: u32, port: u16, try_number in 0u8..=10, forged: u16) {
+            let key = CookieKey::new(k0, k1);
+            let dst = Ipv4Addr::from(dst);
+            let cookie = key.probe(SRC, dst, port, try_number);
+            prop_assert_eq!(key.verify(SRC, dst, port, cookie.src_port, Echo::IpIdent(cookie.ip_id), 10), Some(try_number));
+            prop_assume!(forged != cookie.ip_id);
+            prop_assert_eq!(key.verify(SRC, dst, port, cookie.src_port, Echo::IpIdent(forged), 10), None);
+        }
+
+        #[test]
+        fn a_udp_reply_is_vouched_for_by_its_port_alone(k0: u64, k1: u64, dst: u32, port: u16, try_number in 0u8..=10) {
+            let key = CookieKey::new(k0, k1);
+            let dst = Ipv4Addr::from(dst);
+            let cookie = key.probe(SRC, dst, port, try_number);
+            prop_assert_eq!(key.verify(SRC, dst, port, cookie.src_port, Echo::Nothing, 10), Some(try_number));
+            let other_port = 32768 + (cookie.src_port - 32768 + 100) % (60999 - 32768 + 1);
+            prop_assert_eq!(key.verify(SRC, dst, port, other_port, Echo::Nothing, 10), None);
         }
     }
 
@@ -162,8 +195,8 @@ mod tests {
         let key = CookieKey::new(1, 2);
         let dst = Ipv4Addr::new(198, 18, 0, 2);
         let cookie = key.probe(SRC, dst, 80, 3);
-        assert_eq!(key.verify(SRC, dst, 80, cookie.src_port, cookie.seq, 2), None);
-        assert_eq!(key.verify(SRC, dst, 80, cookie.src_port, cookie.seq, 3), Some(3));
+        assert_eq!(key.verify(SRC, dst, 80, cookie.src_port, Echo::Sequence(cookie.seq), 2), None);
+        assert_eq!(key.verify(SRC, dst, 80, cookie.src_port, Echo::Sequence(cookie.seq), 3), Some(3));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod connect;
 mod cookie;
+mod icmp_limit;
 mod pacer;
 mod permutation;
 pub mod raw;
@@ -15,6 +16,7 @@ mod timing;
 mod window;
 
 pub use cookie::{CookieKey, ProbeCookie};
+pub use icmp_limit::IcmpLimit;
 pub use pacer::Pacer;
 pub use permutation::Permutation;
 pub use retry::RetryAllowance;

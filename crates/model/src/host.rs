@@ -84,10 +84,16 @@ pub struct ScanSummary {
 }
 
 /// The evidence that a host is alive from its port answers: an open port's answer, else any
-/// other TCP answer from the host (a closed port's RST, an ACK scan's RST). Chosen by strength
+/// other answer from the host itself (a closed port's RST or port unreachable, an ACK scan's
+/// RST). Chosen by strength
 /// rather than arrival, so a report does not vary between runs.
 pub fn alive_because(ports: &[PortResult]) -> Option<Reason> {
-    let from_the_host = |p: &&PortResult| matches!(p.reason, Reason::SynAck | Reason::Reset | Reason::ConnRefused);
+    let from_the_host = |p: &&PortResult| {
+        matches!(
+            p.reason,
+            Reason::SynAck | Reason::Reset | Reason::ConnRefused | Reason::UdpResponse | Reason::PortUnreach
+        )
+    };
     let open = ports.iter().filter(from_the_host).find(|p| p.state == PortState::Open);
     open.or_else(|| ports.iter().find(from_the_host)).map(|p| p.reason)
 }

@@ -85,6 +85,8 @@ pub enum Reason {
     ConnRefused,
     /// A raw RST reply.
     Reset,
+    /// A UDP datagram came back from the probed port.
+    UdpResponse,
     /// Nothing came back after every allowed retransmission.
     NoResponse,
     HostUnreach,
@@ -104,6 +106,7 @@ impl Reason {
             Reason::SynAck => "syn-ack",
             Reason::ConnRefused => "conn-refused",
             Reason::Reset => "reset",
+            Reason::UdpResponse => "udp-response",
             Reason::NoResponse => "no-response",
             Reason::HostUnreach => "host-unreach",
             Reason::NetUnreach => "net-unreach",

@@ -24,11 +24,12 @@ fn op(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
     sock_filter { code, jt, jf, k }
 }
 
-/// TCP segments whose destination port lies in `ports`.
-pub fn tcp_to_ports(ports: RangeInclusive<u16>) -> Vec<sock_filter> {
+/// TCP segments or UDP datagrams (both keep the destination port at offset 2) whose
+/// destination port lies in `ports`.
+pub fn to_ports(ports: RangeInclusive<u16>) -> Vec<sock_filter> {
     vec![
         op(LDX_MSH_B, 0, 0, 0),
-        op(LD_IND_H, 0, 0, 2), // the TCP destination port
+        op(LD_IND_H, 0, 0, 2), // the destination port
         op(JGE, 0, 2, u32::from(*ports.start())),
         op(JGT, 1, 0, u32::from(*ports.end())),
         op(RET, 0, 0, KEEP),

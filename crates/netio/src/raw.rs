@@ -59,7 +59,7 @@ pub struct RawReceiver {
 }
 
 impl RawReceiver {
-    /// Receives every incoming IPv4 packet of `protocol` (6 for TCP, 1 for ICMP).
+    /// Receives every incoming IPv4 packet of `protocol` (6 for TCP, 17 for UDP, 1 for ICMP).
     pub fn open(protocol: u8) -> Result<RawReceiver, RawSocketError> {
         let socket = open(i32::from(protocol))?;
         // A smaller buffer than asked for still works; only the burst it absorbs shrinks.
@@ -67,9 +67,10 @@ impl RawReceiver {
         Ok(RawReceiver { socket })
     }
 
-    /// Has the kernel pass on only TCP segments addressed to `ports` (the scan's source ports).
-    pub fn keep_tcp_to_ports(&self, ports: std::ops::RangeInclusive<u16>) -> io::Result<()> {
-        crate::filter::attach(&self.socket, &crate::filter::tcp_to_ports(ports))
+    /// Has the kernel pass on only TCP segments or UDP datagrams addressed to `ports` (the
+    /// scan's source ports).
+    pub fn keep_to_ports(&self, ports: std::ops::RangeInclusive<u16>) -> io::Result<()> {
+        crate::filter::attach(&self.socket, &crate::filter::to_ports(ports))
     }
 
     /// Has the kernel pass on only ICMP destination-unreachable messages.

@@ -4,30 +4,44 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use netio::{RawReceiver, RawSender};
-use wire::ipv4::{Ipv4Packet, PROTO_TCP};
+use wire::ipv4::{Ipv4Packet, PROTO_TCP, PROTO_UDP};
 use wire::tcp::{emit_probe_v4, flags, ProbeRepr, TcpPacket, PROBE_LEN};
+use wire::udp::UdpPacket;
 
 const FROM: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 77);
 const TO: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 78);
+const FROM_PORT: u16 = 12345;
 
-fn segment(dst_port: u16) -> Vec<u8> {
-    let repr = ProbeRepr { src_port: 12345, dst_port, seq: 1, ack: 0, flags: flags::ACK, window: 512, timestamp: 0 };
+fn packet(protocol: u8, dst_port: u16) -> Vec<u8> {
     let mut buf = vec![0; PROBE_LEN];
-    let len = emit_probe_v4(FROM, TO, 1, &repr, &mut buf).unwrap();
+    let len = if protocol == PROTO_TCP {
+        let repr =
+            ProbeRepr { src_port: FROM_PORT, dst_port, seq: 1, ack: 0, flags: flags::ACK, window: 512, timestamp: 0 };
+        emit_probe_v4(FROM, TO, 1, &repr, &mut buf).unwrap()
+    } else {
+        wire::udp::emit_probe_v4(FROM, TO, 1, FROM_PORT, dst_port, b"", &mut buf).unwrap()
+    };
     buf.truncate(len);
     buf
 }
 
-#[test]
-fn the_tcp_filter_keeps_only_segments_to_the_scan_ports() {
-    if !lab::available() {
-        return;
+/// The source and destination ports of a TCP or UDP packet.
+fn ports(protocol: u8, transport: &[u8]) -> (u16, u16) {
+    if protocol == PROTO_TCP {
+        let tcp = TcpPacket::new_checked(transport).unwrap();
+        (tcp.src_port(), tcp.dst_port())
+    } else {
+        let udp = UdpPacket::new_checked(transport).unwrap();
+        (udp.src_port(), udp.dst_port())
     }
-    let receiver = RawReceiver::open(PROTO_TCP).unwrap();
-    receiver.keep_tcp_to_ports(40000..=40010).unwrap();
+}
+
+fn keeps_only_packets_to_the_scan_ports(protocol: u8) {
+    let receiver = RawReceiver::open(protocol).unwrap();
+    receiver.keep_to_ports(40000..=40010).unwrap();
     let sender = RawSender::open(None).unwrap();
     for port in [39999, 40000, 40005, 40010, 40011, 80] {
-        sender.send(&segment(port), TO).unwrap();
+        sender.send(&packet(protocol, port), TO).unwrap();
     }
     // Other tests may send on loopback meanwhile: every packet received must pass the filter,
     // and the three of ours that should, must arrive.
@@ -37,12 +51,26 @@ fn the_tcp_filter_keeps_only_segments_to_the_scan_ports() {
     while ours.len() < 3 && Instant::now() < deadline {
         let Some(len) = receiver.recv_timeout(&mut buf, Duration::from_millis(50)).unwrap() else { continue };
         let ip = Ipv4Packet::new_checked(&buf[..len]).unwrap();
-        let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
-        assert!((40000..=40010).contains(&tcp.dst_port()), "the filter let port {} through", tcp.dst_port());
-        if (ip.src(), ip.dst(), tcp.src_port()) == (FROM, TO, 12345) {
-            ours.push(tcp.dst_port());
+        let (src_port, dst_port) = ports(protocol, ip.payload());
+        assert!((40000..=40010).contains(&dst_port), "the filter let port {dst_port} through");
+        if (ip.src(), ip.dst(), src_port) == (FROM, TO, FROM_PORT) {
+            ours.push(dst_port);
         }
     }
     ours.sort();
     assert_eq!(ours, [40000, 40005, 40010]);
+}
+
+#[test]
+fn the_tcp_filter_keeps_only_segments_to_the_scan_ports() {
+    if lab::available() {
+        keeps_only_packets_to_the_scan_ports(PROTO_TCP);
+    }
+}
+
+#[test]
+fn the_udp_filter_keeps_only_datagrams_to_the_scan_ports() {
+    if lab::available() {
+        keeps_only_packets_to_the_scan_ports(PROTO_UDP);
+    }
 }

@@ -20,6 +20,16 @@ struct Start<'a> {
     version: &'a str,
     command_line: &'a str,
     started: String,
+    /// The first technique (TCP's when there is one), as schema version 1 began.
+    scan_type: &'a str,
+    protocol: &'static str,
+    ports: usize,
+    /// Every technique, one per protocol.
+    scans: Vec<Scan<'a>>,
+}
+
+#[derive(Serialize)]
+struct Scan<'a> {
     scan_type: &'a str,
     protocol: &'static str,
     ports: usize,
@@ -102,9 +112,18 @@ impl<W: Write> Sink for JsonSink<W> {
             version: &start.version,
             command_line: &start.command_line,
             started: start.started.timestamp().to_string(),
-            scan_type: start.scan_type,
-            protocol: "tcp",
-            ports: start.ports.len(),
+            scan_type: start.scans.first().map_or("", |scan| scan.scan_type),
+            protocol: start.scans.first().map_or("tcp", |scan| scan.protocol.as_str()),
+            ports: start.scans.first().map_or(0, |scan| scan.ports.len()),
+            scans: start
+                .scans
+                .iter()
+                .map(|scan| Scan {
+                    scan_type: scan.scan_type,
+                    protocol: scan.protocol.as_str(),
+                    ports: scan.ports.len(),
+                })
+                .collect(),
         };
         self.start = Some(start.clone());
         match self.layout {
@@ -214,8 +233,7 @@ mod tests {
             version: "0.1.0".into(),
             command_line: "portolan -oJ x 198.18.0.2".into(),
             started: "2026-11-25T12:00:00Z[UTC]".parse().unwrap(),
-            scan_type: "syn",
-            ports: vec![22, 23],
+            scans: vec![crate::ScanInfo { scan_type: "syn", protocol: model::Protocol::Tcp, ports: vec![22, 23] }],
             verbosity: 0,
         }
     }

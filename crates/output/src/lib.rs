@@ -20,11 +20,19 @@ pub struct ScanStart {
     /// The command line as the user typed it, for the files' headers.
     pub command_line: String,
     pub started: jiff::Zoned,
-    /// Nmap's name for the technique in XML (`syn`, `connect`, `fin`, …).
-    pub scan_type: &'static str,
-    /// The TCP ports scanned, ascending.
-    pub ports: Vec<u16>,
+    /// One entry per protocol scanned, TCP first, as Nmap lists them.
+    pub scans: Vec<ScanInfo>,
     pub verbosity: u8,
+}
+
+/// One technique of the scan and the ports it probes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanInfo {
+    /// Nmap's name for the technique in XML (`syn`, `connect`, `udp`, …).
+    pub scan_type: &'static str,
+    pub protocol: model::Protocol,
+    /// The ports scanned, ascending.
+    pub ports: Vec<u16>,
 }
 
 /// A consumer of scan results, fed in scan order.

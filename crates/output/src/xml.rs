@@ -44,13 +44,16 @@ impl<W: Write> Sink for XmlSink<W> {
             start.started.timestamp().as_second(),
             escape(&start.version),
         )?;
-        writeln!(
-            self.out,
-            "<scaninfo type=\"{}\" protocol=\"tcp\" numservices=\"{}\" services=\"{}\"/>",
-            start.scan_type,
-            start.ports.len(),
-            port_ranges(&start.ports)
-        )?;
+        for scan in &start.scans {
+            writeln!(
+                self.out,
+                "<scaninfo type=\"{}\" protocol=\"{}\" numservices=\"{}\" services=\"{}\"/>",
+                scan.scan_type,
+                scan.protocol,
+                scan.ports.len(),
+                port_ranges(&scan.ports)
+            )?;
+        }
         writeln!(self.out, "<verbose level=\"{}\"/>\n<debugging level=\"0\"/>", start.verbosity)?;
         self.start = Some(start.clone());
         self.out.flush()
@@ -185,8 +188,7 @@ mod tests {
             version: "0.1.0".into(),
             command_line: "portolan 198.18.0.2".into(),
             started: jiff::Zoned::now(),
-            scan_type: "syn",
-            ports: vec![22],
+            scans: vec![crate::ScanInfo { scan_type: "syn", protocol: model::Protocol::Tcp, ports: vec![22] }],
             verbosity: 0,
         };
         let mut out = Vec::new();

@@ -5,15 +5,14 @@
 use std::time::Duration;
 
 use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, RoundTrip, ScanSummary, Target};
-use output::{GrepableSink, JsonLayout, JsonSink, NormalOptions, NormalSink, ScanStart, Sink, XmlSink};
+use output::{GrepableSink, JsonLayout, JsonSink, NormalOptions, NormalSink, ScanInfo, ScanStart, Sink, XmlSink};
 
 fn start() -> ScanStart {
     ScanStart {
         version: "0.1.0".into(),
         command_line: "portolan -sS --reason -p 1-40 -oA scan 198.18.0.2 target.lab 198.18.0.9".into(),
         started: "2026-11-25T12:00:00Z[UTC]".parse().unwrap(),
-        scan_type: "syn",
-        ports: (1..=40).collect(),
+        scans: vec![ScanInfo { scan_type: "syn", protocol: Protocol::Tcp, ports: (1..=40).collect() }],
         verbosity: 0,
     }
 }

@@ -1,22 +1,110 @@
-//! Scan techniques. Each is one file implementing [`TcpTechnique`]: which flags its probe
-//! carries, what a reply means, and what silence means. The engine owns everything else
-//! (sending, matching replies to probes, timing), so a technique is a table of Nmap's rules.
+//! Scan techniques. Each is one file: what its probe carries, what a reply means, and what
+//! silence means. The engine owns everything else (sending, checking that a reply answers one
+//! of its probes, timing), so a technique is a table of Nmap's rules. TCP techniques implement
+//! [`TcpTechnique`], a table of flags; every technique is a [`Technique`] to the engine.
 
 mod ack;
 mod custom_flags;
 mod fin_null_xmas;
+mod payloads;
 mod response;
 mod syn;
+mod udp;
 mod window;
 
 pub use ack::AckScan;
 pub use custom_flags::CustomFlags;
 pub use fin_null_xmas::StealthScan;
-pub use response::{parse_response, Response, TcpReply, Unreachable};
+pub use payloads::{PayloadError, UdpPayloads};
+pub use response::{parse_response, QuotedProbe, Response, TcpReply, UdpReply, Unreachable};
 pub use syn::SynScan;
+pub use udp::UdpScan;
 pub use window::WindowScan;
 
-use model::{PortState, Reason};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use model::{PortState, Protocol, Reason};
+use wire::tcp::{flags, ProbeRepr, LINUX_SYN_WINDOW};
+
+/// A raw-packet scan technique as the engine drives it.
+pub trait Technique: Send + Sync {
+    /// The name Nmap prints for the scan ("SYN Stealth Scan", "UDP Scan").
+    fn name(&self) -> &'static str;
+    fn protocol(&self) -> Protocol;
+    /// The transport header (and payload) of a probe carrying the engine's cookie fields.
+    fn probe(&self, fields: ProbeFields) -> Transport;
+    /// What a received packet says about a port, if it answers this technique's kind of probe.
+    /// The engine then checks the echoed cookie before believing it.
+    fn read(&self, response: &Response) -> Option<Answer>;
+    /// What silence after every allowed retransmission means.
+    fn on_timeout(&self) -> (PortState, Reason);
+    /// Whether closed ports answer with ICMP errors, which hosts rate-limit (Linux: six at
+    /// once, then one a second). Silence then proves nothing until the host has been quiet
+    /// long enough to have had an error to spare.
+    fn closed_ports_answer_by_icmp(&self) -> bool {
+        false
+    }
+}
+
+/// The values the engine chooses for one probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeFields {
+    pub dst_port: u16,
+    /// The cookie: source port (which also tells the try apart) and sequence number.
+    pub src_port: u16,
+    pub seq: u32,
+    /// A TCP timestamp clock value, for probes that carry the option.
+    pub timestamp: u32,
+}
+
+/// A probe's transport layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    Tcp(ProbeRepr),
+    Udp { src_port: u16, dst_port: u16, payload: Arc<[u8]> },
+}
+
+impl Transport {
+    /// Writes the whole IPv4 packet into `buf`; returns its length.
+    pub fn emit_v4(&self, src: Ipv4Addr, dst: Ipv4Addr, ident: u16, buf: &mut [u8]) -> wire::Result<usize> {
+        match self {
+            Transport::Tcp(tcp) => wire::tcp::emit_probe_v4(src, dst, ident, tcp, buf),
+            Transport::Udp { src_port, dst_port, payload } => {
+                wire::udp::emit_probe_v4(src, dst, ident, *src_port, *dst_port, payload, buf)
+            }
+        }
+    }
+}
+
+/// A packet read as an answer about one port, before its cookie is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    /// The probe's source: the address the scan sends from, if the packet is ours.
+    pub scanner: Ipv4Addr,
+    pub scanner_port: u16,
+    pub target: Ipv4Addr,
+    pub target_port: u16,
+    /// What of the probe's cookie came back besides the source port.
+    pub echo: Echo,
+    /// The IP TTL of the packet that answered.
+    pub ttl: u8,
+    pub state: PortState,
+    pub reason: Reason,
+    /// The answer is an ICMP error (which hosts may rate-limit).
+    pub by_icmp: bool,
+}
+
+/// The part of a probe's cookie that an answer carries back, besides the source port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    /// The probe's sequence number.
+    Sequence(u32),
+    /// The probe's IP identification, quoted in an ICMP error.
+    IpIdent(u16),
+    /// Nothing more: a UDP reply carries only the ports.
+    Nothing,
+}
 
 /// A raw-packet TCP scan technique.
 pub trait TcpTechnique: Send + Sync {
@@ -54,6 +142,83 @@ impl<T: TcpTechnique + ?Sized> TcpTechnique for &T {
 
     fn on_timeout(&self) -> (PortState, Reason) {
         (**self).on_timeout()
+    }
+}
+
+impl<T: TcpTechnique> Technique for T {
+    fn name(&self) -> &'static str {
+        TcpTechnique::name(self)
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Tcp
+    }
+
+    fn probe(&self, fields: ProbeFields) -> Transport {
+        let flags = self.probe_flags();
+        Transport::Tcp(ProbeRepr {
+            src_port: fields.src_port,
+            dst_port: fields.dst_port,
+            seq: fields.seq,
+            // A RST answering a segment with ACK set echoes our acknowledgment number, not our
+            // sequence number (RFC 9293 3.10.7.1): the cookie rides in both.
+            ack: if flags & flags::ACK != 0 { fields.seq } else { 0 },
+            flags,
+            window: LINUX_SYN_WINDOW,
+            timestamp: fields.timestamp,
+        })
+    }
+
+    fn read(&self, response: &Response) -> Option<Answer> {
+        match response {
+            Response::Tcp(reply) => {
+                let (state, reason) = self.classify_tcp(reply)?;
+                Some(Answer {
+                    scanner: reply.dst,
+                    scanner_port: reply.dst_port,
+                    target: reply.src,
+                    target_port: reply.src_port,
+                    echo: Echo::Sequence(echoed_sequence(self.probe_flags(), reply)),
+                    ttl: reply.ttl,
+                    state,
+                    reason,
+                    by_icmp: false,
+                })
+            }
+            Response::Unreachable(u) => {
+                let QuotedProbe::Tcp(quoted) = u.probe else { return None };
+                let (state, reason) = self.classify_unreachable(u.code)?;
+                Some(Answer {
+                    scanner: u.probe_src,
+                    scanner_port: quoted.src_port,
+                    target: u.probe_dst,
+                    target_port: quoted.dst_port,
+                    echo: Echo::Sequence(quoted.seq),
+                    ttl: u.ttl,
+                    state,
+                    reason,
+                    by_icmp: true,
+                })
+            }
+            Response::Udp(_) => None,
+        }
+    }
+
+    fn on_timeout(&self) -> (PortState, Reason) {
+        TcpTechnique::on_timeout(self)
+    }
+}
+
+/// The probe's sequence number as a TCP reply carries it back. A reply with ACK set
+/// acknowledges the probe's sequence number plus what the probe occupied of the sequence space
+/// (one for SYN, one for FIN); a reply without ACK (a RST answering an ACK-bearing probe) takes
+/// the probe's acknowledgment number, which carries the cookie too, as its sequence number.
+fn echoed_sequence(probe_flags: u8, reply: &TcpReply) -> u32 {
+    if reply.flags & flags::ACK != 0 {
+        let occupied = u32::from(probe_flags & flags::SYN != 0) + u32::from(probe_flags & flags::FIN != 0);
+        reply.ack.wrapping_sub(occupied)
+    } else {
+        reply.seq
     }
 }
 

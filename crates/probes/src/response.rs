@@ -3,8 +3,9 @@
 use std::net::Ipv4Addr;
 
 use wire::icmp;
-use wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP};
+use wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use wire::tcp::{QuotedTcp, TcpPacket};
+use wire::udp::UdpPacket;
 
 /// A TCP segment received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +22,25 @@ pub struct TcpReply {
     pub ttl: u8,
 }
 
-/// An ICMP destination-unreachable about a TCP packet.
+/// A UDP datagram received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpReply {
+    pub src: Ipv4Addr,
+    pub src_port: u16,
+    pub dst: Ipv4Addr,
+    pub dst_port: u16,
+    /// The IP TTL the reply arrived with.
+    pub ttl: u8,
+}
+
+/// The start of a probe's transport header as an ICMP error quotes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotedProbe {
+    Tcp(QuotedTcp),
+    Udp { src_port: u16, dst_port: u16 },
+}
+
+/// An ICMP destination-unreachable about a TCP or UDP packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unreachable {
     /// Who sent the ICMP message (the target or a router).
@@ -29,19 +48,21 @@ pub struct Unreachable {
     pub code: u8,
     /// The IP TTL the ICMP message arrived with.
     pub ttl: u8,
-    /// The quoted probe: its source, destination and TCP header start.
+    /// The quoted probe: its source, destination, IP identification and transport header start.
     pub probe_src: Ipv4Addr,
     pub probe_dst: Ipv4Addr,
-    pub probe: QuotedTcp,
+    pub probe_ident: u16,
+    pub probe: QuotedProbe,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Response {
     Tcp(TcpReply),
+    Udp(UdpReply),
     Unreachable(Unreachable),
 }
 
-/// Reads an IPv4 packet as a possible answer to a TCP probe; `None` for anything else,
+/// Reads an IPv4 packet as a possible answer to a TCP or UDP probe; `None` for anything else,
 /// including malformed bytes.
 pub fn parse_response(packet: &[u8]) -> Option<Response> {
     let ip = Ipv4Packet::new_checked(packet).ok()?;
@@ -60,18 +81,35 @@ pub fn parse_response(packet: &[u8]) -> Option<Response> {
                 ttl: ip.ttl(),
             }))
         }
+        PROTO_UDP => {
+            let udp = UdpPacket::new_checked(ip.payload()).ok()?;
+            Some(Response::Udp(UdpReply {
+                src: ip.src(),
+                src_port: udp.src_port(),
+                dst: ip.dst(),
+                dst_port: udp.dst_port(),
+                ttl: ip.ttl(),
+            }))
+        }
         PROTO_ICMP => {
             let unreachable = icmp::parse_unreachable(ip.payload()).ok()??;
-            if unreachable.original_protocol != PROTO_TCP {
-                return None;
-            }
+            let quoted = unreachable.original_transport;
+            let probe = match unreachable.original_protocol {
+                PROTO_TCP => QuotedProbe::Tcp(QuotedTcp::parse(quoted).ok()?),
+                PROTO_UDP => {
+                    let udp = UdpPacket::new_checked(quoted).ok()?;
+                    QuotedProbe::Udp { src_port: udp.src_port(), dst_port: udp.dst_port() }
+                }
+                _ => return None,
+            };
             Some(Response::Unreachable(Unreachable {
                 from: ip.src(),
                 code: unreachable.code,
                 ttl: ip.ttl(),
                 probe_src: unreachable.original_src,
                 probe_dst: unreachable.original_dst,
-                probe: QuotedTcp::parse(unreachable.original_transport).ok()?,
+                probe_ident: unreachable.original_ident,
+                probe,
             }))
         }
         _ => None,
@@ -109,10 +147,16 @@ mod tests {
         assert_eq!((reply.seq, reply.flags), (77, flags::SYN));
     }
 
-    #[test]
-    fn reads_unreachables_quoting_a_probe() {
+    fn udp_probe() -> Vec<u8> {
+        let mut buf = vec![0; 64];
+        let len = wire::udp::emit_probe_v4(SCANNER, TARGET, 0x1234, 40001, 53, b"query", &mut buf).unwrap();
+        buf.truncate(len);
+        buf
+    }
+
+    /// An ICMP destination-unreachable from the target quoting the first 28 bytes of `probe`.
+    fn unreachable_about(probe: &[u8], code: u8) -> Vec<u8> {
         let mut packet = vec![0u8; 20];
-        let quoted = probe();
         let icmp_len = 8 + 28;
         wire::ipv4::Ipv4Repr {
             src: TARGET,
@@ -125,11 +169,28 @@ mod tests {
         }
         .emit(&mut packet)
         .unwrap();
-        packet.extend_from_slice(&[3, 13, 0, 0, 0, 0, 0, 0]);
-        packet.extend_from_slice(&quoted[..28]);
+        packet.extend_from_slice(&[3, code, 0, 0, 0, 0, 0, 0]);
+        packet.extend_from_slice(&probe[..28]);
+        packet
+    }
+
+    #[test]
+    fn reads_unreachables_quoting_a_probe() {
+        let packet = unreachable_about(&probe(), 13);
         let Some(Response::Unreachable(u)) = parse_response(&packet) else { panic!("not an unreachable") };
-        assert_eq!((u.from, u.code, u.probe_src, u.probe_dst), (TARGET, 13, SCANNER, TARGET));
-        assert_eq!((u.probe.src_port, u.probe.dst_port, u.probe.seq), (40000, 22, 77));
+        assert_eq!((u.from, u.code, u.probe_src, u.probe_dst, u.probe_ident), (TARGET, 13, SCANNER, TARGET, 9));
+        assert_eq!(u.probe, QuotedProbe::Tcp(QuotedTcp { src_port: 40000, dst_port: 22, seq: 77 }));
+    }
+
+    #[test]
+    fn reads_udp_datagrams_and_unreachables_quoting_them() {
+        let Some(Response::Udp(reply)) = parse_response(&udp_probe()) else { panic!("not UDP") };
+        assert_eq!((reply.src, reply.src_port, reply.dst, reply.dst_port), (SCANNER, 40001, TARGET, 53));
+        let Some(Response::Unreachable(u)) = parse_response(&unreachable_about(&udp_probe(), 3)) else {
+            panic!("not an unreachable")
+        };
+        assert_eq!((u.code, u.probe_dst, u.probe_ident), (3, TARGET, 0x1234));
+        assert_eq!(u.probe, QuotedProbe::Udp { src_port: 40001, dst_port: 53 });
     }
 
     proptest! {

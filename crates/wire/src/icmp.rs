@@ -15,6 +15,8 @@ pub struct Unreachable<'a> {
     pub original_src: Ipv4Addr,
     pub original_dst: Ipv4Addr,
     pub original_protocol: u8,
+    /// The quoted packet's IP identification, which a prober may have chosen.
+    pub original_ident: u16,
     /// The quoted packet's transport header: at least 8 bytes by RFC 792.
     pub original_transport: &'a [u8],
 }
@@ -38,6 +40,7 @@ pub fn parse_unreachable(icmp: &[u8]) -> Result<Option<Unreachable<'_>>> {
         original_src: quoted.src(),
         original_dst: quoted.dst(),
         original_protocol: quoted.protocol(),
+        original_ident: quoted.ident(),
         original_transport: transport,
     }))
 }

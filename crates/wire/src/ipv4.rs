@@ -19,6 +19,7 @@ mod field {
 pub const HEADER_LEN: usize = 20;
 pub const PROTO_ICMP: u8 = 1;
 pub const PROTO_TCP: u8 = 6;
+pub const PROTO_UDP: u8 = 17;
 const DONT_FRAGMENT: u16 = 0x4000;
 
 /// A checked view of an IPv4 packet.

@@ -9,6 +9,7 @@ pub mod checksum;
 pub mod icmp;
 pub mod ipv4;
 pub mod tcp;
+pub mod udp;
 
 /// Why bytes could not be read as a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,11 +13,10 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, Target};
-use probes::{Response, TcpTechnique};
-use wire::tcp::{flags, ProbeRepr, LINUX_SYN_WINDOW};
+use model::{HostResult, HostStatus, PortResult, PortState, Reason, Target};
+use probes::{ProbeFields, Response, Technique, Transport};
 
-use crate::{CongestionWindow, CookieKey, Pacer, Permutation, RetryAllowance, RttEstimator, Source, Timing};
+use crate::{CongestionWindow, CookieKey, IcmpLimit, Pacer, Permutation, RetryAllowance, RttEstimator, Source, Timing};
 
 /// Settings of a raw scan.
 #[derive(Debug, Clone)]
@@ -33,12 +32,12 @@ pub struct RawConfig {
 }
 
 /// One probe to send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
     pub ip_id: u16,
-    pub tcp: ProbeRepr,
+    pub transport: Transport,
 }
 
 /// A port whose state became known.
@@ -66,11 +65,18 @@ const DEFAULT_MAX_WINDOW: usize = 16_384;
 struct Sent {
     try_number: u8,
     at: Instant,
+    deadline: Instant,
+    /// This try went out before, and its silence then proved nothing; an answer may be to
+    /// either sending, so it dates nothing.
+    repeated: bool,
 }
 
 struct HostState {
     rtt: RttEstimator,
     retries: RetryAllowance,
+    icmp: IcmpLimit,
+    /// Tries whose silence proved nothing, waiting to be sent again.
+    held: Vec<(u64, u8)>,
     first_probe: Option<Instant>,
     timed_out: bool,
 }
@@ -92,9 +98,12 @@ pub struct ProbeEngine<T> {
     results: Vec<Option<Verdict>>,
     undecided: u64,
     outstanding: HashMap<u64, Sent>,
-    deadlines: BinaryHeap<Reverse<(Instant, u64, u8)>>,
+    deadlines: BinaryHeap<Reverse<(Instant, u64)>>,
     host_deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
-    retry_queue: VecDeque<(u64, u8)>,
+    /// When hosts' held tries go out again.
+    sweeps: BinaryHeap<Reverse<(Instant, u32)>>,
+    /// Tries to send before new work, each marked whether it repeats a try sent before.
+    retry_queue: VecDeque<(u64, u8, bool)>,
     hosts: Vec<HostState>,
     /// Round trips over every host: the timeout of hosts that have not answered yet.
     scan_rtt: RttEstimator,
@@ -108,7 +117,7 @@ pub struct ProbeEngine<T> {
     timestamp_base: u32,
 }
 
-impl<T: TcpTechnique> ProbeEngine<T> {
+impl<T: Technique> ProbeEngine<T> {
     /// An engine for every port of `ports` on every target, all reached from `source`.
     ///
     /// # Panics
@@ -138,6 +147,8 @@ impl<T: TcpTechnique> ProbeEngine<T> {
             .map(|_| HostState {
                 rtt: RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout),
                 retries: RetryAllowance::new(timing.max_retries),
+                icmp: IcmpLimit::default(),
+                held: Vec::new(),
                 first_probe: None,
                 timed_out: false,
             })
@@ -160,6 +171,7 @@ impl<T: TcpTechnique> ProbeEngine<T> {
             outstanding: HashMap::new(),
             deadlines: BinaryHeap::new(),
             host_deadlines: BinaryHeap::new(),
+            sweeps: BinaryHeap::new(),
             retry_queue: VecDeque::new(),
             hosts,
             scan_rtt,
@@ -171,6 +183,11 @@ impl<T: TcpTechnique> ProbeEngine<T> {
             timestamp_base: rand::random(),
             config,
         }
+    }
+
+    /// The protocol of the ports this engine scans.
+    pub fn protocol(&self) -> model::Protocol {
+        self.technique.protocol()
     }
 
     pub fn is_finished(&self) -> bool {
@@ -195,12 +212,12 @@ impl<T: TcpTechnique> ProbeEngine<T> {
         if !self.may_send(now) {
             return None;
         }
-        let (slot, try_number) = self.next_work()?;
+        let (slot, try_number, repeated) = self.next_work()?;
         if let Some(rate) = &mut self.rate {
             rate.claim(now);
         }
         self.delay.claim(now);
-        Some(self.send(slot, try_number, now))
+        Some(self.send(slot, try_number, repeated, now))
     }
 
     fn may_send(&self, now: Instant) -> bool {
@@ -216,23 +233,23 @@ impl<T: TcpTechnique> ProbeEngine<T> {
         (self.probes_sent as f64) < due
     }
 
-    fn next_work(&mut self) -> Option<(u64, u8)> {
-        while let Some((slot, try_number)) = self.retry_queue.pop_front() {
+    fn next_work(&mut self) -> Option<(u64, u8, bool)> {
+        while let Some((slot, try_number, repeated)) = self.retry_queue.pop_front() {
             if self.results[slot as usize].is_none() {
-                return Some((slot, try_number));
+                return Some((slot, try_number, repeated));
             }
         }
         while self.cursor < self.order.len() {
             let slot = self.order.at(self.cursor);
             self.cursor += 1;
             if self.results[slot as usize].is_none() {
-                return Some((slot, 0));
+                return Some((slot, 0, false));
             }
         }
         None
     }
 
-    fn send(&mut self, slot: u64, try_number: u8, now: Instant) -> Probe {
+    fn send(&mut self, slot: u64, try_number: u8, repeated: bool, now: Instant) -> Probe {
         let host = self.host_of(slot);
         let dst = self.addrs[host as usize];
         let dst_port = self.ports[(slot % self.ports.len() as u64) as usize];
@@ -244,28 +261,23 @@ impl<T: TcpTechnique> ProbeEngine<T> {
                 self.host_deadlines.push(Reverse((now + limit, host)));
             }
         }
-        let timeout = self.timeout_for(host);
-        self.deadlines.push(Reverse((now + timeout, slot, try_number)));
-        self.outstanding.insert(slot, Sent { try_number, at: now });
+        let deadline = now + self.timeout_for(host);
+        self.deadlines.push(Reverse((deadline, slot)));
+        self.outstanding.insert(slot, Sent { try_number, at: now, deadline, repeated });
         self.probes_sent += 1;
         // Like Linux, a timestamp clock in milliseconds from a random start.
         let elapsed_ms = now.saturating_duration_since(self.started).as_millis() as u32;
-        let tcp = ProbeRepr {
-            src_port: cookie.src_port,
+        let transport = self.technique.probe(ProbeFields {
             dst_port,
+            src_port: cookie.src_port,
             seq: cookie.seq,
-            // A RST answering a segment with ACK set echoes our acknowledgment number, not our
-            // sequence number (RFC 9293 3.10.7.1): the cookie rides in both.
-            ack: if self.technique.probe_flags() & flags::ACK != 0 { cookie.seq } else { 0 },
-            flags: self.technique.probe_flags(),
-            window: LINUX_SYN_WINDOW,
             timestamp: self.timestamp_base.wrapping_add(elapsed_ms),
-        };
-        Probe { src: self.source, dst, ip_id: cookie.ip_id, tcp }
+        });
+        Probe { src: self.source, dst, ip_id: cookie.ip_id, transport }
     }
 
-    /// Retransmits or gives up on probes whose timeout passed, and skips hosts past
-    /// `--host-timeout`.
+    /// Retransmits or gives up on probes whose timeout passed, sends held tries again when
+    /// their host's turn comes, and skips hosts past `--host-timeout`.
     fn expire(&mut self, now: Instant) {
         while let Some(&Reverse((deadline, host))) = self.host_deadlines.peek() {
             if deadline > now {
@@ -274,23 +286,45 @@ impl<T: TcpTechnique> ProbeEngine<T> {
             self.host_deadlines.pop();
             self.time_out_host(host);
         }
-        while let Some(&Reverse((deadline, slot, try_number))) = self.deadlines.peek() {
+        while let Some(&Reverse((at, host))) = self.sweeps.peek() {
+            if at > now {
+                break;
+            }
+            self.sweeps.pop();
+            let held = std::mem::take(&mut self.hosts[host as usize].held);
+            self.retry_queue.extend(held.into_iter().map(|(slot, try_number)| (slot, try_number, true)));
+        }
+        while let Some(&Reverse((deadline, slot))) = self.deadlines.peek() {
             if deadline > now {
                 break;
             }
             self.deadlines.pop();
-            if self.outstanding.get(&slot).is_none_or(|sent| sent.try_number != try_number) {
-                continue; // answered, or superseded by a later try
+            if self.outstanding.get(&slot).is_none_or(|sent| sent.deadline != deadline) {
+                continue; // answered, or superseded by a later sending
             }
-            self.outstanding.remove(&slot);
-            let host = self.host_of(slot) as usize;
-            // Try numbers ride in a byte: past 255 tries (a --max-retries that large) the port
-            // is given up like any other.
-            let next_try = try_number.checked_add(1);
-            match next_try.filter(|_| self.hosts[host].retries.may_retry_after(u32::from(try_number))) {
-                Some(next_try) => self.retry_queue.push_back((slot, next_try)),
-                None => self.decide_silent(slot),
+            let sent = self.outstanding.remove(&slot).expect("checked above");
+            self.after_silence(slot, sent, now);
+        }
+    }
+
+    /// A try went unanswered: send it again later if its silence proved nothing, else retry
+    /// or give the port up by the host's retry allowance.
+    fn after_silence(&mut self, slot: u64, sent: Sent, now: Instant) {
+        let host = self.host_of(slot);
+        let state = &mut self.hosts[host as usize];
+        if !state.icmp.silence_counts(sent.at) {
+            if state.held.is_empty() {
+                self.sweeps.push(Reverse((now + state.icmp.probe_again_every(), host)));
             }
+            state.held.push((slot, sent.try_number));
+            return;
+        }
+        // Try numbers ride in a byte: past 255 tries (a --max-retries that large) the port is
+        // given up like any other.
+        let next_try = sent.try_number.checked_add(1);
+        match next_try.filter(|_| state.retries.may_retry_after(u32::from(sent.try_number))) {
+            Some(next_try) => self.retry_queue.push_back((slot, next_try, false)),
+            None => self.decide_silent(slot),
         }
     }
 
@@ -325,39 +359,27 @@ impl<T: TcpTechnique> ProbeEngine<T> {
     /// Learns from a packet received at `now`. Returns the port it settled, if it proves to be
     /// a new answer to one of this engine's probes; anything else is ignored.
     pub fn handle(&mut self, response: &Response, now: Instant) -> Option<Settled> {
-        let (addr, port, src_port, seq, ttl, classified) = match response {
-            Response::Tcp(reply) if reply.dst == self.source => (
-                reply.src,
-                reply.src_port,
-                reply.dst_port,
-                echoed_cookie(self.technique.probe_flags(), reply),
-                reply.ttl,
-                self.technique.classify_tcp(reply),
-            ),
-            Response::Unreachable(u) if u.probe_src == self.source => (
-                u.probe_dst,
-                u.probe.dst_port,
-                u.probe.src_port,
-                u.probe.seq,
-                u.ttl,
-                self.technique.classify_unreachable(u.code),
-            ),
-            _ => return None,
-        };
+        let answer = self.technique.read(response)?;
+        if answer.scanner != self.source {
+            return None;
+        }
+        let (addr, port) = (answer.target, answer.target_port);
         let host = *self.host_index.get(&addr)?;
         let port_index = self.port_index[usize::from(port)];
         if port_index == u32::MAX {
             return None;
         }
-        let try_number = self.key.verify(self.source, addr, port, src_port, seq, self.max_try())?;
-        let (state, reason) = classified?;
+        let try_number = self.key.verify(self.source, addr, port, answer.scanner_port, answer.echo, self.max_try())?;
+        if answer.by_icmp && self.technique.closed_ports_answer_by_icmp() {
+            self.hosts[host as usize].icmp.heard_error(now);
+        }
         let slot = self.slot_of(host, port_index);
         if self.results[slot as usize].is_some() {
             return None;
         }
         self.learn(slot, host, try_number, now);
-        self.decide(slot, Verdict { state, reason, ttl: Some(ttl) });
-        Some(Settled { addr, port, state })
+        self.decide(slot, Verdict { state: answer.state, reason: answer.reason, ttl: Some(answer.ttl) });
+        Some(Settled { addr, port, state: answer.state })
     }
 
     /// How long to wait for an answer from `host`: its own estimate once it has answered,
@@ -375,7 +397,7 @@ impl<T: TcpTechnique> ProbeEngine<T> {
     fn learn(&mut self, slot: u64, host: u32, try_number: u8, now: Instant) {
         if let Some(sent) = self.outstanding.remove(&slot) {
             // Only an answer to the latest try dates from a known send time (Karn's rule).
-            if sent.try_number == try_number {
+            if sent.try_number == try_number && !sent.repeated {
                 let rtt = now.saturating_duration_since(sent.at);
                 let first_of_scan = self.scan_rtt.srtt().is_none();
                 self.hosts[host as usize].rtt.sample(rtt);
@@ -416,26 +438,29 @@ impl<T: TcpTechnique> ProbeEngine<T> {
     /// timeout (a second by default); like Nmap, judge them by what is known now instead. This
     /// runs once per scan, over the first window of probes.
     fn reschedule_outstanding(&mut self) {
-        let rescheduled: Vec<_> = self
-            .outstanding
-            .iter()
-            .map(|(&slot, sent)| Reverse((sent.at + self.timeout_for(self.host_of(slot)), slot, sent.try_number)))
-            .collect();
-        self.deadlines.extend(rescheduled);
+        let slots: Vec<u64> = self.outstanding.keys().copied().collect();
+        for slot in slots {
+            let timeout = self.timeout_for(self.host_of(slot));
+            let sent = self.outstanding.get_mut(&slot).expect("listed above");
+            sent.deadline = sent.at + timeout;
+            self.deadlines.push(Reverse((sent.deadline, slot)));
+        }
     }
 
     /// When `poll_transmit` may next have something to do, if nothing arrives before.
     pub fn next_wakeup(&self, now: Instant) -> Option<Instant> {
-        let deadline = self.deadlines.peek().map(|Reverse((at, ..))| *at);
+        let deadline = self.deadlines.peek().map(|Reverse((at, _))| *at);
         let host_deadline = self.host_deadlines.peek().map(|Reverse((at, _))| *at);
+        let sweep = self.sweeps.peek().map(|Reverse((at, _))| *at);
         let has_work = !self.retry_queue.is_empty() || self.cursor < self.order.len();
         let pacing = has_work.then(|| self.next_send_slot(now));
-        [deadline, host_deadline, pacing].into_iter().flatten().min()
+        [deadline, host_deadline, sweep, pacing].into_iter().flatten().min()
     }
 
     /// Every target's result, in the order the targets were given.
     pub fn into_results(self) -> Vec<HostResult> {
         let ports_per_host = self.ports.len();
+        let protocol = self.technique.protocol();
         let mut results = self.results.into_iter();
         self.targets
             .into_iter()
@@ -448,7 +473,7 @@ impl<T: TcpTechnique> ProbeEngine<T> {
                     .map(|(&port, verdict)| {
                         let Verdict { state, reason, ttl } =
                             verdict.expect("every slot is decided when the scan finishes");
-                        PortResult { protocol: Protocol::Tcp, port, state, reason, reason_ttl: ttl, service: None }
+                        PortResult { protocol, port, state, reason, reason_ttl: ttl, service: None }
                     })
                     .collect();
                 ports.sort_by_key(|p| p.port);
@@ -466,19 +491,6 @@ impl<T: TcpTechnique> ProbeEngine<T> {
     }
 }
 
-/// The probe's cookie as a TCP reply carries it back. A reply with ACK set acknowledges the
-/// probe's sequence number plus what the probe occupied of the sequence space (one for SYN,
-/// one for FIN); a reply without ACK (a RST answering an ACK-bearing probe) takes the probe's
-/// acknowledgment number, which carries the cookie too, as its sequence number.
-fn echoed_cookie(probe_flags: u8, reply: &probes::TcpReply) -> u32 {
-    if reply.flags & flags::ACK != 0 {
-        let occupied = u32::from(probe_flags & flags::SYN != 0) + u32::from(probe_flags & flags::FIN != 0);
-        reply.ack.wrapping_sub(occupied)
-    } else {
-        reply.seq
-    }
-}
-
 fn ipv4(target: &Target) -> Option<Ipv4Addr> {
     match target.addr {
         std::net::IpAddr::V4(addr) => Some(addr),
@@ -488,3 +500,5 @@ fn ipv4(target: &Target) -> Option<Ipv4Addr> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod udp_tests;

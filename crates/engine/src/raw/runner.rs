@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 
 use model::{HostResult, PortState, Protocol, Target};
 use netio::{RawReceiver, RawSender, RawSocketError};
-use probes::{parse_response, Response, TcpTechnique};
-use wire::ipv4::{PROTO_ICMP, PROTO_TCP};
-use wire::tcp::{emit_probe_v4, PROBE_LEN};
+use probes::{parse_response, Response, Technique};
+use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 use super::{ProbeEngine, RawConfig, Settled};
 use crate::connect::ScanObserver;
@@ -48,13 +47,17 @@ const MAX_WORKERS: usize = 4;
 
 struct Sockets {
     sender: RawSender,
-    tcp: RawReceiver,
+    /// Replies of the technique's own protocol (TCP or UDP).
+    replies: RawReceiver,
     icmp: RawReceiver,
 }
 
+/// The largest IPv4 packet: room for a probe with any payload.
+const LARGEST_PACKET: usize = u16::MAX as usize;
+
 /// Scans `ports` of every target (all IPv4) and returns their results in target order, unless
 /// `stop` is raised first.
-pub fn run<T: TcpTechnique>(
+pub fn run<T: Technique>(
     technique: T,
     config: RawConfig,
     targets: Vec<Target>,
@@ -82,12 +85,16 @@ pub fn run<T: TcpTechnique>(
         Some(port) => CookieKey::random().with_source_port(port),
         None => CookieKey::random(),
     };
+    let reply_protocol = match technique.protocol() {
+        Protocol::Udp => PROTO_UDP,
+        _ => PROTO_TCP,
+    };
     let sockets = Sockets {
         sender: RawSender::open(device)?,
-        tcp: RawReceiver::open(PROTO_TCP)?,
+        replies: RawReceiver::open(reply_protocol)?,
         icmp: RawReceiver::open(PROTO_ICMP)?,
     };
-    sockets.tcp.keep_tcp_to_ports(key.source_ports()).map_err(RawScanError::Receive)?;
+    sockets.replies.keep_to_ports(key.source_ports()).map_err(RawScanError::Receive)?;
     sockets.icmp.keep_icmp_unreachable().map_err(RawScanError::Receive)?;
     let engine = Mutex::new(ProbeEngine::new(technique, config, key, source, targets, ports, Instant::now()));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
@@ -98,7 +105,7 @@ pub fn run<T: TcpTechnique>(
     Ok(engine.into_inner().expect("engine lock").into_results())
 }
 
-fn work<T: TcpTechnique>(
+fn work<T: Technique>(
     sockets: &Sockets,
     engine: &Mutex<ProbeEngine<T>>,
     observer: &dyn ScanObserver,
@@ -106,7 +113,7 @@ fn work<T: TcpTechnique>(
 ) -> Result<(), RawScanError> {
     let mut probes = Vec::with_capacity(BATCH);
     let mut replies = Vec::with_capacity(BATCH);
-    let mut packet = [0u8; PROBE_LEN];
+    let mut packet = vec![0u8; LARGEST_PACKET];
     let mut buf = [0u8; 2048];
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -123,15 +130,15 @@ fn work<T: TcpTechnique>(
         };
         let sent = !probes.is_empty();
         for probe in probes.drain(..) {
-            let len = emit_probe_v4(probe.src, probe.dst, probe.ip_id, &probe.tcp, &mut packet)
-                .expect("a probe fits its buffer");
+            let len = (probe.transport.emit_v4(probe.src, probe.dst, probe.ip_id, &mut packet))
+                .expect("a probe fits the largest packet");
             send_retrying(&sockets.sender, &packet[..len], probe.dst)?;
         }
         let mut received = drain(sockets, &mut buf, &mut replies)?;
         if !sent && !received {
             // Idle: wait for a reply, or until the engine has something to do.
             let idle = wakeup.map_or(IDLE_WAIT, |at| at.saturating_duration_since(now).min(IDLE_WAIT));
-            if let Some(len) = sockets.tcp.recv_timeout(&mut buf, idle).map_err(RawScanError::Receive)? {
+            if let Some(len) = sockets.replies.recv_timeout(&mut buf, idle).map_err(RawScanError::Receive)? {
                 replies.extend(parse_response(&buf[..len]));
                 received = true;
             }
@@ -145,7 +152,7 @@ fn work<T: TcpTechnique>(
 /// Reads up to a batch of queued replies from both sockets without waiting.
 fn drain(sockets: &Sockets, buf: &mut [u8], replies: &mut Vec<Response>) -> Result<bool, RawScanError> {
     let mut read_any = false;
-    for receiver in [&sockets.tcp, &sockets.icmp] {
+    for receiver in [&sockets.replies, &sockets.icmp] {
         while replies.len() < BATCH {
             let Some(len) = receiver.try_recv(buf).map_err(RawScanError::Receive)? else { break };
             read_any = true;
@@ -156,18 +163,14 @@ fn drain(sockets: &Sockets, buf: &mut [u8], replies: &mut Vec<Response>) -> Resu
 }
 
 /// Gives the engine a batch of replies under one lock, then reports the open ports found.
-fn hand_over<T: TcpTechnique>(
-    replies: &mut Vec<Response>,
-    engine: &Mutex<ProbeEngine<T>>,
-    observer: &dyn ScanObserver,
-) {
+fn hand_over<T: Technique>(replies: &mut Vec<Response>, engine: &Mutex<ProbeEngine<T>>, observer: &dyn ScanObserver) {
     let now = Instant::now();
-    let settled: Vec<Settled> = {
+    let (settled, protocol): (Vec<Settled>, Protocol) = {
         let mut engine = engine.lock().expect("engine lock");
-        replies.drain(..).filter_map(|reply| engine.handle(&reply, now)).collect()
+        (replies.drain(..).filter_map(|reply| engine.handle(&reply, now)).collect(), engine.protocol())
     };
     for port in settled.into_iter().filter(|s| s.state == PortState::Open) {
-        observer.open_port_found(port.addr.into(), Protocol::Tcp, port.port);
+        observer.open_port_found(port.addr.into(), protocol, port.port);
     }
 }
 

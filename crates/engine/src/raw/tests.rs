@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use probes::{SynScan, TcpReply, Unreachable};
-use wire::tcp::{flags, QuotedTcp};
+use probes::{QuotedProbe, SynScan, TcpReply, Unreachable};
+use wire::tcp::{flags, ProbeRepr, QuotedTcp};
 
 use super::*;
 
@@ -65,8 +65,8 @@ impl Sim {
         let end = self.now + limit;
         while !self.engine.is_finished() && self.now < end {
             while let Some(probe) = self.engine.poll_transmit(self.now) {
+                self.answer(&probe);
                 self.sent.push((self.now, probe));
-                self.answer(probe);
             }
             self.deliver();
             let next_reply = self.in_transit.iter().map(|(at, _)| *at).min();
@@ -89,22 +89,22 @@ impl Sim {
         self.loss.as_mut().is_some_and(|(p, rng)| rng.random_bool(*p))
     }
 
-    fn answer(&mut self, probe: Probe) {
+    fn answer(&mut self, probe: &Probe) {
         if self.lost() {
             return;
         }
-        let key = (probe.dst, probe.tcp.dst_port);
+        let key = (probe.dst, tcp(probe).dst_port);
         let count = self.seen.entry(key).or_default();
         *count += 1;
         let behaviour = self.behaviour.get(&key).copied().unwrap_or(Behaviour::Closed);
-        let tcp = |flags| Response::Tcp(tcp_reply(&probe, flags, probe.tcp.seq.wrapping_add(1)));
+        let tcp = |flags| Response::Tcp(tcp_reply(probe, flags, tcp(probe).seq.wrapping_add(1)));
         let response = match behaviour {
             Behaviour::Open => tcp(flags::SYN | flags::ACK),
             Behaviour::Closed => tcp(flags::RST | flags::ACK),
             Behaviour::Drop => return,
             Behaviour::LoseFirst(n) if *count <= n => return,
             Behaviour::LoseFirst(_) => tcp(flags::SYN | flags::ACK),
-            Behaviour::Prohibited => Response::Unreachable(unreachable(&probe, 13)),
+            Behaviour::Prohibited => Response::Unreachable(unreachable(probe, 13)),
         };
         if self.lost() {
             return;
@@ -131,7 +131,7 @@ impl Sim {
                         let Verdict { state, reason, ttl } = self.engine.results[h * per_host + i]?;
                         let port = self.engine.ports[i];
                         Some(PortResult {
-                            protocol: Protocol::Tcp,
+                            protocol: model::Protocol::Tcp,
                             port,
                             state,
                             reason,
@@ -146,16 +146,24 @@ impl Sim {
     }
 
     fn probes_to(&self, dst: Ipv4Addr, port: u16) -> Vec<&(Instant, Probe)> {
-        self.sent.iter().filter(|(_, p)| p.dst == dst && p.tcp.dst_port == port).collect()
+        self.sent.iter().filter(|(_, p)| p.dst == dst && tcp(p).dst_port == port).collect()
+    }
+}
+
+/// The TCP header of a SYN-scan probe.
+fn tcp(probe: &Probe) -> &ProbeRepr {
+    match &probe.transport {
+        Transport::Tcp(tcp) => tcp,
+        Transport::Udp { .. } => panic!("a SYN scan sent a UDP probe"),
     }
 }
 
 fn tcp_reply(probe: &Probe, flags: u8, ack: u32) -> TcpReply {
     TcpReply {
         src: probe.dst,
-        src_port: probe.tcp.dst_port,
+        src_port: tcp(probe).dst_port,
         dst: probe.src,
-        dst_port: probe.tcp.src_port,
+        dst_port: tcp(probe).src_port,
         seq: 999,
         ack,
         flags,
@@ -171,7 +179,12 @@ fn unreachable(probe: &Probe, code: u8) -> Unreachable {
         ttl: 64,
         probe_src: probe.src,
         probe_dst: probe.dst,
-        probe: QuotedTcp { src_port: probe.tcp.src_port, dst_port: probe.tcp.dst_port, seq: probe.tcp.seq },
+        probe_ident: probe.ip_id,
+        probe: QuotedProbe::Tcp(QuotedTcp {
+            src_port: tcp(probe).src_port,
+            dst_port: tcp(probe).dst_port,
+            seq: tcp(probe).seq,
+        }),
     }
 }
 
@@ -200,7 +213,7 @@ fn a_silent_port_on_a_loss_free_host_is_probed_twice() {
     sim.run(Duration::from_secs(60));
     let probes = sim.probes_to(HOST, 25);
     assert_eq!(probes.len(), 2, "one probe and one retransmission");
-    assert_ne!(probes[0].1.tcp.src_port, probes[1].1.tcp.src_port, "each try has its own source port");
+    assert_ne!(tcp(&probes[0].1).src_port, tcp(&probes[1].1).src_port, "each try has its own source port");
 }
 
 #[test]
@@ -255,19 +268,20 @@ fn forged_and_stray_replies_are_ignored() {
     let probe = engine.poll_transmit(now).unwrap();
     let open = flags::SYN | flags::ACK;
     let forged = [
-        tcp_reply(&probe, open, probe.tcp.seq.wrapping_add(2)), // wrong ack
-        TcpReply { src: Ipv4Addr::new(198, 18, 0, 3), ..tcp_reply(&probe, open, probe.tcp.seq.wrapping_add(1)) }, // wrong host
-        TcpReply { src_port: 81, ..tcp_reply(&probe, open, probe.tcp.seq.wrapping_add(1)) }, // wrong port
-        TcpReply { dst_port: probe.tcp.src_port ^ 1, ..tcp_reply(&probe, open, probe.tcp.seq.wrapping_add(1)) }, // wrong try port
-        TcpReply { dst: Ipv4Addr::new(198, 18, 0, 7), ..tcp_reply(&probe, open, probe.tcp.seq.wrapping_add(1)) }, // not to us
+        tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(2)), // wrong ack
+        TcpReply { src: Ipv4Addr::new(198, 18, 0, 3), ..tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(1)) }, // wrong host
+        TcpReply { src_port: 81, ..tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(1)) }, // wrong port
+        TcpReply { dst_port: tcp(&probe).src_port ^ 1, ..tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(1)) }, // wrong try port
+        TcpReply { dst: Ipv4Addr::new(198, 18, 0, 7), ..tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(1)) }, // not to us
     ];
     for reply in forged {
         assert_eq!(engine.handle(&Response::Tcp(reply), now), None, "{reply:?}");
     }
     let mut bad_quote = unreachable(&probe, 13);
-    bad_quote.probe.seq ^= 1;
+    let QuotedProbe::Tcp(quoted) = &mut bad_quote.probe else { unreachable!("a SYN probe is quoted as TCP") };
+    quoted.seq ^= 1;
     assert_eq!(engine.handle(&Response::Unreachable(bad_quote), now), None);
-    let genuine = tcp_reply(&probe, open, probe.tcp.seq.wrapping_add(1));
+    let genuine = tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(1));
     assert_eq!(
         engine.handle(&Response::Tcp(genuine), now),
         Some(Settled { addr: HOST, port: 80, state: PortState::Open })
@@ -359,7 +373,7 @@ fn every_slot_is_probed_once_across_many_hosts() {
     let mut sim = Sim::new(config(), &hosts, &[22, 80, 443], &[]);
     sim.run(Duration::from_secs(60));
     assert_eq!(sim.sent.len(), 64 * 3);
-    let mut distinct: Vec<(Ipv4Addr, u16)> = sim.sent.iter().map(|(_, p)| (p.dst, p.tcp.dst_port)).collect();
+    let mut distinct: Vec<(Ipv4Addr, u16)> = sim.sent.iter().map(|(_, p)| (p.dst, tcp(p).dst_port)).collect();
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), 64 * 3);
@@ -429,9 +443,9 @@ fn a_max_retries_beyond_the_try_byte_gives_up_instead_of_overflowing() {
     engine.hosts[0].retries.answered_on(300);
     assert!(engine.hosts[0].retries.may_retry_after(255));
     let probe = engine.poll_transmit(now).unwrap();
-    assert_eq!(probe.tcp.dst_port, 80);
-    engine.outstanding.insert(0, Sent { try_number: 255, at: now });
-    engine.deadlines.push(Reverse((now, 0, 255)));
+    assert_eq!(tcp(&probe).dst_port, 80);
+    engine.outstanding.insert(0, Sent { try_number: 255, at: now, deadline: now, repeated: false });
+    engine.deadlines.push(Reverse((now, 0)));
     engine.expire(now);
     assert!(engine.is_finished());
     assert!(engine.retry_queue.is_empty());

@@ -1,0 +1,144 @@
+//! UDP scan (`-sU`). Any UDP reply means open; an ICMP port unreachable, closed; another
+//! unreachable, filtered; silence, open|filtered. Probes to well-known services carry a
+//! request the service answers (see [`UdpPayloads`]), since most stay silent otherwise.
+
+use std::sync::Arc;
+
+use model::{PortState, Protocol, Reason};
+
+use crate::{unreachable_reason, Answer, Echo, ProbeFields, QuotedProbe, Response, Technique, Transport, UdpPayloads};
+
+/// ICMP destination-unreachable code for "port unreachable".
+const PORT_UNREACHABLE: u8 = 3;
+
+#[derive(Debug, Clone)]
+pub struct UdpScan {
+    payloads: Arc<UdpPayloads>,
+}
+
+impl UdpScan {
+    pub fn new(payloads: UdpPayloads) -> UdpScan {
+        UdpScan { payloads: Arc::new(payloads) }
+    }
+}
+
+impl Technique for UdpScan {
+    fn name(&self) -> &'static str {
+        "UDP Scan"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Udp
+    }
+
+    fn probe(&self, fields: ProbeFields) -> Transport {
+        Transport::Udp {
+            src_port: fields.src_port,
+            dst_port: fields.dst_port,
+            payload: self.payloads.for_port(fields.dst_port),
+        }
+    }
+
+    fn read(&self, response: &Response) -> Option<Answer> {
+        match response {
+            Response::Udp(reply) => Some(Answer {
+                scanner: reply.dst,
+                scanner_port: reply.dst_port,
+                target: reply.src,
+                target_port: reply.src_port,
+                echo: Echo::Nothing,
+                ttl: reply.ttl,
+                state: PortState::Open,
+                reason: Reason::UdpResponse,
+                by_icmp: false,
+            }),
+            Response::Unreachable(u) => {
+                let QuotedProbe::Udp { src_port, dst_port } = u.probe else { return None };
+                let reason = unreachable_reason(u.code)?;
+                let state = if u.code == PORT_UNREACHABLE { PortState::Closed } else { PortState::Filtered };
+                Some(Answer {
+                    scanner: u.probe_src,
+                    scanner_port: src_port,
+                    target: u.probe_dst,
+                    target_port: dst_port,
+                    echo: Echo::IpIdent(u.probe_ident),
+                    ttl: u.ttl,
+                    state,
+                    reason,
+                    by_icmp: true,
+                })
+            }
+            Response::Tcp(_) => None,
+        }
+    }
+
+    fn on_timeout(&self) -> (PortState, Reason) {
+        (PortState::OpenFiltered, Reason::NoResponse)
+    }
+
+    fn closed_ports_answer_by_icmp(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{UdpReply, Unreachable};
+    use std::net::Ipv4Addr;
+
+    const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+    const TARGET: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+
+    fn scan() -> UdpScan {
+        UdpScan::new(UdpPayloads::embedded())
+    }
+
+    fn unreachable(code: u8) -> Response {
+        Response::Unreachable(Unreachable {
+            from: TARGET,
+            code,
+            ttl: 64,
+            probe_src: SCANNER,
+            probe_dst: TARGET,
+            probe_ident: 77,
+            probe: QuotedProbe::Udp { src_port: 40000, dst_port: 53 },
+        })
+    }
+
+    fn verdict(response: &Response) -> Option<(PortState, Reason)> {
+        scan().read(response).map(|answer| (answer.state, answer.reason))
+    }
+
+    #[test]
+    fn nmaps_udp_scan_table() {
+        let reply = Response::Udp(UdpReply { src: TARGET, src_port: 53, dst: SCANNER, dst_port: 40000, ttl: 64 });
+        assert_eq!(verdict(&reply), Some((PortState::Open, Reason::UdpResponse)));
+        assert_eq!(verdict(&unreachable(3)), Some((PortState::Closed, Reason::PortUnreach)));
+        for (code, reason) in [
+            (1, Reason::HostUnreach),
+            (2, Reason::ProtoUnreach),
+            (9, Reason::NetProhibited),
+            (10, Reason::HostProhibited),
+            (13, Reason::AdminProhibited),
+        ] {
+            assert_eq!(verdict(&unreachable(code)), Some((PortState::Filtered, reason)), "code {code}");
+        }
+        assert_eq!(verdict(&unreachable(4)), None, "fragmentation needed says nothing about the port");
+        assert_eq!(scan().on_timeout(), (PortState::OpenFiltered, Reason::NoResponse));
+    }
+
+    #[test]
+    fn an_icmp_answer_echoes_the_quoted_ip_identification() {
+        let answer = scan().read(&unreachable(3)).unwrap();
+        assert_eq!((answer.echo, answer.scanner_port, answer.target_port), (Echo::IpIdent(77), 40000, 53));
+        assert!(answer.by_icmp);
+    }
+
+    #[test]
+    fn probes_carry_the_ports_payload() {
+        let fields = ProbeFields { dst_port: 123, src_port: 40000, seq: 0, timestamp: 0 };
+        let Transport::Udp { payload, src_port, .. } = scan().probe(fields) else { panic!("not UDP") };
+        assert_eq!((payload.len(), src_port), (48, 40000));
+    }
+}
