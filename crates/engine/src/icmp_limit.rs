@@ -23,11 +23,15 @@ const QUIET_PERIODS: u32 = 3;
 pub struct IcmpLimit {
     last_error: Option<Instant>,
     longest_gap: Duration,
+    /// Probes sent to the host, and errors heard from it, since the last sweep was planned.
+    sent: u32,
+    errors: u32,
 }
 
 impl IcmpLimit {
     /// An ICMP error from the host arrived at `now`.
     pub fn heard_error(&mut self, now: Instant) {
+        self.errors = self.errors.saturating_add(1);
         if let Some(last) = self.last_error {
             let gap = now.saturating_duration_since(last);
             if gap <= LONGEST_REFILL {
@@ -51,13 +55,32 @@ impl IcmpLimit {
     /// host that has sent no error (nothing is rationed), else only if the probe left long
     /// enough after the host's last error, and no error has come since.
     pub fn silence_counts(&self, sent: Instant) -> bool {
-        self.last_error.is_none_or(|last| sent >= last + self.quiet_needed())
+        self.quiet_from().is_none_or(|quiet| sent >= quiet)
     }
 
-    /// How often to probe again the ports whose silence proved nothing: a few times per refill
-    /// period, so that a closed one is always waiting when the host's next error is due.
-    pub fn probe_again_every(&self) -> Duration {
-        self.refill() / 2
+    /// From when on silence counts again, if the host has sent an error.
+    pub fn quiet_from(&self) -> Option<Instant> {
+        self.last_error.map(|last| last + self.quiet_needed())
+    }
+
+    /// A probe left for the host.
+    pub fn sent(&mut self) {
+        self.sent = self.sent.saturating_add(1);
+    }
+
+    /// When to probe again the ports whose silence proved nothing, `timeout` being the host's
+    /// round-trip timeout. A host that answered most probes since the last sweep is not short
+    /// of errors (or only briefly, like Linux's global limit of 1000 a second): again after a
+    /// timeout. A host that answered few is rationing them: twice per refill period, so that a
+    /// closed port is always waiting when its next error is due, without flooding it.
+    pub fn probe_again_after(&mut self, timeout: Duration) -> Duration {
+        let rationed = self.errors.saturating_mul(2) < self.sent;
+        (self.sent, self.errors) = (0, 0);
+        if rationed {
+            self.refill() / 2
+        } else {
+            timeout
+        }
     }
 }
 
@@ -89,8 +112,20 @@ mod tests {
             limit.heard_error(start + Duration::from_secs(second));
         }
         assert_eq!(limit.quiet_needed(), Duration::from_secs(3));
-        assert_eq!(limit.probe_again_every(), Duration::from_secs(1));
         limit.heard_error(start + Duration::from_secs(60));
         assert_eq!(limit.quiet_needed(), Duration::from_secs(3), "a pause in the scan is not a refill period");
+    }
+
+    #[test]
+    fn a_host_rationing_errors_is_probed_again_twice_per_refill_period() {
+        let start = Instant::now();
+        let timeout = Duration::from_millis(100);
+        let mut limit = IcmpLimit::default();
+        (0..100).for_each(|_| limit.sent());
+        (0..6).for_each(|_| limit.heard_error(start));
+        assert_eq!(limit.probe_again_after(timeout), Duration::from_millis(500));
+        (0..10).for_each(|_| limit.sent());
+        (0..10).for_each(|_| limit.heard_error(start));
+        assert_eq!(limit.probe_again_after(timeout), timeout, "every probe of the last sweep was answered");
     }
 }

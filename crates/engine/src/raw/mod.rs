@@ -255,6 +255,7 @@ impl<T: Technique> ProbeEngine<T> {
         let dst_port = self.ports[(slot % self.ports.len() as u64) as usize];
         let cookie = self.key.probe(self.source, dst, dst_port, try_number);
         let state = &mut self.hosts[host as usize];
+        state.icmp.sent();
         if state.first_probe.is_none() {
             state.first_probe = Some(now);
             if let Some(limit) = self.config.timing.host_timeout {
@@ -311,10 +312,14 @@ impl<T: Technique> ProbeEngine<T> {
     /// or give the port up by the host's retry allowance.
     fn after_silence(&mut self, slot: u64, sent: Sent, now: Instant) {
         let host = self.host_of(slot);
+        let timeout = self.timeout_for(host);
         let state = &mut self.hosts[host as usize];
         if !state.icmp.silence_counts(sent.at) {
             if state.held.is_empty() {
-                self.sweeps.push(Reverse((now + state.icmp.probe_again_every(), host)));
+                // Sweep at the moment silence starts to count, if that comes first.
+                let regular = now + state.icmp.probe_again_after(timeout);
+                let quiet = state.icmp.quiet_from().map_or(regular, |quiet| quiet.max(now));
+                self.sweeps.push(Reverse((regular.min(quiet), host)));
             }
             state.held.push((slot, sent.try_number));
             return;

@@ -216,3 +216,19 @@ fn a_host_that_only_drops_is_given_up_after_the_usual_retries() {
     assert_eq!(sim.wrong_ports(), []);
     assert!(took < Duration::from_secs(3), "no error was ever sent, so no quiet period is needed: {took:?}");
 }
+
+#[test]
+fn a_host_past_linuxs_global_error_limit_is_probed_again_soon() {
+    // Linux also caps errors over all destinations: 50 at once, then 1000 a second. A host that
+    // answered most of a sweep is not rationing hard, so the ports it skipped go again after a
+    // round-trip timeout rather than half a refill period.
+    let ports: Vec<u16> = (1..=100).collect();
+    let mut sim = UdpSim::new(&[HOST], &ports, |p| if p == 69 { Port::Dropped } else { Port::Closed }, true);
+    for bucket in sim.buckets.values_mut() {
+        (bucket.burst, bucket.tokens, bucket.per_second) = (50.0, 50.0, 1000.0);
+    }
+    let took = sim.run();
+    assert_eq!(sim.wrong_ports(), []);
+    // The dropped port is given up once the host has been quiet for 1.5 s, after two tries.
+    assert!(took < Duration::from_millis(2100), "took {took:?}");
+}
