@@ -2,33 +2,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
 use lab::TARGET_V4;
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("portolan-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn has(tool: &str) -> bool {
-    let present = Command::new(tool).arg("--version").output().is_ok();
-    assert!(present || std::env::var_os("CI").is_none(), "the test script installs {tool} under CI");
-    present
-}
-
-/// The XML validates against Nmap's own DTD (read from Nmap's installation, never copied).
-fn assert_valid_against_nmap_dtd(xml: &Path) {
-    let dtd = Path::new("/usr/share/nmap/nmap.dtd");
-    if !has("xmllint") || !dtd.exists() {
-        return;
-    }
-    let valid = Command::new("xmllint").arg("--noout").arg("--dtdvalid").arg(dtd).arg(xml).output().unwrap();
-    assert!(valid.status.success(), "{}", String::from_utf8_lossy(&valid.stderr));
-}
 
 fn python_module_present(module: &str) -> bool {
     let present = Command::new("python3").args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success());

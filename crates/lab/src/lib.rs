@@ -7,6 +7,7 @@
 
 mod listener;
 mod netns;
+mod udp_service;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -15,6 +16,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use listener::Listeners;
+pub use udp_service::UdpService;
 
 /// The scanner's and the target's addresses on the lab link.
 pub const SCANNER_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -107,16 +109,25 @@ impl Lab {
     /// Makes the target's firewall drop the `dropped` TCP ports (silence) and reject the
     /// `rejected` ones with ICMP admin-prohibited, over IPv4 and IPv6.
     pub fn filter_tcp(&self, dropped: &[u16], rejected: &[u16]) -> io::Result<()> {
+        self.filter_ports("tcp", dropped, rejected)
+    }
+
+    /// The same for UDP ports.
+    pub fn filter_udp(&self, dropped: &[u16], rejected: &[u16]) -> io::Result<()> {
+        self.filter_ports("udp", dropped, rejected)
+    }
+
+    fn filter_ports(&self, protocol: &str, dropped: &[u16], rejected: &[u16]) -> io::Result<()> {
         let set = |ports: &[u16]| ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
         let mut rules = String::new();
         if !dropped.is_empty() {
-            rules += &format!("    tcp dport {{ {} }} drop\n", set(dropped));
+            rules += &format!("    {protocol} dport {{ {} }} drop\n", set(dropped));
         }
         if !rejected.is_empty() {
-            rules += &format!("    tcp dport {{ {} }} reject with icmpx type admin-prohibited\n", set(rejected));
+            rules += &format!("    {protocol} dport {{ {} }} reject with icmpx type admin-prohibited\n", set(rejected));
         }
         self.nft(&format!(
-            "table inet lab {{\n  chain input {{\n    type filter hook input priority 0; policy accept;\n{rules}  }}\n}}\n"
+            "table inet lab_{protocol} {{\n  chain input {{\n    type filter hook input priority 0; policy accept;\n{rules}  }}\n}}\n"
         ))
     }
 
@@ -166,7 +177,13 @@ impl Lab {
     /// Listens on these TCP ports of every target address, accepting and closing connections
     /// until the returned handle drops.
     pub fn listen_tcp(&self, ports: &[u16]) -> io::Result<Listeners> {
-        Listeners::start(&self.target, ports)
+        Listeners::tcp(&self.target, ports)
+    }
+
+    /// Serves these UDP ports of every target address, each as its fixture service answers,
+    /// until the returned handle drops.
+    pub fn serve_udp(&self, services: &[(u16, UdpService)]) -> io::Result<Listeners> {
+        Listeners::udp(&self.target, services)
     }
 
     /// Gives the scanner namespace an /etc/hosts of its own (`ip netns exec` mounts it).

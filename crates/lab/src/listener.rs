@@ -1,11 +1,11 @@
-//! TCP listeners living inside the target namespace.
+//! Servers living inside the target namespace: TCP listeners and UDP fixture services.
 //!
 //! A helper thread enters the namespace (setns affects only the calling thread), binds the
-//! listeners there, and accepts and closes connections until told to stop. Sockets stay in the
-//! namespace they were created in, whatever thread uses them.
+//! sockets there, and serves them until told to stop. Sockets stay in the namespace they were
+//! created in, whatever thread uses them.
 
 use std::io;
-use std::net::{Ipv6Addr, SocketAddr, TcpListener};
+use std::net::{Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use nix::sched::{setns, CloneFlags};
 
-/// Listeners that run until dropped.
+use crate::UdpService;
+
+/// Servers that run until dropped.
 pub struct Listeners {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -22,20 +24,39 @@ pub struct Listeners {
 const POLL: Duration = Duration::from_millis(20);
 
 impl Listeners {
-    pub fn start(namespace: &str, ports: &[u16]) -> io::Result<Listeners> {
-        let namespace_file = std::fs::File::open(format!("/var/run/netns/{namespace}"))?;
+    /// Accepts and closes connections on these TCP ports.
+    pub fn tcp(namespace: &str, ports: &[u16]) -> io::Result<Listeners> {
         let ports = ports.to_vec();
+        Listeners::start(namespace, move || bind_all(&ports), |listeners| accept_all(listeners))
+    }
+
+    /// Answers datagrams on each port as its service does.
+    pub fn udp(namespace: &str, services: &[(u16, UdpService)]) -> io::Result<Listeners> {
+        let services = services.to_vec();
+        Listeners::start(namespace, move || bind_udp(&services), |sockets| answer_all(sockets))
+    }
+
+    /// Binds with `bind` inside `namespace`, then calls `serve` (which says whether it had
+    /// anything to do) until stopped.
+    fn start<S: 'static>(
+        namespace: &str,
+        bind: impl FnOnce() -> io::Result<S> + Send + 'static,
+        serve: impl Fn(&S) -> bool + Send + 'static,
+    ) -> io::Result<Listeners> {
+        let namespace_file = std::fs::File::open(format!("/var/run/netns/{namespace}"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = mpsc::channel();
         let stop_flag = stop.clone();
         let thread = std::thread::spawn(move || {
-            let bound = setns(&namespace_file, CloneFlags::CLONE_NEWNET)
-                .map_err(io::Error::from)
-                .and_then(|()| bind_all(&ports));
+            let bound = setns(&namespace_file, CloneFlags::CLONE_NEWNET).map_err(io::Error::from).and_then(|()| bind());
             match bound {
-                Ok(listeners) => {
+                Ok(sockets) => {
                     let _ = ready_tx.send(Ok(()));
-                    accept_until_stopped(&listeners, &stop_flag);
+                    while !stop_flag.load(Ordering::Relaxed) {
+                        if !serve(&sockets) {
+                            std::thread::sleep(POLL);
+                        }
+                    }
                 }
                 Err(error) => {
                     let _ = ready_tx.send(Err(error));
@@ -59,19 +80,40 @@ fn bind_all(ports: &[u16]) -> io::Result<Vec<TcpListener>> {
         .collect()
 }
 
-fn accept_until_stopped(listeners: &[TcpListener], stop: &AtomicBool) {
-    while !stop.load(Ordering::Relaxed) {
-        let mut accepted = false;
-        for listener in listeners {
-            while let Ok((connection, _)) = listener.accept() {
-                drop(connection);
-                accepted = true;
-            }
-        }
-        if !accepted {
-            std::thread::sleep(POLL);
+fn accept_all(listeners: &[TcpListener]) -> bool {
+    let mut accepted = false;
+    for listener in listeners {
+        while let Ok((connection, _)) = listener.accept() {
+            drop(connection);
+            accepted = true;
         }
     }
+    accepted
+}
+
+fn bind_udp(services: &[(u16, UdpService)]) -> io::Result<Vec<(UdpSocket, UdpService)>> {
+    services
+        .iter()
+        .map(|&(port, service)| {
+            let socket = UdpSocket::bind(SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port))?;
+            socket.set_nonblocking(true)?;
+            Ok((socket, service))
+        })
+        .collect()
+}
+
+fn answer_all(sockets: &[(UdpSocket, UdpService)]) -> bool {
+    let mut received = false;
+    let mut buf = [0u8; 2048];
+    for (socket, service) in sockets {
+        while let Ok((len, from)) = socket.recv_from(&mut buf) {
+            received = true;
+            if let Some(reply) = service.reply(&buf[..len]) {
+                let _ = socket.send_to(&reply, from);
+            }
+        }
+    }
+    received
 }
 
 impl Drop for Listeners {

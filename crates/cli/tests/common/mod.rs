@@ -2,7 +2,8 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
-use std::process::Output;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use lab::{Lab, Listeners};
 use model::Protocol;
@@ -42,11 +43,56 @@ pub fn stdout(output: &Output) -> String {
 /// The services table portolan itself will use here (Nmap's when installed, else ours), so that
 /// expected SERVICE columns follow the same source as the scanner.
 pub fn service_name(port: u16) -> String {
+    service_name_of(Protocol::Tcp, port)
+}
+
+pub fn service_name_of(protocol: Protocol, port: u16) -> String {
     let table = match services::find_nmap_services(&DataDirs::from_env(None)) {
         Some(path) => ServicesTable::load_nmap_services(&path).expect("load nmap-services"),
         None => ServicesTable::embedded(),
     };
-    table.name(Protocol::Tcp, port).unwrap_or("unknown").to_string()
+    table.name(protocol, port).unwrap_or("unknown").to_string()
+}
+
+/// A port table row: port/protocol, state, service, reason.
+pub type Row<'a> = (String, &'a str, String, &'a str);
+
+/// The lines of a port table with a REASON column, each column as wide as its widest cell
+/// plus one, as Nmap lays it out.
+pub fn port_table(rows: &[Row]) -> Vec<String> {
+    let width =
+        |header: &str, cell: &dyn Fn(&Row) -> usize| rows.iter().map(cell).max().unwrap_or(0).max(header.len()) + 1;
+    let port_width = width("PORT", &|r| r.0.len());
+    let state_width = width("STATE", &|r| r.1.len());
+    let service_width = width("SERVICE", &|r| r.2.len());
+    let line = |port: &str, state: &str, service: &str, reason: &str| {
+        format!("{port:<port_width$}{state:<state_width$}{service:<service_width$}{reason}")
+    };
+    let mut lines = vec![line("PORT", "STATE", "SERVICE", "REASON")];
+    lines.extend(rows.iter().map(|(port, state, service, reason)| line(port, state, service, reason)));
+    lines
+}
+
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("portolan-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn has(tool: &str) -> bool {
+    let present = Command::new(tool).arg("--version").output().is_ok();
+    assert!(present || std::env::var_os("CI").is_none(), "the test script installs {tool} under CI");
+    present
+}
+
+/// The XML validates against Nmap's own DTD (read from Nmap's installation, never copied).
+pub fn assert_valid_against_nmap_dtd(xml: &Path) {
+    let dtd = Path::new("/usr/share/nmap/nmap.dtd");
+    if !has("xmllint") || !dtd.exists() {
+        return;
+    }
+    let valid = Command::new("xmllint").arg("--noout").arg("--dtdvalid").arg(dtd).arg(xml).output().unwrap();
+    assert!(valid.status.success(), "{}", String::from_utf8_lossy(&valid.stderr));
 }
 
 /// Nmap as an oracle: the same scan of the same lab target must give the same port table.
