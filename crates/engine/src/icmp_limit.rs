@@ -9,10 +9,19 @@
 //! closed, the host would then have answered, so the silence is the port's own. Ports whose
 //! silence proves nothing are probed again a little later; each error the host sends settles a
 //! port, so the scan runs at the host's error rate, which no sender can beat.
+//!
+//! The refill period is assumed to be Linux's second until the host proves it shorter: once a
+//! port that went unanswered later answers with an error, the bucket was empty when it was
+//! first probed, so every error since then was refilled, and errors over elapsed time bounds
+//! the refill rate from below. A host without a limit (or with only Linux's global one of
+//! 1000 a second) thus earns a quiet period of milliseconds.
 
 use std::time::{Duration, Instant};
 
 /// The refill period assumed before one is measured: Linux's default of one error a second.
+/// A longer one is learnt from the gaps between errors, provided the first refill arrives
+/// within the quiet period this implies (1.5 s); a host refilling more slowly than that can
+/// have closed ports reported open|filtered, as Nmap reports them.
 const ASSUMED_REFILL: Duration = Duration::from_secs(1);
 /// Gaps longer than this between errors are not a refill period but a pause in the scan.
 const LONGEST_REFILL: Duration = Duration::from_secs(10);
@@ -26,12 +35,27 @@ pub struct IcmpLimit {
     /// Probes sent to the host, and errors heard from it, since the last sweep was planned.
     sent: u32,
     errors: u32,
+    /// When the bucket was known to be empty, from when on arriving errors are counted as
+    /// refills since then, and how many have been heard.
+    dry: Option<(Instant, Instant)>,
+    errors_since_dry: u32,
+    /// The longest the refill period can be, given the errors heard since the bucket was dry.
+    proven_refill: Option<Duration>,
 }
 
 impl IcmpLimit {
     /// An ICMP error from the host arrived at `now`.
     pub fn heard_error(&mut self, now: Instant) {
         self.errors = self.errors.saturating_add(1);
+        if let Some((dry, _)) = self.dry.filter(|&(_, counted_from)| now >= counted_from) {
+            self.errors_since_dry = self.errors_since_dry.saturating_add(1);
+            // Less than one token was left when the bucket ran dry, so all but one of these
+            // errors were refilled in the time since (the uncounted ones only make it more).
+            if let Some(refilled) = self.errors_since_dry.checked_sub(1).filter(|&n| n > 0) {
+                let bound = now.saturating_duration_since(dry) / refilled;
+                self.proven_refill = Some(self.proven_refill.map_or(bound, |proven| proven.min(bound)));
+            }
+        }
         if let Some(last) = self.last_error {
             let gap = now.saturating_duration_since(last);
             if gap <= LONGEST_REFILL {
@@ -41,9 +65,19 @@ impl IcmpLimit {
         self.last_error = Some(now.max(self.last_error.unwrap_or(now)));
     }
 
+    /// A probe sent at `sent` met an empty bucket. Errors arriving from `settle` later on
+    /// (a round-trip timeout, after which no error to an earlier probe is still on its way)
+    /// are refills.
+    pub fn ran_dry_at(&mut self, sent: Instant, settle: Duration) {
+        if self.dry.is_none() {
+            self.dry = Some((sent, sent + settle));
+        }
+    }
+
     /// The time between two errors when the host sends as fast as its limit lets it.
     fn refill(&self) -> Duration {
-        ASSUMED_REFILL.max(self.longest_gap)
+        let assumed = ASSUMED_REFILL.max(self.longest_gap);
+        self.proven_refill.map_or(assumed, |proven| proven.min(assumed))
     }
 
     /// How long after an error the host is sure to have another to spare.
@@ -114,6 +148,32 @@ mod tests {
         assert_eq!(limit.quiet_needed(), Duration::from_secs(3));
         limit.heard_error(start + Duration::from_secs(60));
         assert_eq!(limit.quiet_needed(), Duration::from_secs(3), "a pause in the scan is not a refill period");
+    }
+
+    #[test]
+    fn errors_refilled_quickly_after_the_bucket_ran_dry_prove_a_short_refill() {
+        let start = Instant::now();
+        let settle = Duration::from_millis(100);
+        let mut limit = IcmpLimit::default();
+        limit.heard_error(start);
+        limit.ran_dry_at(start, settle);
+        for i in 0..=50 {
+            limit.heard_error(start + settle + Duration::from_millis(i));
+        }
+        // 50 refills in 150 ms at the most: at most 3 ms apart.
+        assert_eq!(limit.refill(), Duration::from_millis(3));
+        assert_eq!(limit.quiet_needed(), Duration::from_micros(4500));
+    }
+
+    #[test]
+    fn linuxs_one_a_second_proves_nothing_shorter_than_the_assumed_second() {
+        let start = Instant::now();
+        let mut limit = IcmpLimit::default();
+        limit.ran_dry_at(start, Duration::from_millis(100));
+        for second in 1..=20 {
+            limit.heard_error(start + Duration::from_secs(second));
+        }
+        assert_eq!(limit.refill(), Duration::from_secs(1));
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub fn available() -> bool {
 pub struct Lab {
     scanner: String,
     target: String,
+    /// Further target hosts, each its own namespace (and so its own kernel state, such as
+    /// its ICMP rate limit), bridged onto the lab link by `add_hosts`.
+    hosts: std::sync::Mutex<Vec<String>>,
 }
 
 impl Lab {
@@ -53,7 +56,8 @@ impl Lab {
     pub fn new() -> io::Result<Lab> {
         netns::sweep_abandoned(PREFIX)?;
         let id = format!("{}-{}", std::process::id(), NEXT_LAB.fetch_add(1, Ordering::Relaxed));
-        let lab = Lab { scanner: format!("{PREFIX}-s-{id}"), target: format!("{PREFIX}-t-{id}") };
+        let lab =
+            Lab { scanner: format!("{PREFIX}-s-{id}"), target: format!("{PREFIX}-t-{id}"), hosts: Default::default() };
         netns::add(&lab.scanner)?;
         netns::add(&lab.target)?;
         lab.link()?;
@@ -74,6 +78,38 @@ impl Lab {
             run("ip", &["-n", ns, "link", "set", "lo", "up"])?;
         }
         Ok(())
+    }
+
+    /// Adds `count` hosts at 198.18.0.10 onwards, each a namespace of its own with Linux's
+    /// default sysctls, on a bridge in the target namespace (which keeps its own address).
+    /// Returns their addresses.
+    pub fn add_hosts(&self, count: u8) -> io::Result<Vec<Ipv4Addr>> {
+        const FIRST: u8 = 10;
+        assert!(count <= 255 - FIRST, "the hosts must fit in 198.18.0.0/24");
+        let t = self.target.as_str();
+        if self.hosts.lock().expect("hosts lock").is_empty() {
+            run("ip", &["-n", t, "link", "add", "br0", "type", "bridge"])?;
+            run("ip", &["-n", t, "addr", "del", &format!("{TARGET_V4}/24"), "dev", "tgt0"])?;
+            run("ip", &["-n", t, "addr", "add", &format!("{TARGET_V4}/24"), "dev", "br0"])?;
+            run("ip", &["-n", t, "link", "set", "tgt0", "master", "br0"])?;
+            run("ip", &["-n", t, "link", "set", "br0", "up"])?;
+        }
+        let id = self.target.trim_start_matches(&format!("{PREFIX}-t-"));
+        (FIRST..FIRST + count)
+            .map(|last| {
+                let name = format!("{PREFIX}-h-{id}-{last}");
+                netns::add(&name)?;
+                self.hosts.lock().expect("hosts lock").push(name.clone());
+                let port = format!("h{last}");
+                run("ip", &["link", "add", "eth0", "netns", &name, "type", "veth", "peer", "name", &port, "netns", t])?;
+                run("ip", &["-n", t, "link", "set", &port, "master", "br0", "up"])?;
+                let addr = Ipv4Addr::new(198, 18, 0, last);
+                run("ip", &["-n", &name, "addr", "add", &format!("{addr}/24"), "dev", "eth0"])?;
+                run("ip", &["-n", &name, "link", "set", "eth0", "up"])?;
+                run("ip", &["-n", &name, "link", "set", "lo", "up"])?;
+                Ok(addr)
+            })
+            .collect()
     }
 
     pub fn target_namespace(&self) -> &str {
@@ -207,6 +243,9 @@ impl Drop for Lab {
         let _ = std::fs::remove_dir_all(PathBuf::from("/etc/netns").join(&self.scanner));
         let _ = netns::delete(&self.scanner);
         let _ = netns::delete(&self.target);
+        for host in self.hosts.lock().expect("hosts lock").iter() {
+            let _ = netns::delete(host);
+        }
     }
 }
 

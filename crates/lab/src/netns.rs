@@ -23,12 +23,12 @@ pub fn sweep_abandoned(prefix: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// The pid in a lab name `{prefix}-{s|t}-{pid}-{n}`.
+/// The pid in a lab name `{prefix}-{s|t|h}-{pid}-{n}[-{host}]`.
 fn owner_pid(name: &str, prefix: &str) -> Option<i32> {
     let rest = name.strip_prefix(prefix)?.strip_prefix('-')?;
     let mut parts = rest.split('-');
     let side = parts.next()?;
-    if side != "s" && side != "t" {
+    if !["s", "t", "h"].contains(&side) {
         return None;
     }
     parts.next()?.parse().ok()
@@ -47,6 +47,7 @@ mod tests {
     fn lab_names_carry_their_owner() {
         assert_eq!(owner_pid("pl-s-4242-0", "pl"), Some(4242));
         assert_eq!(owner_pid("pl-t-17-3", "pl"), Some(17));
+        assert_eq!(owner_pid("pl-h-17-3-10", "pl"), Some(17));
         assert_eq!(owner_pid("pl-x-17-3", "pl"), None);
         assert_eq!(owner_pid("other-ns", "pl"), None);
     }

@@ -66,17 +66,17 @@ struct Sent {
     try_number: u8,
     at: Instant,
     deadline: Instant,
-    /// This try went out before, and its silence then proved nothing; an answer may be to
+    /// When this try went out before, if its silence then proved nothing. An answer may be to
     /// either sending, so it dates nothing.
-    repeated: bool,
+    silent_before: Option<Instant>,
 }
 
 struct HostState {
     rtt: RttEstimator,
     retries: RetryAllowance,
     icmp: IcmpLimit,
-    /// Tries whose silence proved nothing, waiting to be sent again.
-    held: Vec<(u64, u8)>,
+    /// Tries whose silence proved nothing, waiting to be sent again, with when they were sent.
+    held: Vec<(u64, u8, Instant)>,
     first_probe: Option<Instant>,
     timed_out: bool,
 }
@@ -102,8 +102,8 @@ pub struct ProbeEngine<T> {
     host_deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
     /// When hosts' held tries go out again.
     sweeps: BinaryHeap<Reverse<(Instant, u32)>>,
-    /// Tries to send before new work, each marked whether it repeats a try sent before.
-    retry_queue: VecDeque<(u64, u8, bool)>,
+    /// Tries to send before new work, with when the try went out before if it is repeated.
+    retry_queue: VecDeque<(u64, u8, Option<Instant>)>,
     hosts: Vec<HostState>,
     /// Round trips over every host: the timeout of hosts that have not answered yet.
     scan_rtt: RttEstimator,
@@ -212,12 +212,12 @@ impl<T: Technique> ProbeEngine<T> {
         if !self.may_send(now) {
             return None;
         }
-        let (slot, try_number, repeated) = self.next_work()?;
+        let (slot, try_number, silent_before) = self.next_work()?;
         if let Some(rate) = &mut self.rate {
             rate.claim(now);
         }
         self.delay.claim(now);
-        Some(self.send(slot, try_number, repeated, now))
+        Some(self.send(slot, try_number, silent_before, now))
     }
 
     fn may_send(&self, now: Instant) -> bool {
@@ -233,23 +233,23 @@ impl<T: Technique> ProbeEngine<T> {
         (self.probes_sent as f64) < due
     }
 
-    fn next_work(&mut self) -> Option<(u64, u8, bool)> {
-        while let Some((slot, try_number, repeated)) = self.retry_queue.pop_front() {
+    fn next_work(&mut self) -> Option<(u64, u8, Option<Instant>)> {
+        while let Some((slot, try_number, silent_before)) = self.retry_queue.pop_front() {
             if self.results[slot as usize].is_none() {
-                return Some((slot, try_number, repeated));
+                return Some((slot, try_number, silent_before));
             }
         }
         while self.cursor < self.order.len() {
             let slot = self.order.at(self.cursor);
             self.cursor += 1;
             if self.results[slot as usize].is_none() {
-                return Some((slot, 0, false));
+                return Some((slot, 0, None));
             }
         }
         None
     }
 
-    fn send(&mut self, slot: u64, try_number: u8, repeated: bool, now: Instant) -> Probe {
+    fn send(&mut self, slot: u64, try_number: u8, silent_before: Option<Instant>, now: Instant) -> Probe {
         let host = self.host_of(slot);
         let dst = self.addrs[host as usize];
         let dst_port = self.ports[(slot % self.ports.len() as u64) as usize];
@@ -264,7 +264,7 @@ impl<T: Technique> ProbeEngine<T> {
         }
         let deadline = now + self.timeout_for(host);
         self.deadlines.push(Reverse((deadline, slot)));
-        self.outstanding.insert(slot, Sent { try_number, at: now, deadline, repeated });
+        self.outstanding.insert(slot, Sent { try_number, at: now, deadline, silent_before });
         self.probes_sent += 1;
         // Like Linux, a timestamp clock in milliseconds from a random start.
         let elapsed_ms = now.saturating_duration_since(self.started).as_millis() as u32;
@@ -293,7 +293,7 @@ impl<T: Technique> ProbeEngine<T> {
             }
             self.sweeps.pop();
             let held = std::mem::take(&mut self.hosts[host as usize].held);
-            self.retry_queue.extend(held.into_iter().map(|(slot, try_number)| (slot, try_number, true)));
+            self.retry_queue.extend(held.into_iter().map(|(slot, try_number, at)| (slot, try_number, Some(at))));
         }
         while let Some(&Reverse((deadline, slot))) = self.deadlines.peek() {
             if deadline > now {
@@ -321,14 +321,14 @@ impl<T: Technique> ProbeEngine<T> {
                 let quiet = state.icmp.quiet_from().map_or(regular, |quiet| quiet.max(now));
                 self.sweeps.push(Reverse((regular.min(quiet), host)));
             }
-            state.held.push((slot, sent.try_number));
+            state.held.push((slot, sent.try_number, sent.at));
             return;
         }
         // Try numbers ride in a byte: past 255 tries (a --max-retries that large) the port is
         // given up like any other.
         let next_try = sent.try_number.checked_add(1);
         match next_try.filter(|_| state.retries.may_retry_after(u32::from(sent.try_number))) {
-            Some(next_try) => self.retry_queue.push_back((slot, next_try, false)),
+            Some(next_try) => self.retry_queue.push_back((slot, next_try, None)),
             None => self.decide_silent(slot),
         }
     }
@@ -375,16 +375,28 @@ impl<T: Technique> ProbeEngine<T> {
             return None;
         }
         let try_number = self.key.verify(self.source, addr, port, answer.scanner_port, answer.echo, self.max_try())?;
-        if answer.by_icmp && self.technique.closed_ports_answer_by_icmp() {
-            self.hosts[host as usize].icmp.heard_error(now);
-        }
         let slot = self.slot_of(host, port_index);
+        if answer.by_icmp && self.technique.closed_ports_answer_by_icmp() {
+            self.heard_error(slot, host, now);
+        }
         if self.results[slot as usize].is_some() {
             return None;
         }
         self.learn(slot, host, try_number, now);
         self.decide(slot, Verdict { state: answer.state, reason: answer.reason, ttl: Some(answer.ttl) });
         Some(Settled { addr, port, state: answer.state })
+    }
+
+    /// An ICMP error about `slot` came from its host. If this try had gone out before without
+    /// an answer, the host had no error to spare back then: the error bucket was empty.
+    fn heard_error(&mut self, slot: u64, host: u32, now: Instant) {
+        let timeout = self.timeout_for(host);
+        let silent_before = self.outstanding.get(&slot).and_then(|sent| sent.silent_before);
+        let icmp = &mut self.hosts[host as usize].icmp;
+        if let Some(at) = silent_before {
+            icmp.ran_dry_at(at, timeout);
+        }
+        icmp.heard_error(now);
     }
 
     /// How long to wait for an answer from `host`: its own estimate once it has answered,
@@ -402,7 +414,7 @@ impl<T: Technique> ProbeEngine<T> {
     fn learn(&mut self, slot: u64, host: u32, try_number: u8, now: Instant) {
         if let Some(sent) = self.outstanding.remove(&slot) {
             // Only an answer to the latest try dates from a known send time (Karn's rule).
-            if sent.try_number == try_number && !sent.repeated {
+            if sent.try_number == try_number && sent.silent_before.is_none() {
                 let rtt = now.saturating_duration_since(sent.at);
                 let first_of_scan = self.scan_rtt.srtt().is_none();
                 self.hosts[host as usize].rtt.sample(rtt);

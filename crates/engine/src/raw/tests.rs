@@ -444,7 +444,7 @@ fn a_max_retries_beyond_the_try_byte_gives_up_instead_of_overflowing() {
     assert!(engine.hosts[0].retries.may_retry_after(255));
     let probe = engine.poll_transmit(now).unwrap();
     assert_eq!(tcp(&probe).dst_port, 80);
-    engine.outstanding.insert(0, Sent { try_number: 255, at: now, deadline: now, repeated: false });
+    engine.outstanding.insert(0, Sent { try_number: 255, at: now, deadline: now, silent_before: None });
     engine.deadlines.push(Reverse((now, 0)));
     engine.expire(now);
     assert!(engine.is_finished());

@@ -88,6 +88,9 @@ impl UdpSim {
             while let Some(probe) = self.engine.poll_transmit(self.now) {
                 self.answer(&probe);
             }
+            if self.engine.is_finished() {
+                break; // the last port was given up just now
+            }
             let next_reply = self.in_transit.iter().map(|(at, _)| *at).min();
             let next = [next_reply, self.engine.next_wakeup(self.now)].into_iter().flatten().min();
             self.now = next.unwrap_or(self.now + RTT).max(self.now + Duration::from_micros(1));
@@ -221,7 +224,8 @@ fn a_host_that_only_drops_is_given_up_after_the_usual_retries() {
 fn a_host_past_linuxs_global_error_limit_is_probed_again_soon() {
     // Linux also caps errors over all destinations: 50 at once, then 1000 a second. A host that
     // answered most of a sweep is not rationing hard, so the ports it skipped go again after a
-    // round-trip timeout rather than half a refill period.
+    // round-trip timeout rather than half a refill period; and the errors it then sends for
+    // ports it had skipped prove a refill period of milliseconds, not the assumed second.
     let ports: Vec<u16> = (1..=100).collect();
     let mut sim = UdpSim::new(&[HOST], &ports, |p| if p == 69 { Port::Dropped } else { Port::Closed }, true);
     for bucket in sim.buckets.values_mut() {
@@ -229,6 +233,19 @@ fn a_host_past_linuxs_global_error_limit_is_probed_again_soon() {
     }
     let took = sim.run();
     assert_eq!(sim.wrong_ports(), []);
-    // The dropped port is given up once the host has been quiet for 1.5 s, after two tries.
-    assert!(took < Duration::from_millis(2100), "took {took:?}");
+    // Two sweeps, then the dropped port's two counted tries, each a 100 ms timeout.
+    assert!(took <= Duration::from_millis(600), "took {took:?}");
+}
+
+#[test]
+fn a_host_refilling_slower_than_linux_still_gets_every_closed_port() {
+    // One error every 1.4 s: the first refill comes within the quiet period assumed for
+    // Linux's second (1.5 s), and the gaps between errors then teach the engine to wait longer.
+    let ports: Vec<u16> = (1..=12).chain([53, 69]).collect();
+    let mut sim = UdpSim::new(&[HOST], &ports, mixed, true);
+    for bucket in sim.buckets.values_mut() {
+        bucket.per_second = 1.0 / 1.4;
+    }
+    sim.run();
+    assert_eq!(sim.wrong_ports(), []);
 }

@@ -6,6 +6,9 @@
 //!   p2       -sS of port 80 on a /16 of AnyIP hosts, all open, vs nmap -T5, zmap and masscan
 //!   p3       p1 with 5 % of packets dropped at random in both directions
 //!   p4       -sS of port 80 on the whole 198.18.0.0/15 with --max-rate: resident memory over time
+//!   u1       -sU --top-ports 100 of one host with Linux's default ICMP rate limit, vs nmap -sU -T4
+//!   u0       u1 with the target's ICMP rate limit off
+//!   u2       -sU --top-ports 20 of 245 hosts, each its own kernel with the default rate limit
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
 //! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
@@ -13,7 +16,10 @@ use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use lab::{Lab, Listeners, TARGET_V4};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use lab::{Lab, Listeners, UdpService, TARGET_V4};
 
 const OPEN: [u16; 10] = [22, 80, 443, 3306, 5432, 6379, 8080, 9200, 27017, 50000];
 const DROPPED: [u16; 2] = [25, 8443];
@@ -54,7 +60,10 @@ fn main() {
         "p2" => sweep(&portolan, runs),
         "p3" => full_ports(&portolan, runs, true),
         "p4" => memory(&portolan),
-        other => panic!("unknown scenario {other:?}: use connect, p1, p2, p3 or p4"),
+        "u1" => udp_one_host(&portolan, runs, true),
+        "u0" => udp_one_host(&portolan, runs, false),
+        "u2" => udp_many_hosts(&portolan, runs),
+        other => panic!("unknown scenario {other:?}: use connect, p1, p2, p3, p4, u1, u0 or u2"),
     }
 }
 
@@ -160,6 +169,132 @@ fn sweep(portolan: &str, runs: usize) {
         SWEEP_HOSTS,
         open_hosts_found,
     );
+}
+
+const UDP_SERVICES: [(u16, UdpService); 4] =
+    [(7, UdpService::Echo), (53, UdpService::Dns), (123, UdpService::Ntp), (161, UdpService::Snmp)];
+const UDP_DROPPED: u16 = 500;
+const UDP_REJECTED: u16 = 1434;
+
+/// What each port of the UDP lab host really is.
+fn udp_truth(port: u16) -> &'static str {
+    match port {
+        UDP_DROPPED => "open|filtered",
+        UDP_REJECTED => "filtered",
+        _ if UDP_SERVICES.iter().any(|&(p, _)| p == port) => "open",
+        _ => "closed",
+    }
+}
+
+fn udp_one_host(portolan: &str, runs: usize, rate_limited: bool) {
+    let lab = Lab::new().expect("build lab (run as root)");
+    let _services = lab.serve_udp(&UDP_SERVICES).expect("UDP services");
+    lab.filter_udp(&[UDP_DROPPED], &[UDP_REJECTED]).expect("firewall");
+    if rate_limited {
+        lab.sysctl("net.ipv4.icmp_ratelimit", "1000").expect("Linux's default ICMP rate limit");
+    }
+    let target = TARGET_V4.to_string();
+    let common = ["-sU", "-n", "-Pn", "--top-ports", "100", target.as_str()];
+    let tools =
+        [tool("portolan -sU", portolan, &common), tool("nmap -sU -T4", "nmap", &[&["-T4"], &common[..]].concat())];
+    let title = format!(
+        "U{}: UDP scan of the top 100 ports of one lab host (4 services, 1 dropped, 1 rejected), ICMP rate limit {}",
+        if rate_limited { 1 } else { 0 },
+        if rate_limited { "at Linux's default (6, then 1/s)" } else { "off" },
+    );
+    compare_accuracy(&lab, &title, &tools, runs, &|report| wrong_udp_ports(report, &|_, port| udp_truth(port)));
+}
+
+fn udp_many_hosts(portolan: &str, runs: usize) {
+    let lab = Lab::new().expect("build lab (run as root)");
+    let hosts = lab.add_hosts(245).expect("hosts");
+    let (first, last) = (hosts[0], hosts[hosts.len() - 1]);
+    let range = format!("{}-{}", first, last.octets()[3]);
+    let common = ["-sU", "-n", "-Pn", "--top-ports", "20", range.as_str()];
+    let tools =
+        [tool("portolan -sU", portolan, &common), tool("nmap -sU -T4", "nmap", &[&["-T4"], &common[..]].concat())];
+    let title =
+        "U2: UDP scan of the top 20 ports of 245 lab hosts (each its own kernel, default ICMP rate limit, all closed)";
+    let expected_hosts = hosts.len();
+    compare_accuracy(&lab, title, &tools, runs, &|report| {
+        let missing = expected_hosts.saturating_sub(report.matches(" scan report for ").count());
+        wrong_udp_ports(report, &|_, _| "closed") + missing * 20
+    });
+}
+
+/// Runs each tool `runs` times, alternating, and prints median times and the worst count of
+/// ports reported in a state other than the lab's ground truth.
+fn compare_accuracy(lab: &Lab, title: &str, tools: &[Tool], runs: usize, wrong: &dyn Fn(&str) -> usize) {
+    let mut outcomes: Vec<Vec<(Duration, usize)>> = tools.iter().map(|_| Vec::new()).collect();
+    for _ in 0..runs {
+        for (tool, outcomes) in tools.iter().zip(&mut outcomes) {
+            let (elapsed, stdout) = run(lab, tool);
+            outcomes.push((elapsed, wrong(&stdout)));
+        }
+    }
+    println!("{title}; {runs} runs each, alternating");
+    println!(
+        "{:<18} {:>9} {:>9} {:>9} {:>22} {:>12}",
+        "tool", "median", "min", "max", "wrong ports (worst)", "vs portolan"
+    );
+    let medians: Vec<Duration> = outcomes.iter().map(|o| median(o.iter().map(|r| r.0).collect())).collect();
+    for ((tool, outcomes), median) in tools.iter().zip(&outcomes).zip(&medians) {
+        let min = outcomes.iter().map(|r| r.0).min().unwrap();
+        let max = outcomes.iter().map(|r| r.0).max().unwrap();
+        let worst = outcomes.iter().map(|r| r.1).max().unwrap();
+        println!(
+            "{:<18} {:>8.3}s {:>8.3}s {:>8.3}s {:>22} {:>11.2}x",
+            tool.label,
+            median.as_secs_f64(),
+            min.as_secs_f64(),
+            max.as_secs_f64(),
+            worst,
+            median.as_secs_f64() / medians[0].as_secs_f64(),
+        );
+    }
+}
+
+/// Ports of an Nmap-style UDP report whose state differs from `truth(host, port)`. Listed
+/// ports are checked one by one; ports summarised in "Not shown" are counted as wrong where a
+/// state holds more of them than the truth leaves unlisted.
+fn wrong_udp_ports(report: &str, truth: &dyn Fn(Ipv4Addr, u16) -> &'static str) -> usize {
+    let mut wrong = 0;
+    for host_report in report.split(" scan report for ").skip(1) {
+        let Some(host) = host_report.split_whitespace().next().and_then(|h| h.parse::<Ipv4Addr>().ok()) else {
+            continue;
+        };
+        let mut listed = BTreeMap::new();
+        let mut hidden: BTreeMap<String, usize> = BTreeMap::new();
+        for line in host_report.lines() {
+            if let Some(groups) = line.strip_prefix("Not shown: ") {
+                for group in groups.split(", ") {
+                    let mut words = group.split_whitespace();
+                    let count: usize = words.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                    *hidden.entry(words.next().unwrap_or_default().to_string()).or_default() += count;
+                }
+            } else if let Some((port, rest)) = line.split_once("/udp") {
+                if let (Ok(port), Some(state)) = (port.parse::<u16>(), rest.split_whitespace().next()) {
+                    listed.insert(port, state.to_string());
+                }
+            }
+        }
+        wrong += listed.iter().filter(|&(&port, state)| truth(host, port) != state).count();
+        // Interesting ports of the truth that the report did not list may hide in "Not shown".
+        let unlisted_truth = |state: &str| {
+            UDP_SERVICES
+                .iter()
+                .map(|&(p, _)| p)
+                .chain([UDP_DROPPED, UDP_REJECTED])
+                .filter(|p| !listed.contains_key(p) && truth(host, *p) == state)
+                .count()
+        };
+        wrong += hidden
+            .iter()
+            .filter(|(state, _)| state.as_str() != "closed")
+            .map(|(state, &count)| count.saturating_sub(unlisted_truth(state)))
+            .sum::<usize>();
+    }
+    wrong
 }
 
 /// Runs each tool `runs` times, alternating, and prints median times, findings and ratios.
