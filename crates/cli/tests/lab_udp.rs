@@ -134,9 +134,10 @@ fn syn_and_udp_scans_run_together_and_list_tcp_first() {
     let lab = standard_lab();
     let _services = lab.lab.serve_udp(&SERVICES).unwrap();
     let dir = scratch_dir("mixed");
-    let xml = dir.join("mixed.xml");
+    let (xml, json) = (dir.join("mixed.xml"), dir.join("mixed.json"));
     let target = TARGET_V4.to_string();
-    let args = ["-sS", "-sU", "-n", "--reason", "-p", "T:22,25,113,U:53,113", "-oX", xml.to_str().unwrap(), &target];
+    let (xml_arg, json_arg) = (xml.to_str().unwrap(), json.to_str().unwrap());
+    let args = ["-sS", "-sU", "-n", "--reason", "-p", "T:22,25,113,U:53,113", "-oX", xml_arg, "-oJ", json_arg, &target];
     let report = stdout(&portolan(&lab.lab, &args));
     let rows = vec![
         (String::from("22/tcp"), "open", service_name(22), "syn-ack ttl 64"),
@@ -150,6 +151,11 @@ fn syn_and_udp_scans_run_together_and_list_tcp_first() {
     assert!(document.contains(r#"<scaninfo type="syn" protocol="tcp" numservices="3" services="22,25,113"/>"#));
     assert!(document.contains(r#"<scaninfo type="udp" protocol="udp" numservices="2" services="53,113"/>"#));
     assert_valid_against_nmap_dtd(&xml);
+    assert_matches_json_schema(&json, false);
+    let document = std::fs::read_to_string(&json).unwrap();
+    assert!(document.contains(
+        r#""scans":[{"scan_type":"syn","protocol":"tcp","ports":3},{"scan_type":"udp","protocol":"udp","ports":2}]"#
+    ));
 }
 
 #[test]

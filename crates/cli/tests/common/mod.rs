@@ -122,3 +122,28 @@ pub fn port_section(report: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+pub fn python_module_present(module: &str) -> bool {
+    let present = Command::new("python3").args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success());
+    assert!(
+        present || std::env::var_os("CI").is_none(),
+        "the test script installs the python module {module} under CI"
+    );
+    present
+}
+
+/// Validates a JSON document (or, with `lines`, each NDJSON line) against docs/json.schema.json.
+pub fn assert_matches_json_schema(file: &Path, lines: bool) {
+    if !python_module_present("jsonschema") {
+        return;
+    }
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/json.schema.json");
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        if sys.argv[3] == 'lines':\n    schema['$ref'] = '#/$defs/line'\n    values = [json.loads(l) for l in open(sys.argv[2])]\n\
+        else:\n    values = [json.load(open(sys.argv[2]))]\n\
+        for value in values:\n    jsonschema.validate(value, schema)\n";
+    let mode = if lines { "lines" } else { "document" };
+    let checked = Command::new("python3").args(["-c", script, schema]).arg(file).arg(mode).output().unwrap();
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+}
