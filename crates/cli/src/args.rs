@@ -90,6 +90,10 @@ pub struct ScanOptions {
     pub scan_flags: Option<u8>,
     /// `-sU`
     pub udp: bool,
+    /// `-sn`: find the hosts that are up, scan no ports.
+    pub hosts_only: bool,
+    /// `-PE`, `-PP`, `-PM`, `-PS`, `-PA`, `-PU`: the discovery probes; empty for the default.
+    pub pings: Vec<Ping>,
     /// `--data`, `--data-string`, `--data-length`: one payload for every UDP probe.
     pub payload: Option<Payload>,
     pub targets: Vec<String>,
@@ -118,6 +122,36 @@ pub struct ScanOptions {
     pub stylesheet: Stylesheet,
     pub timing: TimingOptions,
 }
+
+/// A host discovery probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ping {
+    Echo,
+    Timestamp,
+    AddressMask,
+    Syn(Vec<u16>),
+    Ack(Vec<u16>),
+    Udp(Vec<u16>),
+}
+
+impl Ping {
+    /// The option that asks for it, as Nmap spells it.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            Ping::Echo => "-PE",
+            Ping::Timestamp => "-PP",
+            Ping::AddressMask => "-PM",
+            Ping::Syn(_) => "-PS",
+            Ping::Ack(_) => "-PA",
+            Ping::Udp(_) => "-PU",
+        }
+    }
+}
+
+/// Nmap's ports for `-PS`, `-PA` and `-PU` given without a list.
+const DEFAULT_SYN_PING_PORT: u16 = 80;
+const DEFAULT_ACK_PING_PORT: u16 = 80;
+const DEFAULT_UDP_PING_PORT: u16 = 40125;
 
 /// A payload the user gave for every probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,8 +230,6 @@ const NOT_YET_LONG: &[&str] = &[
     "allports",
     "sI",
     "sL",
-    "sn",
-    "sP",
     "oS",
 ];
 
@@ -490,9 +522,14 @@ fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
                 options.udp = true;
                 continue;
             }
-            'n' | 'L' | 'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'P' | 'R' => {
+            // -sP is Nmap's old name for -sn.
+            'n' | 'P' => {
+                options.hosts_only = true;
+                continue;
+            }
+            'L' | 'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'R' => {
                 return Err(usage(format!(
-                    "scan type '-s{letter}' is not supported yet (the TCP scan types and -sU work so far)"
+                    "scan type '-s{letter}' is not supported yet (the TCP scan types, -sU and -sn work so far)"
                 )));
             }
             _ => return Err(usage(format!("unrecognized scan type '-s{letter}' in '{arg}'"))),
@@ -507,16 +544,48 @@ fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
     Ok(())
 }
 
-/// `-Pn` (and its old spelling `-P0`) skips host discovery; the discovery probes come later.
+/// `-Pn` (and its old spelling `-P0`) skips host discovery; `-PE`, `-PP`, `-PM`, and `-PS`,
+/// `-PA`, `-PU` with an optional port list, choose its probes.
 fn ping_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(), UsageError> {
-    match letters {
-        "n" | "0" => {
+    let Some(kind) = letters.chars().next() else {
+        return Err(usage(format!("option '{arg}' needs a probe type, e.g. -Pn")));
+    };
+    let ports = &letters[kind.len_utf8()..];
+    let ping = match kind {
+        'n' | '0' if ports.is_empty() => {
             options.assume_up = true;
-            Ok(())
+            return Ok(());
         }
-        "" => Err(usage(format!("option '{arg}' needs a probe type, e.g. -Pn"))),
-        _ => Err(usage(format!("option '{arg}' is not supported yet (only -Pn works so far)"))),
+        'E' | 'P' | 'M' if !ports.is_empty() => return Err(usage(format!("option '{arg}' takes no port list"))),
+        'E' => Ping::Echo,
+        'P' => Ping::Timestamp,
+        'M' => Ping::AddressMask,
+        'S' => Ping::Syn(ping_ports(arg, ports, DEFAULT_SYN_PING_PORT)?),
+        'A' => Ping::Ack(ping_ports(arg, ports, DEFAULT_ACK_PING_PORT)?),
+        'U' => Ping::Udp(ping_ports(arg, ports, DEFAULT_UDP_PING_PORT)?),
+        'R' | 'Y' | 'O' => return Err(usage(format!("option '{arg}' is not supported yet"))),
+        _ => return Err(usage(format!("unrecognized option '{arg}'"))),
+    };
+    options.pings.push(ping);
+    Ok(())
+}
+
+/// A discovery probe's ports: "22,80,8000-8010", or the default when none are given.
+fn ping_ports(arg: &str, list: &str, default: u16) -> Result<Vec<u16>, UsageError> {
+    if list.is_empty() {
+        return Ok(vec![default]);
     }
+    let bad = || usage(format!("invalid port list in '{arg}': expected ports such as 22,80,8000-8010"));
+    let mut ports = Vec::new();
+    for item in list.split(',') {
+        let (first, last) = item.split_once('-').unwrap_or((item, item));
+        let (first, last): (u16, u16) = (first.parse().map_err(|_| bad())?, last.parse().map_err(|_| bad())?);
+        if first > last {
+            return Err(bad());
+        }
+        ports.extend(first..=last);
+    }
+    Ok(ports)
 }
 
 /// `-iL file` and `-iR count`.
@@ -811,10 +880,10 @@ mod tests {
 
     #[test]
     fn options_of_later_releases_are_refused_not_ignored() {
-        let not_yet = "scan type '-sV' is not supported yet (the TCP scan types and -sU work so far)";
+        let not_yet = "scan type '-sV' is not supported yet (the TCP scan types, -sU and -sn work so far)";
         assert_eq!(error(&["-sV"]), not_yet);
         assert_eq!(error(&["-sUV"]), not_yet);
-        assert_eq!(error(&["-PE"]), "option '-PE' is not supported yet (only -Pn works so far)");
+        assert_eq!(error(&["-PR"]), "option '-PR' is not supported yet");
         assert_eq!(error(&["-oS", "out"]), "option '-oS' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)");
         assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
         assert_eq!(error(&["--ttl", "10"]), "option '--ttl' is not supported yet");

@@ -1,7 +1,9 @@
 //! `portolan`: parses Nmap's command line, runs the scan, prints, and sets the exit code.
 
 mod args;
+mod discover;
 mod history;
+mod phases;
 mod run;
 mod usage;
 

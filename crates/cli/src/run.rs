@@ -25,6 +25,8 @@ use targets::{
 };
 
 use crate::args::{OutputFormat, Payload, ScanOptions, Stylesheet, TcpScan, TimingOptions};
+use crate::discover::{with_discovery, Discovery};
+use crate::phases::Phase;
 
 pub enum RunError {
     /// Bad input: exit code 2.
@@ -45,8 +47,13 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     check_minimums(&options.timing)?;
     let technique = choose_technique(&options)?;
     check_udp(&options, technique)?;
+    let discovery = Discovery::choose(&options, technique)?;
     let services = load_services(&options)?;
-    let ports = scan_ports(&options, &services, technique.is_some())?;
+    let ports = if options.hosts_only {
+        Ports { tcp: Vec::new(), udp: Vec::new() }
+    } else {
+        scan_ports(&options, &services, technique.is_some())?
+    };
     let specs = target_specs(&options)?;
     let exclude = exclusions(&options)?;
     let stop = stop_on_signal()?;
@@ -54,9 +61,7 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let saved_document = SharedBuffer::default();
     let mut sink = sinks(&options)?;
     if options.save {
-        let normal =
-            NormalOptions { reason: options.reason, open_only: options.open_only, verbosity: options.verbosity };
-        sink.0.push(Box::new(JsonSink::new(saved_document.clone(), normal, JsonLayout::Document)));
+        sink.0.push(Box::new(JsonSink::new(saved_document.clone(), normal_options(&options), JsonLayout::Document)));
     }
     let start = ScanStart {
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -80,10 +85,11 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
         up += u64::from(host.is_up());
         sink.host(&host).map_err(write_failed)
     };
-    let run = ScanRun { ports: &ports, observer: &observer, report: &mut report, stop: &stop };
-    let finished = match technique {
-        Some(TcpScan::Connect) => connect_scan(&options, targets, run)?,
-        raw => raw_scan(&options, raw, targets, run)?,
+    let run = ScanRun { ports: &ports, discovery: &discovery, observer: &observer, report: &mut report, stop: &stop };
+    let finished = if technique == Some(TcpScan::Connect) || matches!(discovery, Discovery::Connect) {
+        connect_scan(&options, targets, run)?
+    } else {
+        raw_scan(&options, technique, targets, run)?
     };
     if scanned == 0 && finished == Finished::All {
         eprintln!("WARNING: No targets were specified, so 0 hosts scanned.");
@@ -128,6 +134,7 @@ impl Write for SharedBuffer {
 /// What both scan paths are given besides their targets.
 struct ScanRun<'a> {
     ports: &'a Ports,
+    discovery: &'a Discovery,
     observer: &'a Discoveries,
     /// Takes each host's result, in target order.
     report: &'a mut dyn FnMut(HostResult) -> Result<(), RunError>,
@@ -186,6 +193,9 @@ fn hostgroup(timing: &TimingOptions, default: usize) -> usize {
 /// connect otherwise, none when only `-sU` is asked for; and refusals, before anything is
 /// printed, for combinations that cannot run.
 fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>, RunError> {
+    if options.hosts_only {
+        return check_hosts_only(options).map(|()| None);
+    }
     let privileged = netio::has_cap_net_raw();
     let technique = match options.technique {
         Some(chosen) => chosen,
@@ -221,6 +231,23 @@ fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>, RunError> 
         return Err(RunError::Usage(format!("{} does not scan IPv6 yet; use -sT with -6", technique.flag())));
     }
     Ok(Some(technique))
+}
+
+/// `-sn` finds hosts and scans no ports: options about ports have nothing to act on.
+fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
+    let port_option = if options.technique.is_some() || options.udp || options.scan_flags.is_some() {
+        Some("a port scan type")
+    } else if options.ports.is_some() {
+        Some("-p")
+    } else if options.top_ports.is_some() || options.fast {
+        Some("--top-ports and -F")
+    } else {
+        None
+    };
+    match port_option {
+        Some(option) => Err(RunError::Usage(format!("-sn scans no ports: it cannot go with {option}"))),
+        None => Ok(()),
+    }
 }
 
 /// Refusals for the UDP scan and the payload options, before anything is printed.
@@ -270,7 +297,7 @@ fn connect_scan(
     targets: impl Iterator<Item = Target>,
     run: ScanRun,
 ) -> Result<Finished, RunError> {
-    let ScanRun { ports, observer, report, stop } = run;
+    let ScanRun { ports, discovery, observer, report, stop } = run;
     let ports = &ports.tcp[..];
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
@@ -280,11 +307,19 @@ fn connect_scan(
     }
     let hostgroup = hostgroup(&options.timing, DEFAULT_HOSTGROUP);
     runtime.block_on(async {
-        let mut hosts = stream::iter(targets).map(|t| scanner.scan_host(t, ports, observer)).buffered(hostgroup);
+        let scan = |target: Target| async {
+            let found = discovery.find_by_connecting(&scanner, target.clone()).await?;
+            if !found.is_up() || options.hosts_only {
+                return Ok(found);
+            }
+            let host = scanner.scan_host(target, ports, observer).await.map_err(|e| RunError::Failed(e.to_string()))?;
+            Ok::<_, RunError>(with_discovery(host, &found))
+        };
+        let mut hosts = stream::iter(targets).map(scan).buffered(hostgroup);
         loop {
             tokio::select! {
                 host = hosts.next() => match host {
-                    Some(host) => report(host.map_err(|e| RunError::Failed(e.to_string()))?)?,
+                    Some(host) => report(host?)?,
                     None => return Ok(Finished::All),
                 },
                 () = stopped(stop) => return Ok(Finished::Interrupted),
@@ -305,7 +340,7 @@ fn raw_scan(
     targets: impl Iterator<Item = Target>,
     run: ScanRun,
 ) -> Result<Finished, RunError> {
-    let ScanRun { ports, observer, report, stop } = run;
+    let ScanRun { ports, discovery, observer, report, stop } = run;
     let mut targets = targets.peekable();
     let config = RawConfig {
         timing: timing(&options.timing),
@@ -318,19 +353,52 @@ fn raw_scan(
         tcp: tcp.map(|scan| raw_technique(scan, options.scan_flags)),
         udp: if options.udp { Some(UdpScan::new(udp_payloads(options)?.0)) } else { None },
     };
-    let flag = tcp.map_or("-sU", TcpScan::flag);
-    let group_size = raw_group_size(&options.timing, ports.tcp.len() + ports.udp.len());
+    let flag = match tcp {
+        Some(scan) => scan.flag(),
+        None if options.udp => "-sU",
+        None => "-sn",
+    };
+    let verbose = options.verbosity > 0 && terminal_output(options);
+    let probes_per_host = (ports.tcp.len() + ports.udp.len()).max(discovery.probes_per_host()).max(1);
+    let group_size = raw_group_size(&options.timing, probes_per_host);
     loop {
         let group = next_group(&mut targets, group_size);
         if group.is_empty() {
             return Ok(Finished::All);
         }
-        let results = match techniques.scan(&config, group, ports, observer, stop) {
-            Ok(results) => results,
+        let ping_phase = matches!(discovery, Discovery::Raw(_))
+            .then(|| Phase::begin(verbose, "Ping Scan", &group, discovery.probes_per_host()));
+        let found = match discovery.find_raw(&config, group, stop) {
+            Ok(found) => found,
             Err(RawScanError::Interrupted) => return Ok(Finished::Interrupted),
             Err(error) => return Err(raw_failure(error, flag)),
         };
-        results.into_iter().try_for_each(&mut *report)?;
+        if let Some(phase) = ping_phase {
+            phase.end(found.len(), "hosts");
+        }
+        if options.hosts_only {
+            found.into_iter().try_for_each(&mut *report)?;
+            continue;
+        }
+        let up_targets: Vec<Target> =
+            found.iter().filter(|host| host.is_up()).map(|host| host.target.clone()).collect();
+        let phases = techniques.begin_phases(verbose, &up_targets, ports);
+        let mut scanned = match techniques.scan(&config, up_targets, ports, observer, stop) {
+            Ok(results) => results.into_iter(),
+            Err(RawScanError::Interrupted) => return Ok(Finished::Interrupted),
+            Err(error) => return Err(raw_failure(error, flag)),
+        };
+        for (phase, per_host) in phases {
+            phase.end(scanned.len() * per_host, "ports");
+        }
+        // Reported in the order of the targets, each up host with its port scan.
+        for host in found {
+            if host.is_up() {
+                report(with_discovery(scanned.next().expect("a port scan per host up"), &host))?;
+            } else {
+                report(host)?;
+            }
+        }
     }
 }
 
@@ -341,6 +409,16 @@ struct RawTechniques {
 }
 
 impl RawTechniques {
+    /// `-v`'s phase lines, one per technique, with its ports per host; empty for no hosts.
+    fn begin_phases(&self, verbose: bool, targets: &[Target], ports: &Ports) -> Vec<(Phase, usize)> {
+        if targets.is_empty() {
+            return Vec::new();
+        }
+        let tcp = self.tcp.as_ref().map(|tcp| (tcp.name(), ports.tcp.len()));
+        let udp = self.udp.as_ref().map(|udp| (probes::Technique::name(udp), ports.udp.len()));
+        tcp.into_iter().chain(udp).map(|(name, count)| (Phase::begin(verbose, name, targets, count), count)).collect()
+    }
+
     /// Scans one group with each technique, both at once when there are two, and joins each
     /// host's results, TCP ports first as Nmap lists them.
     fn scan(
@@ -439,11 +517,20 @@ fn raw_failure(error: RawScanError, flag: &str) -> RunError {
     }
 }
 
+fn normal_options(options: &ScanOptions) -> NormalOptions {
+    NormalOptions {
+        reason: options.reason,
+        open_only: options.open_only,
+        verbosity: options.verbosity,
+        hosts_only: options.hosts_only,
+    }
+}
+
 /// The terminal's normal output and every `-o` file, all opened before the scan so that an
 /// unwritable path stops it before any probe. A format sent to standard output (`-`) replaces
 /// the terminal's output there, as in Nmap.
 fn sinks(options: &ScanOptions) -> Result<Fanout, RunError> {
-    let normal = NormalOptions { reason: options.reason, open_only: options.open_only, verbosity: options.verbosity };
+    let normal = normal_options(options);
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if terminal_output(options) {
         sinks.push(Box::new(NormalSink::terminal(std::io::stdout(), normal)));

@@ -37,7 +37,7 @@ fn syn_scan_reports_the_known_mix_exactly() {
     let lab = standard_lab();
     let report = stdout(&portolan(&lab.lab, &["-sS", "-n", "--reason", "-p", PORTS, &TARGET_V4.to_string()]));
     assert_eq!(port_section(&report), expected_section(), "full report:\n{report}");
-    assert!(report.contains("Host is up, received syn-ack ("), "{report}");
+    assert!(found_up_by_default_discovery(&report), "{report}");
 }
 
 #[test]

@@ -100,6 +100,7 @@ impl CookieKey {
             match echo {
                 Echo::Sequence(seq) => word as u32 == seq,
                 Echo::IpIdent(ident) => (word >> 32) as u16 == ident,
+                Echo::SequenceLow16(seq) => word as u16 == seq,
                 Echo::Nothing => true,
             }
         };

@@ -87,6 +87,10 @@ pub enum Reason {
     Reset,
     /// A UDP datagram came back from the probed port.
     UdpResponse,
+    /// Host discovery: an ICMP echo, timestamp or address mask reply.
+    EchoReply,
+    TimestampReply,
+    AddressMaskReply,
     /// Nothing came back after every allowed retransmission.
     NoResponse,
     HostUnreach,
@@ -107,6 +111,9 @@ impl Reason {
             Reason::ConnRefused => "conn-refused",
             Reason::Reset => "reset",
             Reason::UdpResponse => "udp-response",
+            Reason::EchoReply => "echo-reply",
+            Reason::TimestampReply => "timestamp-reply",
+            Reason::AddressMaskReply => "addressmask-reply",
             Reason::NoResponse => "no-response",
             Reason::HostUnreach => "host-unreach",
             Reason::NetUnreach => "net-unreach",

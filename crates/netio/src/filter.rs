@@ -37,14 +37,18 @@ pub fn to_ports(ports: RangeInclusive<u16>) -> Vec<sock_filter> {
     ]
 }
 
-/// ICMP destination-unreachable messages (type 3).
-pub fn icmp_unreachable() -> Vec<sock_filter> {
+/// ICMP messages that answer probes: destination unreachable (type 3), and echo (0),
+/// timestamp (14) and address mask (18) replies.
+pub fn icmp_answers() -> Vec<sock_filter> {
     vec![
         op(LDX_MSH_B, 0, 0, 0),
         op(LD_IND_B, 0, 0, 0), // the ICMP type
-        op(JEQ, 0, 1, 3),
-        op(RET, 0, 0, KEEP),
+        op(JEQ, 4, 0, 3),
+        op(JEQ, 3, 0, 0),
+        op(JEQ, 2, 0, 14),
+        op(JEQ, 1, 0, 18),
         op(RET, 0, 0, 0),
+        op(RET, 0, 0, KEEP),
     ]
 }
 

@@ -73,9 +73,10 @@ impl RawReceiver {
         crate::filter::attach(&self.socket, &crate::filter::to_ports(ports))
     }
 
-    /// Has the kernel pass on only ICMP destination-unreachable messages.
-    pub fn keep_icmp_unreachable(&self) -> io::Result<()> {
-        crate::filter::attach(&self.socket, &crate::filter::icmp_unreachable())
+    /// Has the kernel pass on only the ICMP messages that answer probes: destination
+    /// unreachable, and echo, timestamp and address mask replies.
+    pub fn keep_icmp_answers(&self) -> io::Result<()> {
+        crate::filter::attach(&self.socket, &crate::filter::icmp_answers())
     }
 
     /// The next packet already queued (IPv4 header included), without waiting.

@@ -33,11 +33,14 @@ impl<W: Write> Sink for GrepableSink<W> {
             return Ok(());
         }
         let (shown, hidden) = split_ignored(&host.ports, &self.options);
-        if self.options.open_only && shown.is_empty() {
+        if self.options.open_only && shown.is_empty() && !self.options.hosts_only {
             return Ok(());
         }
         let id = format!("Host: {} ({})", host.target.addr, host.target.name.as_deref().unwrap_or_default());
         writeln!(self.out, "{id}\tStatus: Up")?;
+        if self.options.hosts_only {
+            return self.out.flush();
+        }
         let ports: Vec<String> = shown.iter().map(|p| port_field(p)).collect();
         write!(self.out, "{id}\tPorts: {}", ports.join(", "))?;
         if let Some((state, count)) = largest_state(&hidden) {

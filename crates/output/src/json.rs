@@ -20,9 +20,10 @@ struct Start<'a> {
     version: &'a str,
     command_line: &'a str,
     started: String,
-    /// The first technique (TCP's when there is one), as schema version 1 began.
+    /// The first technique (TCP's when there is one), as schema version 1 began; a host
+    /// discovery without a port scan (`-sn`) is "ping", of no protocol.
     scan_type: &'a str,
-    protocol: &'static str,
+    protocol: Option<&'static str>,
     ports: usize,
     /// Every technique, one per protocol.
     scans: Vec<Scan<'a>>,
@@ -112,8 +113,8 @@ impl<W: Write> Sink for JsonSink<W> {
             version: &start.version,
             command_line: &start.command_line,
             started: start.started.timestamp().to_string(),
-            scan_type: start.scans.first().map_or("", |scan| scan.scan_type),
-            protocol: start.scans.first().map_or("tcp", |scan| scan.protocol.as_str()),
+            scan_type: start.scans.first().map_or("ping", |scan| scan.scan_type),
+            protocol: start.scans.first().map(|scan| scan.protocol.as_str()),
             ports: start.scans.first().map_or(0, |scan| scan.ports.len()),
             scans: start
                 .scans
@@ -187,7 +188,7 @@ impl<W: Write> Drop for JsonSink<W> {
 fn host_record<'a>(host: &'a HostResult, options: &NormalOptions) -> Option<Host<'a>> {
     let HostStatus::Up { reason } = host.status else { return None };
     let (shown, hidden) = split_ignored(&host.ports, options);
-    if options.open_only && shown.is_empty() {
+    if options.open_only && shown.is_empty() && !options.hosts_only {
         return None;
     }
     let mut not_shown: Vec<NotShown> = Vec::new();

@@ -16,6 +16,8 @@ pub struct NormalOptions {
     pub open_only: bool,
     /// `-v` count; more verbosity lists more ports before summarising a state.
     pub verbosity: u8,
+    /// `-sn`: hosts were found, no ports scanned; reports say only whether each host is up.
+    pub hosts_only: bool,
 }
 
 /// A state with more ports than this (times verbosity + 1) is summarised in "Not shown".
@@ -86,12 +88,15 @@ fn done_line(summary: &ScanSummary) -> String {
 pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
     let title = host_title(host);
     match host.status {
+        HostStatus::Down if options.hosts_only && options.verbosity > 0 => {
+            return format!("portolan scan report for {title} [host down]\n");
+        }
         HostStatus::Down => return String::new(),
         HostStatus::TimedOut => return format!("Skipping host {title} due to host timeout\n"),
         HostStatus::Up { .. } => {}
     }
     let (shown, hidden) = split_ignored(&host.ports, options);
-    if options.open_only && shown.is_empty() {
+    if options.open_only && shown.is_empty() && !options.hosts_only {
         return String::new();
     }
     let mut text = format!("portolan scan report for {title}\n{}\n", up_line(host, options));
@@ -99,6 +104,9 @@ pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
         let others: Vec<String> = host.target.other_addrs.iter().map(|a| a.to_string()).collect();
         let name = host.target.name.as_deref().unwrap_or_default();
         text += &format!("Other addresses for {name} (not scanned): {}\n", others.join(" "));
+    }
+    if options.hosts_only {
+        return text;
     }
     if shown.is_empty() && !hidden.is_empty() {
         text += &format!("All {} scanned ports on {title} are in ignored states.\n", host.ports.len());
@@ -307,6 +315,21 @@ mod tests {
             report.contains("Not shown: 4 closed tcp ports (conn-refused)\nPORT   STATE SERVICE\n22/tcp open  ssh\n"),
             "{report}"
         );
+    }
+
+    #[test]
+    fn a_ping_scan_reports_hosts_without_port_tables() {
+        let options = NormalOptions { reason: true, hosts_only: true, ..Default::default() };
+        let mut up = host(Vec::new());
+        up.status = HostStatus::Up { reason: Reason::EchoReply };
+        assert_eq!(
+            host_report(&up, &options),
+            "portolan scan report for 198.18.0.2\nHost is up, received echo-reply (0.00023s latency).\n"
+        );
+        let down = HostResult { status: HostStatus::Down, ..up };
+        assert_eq!(host_report(&down, &options), "");
+        let verbose = NormalOptions { verbosity: 1, ..options };
+        assert_eq!(host_report(&down, &verbose), "portolan scan report for 198.18.0.2 [host down]\n");
     }
 
     #[test]

@@ -24,6 +24,23 @@ impl<W: Write> XmlSink<W> {
     pub fn new(out: W, options: NormalOptions, stylesheet: Option<String>) -> Self {
         XmlSink { out, options, stylesheet, start: None, progress: Progress::default() }
     }
+
+    /// A host's `<ports>`: summaries of the hidden ports by state, then the listed ones.
+    fn ports(&mut self, shown: &[&PortResult], hidden: &[&PortResult]) -> std::io::Result<()> {
+        write!(self.out, "<ports>")?;
+        for (state, reasons) in extra_ports(hidden) {
+            let count: usize = reasons.iter().map(|(_, n)| n).sum();
+            writeln!(self.out, "<extraports state=\"{state}\" count=\"{count}\">")?;
+            for (reason, n) in reasons {
+                writeln!(self.out, "<extrareasons reason=\"{reason}\" count=\"{n}\"/>")?;
+            }
+            writeln!(self.out, "</extraports>")?;
+        }
+        for port in shown {
+            writeln!(self.out, "{}", port_element(port))?;
+        }
+        writeln!(self.out, "</ports>")
+    }
 }
 
 impl<W: Write> Sink for XmlSink<W> {
@@ -63,7 +80,7 @@ impl<W: Write> Sink for XmlSink<W> {
         self.progress.record(host);
         let HostStatus::Up { reason } = host.status else { return Ok(()) };
         let (shown, hidden) = split_ignored(&host.ports, &self.options);
-        if self.options.open_only && shown.is_empty() {
+        if self.options.open_only && shown.is_empty() && !self.options.hosts_only {
             return Ok(());
         }
         let addrtype = if host.target.addr.is_ipv4() { "ipv4" } else { "ipv6" };
@@ -74,19 +91,9 @@ impl<W: Write> Sink for XmlSink<W> {
             writeln!(self.out, "<hostname name=\"{}\" type=\"user\"/>", escape(name))?;
         }
         writeln!(self.out, "</hostnames>")?;
-        write!(self.out, "<ports>")?;
-        for (state, reasons) in extra_ports(&hidden) {
-            let count: usize = reasons.iter().map(|(_, n)| n).sum();
-            writeln!(self.out, "<extraports state=\"{state}\" count=\"{count}\">")?;
-            for (reason, n) in reasons {
-                writeln!(self.out, "<extrareasons reason=\"{reason}\" count=\"{n}\"/>")?;
-            }
-            writeln!(self.out, "</extraports>")?;
+        if !self.options.hosts_only {
+            self.ports(&shown, &hidden)?;
         }
-        for port in shown {
-            writeln!(self.out, "{}", port_element(port))?;
-        }
-        writeln!(self.out, "</ports>")?;
         if let Some(times) = host.round_trip {
             let micros = |d: std::time::Duration| d.as_micros();
             writeln!(

@@ -73,7 +73,7 @@ fn render(make: impl FnOnce(&mut Vec<u8>) -> Box<dyn Sink + '_>) -> String {
     String::from_utf8(out).unwrap()
 }
 
-const OPTIONS: NormalOptions = NormalOptions { reason: true, open_only: false, verbosity: 0 };
+const OPTIONS: NormalOptions = NormalOptions { reason: true, open_only: false, verbosity: 0, hosts_only: false };
 
 #[test]
 fn terminal() {

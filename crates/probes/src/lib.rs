@@ -5,6 +5,7 @@
 
 mod ack;
 mod custom_flags;
+pub mod discovery;
 mod fin_null_xmas;
 mod payloads;
 mod response;
@@ -16,7 +17,7 @@ pub use ack::AckScan;
 pub use custom_flags::CustomFlags;
 pub use fin_null_xmas::StealthScan;
 pub use payloads::{PayloadError, UdpPayloads};
-pub use response::{parse_response, QuotedProbe, Response, TcpReply, UdpReply, Unreachable};
+pub use response::{parse_response, IcmpReply, QuotedProbe, Response, TcpReply, UdpReply, Unreachable};
 pub use syn::SynScan;
 pub use udp::UdpScan;
 pub use window::WindowScan;
@@ -45,6 +46,15 @@ pub trait Technique: Send + Sync {
     fn closed_ports_answer_by_icmp(&self) -> bool {
         false
     }
+    /// Whether the technique finds hosts rather than ports: its "ports" are the indices of its
+    /// probes, and one answer to any of them settles the host.
+    fn finds_hosts(&self) -> bool {
+        false
+    }
+    /// The protocols whose packets can answer (ICMP errors always can).
+    fn reply_protocols(&self) -> Vec<Protocol> {
+        vec![self.protocol()]
+    }
 }
 
 /// The values the engine chooses for one probe.
@@ -63,6 +73,7 @@ pub struct ProbeFields {
 pub enum Transport {
     Tcp(ProbeRepr),
     Udp { src_port: u16, dst_port: u16, payload: Arc<[u8]> },
+    Icmp { query: wire::icmp::Query, ident: u16, seq: u16 },
 }
 
 impl Transport {
@@ -72,6 +83,9 @@ impl Transport {
             Transport::Tcp(tcp) => wire::tcp::emit_probe_v4(src, dst, ident, tcp, buf),
             Transport::Udp { src_port, dst_port, payload } => {
                 wire::udp::emit_probe_v4(src, dst, ident, *src_port, *dst_port, payload, buf)
+            }
+            Transport::Icmp { query, ident: icmp_ident, seq } => {
+                wire::icmp::emit_query_v4(src, dst, ident, *query, *icmp_ident, *seq, buf)
             }
         }
     }
@@ -102,6 +116,8 @@ pub enum Echo {
     Sequence(u32),
     /// The probe's IP identification, quoted in an ICMP error.
     IpIdent(u16),
+    /// The low 16 bits of the probe's sequence number (an ICMP query's sequence field).
+    SequenceLow16(u16),
     /// Nothing more: a UDP reply carries only the ports.
     Nothing,
 }
@@ -200,7 +216,7 @@ impl<T: TcpTechnique> Technique for T {
                     by_icmp: true,
                 })
             }
-            Response::Udp(_) => None,
+            Response::Udp(_) | Response::IcmpReply(_) => None,
         }
     }
 

@@ -33,6 +33,18 @@ pub struct UdpReply {
     pub ttl: u8,
 }
 
+/// A reply to an ICMP query (echo, timestamp, address mask).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpReply {
+    pub from: Ipv4Addr,
+    pub to: Ipv4Addr,
+    pub query: icmp::Query,
+    /// The identifier and sequence number of the query, echoed.
+    pub ident: u16,
+    pub seq: u16,
+    pub ttl: u8,
+}
+
 /// The start of a probe's transport header as an ICMP error quotes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuotedProbe {
@@ -60,9 +72,10 @@ pub enum Response {
     Tcp(TcpReply),
     Udp(UdpReply),
     Unreachable(Unreachable),
+    IcmpReply(IcmpReply),
 }
 
-/// Reads an IPv4 packet as a possible answer to a TCP or UDP probe; `None` for anything else,
+/// Reads an IPv4 packet as a possible answer to a TCP, UDP or ICMP probe; `None` for anything else,
 /// including malformed bytes.
 pub fn parse_response(packet: &[u8]) -> Option<Response> {
     let ip = Ipv4Packet::new_checked(packet).ok()?;
@@ -92,6 +105,17 @@ pub fn parse_response(packet: &[u8]) -> Option<Response> {
             }))
         }
         PROTO_ICMP => {
+            if let Some(reply) = icmp::parse_query_reply(ip.payload()).ok()? {
+                let (query, ident, seq) = (reply.query, reply.ident, reply.seq);
+                return Some(Response::IcmpReply(IcmpReply {
+                    from: ip.src(),
+                    to: ip.dst(),
+                    query,
+                    ident,
+                    seq,
+                    ttl: ip.ttl(),
+                }));
+            }
             let unreachable = icmp::parse_unreachable(ip.payload()).ok()??;
             let quoted = unreachable.original_transport;
             let probe = match unreachable.original_protocol {
@@ -191,6 +215,19 @@ mod tests {
         };
         assert_eq!((u.code, u.probe_dst, u.probe_ident), (3, TARGET, 0x1234));
         assert_eq!(u.probe, QuotedProbe::Udp { src_port: 40001, dst_port: 53 });
+    }
+
+    #[test]
+    fn reads_icmp_query_replies() {
+        let mut packet = vec![0u8; wire::icmp::QUERY_PROBE_LEN];
+        let len = wire::icmp::emit_query_v4(TARGET, SCANNER, 1, icmp::Query::Echo, 40000, 77, &mut packet).unwrap();
+        packet.truncate(len);
+        packet[20] = 0; // an echo request turned into its reply
+        let Some(Response::IcmpReply(reply)) = parse_response(&packet) else { panic!("not a reply") };
+        assert_eq!(
+            (reply.from, reply.to, reply.query, reply.ident, reply.seq),
+            (TARGET, SCANNER, icmp::Query::Echo, 40000, 77)
+        );
     }
 
     proptest! {

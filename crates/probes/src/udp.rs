@@ -68,7 +68,7 @@ impl Technique for UdpScan {
                     by_icmp: true,
                 })
             }
-            Response::Tcp(_) => None,
+            Response::Tcp(_) | Response::IcmpReply(_) => None,
         }
     }
 

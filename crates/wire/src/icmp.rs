@@ -1,11 +1,110 @@
-//! ICMPv4 destination-unreachable messages (RFC 792), which tell a scanner a probe was refused.
+//! ICMPv4 (RFC 792, RFC 950): destination-unreachable messages, which tell a scanner a probe
+//! was refused, and the query messages a host discovery sends (echo, timestamp, address mask)
+//! with their replies.
 
 use std::net::Ipv4Addr;
 
-use crate::ipv4::Ipv4Packet;
-use crate::{Error, Result};
+use crate::ipv4::{self, Ipv4Packet};
+use crate::{checksum, Error, Result};
 
 pub const TYPE_DEST_UNREACHABLE: u8 = 3;
+
+/// An ICMP query and the type of its reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Query {
+    /// Echo (type 8), answered by echo reply (type 0).
+    Echo,
+    /// Timestamp (type 13, RFC 792), answered by timestamp reply (type 14).
+    Timestamp,
+    /// Address mask (type 17, RFC 950), answered by address mask reply (type 18).
+    AddressMask,
+}
+
+impl Query {
+    fn request_type(self) -> u8 {
+        match self {
+            Query::Echo => 8,
+            Query::Timestamp => 13,
+            Query::AddressMask => 17,
+        }
+    }
+
+    fn reply_type(self) -> u8 {
+        match self {
+            Query::Echo => 0,
+            Query::Timestamp => 14,
+            Query::AddressMask => 18,
+        }
+    }
+
+    /// The request's body after identifier and sequence number: the originate, receive and
+    /// transmit timestamps of a timestamp request, the mask of an address mask request, all
+    /// zero; an echo carries nothing.
+    fn body_len(self) -> usize {
+        match self {
+            Query::Echo => 0,
+            Query::Timestamp => 12,
+            Query::AddressMask => 4,
+        }
+    }
+}
+
+/// The longest query probe: IPv4 header, ICMP header, a timestamp body.
+pub const QUERY_PROBE_LEN: usize = ipv4::HEADER_LEN + 8 + 12;
+
+/// Builds a whole IPv4 ICMP query into `buf`; returns its length.
+pub fn emit_query_v4(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ip_ident: u16,
+    query: Query,
+    ident: u16,
+    seq: u16,
+    buf: &mut [u8],
+) -> Result<usize> {
+    let icmp_len = 8 + query.body_len();
+    let total = ipv4::HEADER_LEN + icmp_len;
+    let buf = buf.get_mut(..total).ok_or(Error::Truncated)?;
+    let ip = ipv4::Ipv4Repr {
+        src,
+        dst,
+        protocol: ipv4::PROTO_ICMP,
+        ident: ip_ident,
+        ttl: 64,
+        dont_fragment: true,
+        payload_len: icmp_len,
+    };
+    ip.emit(buf)?;
+    let icmp = &mut buf[ipv4::HEADER_LEN..];
+    icmp.fill(0);
+    icmp[0] = query.request_type();
+    icmp[4..6].copy_from_slice(&ident.to_be_bytes());
+    icmp[6..8].copy_from_slice(&seq.to_be_bytes());
+    let sum = checksum::finish(checksum::sum(icmp));
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    Ok(total)
+}
+
+/// A reply to an ICMP query: which query, and the identifier and sequence number it echoes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryReply {
+    pub query: Query,
+    pub ident: u16,
+    pub seq: u16,
+}
+
+/// Reads an ICMP message (the IPv4 payload) as a query reply; `Ok(None)` for other types.
+pub fn parse_query_reply(icmp: &[u8]) -> Result<Option<QueryReply>> {
+    if icmp.len() < 8 {
+        return Err(Error::Truncated);
+    }
+    let query = [Query::Echo, Query::Timestamp, Query::AddressMask].into_iter().find(|q| q.reply_type() == icmp[0]);
+    Ok(query.map(|query| QueryReply {
+        query,
+        ident: u16::from_be_bytes([icmp[4], icmp[5]]),
+        seq: u16::from_be_bytes([icmp[6], icmp[7]]),
+    }))
+}
 
 /// A destination-unreachable message and the start of the packet it refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +173,28 @@ mod tests {
     }
 
     #[test]
+    fn queries_carry_their_type_identifier_sequence_and_checksum() {
+        let (src, dst) = (Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 2));
+        for (query, request_type, icmp_len) in
+            [(Query::Echo, 8, 8), (Query::Timestamp, 13, 20), (Query::AddressMask, 17, 12)]
+        {
+            let mut buf = [0xffu8; QUERY_PROBE_LEN];
+            let len = emit_query_v4(src, dst, 5, query, 0x1234, 0x5678, &mut buf).unwrap();
+            let ip = Ipv4Packet::new_checked(&buf[..len]).unwrap();
+            assert_eq!((ip.protocol(), ip.payload().len()), (ipv4::PROTO_ICMP, icmp_len), "{query:?}");
+            let icmp = ip.payload();
+            assert_eq!((icmp[0], &icmp[4..8]), (request_type, &[0x12, 0x34, 0x56, 0x78][..]));
+            assert_eq!(checksum::finish(checksum::sum(icmp)), 0, "{query:?}");
+            // The reply echoes identifier and sequence under the reply type.
+            let mut reply = icmp.to_vec();
+            reply[0] = query.reply_type();
+            let parsed = parse_query_reply(&reply).unwrap().unwrap();
+            assert_eq!((parsed.query, parsed.ident, parsed.seq), (query, 0x1234, 0x5678));
+        }
+        assert_eq!(parse_query_reply(&[8, 0, 0, 0, 0, 0, 0, 0]).unwrap(), None, "a request is not a reply");
+    }
+
+    #[test]
     fn other_types_are_not_unreachables() {
         assert_eq!(parse_unreachable(&[0, 0, 0, 0, 0, 0, 0, 0]).unwrap(), None);
         assert_eq!(parse_unreachable(&[3, 3, 0]).unwrap_err(), Error::Truncated);
@@ -87,6 +208,7 @@ mod tests {
                 bytes[1] = code;
             }
             let _ = parse_unreachable(&bytes);
+            let _ = parse_query_reply(&bytes);
         }
     }
 }

@@ -147,3 +147,11 @@ pub fn assert_matches_json_schema(file: &Path, lines: bool) {
     let checked = Command::new("python3").args(["-c", script, schema]).arg(file).arg(mode).output().unwrap();
     assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
 }
+
+/// Whether the report says the host was found up by one of the default discovery probes (ICMP
+/// echo, TCP SYN to 443, TCP ACK to 80, ICMP timestamp): whichever answer came first.
+pub fn found_up_by_default_discovery(report: &str) -> bool {
+    ["echo-reply", "syn-ack", "reset", "timestamp-reply"]
+        .iter()
+        .any(|reason| report.contains(&format!("Host is up, received {reason} (")))
+}

@@ -79,6 +79,8 @@ struct HostState {
     held: Vec<(u64, u8, Instant)>,
     first_probe: Option<Instant>,
     timed_out: bool,
+    /// For a technique that finds hosts: why the host is up, from its first answer.
+    found: Option<Reason>,
 }
 
 pub struct ProbeEngine<T> {
@@ -151,6 +153,7 @@ impl<T: Technique> ProbeEngine<T> {
                 held: Vec::new(),
                 first_probe: None,
                 timed_out: false,
+                found: None,
             })
             .collect();
         let scan_rtt = RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout);
@@ -383,8 +386,23 @@ impl<T: Technique> ProbeEngine<T> {
             return None;
         }
         self.learn(slot, host, try_number, now);
-        self.decide(slot, Verdict { state: answer.state, reason: answer.reason, ttl: Some(answer.ttl) });
+        let verdict = Verdict { state: answer.state, reason: answer.reason, ttl: Some(answer.ttl) };
+        self.decide(slot, verdict);
+        if self.technique.finds_hosts() {
+            self.found_host(host, verdict);
+        }
         Some(Settled { addr, port, state: answer.state })
+    }
+
+    /// One answer settles a host for a technique that finds hosts: its other probes are
+    /// neither waited for nor sent again.
+    fn found_host(&mut self, host: u32, verdict: Verdict) {
+        self.hosts[host as usize].found.get_or_insert(verdict.reason);
+        let first = self.slot_of(host, 0);
+        for slot in first..first + self.ports.len() as u64 {
+            self.outstanding.remove(&slot);
+            self.decide(slot, verdict);
+        }
     }
 
     /// An ICMP error about `slot` came from its host. If this try had gone out before without
@@ -478,6 +496,7 @@ impl<T: Technique> ProbeEngine<T> {
     pub fn into_results(self) -> Vec<HostResult> {
         let ports_per_host = self.ports.len();
         let protocol = self.technique.protocol();
+        let finds_hosts = self.technique.finds_hosts();
         let mut results = self.results.into_iter();
         self.targets
             .into_iter()
@@ -496,12 +515,14 @@ impl<T: Technique> ProbeEngine<T> {
                 ports.sort_by_key(|p| p.port);
                 let status = if host.timed_out {
                     HostStatus::TimedOut
+                } else if finds_hosts {
+                    host.found.map_or(HostStatus::Down, |reason| HostStatus::Up { reason })
                 } else if self.config.assume_up {
                     HostStatus::Up { reason: Reason::UserSet }
                 } else {
                     model::alive_because(&ports).map_or(HostStatus::Down, |reason| HostStatus::Up { reason })
                 };
-                let ports = if host.timed_out { Vec::new() } else { ports };
+                let ports = if host.timed_out || finds_hosts { Vec::new() } else { ports };
                 HostResult { target, status, round_trip: host.rtt.round_trip(), ports }
             })
             .collect()
@@ -515,6 +536,8 @@ fn ipv4(target: &Target) -> Option<Ipv4Addr> {
     }
 }
 
+#[cfg(test)]
+mod discovery_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -47,9 +47,9 @@ const MAX_WORKERS: usize = 4;
 
 struct Sockets {
     sender: RawSender,
-    /// Replies of the technique's own protocol (TCP or UDP).
-    replies: RawReceiver,
-    icmp: RawReceiver,
+    /// One receiver per protocol that can answer: TCP or UDP (or both, for a discovery), and
+    /// ICMP, which comes last.
+    receivers: Vec<RawReceiver>,
 }
 
 /// The largest IPv4 packet: room for a probe with any payload.
@@ -85,17 +85,16 @@ pub fn run<T: Technique>(
         Some(port) => CookieKey::random().with_source_port(port),
         None => CookieKey::random(),
     };
-    let reply_protocol = match technique.protocol() {
-        Protocol::Udp => PROTO_UDP,
-        _ => PROTO_TCP,
-    };
-    let sockets = Sockets {
-        sender: RawSender::open(device)?,
-        replies: RawReceiver::open(reply_protocol)?,
-        icmp: RawReceiver::open(PROTO_ICMP)?,
-    };
-    sockets.replies.keep_to_ports(key.source_ports()).map_err(RawScanError::Receive)?;
-    sockets.icmp.keep_icmp_unreachable().map_err(RawScanError::Receive)?;
+    let mut receivers = Vec::new();
+    for protocol in technique.reply_protocols() {
+        let receiver = RawReceiver::open(if protocol == Protocol::Udp { PROTO_UDP } else { PROTO_TCP })?;
+        receiver.keep_to_ports(key.source_ports()).map_err(RawScanError::Receive)?;
+        receivers.push(receiver);
+    }
+    let icmp = RawReceiver::open(PROTO_ICMP)?;
+    icmp.keep_icmp_answers().map_err(RawScanError::Receive)?;
+    receivers.push(icmp);
+    let sockets = Sockets { sender: RawSender::open(device)?, receivers };
     let engine = Mutex::new(ProbeEngine::new(technique, config, key, source, targets, ports, Instant::now()));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
     std::thread::scope(|scope| {
@@ -138,7 +137,7 @@ fn work<T: Technique>(
         if !sent && !received {
             // Idle: wait for a reply, or until the engine has something to do.
             let idle = wakeup.map_or(IDLE_WAIT, |at| at.saturating_duration_since(now).min(IDLE_WAIT));
-            if let Some(len) = sockets.replies.recv_timeout(&mut buf, idle).map_err(RawScanError::Receive)? {
+            if let Some(len) = sockets.receivers[0].recv_timeout(&mut buf, idle).map_err(RawScanError::Receive)? {
                 replies.extend(parse_response(&buf[..len]));
                 received = true;
             }
@@ -152,7 +151,7 @@ fn work<T: Technique>(
 /// Reads up to a batch of queued replies from both sockets without waiting.
 fn drain(sockets: &Sockets, buf: &mut [u8], replies: &mut Vec<Response>) -> Result<bool, RawScanError> {
     let mut read_any = false;
-    for receiver in [&sockets.replies, &sockets.icmp] {
+    for receiver in &sockets.receivers {
         while replies.len() < BATCH {
             let Some(len) = receiver.try_recv(buf).map_err(RawScanError::Receive)? else { break };
             read_any = true;

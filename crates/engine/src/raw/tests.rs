@@ -154,7 +154,7 @@ impl Sim {
 fn tcp(probe: &Probe) -> &ProbeRepr {
     match &probe.transport {
         Transport::Tcp(tcp) => tcp,
-        Transport::Udp { .. } => panic!("a SYN scan sent a UDP probe"),
+        other => panic!("a SYN scan sent {other:?}"),
     }
 }
 

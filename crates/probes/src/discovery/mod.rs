@@ -1,0 +1,121 @@
+//! Host discovery (`-sn`, `-P*`): probes whose answers say a host is up, one file per kind.
+//! [`HostDiscovery`] runs a set of them on the raw engine, which treats each probe as a "port"
+//! of the host and stops probing a host at its first answer.
+
+mod icmp_ping;
+mod tcp_ack_ping;
+mod tcp_syn_ping;
+mod udp_ping;
+
+pub use icmp_ping::IcmpPing;
+pub use tcp_ack_ping::AckPing;
+pub use tcp_syn_ping::SynPing;
+pub use udp_ping::UdpPing;
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use model::{PortState, Protocol, Reason};
+
+use crate::{Answer, Echo, ProbeFields, Response, Technique, Transport};
+
+/// One kind of discovery probe.
+pub trait PingProbe: Send + Sync + std::fmt::Debug {
+    /// The probe, carrying the engine's cookie fields (`fields.dst_port` is the probe's index,
+    /// not a port; the probe knows its own port, if it has one).
+    fn probe(&self, fields: ProbeFields) -> Transport;
+    /// Whether `response` answers this kind of probe, and what it says.
+    fn read(&self, response: &Response) -> Option<PingAnswer>;
+    /// The transport protocol whose packets answer the probe; `None` when ICMP does.
+    fn reply_protocol(&self) -> Option<Protocol>;
+}
+
+/// An answer to a discovery probe, before its cookie is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PingAnswer {
+    pub scanner: Ipv4Addr,
+    /// The cookie's port: the probe's source port, or an ICMP query's identifier.
+    pub scanner_port: u16,
+    pub target: Ipv4Addr,
+    pub echo: Echo,
+    pub ttl: u8,
+    pub reason: Reason,
+}
+
+/// A set of discovery probes sent to every host; any answer means the host is up. Cloning
+/// shares the probes.
+#[derive(Debug, Clone)]
+pub struct HostDiscovery {
+    probes: Arc<[Box<dyn PingProbe>]>,
+}
+
+impl HostDiscovery {
+    /// # Panics
+    /// With no probes, or more than a port number can index.
+    pub fn new(probes: Vec<Box<dyn PingProbe>>) -> HostDiscovery {
+        assert!(!probes.is_empty() && probes.len() <= usize::from(u16::MAX), "a discovery needs probes");
+        HostDiscovery { probes: probes.into() }
+    }
+
+    /// Nmap's default as root: ICMP echo, TCP SYN to 443, TCP ACK to 80, ICMP timestamp.
+    pub fn nmap_default() -> HostDiscovery {
+        HostDiscovery::new(vec![
+            Box::new(IcmpPing::ECHO),
+            Box::new(SynPing::new(443)),
+            Box::new(AckPing::new(80)),
+            Box::new(IcmpPing::TIMESTAMP),
+        ])
+    }
+
+    /// The engine's "ports": one index per probe.
+    pub fn indices(&self) -> Vec<u16> {
+        (0..self.probes.len() as u16).collect()
+    }
+}
+
+impl Technique for HostDiscovery {
+    fn name(&self) -> &'static str {
+        "Ping Scan"
+    }
+
+    /// Hosts, not ports, are what a discovery finds; its results carry no ports.
+    fn protocol(&self) -> Protocol {
+        Protocol::Tcp
+    }
+
+    fn probe(&self, fields: ProbeFields) -> Transport {
+        self.probes[usize::from(fields.dst_port)].probe(fields)
+    }
+
+    fn read(&self, response: &Response) -> Option<Answer> {
+        self.probes.iter().enumerate().find_map(|(index, probe)| {
+            let answer = probe.read(response)?;
+            Some(Answer {
+                scanner: answer.scanner,
+                scanner_port: answer.scanner_port,
+                target: answer.target,
+                target_port: index as u16,
+                echo: answer.echo,
+                ttl: answer.ttl,
+                state: PortState::Open,
+                reason: answer.reason,
+                by_icmp: false,
+            })
+        })
+    }
+
+    fn on_timeout(&self) -> (PortState, Reason) {
+        (PortState::Filtered, Reason::NoResponse)
+    }
+
+    fn finds_hosts(&self) -> bool {
+        true
+    }
+
+    fn reply_protocols(&self) -> Vec<Protocol> {
+        let mut protocols: Vec<Protocol> = self.probes.iter().filter_map(|p| p.reply_protocol()).collect();
+        protocols.sort();
+        protocols.dedup();
+        protocols
+    }
+}
