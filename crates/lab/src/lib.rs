@@ -132,6 +132,12 @@ impl Lab {
         run("ip", &["-n", &self.scanner, "addr", "add", &format!("{addr}/24"), "dev", "scan0"])
     }
 
+    /// Gives the target a further address on the lab link: a second host in the same kernel.
+    pub fn add_target_address(&self, addr: Ipv4Addr) -> io::Result<()> {
+        let device = if self.hosts.lock().expect("hosts lock").is_empty() { "tgt0" } else { "br0" };
+        run("ip", &["-n", &self.target, "addr", "add", &format!("{addr}/24"), "dev", device])
+    }
+
     /// Sets a sysctl inside the target namespace.
     pub fn sysctl(&self, key: &str, value: &str) -> io::Result<()> {
         run("ip", &["netns", "exec", &self.target, "sysctl", "-qw", &format!("{key}={value}")])

@@ -1,0 +1,156 @@
+//! End-to-end: host discovery (-sn, -P*) against lab hosts that answer every probe, that drop
+//! ICMP, and that are absent.
+
+mod common;
+
+use common::*;
+use lab::{Lab, ABSENT_V4, TARGET_V4};
+
+/// A second address of the target that drops ICMP echo and timestamp requests: a host behind
+/// a firewall that blocks pings, as the seed describes.
+const PING_BLOCKED: &str = "198.18.0.3";
+
+fn discovery_lab() -> StandardLab {
+    let lab = standard_lab();
+    lab.lab.add_target_address(PING_BLOCKED.parse().unwrap()).unwrap();
+    lab.lab
+        .input_rule(&format!("ip daddr {PING_BLOCKED} icmp type {{ echo-request, timestamp-request }} drop"))
+        .unwrap();
+    lab
+}
+
+fn ping_scan(lab: &Lab, args: &[&str]) -> String {
+    let mut all = vec!["-sn", "-n", "--reason"];
+    all.extend(args);
+    stdout(&portolan(lab, &all))
+}
+
+fn reason_for(report: &str, addr: &str) -> Option<String> {
+    let section = report.split(&format!("portolan scan report for {addr}\n")).nth(1)?;
+    let line = section.lines().next()?;
+    let reason = line.strip_prefix("Host is up, received ")?;
+    Some(reason.split(' ').next()?.to_string())
+}
+
+#[test]
+fn each_probe_kind_finds_the_host_with_its_reason() {
+    if !lab::available() {
+        return;
+    }
+    let lab = discovery_lab();
+    let target = TARGET_V4.to_string();
+    // 22 listens and 23 is closed on the target; 40125 is closed, so -PU draws a port unreachable.
+    for (probe, reason) in [
+        ("-PE", "echo-reply"),
+        ("-PP", "timestamp-reply"),
+        ("-PS22", "syn-ack"),
+        ("-PS23", "reset"),
+        ("-PA80", "reset"),
+        ("-PU", "port-unreach"),
+    ] {
+        let report = ping_scan(&lab.lab, &[probe, &target]);
+        assert_eq!(reason_for(&report, &target).as_deref(), Some(reason), "{probe}:\n{report}");
+        assert!(report.contains("(1 host up)"), "{probe}:\n{report}");
+    }
+}
+
+#[test]
+fn linux_ignores_address_mask_requests_so_the_host_is_down() {
+    if !lab::available() {
+        return;
+    }
+    let lab = discovery_lab();
+    let report = ping_scan(&lab.lab, &["-PM", "-v", &TARGET_V4.to_string()]);
+    assert!(report.contains(&format!("portolan scan report for {TARGET_V4} [host down]")), "{report}");
+    assert!(report.contains("1 IP address (0 hosts up)"), "{report}");
+}
+
+#[test]
+fn a_host_blocking_pings_is_found_by_the_tcp_probes_and_an_absent_one_is_down() {
+    if !lab::available() {
+        return;
+    }
+    let lab = discovery_lab();
+    let target = TARGET_V4.to_string();
+    let absent = ABSENT_V4.to_string();
+    let report = ping_scan(&lab.lab, &["-v", &target, PING_BLOCKED, &absent]);
+    let blocked = reason_for(&report, PING_BLOCKED);
+    assert!(matches!(blocked.as_deref(), Some("syn-ack" | "reset")), "{report}");
+    assert!(reason_for(&report, &target).is_some(), "{report}");
+    assert!(report.contains(&format!("portolan scan report for {absent} [host down]")), "{report}");
+    assert!(report.contains("3 IP addresses (2 hosts up)"), "{report}");
+    // Only ICMP probes: the blocking host is not found.
+    let icmp_only = ping_scan(&lab.lab, &["-PE", "-PP", &target, PING_BLOCKED]);
+    assert!(icmp_only.contains("2 IP addresses (1 host up)"), "{icmp_only}");
+}
+
+#[test]
+fn the_port_scan_probes_only_hosts_found_up() {
+    if !lab::available() {
+        return;
+    }
+    let lab = discovery_lab();
+    let target = TARGET_V4.to_string();
+    let absent = ABSENT_V4.to_string();
+    let report = stdout(&portolan(&lab.lab, &["-n", "-v", "-p", "22", &target, &absent]));
+    assert!(report.contains("Initiating Ping Scan at "), "{report}");
+    assert!(report.contains("Scanning 2 hosts [4 ports/host]"), "{report}");
+    assert!(report.contains("Completed Ping Scan at "), "{report}");
+    assert!(report.contains(&format!("Scanning {target} [1 port]")), "{report}");
+    assert!(report.contains("elapsed (1 total ports)"), "{report}");
+    assert!(report.contains(&format!("Discovered open port 22/tcp on {target}")), "{report}");
+    assert!(report.contains("2 IP addresses (1 host up)"), "{report}");
+}
+
+#[test]
+fn without_privileges_discovery_connects_to_80_and_443() {
+    if !lab::available() {
+        return;
+    }
+    let lab = discovery_lab();
+    let target = TARGET_V4.to_string();
+    let absent = ABSENT_V4.to_string();
+    let output = lab
+        .lab
+        .in_scanner("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"])
+        .arg(env!("CARGO_BIN_EXE_portolan"))
+        .args(["-sn", "-n", "--reason", &target, &absent])
+        .output()
+        .unwrap();
+    let report = stdout(&output);
+    // 80 listens on the target: the connection is accepted.
+    assert_eq!(reason_for(&report, &target).as_deref(), Some("syn-ack"), "{report}");
+    assert!(report.contains("2 IP addresses (1 host up)"), "{report}");
+}
+
+#[test]
+fn ping_scan_files_are_valid_and_agree_with_nmap() {
+    if !lab::available() {
+        return;
+    }
+    let lab = discovery_lab();
+    let dir = scratch_dir("ping-scan");
+    let (xml, json) = (dir.join("ping.xml"), dir.join("ping.json"));
+    let target = TARGET_V4.to_string();
+    let absent = ABSENT_V4.to_string();
+    let hosts = [target.as_str(), PING_BLOCKED, absent.as_str()];
+    let mut args = vec!["-sn", "-n", "-oX", xml.to_str().unwrap(), "-oJ", json.to_str().unwrap()];
+    args.extend(hosts);
+    let ours = stdout(&portolan(&lab.lab, &args));
+    assert_valid_against_nmap_dtd(&xml);
+    assert_matches_json_schema(&json, false);
+    let document = std::fs::read_to_string(&xml).unwrap();
+    assert!(!document.contains("<ports>"), "a ping scan lists no ports:\n{document}");
+    if !has("nmap") {
+        return;
+    }
+    // Nmap would ask the lab link's ARP first; --send-ip makes it use the same IP probes.
+    let mut nmap_args = vec!["-sn", "-n", "--send-ip"];
+    nmap_args.extend(hosts);
+    let theirs = String::from_utf8(lab.lab.in_scanner("nmap").args(&nmap_args).output().unwrap().stdout).unwrap();
+    let up_hosts = |report: &str, prefix: &str| -> Vec<String> {
+        report.lines().filter_map(|l| l.strip_prefix(prefix)).map(str::to_string).collect()
+    };
+    assert_eq!(up_hosts(&ours, "portolan scan report for "), up_hosts(&theirs, "Nmap scan report for "), "{theirs}");
+}
