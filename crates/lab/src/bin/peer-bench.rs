@@ -9,6 +9,8 @@
 //!   u1       -sU --top-ports 100 of one host with Linux's default ICMP rate limit, vs nmap -sU -T4
 //!   u0       u1 with the target's ICMP rate limit off
 //!   u2       -sU --top-ports 20 of 245 hosts, each its own kernel with the default rate limit
+//!   d1       -sn of a /16 of AnyIP hosts, all up, vs nmap -sn -T5 and zmap's ICMP echo scan
+//!   d2       d1 with 1.6 % of the hosts up (the rest drop everything)
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
 //! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
@@ -63,7 +65,9 @@ fn main() {
         "u1" => udp_one_host(&portolan, runs, true),
         "u0" => udp_one_host(&portolan, runs, false),
         "u2" => udp_many_hosts(&portolan, runs),
-        other => panic!("unknown scenario {other:?}: use connect, p1, p2, p3, p4, u1, u0 or u2"),
+        "d1" => discovery_sweep(&portolan, runs, false),
+        "d2" => discovery_sweep(&portolan, runs, true),
+        other => panic!("unknown scenario {other:?}: use connect, p1, p2, p3, p4, u1, u0, u2, d1 or d2"),
     }
 }
 
@@ -295,6 +299,54 @@ fn wrong_udp_ports(report: &str, truth: &dyn Fn(Ipv4Addr, u16) -> &'static str) 
             .sum::<usize>();
     }
     wrong
+}
+
+/// Host discovery of a /16; with `sparse`, only addresses whose last octet is 0 to 3 answer.
+fn discovery_sweep(portolan: &str, runs: usize, sparse: bool) {
+    let lab = Lab::new().expect("build lab (run as root)");
+    lab.any_ip(SWEEP).expect("AnyIP");
+    if sparse {
+        lab.input_rule(&format!("ip daddr {SWEEP} ip daddr & 0.0.0.252 != 0.0.0.0 drop")).expect("firewall");
+    }
+    let mac = lab.target_mac().expect("target MAC");
+    let common = ["-sn", "-n", SWEEP];
+    let zmap_args = [
+        "--probe-module=icmp_echoscan",
+        "-i",
+        "scan0",
+        "-G",
+        &mac,
+        "-b",
+        "/dev/null",
+        "--disable-syslog",
+        "-q",
+        "-r",
+        "0",
+        "-c",
+        "1",
+        SWEEP,
+    ];
+    let tools = [
+        tool("portolan -sn", portolan, &common),
+        tool("nmap -sn -T5", "nmap", &[&["-T5"], &common[..]].concat()),
+        tool("zmap icmp_echoscan", "zmap", &zmap_args),
+    ];
+    let (title, expected) = if sparse {
+        ("D2: host discovery of a /16 of lab hosts (AnyIP), 1024 of them (1.6 %) up", 1024)
+    } else {
+        ("D1: host discovery of a /16 of lab hosts (AnyIP), all up", SWEEP_HOSTS)
+    };
+    compare(&lab, title, &tools, runs, expected, hosts_up_found);
+}
+
+/// Hosts found up: Nmap's "(N hosts up)" summary, or zmap's one address per line.
+fn hosts_up_found(output: &str) -> usize {
+    let summary = output.lines().find_map(|line| {
+        let (_, rest) = line.split_once(" IP address")?;
+        let up = rest.split_once('(')?.1.split_whitespace().next()?;
+        up.parse().ok()
+    });
+    summary.unwrap_or_else(|| output.lines().filter(|line| line.parse::<std::net::Ipv4Addr>().is_ok()).count())
 }
 
 /// Runs each tool `runs` times, alternating, and prints median times, findings and ratios.
