@@ -94,6 +94,12 @@ pub struct ScanOptions {
     pub hosts_only: bool,
     /// `-PE`, `-PP`, `-PM`, `-PS`, `-PA`, `-PU`: the discovery probes; empty for the default.
     pub pings: Vec<Ping>,
+    /// `-n` (never) and `-R` (every target): reverse DNS; by default, hosts found up.
+    pub reverse_dns: ReverseDns,
+    /// `--dns-servers`: ask these instead of the system's name servers.
+    pub dns_servers: Vec<std::net::IpAddr>,
+    /// `--system-dns`: ask the C library's resolver, one address at a time.
+    pub system_dns: bool,
     /// `--data`, `--data-string`, `--data-length`: one payload for every UDP probe.
     pub payload: Option<Payload>,
     pub targets: Vec<String>,
@@ -121,6 +127,18 @@ pub struct ScanOptions {
     pub save: bool,
     pub stylesheet: Stylesheet,
     pub timing: TimingOptions,
+}
+
+/// Which targets get a reverse DNS lookup.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReverseDns {
+    /// `-n`
+    Never,
+    /// Nmap's default: the hosts found up.
+    #[default]
+    HostsUp,
+    /// `-R`
+    Always,
 }
 
 /// A host discovery probe.
@@ -213,8 +231,6 @@ const NOT_YET_LONG: &[&str] = &[
     "version-all",
     "osscan-limit",
     "osscan-guess",
-    "dns-servers",
-    "system-dns",
     "randomize-hosts",
     "packet-trace",
     "exclude-ports",
@@ -236,6 +252,7 @@ const NOT_YET_LONG: &[&str] = &[
 /// Single-dash spellings that are long options in Nmap (`-iL`, `-oX`, …) are handled by the
 /// short-option parser, which reads the letter after `i`, `o` or `s`.
 const LONG_WITH_VALUE: &[&str] = &[
+    "dns-servers",
     "data",
     "data-string",
     "data-length",
@@ -266,7 +283,8 @@ const LONG_WITH_VALUE: &[&str] = &[
     "ndjson",
     "stylesheet",
 ];
-const LONG_FLAGS: &[&str] = &["open", "reason", "version", "help", "webxml", "no-stylesheet", "append-output", "save"];
+const LONG_FLAGS: &[&str] =
+    &["open", "reason", "version", "help", "webxml", "no-stylesheet", "append-output", "save", "system-dns"];
 
 struct Tokens<I: Iterator<Item = String>> {
     args: std::iter::Peekable<I>,
@@ -334,6 +352,7 @@ fn parse_long<I: Iterator<Item = String>>(
             "no-stylesheet" => options.stylesheet = Stylesheet::Omitted,
             "append-output" => options.append_output = true,
             "save" => options.save = true,
+            "system-dns" => options.system_dns = true,
             "version" => return Ok(Some(Command::Version)),
             _ => return Ok(Some(Command::Help)),
         }
@@ -379,6 +398,14 @@ fn parse_long<I: Iterator<Item = String>>(
         "source-port" => options.source.port = Some(number(&option, &value)?),
         "min-parallelism" => options.timing.min_parallelism = Some(positive(&option, &value)?),
         "min-hostgroup" => options.timing.min_hostgroup = Some(positive(&option, &value)?),
+        "dns-servers" => {
+            let servers = value.split(',').map(|server| {
+                server.parse().map_err(|_| {
+                    usage(format!("invalid value '{server}' for {option}: name servers are given by address"))
+                })
+            });
+            options.dns_servers = servers.collect::<Result<_, _>>()?;
+        }
         "data" | "data-string" | "data-length" => {
             if options.payload.is_some() {
                 return Err(usage(format!(
@@ -446,7 +473,8 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
             'V' => return Ok(Some(Command::Version)),
             'F' => options.fast = true,
             'r' => options.sequential_ports = true,
-            'n' => {} // no reverse DNS: portolan does not resolve addresses to names yet.
+            'n' => options.reverse_dns = ReverseDns::Never,
+            'R' => options.reverse_dns = ReverseDns::Always,
             '6' => options.ipv6 = true,
             'v' => {
                 options.verbosity = verbosity(options.verbosity, rest, arg)?;
@@ -481,7 +509,7 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 options.source.port = Some(number("-g", &value)?);
                 return Ok(None);
             }
-            'd' | 'A' | 'O' | 'f' | 'D' | 'b' | 'M' | 'R' | 'Y' | 'I' => {
+            'd' | 'A' | 'O' | 'f' | 'D' | 'b' | 'M' | 'Y' | 'I' => {
                 return Err(usage(format!("option '{arg}' is not supported yet")));
             }
             'o' => return Err(usage(format!("option '{arg}' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)"))),

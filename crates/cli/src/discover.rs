@@ -117,8 +117,10 @@ fn assumed_up(target: Target) -> HostResult {
 }
 
 /// A port scan of a host discovery found up: the discovery says why it is up (the port scan
-/// may have drawn no answer at all), and gives its round trip if the scan measured none.
+/// may have drawn no answer at all), gives its round trip if the scan measured none, and its
+/// target carries the reverse name found meanwhile.
 pub fn with_discovery(mut scanned: HostResult, found: &HostResult) -> HostResult {
+    scanned.target = found.target.clone();
     if scanned.status != HostStatus::TimedOut {
         scanned.status = found.status;
     }

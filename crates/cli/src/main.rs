@@ -3,6 +3,7 @@
 mod args;
 mod discover;
 mod history;
+mod names;
 mod phases;
 mod run;
 mod usage;

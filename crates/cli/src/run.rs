@@ -26,6 +26,7 @@ use targets::{
 
 use crate::args::{OutputFormat, Payload, ScanOptions, Stylesheet, TcpScan, TimingOptions};
 use crate::discover::{with_discovery, Discovery};
+use crate::names::NameFinder;
 use crate::phases::Phase;
 
 pub enum RunError {
@@ -57,6 +58,12 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let specs = target_specs(&options)?;
     let exclude = exclusions(&options)?;
     let stop = stop_on_signal()?;
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
+    let names = {
+        let _inside = runtime.enter();
+        NameFinder::new(&options)?
+    };
 
     let saved_document = SharedBuffer::default();
     let mut sink = sinks(&options)?;
@@ -85,7 +92,15 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
         up += u64::from(host.is_up());
         sink.host(&host).map_err(write_failed)
     };
-    let run = ScanRun { ports: &ports, discovery: &discovery, observer: &observer, report: &mut report, stop: &stop };
+    let run = ScanRun {
+        ports: &ports,
+        discovery: &discovery,
+        names: names.as_ref(),
+        runtime: &runtime,
+        observer: &observer,
+        report: &mut report,
+        stop: &stop,
+    };
     let finished = if technique == Some(TcpScan::Connect) || matches!(discovery, Discovery::Connect) {
         connect_scan(&options, targets, run)?
     } else {
@@ -135,6 +150,9 @@ impl Write for SharedBuffer {
 struct ScanRun<'a> {
     ports: &'a Ports,
     discovery: &'a Discovery,
+    /// Reverse DNS, unless `-n`.
+    names: Option<&'a NameFinder>,
+    runtime: &'a tokio::runtime::Runtime,
     observer: &'a Discoveries,
     /// Takes each host's result, in target order.
     report: &'a mut dyn FnMut(HostResult) -> Result<(), RunError>,
@@ -297,10 +315,8 @@ fn connect_scan(
     targets: impl Iterator<Item = Target>,
     run: ScanRun,
 ) -> Result<Finished, RunError> {
-    let ScanRun { ports, discovery, observer, report, stop } = run;
+    let ScanRun { ports, discovery, names, runtime, observer, report, stop } = run;
     let ports = &ports.tcp[..];
-    let runtime =
-        tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
     let scanner = ConnectScanner::new(connect_config(options));
     if options.verbosity > 0 && terminal_output(options) {
         println!("Connect scan: up to {} sockets in flight", scanner.max_in_flight());
@@ -309,11 +325,17 @@ fn connect_scan(
     runtime.block_on(async {
         let scan = |target: Target| async {
             let found = discovery.find_by_connecting(&scanner, target.clone()).await?;
-            if !found.is_up() || options.hosts_only {
-                return Ok(found);
+            let mut host = if !found.is_up() || options.hosts_only {
+                found
+            } else {
+                let host =
+                    scanner.scan_host(target, ports, observer).await.map_err(|e| RunError::Failed(e.to_string()))?;
+                with_discovery(host, &found)
+            };
+            if let Some(names) = names {
+                names.name_all(std::slice::from_mut(&mut host)).await;
             }
-            let host = scanner.scan_host(target, ports, observer).await.map_err(|e| RunError::Failed(e.to_string()))?;
-            Ok::<_, RunError>(with_discovery(host, &found))
+            Ok::<_, RunError>(host)
         };
         let mut hosts = stream::iter(targets).map(scan).buffered(hostgroup);
         loop {
@@ -340,7 +362,7 @@ fn raw_scan(
     targets: impl Iterator<Item = Target>,
     run: ScanRun,
 ) -> Result<Finished, RunError> {
-    let ScanRun { ports, discovery, observer, report, stop } = run;
+    let ScanRun { ports, discovery, names, runtime, observer, report, stop } = run;
     let mut targets = targets.peekable();
     let config = RawConfig {
         timing: timing(&options.timing),
@@ -368,13 +390,18 @@ fn raw_scan(
         }
         let ping_phase = matches!(discovery, Discovery::Raw(_))
             .then(|| Phase::begin(verbose, "Ping Scan", &group, discovery.probes_per_host()));
-        let found = match discovery.find_raw(&config, group, stop) {
+        let mut found = match discovery.find_raw(&config, group, stop) {
             Ok(found) => found,
             Err(RawScanError::Interrupted) => return Ok(Finished::Interrupted),
             Err(error) => return Err(raw_failure(error, flag)),
         };
         if let Some(phase) = ping_phase {
             phase.end(found.len(), "hosts");
+        }
+        if let Some(names) = names.filter(|names| names.count(&found) > 0) {
+            let phase = Phase::announce(verbose, dns_phase_name(names.count(&found)));
+            runtime.block_on(names.name_all(&mut found));
+            phase.end_quietly();
         }
         if options.hosts_only {
             found.into_iter().try_for_each(&mut *report)?;
@@ -400,6 +427,12 @@ fn raw_scan(
             }
         }
     }
+}
+
+/// Nmap's name for the phase, which names its own scope: "Parallel DNS resolution of 3 hosts.".
+fn dns_phase_name(hosts: usize) -> String {
+    let noun = if hosts == 1 { "host" } else { "hosts" };
+    format!("Parallel DNS resolution of {hosts} {noun}.")
 }
 
 /// The raw-packet techniques of a scan: at most one TCP technique, and UDP.

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use listener::Listeners;
-pub use udp_service::UdpService;
+pub use udp_service::{lab_name, UdpService};
 
 /// The scanner's and the target's addresses on the lab link.
 pub const SCANNER_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -65,6 +65,8 @@ impl Lab {
         // depend on timing, so a test that wants the limit sets it back with `sysctl`.
         lab.sysctl("net.ipv4.icmp_ratelimit", "0")?;
         lab.sysctl("net.ipv6.icmp.ratelimit", "0")?;
+        // Name lookups from the scanner go to the lab, never to the host's name servers.
+        lab.resolv_conf(&[TARGET_V4.into()])?;
         Ok(lab)
     }
 
@@ -234,6 +236,14 @@ impl Lab {
         std::fs::create_dir_all(&dir)?;
         let text: String = entries.iter().map(|(addr, name)| format!("{addr} {name}\n")).collect();
         std::fs::write(dir.join("hosts"), text)
+    }
+
+    /// Gives the scanner namespace a resolv.conf of its own naming these name servers.
+    pub fn resolv_conf(&self, servers: &[IpAddr]) -> io::Result<()> {
+        let dir = PathBuf::from("/etc/netns").join(&self.scanner);
+        std::fs::create_dir_all(&dir)?;
+        let text: String = servers.iter().map(|server| format!("nameserver {server}\n")).collect();
+        std::fs::write(dir.join("resolv.conf"), text)
     }
 
     /// A command that runs `program` inside the scanner namespace.

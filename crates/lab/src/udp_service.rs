@@ -12,6 +12,15 @@ pub enum UdpService {
     Ntp,
     /// Answers an SNMP message (a BER SEQUENCE holding community "public") with a GetResponse.
     Snmp,
+    /// A name server for the lab's reverse zone: the PTR query for a.b.c.d gets the name
+    /// "a-b-c-d.lab.test" (see [`lab_name`]); other queries are refused.
+    ReverseZone,
+}
+
+/// The name the lab's reverse zone gives an address.
+pub fn lab_name(addr: std::net::Ipv4Addr) -> String {
+    let [a, b, c, d] = addr.octets();
+    format!("{a}-{b}-{c}-{d}.lab.test")
 }
 
 impl UdpService {
@@ -21,6 +30,7 @@ impl UdpService {
             UdpService::Dns => dns_reply(request),
             UdpService::Ntp => ntp_reply(request),
             UdpService::Snmp => snmp_reply(request),
+            UdpService::ReverseZone => ptr_reply(request).or_else(|| dns_reply(request)),
         }
     }
 }
@@ -36,6 +46,57 @@ fn dns_reply(request: &[u8]) -> Option<Vec<u8>> {
     reply[2] |= 0x80; // QR: a response
     reply[3] = (reply[3] & 0xf0) | 5; // RCODE 5: refused
     Some(reply)
+}
+
+/// The answer to a PTR query for an IPv4 address (RFC 1035 4.1, RFC 1035 3.5).
+fn ptr_reply(request: &[u8]) -> Option<Vec<u8>> {
+    let (labels, question_end) = question_labels(request)?;
+    let qtype_class = request.get(question_end..question_end + 4)?;
+    if qtype_class != [0, 12, 0, 1] {
+        return None;
+    }
+    let [d, c, b, a, in_addr, arpa] = labels.as_slice() else { return None };
+    if !in_addr.eq_ignore_ascii_case("in-addr") || !arpa.eq_ignore_ascii_case("arpa") {
+        return None;
+    }
+    let octet = |label: &String| label.parse::<u8>().ok();
+    let addr = std::net::Ipv4Addr::new(octet(a)?, octet(b)?, octet(c)?, octet(d)?);
+    let mut reply = request[..question_end + 4].to_vec();
+    reply[2] = 0x81; // QR, opcode 0, RD
+    reply[3] = 0x80; // RA, RCODE 0
+    reply[6..8].copy_from_slice(&[0, 1]); // one answer
+    reply[8..12].copy_from_slice(&[0, 0, 0, 0]);
+    let mut name = Vec::new();
+    for label in lab_name(addr).split('.') {
+        name.push(label.len() as u8);
+        name.extend_from_slice(label.as_bytes());
+    }
+    name.push(0);
+    reply.extend_from_slice(&[0xc0, 12, 0, 12, 0, 1, 0, 0, 0, 60]); // the question's name, PTR, IN, TTL 60
+    reply.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    reply.extend_from_slice(&name);
+    Some(reply)
+}
+
+/// The labels of a query's single question, and where its QTYPE starts.
+fn question_labels(request: &[u8]) -> Option<(Vec<String>, usize)> {
+    if request.len() < 12 || request[2] & 0x80 != 0 || request[4..6] != [0, 1] {
+        return None;
+    }
+    let mut labels = Vec::new();
+    let mut at = 12;
+    loop {
+        let len = usize::from(*request.get(at)?);
+        at += 1;
+        if len == 0 {
+            return Some((labels, at));
+        }
+        if len > 63 {
+            return None; // compression has no place in a question
+        }
+        labels.push(String::from_utf8(request.get(at..at + len)?.to_vec()).ok()?);
+        at += len;
+    }
 }
 
 fn ntp_reply(request: &[u8]) -> Option<Vec<u8>> {
@@ -79,5 +140,19 @@ mod tests {
         assert!(UdpService::Snmp.reply(snmp).unwrap().contains(&0xa2));
         assert_eq!(UdpService::Snmp.reply(b"\x30\x00"), None);
         assert_eq!(UdpService::Echo.reply(b""), Some(Vec::new()));
+    }
+
+    #[test]
+    fn the_reverse_zone_names_every_ipv4_address() {
+        let mut query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00".to_vec();
+        for label in ["2", "0", "18", "198", "in-addr", "arpa"] {
+            query.push(label.len() as u8);
+            query.extend_from_slice(label.as_bytes());
+        }
+        query.extend_from_slice(&[0, 0, 12, 0, 1]);
+        let reply = UdpService::ReverseZone.reply(&query).unwrap();
+        assert_eq!(&reply[..4], &[0x12, 0x34, 0x81, 0x80]);
+        assert_eq!(&reply[6..8], &[0, 1], "one answer");
+        assert!(reply.windows(15).any(|w| w == b"\x0a198-18-0-2\x03lab"), "{reply:?}");
     }
 }

@@ -13,11 +13,19 @@ pub struct Target {
     pub name: Option<String>,
     /// The name's other addresses, reported but not scanned (Nmap's "Other addresses for").
     pub other_addrs: Vec<IpAddr>,
+    /// The name reverse DNS gave the address (its PTR record), when looked up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse_name: Option<String>,
 }
 
 impl Target {
     pub fn from_addr(addr: IpAddr) -> Target {
-        Target { addr, name: None, other_addrs: Vec::new() }
+        Target { addr, name: None, other_addrs: Vec::new(), reverse_name: None }
+    }
+
+    /// The name a report gives the host: the user's, else reverse DNS's.
+    pub fn display_name(&self) -> Option<&str> {
+        self.name.as_deref().or(self.reverse_name.as_deref())
     }
 }
 

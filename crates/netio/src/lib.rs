@@ -1,11 +1,14 @@
-//! The operating-system seam: process limits, privileges, routes and raw sockets. No other
+//! The operating-system seam: process limits, privileges, routes, raw sockets and the C
+//! library's resolver. No other
 //! crate makes system calls of its own, and no other crate holds `unsafe` code.
 
 mod filter;
+mod names;
 mod privilege;
 mod raw;
 mod route;
 
+pub use names::system_reverse_name;
 pub use privilege::has_cap_net_raw;
 pub use raw::{RawReceiver, RawSender, RawSocketError};
 pub use route::{bind_device, source_for};

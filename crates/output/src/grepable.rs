@@ -36,7 +36,7 @@ impl<W: Write> Sink for GrepableSink<W> {
         if self.options.open_only && shown.is_empty() && !self.options.hosts_only {
             return Ok(());
         }
-        let id = format!("Host: {} ({})", host.target.addr, host.target.name.as_deref().unwrap_or_default());
+        let id = format!("Host: {} ({})", host.target.addr, host.target.display_name().unwrap_or_default());
         writeln!(self.out, "{id}\tStatus: Up")?;
         if self.options.hosts_only {
             return self.out.flush();
@@ -92,6 +92,7 @@ mod tests {
                 addr: "198.18.0.2".parse().unwrap(),
                 name: Some("target.lab".into()),
                 other_addrs: vec![],
+                reverse_name: None,
             },
             status: HostStatus::Up { reason: Reason::SynAck },
             round_trip: Some(model::RoundTrip::from_sample(Duration::from_micros(100))),

@@ -40,6 +40,8 @@ struct Scan<'a> {
 struct Host<'a> {
     address: String,
     name: Option<&'a str>,
+    /// The address's PTR name from reverse DNS, when looked up and found.
+    reverse_name: Option<&'a str>,
     other_addresses: Vec<String>,
     status: &'static str,
     reason: Option<String>,
@@ -202,6 +204,7 @@ fn host_record<'a>(host: &'a HostResult, options: &NormalOptions) -> Option<Host
     Some(Host {
         address: host.target.addr.to_string(),
         name: host.target.name.as_deref(),
+        reverse_name: host.target.reverse_name.as_deref(),
         other_addresses: host.target.other_addrs.iter().map(|a| a.to_string()).collect(),
         status: "up",
         reason: Some(reason.to_string()),

@@ -123,7 +123,7 @@ pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
 }
 
 fn host_title(host: &HostResult) -> String {
-    match &host.target.name {
+    match host.target.display_name() {
         Some(name) => format!("{name} ({})", host.target.addr),
         None => host.target.addr.to_string(),
     }
@@ -339,6 +339,7 @@ mod tests {
             addr: "127.0.0.1".parse().unwrap(),
             name: Some("localhost".into()),
             other_addrs: vec!["::1".parse().unwrap()],
+            reverse_name: None,
         };
         let report = host_report(&host, &NormalOptions::default());
         assert!(report.starts_with("portolan scan report for localhost (127.0.0.1)\nHost is up (0.00023s latency).\nOther addresses for localhost (not scanned): ::1\n"), "{report}");

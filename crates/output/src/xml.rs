@@ -90,6 +90,9 @@ impl<W: Write> Sink for XmlSink<W> {
         if let Some(name) = &host.target.name {
             writeln!(self.out, "<hostname name=\"{}\" type=\"user\"/>", escape(name))?;
         }
+        if let Some(name) = &host.target.reverse_name {
+            writeln!(self.out, "<hostname name=\"{}\" type=\"PTR\"/>", escape(name))?;
+        }
         writeln!(self.out, "</hostnames>")?;
         if !self.options.hosts_only {
             self.ports(&shown, &hidden)?;

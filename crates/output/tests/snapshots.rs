@@ -32,6 +32,7 @@ fn hosts() -> Vec<HostResult> {
             addr: "198.18.0.3".parse().unwrap(),
             name: Some("target.lab".into()),
             other_addrs: vec!["2001:2::3".parse().unwrap()],
+            reverse_name: None,
         },
         status: HostStatus::Up { reason: Reason::SynAck },
         round_trip: Some(RoundTrip::from_sample(Duration::from_micros(1500))),

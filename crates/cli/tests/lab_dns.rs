@@ -1,0 +1,91 @@
+//! End-to-end: reverse DNS of scanned hosts, from a name server inside the lab (never a real
+//! one: the lab's scanner namespace has its own resolv.conf, and no route out).
+
+mod common;
+
+use common::*;
+use lab::{lab_name, Lab, Listeners, UdpService, ABSENT_V4, TARGET_V4};
+
+struct DnsLab {
+    lab: Lab,
+    _name_server: Listeners,
+}
+
+/// The standard lab with the target also serving the lab's reverse zone on port 53, the
+/// scanner's resolv.conf pointing at it.
+fn dns_lab() -> DnsLab {
+    let lab = Lab::new().expect("build lab");
+    let name_server = lab.serve_udp(&[(53, UdpService::ReverseZone)]).expect("name server");
+    DnsLab { lab, _name_server: name_server }
+}
+
+fn report(lab: &Lab, args: &[&str]) -> String {
+    stdout(&portolan(lab, args))
+}
+
+#[test]
+fn hosts_found_up_are_named_by_the_systems_name_server() {
+    if !lab::available() {
+        return;
+    }
+    let lab = dns_lab();
+    let target = TARGET_V4.to_string();
+    let absent = ABSENT_V4.to_string();
+    let out = report(&lab.lab, &["-sn", "-v", &target, &absent]);
+    assert!(out.contains(&format!("portolan scan report for {} ({target})\n", lab_name(TARGET_V4))), "{out}");
+    // Only the host found up is looked up, as in Nmap.
+    assert!(out.contains("Initiating Parallel DNS resolution of 1 host. at "), "{out}");
+    assert!(out.contains(&format!("portolan scan report for {absent} [host down]")), "{out}");
+}
+
+#[test]
+fn r_names_every_target_and_n_none() {
+    if !lab::available() {
+        return;
+    }
+    let lab = dns_lab();
+    let target = TARGET_V4.to_string();
+    let absent = ABSENT_V4.to_string();
+    let every = report(&lab.lab, &["-sn", "-v", "-R", &target, &absent]);
+    assert!(every.contains("Initiating Parallel DNS resolution of 2 hosts. at "), "{every}");
+    let absent_named = format!("portolan scan report for {} ({absent}) [host down]", lab_name(ABSENT_V4));
+    assert!(every.contains(&absent_named), "{every}");
+    let none = report(&lab.lab, &["-sn", "-v", "-n", &target, &absent]);
+    assert!(!none.contains("lab.test") && !none.contains("DNS resolution"), "{none}");
+}
+
+#[test]
+fn dns_servers_replace_the_systems_and_system_dns_asks_the_c_library() {
+    if !lab::available() {
+        return;
+    }
+    let lab = dns_lab();
+    // The system's name server is now one that does not exist.
+    lab.lab.resolv_conf(&[ABSENT_V4.into()]).unwrap();
+    let target = TARGET_V4.to_string();
+    let named = format!("portolan scan report for {} ({target})", lab_name(TARGET_V4));
+    let given = report(&lab.lab, &["-sn", "--dns-servers", &target, &target]);
+    assert!(given.contains(&named), "{given}");
+    let unnamed = report(&lab.lab, &["-sn", &target]);
+    assert!(unnamed.contains(&format!("portolan scan report for {target}\n")), "{unnamed}");
+    // The C library follows the namespace's resolv.conf: point it back at the lab's server.
+    lab.lab.resolv_conf(&[TARGET_V4.into()]).unwrap();
+    let system = report(&lab.lab, &["-sn", "--system-dns", &target]);
+    assert!(system.contains(&named), "{system}");
+}
+
+#[test]
+fn names_appear_in_the_port_scan_and_in_xml_as_ptr() {
+    if !lab::available() {
+        return;
+    }
+    let lab = dns_lab();
+    let dir = scratch_dir("dns-xml");
+    let xml = dir.join("named.xml");
+    let target = TARGET_V4.to_string();
+    let out = report(&lab.lab, &["-sS", "-p", "53", "-oX", xml.to_str().unwrap(), &target]);
+    assert!(out.contains(&format!("portolan scan report for {} ({target})", lab_name(TARGET_V4))), "{out}");
+    let document = std::fs::read_to_string(&xml).unwrap();
+    assert!(document.contains(&format!("<hostname name=\"{}\" type=\"PTR\"/>", lab_name(TARGET_V4))), "{document}");
+    assert_valid_against_nmap_dtd(&xml);
+}
