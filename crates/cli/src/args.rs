@@ -92,6 +92,8 @@ pub struct ScanOptions {
     pub udp: bool,
     /// `-sn`: find the hosts that are up, scan no ports.
     pub hosts_only: bool,
+    /// `-sL`: list the targets, probe nothing.
+    pub list_only: bool,
     /// `-PE`, `-PP`, `-PM`, `-PS`, `-PA`, `-PU`: the discovery probes; empty for the default.
     pub pings: Vec<Ping>,
     /// `-n` (never) and `-R` (every target): reverse DNS; by default, hosts found up.
@@ -245,7 +247,6 @@ const NOT_YET_LONG: &[&str] = &[
     "discovery-ignore-rst",
     "allports",
     "sI",
-    "sL",
     "oS",
 ];
 
@@ -555,9 +556,13 @@ fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
                 options.hosts_only = true;
                 continue;
             }
-            'L' | 'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'R' => {
+            'L' => {
+                options.list_only = true;
+                continue;
+            }
+            'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'R' => {
                 return Err(usage(format!(
-                    "scan type '-s{letter}' is not supported yet (the TCP scan types, -sU and -sn work so far)"
+                    "scan type '-s{letter}' is not supported yet (the TCP scan types, -sU, -sn and -sL work so far)"
                 )));
             }
             _ => return Err(usage(format!("unrecognized scan type '-s{letter}' in '{arg}'"))),
@@ -908,13 +913,13 @@ mod tests {
 
     #[test]
     fn options_of_later_releases_are_refused_not_ignored() {
-        let not_yet = "scan type '-sV' is not supported yet (the TCP scan types, -sU and -sn work so far)";
+        let not_yet = "scan type '-sV' is not supported yet (the TCP scan types, -sU, -sn and -sL work so far)";
         assert_eq!(error(&["-sV"]), not_yet);
         assert_eq!(error(&["-sUV"]), not_yet);
         assert_eq!(error(&["-PR"]), "option '-PR' is not supported yet");
         assert_eq!(error(&["-oS", "out"]), "option '-oS' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)");
         assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
         assert_eq!(error(&["--ttl", "10"]), "option '--ttl' is not supported yet");
-        assert_eq!(error(&["-R"]), "option '-R' is not supported yet");
+        assert_eq!(error(&["--traceroute"]), "option '--traceroute' is not supported yet");
     }
 }

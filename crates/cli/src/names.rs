@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 use hickory_resolver::config::{NameServerConfigGroup, ResolveHosts, ResolverConfig};
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::TokioResolver;
-use model::HostResult;
+use model::{HostResult, HostStatus};
 
 use crate::args::{ReverseDns, ScanOptions};
 use crate::run::RunError;
@@ -57,7 +57,8 @@ impl NameFinder {
     }
 
     fn wants(&self, host: &HostResult) -> bool {
-        host.target.name.is_none() && (self.which == ReverseDns::Always || host.is_up())
+        let listed = host.status == HostStatus::Listed;
+        host.target.name.is_none() && (self.which == ReverseDns::Always || host.is_up() || listed)
     }
 
     /// Gives each host that should have one its reverse name, all lookups at once.

@@ -75,6 +75,7 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
         command_line: command_line(),
         started: jiff::Zoned::now(),
         scans: scan_infos(technique, &ports),
+        portless: if options.list_only { Some("list") } else { options.hosts_only.then_some("ping") },
         verbosity: options.verbosity,
     };
     sink.start(&start).map_err(write_failed)?;
@@ -101,7 +102,9 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
         report: &mut report,
         stop: &stop,
     };
-    let finished = if technique == Some(TcpScan::Connect) || matches!(discovery, Discovery::Connect) {
+    let finished = if options.list_only {
+        list_targets(targets, run)?
+    } else if technique == Some(TcpScan::Connect) || matches!(discovery, Discovery::Connect) {
         connect_scan(&options, targets, run)?
     } else {
         raw_scan(&options, technique, targets, run)?
@@ -211,7 +214,7 @@ fn hostgroup(timing: &TimingOptions, default: usize) -> usize {
 /// connect otherwise, none when only `-sU` is asked for; and refusals, before anything is
 /// printed, for combinations that cannot run.
 fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>, RunError> {
-    if options.hosts_only {
+    if options.hosts_only || options.list_only {
         return check_hosts_only(options).map(|()| None);
     }
     let privileged = netio::has_cap_net_raw();
@@ -251,9 +254,15 @@ fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>, RunError> 
     Ok(Some(technique))
 }
 
-/// `-sn` finds hosts and scans no ports: options about ports have nothing to act on.
+/// `-sn` finds hosts and `-sL` lists them; neither scans ports, so options about ports have
+/// nothing to act on, nor, for a listing, options about finding hosts.
 fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
-    let port_option = if options.technique.is_some() || options.udp || options.scan_flags.is_some() {
+    let flag = if options.list_only { "-sL" } else { "-sn" };
+    let port_option = if options.list_only && options.hosts_only {
+        Some("-sn")
+    } else if options.list_only && (!options.pings.is_empty() || options.assume_up) {
+        Some("-P options")
+    } else if options.technique.is_some() || options.udp || options.scan_flags.is_some() {
         Some("a port scan type")
     } else if options.ports.is_some() {
         Some("-p")
@@ -263,7 +272,7 @@ fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
         None
     };
     match port_option {
-        Some(option) => Err(RunError::Usage(format!("-sn scans no ports: it cannot go with {option}"))),
+        Some(option) => Err(RunError::Usage(format!("{flag} scans no ports: it cannot go with {option}"))),
         None => Ok(()),
     }
 }
@@ -354,6 +363,32 @@ fn connect_scan(
 /// groups are sized so that memory stays near 16 MB whatever the scan's size.
 const RAW_SLOTS_PER_GROUP: usize = 1 << 20;
 const RAW_DEFAULT_HOSTGROUP: usize = 1 << 16;
+
+/// Hosts listed per reverse DNS round of a listing.
+const LIST_GROUP: usize = 4096;
+
+/// `-sL`: every target reported, none probed, named by reverse DNS unless `-n`.
+fn list_targets(targets: impl Iterator<Item = Target>, run: ScanRun) -> Result<Finished, RunError> {
+    let ScanRun { names, runtime, report, stop, .. } = run;
+    let mut targets = targets.peekable();
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(Finished::Interrupted);
+        }
+        let mut listed: Vec<HostResult> = targets.by_ref().take(LIST_GROUP).map(listed).collect();
+        if listed.is_empty() {
+            return Ok(Finished::All);
+        }
+        if let Some(names) = names {
+            runtime.block_on(names.name_all(&mut listed));
+        }
+        listed.into_iter().try_for_each(&mut *report)?;
+    }
+}
+
+fn listed(target: Target) -> HostResult {
+    HostResult { target, status: HostStatus::Listed, round_trip: None, ports: Vec::new() }
+}
 
 /// Raw-packet scans: the TCP technique, UDP, or both at once over each group of hosts.
 fn raw_scan(
@@ -490,7 +525,8 @@ fn join_results(mut tcp: HostResult, udp: HostResult) -> HostResult {
     tcp.status = match (tcp.status, udp.status) {
         (HostStatus::TimedOut, _) | (_, HostStatus::TimedOut) => HostStatus::TimedOut,
         (up @ HostStatus::Up { .. }, _) | (_, up @ HostStatus::Up { .. }) => up,
-        (HostStatus::Down, HostStatus::Down) => HostStatus::Down,
+        // Neither found it up (a listing never reaches a scan).
+        _ => HostStatus::Down,
     };
     tcp.round_trip = tcp.round_trip.or(udp.round_trip);
     if tcp.status == HostStatus::TimedOut {

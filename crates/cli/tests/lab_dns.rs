@@ -89,3 +89,36 @@ fn names_appear_in_the_port_scan_and_in_xml_as_ptr() {
     assert!(document.contains(&format!("<hostname name=\"{}\" type=\"PTR\"/>", lab_name(TARGET_V4))), "{document}");
     assert_valid_against_nmap_dtd(&xml);
 }
+
+#[test]
+fn a_listing_names_every_target_and_probes_none_as_nmap_does() {
+    if !lab::available() {
+        return;
+    }
+    let lab = dns_lab();
+    let dir = scratch_dir("list-scan");
+    let (xml, json) = (dir.join("list.xml"), dir.join("list.json"));
+    let (xml_arg, json_arg) = (xml.to_str().unwrap(), json.to_str().unwrap());
+    let out = report(&lab.lab, &["-sL", "-oX", xml_arg, "-oJ", json_arg, "198.18.0.2-3"]);
+    let reports: Vec<&str> = out.lines().filter(|l| l.starts_with("portolan scan report for ")).collect();
+    let expected: Vec<String> = ["198.18.0.2", "198.18.0.3"]
+        .iter()
+        .map(|a| format!("portolan scan report for {} ({a})", lab_name(a.parse().unwrap())))
+        .collect();
+    assert_eq!(reports, expected, "{out}");
+    assert!(out.contains("2 IP addresses (0 hosts up)"), "{out}");
+    assert_valid_against_nmap_dtd(&xml);
+    assert_matches_json_schema(&json, false);
+    assert!(std::fs::read_to_string(&xml).unwrap().contains("<status state=\"unknown\" reason=\"user-set\""));
+    let unnamed = report(&lab.lab, &["-sL", "-n", "198.18.0.2"]);
+    assert!(unnamed.contains("portolan scan report for 198.18.0.2\n"), "{unnamed}");
+    if has("nmap") {
+        let nmap = lab.lab.in_scanner("nmap").args(["-sL", "198.18.0.2-3"]).output().unwrap();
+        let theirs = String::from_utf8(nmap.stdout).unwrap();
+        let theirs: Vec<String> =
+            theirs.lines().filter_map(|l| l.strip_prefix("Nmap scan report for ")).map(str::to_string).collect();
+        let ours: Vec<String> =
+            reports.iter().map(|l| l.trim_start_matches("portolan scan report for ").to_string()).collect();
+        assert_eq!(ours, theirs);
+    }
+}

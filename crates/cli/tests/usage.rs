@@ -35,7 +35,7 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
     );
     assert_usage_error(
         &["-sV", "127.0.0.1"],
-        "portolan: scan type '-sV' is not supported yet (the TCP scan types, -sU and -sn work so far)",
+        "portolan: scan type '-sV' is not supported yet (the TCP scan types, -sU, -sn and -sL work so far)",
     );
     assert_usage_error(
         &["-sS", "-sU", "--data", "00", "127.0.0.1"],

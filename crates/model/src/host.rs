@@ -38,6 +38,8 @@ pub enum HostStatus {
     Down,
     /// `--host-timeout` expired; like Nmap, no port table is reported.
     TimedOut,
+    /// `-sL`: listed, never probed (Nmap's state "unknown").
+    Listed,
 }
 
 /// Everything learned about one target.

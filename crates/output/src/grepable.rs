@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use model::{HostResult, PortResult, ScanSummary};
+use model::{HostResult, HostStatus, PortResult, ScanSummary};
 
 use crate::normal::initiated_line;
 use crate::{ctime, finished_at, split_ignored, totals, NormalOptions, ScanStart, Sink};
@@ -29,6 +29,11 @@ impl<W: Write> Sink for GrepableSink<W> {
     }
 
     fn host(&mut self, host: &HostResult) -> std::io::Result<()> {
+        if host.status == HostStatus::Listed {
+            let name = host.target.display_name().unwrap_or_default();
+            writeln!(self.out, "Host: {} ({name})\tStatus: Unknown", host.target.addr)?;
+            return self.out.flush();
+        }
         if !host.is_up() {
             return Ok(());
         }

@@ -21,7 +21,8 @@ struct Start<'a> {
     command_line: &'a str,
     started: String,
     /// The first technique (TCP's when there is one), as schema version 1 began; a host
-    /// discovery without a port scan (`-sn`) is "ping", of no protocol.
+    /// discovery without a port scan (`-sn`) is "ping" and a listing (`-sL`) "list", of no
+    /// protocol.
     scan_type: &'a str,
     protocol: Option<&'static str>,
     ports: usize,
@@ -115,7 +116,7 @@ impl<W: Write> Sink for JsonSink<W> {
             version: &start.version,
             command_line: &start.command_line,
             started: start.started.timestamp().to_string(),
-            scan_type: start.scans.first().map_or("ping", |scan| scan.scan_type),
+            scan_type: start.scans.first().map_or(start.portless.unwrap_or("ping"), |scan| scan.scan_type),
             protocol: start.scans.first().map(|scan| scan.protocol.as_str()),
             ports: start.scans.first().map_or(0, |scan| scan.ports.len()),
             scans: start
@@ -188,7 +189,11 @@ impl<W: Write> Drop for JsonSink<W> {
 /// A host as JSON shows it: the ports the normal output lists, and counts of the rest. Hosts the
 /// normal output leaves out (down, timed out, or without open ports under --open) are left out.
 fn host_record<'a>(host: &'a HostResult, options: &NormalOptions) -> Option<Host<'a>> {
-    let HostStatus::Up { reason } = host.status else { return None };
+    let (status, reason) = match host.status {
+        HostStatus::Up { reason } => ("up", Some(reason.to_string())),
+        HostStatus::Listed => ("unknown", None),
+        HostStatus::Down | HostStatus::TimedOut => return None,
+    };
     let (shown, hidden) = split_ignored(&host.ports, options);
     if options.open_only && shown.is_empty() && !options.hosts_only {
         return None;
@@ -206,8 +211,8 @@ fn host_record<'a>(host: &'a HostResult, options: &NormalOptions) -> Option<Host
         name: host.target.name.as_deref(),
         reverse_name: host.target.reverse_name.as_deref(),
         other_addresses: host.target.other_addrs.iter().map(|a| a.to_string()).collect(),
-        status: "up",
-        reason: Some(reason.to_string()),
+        status,
+        reason,
         latency_seconds: host.latency().map(|l| l.as_secs_f64()),
         ports: shown.into_iter().map(port_record).collect(),
         not_shown,
@@ -238,6 +243,7 @@ mod tests {
             command_line: "portolan -oJ x 198.18.0.2".into(),
             started: "2026-11-25T12:00:00Z[UTC]".parse().unwrap(),
             scans: vec![crate::ScanInfo { scan_type: "syn", protocol: model::Protocol::Tcp, ports: vec![22, 23] }],
+            portless: None,
             verbosity: 0,
         }
     }

@@ -22,6 +22,8 @@ pub struct ScanStart {
     pub started: jiff::Zoned,
     /// One entry per protocol scanned, TCP first, as Nmap lists them.
     pub scans: Vec<ScanInfo>,
+    /// What runs instead when no port is scanned: "ping" (`-sn`) or "list" (`-sL`).
+    pub portless: Option<&'static str>,
     pub verbosity: u8,
 }
 

@@ -93,6 +93,7 @@ pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
         }
         HostStatus::Down => return String::new(),
         HostStatus::TimedOut => return format!("Skipping host {title} due to host timeout\n"),
+        HostStatus::Listed => return format!("portolan scan report for {title}\n"),
         HostStatus::Up { .. } => {}
     }
     let (shown, hidden) = split_ignored(&host.ports, options);

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use model::{HostResult, HostStatus, PortResult, ScanSummary};
+use model::{HostResult, HostStatus, PortResult, Reason, ScanSummary};
 
 use crate::{ctime, finished_at, split_ignored, totals, NormalOptions, Progress, ScanStart, Sink};
 
@@ -78,13 +78,18 @@ impl<W: Write> Sink for XmlSink<W> {
 
     fn host(&mut self, host: &HostResult) -> std::io::Result<()> {
         self.progress.record(host);
-        let HostStatus::Up { reason } = host.status else { return Ok(()) };
+        let (state, reason) = match host.status {
+            HostStatus::Up { reason } => ("up", reason),
+            HostStatus::Listed => ("unknown", Reason::UserSet),
+            HostStatus::Down | HostStatus::TimedOut => return Ok(()),
+        };
         let (shown, hidden) = split_ignored(&host.ports, &self.options);
-        if self.options.open_only && shown.is_empty() && !self.options.hosts_only {
+        let listed_only = host.status == HostStatus::Listed || self.options.hosts_only;
+        if self.options.open_only && shown.is_empty() && !listed_only {
             return Ok(());
         }
         let addrtype = if host.target.addr.is_ipv4() { "ipv4" } else { "ipv6" };
-        writeln!(self.out, "<host><status state=\"up\" reason=\"{reason}\" reason_ttl=\"0\"/>")?;
+        writeln!(self.out, "<host><status state=\"{state}\" reason=\"{reason}\" reason_ttl=\"0\"/>")?;
         writeln!(self.out, "<address addr=\"{}\" addrtype=\"{addrtype}\"/>", host.target.addr)?;
         writeln!(self.out, "<hostnames>")?;
         if let Some(name) = &host.target.name {
@@ -94,7 +99,7 @@ impl<W: Write> Sink for XmlSink<W> {
             writeln!(self.out, "<hostname name=\"{}\" type=\"PTR\"/>", escape(name))?;
         }
         writeln!(self.out, "</hostnames>")?;
-        if !self.options.hosts_only {
+        if !listed_only {
             self.ports(&shown, &hidden)?;
         }
         if let Some(times) = host.round_trip {
@@ -199,6 +204,7 @@ mod tests {
             command_line: "portolan 198.18.0.2".into(),
             started: jiff::Zoned::now(),
             scans: vec![crate::ScanInfo { scan_type: "syn", protocol: model::Protocol::Tcp, ports: vec![22] }],
+            portless: None,
             verbosity: 0,
         };
         let mut out = Vec::new();

@@ -13,6 +13,7 @@ fn start() -> ScanStart {
         command_line: "portolan -sS --reason -p 1-40 -oA scan 198.18.0.2 target.lab 198.18.0.9".into(),
         started: "2026-11-25T12:00:00Z[UTC]".parse().unwrap(),
         scans: vec![ScanInfo { scan_type: "syn", protocol: Protocol::Tcp, ports: (1..=40).collect() }],
+        portless: None,
         verbosity: 0,
     }
 }
