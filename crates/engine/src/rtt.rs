@@ -49,6 +49,16 @@ impl RttEstimator {
         self.smoothed.map(|s| model::RoundTrip { srtt: s.srtt, rttvar: s.rttvar, timeout: self.timeout() })
     }
 
+    /// How long an answer to a probe sent now may take, without the user's lower bound on the
+    /// timeout: past this, an unanswered probe is no longer in the network's pipe, though it
+    /// is still waited for.
+    pub fn pipe_time(&self) -> Duration {
+        match self.smoothed {
+            None => self.timeout(),
+            Some(Smoothed { srtt, rttvar }) => (srtt + rttvar * 4).min(self.timeout()),
+        }
+    }
+
     /// How long to wait for an answer to a probe sent now.
     pub fn timeout(&self) -> Duration {
         match self.smoothed {

@@ -54,6 +54,16 @@ impl CongestionWindow {
         overrun_at_floor
     }
 
+    /// A probe left the pipe without an answer: a host down, a port filtered, or a loss,
+    /// nobody can tell which. Silence is not a sign of congestion (losses show as answers to
+    /// retransmissions), so the window grows as the path went on delivering, without the probe
+    /// counting in the judgement of losses. A sweep where few hosts answer thus speeds up as
+    /// one where all do.
+    pub fn on_silence(&mut self) {
+        let growth = if self.window < self.threshold { 1.0 } else { 1.0 / self.window };
+        self.window = (self.window + growth).min(self.max);
+    }
+
     /// Once per window of answers: halve if too many of them needed a retransmission. Returns
     /// whether it was overrun with no room left to halve.
     fn judge(&mut self) -> bool {
@@ -89,6 +99,16 @@ mod tests {
         assert_eq!(window.allowed(), 64);
         answers(&mut window, 64, 0);
         assert_eq!(window.allowed(), 128);
+    }
+
+    #[test]
+    fn silence_grows_the_window_but_is_not_judged() {
+        let mut window = CongestionWindow::new(10_000, None);
+        (0..32).for_each(|_| window.on_silence());
+        assert_eq!(window.allowed(), 64, "slow start, as for answers");
+        // A window of answers that mostly needed a retransmission still halves it.
+        answers(&mut window, 32, 1);
+        assert!(window.allowed() < 64, "{}", window.allowed());
     }
 
     #[test]

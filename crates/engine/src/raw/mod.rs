@@ -66,6 +66,8 @@ struct Sent {
     try_number: u8,
     at: Instant,
     deadline: Instant,
+    /// Still within a round trip of being sent: counted against the congestion window.
+    in_pipe: bool,
     /// When this try went out before, if its silence then proved nothing. An answer may be to
     /// either sending, so it dates nothing.
     silent_before: Option<Instant>,
@@ -100,6 +102,9 @@ pub struct ProbeEngine<T> {
     results: Vec<Option<Verdict>>,
     undecided: u64,
     outstanding: HashMap<u64, Sent>,
+    /// Outstanding probes within a round trip of being sent, and when each leaves the pipe.
+    in_pipe: usize,
+    pipe_exits: BinaryHeap<Reverse<(Instant, u64)>>,
     deadlines: BinaryHeap<Reverse<(Instant, u64)>>,
     host_deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
     /// When hosts' held tries go out again.
@@ -172,6 +177,8 @@ impl<T: Technique> ProbeEngine<T> {
             results: vec![None; slots as usize],
             undecided: slots,
             outstanding: HashMap::new(),
+            in_pipe: 0,
+            pipe_exits: BinaryHeap::new(),
             deadlines: BinaryHeap::new(),
             host_deadlines: BinaryHeap::new(),
             sweeps: BinaryHeap::new(),
@@ -227,7 +234,7 @@ impl<T: Technique> ProbeEngine<T> {
         if self.next_send_slot(now) > now {
             return false;
         }
-        self.outstanding.len() < self.window.allowed() || self.behind_min_rate(now)
+        self.in_pipe < self.window.allowed() || self.behind_min_rate(now)
     }
 
     fn behind_min_rate(&self, now: Instant) -> bool {
@@ -267,7 +274,14 @@ impl<T: Technique> ProbeEngine<T> {
         }
         let deadline = now + self.timeout_for(host);
         self.deadlines.push(Reverse((deadline, slot)));
-        self.outstanding.insert(slot, Sent { try_number, at: now, deadline, silent_before });
+        let pipe_exit = now + self.scan_rtt.pipe_time();
+        self.pipe_exits.push(Reverse((pipe_exit, slot)));
+        if let Some(earlier) =
+            self.outstanding.insert(slot, Sent { try_number, at: now, deadline, in_pipe: true, silent_before })
+        {
+            self.leave_pipe(&earlier);
+        }
+        self.in_pipe += 1;
         self.probes_sent += 1;
         // Like Linux, a timestamp clock in milliseconds from a random start.
         let elapsed_ms = now.saturating_duration_since(self.started).as_millis() as u32;
@@ -280,9 +294,39 @@ impl<T: Technique> ProbeEngine<T> {
         Probe { src: self.source, dst, ip_id: cookie.ip_id, transport }
     }
 
+    /// Stops tracking `slot`'s probe (answered, given up, or its host settled).
+    fn retire(&mut self, slot: u64) -> Option<Sent> {
+        let sent = self.outstanding.remove(&slot)?;
+        self.leave_pipe(&sent);
+        Some(sent)
+    }
+
+    fn leave_pipe(&mut self, sent: &Sent) {
+        if sent.in_pipe {
+            self.in_pipe -= 1;
+        }
+    }
+
+    /// Probes sent more than a round trip ago no longer fill the pipe: silence from a host
+    /// that is down or firewalled is not congestion, and must not hold the window shut.
+    fn drain_pipe(&mut self, now: Instant) {
+        while let Some(&Reverse((exit, slot))) = self.pipe_exits.peek() {
+            if exit > now {
+                break;
+            }
+            self.pipe_exits.pop();
+            if let Some(sent) = self.outstanding.get_mut(&slot).filter(|sent| sent.in_pipe && sent.at < exit) {
+                sent.in_pipe = false;
+                self.in_pipe -= 1;
+                self.window.on_silence();
+            }
+        }
+    }
+
     /// Retransmits or gives up on probes whose timeout passed, sends held tries again when
     /// their host's turn comes, and skips hosts past `--host-timeout`.
     fn expire(&mut self, now: Instant) {
+        self.drain_pipe(now);
         while let Some(&Reverse((deadline, host))) = self.host_deadlines.peek() {
             if deadline > now {
                 break;
@@ -306,7 +350,7 @@ impl<T: Technique> ProbeEngine<T> {
             if self.outstanding.get(&slot).is_none_or(|sent| sent.deadline != deadline) {
                 continue; // answered, or superseded by a later sending
             }
-            let sent = self.outstanding.remove(&slot).expect("checked above");
+            let sent = self.retire(slot).expect("checked above");
             self.after_silence(slot, sent, now);
         }
     }
@@ -345,7 +389,7 @@ impl<T: Technique> ProbeEngine<T> {
         }
         self.hosts[host as usize].timed_out = true;
         for slot in undecided {
-            self.outstanding.remove(&slot);
+            self.retire(slot);
             self.decide_silent(slot);
         }
     }
@@ -400,7 +444,7 @@ impl<T: Technique> ProbeEngine<T> {
         self.hosts[host as usize].found.get_or_insert(verdict.reason);
         let first = self.slot_of(host, 0);
         for slot in first..first + self.ports.len() as u64 {
-            self.outstanding.remove(&slot);
+            self.retire(slot);
             self.decide(slot, verdict);
         }
     }
@@ -430,7 +474,7 @@ impl<T: Technique> ProbeEngine<T> {
 
     /// Timing lessons from an answer to try `try_number` of `slot`.
     fn learn(&mut self, slot: u64, host: u32, try_number: u8, now: Instant) {
-        if let Some(sent) = self.outstanding.remove(&slot) {
+        if let Some(sent) = self.retire(slot) {
             // Only an answer to the latest try dates from a known send time (Karn's rule).
             if sent.try_number == try_number && sent.silent_before.is_none() {
                 let rtt = now.saturating_duration_since(sent.at);
@@ -489,7 +533,9 @@ impl<T: Technique> ProbeEngine<T> {
         let sweep = self.sweeps.peek().map(|Reverse((at, _))| *at);
         let has_work = !self.retry_queue.is_empty() || self.cursor < self.order.len();
         let pacing = has_work.then(|| self.next_send_slot(now));
-        [deadline, host_deadline, sweep, pacing].into_iter().flatten().min()
+        // A full window opens when a probe leaves the pipe.
+        let pipe_exit = has_work.then(|| self.pipe_exits.peek().map(|Reverse((at, _))| *at)).flatten();
+        [deadline, host_deadline, sweep, pacing, pipe_exit].into_iter().flatten().min()
     }
 
     /// Every target's result, in the order the targets were given.

@@ -444,10 +444,31 @@ fn a_max_retries_beyond_the_try_byte_gives_up_instead_of_overflowing() {
     assert!(engine.hosts[0].retries.may_retry_after(255));
     let probe = engine.poll_transmit(now).unwrap();
     assert_eq!(tcp(&probe).dst_port, 80);
-    engine.outstanding.insert(0, Sent { try_number: 255, at: now, deadline: now, silent_before: None });
+    engine.retire(0);
+    engine.outstanding.insert(0, Sent { try_number: 255, at: now, deadline: now, in_pipe: false, silent_before: None });
     engine.deadlines.push(Reverse((now, 0)));
     engine.expire(now);
     assert!(engine.is_finished());
     assert!(engine.retry_queue.is_empty());
     assert_eq!(engine.into_results()[0].ports[0].state, PortState::Filtered);
+}
+
+#[test]
+fn silent_hosts_do_not_hold_the_window_shut() {
+    // Regression: a sweep where few hosts answer sent one window of probes per 100 ms timeout,
+    // since only answers grew the window and only timeouts emptied it (a /16 with 1.6 % of
+    // hosts up took 100 s). Probes past a round trip no longer count against the window.
+    let hosts: Vec<Ipv4Addr> = (0..4096u32).map(|i| Ipv4Addr::from(0xc613_0000 + i)).collect();
+    let behaviour: Vec<_> = hosts.iter().step_by(64).map(|&h| ((h, 80), Behaviour::Open)).collect();
+    let mut all_silent: Vec<_> = hosts.iter().map(|&h| ((h, 80), Behaviour::Drop)).collect();
+    all_silent.retain(|(key, _)| !behaviour.iter().any(|(open, _)| open == key));
+    all_silent.extend(behaviour);
+    let mut sim = Sim::new(config(), &hosts, &[80], &all_silent);
+    let start = sim.now;
+    sim.run(Duration::from_secs(600));
+    assert!(sim.engine.is_finished());
+    let took = sim.now - start;
+    assert!(took < Duration::from_secs(3), "4096 hosts, 64 answering, took {took:?}");
+    let results = sim.engine.into_results();
+    assert_eq!(results.iter().filter(|h| h.is_up()).count(), 64);
 }

@@ -328,6 +328,7 @@ fn discovery_sweep(portolan: &str, runs: usize, sparse: bool) {
     ];
     let tools = [
         tool("portolan -sn", portolan, &common),
+        tool("portolan -sn -PE", portolan, &[&["-PE"], &common[..]].concat()),
         tool("nmap -sn -T5", "nmap", &[&["-T5"], &common[..]].concat()),
         tool("zmap icmp_echoscan", "zmap", &zmap_args),
     ];
