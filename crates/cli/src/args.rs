@@ -102,6 +102,8 @@ pub struct ScanOptions {
     pub dns_servers: Vec<std::net::IpAddr>,
     /// `--system-dns`: ask the C library's resolver, one address at a time.
     pub system_dns: bool,
+    /// `--stats-every`: print Nmap's "Stats:" lines this often.
+    pub stats_every: Option<Duration>,
     /// `--data`, `--data-string`, `--data-length`: one payload for every UDP probe.
     pub payload: Option<Payload>,
     pub targets: Vec<String>,
@@ -218,7 +220,6 @@ const NOT_YET_LONG: &[&str] = &[
     "ttl",
     "spoof-mac",
     "badsum",
-    "stats-every",
     "resume",
     "iflist",
     "send-eth",
@@ -253,6 +254,7 @@ const NOT_YET_LONG: &[&str] = &[
 /// Single-dash spellings that are long options in Nmap (`-iL`, `-oX`, …) are handled by the
 /// short-option parser, which reads the letter after `i`, `o` or `s`.
 const LONG_WITH_VALUE: &[&str] = &[
+    "stats-every",
     "dns-servers",
     "data",
     "data-string",
@@ -376,6 +378,7 @@ fn parse_long<I: Iterator<Item = String>>(
         "host-timeout" => timing.host_timeout = Some(time_value(&option, &value)?),
         "scan-delay" => timing.scan_delay = Some(time_value(&option, &value)?),
         "max-scan-delay" => timing.max_scan_delay = Some(time_value(&option, &value)?),
+        "stats-every" => options.stats_every = Some(nonzero_time(&option, &value)?),
         "oN" => options.outputs.push((OutputFormat::Normal, PathBuf::from(value))),
         "oX" => options.outputs.push((OutputFormat::Xml, PathBuf::from(value))),
         "oG" => options.outputs.push((OutputFormat::Grepable, PathBuf::from(value))),

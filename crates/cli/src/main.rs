@@ -5,6 +5,7 @@ mod discover;
 mod history;
 mod names;
 mod phases;
+mod progress;
 mod run;
 mod usage;
 

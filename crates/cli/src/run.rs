@@ -28,6 +28,7 @@ use crate::args::{OutputFormat, Payload, ScanOptions, Stylesheet, TcpScan, Timin
 use crate::discover::{with_discovery, Discovery};
 use crate::names::NameFinder;
 use crate::phases::Phase;
+use crate::progress::Progress;
 
 pub enum RunError {
     /// Bad input: exit code 2.
@@ -85,13 +86,19 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let resolver = SystemResolver;
     let walk = TargetWalk::new(specs, family, exclude, &resolver);
     let targets = walk.filter_map(|item| item.map_err(|problem| eprintln!("{problem}")).ok());
-    let observer = Discoveries { verbose: options.verbosity > 0 && terminal_output(&options) };
+    let progress = Progress::new();
+    // The bar would be drawn over -v's lines as they come, so it shows without -v only.
+    let stats_every = options.stats_every.filter(|_| terminal_output(&options));
+    let reporter = progress.report(stats_every, options.verbosity == 0);
+    let observer =
+        Discoveries { verbose: options.verbosity > 0 && terminal_output(&options), progress: progress.clone() };
     let (mut scanned, mut up) = (0u64, 0u64);
     let mut report = |host: HostResult| {
         let host = name_services(host, &services);
         scanned += 1;
         up += u64::from(host.is_up());
-        sink.host(&host).map_err(write_failed)
+        progress.host_done(host.is_up());
+        progress.while_hidden(|| sink.host(&host)).map_err(write_failed)
     };
     let run = ScanRun {
         ports: &ports,
@@ -109,6 +116,10 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     } else {
         raw_scan(&options, technique, targets, run)?
     };
+    progress.finish();
+    if let Some(reporter) = reporter {
+        reporter.join().expect("the progress display panicked");
+    }
     if scanned == 0 && finished == Finished::All {
         eprintln!("WARNING: No targets were specified, so 0 hosts scanned.");
     }
@@ -326,6 +337,7 @@ fn connect_scan(
 ) -> Result<Finished, RunError> {
     let ScanRun { ports, discovery, names, runtime, observer, report, stop } = run;
     let ports = &ports.tcp[..];
+    observer.progress.begin_phase("Connect Scan", 0);
     let scanner = ConnectScanner::new(connect_config(options));
     if options.verbosity > 0 && terminal_output(options) {
         println!("Connect scan: up to {} sockets in flight", scanner.max_in_flight());
@@ -423,8 +435,10 @@ fn raw_scan(
         if group.is_empty() {
             return Ok(Finished::All);
         }
-        let ping_phase = matches!(discovery, Discovery::Raw(_))
-            .then(|| Phase::begin(verbose, "Ping Scan", &group, discovery.probes_per_host()));
+        let ping_phase = matches!(discovery, Discovery::Raw(_)).then(|| {
+            observer.progress.begin_phase("Ping Scan", group.len());
+            Phase::begin(verbose, "Ping Scan", &group, discovery.probes_per_host())
+        });
         let mut found = match discovery.find_raw(&config, group, stop) {
             Ok(found) => found,
             Err(RawScanError::Interrupted) => return Ok(Finished::Interrupted),
@@ -445,6 +459,7 @@ fn raw_scan(
         let up_targets: Vec<Target> =
             found.iter().filter(|host| host.is_up()).map(|host| host.target.clone()).collect();
         let phases = techniques.begin_phases(verbose, &up_targets, ports);
+        observer.progress.begin_phase(techniques.name(), up_targets.len());
         let mut scanned = match techniques.scan(&config, up_targets, ports, observer, stop) {
             Ok(results) => results.into_iter(),
             Err(RawScanError::Interrupted) => return Ok(Finished::Interrupted),
@@ -477,6 +492,14 @@ struct RawTechniques {
 }
 
 impl RawTechniques {
+    /// The name of the scan, as progress displays call it: the TCP technique's, else UDP's.
+    fn name(&self) -> &'static str {
+        match &self.tcp {
+            Some(tcp) => tcp.name(),
+            None => "UDP Scan",
+        }
+    }
+
     /// `-v`'s phase lines, one per technique, with its ports per host; empty for no hosts.
     fn begin_phases(&self, verbose: bool, targets: &[Target], ports: &Ports) -> Vec<(Phase, usize)> {
         if targets.is_empty() {
@@ -687,6 +710,7 @@ fn write_failed(error: std::io::Error) -> RunError {
 /// `-v` prints each open port the moment it is found, as Nmap does.
 struct Discoveries {
     verbose: bool,
+    progress: Arc<Progress>,
 }
 
 impl ScanObserver for Discoveries {
@@ -694,6 +718,10 @@ impl ScanObserver for Discoveries {
         if self.verbose {
             println!("Discovered open port {port}/{protocol} on {addr}");
         }
+    }
+
+    fn probes_settled(&self, settled: u64, total: u64) {
+        self.progress.probes_settled(settled, total);
     }
 }
 

@@ -105,3 +105,20 @@ fn a_target_listed_twice_is_scanned_twice() {
         assert!(host.contains("22/tcp open   ssh\n23/tcp closed telnet\n"), "{report}");
     }
 }
+
+#[test]
+fn stats_every_prints_nmaps_progress_lines() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    // 200 ports 10 ms apart: two seconds, long enough for a few reports.
+    let target = TARGET_V4.to_string();
+    let args = ["-sS", "-n", "-Pn", "-p", "1-200", "--scan-delay", "10ms", "--stats-every", "300ms", &target];
+    let report = stdout(&portolan(&lab.lab, &args));
+    let stats: Vec<&str> = report.lines().filter(|l| l.starts_with("Stats: ")).collect();
+    assert!(stats.len() >= 3, "{report}");
+    assert!(stats.iter().all(|l| l.contains(" elapsed; 0 hosts completed (0 up), 1 undergoing SYN Stealth Scan")));
+    let timing = report.lines().find(|l| l.starts_with("SYN Stealth Scan Timing: About ")).expect(&report);
+    assert!(timing.contains("% done; ETC: ") && timing.ends_with(" remaining)"), "{timing}");
+}

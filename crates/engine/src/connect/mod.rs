@@ -41,6 +41,9 @@ pub struct ConnectConfig {
 /// Told about findings as they happen, for `-v`'s "Discovered open port" lines.
 pub trait ScanObserver: Send + Sync {
     fn open_port_found(&self, addr: IpAddr, protocol: Protocol, port: u16);
+    /// Of the `total` (host, port) probes of the current raw-packet scan, `settled` have their
+    /// verdict (for progress displays).
+    fn probes_settled(&self, _settled: u64, _total: u64) {}
 }
 
 /// A connect() failed in a way that says nothing about the target; the scan cannot go on.

@@ -200,6 +200,11 @@ impl<T: Technique> ProbeEngine<T> {
         self.technique.protocol()
     }
 
+    /// How many (host, port) slots have their verdict, of how many.
+    pub fn progress(&self) -> (u64, u64) {
+        (self.order.len() - self.undecided, self.order.len())
+    }
+
     pub fn is_finished(&self) -> bool {
         self.undecided == 0
     }

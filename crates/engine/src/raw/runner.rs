@@ -119,14 +119,15 @@ fn work<T: Technique>(
             return Err(RawScanError::Interrupted);
         }
         let now = Instant::now();
-        let wakeup = {
+        let (wakeup, (settled, total)) = {
             let mut engine = engine.lock().expect("engine lock");
             if engine.is_finished() {
                 return Ok(());
             }
             probes.extend(std::iter::from_fn(|| engine.poll_transmit(now)).take(BATCH));
-            engine.next_wakeup(now)
+            (engine.next_wakeup(now), engine.progress())
         };
+        observer.probes_settled(settled, total);
         let sent = !probes.is_empty();
         for probe in probes.drain(..) {
             let len = (probe.transport.emit_v4(probe.src, probe.dst, probe.ip_id, &mut packet))
