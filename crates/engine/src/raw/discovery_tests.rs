@@ -11,13 +11,7 @@ const UP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const DOWN: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 9);
 
 fn engine(now: Instant) -> ProbeEngine<HostDiscovery> {
-    let config = RawConfig {
-        timing: Timing::default(),
-        max_rate: None,
-        min_rate: None,
-        assume_up: false,
-        source: Source::default(),
-    };
+    let config = super::tests::config();
     let discovery = HostDiscovery::nmap_default();
     let indices = discovery.indices();
     let targets = [UP, DOWN].iter().map(|&a| Target::from_addr(a.into())).collect();

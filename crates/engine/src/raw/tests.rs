@@ -34,7 +34,8 @@ struct Sim {
     loss: Option<(f64, rand::rngs::StdRng)>,
 }
 
-fn config() -> RawConfig {
+/// Default timing, no rate limits, not `-Pn`, the source the routing table chooses.
+pub(super) fn config() -> RawConfig {
     RawConfig { timing: Timing::default(), max_rate: None, min_rate: None, assume_up: false, source: Source::default() }
 }
 

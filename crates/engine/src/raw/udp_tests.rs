@@ -60,13 +60,7 @@ struct UdpSim {
 impl UdpSim {
     fn new(hosts: &[Ipv4Addr], ports: &[u16], layout: impl Fn(u16) -> Port, limited: bool) -> UdpSim {
         let now = Instant::now();
-        let config = RawConfig {
-            timing: Timing::default(),
-            max_rate: None,
-            min_rate: None,
-            assume_up: false,
-            source: Source::default(),
-        };
+        let config = super::tests::config();
         let targets = hosts.iter().map(|&h| Target::from_addr(h.into())).collect();
         let technique = UdpScan::new(UdpPayloads::embedded());
         let engine = ProbeEngine::new(technique, config, CookieKey::new(3, 4), SCANNER, targets, ports.to_vec(), now);

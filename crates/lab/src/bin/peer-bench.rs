@@ -112,6 +112,14 @@ fn full_ports(portolan: &str, runs: usize, lossy: bool) {
     compare(&lab, title, &tools, runs, OPEN.len(), open_ports_found);
 }
 
+/// zmap at its fastest (no rate limit, one second's cooldown) over the sweep, through the lab
+/// link's gateway MAC, printing one address per line.
+fn zmap(label: &str, probe: &[&str], gateway_mac: &str) -> Tool {
+    let common =
+        ["-i", "scan0", "-G", gateway_mac, "-b", "/dev/null", "--disable-syslog", "-q", "-r", "0", "-c", "1", SWEEP];
+    tool(label, "zmap", &[probe, &common[..]].concat())
+}
+
 fn masscan(label: &str, target: &str, ports: &str, rate: u32, mac: &str, probes: u64) -> Tool {
     let rate_text = rate.to_string();
     let args = [
@@ -142,27 +150,7 @@ fn sweep(portolan: &str, runs: usize) {
     let tools = [
         tool("portolan -sS", portolan, &common),
         tool("nmap -sS -T5", "nmap", &[&["-T5"], &common[..]].concat()),
-        tool(
-            "zmap -r 0 -c 1",
-            "zmap",
-            &[
-                "-p",
-                "80",
-                "-i",
-                "scan0",
-                "-G",
-                &mac,
-                "-b",
-                "/dev/null",
-                "--disable-syslog",
-                "-q",
-                "-r",
-                "0",
-                "-c",
-                "1",
-                SWEEP,
-            ],
-        ),
+        zmap("zmap -r 0 -c 1", &["-p", "80"], &mac),
         masscan("masscan 200k pps", SWEEP, "80", 200_000, &mac, SWEEP_HOSTS as u64),
     ];
     compare(
@@ -310,27 +298,11 @@ fn discovery_sweep(portolan: &str, runs: usize, sparse: bool) {
     }
     let mac = lab.target_mac().expect("target MAC");
     let common = ["-sn", "-n", SWEEP];
-    let zmap_args = [
-        "--probe-module=icmp_echoscan",
-        "-i",
-        "scan0",
-        "-G",
-        &mac,
-        "-b",
-        "/dev/null",
-        "--disable-syslog",
-        "-q",
-        "-r",
-        "0",
-        "-c",
-        "1",
-        SWEEP,
-    ];
     let tools = [
         tool("portolan -sn", portolan, &common),
         tool("portolan -sn -PE", portolan, &[&["-PE"], &common[..]].concat()),
         tool("nmap -sn -T5", "nmap", &[&["-T5"], &common[..]].concat()),
-        tool("zmap icmp_echoscan", "zmap", &zmap_args),
+        zmap("zmap icmp_echoscan", &["--probe-module=icmp_echoscan"], &mac),
     ];
     let (title, expected) = if sparse {
         ("D2: host discovery of a /16 of lab hosts (AnyIP), 1024 of them (1.6 %) up", 1024)
