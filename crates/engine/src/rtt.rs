@@ -51,10 +51,12 @@ impl RttEstimator {
 
     /// How long an answer to a probe sent now may take, without the user's lower bound on the
     /// timeout: past this, an unanswered probe is no longer in the network's pipe, though it
-    /// is still waited for.
+    /// is still waited for. Before any answer it is the lower bound itself, not the initial
+    /// timeout: where few hosts answer, the first answer can be long in coming, and the first
+    /// window of probes must not stand still that long.
     pub fn pipe_time(&self) -> Duration {
         match self.smoothed {
-            None => self.timeout(),
+            None => self.min.min(self.timeout()),
             Some(Smoothed { srtt, rttvar }) => (srtt + rttvar * 4).min(self.timeout()),
         }
     }

@@ -19,6 +19,8 @@ pub struct CongestionWindow {
     retried: u32,
     /// Answers per judgement: the window when the current judgement period began.
     period: f64,
+    /// Whether anything has answered yet: the path is known to deliver.
+    answered: bool,
 }
 
 /// Probes in flight before the first answer: few enough that only they wait out the initial
@@ -34,7 +36,7 @@ impl CongestionWindow {
         let min = min.map_or(MIN_WINDOW, |m| m as f64).max(MIN_WINDOW);
         let max = (max as f64).max(min);
         let window = INITIAL_WINDOW.clamp(min, max);
-        CongestionWindow { window, threshold: max, min, max, answers: 0, retried: 0, period: window }
+        CongestionWindow { window, threshold: max, min, max, answers: 0, retried: 0, period: window, answered: false }
     }
 
     /// Probes that may be in flight now.
@@ -46,6 +48,7 @@ impl CongestionWindow {
     /// this answer closed a period judged overrun while the window could not shrink any
     /// further: then only spacing probes out in time can slow the scan.
     pub fn on_answer(&mut self, retransmitted: bool) -> bool {
+        self.answered = true;
         self.answers += 1;
         self.retried += u32::from(retransmitted);
         let overrun_at_floor = f64::from(self.answers) >= self.period && self.judge();
@@ -55,13 +58,16 @@ impl CongestionWindow {
     }
 
     /// A probe left the pipe without an answer: a host down, a port filtered, or a loss,
-    /// nobody can tell which. Silence is not a sign of congestion (losses show as answers to
-    /// retransmissions), so the window grows as the path went on delivering, without the probe
-    /// counting in the judgement of losses. A sweep where few hosts answer thus speeds up as
-    /// one where all do.
+    /// nobody can tell which until retransmissions are answered. Once the path has delivered
+    /// answers and shown no loss, silence grows the window in slow start as answers do
+    /// (without counting in the judgement of losses), so a sweep where few hosts answer
+    /// speeds up as one where all do. Before any answer, or once loss has been seen, silence
+    /// may be loss, and only answers grow the window.
     pub fn on_silence(&mut self) {
-        let growth = if self.window < self.threshold { 1.0 } else { 1.0 / self.window };
-        self.window = (self.window + growth).min(self.max);
+        let loss_seen = self.threshold < self.max;
+        if self.answered && !loss_seen {
+            self.window = (self.window + 1.0).min(self.max);
+        }
     }
 
     /// Once per window of answers: halve if too many of them needed a retransmission. Returns
@@ -102,13 +108,20 @@ mod tests {
     }
 
     #[test]
-    fn silence_grows_the_window_but_is_not_judged() {
+    fn silence_grows_the_window_after_an_answer_until_loss_is_seen() {
         let mut window = CongestionWindow::new(10_000, None);
         (0..32).for_each(|_| window.on_silence());
-        assert_eq!(window.allowed(), 64, "slow start, as for answers");
-        // A window of answers that mostly needed a retransmission still halves it.
-        answers(&mut window, 32, 1);
-        assert!(window.allowed() < 64, "{}", window.allowed());
+        assert_eq!(window.allowed(), 32, "before any answer, silence may be loss");
+        answers(&mut window, 1, 0);
+        (0..32).for_each(|_| window.on_silence());
+        assert_eq!(window.allowed(), 65, "slow start, as for answers");
+        // A window of answers that mostly needed a retransmission still halves it...
+        answers(&mut window, 64, 1);
+        let after_loss = window.allowed();
+        assert!(after_loss < 64, "{after_loss}");
+        // ...and from then on silence may be loss: it grows nothing.
+        (0..100).for_each(|_| window.on_silence());
+        assert_eq!(window.allowed(), after_loss);
     }
 
     #[test]

@@ -458,7 +458,9 @@ fn a_max_retries_beyond_the_try_byte_gives_up_instead_of_overflowing() {
 fn silent_hosts_do_not_hold_the_window_shut() {
     // Regression: a sweep where few hosts answer sent one window of probes per 100 ms timeout,
     // since only answers grew the window and only timeouts emptied it (a /16 with 1.6 % of
-    // hosts up took 100 s). Probes past a round trip no longer count against the window.
+    // hosts up took 100 s). Probes past a round trip no longer count against the window, and
+    // their silence grows it while the path shows no loss; and before the first answer the
+    // pipe time is the minimum timeout, not the initial second.
     let hosts: Vec<Ipv4Addr> = (0..4096u32).map(|i| Ipv4Addr::from(0xc613_0000 + i)).collect();
     let behaviour: Vec<_> = hosts.iter().step_by(64).map(|&h| ((h, 80), Behaviour::Open)).collect();
     let mut all_silent: Vec<_> = hosts.iter().map(|&h| ((h, 80), Behaviour::Drop)).collect();
@@ -469,7 +471,7 @@ fn silent_hosts_do_not_hold_the_window_shut() {
     sim.run(Duration::from_secs(600));
     assert!(sim.engine.is_finished());
     let took = sim.now - start;
-    assert!(took < Duration::from_secs(3), "4096 hosts, 64 answering, took {took:?}");
+    assert!(took < Duration::from_millis(1500), "4096 hosts, 64 answering, took {took:?}");
     let results = sim.engine.into_results();
     assert_eq!(results.iter().filter(|h| h.is_up()).count(), 64);
 }
