@@ -42,6 +42,8 @@ pub enum RawScanError {
 const BATCH: usize = 64;
 /// The longest a worker waits for a reply when it has nothing to do.
 const IDLE_WAIT: Duration = Duration::from_millis(5);
+/// How often each worker tells the observer how far the scan is.
+const PROGRESS_EVERY: Duration = Duration::from_millis(50);
 /// Workers at most, whatever the core count: beyond this the engine lock is the limit.
 const MAX_WORKERS: usize = 4;
 
@@ -114,20 +116,25 @@ fn work<T: Technique>(
     let mut replies = Vec::with_capacity(BATCH);
     let mut packet = vec![0u8; LARGEST_PACKET];
     let mut buf = [0u8; 2048];
+    let mut next_progress_report = Instant::now();
     loop {
         if stop.load(Ordering::Relaxed) {
             return Err(RawScanError::Interrupted);
         }
         let now = Instant::now();
-        let (wakeup, (settled, total)) = {
+        let (wakeup, progress) = {
             let mut engine = engine.lock().expect("engine lock");
             if engine.is_finished() {
                 return Ok(());
             }
             probes.extend(std::iter::from_fn(|| engine.poll_transmit(now)).take(BATCH));
-            (engine.next_wakeup(now), engine.progress())
+            let report_progress = now >= next_progress_report;
+            (engine.next_wakeup(now), report_progress.then(|| engine.progress()))
         };
-        observer.probes_settled(settled, total);
+        if let Some((settled, total)) = progress {
+            observer.probes_settled(settled, total);
+            next_progress_report = now + PROGRESS_EVERY;
+        }
         let sent = !probes.is_empty();
         for probe in probes.drain(..) {
             let len = (probe.transport.emit_v4(probe.src, probe.dst, probe.ip_id, &mut packet))
