@@ -268,8 +268,8 @@ fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>, RunError> 
 /// `-sn` finds hosts and `-sL` lists them; neither scans ports, so options about ports have
 /// nothing to act on, nor, for a listing, options about finding hosts.
 fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
-    let flag = if options.list_only { "-sL" } else { "-sn" };
-    let port_option = if options.list_only && options.hosts_only {
+    let (flag, what) = if options.list_only { ("-sL", "probes no host") } else { ("-sn", "scans no ports") };
+    let conflict = if options.list_only && options.hosts_only {
         Some("-sn")
     } else if options.list_only && (!options.pings.is_empty() || options.assume_up) {
         Some("-P options")
@@ -282,8 +282,8 @@ fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
     } else {
         None
     };
-    match port_option {
-        Some(option) => Err(RunError::Usage(format!("{flag} scans no ports: it cannot go with {option}"))),
+    match conflict {
+        Some(option) => Err(RunError::Usage(format!("{flag} {what}: it cannot go with {option}"))),
         None => Ok(()),
     }
 }
@@ -380,9 +380,8 @@ const RAW_DEFAULT_HOSTGROUP: usize = 1 << 16;
 const LIST_GROUP: usize = 4096;
 
 /// `-sL`: every target reported, none probed, named by reverse DNS unless `-n`.
-fn list_targets(targets: impl Iterator<Item = Target>, run: ScanRun) -> Result<Finished, RunError> {
+fn list_targets(mut targets: impl Iterator<Item = Target>, run: ScanRun) -> Result<Finished, RunError> {
     let ScanRun { names, runtime, report, stop, .. } = run;
-    let mut targets = targets.peekable();
     loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(Finished::Interrupted);

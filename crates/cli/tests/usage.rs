@@ -37,6 +37,13 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
         &["-sV", "127.0.0.1"],
         "portolan: scan type '-sV' is not supported yet (the TCP scan types, -sU, -sn and -sL work so far)",
     );
+    assert_usage_error(&["-sn", "-p", "80", "127.0.0.1"], "portolan: -sn scans no ports: it cannot go with -p");
+    assert_usage_error(&["-sL", "-PE", "127.0.0.1"], "portolan: -sL probes no host: it cannot go with -P options");
+    assert_usage_error(&["-Pn", "-PS22", "127.0.0.1"], "portolan: -Pn skips host discovery; it cannot go with -PS");
+    assert_usage_error(
+        &["--dns-servers", "ns.example", "127.0.0.1"],
+        "portolan: invalid value 'ns.example' for --dns-servers: name servers are given by address",
+    );
     assert_usage_error(
         &["-sS", "-sU", "--data", "00", "127.0.0.1"],
         "portolan: --data, --data-string and --data-length apply to UDP probes only so far (-sU without a TCP scan)",
