@@ -4,6 +4,7 @@
 //! machines fed explicit instants, so every rule is unit-tested without sockets or sleeping. The
 //! runners (today the TCP connect scan) wire them to real I/O.
 
+pub mod arp;
 pub mod connect;
 mod cookie;
 mod icmp_limit;

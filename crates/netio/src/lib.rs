@@ -3,11 +3,13 @@
 //! crate makes system calls of its own, and no other crate holds `unsafe` code.
 
 mod filter;
+mod link;
 mod names;
 mod privilege;
 mod raw;
 mod route;
 
+pub use link::{ethernet_link_to, ArpSocket, Link};
 pub use names::system_reverse_name;
 pub use privilege::has_cap_net_raw;
 pub use raw::{RawReceiver, RawSender, RawSocketError};

@@ -5,6 +5,7 @@
 //! allocate. Builders write into a caller's buffer. Any byte string can be handed to the
 //! parsers: they return an error, never panic (property-tested and fuzzed).
 
+pub mod arp;
 pub mod checksum;
 pub mod icmp;
 pub mod ipv4;

@@ -1,0 +1,127 @@
+//! The directly attached Ethernet link towards a destination, and an ARP socket on it, for
+//! ARP host discovery (Nmap's -PR), which needs no route and finds hosts that drop all IP.
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::RawSocketError;
+
+/// An Ethernet interface with an IPv4 address on the destination's subnet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub name: String,
+    pub index: u32,
+    pub mac: [u8; 6],
+    /// Our address on the link, the ARP requests' sender.
+    pub addr: Ipv4Addr,
+}
+
+/// Linux's ARPHRD_ETHER, as /sys/class/net/*/type reports it.
+const ARPHRD_ETHER: &str = "1";
+const BROADCAST: [u8; 6] = [0xff; 6];
+
+/// The Ethernet link on which `dst` is directly reachable, if any (not our own address).
+pub fn ethernet_link_to(dst: Ipv4Addr) -> Option<Link> {
+    let interfaces = nix::ifaddrs::getifaddrs().ok()?;
+    interfaces.into_iter().find_map(|interface| {
+        let addr = interface.address.as_ref()?.as_sockaddr_in()?.ip();
+        let mask = u32::from(interface.netmask.as_ref()?.as_sockaddr_in()?.ip());
+        let same_subnet = u32::from(addr) & mask == u32::from(dst) & mask;
+        if !same_subnet || addr == dst || !is_ethernet(&interface.interface_name) {
+            return None;
+        }
+        Some(Link {
+            index: nix::net::if_::if_nametoindex(interface.interface_name.as_str()).ok()?,
+            mac: hardware_address(&interface.interface_name)?,
+            addr,
+            name: interface.interface_name,
+        })
+    })
+}
+
+fn is_ethernet(name: &str) -> bool {
+    std::fs::read_to_string(format!("/sys/class/net/{name}/type")).is_ok_and(|kind| kind.trim() == ARPHRD_ETHER)
+}
+
+fn hardware_address(name: &str) -> Option<[u8; 6]> {
+    let text = std::fs::read_to_string(format!("/sys/class/net/{name}/address")).ok()?;
+    let mut mac = [0u8; 6];
+    let mut octets = text.trim().split(':');
+    for byte in &mut mac {
+        *byte = u8::from_str_radix(octets.next()?, 16).ok()?;
+    }
+    octets.next().is_none().then_some(mac)
+}
+
+/// A link-layer socket that sends and receives ARP messages (without Ethernet headers) on one
+/// interface.
+pub struct ArpSocket {
+    socket: Socket,
+    index: u32,
+}
+
+impl ArpSocket {
+    pub fn open(link: &Link) -> Result<ArpSocket, RawSocketError> {
+        let protocol = i32::from((libc::ETH_P_ARP as u16).to_be());
+        let socket = Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(protocol))).map_err(|error| {
+            if error.kind() == io::ErrorKind::PermissionDenied {
+                RawSocketError::NotPermitted
+            } else {
+                RawSocketError::Io(error)
+            }
+        })?;
+        socket.bind(&link_address(link.index, [0; 6])).map_err(RawSocketError::Io)?;
+        Ok(ArpSocket { socket, index: link.index })
+    }
+
+    /// Broadcasts an ARP message on the link.
+    pub fn broadcast(&self, message: &[u8]) -> io::Result<()> {
+        self.socket.send_to(message, &link_address(self.index, BROADCAST)).map(drop)
+    }
+
+    /// The next ARP message, waiting at most `timeout`.
+    pub fn recv_timeout(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
+        use std::io::Read;
+        self.socket.set_read_timeout(Some(timeout.max(Duration::from_micros(1))))?;
+        match (&self.socket).read(buf) {
+            Ok(len) => Ok(Some(len)),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// A `sockaddr_ll` for ARP on interface `index`, addressed to `mac`.
+fn link_address(index: u32, mac: [u8; 6]) -> SockAddr {
+    let mut storage = socket2::SockAddrStorage::zeroed();
+    // SAFETY: sockaddr_ll is one of this platform's sockaddr types, which view_as expects.
+    let link = unsafe { storage.view_as::<libc::sockaddr_ll>() };
+    link.sll_family = libc::AF_PACKET as u16;
+    link.sll_protocol = (libc::ETH_P_ARP as u16).to_be();
+    link.sll_ifindex = index as i32;
+    link.sll_halen = 6;
+    link.sll_addr[..6].copy_from_slice(&mac);
+    let len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: `storage` holds an initialised sockaddr_ll of `len` bytes.
+    unsafe { SockAddr::new(storage, len) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_no_ethernet_link() {
+        assert_eq!(ethernet_link_to(Ipv4Addr::new(127, 0, 0, 2)), None);
+    }
+}
