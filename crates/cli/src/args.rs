@@ -102,6 +102,8 @@ pub struct ScanOptions {
     pub dns_servers: Vec<std::net::IpAddr>,
     /// `--system-dns`: ask the C library's resolver, one address at a time.
     pub system_dns: bool,
+    /// `--send-ip`, `--disable-arp-ping`: no ARP discovery, even on our own Ethernet link.
+    pub no_arp: bool,
     /// `--stats-every`: print Nmap's "Stats:" lines this often.
     pub stats_every: Option<Duration>,
     /// `--data`, `--data-string`, `--data-length`: one payload for every UDP probe.
@@ -148,6 +150,8 @@ pub enum ReverseDns {
 /// A host discovery probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ping {
+    /// `-PR`: ARP, for targets on our own Ethernet link (the default there).
+    Arp,
     Echo,
     Timestamp,
     AddressMask,
@@ -160,6 +164,7 @@ impl Ping {
     /// The option that asks for it, as Nmap spells it.
     pub fn flag(&self) -> &'static str {
         match self {
+            Ping::Arp => "-PR",
             Ping::Echo => "-PE",
             Ping::Timestamp => "-PP",
             Ping::AddressMask => "-PM",
@@ -223,7 +228,6 @@ const NOT_YET_LONG: &[&str] = &[
     "resume",
     "iflist",
     "send-eth",
-    "send-ip",
     "privileged",
     "unprivileged",
     "traceroute",
@@ -244,7 +248,6 @@ const NOT_YET_LONG: &[&str] = &[
     "ip-options",
     "noninteractive",
     "max-os-tries",
-    "disable-arp-ping",
     "discovery-ignore-rst",
     "allports",
     "sI",
@@ -286,8 +289,19 @@ const LONG_WITH_VALUE: &[&str] = &[
     "ndjson",
     "stylesheet",
 ];
-const LONG_FLAGS: &[&str] =
-    &["open", "reason", "version", "help", "webxml", "no-stylesheet", "append-output", "save", "system-dns"];
+const LONG_FLAGS: &[&str] = &[
+    "open",
+    "reason",
+    "version",
+    "help",
+    "webxml",
+    "no-stylesheet",
+    "append-output",
+    "save",
+    "system-dns",
+    "send-ip",
+    "disable-arp-ping",
+];
 
 struct Tokens<I: Iterator<Item = String>> {
     args: std::iter::Peekable<I>,
@@ -356,6 +370,7 @@ fn parse_long<I: Iterator<Item = String>>(
             "append-output" => options.append_output = true,
             "save" => options.save = true,
             "system-dns" => options.system_dns = true,
+            "send-ip" | "disable-arp-ping" => options.no_arp = true,
             "version" => return Ok(Some(Command::Version)),
             _ => return Ok(Some(Command::Help)),
         }
@@ -592,14 +607,15 @@ fn ping_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
             options.assume_up = true;
             return Ok(());
         }
-        'E' | 'P' | 'M' if !ports.is_empty() => return Err(usage(format!("option '{arg}' takes no port list"))),
+        'E' | 'P' | 'M' | 'R' if !ports.is_empty() => return Err(usage(format!("option '{arg}' takes no port list"))),
+        'R' => Ping::Arp,
         'E' => Ping::Echo,
         'P' => Ping::Timestamp,
         'M' => Ping::AddressMask,
         'S' => Ping::Syn(ping_ports(arg, ports, DEFAULT_SYN_PING_PORT)?),
         'A' => Ping::Ack(ping_ports(arg, ports, DEFAULT_ACK_PING_PORT)?),
         'U' => Ping::Udp(ping_ports(arg, ports, DEFAULT_UDP_PING_PORT)?),
-        'R' | 'Y' | 'O' => return Err(usage(format!("option '{arg}' is not supported yet"))),
+        'Y' | 'O' => return Err(usage(format!("option '{arg}' is not supported yet"))),
         _ => return Err(usage(format!("unrecognized option '{arg}'"))),
     };
     options.pings.push(ping);
@@ -919,7 +935,7 @@ mod tests {
         let not_yet = "scan type '-sV' is not supported yet (the TCP scan types, -sU, -sn and -sL work so far)";
         assert_eq!(error(&["-sV"]), not_yet);
         assert_eq!(error(&["-sUV"]), not_yet);
-        assert_eq!(error(&["-PR"]), "option '-PR' is not supported yet");
+        assert_eq!(error(&["-PY"]), "option '-PY' is not supported yet");
         assert_eq!(error(&["-oS", "out"]), "option '-oS' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)");
         assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
         assert_eq!(error(&["--ttl", "10"]), "option '--ttl' is not supported yet");

@@ -1,12 +1,15 @@
 //! Host discovery before the port scan, as Nmap's ping scan: which hosts of a group are up,
 //! and why. The port scan then probes only those.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::AtomicBool;
 
+use engine::arp::ArpFound;
 use engine::connect::{ConnectScanner, ScanObserver};
 use engine::raw::runner::RawScanError;
 use engine::raw::{self, RawConfig};
-use model::{HostResult, HostStatus, Protocol, Reason, Target};
+use model::{HostResult, HostStatus, Protocol, Reason, RoundTrip, Target};
+use netio::Link;
 use probes::discovery::{AckPing, HostDiscovery, IcmpPing, PingProbe, SynPing, UdpPing};
 use probes::UdpPayloads;
 
@@ -20,8 +23,9 @@ const CONNECT_PING_PORTS: [u16; 2] = [80, 443];
 pub enum Discovery {
     /// `-Pn`: every host is up, as the user says.
     AssumeUp,
-    /// Raw-packet probes: `-PE`, `-PS`, … or Nmap's default set.
-    Raw(HostDiscovery),
+    /// Raw-packet probes: `-PE`, `-PS`, … or Nmap's default set; and ARP for the targets on
+    /// one of our Ethernet links (unless `--send-ip`), as Nmap does whatever the `-P` options.
+    Raw { ip: HostDiscovery, arp_links: Vec<Link> },
     /// Without raw sockets (or for IPv6, or the connect scan): a connection to ports 80 and
     /// 443; an answer of either kind (accepted or refused) means the host is up.
     Connect,
@@ -37,8 +41,11 @@ impl Discovery {
             return Ok(Discovery::AssumeUp);
         }
         let raw_possible = netio::has_cap_net_raw() && !options.ipv6 && technique != Some(TcpScan::Connect);
+        let arp_links = if options.no_arp { Vec::new() } else { netio::ethernet_links() };
+        let ip_probes = probes(&options.pings);
+        let ip = if ip_probes.is_empty() { HostDiscovery::nmap_default() } else { HostDiscovery::new(ip_probes) };
         match options.pings.first() {
-            None if raw_possible => Ok(Discovery::Raw(HostDiscovery::nmap_default())),
+            None if raw_possible => Ok(Discovery::Raw { ip, arp_links }),
             None => Ok(Discovery::Connect),
             Some(ping) if !netio::has_cap_net_raw() => {
                 Err(RunError::Failed(format!("{} needs CAP_NET_RAW (run as root, or use -Pn)", ping.flag())))
@@ -47,7 +54,7 @@ impl Discovery {
                 "{} works with raw-packet scans of IPv4 only so far (not with -sT or -6)",
                 ping.flag()
             ))),
-            Some(_) => Ok(Discovery::Raw(HostDiscovery::new(probes(&options.pings)))),
+            Some(_) => Ok(Discovery::Raw { ip, arp_links }),
         }
     }
 
@@ -55,25 +62,47 @@ impl Discovery {
     pub fn probes_per_host(&self) -> usize {
         match self {
             Discovery::AssumeUp => 0,
-            Discovery::Raw(discovery) => discovery.indices().len(),
+            Discovery::Raw { ip, .. } => ip.indices().len(),
             Discovery::Connect => CONNECT_PING_PORTS.len(),
         }
     }
 
-    /// Finds which hosts of `group` are up, with raw probes; every host comes back, up or down.
+    /// Finds which hosts of `group` are up, with raw probes; every host comes back, up or down,
+    /// in the order given.
     pub fn find_raw(
         &self,
         config: &RawConfig,
         group: Vec<Target>,
         stop: &AtomicBool,
     ) -> Result<Vec<HostResult>, RawScanError> {
-        match self {
-            Discovery::Raw(discovery) => {
-                raw::runner::run(discovery.clone(), config.clone(), group, discovery.indices(), &Unobserved, stop)
-            }
-            Discovery::AssumeUp => Ok(group.into_iter().map(assumed_up).collect()),
+        let (ip, arp_links) = match self {
+            Discovery::Raw { ip, arp_links } => (ip, arp_links),
+            Discovery::AssumeUp => return Ok(group.into_iter().map(assumed_up).collect()),
             Discovery::Connect => unreachable!("raw-packet scans discover with raw probes or not at all"),
+        };
+        // Each target goes to the first link that reaches it, else to the IP probes.
+        let link_of = |target: &Target| ipv4(target).and_then(|addr| arp_links.iter().position(|l| l.reaches(addr)));
+        let routes: Vec<Option<usize>> = group.iter().map(link_of).collect();
+        let mut found: Vec<Option<HostResult>> = vec![None; group.len()];
+        for (index, link) in arp_links.iter().enumerate() {
+            let on_link: Vec<usize> = (0..group.len()).filter(|&i| routes[i] == Some(index)).collect();
+            if on_link.is_empty() {
+                continue;
+            }
+            let addrs: Vec<Ipv4Addr> = on_link.iter().filter_map(|&i| ipv4(&group[i])).collect();
+            let replies = engine::arp::run(link, &addrs, &config.timing, config.max_rate, stop)?;
+            for (&i, reply) in on_link.iter().zip(replies) {
+                found[i] = Some(arp_result(group[i].clone(), reply));
+            }
         }
+        let elsewhere: Vec<Target> =
+            (0..group.len()).filter(|&i| routes[i].is_none()).map(|i| group[i].clone()).collect();
+        let mut by_ip =
+            raw::runner::run(ip.clone(), config.clone(), elsewhere, ip.indices(), &Unobserved, stop)?.into_iter();
+        Ok(found
+            .into_iter()
+            .map(|host| host.unwrap_or_else(|| by_ip.next().expect("an IP discovery per target")))
+            .collect())
     }
 
     /// Finds whether `target` is up by connecting; the result carries no ports.
@@ -88,7 +117,7 @@ impl Discovery {
                 host.ports.clear();
                 Ok(host)
             }
-            Discovery::Raw(_) => unreachable!("the connect scan discovers by connecting or not at all"),
+            Discovery::Raw { .. } => unreachable!("the connect scan discovers by connecting or not at all"),
         }
     }
 }
@@ -99,6 +128,7 @@ fn probes(pings: &[Ping]) -> Vec<Box<dyn PingProbe>> {
     let mut probes: Vec<Box<dyn PingProbe>> = Vec::new();
     for ping in pings {
         match ping {
+            Ping::Arp => {} // on our own links, whatever the other probes
             Ping::Echo => probes.push(Box::new(IcmpPing::ECHO)),
             Ping::Timestamp => probes.push(Box::new(IcmpPing::TIMESTAMP)),
             Ping::AddressMask => probes.push(Box::new(IcmpPing::ADDRESS_MASK)),
@@ -110,6 +140,28 @@ fn probes(pings: &[Ping]) -> Vec<Box<dyn PingProbe>> {
         }
     }
     probes
+}
+
+/// A target ARP asked for: up with its hardware address, or down if it stayed silent (on its
+/// own link, a silent host is not there, as Nmap concludes too).
+fn arp_result(mut target: Target, reply: Option<ArpFound>) -> HostResult {
+    let Some(reply) = reply else {
+        return HostResult { target, status: HostStatus::Down, round_trip: None, ports: Vec::new() };
+    };
+    target.mac = Some(reply.mac);
+    HostResult {
+        target,
+        status: HostStatus::Up { reason: Reason::ArpResponse },
+        round_trip: Some(RoundTrip::from_sample(reply.rtt)),
+        ports: Vec::new(),
+    }
+}
+
+fn ipv4(target: &Target) -> Option<Ipv4Addr> {
+    match target.addr {
+        IpAddr::V4(addr) => Some(addr),
+        IpAddr::V6(_) => None,
+    }
 }
 
 fn assumed_up(target: Target) -> HostResult {

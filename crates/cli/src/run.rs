@@ -434,7 +434,7 @@ fn raw_scan(
         if group.is_empty() {
             return Ok(Finished::All);
         }
-        let ping_phase = matches!(discovery, Discovery::Raw(_)).then(|| {
+        let ping_phase = matches!(discovery, Discovery::Raw { .. }).then(|| {
             observer.progress.begin_phase("Ping Scan", group.len());
             Phase::begin(verbose, "Ping Scan", &group, discovery.probes_per_host())
         });

@@ -19,8 +19,9 @@ fn discovery_lab() -> StandardLab {
     lab
 }
 
+/// A ping scan by IP probes: on the lab's own link ARP would answer first (as in Nmap).
 fn ping_scan(lab: &Lab, args: &[&str]) -> String {
-    let mut all = vec!["-sn", "-n", "--reason"];
+    let mut all = vec!["-sn", "-n", "--reason", "--send-ip"];
     all.extend(args);
     stdout(&portolan(lab, &all))
 }
@@ -92,7 +93,7 @@ fn the_port_scan_probes_only_hosts_found_up() {
     let lab = discovery_lab();
     let target = TARGET_V4.to_string();
     let absent = ABSENT_V4.to_string();
-    let report = stdout(&portolan(&lab.lab, &["-n", "-v", "-p", "22", &target, &absent]));
+    let report = stdout(&portolan(&lab.lab, &["-n", "-v", "--send-ip", "-p", "22", &target, &absent]));
     assert!(report.contains("Initiating Ping Scan at "), "{report}");
     assert!(report.contains("Scanning 2 hosts [4 ports/host]"), "{report}");
     assert!(report.contains("Completed Ping Scan at "), "{report}");
@@ -135,7 +136,7 @@ fn ping_scan_files_are_valid_and_agree_with_nmap() {
     let target = TARGET_V4.to_string();
     let absent = ABSENT_V4.to_string();
     let hosts = [target.as_str(), PING_BLOCKED, absent.as_str()];
-    let mut args = vec!["-sn", "-n", "-oX", xml.to_str().unwrap(), "-oJ", json.to_str().unwrap()];
+    let mut args = vec!["-sn", "-n", "--send-ip", "-oX", xml.to_str().unwrap(), "-oJ", json.to_str().unwrap()];
     args.extend(hosts);
     let ours = stdout(&portolan(&lab.lab, &args));
     assert_valid_against_nmap_dtd(&xml);
@@ -153,4 +154,36 @@ fn ping_scan_files_are_valid_and_agree_with_nmap() {
         report.lines().filter_map(|l| l.strip_prefix(prefix)).map(str::to_string).collect()
     };
     assert_eq!(up_hosts(&ours, "portolan scan report for "), up_hosts(&theirs, "Nmap scan report for "), "{theirs}");
+}
+
+#[test]
+fn arp_finds_hosts_on_the_link_with_their_hardware_address_as_nmap_does() {
+    if !lab::available() {
+        return;
+    }
+    let lab = discovery_lab();
+    // Even a host dropping every IP packet answers ARP.
+    lab.lab.input_rule(&format!("ip daddr {PING_BLOCKED} drop")).unwrap();
+    let dir = scratch_dir("arp");
+    let xml = dir.join("arp.xml");
+    let target = TARGET_V4.to_string();
+    let absent = ABSENT_V4.to_string();
+    let hosts = [target.as_str(), PING_BLOCKED, absent.as_str()];
+    let mut args = vec!["-sn", "-n", "--reason", "-oX", xml.to_str().unwrap()];
+    args.extend(hosts);
+    let report = stdout(&portolan(&lab.lab, &args));
+    let mac = lab.lab.target_mac().unwrap().to_uppercase();
+    for host in [target.as_str(), PING_BLOCKED] {
+        assert_eq!(reason_for(&report, host).as_deref(), Some("arp-response"), "{report}");
+    }
+    assert!(report.contains(&format!("MAC Address: {mac} (Unknown)")), "{report}");
+    assert!(report.contains("3 IP addresses (2 hosts up)"), "{report}");
+    assert_valid_against_nmap_dtd(&xml);
+    assert!(std::fs::read_to_string(&xml).unwrap().contains(&format!("<address addr=\"{mac}\" addrtype=\"mac\"/>")));
+    if has("nmap") {
+        let theirs = lab.lab.in_scanner("nmap").args(["-sn", "-n"]).args(hosts).output().unwrap();
+        let theirs = String::from_utf8(theirs.stdout).unwrap();
+        assert!(theirs.contains("3 IP addresses (2 hosts up)"), "{theirs}");
+        assert!(theirs.contains(&format!("MAC Address: {mac} ")), "{theirs}");
+    }
 }

@@ -46,12 +46,13 @@ fn interesting_rows() -> Vec<Row<'static>> {
     rows
 }
 
-/// The host's "Not shown" line, if any, and its port table.
+/// The host's "Not shown" line, if any, and its port table (which ARP's "MAC Address:" line
+/// follows on the lab link).
 fn section(report: &str) -> Vec<String> {
     report
         .lines()
         .skip_while(|line| !line.starts_with("Not shown") && !line.starts_with("PORT "))
-        .take_while(|line| !line.is_empty())
+        .take_while(|line| !line.is_empty() && !line.starts_with("MAC Address:"))
         .map(str::to_string)
         .collect()
 }

@@ -16,11 +16,20 @@ pub struct Target {
     /// The name reverse DNS gave the address (its PTR record), when looked up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverse_name: Option<String>,
+    /// The hardware address an ARP reply gave, for a host on our own Ethernet link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<[u8; 6]>,
 }
 
 impl Target {
     pub fn from_addr(addr: IpAddr) -> Target {
-        Target { addr, name: None, other_addrs: Vec::new(), reverse_name: None }
+        Target { addr, name: None, other_addrs: Vec::new(), reverse_name: None, mac: None }
+    }
+
+    /// The hardware address as Nmap prints it: "02:00:5E:10:00:01".
+    pub fn mac_text(&self) -> Option<String> {
+        let mac = self.mac?;
+        Some(mac.iter().map(|byte| format!("{byte:02X}")).collect::<Vec<_>>().join(":"))
     }
 
     /// The name a report gives the host: the user's, else reverse DNS's.

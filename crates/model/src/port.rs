@@ -87,6 +87,8 @@ pub enum Reason {
     Reset,
     /// A UDP datagram came back from the probed port.
     UdpResponse,
+    /// Host discovery: an ARP reply on our own link.
+    ArpResponse,
     /// Host discovery: an ICMP echo, timestamp or address mask reply.
     EchoReply,
     TimestampReply,
@@ -111,6 +113,7 @@ impl Reason {
             Reason::ConnRefused => "conn-refused",
             Reason::Reset => "reset",
             Reason::UdpResponse => "udp-response",
+            Reason::ArpResponse => "arp-response",
             Reason::EchoReply => "echo-reply",
             Reason::TimestampReply => "timestamp-reply",
             Reason::AddressMaskReply => "addressmask-reply",

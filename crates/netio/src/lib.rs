@@ -9,7 +9,7 @@ mod privilege;
 mod raw;
 mod route;
 
-pub use link::{ethernet_link_to, ArpSocket, Link};
+pub use link::{ethernet_links, ArpSocket, Link};
 pub use names::system_reverse_name;
 pub use privilege::has_cap_net_raw;
 pub use raw::{RawReceiver, RawSender, RawSocketError};

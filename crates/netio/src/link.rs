@@ -9,7 +9,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::RawSocketError;
 
-/// An Ethernet interface with an IPv4 address on the destination's subnet.
+/// An Ethernet interface and one of its IPv4 subnets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
     pub name: String,
@@ -17,29 +17,40 @@ pub struct Link {
     pub mac: [u8; 6],
     /// Our address on the link, the ARP requests' sender.
     pub addr: Ipv4Addr,
+    pub netmask: Ipv4Addr,
+}
+
+impl Link {
+    /// Whether `dst` sits on this link's subnet (and is not our own address).
+    pub fn reaches(&self, dst: Ipv4Addr) -> bool {
+        let mask = u32::from(self.netmask);
+        u32::from(self.addr) & mask == u32::from(dst) & mask && dst != self.addr
+    }
 }
 
 /// Linux's ARPHRD_ETHER, as /sys/class/net/*/type reports it.
 const ARPHRD_ETHER: &str = "1";
 const BROADCAST: [u8; 6] = [0xff; 6];
 
-/// The Ethernet link on which `dst` is directly reachable, if any (not our own address).
-pub fn ethernet_link_to(dst: Ipv4Addr) -> Option<Link> {
-    let interfaces = nix::ifaddrs::getifaddrs().ok()?;
-    interfaces.into_iter().find_map(|interface| {
-        let addr = interface.address.as_ref()?.as_sockaddr_in()?.ip();
-        let mask = u32::from(interface.netmask.as_ref()?.as_sockaddr_in()?.ip());
-        let same_subnet = u32::from(addr) & mask == u32::from(dst) & mask;
-        if !same_subnet || addr == dst || !is_ethernet(&interface.interface_name) {
-            return None;
-        }
-        Some(Link {
-            index: nix::net::if_::if_nametoindex(interface.interface_name.as_str()).ok()?,
-            mac: hardware_address(&interface.interface_name)?,
-            addr,
-            name: interface.interface_name,
+/// Every IPv4 subnet of this host's Ethernet interfaces (none if they cannot be listed).
+pub fn ethernet_links() -> Vec<Link> {
+    let Ok(interfaces) = nix::ifaddrs::getifaddrs() else { return Vec::new() };
+    interfaces
+        .filter_map(|interface| {
+            let addr = interface.address.as_ref()?.as_sockaddr_in()?.ip();
+            let netmask = interface.netmask.as_ref()?.as_sockaddr_in()?.ip();
+            if !is_ethernet(&interface.interface_name) {
+                return None;
+            }
+            Some(Link {
+                index: nix::net::if_::if_nametoindex(interface.interface_name.as_str()).ok()?,
+                mac: hardware_address(&interface.interface_name)?,
+                addr,
+                netmask,
+                name: interface.interface_name,
+            })
         })
-    })
+        .collect()
 }
 
 fn is_ethernet(name: &str) -> bool {
@@ -122,6 +133,20 @@ mod tests {
 
     #[test]
     fn loopback_is_no_ethernet_link() {
-        assert_eq!(ethernet_link_to(Ipv4Addr::new(127, 0, 0, 2)), None);
+        assert!(ethernet_links().iter().all(|link| !link.reaches(Ipv4Addr::new(127, 0, 0, 2))));
+    }
+
+    #[test]
+    fn a_link_reaches_its_subnet_but_not_our_own_address() {
+        let link = Link {
+            name: "scan0".into(),
+            index: 2,
+            mac: [2, 0, 0, 0, 0, 1],
+            addr: Ipv4Addr::new(198, 18, 0, 1),
+            netmask: Ipv4Addr::new(255, 255, 255, 0),
+        };
+        assert!(link.reaches(Ipv4Addr::new(198, 18, 0, 9)));
+        assert!(!link.reaches(Ipv4Addr::new(198, 18, 1, 9)));
+        assert!(!link.reaches(link.addr));
     }
 }

@@ -98,6 +98,7 @@ mod tests {
                 name: Some("target.lab".into()),
                 other_addrs: vec![],
                 reverse_name: None,
+                mac: None,
             },
             status: HostStatus::Up { reason: Reason::SynAck },
             round_trip: Some(model::RoundTrip::from_sample(Duration::from_micros(100))),

@@ -43,6 +43,8 @@ struct Host<'a> {
     name: Option<&'a str>,
     /// The address's PTR name from reverse DNS, when looked up and found.
     reverse_name: Option<&'a str>,
+    /// The hardware address, for a host found by ARP on our own link.
+    mac: Option<String>,
     other_addresses: Vec<String>,
     status: &'static str,
     reason: Option<String>,
@@ -210,6 +212,7 @@ fn host_record<'a>(host: &'a HostResult, options: &NormalOptions) -> Option<Host
         address: host.target.addr.to_string(),
         name: host.target.name.as_deref(),
         reverse_name: host.target.reverse_name.as_deref(),
+        mac: host.target.mac_text(),
         other_addresses: host.target.other_addrs.iter().map(|a| a.to_string()).collect(),
         status,
         reason,

@@ -106,8 +106,9 @@ pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
         let name = host.target.name.as_deref().unwrap_or_default();
         text += &format!("Other addresses for {name} (not scanned): {}\n", others.join(" "));
     }
+    let mac_line = host.target.mac_text().map(|mac| format!("MAC Address: {mac} (Unknown)\n"));
     if options.hosts_only {
-        return text;
+        return text + mac_line.as_deref().unwrap_or_default();
     }
     if shown.is_empty() && !hidden.is_empty() {
         text += &format!("All {} scanned ports on {title} are in ignored states.\n", host.ports.len());
@@ -119,6 +120,7 @@ pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
     if !shown.is_empty() {
         text += &port_table(&shown, options.reason);
     }
+    text += mac_line.as_deref().unwrap_or_default();
     text.push('\n');
     text
 }
@@ -334,6 +336,16 @@ mod tests {
     }
 
     #[test]
+    fn hosts_found_by_arp_show_their_hardware_address_after_the_table() {
+        let mut host = host(vec![port(22, PortState::Open, Reason::SynAck, "ssh")]);
+        host.target.mac = Some([0x02, 0, 0x5e, 0x10, 0, 0x0a]);
+        let report = host_report(&host, &NormalOptions::default());
+        assert!(report.ends_with("22/tcp open  ssh\nMAC Address: 02:00:5E:10:00:0A (Unknown)\n\n"), "{report}");
+        let ping = host_report(&host, &NormalOptions { hosts_only: true, ..Default::default() });
+        assert!(ping.ends_with("latency).\nMAC Address: 02:00:5E:10:00:0A (Unknown)\n"), "{ping}");
+    }
+
+    #[test]
     fn names_and_other_addresses_are_reported() {
         let mut host = host(vec![port(22, PortState::Open, Reason::SynAck, "ssh")]);
         host.target = Target {
@@ -341,6 +353,7 @@ mod tests {
             name: Some("localhost".into()),
             other_addrs: vec!["::1".parse().unwrap()],
             reverse_name: None,
+            mac: None,
         };
         let report = host_report(&host, &NormalOptions::default());
         assert!(report.starts_with("portolan scan report for localhost (127.0.0.1)\nHost is up (0.00023s latency).\nOther addresses for localhost (not scanned): ::1\n"), "{report}");

@@ -91,6 +91,9 @@ impl<W: Write> Sink for XmlSink<W> {
         let addrtype = if host.target.addr.is_ipv4() { "ipv4" } else { "ipv6" };
         writeln!(self.out, "<host><status state=\"{state}\" reason=\"{reason}\" reason_ttl=\"0\"/>")?;
         writeln!(self.out, "<address addr=\"{}\" addrtype=\"{addrtype}\"/>", host.target.addr)?;
+        if let Some(mac) = host.target.mac_text() {
+            writeln!(self.out, "<address addr=\"{mac}\" addrtype=\"mac\"/>")?;
+        }
         writeln!(self.out, "<hostnames>")?;
         if let Some(name) = &host.target.name {
             writeln!(self.out, "<hostname name=\"{}\" type=\"user\"/>", escape(name))?;

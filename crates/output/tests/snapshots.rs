@@ -34,6 +34,7 @@ fn hosts() -> Vec<HostResult> {
             name: Some("target.lab".into()),
             other_addrs: vec!["2001:2::3".parse().unwrap()],
             reverse_name: None,
+            mac: None,
         },
         status: HostStatus::Up { reason: Reason::SynAck },
         round_trip: Some(RoundTrip::from_sample(Duration::from_micros(1500))),
