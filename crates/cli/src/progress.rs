@@ -1,6 +1,7 @@
-//! Progress of a long scan: a bar with rate and ETA on an interactive standard error, or, with
-//! `--stats-every`, Nmap's plain "Stats:" lines on standard output. Neither reaches an output
-//! file.
+//! Progress of a long scan: with `--stats-every`, Nmap's plain "Stats:" lines on standard
+//! output; otherwise a bar with rate and ETA on an interactive standard error, or the same
+//! plain lines on a standard error that is not a terminal, once a minute. None of it reaches
+//! an output file.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,8 @@ pub struct Progress {
 
 /// How often the bar is redrawn.
 const BAR_TICK: Duration = Duration::from_millis(200);
+/// How often a standard error that is not a terminal (a log) gets a "Stats:" report.
+const LOGGED_STATS_EVERY: Duration = Duration::from_secs(60);
 
 impl Progress {
     pub fn new() -> Arc<Progress> {
@@ -91,20 +94,21 @@ impl Progress {
         text
     }
 
-    /// Shows progress until the scan finishes: `Stats:` lines every `interval` when given,
-    /// else, if `bar_allowed` and standard error is a terminal, a bar; else nothing.
+    /// Shows progress until the scan finishes: `Stats:` lines on standard output every
+    /// `interval` when given; else a bar on a terminal's standard error if `bar_allowed`; else
+    /// `Stats:` lines once a minute on a standard error that is not a terminal.
     pub fn report(
         self: &Arc<Progress>,
         interval: Option<Duration>,
         bar_allowed: bool,
     ) -> Option<std::thread::JoinHandle<()>> {
         let progress = Arc::clone(self);
+        let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
         match interval {
-            Some(interval) => Some(std::thread::spawn(move || progress.print_every(interval))),
-            None if bar_allowed && std::io::IsTerminal::is_terminal(&std::io::stderr()) => {
-                Some(std::thread::spawn(move || progress.draw_bar()))
-            }
-            None => None,
+            Some(interval) => Some(std::thread::spawn(move || progress.print_every(interval, |l| println!("{l}")))),
+            None if interactive && bar_allowed => Some(std::thread::spawn(move || progress.draw_bar())),
+            None if interactive => None,
+            None => Some(std::thread::spawn(move || progress.print_every(LOGGED_STATS_EVERY, |l| eprintln!("{l}")))),
         }
     }
 
@@ -122,10 +126,10 @@ impl Progress {
         self.finished.store(true, Ordering::Relaxed);
     }
 
-    fn print_every(&self, interval: Duration) {
+    fn print_every(&self, interval: Duration, print: impl Fn(&str)) {
         let mut next = Instant::now() + interval;
         while !self.wait_until(next) {
-            println!("{}", self.stats_lines());
+            print(&self.stats_lines());
             next += interval;
         }
     }

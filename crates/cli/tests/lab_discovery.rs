@@ -187,3 +187,49 @@ fn arp_finds_hosts_on_the_link_with_their_hardware_address_as_nmap_does() {
         assert!(theirs.contains(&format!("MAC Address: {mac} ")), "{theirs}");
     }
 }
+
+/// Replaces what varies between runs (clock times, durations, latencies) with placeholders.
+fn mask_timings(report: &str) -> String {
+    report
+        .lines()
+        .map(|line| {
+            let line = match line.split_once(" at ") {
+                Some((before, after)) if after.starts_with(|c: char| c.is_ascii_digit()) => {
+                    let rest = after.split_once(", ").map(|(_, rest)| format!(", {rest}")).unwrap_or_default();
+                    format!("{before} at <time>{rest}")
+                }
+                _ => line.to_string(),
+            };
+            let line = match line.split_once("s elapsed") {
+                Some((before, after)) => {
+                    format!("{}<elapsed>{after}", before.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.'))
+                }
+                None => line,
+            };
+            let line = match line.split_once(" (") {
+                Some((before, after)) if after.ends_with("s latency).") => format!("{before} (<latency>)."),
+                _ => line,
+            };
+            match line.split_once(" scanned in ") {
+                Some((before, _)) => format!("{before} scanned in <duration>"),
+                None => line,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn verbose_phase_lines_read_as_nmaps() {
+    if !lab::available() {
+        return;
+    }
+    let lab = discovery_lab();
+    let target = TARGET_V4.to_string();
+    let absent = ABSENT_V4.to_string();
+    let args = ["-v", "-n", "--send-ip", "-PE", "-p", "22,23", "--reason", &target, &absent];
+    let report = stdout(&portolan(&lab.lab, &args));
+    // The services table's line names a path that depends on whether Nmap is installed.
+    let report: String = report.lines().filter(|l| !l.starts_with("Service names")).collect::<Vec<_>>().join("\n");
+    insta::assert_snapshot!(mask_timings(&report));
+}
