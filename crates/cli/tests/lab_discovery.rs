@@ -62,7 +62,10 @@ fn linux_ignores_address_mask_requests_so_the_host_is_down() {
     }
     let lab = discovery_lab();
     let report = ping_scan(&lab.lab, &["-PM", "-v", &TARGET_V4.to_string()]);
-    assert!(report.contains(&format!("portolan scan report for {TARGET_V4} [host down]")), "{report}");
+    assert!(
+        report.contains(&format!("portolan scan report for {TARGET_V4} [host down, received no-response]")),
+        "{report}"
+    );
     assert!(report.contains("1 IP address (0 hosts up)"), "{report}");
 }
 
@@ -78,7 +81,10 @@ fn a_host_blocking_pings_is_found_by_the_tcp_probes_and_an_absent_one_is_down() 
     let blocked = reason_for(&report, PING_BLOCKED);
     assert!(matches!(blocked.as_deref(), Some("syn-ack" | "reset")), "{report}");
     assert!(reason_for(&report, &target).is_some(), "{report}");
-    assert!(report.contains(&format!("portolan scan report for {absent} [host down]")), "{report}");
+    assert!(
+        report.contains(&format!("portolan scan report for {absent} [host down, received no-response]")),
+        "{report}"
+    );
     assert!(report.contains("3 IP addresses (2 hosts up)"), "{report}");
     // Only ICMP probes: the blocking host is not found.
     let icmp_only = ping_scan(&lab.lab, &["-PE", "-PP", &target, PING_BLOCKED]);

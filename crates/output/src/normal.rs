@@ -89,7 +89,8 @@ pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
     let title = host_title(host);
     match host.status {
         HostStatus::Down if options.hosts_only && options.verbosity > 0 => {
-            return format!("portolan scan report for {title} [host down]\n");
+            let why = if options.reason { ", received no-response" } else { "" };
+            return format!("portolan scan report for {title} [host down{why}]\n");
         }
         HostStatus::Down => return String::new(),
         HostStatus::TimedOut => return format!("Skipping host {title} due to host timeout\n"),
@@ -331,8 +332,13 @@ mod tests {
         );
         let down = HostResult { status: HostStatus::Down, ..up };
         assert_eq!(host_report(&down, &options), "");
-        let verbose = NormalOptions { verbosity: 1, ..options };
+        let verbose = NormalOptions { verbosity: 1, reason: false, ..options };
         assert_eq!(host_report(&down, &verbose), "portolan scan report for 198.18.0.2 [host down]\n");
+        let with_reason = NormalOptions { reason: true, ..verbose };
+        assert_eq!(
+            host_report(&down, &with_reason),
+            "portolan scan report for 198.18.0.2 [host down, received no-response]\n"
+        );
     }
 
     #[test]
