@@ -58,7 +58,7 @@ fn clock() -> String {
 }
 
 fn title(target: &Target) -> String {
-    match &target.name {
+    match target.display_name() {
         Some(name) => format!("{name} ({})", target.addr),
         None => target.addr.to_string(),
     }
