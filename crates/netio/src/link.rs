@@ -77,13 +77,8 @@ pub struct ArpSocket {
 impl ArpSocket {
     pub fn open(link: &Link) -> Result<ArpSocket, RawSocketError> {
         let protocol = i32::from((libc::ETH_P_ARP as u16).to_be());
-        let socket = Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(protocol))).map_err(|error| {
-            if error.kind() == io::ErrorKind::PermissionDenied {
-                RawSocketError::NotPermitted
-            } else {
-                RawSocketError::Io(error)
-            }
-        })?;
+        let socket = Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(protocol)))
+            .map_err(RawSocketError::opening)?;
         socket.bind(&link_address(link.index, [0; 6])).map_err(RawSocketError::Io)?;
         Ok(ArpSocket { socket, index: link.index })
     }
@@ -97,18 +92,7 @@ impl ArpSocket {
     pub fn recv_timeout(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
         use std::io::Read;
         self.socket.set_read_timeout(Some(timeout.max(Duration::from_micros(1))))?;
-        match (&self.socket).read(buf) {
-            Ok(len) => Ok(Some(len)),
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(error) => Err(error),
-        }
+        crate::raw::quiet((&self.socket).read(buf))
     }
 }
 

@@ -18,14 +18,19 @@ pub enum RawSocketError {
     Io(io::Error),
 }
 
-fn open(protocol: i32) -> Result<Socket, RawSocketError> {
-    Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(protocol))).map_err(|error| {
+impl RawSocketError {
+    /// Why opening a raw or link-layer socket failed: a missing privilege is worth its own words.
+    pub(crate) fn opening(error: io::Error) -> RawSocketError {
         if error.kind() == io::ErrorKind::PermissionDenied {
             RawSocketError::NotPermitted
         } else {
             RawSocketError::Io(error)
         }
-    })
+    }
+}
+
+fn open(protocol: i32) -> Result<Socket, RawSocketError> {
+    Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(protocol))).map_err(RawSocketError::opening)
 }
 
 const IPPROTO_RAW: i32 = 255;
@@ -95,7 +100,7 @@ impl RawReceiver {
 }
 
 /// No packet (nothing queued, the wait ran out, or a signal came) is not an error.
-fn quiet(result: io::Result<usize>) -> io::Result<Option<usize>> {
+pub(crate) fn quiet(result: io::Result<usize>) -> io::Result<Option<usize>> {
     match result {
         Ok(len) => Ok(Some(len)),
         Err(error)
