@@ -11,7 +11,6 @@ use hickory_resolver::TokioResolver;
 use model::{HostResult, HostStatus};
 
 use crate::args::{ReverseDns, ScanOptions};
-use crate::run::RunError;
 
 /// Lookups in flight at once.
 const PARALLEL_LOOKUPS: usize = 256;
@@ -26,18 +25,25 @@ pub struct NameFinder {
 }
 
 impl NameFinder {
-    /// The finder the options ask for; `None` with `-n`.
-    pub fn new(options: &ScanOptions) -> Result<Option<NameFinder>, RunError> {
+    /// The finder the options ask for; `None` with `-n`, or when the system's name servers
+    /// cannot be read (with a warning).
+    pub fn new(options: &ScanOptions) -> Option<NameFinder> {
         if options.reverse_dns == ReverseDns::Never {
-            return Ok(None);
+            return None;
         }
         let resolver = if options.system_dns {
             None
         } else {
             let provider = TokioConnectionProvider::default();
             let mut builder = if options.dns_servers.is_empty() {
-                TokioResolver::builder_tokio()
-                    .map_err(|e| RunError::Failed(format!("cannot read the system's name servers: {e}")))?
+                match TokioResolver::builder_tokio() {
+                    Ok(builder) => builder,
+                    // Names are a courtesy: the scan goes on without them, as Nmap's does.
+                    Err(error) => {
+                        eprintln!("WARNING: no reverse DNS: cannot read the system's name servers ({error})");
+                        return None;
+                    }
+                }
             } else {
                 let servers = NameServerConfigGroup::from_ips_clear(&options.dns_servers, 53, true);
                 TokioResolver::builder_with_config(ResolverConfig::from_parts(None, Vec::new(), servers), provider)
@@ -48,7 +54,7 @@ impl NameFinder {
             opts.use_hosts_file = ResolveHosts::Always;
             Some(builder.build())
         };
-        Ok(Some(NameFinder { which: options.reverse_dns, resolver }))
+        Some(NameFinder { which: options.reverse_dns, resolver })
     }
 
     /// How many of `hosts` will be looked up.

@@ -63,7 +63,7 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
         tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
     let names = {
         let _inside = runtime.enter();
-        NameFinder::new(&options)?
+        NameFinder::new(&options)
     };
 
     let saved_document = SharedBuffer::default();
