@@ -6,6 +6,7 @@ mod history;
 mod names;
 mod phases;
 mod progress;
+mod raw_scan;
 mod run;
 mod usage;
 

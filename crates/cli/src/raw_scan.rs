@@ -1,0 +1,275 @@
+//! The raw-packet path of a scan: each group of targets goes through host discovery, then the
+//! TCP technique and UDP (both at once when there are two), then reverse DNS, and its hosts are
+//! reported in the order given.
+
+use std::sync::atomic::AtomicBool;
+
+use engine::raw::runner::RawScanError;
+use engine::raw::{self, RawConfig};
+use model::{HostResult, HostStatus, Target};
+use netio::RawSocketError;
+use probes::{AckScan, CustomFlags, StealthScan, SynScan, TcpTechnique, UdpPayloads, UdpScan, WindowScan};
+use services::DataDirs;
+
+use crate::args::{Payload, ScanOptions, TcpScan, TimingOptions};
+use crate::discover::{with_discovery, Discovery};
+use crate::phases::Phase;
+use crate::run::{not_permitted, terminal_output, timing, Discoveries, Finished, Ports, RunError, ScanRun};
+
+/// The raw engine keeps a verdict per (host, port) of a group and some 170 bytes per host:
+/// groups are sized so that memory stays near 16 MB whatever the scan's size.
+const RAW_SLOTS_PER_GROUP: usize = 1 << 20;
+const RAW_DEFAULT_HOSTGROUP: usize = 1 << 16;
+
+/// The raw-packet technique: the scan type's table, with `--scanflags` replacing its flags.
+pub(crate) fn raw_technique(technique: TcpScan, scan_flags: Option<u8>) -> Box<dyn TcpTechnique> {
+    let table: Box<dyn TcpTechnique> = match technique {
+        TcpScan::Syn => Box::new(SynScan),
+        TcpScan::Fin => Box::new(StealthScan::FIN),
+        TcpScan::Null => Box::new(StealthScan::NULL),
+        TcpScan::Xmas => Box::new(StealthScan::XMAS),
+        TcpScan::Maimon => Box::new(StealthScan::MAIMON),
+        TcpScan::Ack => Box::new(AckScan),
+        TcpScan::Window => Box::new(WindowScan),
+        TcpScan::Connect => unreachable!("the connect scan is not a raw-packet technique"),
+    };
+    match scan_flags {
+        Some(flags) => Box::new(CustomFlags::new(flags, table)),
+        None => table,
+    }
+}
+
+/// Raw-packet scans: the TCP technique, UDP, or both at once over each group of hosts.
+pub(crate) fn raw_scan(
+    options: &ScanOptions,
+    tcp: Option<TcpScan>,
+    targets: impl Iterator<Item = Target>,
+    run: ScanRun,
+) -> Result<Finished, RunError> {
+    let ScanRun { ports, discovery, names, runtime, observer, report, stop } = run;
+    let mut targets = targets.peekable();
+    let config = RawConfig {
+        timing: timing(&options.timing),
+        max_rate: options.timing.max_rate,
+        min_rate: options.timing.min_rate,
+        assume_up: options.assume_up,
+        source: options.source.clone(),
+    };
+    let techniques = RawTechniques {
+        tcp: tcp.map(|scan| raw_technique(scan, options.scan_flags)),
+        udp: if options.udp { Some(UdpScan::new(udp_payloads(options)?.0)) } else { None },
+    };
+    let flag = match tcp {
+        Some(scan) => scan.flag(),
+        None if options.udp => "-sU",
+        None => "-sn",
+    };
+    let verbose = options.verbosity > 0 && terminal_output(options);
+    let probes_per_host = (ports.tcp.len() + ports.udp.len()).max(discovery.probes_per_host()).max(1);
+    let group_size = raw_group_size(&options.timing, probes_per_host);
+    loop {
+        let group = next_group(&mut targets, group_size);
+        if group.is_empty() {
+            return Ok(Finished::All);
+        }
+        let ping_phase = matches!(discovery, Discovery::Raw { .. }).then(|| {
+            observer.progress.begin_phase("Ping Scan", group.len());
+            Phase::begin(verbose, "Ping Scan", &group, discovery.probes_per_host())
+        });
+        let mut found = match discovery.find_raw(&config, group, stop) {
+            Ok(found) => found,
+            Err(RawScanError::Interrupted) => return Ok(Finished::Interrupted),
+            Err(error) => return Err(raw_failure(error, flag)),
+        };
+        if let Some(phase) = ping_phase {
+            phase.end(found.len(), "hosts");
+        }
+        if let Some(names) = names.filter(|names| names.count(&found) > 0) {
+            let phase = Phase::announce(verbose, dns_phase_name(names.count(&found)));
+            runtime.block_on(names.name_all(&mut found));
+            phase.end_quietly();
+        }
+        if options.hosts_only {
+            found.into_iter().try_for_each(&mut *report)?;
+            continue;
+        }
+        let up_targets: Vec<Target> =
+            found.iter().filter(|host| host.is_up()).map(|host| host.target.clone()).collect();
+        let phases = techniques.begin_phases(verbose, &up_targets, ports);
+        observer.progress.begin_phase(techniques.name(), up_targets.len());
+        let mut scanned = match techniques.scan(&config, up_targets, ports, observer, stop) {
+            Ok(results) => results.into_iter(),
+            Err(RawScanError::Interrupted) => return Ok(Finished::Interrupted),
+            Err(error) => return Err(raw_failure(error, flag)),
+        };
+        for (phase, per_host) in phases {
+            phase.end(scanned.len() * per_host, "ports");
+        }
+        // Reported in the order of the targets, each up host with its port scan.
+        for host in found {
+            if host.is_up() {
+                report(with_discovery(scanned.next().expect("a port scan per host up"), &host))?;
+            } else {
+                report(host)?;
+            }
+        }
+    }
+}
+
+/// Nmap's name for the phase, which names its own scope: "Parallel DNS resolution of 3 hosts.".
+fn dns_phase_name(hosts: usize) -> String {
+    let noun = if hosts == 1 { "host" } else { "hosts" };
+    format!("Parallel DNS resolution of {hosts} {noun}.")
+}
+
+/// The raw-packet techniques of a scan: at most one TCP technique, and UDP.
+struct RawTechniques {
+    tcp: Option<Box<dyn TcpTechnique>>,
+    udp: Option<UdpScan>,
+}
+
+impl RawTechniques {
+    /// The name of the scan, as progress displays call it: the TCP technique's, else UDP's.
+    fn name(&self) -> &'static str {
+        match &self.tcp {
+            Some(tcp) => tcp.name(),
+            None => "UDP Scan",
+        }
+    }
+
+    /// `-v`'s phase lines, one per technique, with its ports per host; empty for no hosts.
+    fn begin_phases(&self, verbose: bool, targets: &[Target], ports: &Ports) -> Vec<(Phase, usize)> {
+        if targets.is_empty() {
+            return Vec::new();
+        }
+        let tcp = self.tcp.as_ref().map(|tcp| (tcp.name(), ports.tcp.len()));
+        let udp = self.udp.as_ref().map(|udp| (probes::Technique::name(udp), ports.udp.len()));
+        tcp.into_iter().chain(udp).map(|(name, count)| (Phase::begin(verbose, name, targets, count), count)).collect()
+    }
+
+    /// Scans one group with each technique, both at once when there are two, and joins each
+    /// host's results, TCP ports first as Nmap lists them.
+    fn scan(
+        &self,
+        config: &RawConfig,
+        group: Vec<Target>,
+        ports: &Ports,
+        observer: &Discoveries,
+        stop: &AtomicBool,
+    ) -> Result<Vec<HostResult>, RawScanError> {
+        let scan_tcp = |technique: &dyn TcpTechnique, group| {
+            raw::runner::run(technique, config.clone(), group, ports.tcp.clone(), observer, stop)
+        };
+        let scan_udp = |udp: &UdpScan, group| {
+            raw::runner::run(udp.clone(), config.clone(), group, ports.udp.clone(), observer, stop)
+        };
+        match (self.tcp.as_deref(), &self.udp) {
+            (Some(tcp), None) => scan_tcp(tcp, group),
+            (None, Some(udp)) => scan_udp(udp, group),
+            (Some(tcp), Some(udp)) => {
+                let (tcp_results, udp_results) = std::thread::scope(|scope| {
+                    let udp_group = group.clone();
+                    let udp_scan = scope.spawn(|| scan_udp(udp, udp_group));
+                    (scan_tcp(tcp, group), udp_scan.join().expect("the UDP scan panicked"))
+                });
+                Ok(tcp_results?.into_iter().zip(udp_results?).map(|(tcp, udp)| join_results(tcp, udp)).collect())
+            }
+            (None, None) => unreachable!("choose_technique picks a TCP technique unless -sU is given"),
+        }
+    }
+}
+
+/// One host's TCP and UDP results as one: up if either protocol found it up, skipped if either
+/// ran past `--host-timeout` (as Nmap skips a timed-out host whole).
+fn join_results(mut tcp: HostResult, udp: HostResult) -> HostResult {
+    tcp.status = match (tcp.status, udp.status) {
+        (HostStatus::TimedOut, _) | (_, HostStatus::TimedOut) => HostStatus::TimedOut,
+        (up @ HostStatus::Up { .. }, _) | (_, up @ HostStatus::Up { .. }) => up,
+        // Neither found it up (a listing never reaches a scan).
+        _ => HostStatus::Down,
+    };
+    tcp.round_trip = tcp.round_trip.or(udp.round_trip);
+    if tcp.status == HostStatus::TimedOut {
+        tcp.ports.clear();
+    } else {
+        tcp.ports.extend(udp.ports);
+    }
+    tcp
+}
+
+/// The UDP payloads: the user's one payload for all ports, else portolan's table, with
+/// nmap-payloads (when installed) for the ports it lacks. Also says where they came from.
+pub(crate) fn udp_payloads(options: &ScanOptions) -> Result<(UdpPayloads, String), RunError> {
+    match &options.payload {
+        Some(Payload::Bytes(bytes)) => Ok((UdpPayloads::same_for_all(bytes.clone()), "--data".into())),
+        Some(Payload::Random(length)) => {
+            let bytes = (0..*length).map(|_| rand::random::<u8>()).collect();
+            Ok((UdpPayloads::same_for_all(bytes), "--data-length".into()))
+        }
+        None => {
+            let ours = UdpPayloads::embedded();
+            let Some(path) = DataDirs::from_env(options.datadir.clone()).find("nmap-payloads") else {
+                return Ok((ours, "portolan's embedded table".into()));
+            };
+            let failed = |error: String| RunError::Failed(format!("{}: {error}", path.display()));
+            let text = std::fs::read(&path).map_err(|e| failed(e.to_string()))?;
+            let nmaps = UdpPayloads::parse(&String::from_utf8_lossy(&text)).map_err(|e| failed(e.to_string()))?;
+            Ok((ours.or(nmaps), format!("portolan's embedded table, then {}", path.display())))
+        }
+    }
+}
+
+/// Up to `size` targets, ending before an address the group already holds: replies are matched
+/// to targets by address, so a target listed twice is scanned twice, in two groups.
+fn next_group(targets: &mut std::iter::Peekable<impl Iterator<Item = Target>>, size: usize) -> Vec<Target> {
+    let mut group = Vec::new();
+    let mut addrs = std::collections::HashSet::new();
+    while group.len() < size {
+        let Some(target) = targets.next_if(|t| !addrs.contains(&t.addr)) else { break };
+        addrs.insert(target.addr);
+        group.push(target);
+    }
+    group
+}
+
+/// Hosts per raw-engine group: bounded by the slot budget unless `--min-hostgroup` asks for more.
+fn raw_group_size(timing: &TimingOptions, ports: usize) -> usize {
+    let by_slots = (RAW_SLOTS_PER_GROUP / ports).max(1);
+    let bounded = timing.max_hostgroup.unwrap_or(RAW_DEFAULT_HOSTGROUP).min(by_slots);
+    bounded.max(timing.min_hostgroup.unwrap_or(1))
+}
+
+fn raw_failure(error: RawScanError, flag: &str) -> RunError {
+    match error {
+        RawScanError::Socket(RawSocketError::NotPermitted) => not_permitted(flag),
+        other => RunError::Failed(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_groups_hold_a_million_slots_unless_told_otherwise() {
+        let timing = TimingOptions::default();
+        assert_eq!(raw_group_size(&timing, 1), RAW_DEFAULT_HOSTGROUP);
+        assert_eq!(raw_group_size(&timing, 1000), 1048);
+        assert_eq!(raw_group_size(&timing, 65535), 16);
+        let small = TimingOptions { max_hostgroup: Some(8), ..TimingOptions::default() };
+        assert_eq!(raw_group_size(&small, 1), 8);
+        let big = TimingOptions { min_hostgroup: Some(4096), ..TimingOptions::default() };
+        assert_eq!(raw_group_size(&big, 65535), 4096, "--min-hostgroup overrides the slot budget");
+    }
+
+    #[test]
+    fn a_repeated_address_starts_a_new_group() {
+        let addr = |last: u8| Target::from_addr(std::net::Ipv4Addr::new(198, 18, 0, last).into());
+        let mut targets = vec![addr(1), addr(2), addr(1), addr(3), addr(4)].into_iter().peekable();
+        let sizes: Vec<Vec<String>> = std::iter::from_fn(|| Some(next_group(&mut targets, 3)))
+            .take_while(|g| !g.is_empty())
+            .map(|g| g.iter().map(|t| t.addr.to_string()).collect())
+            .collect();
+        assert_eq!(sizes, [vec!["198.18.0.1", "198.18.0.2"], vec!["198.18.0.1", "198.18.0.3", "198.18.0.4"]]);
+    }
+}
