@@ -1,6 +1,6 @@
-//! The raw-packet path of a scan: each group of targets goes through host discovery, then the
-//! TCP technique and UDP (both at once when there are two), then reverse DNS, and its hosts are
-//! reported in the order given.
+//! The raw-packet path of a scan: each group of targets goes through host discovery, reverse
+//! DNS of the hosts found, then the TCP technique and UDP (both at once when there are two),
+//! and its hosts are reported in the order given.
 
 use std::sync::atomic::AtomicBool;
 
