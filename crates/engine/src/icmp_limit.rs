@@ -25,8 +25,9 @@ use std::time::{Duration, Instant};
 const ASSUMED_REFILL: Duration = Duration::from_secs(1);
 /// Gaps longer than this between errors are not a refill period but a pause in the scan.
 const LONGEST_REFILL: Duration = Duration::from_secs(10);
-/// How many refill periods must pass after an error before silence counts.
-const QUIET_PERIODS: u32 = 3;
+/// How many half refill periods must pass after an error before silence counts: one and a
+/// half periods, so that a token has surely come back whatever the phase of the refill.
+const QUIET_HALF_PERIODS: u32 = 3;
 
 #[derive(Debug, Clone, Default)]
 pub struct IcmpLimit {
@@ -82,7 +83,7 @@ impl IcmpLimit {
 
     /// How long after an error the host is sure to have another to spare.
     pub fn quiet_needed(&self) -> Duration {
-        self.refill() * QUIET_PERIODS / 2
+        self.refill() * QUIET_HALF_PERIODS / 2
     }
 
     /// Whether silence to a probe sent at `sent` says the port itself is silent: true for a
