@@ -1,7 +1,7 @@
 //! Host discovery before the port scan, as Nmap's ping scan: which hosts of a group are up,
 //! and why. The port scan then probes only those.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::sync::atomic::AtomicBool;
 
 use engine::arp::ArpFound;
@@ -40,14 +40,15 @@ impl Discovery {
             }
             return Ok(Discovery::AssumeUp);
         }
-        let raw_possible = netio::has_cap_net_raw() && !options.ipv6 && technique != Some(TcpScan::Connect);
+        let privileged = netio::has_cap_net_raw();
+        let raw_possible = privileged && !options.ipv6 && technique != Some(TcpScan::Connect);
         let arp_links = if options.no_arp { Vec::new() } else { netio::ethernet_links() };
         let ip_probes = probes(&options.pings);
         let ip = if ip_probes.is_empty() { HostDiscovery::nmap_default() } else { HostDiscovery::new(ip_probes) };
         match options.pings.first() {
             None if raw_possible => Ok(Discovery::Raw { ip, arp_links }),
             None => Ok(Discovery::Connect),
-            Some(ping) if !netio::has_cap_net_raw() => {
+            Some(ping) if !privileged => {
                 Err(RunError::Failed(format!("{} needs CAP_NET_RAW (run as root, or use -Pn)", ping.flag())))
             }
             Some(ping) if !raw_possible => Err(RunError::Usage(format!(
@@ -81,7 +82,7 @@ impl Discovery {
             Discovery::Connect => unreachable!("raw-packet scans discover with raw probes or not at all"),
         };
         // Each target goes to the first link that reaches it, else to the IP probes.
-        let link_of = |target: &Target| ipv4(target).and_then(|addr| arp_links.iter().position(|l| l.reaches(addr)));
+        let link_of = |target: &Target| target.ipv4().and_then(|addr| arp_links.iter().position(|l| l.reaches(addr)));
         let routes: Vec<Option<usize>> = group.iter().map(link_of).collect();
         let mut found: Vec<Option<HostResult>> = vec![None; group.len()];
         for (index, link) in arp_links.iter().enumerate() {
@@ -89,7 +90,7 @@ impl Discovery {
             if on_link.is_empty() {
                 continue;
             }
-            let addrs: Vec<Ipv4Addr> = on_link.iter().filter_map(|&i| ipv4(&group[i])).collect();
+            let addrs: Vec<Ipv4Addr> = on_link.iter().filter_map(|&i| group[i].ipv4()).collect();
             let replies = engine::arp::run(link, &addrs, &config.timing, config.max_rate, stop)?;
             for (&i, reply) in on_link.iter().zip(replies) {
                 found[i] = Some(arp_result(group[i].clone(), reply));
@@ -154,13 +155,6 @@ fn arp_result(mut target: Target, reply: Option<ArpFound>) -> HostResult {
         status: HostStatus::Up { reason: Reason::ArpResponse },
         round_trip: Some(RoundTrip::from_sample(reply.rtt)),
         ports: Vec::new(),
-    }
-}
-
-fn ipv4(target: &Target) -> Option<Ipv4Addr> {
-    match target.addr {
-        IpAddr::V4(addr) => Some(addr),
-        IpAddr::V6(_) => None,
     }
 }
 

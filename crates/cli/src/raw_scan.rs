@@ -84,8 +84,9 @@ pub(crate) fn raw_scan(
         if let Some(phase) = ping_phase {
             phase.end(found.len(), "hosts");
         }
-        if let Some(names) = names.filter(|names| names.count(&found) > 0) {
-            let phase = Phase::announce(verbose, dns_phase_name(names.count(&found)));
+        let to_name = names.map_or(0, |names| names.count(&found));
+        if let Some(names) = names.filter(|_| to_name > 0) {
+            let phase = Phase::announce(verbose, dns_phase_name(to_name));
             runtime.block_on(names.name_all(&mut found));
             phase.end_quietly();
         }

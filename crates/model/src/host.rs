@@ -26,6 +26,14 @@ impl Target {
         Target { addr, name: None, other_addrs: Vec::new(), reverse_name: None, mac: None }
     }
 
+    /// The address, if it is IPv4 (the raw engine and ARP work on IPv4 only).
+    pub fn ipv4(&self) -> Option<std::net::Ipv4Addr> {
+        match self.addr {
+            IpAddr::V4(addr) => Some(addr),
+            IpAddr::V6(_) => None,
+        }
+    }
+
     /// The hardware address as Nmap prints it: "02:00:5E:10:00:01".
     pub fn mac_text(&self) -> Option<String> {
         let mac = self.mac?;

@@ -139,7 +139,7 @@ impl<T: Technique> ProbeEngine<T> {
         ports: Vec<u16>,
         now: Instant,
     ) -> Self {
-        let addrs: Vec<Ipv4Addr> = targets.iter().filter_map(ipv4).collect();
+        let addrs: Vec<Ipv4Addr> = targets.iter().filter_map(Target::ipv4).collect();
         assert_eq!(addrs.len(), targets.len(), "the raw engine scans IPv4 targets only");
         let host_index: HashMap<Ipv4Addr, u32> = addrs.iter().enumerate().map(|(i, &a)| (a, i as u32)).collect();
         assert_eq!(host_index.len(), addrs.len(), "each address appears once in a raw-engine group");
@@ -577,13 +577,6 @@ impl<T: Technique> ProbeEngine<T> {
                 HostResult { target, status, round_trip: host.rtt.round_trip(), ports }
             })
             .collect()
-    }
-}
-
-fn ipv4(target: &Target) -> Option<Ipv4Addr> {
-    match target.addr {
-        std::net::IpAddr::V4(addr) => Some(addr),
-        std::net::IpAddr::V6(_) => None,
     }
 }
 

@@ -174,6 +174,12 @@ fn tcp_reply(probe: &Probe, flags: u8, ack: u32) -> TcpReply {
 }
 
 fn unreachable(probe: &Probe, code: u8) -> Unreachable {
+    let quoted = QuotedTcp { src_port: tcp(probe).src_port, dst_port: tcp(probe).dst_port, seq: tcp(probe).seq };
+    unreachable_quoting(probe, code, QuotedProbe::Tcp(quoted))
+}
+
+/// The ICMP destination-unreachable with `code` the probe's target sends about it.
+pub(super) fn unreachable_quoting(probe: &Probe, code: u8, quoted: QuotedProbe) -> Unreachable {
     Unreachable {
         from: probe.dst,
         code,
@@ -181,11 +187,7 @@ fn unreachable(probe: &Probe, code: u8) -> Unreachable {
         probe_src: probe.src,
         probe_dst: probe.dst,
         probe_ident: probe.ip_id,
-        probe: QuotedProbe::Tcp(QuotedTcp {
-            src_port: tcp(probe).src_port,
-            dst_port: tcp(probe).dst_port,
-            seq: tcp(probe).seq,
-        }),
+        probe: quoted,
     }
 }
 

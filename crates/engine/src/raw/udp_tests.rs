@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use probes::{QuotedProbe, UdpPayloads, UdpReply, UdpScan, Unreachable};
+use probes::{QuotedProbe, UdpPayloads, UdpReply, UdpScan};
 
 use super::*;
 
@@ -101,15 +101,11 @@ impl UdpSim {
     fn answer(&mut self, probe: &Probe) {
         let Transport::Udp { src_port, dst_port, .. } = probe.transport else { panic!("not a UDP probe") };
         let error = |code| {
-            Response::Unreachable(Unreachable {
-                from: probe.dst,
+            Response::Unreachable(super::tests::unreachable_quoting(
+                probe,
                 code,
-                ttl: 64,
-                probe_src: probe.src,
-                probe_dst: probe.dst,
-                probe_ident: probe.ip_id,
-                probe: QuotedProbe::Udp { src_port, dst_port },
-            })
+                QuotedProbe::Udp { src_port, dst_port },
+            ))
         };
         let bucket = self.buckets.get_mut(&probe.dst).expect("a simulated host");
         let response = match self.ports[&(probe.dst, dst_port)] {
