@@ -23,7 +23,7 @@ pub use permutation::Permutation;
 pub use retry::RetryAllowance;
 pub use rtt::RttEstimator;
 pub use timing::{Timing, TimingTemplate};
-pub use window::CongestionWindow;
+pub use window::{Answer, CongestionWindow, Judgement};
 
 /// Where probes leave from, when the user says (`-S`, `-e`, `-g`); the routing table decides
 /// whatever is left unsaid.

@@ -4,29 +4,65 @@
 ///
 /// Loss is seen only in answers to retransmissions (the earlier probe or its answer was lost);
 /// ports behind a dropping firewall never answer, so they never shrink the window. Unlike TCP,
-/// the window is judged once per window of answers by the *fraction* of them that needed a
-/// retransmission: paths lose packets at random whatever the rate (the lab's 5 % each way makes
-/// about one answer in ten come on a retry), and halving on each such loss would crawl. Sending
-/// faster than a path carries loses far more than that, and then the window halves.
+/// the window is judged once per window of answers by the *fraction* of them that showed loss:
+/// paths lose packets at random whatever the rate (the lab's 5 % each way makes about one
+/// answer in ten come on a retry), and halving on each such loss would crawl. Sending faster
+/// than a path carries loses far more than that, and then the window is cut: by half, or down to
+/// the share that got through when that is less. As in TCP, one loss event cuts once: the
+/// caller tells answers whose earlier try was lost before the last cut from newer losses, since
+/// a loss is only seen a retransmission timeout after it happened.
 #[derive(Debug, Clone)]
 pub struct CongestionWindow {
     window: f64,
     threshold: f64,
     min: f64,
     max: f64,
-    /// Answers, and answers to retransmissions, since the window was last judged.
+    /// Answers, answers to retransmissions, and those showing new loss, since the window was
+    /// last judged.
     answers: u32,
     retried: u32,
+    lost: u32,
     /// Answers per judgement: the window when the current judgement period began.
     period: f64,
     /// Whether anything has answered yet: the path is known to deliver.
     answered: bool,
 }
 
+/// How an answer came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// To the first sending of its probe (or to a try sent again because its silence proved
+    /// nothing).
+    FirstTry,
+    /// To a retransmission whose earlier try was lost before the window was last cut: that
+    /// cut answered this loss already.
+    AfterKnownLoss,
+    /// To a retransmission whose earlier try was lost since the window was last cut.
+    AfterNewLoss,
+}
+
+/// What judging a window of answers found, once the last answer of the window has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    /// The window of answers is not complete yet.
+    Pending,
+    /// None of them needed a retransmission.
+    Clean,
+    /// Some needed one, but too few showed new loss to cut the window.
+    Tolerable,
+    /// Too many showed loss: the window was halved.
+    Cut,
+    /// Too many showed loss, and the window cannot shrink any further: only spacing probes out
+    /// in time can slow the scan.
+    OverrunAtFloor,
+}
+
 /// Probes in flight before the first answer: few enough that only they wait out the initial
 /// timeout, enough to measure the round trip at once.
 pub const INITIAL_WINDOW: f64 = 32.0;
 const MIN_WINDOW: f64 = 1.0;
+/// The smallest share of the window one cut keeps.
+const DEEPEST_CUT: f64 = 0.125;
 /// The share of answers that may come on retransmissions before the window is cut.
 const LOSS_TOLERANCE: f64 = 0.2;
 
@@ -36,7 +72,17 @@ impl CongestionWindow {
         let min = min.map_or(MIN_WINDOW, |m| m as f64).max(MIN_WINDOW);
         let max = (max as f64).max(min);
         let window = INITIAL_WINDOW.clamp(min, max);
-        CongestionWindow { window, threshold: max, min, max, answers: 0, retried: 0, period: window, answered: false }
+        CongestionWindow {
+            window,
+            threshold: max,
+            min,
+            max,
+            answers: 0,
+            retried: 0,
+            lost: 0,
+            period: window,
+            answered: false,
+        }
     }
 
     /// Probes that may be in flight now.
@@ -44,17 +90,25 @@ impl CongestionWindow {
         self.window as usize
     }
 
-    /// An answer came; `retransmitted` when it answered a retransmission. Returns true when
-    /// this answer closed a period judged overrun while the window could not shrink any
-    /// further: then only spacing probes out in time can slow the scan.
-    pub fn on_answer(&mut self, retransmitted: bool) -> bool {
+    /// An answer came. The caller tells losses since the last cut from older ones, so that
+    /// one loss event cuts the window once, as in TCP.
+    pub fn on_answer(&mut self, answer: Answer) -> Judgement {
         self.answered = true;
         self.answers += 1;
-        self.retried += u32::from(retransmitted);
-        let overrun_at_floor = f64::from(self.answers) >= self.period && self.judge();
-        let growth = if self.window < self.threshold { 1.0 } else { 1.0 / self.window };
-        self.window = (self.window + growth).min(self.max);
-        overrun_at_floor
+        self.retried += u32::from(answer != Answer::FirstTry);
+        self.lost += u32::from(answer == Answer::AfterNewLoss);
+        // Judged once per window of answers, or as soon as the losses alone condemn it: when
+        // answers are scarce, a window of them can take long to come.
+        let complete = f64::from(self.answers) >= self.period;
+        let condemned = f64::from(self.lost) > LOSS_TOLERANCE * self.period;
+        let judgement = if complete || condemned { self.judge() } else { Judgement::Pending };
+        // As TCP does not grow its window on the acknowledgements of retransmissions: while
+        // probes are being lost, only those getting through at the first try show room.
+        if answer == Answer::FirstTry {
+            let growth = if self.window < self.threshold { 1.0 } else { 1.0 / self.window };
+            self.window = (self.window + growth).min(self.max);
+        }
+        judgement
     }
 
     /// A probe left the pipe without an answer: a host down, a port filtered, or a loss,
@@ -70,20 +124,30 @@ impl CongestionWindow {
         }
     }
 
-    /// Once per window of answers: halve if too many of them needed a retransmission. Returns
-    /// whether it was overrun with no room left to halve.
-    fn judge(&mut self) -> bool {
-        let overrun = f64::from(self.retried) > LOSS_TOLERANCE * f64::from(self.answers);
+    /// Once per window of answers: cut if too many of them showed new loss.
+    fn judge(&mut self) -> Judgement {
+        let overrun = f64::from(self.lost) > LOSS_TOLERANCE * f64::from(self.answers);
+        let clean = self.retried == 0;
         // Halved, the window would leave less than one probe of room above its minimum.
         let at_floor = self.window / 2.0 < self.min + 1.0;
         if overrun {
-            self.threshold = (self.window / 2.0).max(self.min);
+            // Halve, or cut deeper when most answers showed loss: the path carries about the
+            // share that got through, and every round of halving costs a retransmission timeout.
+            let delivered = 1.0 - f64::from(self.lost) / f64::from(self.answers);
+            let factor = delivered.clamp(DEEPEST_CUT, 0.5);
+            self.threshold = (self.window * factor).max(self.min);
             self.window = self.threshold;
         }
         self.answers = 0;
         self.retried = 0;
+        self.lost = 0;
         self.period = self.window;
-        overrun && at_floor
+        match (overrun, at_floor) {
+            (false, _) if clean => Judgement::Clean,
+            (false, _) => Judgement::Tolerable,
+            (true, false) => Judgement::Cut,
+            (true, true) => Judgement::OverrunAtFloor,
+        }
     }
 }
 
@@ -93,7 +157,11 @@ mod tests {
 
     fn answers(window: &mut CongestionWindow, count: usize, every_nth_retried: usize) {
         for i in 1..=count {
-            let _ = window.on_answer(every_nth_retried != 0 && i % every_nth_retried == 0);
+            let _ = window.on_answer(if every_nth_retried != 0 && i % every_nth_retried == 0 {
+                Answer::AfterNewLoss
+            } else {
+                Answer::FirstTry
+            });
         }
     }
 
@@ -134,28 +202,61 @@ mod tests {
 
     #[test]
     fn random_loss_below_the_tolerance_does_not_slow_the_scan() {
-        // One answer in ten on a retransmission (5 % loss each way) grows the window exactly
-        // as a loss-free path does.
+        // One answer in ten on a retransmission (5 % loss each way) never cuts the window: it
+        // grows by every answer that came at the first try.
         let mut lossy = CongestionWindow::new(100_000, None);
-        let mut clean = CongestionWindow::new(100_000, None);
         answers(&mut lossy, 5_000, 10);
-        answers(&mut clean, 5_000, 0);
-        assert_eq!(lossy.allowed(), clean.allowed());
-        assert!(lossy.allowed() > 5_000);
+        assert_eq!(lossy.allowed(), 32 + 4_500);
     }
 
     #[test]
-    fn heavy_loss_halves_the_window_then_growth_is_linear() {
+    fn heavy_loss_halves_the_window_at_once_then_growth_is_linear() {
         let mut window = CongestionWindow::new(10_000, None);
         answers(&mut window, 32 + 64, 0);
         assert_eq!(window.allowed(), 128);
-        // Half of a window's answers came on retransmissions: the rate overran the path. Slow
-        // start had doubled the window to about 256 meanwhile; it is halved from there.
-        answers(&mut window, 128, 2);
+        // Half the answers come on retransmissions: the rate overran the path. The window is
+        // halved as soon as the losses exceed what a whole window of answers may hold, without
+        // waiting for the rest of that window; slow start had grown it meanwhile.
+        let mut judgements =
+            (1..=128).map(|i| window.on_answer(if i % 2 == 0 { Answer::AfterNewLoss } else { Answer::FirstTry }));
+        let cut_after = judgements.position(|j| j == Judgement::Cut).expect("cut") + 1;
+        assert!(cut_after < 64, "judged after {cut_after} answers");
         let cut = window.allowed();
-        assert!((120..=128).contains(&cut), "halved: {cut}");
+        assert!((75..=80).contains(&cut), "halved from about 154: {cut}");
         answers(&mut window, cut, 0);
         assert!(window.allowed() <= cut + 1, "linear growth above the threshold: {}", window.allowed());
+    }
+
+    #[test]
+    fn a_path_losing_nearly_everything_cuts_the_window_deeper_than_half() {
+        let mut window = CongestionWindow::new(10_000, None);
+        answers(&mut window, 32 + 64 + 128, 0);
+        assert_eq!(window.allowed(), 256);
+        // Nine answers in ten show loss: halving would take several rounds of retransmission
+        // timeouts to get near what the path carries.
+        for i in 0..60 {
+            let _ = window.on_answer(if i % 10 == 0 { Answer::FirstTry } else { Answer::AfterNewLoss });
+        }
+        // From about 262: a quarter of that at most, an eighth (the deepest one cut goes) at least.
+        let cut = window.allowed();
+        assert!((32..=65).contains(&cut), "{cut}");
+    }
+
+    #[test]
+    fn answers_to_retransmissions_do_not_grow_the_window() {
+        let mut window = CongestionWindow::new(10_000, None);
+        for _ in 0..100 {
+            let _ = window.on_answer(Answer::AfterKnownLoss);
+        }
+        assert_eq!(window.allowed(), 32);
+    }
+
+    #[test]
+    fn losses_already_answered_by_a_cut_do_not_cut_again() {
+        let mut window = CongestionWindow::new(10_000, None);
+        let judgements: Vec<Judgement> = (0..1_000).map(|_| window.on_answer(Answer::AfterKnownLoss)).collect();
+        assert!(judgements.iter().all(|&j| matches!(j, Judgement::Pending | Judgement::Tolerable)));
+        assert_eq!(window.allowed(), 32);
     }
 
     #[test]
@@ -163,28 +264,31 @@ mod tests {
         let mut window = CongestionWindow::new(10_000, Some(200));
         assert_eq!(window.allowed(), 200, "starts at the floor when that is above the initial window");
         for _ in 0..5_000 {
-            let _ = window.on_answer(true);
+            let _ = window.on_answer(Answer::AfterNewLoss);
             assert!(window.allowed() >= 200);
         }
     }
 
     #[test]
     fn overruns_at_the_floor_are_reported() {
-        // 32 -> 16 -> 8 -> 4 -> 2 -> 1: five halvings with room, then overruns at the floor.
+        // Every answer shows loss: 32 -> 4 -> 1, the deepest cuts, then overruns at the floor.
         let mut window = CongestionWindow::new(10_000, None);
-        let judged: Vec<bool> = (0..200).map(|_| window.on_answer(true)).collect();
-        let first = judged.iter().position(|&at_floor| at_floor).expect("reported");
-        assert!(first > 50, "not before the window is down to its floor: {first}");
-        assert!(judged.iter().filter(|&&at_floor| at_floor).count() > 10);
+        let judged: Vec<Judgement> = (0..200).map(|_| window.on_answer(Answer::AfterNewLoss)).collect();
+        let at_floor = |j: &Judgement| *j == Judgement::OverrunAtFloor;
+        let first = judged.iter().position(at_floor).expect("reported");
+        assert_eq!(judged[..first].iter().filter(|&&j| j == Judgement::Cut).count(), 2);
+        assert!(judged.iter().filter(|j| at_floor(j)).count() > 10);
         let mut clean = CongestionWindow::new(10_000, None);
-        assert_eq!((0..5_000).filter(|_| clean.on_answer(false)).count(), 0);
+        let judgements: Vec<Judgement> = (0..5_000).map(|_| clean.on_answer(Answer::FirstTry)).collect();
+        assert!(judgements.iter().all(|&j| matches!(j, Judgement::Pending | Judgement::Clean)));
+        assert!(judgements.contains(&Judgement::Clean));
     }
 
     #[test]
     fn never_drops_below_one_probe() {
         let mut window = CongestionWindow::new(10_000, None);
         for _ in 0..2_000 {
-            let _ = window.on_answer(true);
+            let _ = window.on_answer(Answer::AfterNewLoss);
             assert!(window.allowed() >= 1);
         }
         assert!(window.allowed() <= 2, "{}", window.allowed());

@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 
 use outcome::{classify, Outcome};
 
-use crate::{CongestionWindow, Pacer, RetryAllowance, RttEstimator, Source, Timing};
+use crate::{Answer, CongestionWindow, Pacer, RetryAllowance, RttEstimator, Source, Timing};
 
 /// Settings of a connect scan.
 #[derive(Debug, Clone)]
@@ -81,8 +81,10 @@ impl HostTiming {
     fn answered(&mut self, try_number: u32, elapsed: Duration) {
         self.rtt.sample(elapsed);
         self.retries.answered_on(try_number);
-        // The connect scan has no adaptive scan delay (yet): only the window adapts.
-        let _ = self.window.on_answer(try_number > 0);
+        // The connect scan has no adaptive scan delay (yet), and does not date its losses:
+        // only the window adapts, to every answer that needed a retry.
+        let answer = if try_number > 0 { Answer::AfterNewLoss } else { Answer::FirstTry };
+        let _ = self.window.on_answer(answer);
     }
 }
 

@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 use model::{HostResult, HostStatus, PortResult, PortState, Reason, Target};
 use probes::{ProbeFields, Response, Technique, Transport};
 
-use crate::{CongestionWindow, CookieKey, IcmpLimit, Pacer, Permutation, RetryAllowance, RttEstimator, Source, Timing};
+use crate::{
+    Answer, CongestionWindow, CookieKey, IcmpLimit, Judgement, Pacer, Permutation, RetryAllowance, RttEstimator,
+    Source, Timing,
+};
 
 /// Settings of a raw scan.
 #[derive(Debug, Clone)]
@@ -59,8 +62,30 @@ struct Verdict {
 /// The first step of an adaptive scan delay.
 const FIRST_SCAN_DELAY: Duration = Duration::from_millis(5);
 
+/// How long a grown scan delay must go without new loss before it is halved: long enough that
+/// a host rationing its replies is not tested with faster probes at every answer.
+const SCAN_DELAY_RELAXES_AFTER: Duration = Duration::from_secs(1);
+
 /// Probes in flight at most when neither `--max-parallelism` nor the caller says otherwise.
 const DEFAULT_MAX_WINDOW: usize = 16_384;
+
+/// A try of a slot to send: a new port, a retransmission, or a held try going out again.
+#[derive(Debug, Clone, Copy)]
+struct Try {
+    slot: u64,
+    number: u8,
+    /// When this same try went out before, if its silence then proved nothing. An answer may
+    /// be to either sending, so it dates nothing.
+    silent_before: Option<Instant>,
+    /// When the previous try went out and went unanswered: the loss an answer to this one shows.
+    previous_lost_at: Option<Instant>,
+}
+
+impl Try {
+    fn first(slot: u64) -> Try {
+        Try { slot, number: 0, silent_before: None, previous_lost_at: None }
+    }
+}
 
 struct Sent {
     try_number: u8,
@@ -68,18 +93,19 @@ struct Sent {
     deadline: Instant,
     /// Still within a round trip of being sent: counted against the congestion window.
     in_pipe: bool,
-    /// When this try went out before, if its silence then proved nothing. An answer may be to
-    /// either sending, so it dates nothing.
     silent_before: Option<Instant>,
+    previous_lost_at: Option<Instant>,
 }
 
 struct HostState {
     rtt: RttEstimator,
     retries: RetryAllowance,
     icmp: IcmpLimit,
-    /// Tries whose silence proved nothing, waiting to be sent again, with when they were sent.
-    held: Vec<(u64, u8, Instant)>,
+    /// Tries whose silence proved nothing, waiting to be sent again.
+    held: Vec<Try>,
     first_probe: Option<Instant>,
+    /// Whether any probe of this host has been answered: its silences may then be losses.
+    answered: bool,
     timed_out: bool,
     /// For a technique that finds hosts: why the host is up, from its first answer.
     found: Option<Reason>,
@@ -109,16 +135,21 @@ pub struct ProbeEngine<T> {
     host_deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
     /// When hosts' held tries go out again.
     sweeps: BinaryHeap<Reverse<(Instant, u32)>>,
-    /// Tries to send before new work, with when the try went out before if it is repeated.
-    retry_queue: VecDeque<(u64, u8, Option<Instant>)>,
+    /// Tries to send before new work.
+    retry_queue: VecDeque<Try>,
     hosts: Vec<HostState>,
     /// Round trips over every host: the timeout of hosts that have not answered yet.
     scan_rtt: RttEstimator,
     window: CongestionWindow,
+    /// When the window was last cut (or the scan slowed) for loss: losses of probes sent
+    /// before then belong to that loss event and were answered by it.
+    last_cut: Option<Instant>,
     /// `--max-rate`, averaged over a few milliseconds.
     rate: Option<Pacer>,
-    /// The scan delay: `--scan-delay`, grown when probes keep being lost at the smallest window.
+    /// The scan delay: `--scan-delay`, grown when probes keep being lost at the smallest window,
+    /// and when it last changed.
     delay: Pacer,
+    delay_changed: Instant,
     started: Instant,
     probes_sent: u64,
     timestamp_base: u32,
@@ -157,6 +188,7 @@ impl<T: Technique> ProbeEngine<T> {
                 icmp: IcmpLimit::default(),
                 held: Vec::new(),
                 first_probe: None,
+                answered: false,
                 timed_out: false,
                 found: None,
             })
@@ -186,8 +218,10 @@ impl<T: Technique> ProbeEngine<T> {
             hosts,
             scan_rtt,
             window: CongestionWindow::new(max_window, timing.min_parallelism),
+            last_cut: None,
             rate: config.max_rate.map(Pacer::per_second),
             delay: Pacer::with_interval(timing.scan_delay),
+            delay_changed: now,
             started: now,
             probes_sent: 0,
             timestamp_base: rand::random(),
@@ -227,12 +261,12 @@ impl<T: Technique> ProbeEngine<T> {
         if !self.may_send(now) {
             return None;
         }
-        let (slot, try_number, silent_before) = self.next_work()?;
+        let next = self.next_work()?;
         if let Some(rate) = &mut self.rate {
             rate.claim(now);
         }
         self.delay.claim(now);
-        Some(self.send(slot, try_number, silent_before, now))
+        Some(self.send(next, now))
     }
 
     fn may_send(&self, now: Instant) -> bool {
@@ -248,23 +282,24 @@ impl<T: Technique> ProbeEngine<T> {
         (self.probes_sent as f64) < due
     }
 
-    fn next_work(&mut self) -> Option<(u64, u8, Option<Instant>)> {
-        while let Some((slot, try_number, silent_before)) = self.retry_queue.pop_front() {
-            if self.results[slot as usize].is_none() {
-                return Some((slot, try_number, silent_before));
+    fn next_work(&mut self) -> Option<Try> {
+        while let Some(again) = self.retry_queue.pop_front() {
+            if self.results[again.slot as usize].is_none() {
+                return Some(again);
             }
         }
         while self.cursor < self.order.len() {
             let slot = self.order.at(self.cursor);
             self.cursor += 1;
             if self.results[slot as usize].is_none() {
-                return Some((slot, 0, None));
+                return Some(Try::first(slot));
             }
         }
         None
     }
 
-    fn send(&mut self, slot: u64, try_number: u8, silent_before: Option<Instant>, now: Instant) -> Probe {
+    fn send(&mut self, next: Try, now: Instant) -> Probe {
+        let Try { slot, number: try_number, silent_before, previous_lost_at } = next;
         let host = self.host_of(slot);
         let dst = self.addrs[host as usize];
         let dst_port = self.ports[(slot % self.ports.len() as u64) as usize];
@@ -281,9 +316,8 @@ impl<T: Technique> ProbeEngine<T> {
         self.deadlines.push(Reverse((deadline, slot)));
         let pipe_exit = now + self.scan_rtt.pipe_time();
         self.pipe_exits.push(Reverse((pipe_exit, slot)));
-        if let Some(earlier) =
-            self.outstanding.insert(slot, Sent { try_number, at: now, deadline, in_pipe: true, silent_before })
-        {
+        let sent = Sent { try_number, at: now, deadline, in_pipe: true, silent_before, previous_lost_at };
+        if let Some(earlier) = self.outstanding.insert(slot, sent) {
             self.leave_pipe(&earlier);
         }
         self.in_pipe += 1;
@@ -323,7 +357,12 @@ impl<T: Technique> ProbeEngine<T> {
             if let Some(sent) = self.outstanding.get_mut(&slot).filter(|sent| sent.in_pipe && sent.at < exit) {
                 sent.in_pipe = false;
                 self.in_pipe -= 1;
-                self.window.on_silence();
+                // A host never heard from is likely down: its silence says nothing of the path.
+                // A host that answers and then falls silent may be losing probes (or rationing
+                // its replies), which only its answers can tell.
+                if !self.hosts[self.host_of(slot) as usize].answered {
+                    self.window.on_silence();
+                }
             }
         }
     }
@@ -345,7 +384,7 @@ impl<T: Technique> ProbeEngine<T> {
             }
             self.sweeps.pop();
             let held = std::mem::take(&mut self.hosts[host as usize].held);
-            self.retry_queue.extend(held.into_iter().map(|(slot, try_number, at)| (slot, try_number, Some(at))));
+            self.retry_queue.extend(held);
         }
         while let Some(&Reverse((deadline, slot))) = self.deadlines.peek() {
             if deadline > now {
@@ -373,14 +412,21 @@ impl<T: Technique> ProbeEngine<T> {
                 let quiet = state.icmp.quiet_from().map_or(regular, |quiet| quiet.max(now));
                 self.sweeps.push(Reverse((regular.min(quiet), host)));
             }
-            state.held.push((slot, sent.try_number, sent.at));
+            state.held.push(Try {
+                slot,
+                number: sent.try_number,
+                silent_before: Some(sent.at),
+                previous_lost_at: sent.previous_lost_at,
+            });
             return;
         }
         // Try numbers ride in a byte: past 255 tries (a --max-retries that large) the port is
         // given up like any other.
         let next_try = sent.try_number.checked_add(1);
         match next_try.filter(|_| state.retries.may_retry_after(u32::from(sent.try_number))) {
-            Some(next_try) => self.retry_queue.push_back((slot, next_try, None)),
+            Some(number) => {
+                self.retry_queue.push_back(Try { slot, number, silent_before: None, previous_lost_at: Some(sent.at) })
+            }
             None => self.decide_silent(slot),
         }
     }
@@ -479,7 +525,8 @@ impl<T: Technique> ProbeEngine<T> {
 
     /// Timing lessons from an answer to try `try_number` of `slot`.
     fn learn(&mut self, slot: u64, host: u32, try_number: u8, now: Instant) {
-        if let Some(sent) = self.retire(slot) {
+        let sent = self.retire(slot);
+        if let Some(sent) = &sent {
             // Only an answer to the latest try dates from a known send time (Karn's rule).
             if sent.try_number == try_number && sent.silent_before.is_none() {
                 let rtt = now.saturating_duration_since(sent.at);
@@ -492,9 +539,22 @@ impl<T: Technique> ProbeEngine<T> {
             }
         }
         let state = &mut self.hosts[host as usize];
+        state.answered = true;
         state.retries.answered_on(u32::from(try_number));
-        if self.window.on_answer(try_number > 0) {
-            self.slow_down();
+        let answer = match sent.and_then(|sent| sent.previous_lost_at) {
+            _ if try_number == 0 => Answer::FirstTry,
+            Some(lost_at) if self.last_cut.is_none_or(|cut| lost_at > cut) => Answer::AfterNewLoss,
+            // Lost before the last cut, or answered after its try timed out (its loss undated).
+            _ => Answer::AfterKnownLoss,
+        };
+        match self.window.on_answer(answer) {
+            Judgement::Pending | Judgement::Tolerable => {}
+            Judgement::Clean => self.speed_up(now),
+            Judgement::Cut => self.last_cut = Some(now),
+            Judgement::OverrunAtFloor => {
+                self.last_cut = Some(now);
+                self.slow_down(now);
+            }
         }
     }
 
@@ -506,11 +566,27 @@ impl<T: Technique> ProbeEngine<T> {
 
     /// Probes are still lost with a single one in flight: space them out in time, as Nmap does,
     /// from 5 ms and doubling, up to `--max-scan-delay` (never below `--scan-delay`).
-    fn slow_down(&mut self) {
+    fn slow_down(&mut self, now: Instant) {
         let current = self.delay.interval();
         let wanted = if current.is_zero() { FIRST_SCAN_DELAY } else { current * 2 };
         let cap = self.config.timing.max_scan_delay.max(self.config.timing.scan_delay);
         self.delay.set_interval(wanted.min(cap).max(current));
+        self.delay_changed = now;
+    }
+
+    /// A window of answers came without loss: once the scan delay has gone a while without new
+    /// loss, halve it, back down to `--scan-delay`. (Nmap never lowers it, so a burst of loss
+    /// early on slows a long scan to its end.)
+    fn speed_up(&mut self, now: Instant) {
+        let floor = self.config.timing.scan_delay;
+        let current = self.delay.interval();
+        if current <= floor || now < self.delay_changed + SCAN_DELAY_RELAXES_AFTER {
+            return;
+        }
+        let halved = current / 2;
+        let wanted = if halved < FIRST_SCAN_DELAY { Duration::ZERO } else { halved };
+        self.delay.set_interval(wanted.max(floor));
+        self.delay_changed = now;
     }
 
     /// The scan delay in force now.
