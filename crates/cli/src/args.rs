@@ -227,7 +227,6 @@ const NOT_YET_LONG: &[&str] = &[
     "badsum",
     "resume",
     "iflist",
-    "send-eth",
     "privileged",
     "unprivileged",
     "traceroute",
@@ -300,6 +299,7 @@ const LONG_FLAGS: &[&str] = &[
     "save",
     "system-dns",
     "send-ip",
+    "send-eth",
     "disable-arp-ping",
 ];
 
@@ -370,7 +370,12 @@ fn parse_long<I: Iterator<Item = String>>(
             "append-output" => options.append_output = true,
             "save" => options.save = true,
             "system-dns" => options.system_dns = true,
-            "send-ip" | "disable-arp-ping" => options.no_arp = true,
+            "send-ip" => {
+                options.no_arp = true;
+                options.source.via = engine::SendVia::Ip;
+            }
+            "send-eth" => options.source.via = engine::SendVia::Ethernet,
+            "disable-arp-ping" => options.no_arp = true,
             "version" => return Ok(Some(Command::Version)),
             _ => return Ok(Some(Command::Help)),
         }

@@ -25,11 +25,25 @@ pub use rtt::RttEstimator;
 pub use timing::{Timing, TimingTemplate};
 pub use window::{Answer, CongestionWindow, Judgement};
 
-/// Where probes leave from, when the user says (`-S`, `-e`, `-g`); the routing table decides
-/// whatever is left unsaid.
+/// Where probes leave from, when the user says (`-S`, `-e`, `-g`, `--send-eth`, `--send-ip`);
+/// the routing table decides whatever is left unsaid.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Source {
     pub addr: Option<std::net::IpAddr>,
     pub device: Option<String>,
     pub port: Option<u16>,
+    pub via: SendVia,
+}
+
+/// Which sockets raw probes leave through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SendVia {
+    /// Ethernet frames when the route leads out of an Ethernet interface and the next hops'
+    /// hardware addresses can be learnt; raw IP otherwise.
+    #[default]
+    Auto,
+    /// `--send-eth`: Ethernet frames, or an error saying why they cannot be sent.
+    Ethernet,
+    /// `--send-ip`: raw IP sockets; the kernel routes each probe.
+    Ip,
 }

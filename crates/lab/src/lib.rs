@@ -199,12 +199,12 @@ impl Lab {
 
     /// The target's link-layer address, for peers that write Ethernet frames themselves.
     pub fn target_mac(&self) -> io::Result<String> {
-        let output = Command::new("ip").args(["-n", &self.target, "-br", "link", "show", "tgt0"]).output()?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        text.split_whitespace()
-            .nth(2)
-            .map(str::to_string)
-            .ok_or_else(|| io::Error::other(format!("no MAC in {text:?}")))
+        link_address(&self.target, "tgt0")
+    }
+
+    /// The scanner's link-layer address.
+    pub fn scanner_mac(&self) -> io::Result<String> {
+        link_address(&self.scanner, "scan0")
     }
 
     /// Drops `percent` % of the target's packets at random, in both directions (nftables'
@@ -288,4 +288,11 @@ fn check(program: &str, args: &[&str], output: std::process::Output) -> io::Resu
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     Err(io::Error::other(format!("{program} {} failed: {}", args.join(" "), stderr.trim())))
+}
+
+/// The hardware address of `device` in namespace `namespace`, as `ip` prints it.
+fn link_address(namespace: &str, device: &str) -> io::Result<String> {
+    let output = Command::new("ip").args(["-n", namespace, "-br", "link", "show", device]).output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.split_whitespace().nth(2).map(str::to_string).ok_or_else(|| io::Error::other(format!("no MAC in {text:?}")))
 }

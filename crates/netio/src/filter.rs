@@ -1,6 +1,7 @@
 //! Classic BPF programs run by the kernel on each packet a raw socket would receive, so that
 //! only packets that can answer the scan's probes are copied to userspace. On a raw IPv4
-//! socket the program sees the packet from its IP header on.
+//! socket, and on a link-layer socket in datagram mode, the program sees the packet from its
+//! IP header on.
 
 use std::io;
 use std::ops::RangeInclusive;
@@ -9,6 +10,7 @@ use std::os::fd::AsRawFd;
 use libc::sock_filter;
 
 /// Classic BPF opcodes (linux/filter.h).
+const LD_ABS_B: u16 = 0x30; // A = P[k], 8 bits
 const LDX_MSH_B: u16 = 0xb1; // X = 4 * (P[k] & 0x0f): the IP header length
 const LD_IND_H: u16 = 0x48; // A = P[X + k], 16 bits
 const LD_IND_B: u16 = 0x50; // A = P[X + k], 8 bits
@@ -50,6 +52,26 @@ pub fn icmp_answers() -> Vec<sock_filter> {
         op(RET, 0, 0, 0),
         op(RET, 0, 0, KEEP),
     ]
+}
+
+/// For a socket that receives every protocol: TCP segments and UDP datagrams to `ports`
+/// (as [`to_ports`]) and the ICMP messages of [`icmp_answers`]; nothing else.
+pub fn answers(ports: RangeInclusive<u16>) -> Vec<sock_filter> {
+    let to_ports = to_ports(ports);
+    let icmp = icmp_answers();
+    // Jumps count the instructions skipped: the port check starts right after the dispatch,
+    // and its last instruction rejects.
+    let to_icmp = to_ports.len() as u8;
+    let to_reject = to_icmp - 1;
+    let mut program = vec![
+        op(LD_ABS_B, 0, 0, 9), // the IP protocol
+        op(JEQ, 2, 0, u32::from(wire::ipv4::PROTO_TCP)),
+        op(JEQ, 1, 0, u32::from(wire::ipv4::PROTO_UDP)),
+        op(JEQ, to_icmp, to_reject, u32::from(wire::ipv4::PROTO_ICMP)),
+    ];
+    program.extend(to_ports);
+    program.extend(icmp);
+    program
 }
 
 /// Attaches `program` to `socket` (SO_ATTACH_FILTER).

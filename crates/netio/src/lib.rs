@@ -5,12 +5,16 @@
 mod filter;
 mod link;
 mod names;
+mod netlink;
+mod packet;
 mod privilege;
 mod raw;
 mod route;
 
 pub use link::{ethernet_links, ArpSocket, Link};
 pub use names::system_reverse_name;
+pub use netlink::{neighbours, route_to, Route};
+pub use packet::{FrameSender, LinkReceiver};
 pub use privilege::has_cap_net_raw;
 pub use raw::{RawReceiver, RawSender, RawSocketError};
 pub use route::{bind_device, source_for};

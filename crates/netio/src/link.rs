@@ -79,13 +79,13 @@ impl ArpSocket {
         let protocol = i32::from((libc::ETH_P_ARP as u16).to_be());
         let socket = Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(protocol)))
             .map_err(RawSocketError::opening)?;
-        socket.bind(&link_address(link.index, [0; 6])).map_err(RawSocketError::Io)?;
+        socket.bind(&arp_address(link.index, None)).map_err(RawSocketError::Io)?;
         Ok(ArpSocket { socket, index: link.index })
     }
 
     /// Broadcasts an ARP message on the link.
     pub fn broadcast(&self, message: &[u8]) -> io::Result<()> {
-        self.socket.send_to(message, &link_address(self.index, BROADCAST)).map(drop)
+        self.socket.send_to(message, &arp_address(self.index, Some(BROADCAST))).map(drop)
     }
 
     /// The next ARP message, waiting at most `timeout`.
@@ -96,16 +96,24 @@ impl ArpSocket {
     }
 }
 
-/// A `sockaddr_ll` for ARP on interface `index`, addressed to `mac`.
-fn link_address(index: u32, mac: [u8; 6]) -> SockAddr {
+/// A `sockaddr_ll` for ARP on interface `index`, addressed to `mac` when sending.
+fn arp_address(index: u32, mac: Option<[u8; 6]>) -> SockAddr {
+    sockaddr_ll(index, (libc::ETH_P_ARP as u16).to_be(), mac)
+}
+
+/// A `sockaddr_ll` on interface `index` for `protocol` (network order), addressed to `mac`
+/// when sending.
+pub(crate) fn sockaddr_ll(index: u32, protocol: u16, mac: Option<[u8; 6]>) -> SockAddr {
     let mut storage = socket2::SockAddrStorage::zeroed();
     // SAFETY: sockaddr_ll is one of this platform's sockaddr types, which view_as expects.
     let link = unsafe { storage.view_as::<libc::sockaddr_ll>() };
     link.sll_family = libc::AF_PACKET as u16;
-    link.sll_protocol = (libc::ETH_P_ARP as u16).to_be();
+    link.sll_protocol = protocol;
     link.sll_ifindex = index as i32;
-    link.sll_halen = 6;
-    link.sll_addr[..6].copy_from_slice(&mac);
+    if let Some(mac) = mac {
+        link.sll_halen = 6;
+        link.sll_addr[..6].copy_from_slice(&mac);
+    }
     let len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
     // SAFETY: `storage` holds an initialised sockaddr_ll of `len` bytes.
     unsafe { SockAddr::new(storage, len) }

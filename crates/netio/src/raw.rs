@@ -35,7 +35,7 @@ fn open(protocol: i32) -> Result<Socket, RawSocketError> {
 
 const IPPROTO_RAW: i32 = 255;
 /// Receive buffers large enough to absorb a burst of replies at line rate.
-const RECEIVE_BUFFER: usize = 8 << 20;
+pub(crate) const RECEIVE_BUFFER: usize = 8 << 20;
 
 pub struct RawSender {
     socket: Socket,
@@ -86,10 +86,7 @@ impl RawReceiver {
 
     /// The next packet already queued (IPv4 header included), without waiting.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and recv() only writes initialised
-        // bytes into the slice, so viewing initialised bytes as possibly-uninitialised is sound.
-        let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
-        quiet(self.socket.recv_with_flags(uninit, libc::MSG_DONTWAIT))
+        try_recv(&self.socket, buf)
     }
 
     /// The next packet, waiting at most `timeout` for one.
@@ -97,6 +94,14 @@ impl RawReceiver {
         self.socket.set_read_timeout(Some(timeout.max(Duration::from_micros(1))))?;
         quiet((&self.socket).read(buf))
     }
+}
+
+/// The next packet already queued on `socket`, without waiting.
+pub(crate) fn try_recv(socket: &Socket, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and recv() only writes initialised
+    // bytes into the slice, so viewing initialised bytes as possibly-uninitialised is sound.
+    let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
+    quiet(socket.recv_with_flags(uninit, libc::MSG_DONTWAIT))
 }
 
 /// No packet (nothing queued, the wait ran out, or a signal came) is not an error.

@@ -1,10 +1,10 @@
-//! The kernel filters on raw receivers keep exactly what they promise (needs root).
+//! The kernel filters on raw and link-layer receivers keep exactly what they promise (needs root).
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use netio::{RawReceiver, RawSender};
-use wire::ipv4::{Ipv4Packet, PROTO_TCP, PROTO_UDP};
+use netio::{LinkReceiver, RawReceiver, RawSender};
+use wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use wire::tcp::{emit_probe_v4, flags, ProbeRepr, TcpPacket, PROBE_LEN};
 use wire::udp::UdpPacket;
 
@@ -73,4 +73,45 @@ fn the_udp_filter_keeps_only_datagrams_to_the_scan_ports() {
     if lab::available() {
         keeps_only_packets_to_the_scan_ports(PROTO_UDP);
     }
+}
+
+#[test]
+fn the_link_filter_keeps_replies_to_the_scan_ports_and_icmp_answers_only() {
+    if !lab::available() {
+        return;
+    }
+    let lo = nix::net::if_::if_nametoindex("lo").unwrap();
+    let receiver = LinkReceiver::open(lo, 40000..=40010).unwrap();
+    let sender = RawSender::open(None).unwrap();
+    for port in [39999, 40003, 40011] {
+        sender.send(&packet(PROTO_TCP, port), TO).unwrap();
+        sender.send(&packet(PROTO_UDP, port), TO).unwrap();
+    }
+    // An echo request (not an answer) from FROM to TO draws an echo reply (an answer) back.
+    let mut echo = vec![0u8; 64];
+    let len = wire::icmp::emit_query_v4(FROM, TO, 1, wire::icmp::Query::Echo, 0x5151, 7, &mut echo).unwrap();
+    sender.send(&echo[..len], TO).unwrap();
+    let mut ours = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut buf = [0u8; 2048];
+    while ours.len() < 3 && Instant::now() < deadline {
+        let Some(len) = receiver.recv_timeout(&mut buf, Duration::from_millis(50)).unwrap() else { continue };
+        let ip = Ipv4Packet::new_checked(&buf[..len]).unwrap();
+        let kept = match ip.protocol() {
+            PROTO_TCP | PROTO_UDP => {
+                let (src_port, dst_port) = ports(ip.protocol(), ip.payload());
+                assert!((40000..=40010).contains(&dst_port), "the filter let port {dst_port} through");
+                (src_port == FROM_PORT).then(|| format!("{} {dst_port}", ip.protocol()))
+            }
+            PROTO_ICMP => {
+                let icmp_type = ip.payload()[0];
+                assert!([0, 3, 14, 18].contains(&icmp_type), "the filter let ICMP type {icmp_type} through");
+                (ip.dst() == FROM && icmp_type == 0).then(|| "echo reply".to_string())
+            }
+            other => panic!("the filter let protocol {other} through"),
+        };
+        ours.extend(kept);
+    }
+    ours.sort();
+    assert_eq!(ours, ["17 40003", "6 40003", "echo reply"]);
 }

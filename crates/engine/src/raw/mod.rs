@@ -6,6 +6,7 @@
 //! pseudo-random order over the (host, port) space, while a congestion window, per-host RTT
 //! estimates and Nmap's retransmission rule adapt the pace to what the path delivers.
 
+mod path;
 pub mod runner;
 
 use std::cmp::Reverse;

@@ -13,10 +13,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use model::{HostResult, PortState, Protocol, Target};
-use netio::{RawReceiver, RawSender, RawSocketError};
+use netio::RawSocketError;
 use probes::{parse_response, Response, Technique};
 use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
+use super::path::{Receiver, Transmitter};
 use super::{ProbeEngine, RawConfig, Settled};
 use crate::connect::ScanObserver;
 use crate::CookieKey;
@@ -33,6 +34,8 @@ pub enum RawScanError {
     Receive(io::Error),
     #[error("raw-packet scans of IPv6 targets ({0}) are not supported yet; use -sT")]
     Ipv6(std::net::Ipv6Addr),
+    #[error("--send-eth: {0}")]
+    NoEthernet(String),
     /// `stop` was raised before the group was done; its partial results are dropped.
     #[error("interrupted")]
     Interrupted,
@@ -48,14 +51,12 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(50);
 const MAX_WORKERS: usize = 4;
 
 struct Sockets {
-    sender: RawSender,
-    /// One receiver per protocol that can answer: TCP or UDP (or both, for a discovery), and
-    /// ICMP, which comes last.
-    receivers: Vec<RawReceiver>,
+    sender: Transmitter,
+    receivers: Vec<Receiver>,
 }
 
-/// The largest IPv4 packet: room for a probe with any payload.
-const LARGEST_PACKET: usize = u16::MAX as usize;
+/// The largest IPv4 packet after a link-layer header: room for a probe with any payload.
+const LARGEST_FRAME: usize = Transmitter::HEADROOM + u16::MAX as usize;
 
 /// Scans `ports` of every target (all IPv4) and returns their results in target order, unless
 /// `stop` is raised first.
@@ -87,16 +88,17 @@ pub fn run<T: Technique>(
         Some(port) => CookieKey::random().with_source_port(port),
         None => CookieKey::random(),
     };
-    let mut receivers = Vec::new();
-    for protocol in technique.reply_protocols() {
-        let receiver = RawReceiver::open(if protocol == Protocol::Udp { PROTO_UDP } else { PROTO_TCP })?;
-        receiver.keep_to_ports(key.source_ports()).map_err(RawScanError::Receive)?;
-        receivers.push(receiver);
-    }
-    let icmp = RawReceiver::open(PROTO_ICMP)?;
-    icmp.keep_icmp_answers().map_err(RawScanError::Receive)?;
-    receivers.push(icmp);
-    let sockets = Sockets { sender: RawSender::open(device)?, receivers };
+    let next_hops: Vec<(Ipv4Addr, Option<[u8; 6]>)> =
+        targets.iter().filter_map(|target| Some((target.ipv4()?, target.mac))).collect();
+    let sender = super::path::transmitter(&config, &next_hops, stop)?;
+    let mut protocols: Vec<u8> = technique
+        .reply_protocols()
+        .iter()
+        .map(|&protocol| if protocol == Protocol::Udp { PROTO_UDP } else { PROTO_TCP })
+        .collect();
+    protocols.push(PROTO_ICMP);
+    let receivers = sender.receivers(&protocols, key.source_ports())?;
+    let sockets = Sockets { sender, receivers };
     let engine = Mutex::new(ProbeEngine::new(technique, config, key, source, targets, ports, Instant::now()));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
     std::thread::scope(|scope| {
@@ -114,7 +116,7 @@ fn work<T: Technique>(
 ) -> Result<(), RawScanError> {
     let mut probes = Vec::with_capacity(BATCH);
     let mut replies = Vec::with_capacity(BATCH);
-    let mut packet = vec![0u8; LARGEST_PACKET];
+    let mut frame = vec![0u8; LARGEST_FRAME];
     let mut buf = [0u8; 2048];
     let mut next_progress_report = Instant::now();
     loop {
@@ -137,9 +139,10 @@ fn work<T: Technique>(
         }
         let sent = !probes.is_empty();
         for probe in probes.drain(..) {
-            let len = (probe.transport.emit_v4(probe.src, probe.dst, probe.ip_id, &mut packet))
+            let packet = &mut frame[Transmitter::HEADROOM..];
+            let len = (probe.transport.emit_v4(probe.src, probe.dst, probe.ip_id, packet))
                 .expect("a probe fits the largest packet");
-            send_retrying(&sockets.sender, &packet[..len], probe.dst)?;
+            send_retrying(&sockets.sender, &mut frame, len, probe.dst)?;
         }
         let mut received = drain(sockets, &mut buf, &mut replies)?;
         if !sent && !received {
@@ -156,7 +159,7 @@ fn work<T: Technique>(
     }
 }
 
-/// Reads up to a batch of queued replies from both sockets without waiting.
+/// Reads up to a batch of queued replies from every receiver without waiting.
 fn drain(sockets: &Sockets, buf: &mut [u8], replies: &mut Vec<Response>) -> Result<bool, RawScanError> {
     let mut read_any = false;
     for receiver in &sockets.receivers {
@@ -181,11 +184,12 @@ fn hand_over<T: Technique>(replies: &mut Vec<Response>, engine: &Mutex<ProbeEngi
     }
 }
 
-/// Sends, waiting briefly while the kernel's queue is full rather than losing the probe.
-fn send_retrying(sender: &RawSender, packet: &[u8], dst: Ipv4Addr) -> Result<(), RawScanError> {
+/// Sends the probe of `len` bytes in `frame` (after the link-layer headroom), waiting briefly
+/// while the kernel's queue is full rather than losing it.
+fn send_retrying(sender: &Transmitter, frame: &mut [u8], len: usize, dst: Ipv4Addr) -> Result<(), RawScanError> {
     const NO_BUFFER_SPACE: i32 = 105;
     loop {
-        match sender.send(packet, dst) {
+        match sender.send(frame, len, dst) {
             Ok(()) => return Ok(()),
             Err(error)
                 if error.raw_os_error() == Some(NO_BUFFER_SPACE) || error.kind() == io::ErrorKind::WouldBlock =>

@@ -51,6 +51,13 @@ fn tool(label: &str, program: &str, args: &[&str]) -> Tool {
     }
 }
 
+/// Another portolan build (`PORTOLAN_BASELINE`, say the last commit's) run the same way, to
+/// compare a change against what it changes in the same session.
+fn baseline(args: &[&str]) -> Option<Tool> {
+    let program = std::env::var("PORTOLAN_BASELINE").ok()?;
+    Some(tool("portolan baseline", &program, args))
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let scenario = args.next().unwrap_or_else(|| "p1".into());
@@ -98,8 +105,12 @@ fn full_ports(portolan: &str, runs: usize, lossy: bool) {
     }
     let target = TARGET_V4.to_string();
     let common = ["-sS", "-n", "-Pn", "-p-", target.as_str()];
-    let mut tools =
-        vec![tool("portolan -sS", portolan, &common), tool("nmap -sS -T5", "nmap", &[&["-T5"], &common[..]].concat())];
+    let mut tools = vec![
+        tool("portolan -sS", portolan, &common),
+        tool("portolan -sS --send-ip", portolan, &[&common[..], &["--send-ip"]].concat()),
+        tool("nmap -sS -T5", "nmap", &[&["-T5"], &common[..]].concat()),
+    ];
+    tools.extend(baseline(&common));
     let mac = lab.target_mac().expect("target MAC");
     for rate in [50_000u32, 100_000] {
         tools.push(masscan(&format!("masscan {}k pps", rate / 1000), &target, "0-65535", rate, &mac, 65536));
@@ -147,12 +158,14 @@ fn sweep(portolan: &str, runs: usize) {
     let _listener = lab.listen_tcp(&[80]).expect("listener");
     let mac = lab.target_mac().expect("target MAC");
     let common = ["-sS", "-n", "-Pn", "-p80", SWEEP];
-    let tools = [
+    let mut tools = vec![
         tool("portolan -sS", portolan, &common),
+        tool("portolan -sS --send-ip", portolan, &[&common[..], &["--send-ip"]].concat()),
         tool("nmap -sS -T5", "nmap", &[&["-T5"], &common[..]].concat()),
         zmap("zmap -r 0 -c 1", &["-p", "80"], &mac),
         masscan("masscan 200k pps", SWEEP, "80", 200_000, &mac, SWEEP_HOSTS as u64),
     ];
+    tools.extend(baseline(&common));
     compare(
         &lab,
         "P2: SYN scan of port 80 on a /16 of lab hosts (AnyIP), all open",

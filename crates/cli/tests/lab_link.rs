@@ -1,0 +1,93 @@
+//! End-to-end: how raw probes leave. On the lab's Ethernet link they go out as frames through
+//! a link-layer socket, past the scanner's IP stack (proven by an nftables counter on the
+//! scanner's IP output path, which such frames never pass); with --send-ip they take that path.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use common::*;
+use lab::{Lab, TARGET_V4};
+
+/// A port no scanner traffic but the probes goes to.
+const COUNTED_PORT: u16 = 443;
+
+/// Counts the SYNs to `COUNTED_PORT` leaving the scanner through its IP stack (not the RSTs
+/// the scanner's kernel sends to SYN/ACKs it knows nothing of).
+fn count_ip_output(lab: &Lab) {
+    let ruleset = format!(
+        "table ip probes {{\n  counter sent {{}}\n  chain output {{\n    type filter hook output priority 0; policy accept;\n    tcp dport {COUNTED_PORT} tcp flags & (syn | ack) == syn counter name sent\n  }}\n}}\n"
+    );
+    let mut nft = lab.in_scanner("nft").args(["-f", "-"]).stdin(Stdio::piped()).spawn().expect("run nft");
+    nft.stdin.take().unwrap().write_all(ruleset.as_bytes()).unwrap();
+    assert!(nft.wait().unwrap().success(), "nft refused the counter");
+}
+
+fn ip_output_counted(lab: &Lab) -> u64 {
+    let output = lab.in_scanner("nft").args(["list", "counter", "ip", "probes", "sent"]).output().expect("run nft");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let packets = text.split_whitespace().skip_while(|word| *word != "packets").nth(1);
+    packets.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no packet count in:\n{text}"))
+}
+
+fn open_ports(report: &str) -> Vec<String> {
+    report
+        .lines()
+        .filter(|line| line.contains(" open "))
+        .map(|line| line.split('/').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn probes_leave_as_ethernet_frames_unless_send_ip_and_the_table_is_the_same() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    count_ip_output(&lab.lab);
+    let target = TARGET_V4.to_string();
+    let mut tables = Vec::new();
+    // -Pn: no ARP discovery, so the target's hardware address comes from the scan's own ARP.
+    for (via, through_ip) in [(None, false), (Some("--send-eth"), false), (Some("--send-ip"), true)] {
+        let before = ip_output_counted(&lab.lab);
+        let mut args = vec!["-sS", "-n", "-Pn", "--reason", "-p", PORTS, &target];
+        args.extend(via);
+        let report = stdout(&portolan(&lab.lab, &args));
+        let counted = ip_output_counted(&lab.lab) - before;
+        assert_eq!(counted > 0, through_ip, "{via:?}: {counted} probes through the IP stack");
+        tables.push(port_section(&report));
+    }
+    assert_eq!(open_ports(&tables[0].join("\n")), ["22", "80", "443", "8080"], "{:?}", tables[0]);
+    assert_eq!(tables[0], tables[1]);
+    assert_eq!(tables[0], tables[2]);
+}
+
+#[test]
+fn a_routed_block_is_reached_through_the_gateways_hardware_address() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    lab.lab.any_ip("198.18.200.0/29").unwrap();
+    count_ip_output(&lab.lab);
+    let report = stdout(&portolan(&lab.lab, &["-sS", "-n", "-Pn", "--send-eth", "-p", "443", "198.18.200.0/29"]));
+    assert_eq!(report.matches("443/tcp open  https").count(), 8, "{report}");
+    assert_eq!(ip_output_counted(&lab.lab), 0, "every probe left as a frame");
+}
+
+#[test]
+fn send_eth_where_there_is_no_ethernet_says_why() {
+    if !lab::available() {
+        return;
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_portolan"))
+        .args(["-sS", "--send-eth", "-p", "80", "127.0.0.1"])
+        .output()
+        .expect("run portolan");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "portolan: --send-eth: the route to 127.0.0.1 does not leave through an Ethernet interface\n"
+    );
+}

@@ -1,0 +1,103 @@
+//! Link-layer (AF_PACKET) sockets on one Ethernet interface: one that sends whole frames we
+//! built, past the kernel's routing, neighbour lookup and queueing discipline; and one that
+//! receives the IP packets arriving on the interface, filtered in the kernel to those that
+//! can answer the scan.
+
+use std::io;
+use std::ops::RangeInclusive;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::raw::{quiet, RECEIVE_BUFFER};
+use crate::RawSocketError;
+
+const ETH_P_IP: u16 = libc::ETH_P_IP as u16;
+
+/// Sends complete Ethernet frames on one interface.
+pub struct FrameSender {
+    socket: Socket,
+}
+
+impl FrameSender {
+    pub fn open(interface: u32) -> Result<FrameSender, RawSocketError> {
+        // Protocol 0: a socket that sends only, so the kernel queues it no copy of any frame.
+        let socket =
+            Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0))).map_err(RawSocketError::opening)?;
+        socket.bind(&link_address(interface, 0)).map_err(RawSocketError::Io)?;
+        // Straight to the driver: the queueing discipline adds work and, full, drops frames.
+        // Older kernels lack the option; frames then take the usual way.
+        let _ = set_option(&socket, libc::PACKET_QDISC_BYPASS, 1);
+        Ok(FrameSender { socket })
+    }
+
+    /// Sends one frame, Ethernet header included.
+    pub fn send(&self, frame: &[u8]) -> io::Result<()> {
+        let sent = self.socket.send(frame)?;
+        if sent != frame.len() {
+            return Err(io::Error::new(io::ErrorKind::WriteZero, "frame send was cut short"));
+        }
+        Ok(())
+    }
+}
+
+/// Receives the IPv4 packets arriving on one interface (from their IP header on), never the
+/// ones sent from this host.
+pub struct LinkReceiver {
+    socket: Socket,
+}
+
+impl LinkReceiver {
+    /// A receiver keeping only TCP segments and UDP datagrams to `ports` (the scan's source
+    /// ports) and the ICMP messages that answer probes.
+    pub fn open(interface: u32, ports: RangeInclusive<u16>) -> Result<LinkReceiver, RawSocketError> {
+        // Datagram mode strips the link header, so the filter and the parsers see what a raw
+        // IP socket sees. The filter goes on before binding: until bound, nothing is queued.
+        let socket = Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(i32::from(ETH_P_IP.to_be()))))
+            .map_err(RawSocketError::opening)?;
+        crate::filter::attach(&socket, &crate::filter::answers(ports)).map_err(RawSocketError::Io)?;
+        set_option(&socket, libc::PACKET_IGNORE_OUTGOING, 1).map_err(RawSocketError::Io)?;
+        socket.bind(&link_address(interface, ETH_P_IP)).map_err(RawSocketError::Io)?;
+        let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
+        Ok(LinkReceiver { socket })
+    }
+
+    /// The next packet already queued, without waiting.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        crate::raw::try_recv(&self.socket, buf)
+    }
+
+    /// The next packet, waiting at most `timeout` for one.
+    pub fn recv_timeout(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
+        use std::io::Read;
+        self.socket.set_read_timeout(Some(timeout.max(Duration::from_micros(1))))?;
+        quiet((&self.socket).read(buf))
+    }
+}
+
+/// A `sockaddr_ll` binding a packet socket to interface `index` for `protocol` (host order;
+/// 0 binds the interface only).
+fn link_address(index: u32, protocol: u16) -> SockAddr {
+    let protocol = if protocol == 0 { 0 } else { protocol.to_be() };
+    crate::link::sockaddr_ll(index, protocol, None)
+}
+
+fn set_option(socket: &Socket, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: the option value is a live c_int and the length passed is its size; the kernel
+    // copies it during the call.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_PACKET,
+            option,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
