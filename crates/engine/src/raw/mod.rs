@@ -107,6 +107,12 @@ struct HostState {
     first_probe: Option<Instant>,
     /// Whether any probe of this host has been answered: its silences may then be losses.
     answered: bool,
+    /// When the latest-sent of this host's answered probes went out: probes sent before it
+    /// and still unanswered a round trip on were most likely lost.
+    latest_answered_send: Option<Instant>,
+    /// Probes past their round trip without an answer, in the order they went out, with when:
+    /// lost as soon as a probe sent after them is answered.
+    overdue: VecDeque<(Instant, u64)>,
     timed_out: bool,
     /// For a technique that finds hosts: why the host is up, from its first answer.
     found: Option<Reason>,
@@ -190,6 +196,8 @@ impl<T: Technique> ProbeEngine<T> {
                 held: Vec::new(),
                 first_probe: None,
                 answered: false,
+                latest_answered_send: None,
+                overdue: VecDeque::new(),
                 timed_out: false,
                 found: None,
             })
@@ -355,15 +363,49 @@ impl<T: Technique> ProbeEngine<T> {
                 break;
             }
             self.pipe_exits.pop();
-            if let Some(sent) = self.outstanding.get_mut(&slot).filter(|sent| sent.in_pipe && sent.at < exit) {
-                sent.in_pipe = false;
-                self.in_pipe -= 1;
-                // A host never heard from is likely down: its silence says nothing of the path.
-                // A host that answers and then falls silent may be losing probes (or rationing
-                // its replies), which only its answers can tell.
-                if !self.hosts[self.host_of(slot) as usize].answered {
-                    self.window.on_silence();
-                }
+            let Some(sent) = self.outstanding.get_mut(&slot).filter(|sent| sent.in_pipe && sent.at < exit) else {
+                continue;
+            };
+            sent.in_pipe = false;
+            let sent_at = sent.at;
+            self.in_pipe -= 1;
+            let tail = self.retry_queue.is_empty() && self.cursor >= self.order.len();
+            let host_index = self.host_of(slot);
+            let host = &mut self.hosts[host_index as usize];
+            // A host never heard from is likely down: its silence says nothing of the path.
+            // A host that answers and then falls silent may be losing probes (or rationing
+            // its replies), which only its answers can tell.
+            if !host.answered {
+                self.window.on_silence();
+                continue;
+            }
+            host.overdue.push_back((sent_at, slot));
+            // At the end of the scan nothing is sent later to overtake the last probes.
+            let lost_before = if tail { Some(now) } else { host.latest_answered_send };
+            if let Some(lost_before) = lost_before {
+                self.retransmit_overtaken(host_index, lost_before, now);
+            }
+        }
+    }
+
+    /// Like TCP's RACK, a probe still unanswered a round trip after it left, when probes sent
+    /// to its host after it have been answered, was most likely lost: send the next try now
+    /// rather than at the timeout (Nmap's floor of 100 ms per round of retransmissions). At the
+    /// end of the scan, where nothing is sent later, a host that answers gets its last probes
+    /// sent again a round trip on, as TCP's tail loss probe does. Either way the port gets no
+    /// more tries than its allowance, an answer to the earlier try still counts as that try's,
+    /// and the last allowed try always waits its whole timeout before its silence is believed.
+    fn retransmit_overtaken(&mut self, host: u32, lost_before: Instant, now: Instant) {
+        while let Some(&(sent_at, slot)) = self.hosts[host as usize].overdue.front() {
+            if sent_at >= lost_before {
+                break;
+            }
+            self.hosts[host as usize].overdue.pop_front();
+            // Only if that very sending is still unanswered, and the port has a try to spare.
+            let Some(sent) = self.outstanding.get(&slot).filter(|sent| sent.at == sent_at) else { continue };
+            if self.hosts[host as usize].retries.may_retry_after(u32::from(sent.try_number)) {
+                let sent = self.retire(slot).expect("outstanding");
+                self.after_silence(slot, sent, now);
             }
         }
     }
@@ -542,6 +584,10 @@ impl<T: Technique> ProbeEngine<T> {
         let state = &mut self.hosts[host as usize];
         state.answered = true;
         state.retries.answered_on(u32::from(try_number));
+        if let Some(sent) = &sent {
+            state.latest_answered_send = state.latest_answered_send.max(Some(sent.at));
+            self.retransmit_overtaken(host, sent.at, now);
+        }
         let answer = match sent.and_then(|sent| sent.previous_lost_at) {
             _ if try_number == 0 => Answer::FirstTry,
             Some(lost_at) if self.last_cut.is_none_or(|cut| lost_at > cut) => Answer::AfterNewLoss,
@@ -596,15 +642,18 @@ impl<T: Technique> ProbeEngine<T> {
     }
 
     /// The probes sent before the scan's first round trip was measured wait with the initial
-    /// timeout (a second by default); like Nmap, judge them by what is known now instead. This
-    /// runs once per scan, over the first window of probes.
+    /// timeout (a second by default), and stay in the pipe for the minimum timeout; like Nmap,
+    /// judge them by what is known now instead. This runs once per scan, over the first window
+    /// of probes.
     fn reschedule_outstanding(&mut self) {
+        let pipe_time = self.scan_rtt.pipe_time();
         let slots: Vec<u64> = self.outstanding.keys().copied().collect();
         for slot in slots {
             let timeout = self.timeout_for(self.host_of(slot));
             let sent = self.outstanding.get_mut(&slot).expect("listed above");
             sent.deadline = sent.at + timeout;
             self.deadlines.push(Reverse((sent.deadline, slot)));
+            self.pipe_exits.push(Reverse((sent.at + pipe_time, slot)));
         }
     }
 
@@ -615,8 +664,8 @@ impl<T: Technique> ProbeEngine<T> {
         let sweep = self.sweeps.peek().map(|Reverse((at, _))| *at);
         let has_work = !self.retry_queue.is_empty() || self.cursor < self.order.len();
         let pacing = has_work.then(|| self.next_send_slot(now));
-        // A full window opens when a probe leaves the pipe.
-        let pipe_exit = has_work.then(|| self.pipe_exits.peek().map(|Reverse((at, _))| *at)).flatten();
+        // A probe leaving the pipe opens a full window, and may be found lost.
+        let pipe_exit = self.pipe_exits.peek().map(|Reverse((at, _))| *at);
         [deadline, host_deadline, sweep, pacing, pipe_exit].into_iter().flatten().min()
     }
 
