@@ -91,3 +91,19 @@ fn send_eth_where_there_is_no_ethernet_says_why() {
         "portolan: --send-eth: the route to 127.0.0.1 does not leave through an Ethernet interface\n"
     );
 }
+
+#[test]
+fn targets_behind_another_interface_are_still_heard_when_others_get_frames() {
+    // Regression: with frames going to the lab target, the replies were read off the lab link
+    // alone, so a target reached through loopback in the same scan had every port filtered.
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let target = TARGET_V4.to_string();
+    let report = stdout(&portolan(&lab.lab, &["-sS", "-n", "-Pn", "-p", "22,23", &target, "127.0.0.1"]));
+    let reports: Vec<&str> = report.split("portolan scan report for ").skip(1).collect();
+    assert_eq!(reports.len(), 2, "{report}");
+    assert!(reports[0].contains("22/tcp open   ssh\n23/tcp closed telnet\n"), "{report}");
+    assert!(reports[1].contains("22/tcp closed ssh\n23/tcp closed telnet\n"), "{report}");
+}

@@ -26,6 +26,9 @@ pub(super) struct EthernetPath {
     interface: u32,
     our_mac: [u8; 6],
     next_hop_macs: HashMap<Ipv4Addr, [u8; 6]>,
+    /// Whether every target is sent frames: else some go by raw IP, perhaps through another
+    /// interface, whose replies only the IP layer's receivers are sure to see.
+    frames_to_every_target: bool,
 }
 
 /// Where probes are sent from: link-layer frames where the next hop is known, raw IP for
@@ -52,14 +55,15 @@ impl Transmitter {
         }
     }
 
-    /// The receivers for the replies: the interface's link-layer socket when frames are sent,
-    /// else one raw socket per protocol that can answer (ICMP last).
+    /// The receivers for the replies: the interface's link-layer socket when every probe goes
+    /// out on it as a frame, else one raw socket per protocol that can answer (ICMP last),
+    /// which see replies from every interface.
     pub(super) fn receivers(
         &self,
         protocols: &[u8],
         ports: std::ops::RangeInclusive<u16>,
     ) -> Result<Vec<Receiver>, RawScanError> {
-        if let Some(path) = &self.ethernet {
+        if let Some(path) = self.ethernet.as_ref().filter(|path| path.frames_to_every_target) {
             return Ok(vec![Receiver::Link(LinkReceiver::open(path.interface, ports)?)]);
         }
         let mut receivers = Vec::new();
@@ -165,6 +169,7 @@ fn ethernet_path(
         frames: FrameSender::open(route.interface)?,
         interface: route.interface,
         our_mac: link.mac,
+        frames_to_every_target: next_hop_macs.len() == targets.len(),
         next_hop_macs,
     }))
 }
