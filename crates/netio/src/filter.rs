@@ -80,21 +80,7 @@ pub fn attach(socket: &impl AsRawFd, program: &[sock_filter]) -> io::Result<()> 
         len: u16::try_from(program.len()).map_err(|_| io::Error::other("BPF program too long"))?,
         filter: program.as_ptr().cast_mut(),
     };
-    // SAFETY: `fprog` points at `program`, which outlives the call; the kernel copies the
-    // program during setsockopt and keeps no pointer to our memory. The length passed is the
-    // size of the `sock_fprog` value given.
-    let result = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&fprog as *const libc::sock_fprog).cast(),
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    // SAFETY: SO_ATTACH_FILTER takes a `sock_fprog`; it points at `program`, which outlives
+    // the call, and the kernel copies the program during it and keeps no pointer to ours.
+    unsafe { crate::set_option(socket, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog) }
 }

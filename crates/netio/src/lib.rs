@@ -19,6 +19,43 @@ pub use privilege::has_cap_net_raw;
 pub use raw::{RawReceiver, RawSender, RawSocketError};
 pub use route::{bind_device, source_for};
 
+/// Sets a socket option whose value is a `T` (setsockopt).
+///
+/// # Safety
+/// `T` must be the type the kernel expects for `level`/`name`, and anything it points at
+/// must stay valid for the call (the kernel copies what it needs before returning).
+unsafe fn set_option<T>(
+    socket: &impl std::os::fd::AsRawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> std::io::Result<()> {
+    // SAFETY: `value` is a live `T` of the size passed; the caller vouches for its type.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// A send that wrote `sent` bytes of `len`: anything less than all of them is an error.
+fn sent_whole(sent: usize, len: usize) -> std::io::Result<()> {
+    if sent == len {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(std::io::ErrorKind::WriteZero, format!("sent {sent} bytes of {len}")))
+    }
+}
+
 /// Raises the soft limit on open files to the hard limit and returns the new soft limit.
 /// A connect scan holds one descriptor per probe in flight, so this bounds its parallelism.
 pub fn raise_nofile_limit() -> std::io::Result<u64> {

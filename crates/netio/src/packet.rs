@@ -5,7 +5,6 @@
 
 use std::io;
 use std::ops::RangeInclusive;
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -34,11 +33,7 @@ impl FrameSender {
 
     /// Sends one frame, Ethernet header included.
     pub fn send(&self, frame: &[u8]) -> io::Result<()> {
-        let sent = self.socket.send(frame)?;
-        if sent != frame.len() {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "frame send was cut short"));
-        }
-        Ok(())
+        crate::sent_whole(self.socket.send(frame)?, frame.len())
     }
 }
 
@@ -83,21 +78,9 @@ fn link_address(index: u32, protocol: u16) -> SockAddr {
     crate::link::sockaddr_ll(index, protocol, None)
 }
 
+/// Sets a packet-socket option that takes an int.
 fn set_option(socket: &Socket, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: the option value is a live c_int and the length passed is its size; the kernel
-    // copies it during the call.
-    let result = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_PACKET,
-            option,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    // SAFETY: the packet-socket options set here (PACKET_QDISC_BYPASS, PACKET_IGNORE_OUTGOING)
+    // take an int.
+    unsafe { crate::set_option(socket, libc::SOL_PACKET, option, &value) }
 }

@@ -51,11 +51,7 @@ impl RawSender {
 
     /// Sends a complete IPv4 packet (header included) to `dst`.
     pub fn send(&self, packet: &[u8], dst: Ipv4Addr) -> io::Result<()> {
-        let sent = self.socket.send_to(packet, &SocketAddr::from((dst, 0)).into())?;
-        if sent != packet.len() {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "raw send was cut short"));
-        }
-        Ok(())
+        crate::sent_whole(self.socket.send_to(packet, &SocketAddr::from((dst, 0)).into())?, packet.len())
     }
 }
 

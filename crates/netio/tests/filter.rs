@@ -36,6 +36,24 @@ fn ports(protocol: u8, transport: &[u8]) -> (u16, u16) {
     }
 }
 
+/// Receives until three packets of ours have come (or two seconds pass), sorted. Other tests
+/// may send on loopback meanwhile: `check` asserts that every packet received passes the
+/// filter, and picks out ours.
+fn three_of_ours<T: Ord>(
+    recv: impl Fn(&mut [u8]) -> Option<usize>,
+    mut check: impl FnMut(&Ipv4Packet<&[u8]>) -> Option<T>,
+) -> Vec<T> {
+    let mut ours = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut buf = [0u8; 2048];
+    while ours.len() < 3 && Instant::now() < deadline {
+        let Some(len) = recv(&mut buf) else { continue };
+        ours.extend(check(&Ipv4Packet::new_checked(&buf[..len]).unwrap()));
+    }
+    ours.sort();
+    ours
+}
+
 fn keeps_only_packets_to_the_scan_ports(protocol: u8) {
     let receiver = RawReceiver::open(protocol).unwrap();
     receiver.keep_to_ports(40000..=40010).unwrap();
@@ -43,21 +61,14 @@ fn keeps_only_packets_to_the_scan_ports(protocol: u8) {
     for port in [39999, 40000, 40005, 40010, 40011, 80] {
         sender.send(&packet(protocol, port), TO).unwrap();
     }
-    // Other tests may send on loopback meanwhile: every packet received must pass the filter,
-    // and the three of ours that should, must arrive.
-    let mut ours = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let mut buf = [0u8; 2048];
-    while ours.len() < 3 && Instant::now() < deadline {
-        let Some(len) = receiver.recv_timeout(&mut buf, Duration::from_millis(50)).unwrap() else { continue };
-        let ip = Ipv4Packet::new_checked(&buf[..len]).unwrap();
-        let (src_port, dst_port) = ports(protocol, ip.payload());
-        assert!((40000..=40010).contains(&dst_port), "the filter let port {dst_port} through");
-        if (ip.src(), ip.dst(), src_port) == (FROM, TO, FROM_PORT) {
-            ours.push(dst_port);
-        }
-    }
-    ours.sort();
+    let ours = three_of_ours(
+        |buf| receiver.recv_timeout(buf, Duration::from_millis(50)).unwrap(),
+        |ip| {
+            let (src_port, dst_port) = ports(protocol, ip.payload());
+            assert!((40000..=40010).contains(&dst_port), "the filter let port {dst_port} through");
+            ((ip.src(), ip.dst(), src_port) == (FROM, TO, FROM_PORT)).then_some(dst_port)
+        },
+    );
     assert_eq!(ours, [40000, 40005, 40010]);
 }
 
@@ -91,13 +102,9 @@ fn the_link_filter_keeps_replies_to_the_scan_ports_and_icmp_answers_only() {
     let mut echo = vec![0u8; 64];
     let len = wire::icmp::emit_query_v4(FROM, TO, 1, wire::icmp::Query::Echo, 0x5151, 7, &mut echo).unwrap();
     sender.send(&echo[..len], TO).unwrap();
-    let mut ours = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let mut buf = [0u8; 2048];
-    while ours.len() < 3 && Instant::now() < deadline {
-        let Some(len) = receiver.recv_timeout(&mut buf, Duration::from_millis(50)).unwrap() else { continue };
-        let ip = Ipv4Packet::new_checked(&buf[..len]).unwrap();
-        let kept = match ip.protocol() {
+    let ours = three_of_ours(
+        |buf| receiver.recv_timeout(buf, Duration::from_millis(50)).unwrap(),
+        |ip| match ip.protocol() {
             PROTO_TCP | PROTO_UDP => {
                 let (src_port, dst_port) = ports(ip.protocol(), ip.payload());
                 assert!((40000..=40010).contains(&dst_port), "the filter let port {dst_port} through");
@@ -109,9 +116,7 @@ fn the_link_filter_keeps_replies_to_the_scan_ports_and_icmp_answers_only() {
                 (ip.dst() == FROM && icmp_type == 0).then(|| "echo reply".to_string())
             }
             other => panic!("the filter let protocol {other} through"),
-        };
-        ours.extend(kept);
-    }
-    ours.sort();
+        },
+    );
     assert_eq!(ours, ["17 40003", "6 40003", "echo reply"]);
 }
