@@ -50,10 +50,10 @@ pub enum Judgement {
     Clean,
     /// Some needed one, but too few showed new loss to cut the window.
     Tolerable,
-    /// Too many showed loss: the window was halved.
+    /// Too many showed new loss: the window was cut.
     Cut,
-    /// Too many showed loss, and the window cannot shrink any further: only spacing probes out
-    /// in time can slow the scan.
+    /// Too many showed new loss, and the window cannot shrink any further: only spacing probes
+    /// out in time can slow the scan.
     OverrunAtFloor,
 }
 
@@ -63,7 +63,7 @@ pub const INITIAL_WINDOW: f64 = 32.0;
 const MIN_WINDOW: f64 = 1.0;
 /// The smallest share of the window one cut keeps.
 const DEEPEST_CUT: f64 = 0.125;
-/// The share of answers that may come on retransmissions before the window is cut.
+/// The share of answers that may show new loss before the window is cut.
 const LOSS_TOLERANCE: f64 = 0.2;
 
 impl CongestionWindow {
@@ -122,6 +122,14 @@ impl CongestionWindow {
         if self.answered && !loss_seen {
             self.window = (self.window + 1.0).min(self.max);
         }
+    }
+
+    /// A retransmission to a host that answers timed out as well. Loss can hide from answers
+    /// (a host rationing its replies in step with the probes answers the first tries and never
+    /// the retransmissions), so no window of answers during which this happens counts as
+    /// clean; it cuts nothing, since a filtered port does the same.
+    pub fn on_silent_retransmission(&mut self) {
+        self.retried += 1;
     }
 
     /// Once per window of answers: cut if too many of them showed new loss.
@@ -257,6 +265,15 @@ mod tests {
         let judgements: Vec<Judgement> = (0..1_000).map(|_| window.on_answer(Answer::AfterKnownLoss)).collect();
         assert!(judgements.iter().all(|&j| matches!(j, Judgement::Pending | Judgement::Tolerable)));
         assert_eq!(window.allowed(), 32);
+    }
+
+    #[test]
+    fn a_silent_retransmission_keeps_a_window_of_answers_from_being_clean_but_cuts_nothing() {
+        let mut window = CongestionWindow::new(10_000, None);
+        window.on_silent_retransmission();
+        let judgements: Vec<Judgement> = (0..32).map(|_| window.on_answer(Answer::FirstTry)).collect();
+        assert_eq!(judgements.last(), Some(&Judgement::Tolerable));
+        assert_eq!(window.allowed(), 64);
     }
 
     #[test]

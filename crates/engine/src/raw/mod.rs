@@ -94,6 +94,7 @@ struct Sent {
     deadline: Instant,
     /// Still within a round trip of being sent: counted against the congestion window.
     in_pipe: bool,
+    /// As in the [`Try`] that was sent.
     silent_before: Option<Instant>,
     previous_lost_at: Option<Instant>,
 }
@@ -151,6 +152,9 @@ pub struct ProbeEngine<T> {
     /// When the window was last cut (or the scan slowed) for loss: losses of probes sent
     /// before then belong to that loss event and were answered by it.
     last_cut: Option<Instant>,
+    /// Whether the last window of answers was judged within the loss tolerance: what losses
+    /// there are look random, not like a path or host overrun.
+    losses_look_random: bool,
     /// `--max-rate`, averaged over a few milliseconds.
     rate: Option<Pacer>,
     /// The scan delay: `--scan-delay`, grown when probes keep being lost at the smallest window,
@@ -228,6 +232,7 @@ impl<T: Technique> ProbeEngine<T> {
             scan_rtt,
             window: CongestionWindow::new(max_window, timing.min_parallelism),
             last_cut: None,
+            losses_look_random: false,
             rate: config.max_rate.map(Pacer::per_second),
             delay: Pacer::with_interval(timing.scan_delay),
             delay_changed: now,
@@ -392,18 +397,31 @@ impl<T: Technique> ProbeEngine<T> {
     /// to its host after it have been answered, was most likely lost: send the next try now
     /// rather than at the timeout (Nmap's floor of 100 ms per round of retransmissions). At the
     /// end of the scan, where nothing is sent later, a host that answers gets its last probes
-    /// sent again a round trip on, as TCP's tail loss probe does. Either way the port gets no
-    /// more tries than its allowance, an answer to the earlier try still counts as that try's,
-    /// and the last allowed try always waits its whole timeout before its silence is believed.
+    /// sent again a round trip on, as TCP's tail loss probe does. An answer to the earlier try
+    /// still counts as that try's.
+    ///
+    /// Only while the path shows no congestion, though: a host rationing its replies loses
+    /// most probes until the pace is found, and retransmitting at the pace of its answers would
+    /// spend every port's tries before then. So every try waits its timeout after a cut or with
+    /// the scan delay grown (which also gives a cut time to take effect), and until a window of
+    /// answers has been judged within the loss tolerance only a port's first retransmission
+    /// goes early.
     fn retransmit_overtaken(&mut self, host: u32, lost_before: Instant, now: Instant) {
+        let congested = self.last_cut.is_some_and(|cut| now < cut + self.scan_rtt.timeout())
+            || self.delay.interval() > self.config.timing.scan_delay;
+        if congested {
+            return;
+        }
         while let Some(&(sent_at, slot)) = self.hosts[host as usize].overdue.front() {
             if sent_at >= lost_before {
                 break;
             }
             self.hosts[host as usize].overdue.pop_front();
-            // Only if that very sending is still unanswered, and the port has a try to spare.
+            // Only if that very sending, a first try, is still unanswered, and the port has a try
+            // to spare.
             let Some(sent) = self.outstanding.get(&slot).filter(|sent| sent.at == sent_at) else { continue };
-            if self.hosts[host as usize].retries.may_retry_after(u32::from(sent.try_number)) {
+            let early = sent.try_number == 0 || self.losses_look_random;
+            if early && self.hosts[host as usize].retries.may_retry_after(u32::from(sent.try_number)) {
                 let sent = self.retire(slot).expect("outstanding");
                 self.after_silence(slot, sent, now);
             }
@@ -438,7 +456,24 @@ impl<T: Technique> ProbeEngine<T> {
                 continue; // answered, or superseded by a later sending
             }
             let sent = self.retire(slot).expect("checked above");
+            if sent.try_number > 0 && self.hosts[self.host_of(slot) as usize].answered {
+                self.silent_retransmission(now);
+            }
             self.after_silence(slot, sent, now);
+        }
+    }
+
+    /// A retransmission to a host that answers timed out too. While probes are spaced out in
+    /// time, the spacing may be too tight for a host rationing its replies, whose losses can
+    /// hide from the answers (see [`CongestionWindow::on_silent_retransmission`]): widen it
+    /// again, at most once per timeout. (A filtered port on such a host does the same, and
+    /// only costs the scan some speed while it is being spaced out.)
+    fn silent_retransmission(&mut self, now: Instant) {
+        self.window.on_silent_retransmission();
+        let paced = self.delay.interval() > self.config.timing.scan_delay;
+        if paced && now >= self.delay_changed + self.scan_rtt.timeout() {
+            self.last_cut = Some(now);
+            self.slow_down(now);
         }
     }
 
@@ -595,12 +630,20 @@ impl<T: Technique> ProbeEngine<T> {
             _ => Answer::AfterKnownLoss,
         };
         match self.window.on_answer(answer) {
-            Judgement::Pending | Judgement::Tolerable => {}
-            Judgement::Clean => self.speed_up(now),
-            Judgement::Cut => self.last_cut = Some(now),
-            Judgement::OverrunAtFloor => {
+            Judgement::Pending => {}
+            Judgement::Tolerable => self.losses_look_random = true,
+            Judgement::Clean => {
+                self.losses_look_random = true;
+                self.speed_up(now);
+            }
+            judgement @ (Judgement::Cut | Judgement::OverrunAtFloor) => {
+                self.losses_look_random = false;
                 self.last_cut = Some(now);
-                self.slow_down(now);
+                // Once probes are spaced out in time, the spacing sets the pace, not the window.
+                let paced = self.delay.interval() > self.config.timing.scan_delay;
+                if judgement == Judgement::OverrunAtFloor || paced {
+                    self.slow_down(now);
+                }
             }
         }
     }

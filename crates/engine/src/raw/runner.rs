@@ -88,9 +88,9 @@ pub fn run<T: Technique>(
         Some(port) => CookieKey::random().with_source_port(port),
         None => CookieKey::random(),
     };
-    let next_hops: Vec<(Ipv4Addr, Option<[u8; 6]>)> =
+    let addrs_and_macs: Vec<(Ipv4Addr, Option<[u8; 6]>)> =
         targets.iter().filter_map(|target| Some((target.ipv4()?, target.mac))).collect();
-    let sender = super::path::transmitter(&config, &next_hops, stop)?;
+    let sender = super::path::transmitter(&config, &addrs_and_macs, stop)?;
     let mut protocols: Vec<u8> = technique
         .reply_protocols()
         .iter()
