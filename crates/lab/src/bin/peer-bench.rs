@@ -52,7 +52,7 @@ fn tool(label: &str, program: &str, args: &[&str]) -> Tool {
 }
 
 /// Another portolan build (`PORTOLAN_BASELINE`, say the last commit's) run the same way, to
-/// compare a change against what it changes in the same session.
+/// compare a change against what it changes in the same session (P1, P2, P3, U0, U1).
 fn baseline(args: &[&str]) -> Option<Tool> {
     let program = std::env::var("PORTOLAN_BASELINE").ok()?;
     Some(tool("portolan baseline", &program, args))
@@ -200,8 +200,9 @@ fn udp_one_host(portolan: &str, runs: usize, rate_limited: bool) {
     }
     let target = TARGET_V4.to_string();
     let common = ["-sU", "-n", "-Pn", "--top-ports", "100", target.as_str()];
-    let tools =
-        [tool("portolan -sU", portolan, &common), tool("nmap -sU -T4", "nmap", &[&["-T4"], &common[..]].concat())];
+    let mut tools =
+        vec![tool("portolan -sU", portolan, &common), tool("nmap -sU -T4", "nmap", &[&["-T4"], &common[..]].concat())];
+    tools.extend(baseline(&common));
     let title = format!(
         "U{}: UDP scan of the top 100 ports of one lab host (4 services, 1 dropped, 1 rejected), ICMP rate limit {}",
         if rate_limited { 1 } else { 0 },
