@@ -90,9 +90,7 @@ impl ArpSocket {
 
     /// The next ARP message, waiting at most `timeout`.
     pub fn recv_timeout(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
-        use std::io::Read;
-        self.socket.set_read_timeout(Some(timeout.max(Duration::from_micros(1))))?;
-        crate::raw::quiet((&self.socket).read(buf))
+        crate::raw::recv_timeout(&self.socket, buf, timeout)
     }
 }
 

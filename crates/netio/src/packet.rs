@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::raw::{quiet, RECEIVE_BUFFER};
+use crate::raw::RECEIVE_BUFFER;
 use crate::RawSocketError;
 
 const ETH_P_IP: u16 = libc::ETH_P_IP as u16;
@@ -48,9 +48,11 @@ impl LinkReceiver {
     /// ports) and the ICMP messages that answer probes.
     pub fn open(interface: u32, ports: RangeInclusive<u16>) -> Result<LinkReceiver, RawSocketError> {
         // Datagram mode strips the link header, so the filter and the parsers see what a raw
-        // IP socket sees. The filter goes on before binding: until bound, nothing is queued.
-        let socket = Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(i32::from(ETH_P_IP.to_be()))))
-            .map_err(RawSocketError::opening)?;
+        // IP socket sees. Opened for protocol 0 the socket receives nothing; binding it to the
+        // interface for IPv4 starts reception, once the filter and options are on, so nothing
+        // unfiltered or from another interface is ever queued.
+        let socket =
+            Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(0))).map_err(RawSocketError::opening)?;
         crate::filter::attach(&socket, &crate::filter::answers(ports)).map_err(RawSocketError::Io)?;
         set_option(&socket, libc::PACKET_IGNORE_OUTGOING, 1).map_err(RawSocketError::Io)?;
         socket.bind(&link_address(interface, ETH_P_IP)).map_err(RawSocketError::Io)?;
@@ -65,9 +67,7 @@ impl LinkReceiver {
 
     /// The next packet, waiting at most `timeout` for one.
     pub fn recv_timeout(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
-        use std::io::Read;
-        self.socket.set_read_timeout(Some(timeout.max(Duration::from_micros(1))))?;
-        quiet((&self.socket).read(buf))
+        crate::raw::recv_timeout(&self.socket, buf, timeout)
     }
 }
 

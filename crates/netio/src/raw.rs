@@ -87,9 +87,14 @@ impl RawReceiver {
 
     /// The next packet, waiting at most `timeout` for one.
     pub fn recv_timeout(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
-        self.socket.set_read_timeout(Some(timeout.max(Duration::from_micros(1))))?;
-        quiet((&self.socket).read(buf))
+        recv_timeout(&self.socket, buf, timeout)
     }
+}
+
+/// The next packet on `socket`, waiting at most `timeout` for one.
+pub(crate) fn recv_timeout(socket: &Socket, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
+    socket.set_read_timeout(Some(timeout.max(Duration::from_micros(1))))?;
+    quiet((&*socket).read(buf))
 }
 
 /// The next packet already queued on `socket`, without waiting.
