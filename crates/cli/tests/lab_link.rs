@@ -10,7 +10,7 @@ use std::process::Stdio;
 use common::*;
 use lab::{Lab, TARGET_V4};
 
-/// A port no scanner traffic but the probes goes to.
+/// The port whose SYNs are counted: one of the standard lab's open ports.
 const COUNTED_PORT: u16 = 443;
 
 /// Counts the SYNs to `COUNTED_PORT` leaving the scanner through its IP stack (not the RSTs
