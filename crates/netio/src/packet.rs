@@ -74,8 +74,7 @@ impl LinkReceiver {
 /// A `sockaddr_ll` binding a packet socket to interface `index` for `protocol` (host order;
 /// 0 binds the interface only).
 fn link_address(index: u32, protocol: u16) -> SockAddr {
-    let protocol = if protocol == 0 { 0 } else { protocol.to_be() };
-    crate::link::sockaddr_ll(index, protocol, None)
+    crate::link::sockaddr_ll(index, protocol.to_be(), None)
 }
 
 /// Sets a packet-socket option that takes an int.

@@ -407,8 +407,7 @@ impl<T: Technique> ProbeEngine<T> {
     /// answers has been judged within the loss tolerance only a port's first retransmission
     /// goes early.
     fn retransmit_overtaken(&mut self, host: u32, lost_before: Instant, now: Instant) {
-        let congested = self.last_cut.is_some_and(|cut| now < cut + self.scan_rtt.timeout())
-            || self.delay.interval() > self.config.timing.scan_delay;
+        let congested = self.last_cut.is_some_and(|cut| now < cut + self.scan_rtt.timeout()) || self.delay_grown();
         if congested {
             return;
         }
@@ -470,8 +469,7 @@ impl<T: Technique> ProbeEngine<T> {
     /// only costs the scan some speed while it is being spaced out.)
     fn silent_retransmission(&mut self, now: Instant) {
         self.window.on_silent_retransmission();
-        let paced = self.delay.interval() > self.config.timing.scan_delay;
-        if paced && now >= self.delay_changed + self.scan_rtt.timeout() {
+        if self.delay_grown() && now >= self.delay_changed + self.scan_rtt.timeout() {
             self.last_cut = Some(now);
             self.slow_down(now);
         }
@@ -640,8 +638,7 @@ impl<T: Technique> ProbeEngine<T> {
                 self.losses_look_random = false;
                 self.last_cut = Some(now);
                 // Once probes are spaced out in time, the spacing sets the pace, not the window.
-                let paced = self.delay.interval() > self.config.timing.scan_delay;
-                if judgement == Judgement::OverrunAtFloor || paced {
+                if judgement == Judgement::OverrunAtFloor || self.delay_grown() {
                     self.slow_down(now);
                 }
             }
@@ -668,15 +665,19 @@ impl<T: Technique> ProbeEngine<T> {
     /// loss, halve it, back down to `--scan-delay`. (Nmap never lowers it, so a burst of loss
     /// early on slows a long scan to its end.)
     fn speed_up(&mut self, now: Instant) {
-        let floor = self.config.timing.scan_delay;
-        let current = self.delay.interval();
-        if current <= floor || now < self.delay_changed + SCAN_DELAY_RELAXES_AFTER {
+        if !self.delay_grown() || now < self.delay_changed + SCAN_DELAY_RELAXES_AFTER {
             return;
         }
-        let halved = current / 2;
+        let halved = self.delay.interval() / 2;
         let wanted = if halved < FIRST_SCAN_DELAY { Duration::ZERO } else { halved };
-        self.delay.set_interval(wanted.max(floor));
+        self.delay.set_interval(wanted.max(self.config.timing.scan_delay));
         self.delay_changed = now;
+    }
+
+    /// Whether the scan delay has grown past `--scan-delay` for loss: probes are spaced out in
+    /// time, and the spacing, not the window, sets the pace.
+    fn delay_grown(&self) -> bool {
+        self.delay.interval() > self.config.timing.scan_delay
     }
 
     /// The scan delay in force now.
