@@ -477,9 +477,11 @@ fn a_clean_host_never_gets_a_scan_delay() {
 fn random_loss_never_turns_a_closed_port_filtered() {
     // Regression: with 5 % loss each way, Nmap's rule (one retransmission more than the deepest
     // answered try) let about one port in a thousand run out of tries and come out filtered.
+    // Two more than the deepest still failed about one scan in 200 (seeds 370, 530 and 567 of
+    // 600 tried, and once in CI's lab); the allowance now also follows the measured loss rate.
     use rand::SeedableRng;
     let ports: Vec<u16> = (1..=1000).collect();
-    for seed in 0..40 {
+    for seed in (0..40).chain([370, 530, 567]) {
         let mut sim = Sim::new(config(), &[HOST], &ports, &[]);
         sim.loss = Some((0.05, rand::rngs::StdRng::seed_from_u64(seed)));
         sim.run(Duration::from_secs(600));
