@@ -31,6 +31,9 @@ const QUIET_HALF_PERIODS: u32 = 3;
 
 #[derive(Debug, Clone, Default)]
 pub struct IcmpLimit {
+    /// When the first probe left for the host: its bucket may have been emptied just before,
+    /// by another scan or by errors to other hosts.
+    first_probe: Option<Instant>,
     last_error: Option<Instant>,
     longest_gap: Duration,
     /// Probes sent to the host, and errors heard from it, since the last sweep was planned.
@@ -86,20 +89,23 @@ impl IcmpLimit {
         self.refill() * QUIET_HALF_PERIODS / 2
     }
 
-    /// Whether silence to a probe sent at `sent` says the port itself is silent: true for a
-    /// host that has sent no error (nothing is rationed), else only if the probe left long
-    /// enough after the host's last error, and no error has come since.
+    /// Whether silence to a probe sent at `sent` says the port itself is silent: only if the
+    /// probe left long enough after the host's last error (or, before any, after its first
+    /// probe), and no error has come since.
     pub fn silence_counts(&self, sent: Instant) -> bool {
         self.quiet_from().is_none_or(|quiet| sent >= quiet)
     }
 
-    /// From when on silence counts again, if the host has sent an error.
+    /// From when on silence counts again: a quiet period after the host's last error, or
+    /// after its first probe while it has sent none (had its bucket been empty then, a token
+    /// has come back since). `None` before any probe.
     pub fn quiet_from(&self) -> Option<Instant> {
-        self.last_error.map(|last| last + self.quiet_needed())
+        self.last_error.or(self.first_probe).map(|since| since + self.quiet_needed())
     }
 
-    /// A probe left for the host.
-    pub fn sent(&mut self) {
+    /// A probe left for the host at `now`.
+    pub fn sent(&mut self, now: Instant) {
+        self.first_probe.get_or_insert(now);
         self.sent = self.sent.saturating_add(1);
     }
 
@@ -124,8 +130,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_host_without_errors_makes_every_silence_count() {
-        assert!(IcmpLimit::default().silence_counts(Instant::now()));
+    fn a_host_without_errors_makes_silence_count_a_quiet_period_after_its_first_probe() {
+        // Regression: a host whose bucket another scan had just emptied sent no error for a
+        // second, and every closed port of a fast scan came out open|filtered.
+        let start = Instant::now();
+        let mut limit = IcmpLimit::default();
+        assert!(limit.silence_counts(start), "nothing sent, nothing rationed");
+        limit.sent(start);
+        assert!(!limit.silence_counts(start + Duration::from_millis(500)), "the bucket may have been empty");
+        assert!(limit.silence_counts(start + Duration::from_millis(1500)));
     }
 
     #[test]
@@ -182,10 +195,10 @@ mod tests {
         let start = Instant::now();
         let timeout = Duration::from_millis(100);
         let mut limit = IcmpLimit::default();
-        (0..100).for_each(|_| limit.sent());
+        (0..100).for_each(|_| limit.sent(start));
         (0..6).for_each(|_| limit.heard_error(start));
         assert_eq!(limit.probe_again_after(timeout), Duration::from_millis(500));
-        (0..10).for_each(|_| limit.sent());
+        (0..10).for_each(|_| limit.sent(start));
         (0..10).for_each(|_| limit.heard_error(start));
         assert_eq!(limit.probe_again_after(timeout), timeout, "every probe of the last sweep was answered");
     }

@@ -319,7 +319,7 @@ impl<T: Technique> ProbeEngine<T> {
         let dst_port = self.ports[(slot % self.ports.len() as u64) as usize];
         let cookie = self.key.probe(self.source, dst, dst_port, try_number);
         let state = &mut self.hosts[host as usize];
-        state.icmp.sent();
+        state.icmp.sent(now);
         if state.first_probe.is_none() {
             state.first_probe = Some(now);
             if let Some(limit) = self.config.timing.host_timeout {
@@ -480,8 +480,9 @@ impl<T: Technique> ProbeEngine<T> {
     fn after_silence(&mut self, slot: u64, sent: Sent, now: Instant) {
         let host = self.host_of(slot);
         let timeout = self.timeout_for(host);
+        let rationed = self.technique.closed_ports_answer_by_icmp();
         let state = &mut self.hosts[host as usize];
-        if !state.icmp.silence_counts(sent.at) {
+        if rationed && !state.icmp.silence_counts(sent.at) {
             if state.held.is_empty() {
                 // Sweep at the moment silence starts to count, if that comes first.
                 let regular = now + state.icmp.probe_again_after(timeout);

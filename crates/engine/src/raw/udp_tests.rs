@@ -207,7 +207,24 @@ fn a_host_that_only_drops_is_given_up_after_the_usual_retries() {
     let mut sim = UdpSim::new(&[HOST], &[69, 70, 71], |_| Port::Dropped, true);
     let took = sim.run();
     assert_eq!(sim.wrong_ports(), []);
-    assert!(took < Duration::from_secs(3), "no error was ever sent, so no quiet period is needed: {took:?}");
+    // Its silence counts only from a quiet period (1.5 s) after the first probe, in case its
+    // bucket was empty then; the tries held till then go again, then the one retransmission:
+    // 3.5 s with the 1 s initial timeout of a host that never answers.
+    assert!(took <= Duration::from_millis(3500), "took {took:?}");
+}
+
+#[test]
+fn closed_ports_of_a_host_whose_error_bucket_starts_empty_come_out_closed() {
+    // Regression: right after another scan (nmap's, in the peer benchmark) had spent the
+    // host's errors, it sent none for a second, its silence was taken for the ports', and all
+    // 95 closed ports of the top 100 came out open|filtered in 0.4 s.
+    let ports: Vec<u16> = (1..=20).chain([53, 69]).collect();
+    let mut sim = UdpSim::new(&[HOST], &ports, mixed, true);
+    for bucket in sim.buckets.values_mut() {
+        bucket.tokens = 0.0;
+    }
+    sim.run();
+    assert_eq!(sim.wrong_ports(), []);
 }
 
 #[test]
