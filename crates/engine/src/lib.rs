@@ -8,6 +8,7 @@ pub mod arp;
 pub mod connect;
 mod cookie;
 mod icmp_limit;
+mod ledger;
 mod pacer;
 mod permutation;
 pub mod raw;
@@ -18,12 +19,13 @@ mod window;
 
 pub use cookie::{CookieKey, ProbeCookie};
 pub use icmp_limit::IcmpLimit;
+pub use ledger::LostTries;
 pub use pacer::Pacer;
 pub use permutation::Permutation;
-pub use retry::RetryAllowance;
+pub use retry::{LossRate, RetryAllowance};
 pub use rtt::RttEstimator;
 pub use timing::{Timing, TimingTemplate};
-pub use window::{Answer, CongestionWindow, Judgement};
+pub use window::{CongestionWindow, Judgement};
 
 /// Where probes leave from, when the user says (`-S`, `-e`, `-g`, `--send-eth`, `--send-ip`);
 /// the routing table decides whatever is left unsaid.

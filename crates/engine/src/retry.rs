@@ -7,86 +7,123 @@
 /// failing, about one port in a thousand needs a fourth try, and whether any port has yet been
 /// answered that deep is a coin toss), so live ports were reported filtered. Once loss is seen,
 /// portolan allows two more than the deepest answered try, and at least as many as make a live
-/// port losing every try unlikely at the loss rate the host's answers show, up to
-/// `--max-retries`. (The margin alone still left about one 1000-port scan in 200 with a closed
-/// port filtered under 5 % loss each way.)
+/// port losing every try unlikely at the loss rate measured, up to `--max-retries`. (The margin
+/// alone still left about one 1000-port scan in 200 with a closed port filtered under 5 % loss
+/// each way.)
+///
+/// The loss rate is the host's own once its answers measure it, else the scan's over every
+/// host: in a sweep with one port per host, a host answers once at most, and only the scan's
+/// many answers say how lossy the path is.
 #[derive(Debug, Clone)]
 pub struct RetryAllowance {
     max_retries: u32,
     /// The highest retransmission number (0 = first probe) that drew an answer.
     best_answered_try: Option<u32>,
-    /// Answers, and those that came on a retransmission: their ratio is the host's loss per try.
+    loss: LossRate,
+}
+
+/// The loss per try that answers show: the share of them that came on a retransmission (with
+/// a loss per try of p, an answered port needed a retransmission with chance p). Recent
+/// answers weigh most, so that the losses of a burst the scan has since slowed down for fade.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LossRate {
     answers: u32,
-    retried_answers: u32,
+    retried: u32,
 }
 
 /// Answers it takes before their loss rate is trusted.
 const ANSWERS_TO_MEASURE_LOSS: u32 = 20;
+/// Answers a loss rate counts before it halves its counts.
+const LOSS_MEMORY: u32 = 1024;
 /// The chance, at most, that a live port loses every try its allowance gives it.
 const MISS_CHANCE: f64 = 1e-7;
 
+impl LossRate {
+    /// A probe sent as try number `try_number` (0 for the first) was answered.
+    pub fn answered_on(&mut self, try_number: u32) {
+        self.answers += 1;
+        self.retried += u32::from(try_number > 0);
+        if self.answers >= LOSS_MEMORY {
+            (self.answers, self.retried) = (self.answers / 2, self.retried / 2);
+        }
+    }
+
+    /// The loss per try, once enough answers measure it.
+    pub fn per_try(&self) -> Option<f64> {
+        (self.answers >= ANSWERS_TO_MEASURE_LOSS).then(|| f64::from(self.retried) / f64::from(self.answers))
+    }
+}
+
 impl RetryAllowance {
     pub fn new(max_retries: u32) -> RetryAllowance {
-        RetryAllowance { max_retries, best_answered_try: None, answers: 0, retried_answers: 0 }
+        RetryAllowance { max_retries, best_answered_try: None, loss: LossRate::default() }
     }
 
     /// A probe sent as try number `try_number` (0 for the first) was answered.
     pub fn answered_on(&mut self, try_number: u32) {
         self.best_answered_try = Some(self.best_answered_try.map_or(try_number, |best| best.max(try_number)));
-        self.answers = self.answers.saturating_add(1);
-        self.retried_answers = self.retried_answers.saturating_add(u32::from(try_number > 0));
+        self.loss.answered_on(try_number);
     }
 
-    /// Whether a port silent after try `try_number` may be probed once more.
-    pub fn may_retry_after(&self, try_number: u32) -> bool {
-        try_number < self.allowed_retries()
+    /// The loss per try the host's own answers show, once they are enough to measure it.
+    pub fn loss(&self) -> Option<f64> {
+        self.loss.per_try()
     }
 
-    fn allowed_retries(&self) -> u32 {
+    /// Whether a port silent after try `try_number` may be probed once more, `scan` being the
+    /// loss rate over every host of the scan.
+    pub fn may_retry_after(&self, try_number: u32, scan: &LossRate) -> bool {
+        try_number < self.allowed_retries(scan)
+    }
+
+    fn allowed_retries(&self, scan: &LossRate) -> u32 {
         let earned = match self.best_answered_try {
             None | Some(0) => 1,
             Some(deepest) => deepest + 2,
         };
-        earned.max(self.retries_for_loss_rate()).min(self.max_retries)
+        let measured = self.loss.per_try().or_else(|| scan.per_try());
+        earned.max(measured.map_or(0, retries_for_loss_rate)).min(self.max_retries)
     }
+}
 
-    /// Retransmissions enough that a live port loses all its tries with at most `MISS_CHANCE`,
-    /// at the loss per try the host's answers show (none until enough answers measure it).
-    fn retries_for_loss_rate(&self) -> u32 {
-        if self.answers < ANSWERS_TO_MEASURE_LOSS || self.retried_answers == 0 {
-            return 0;
-        }
-        let loss = f64::from(self.retried_answers) / f64::from(self.answers);
-        // Every answer on a retransmission: no rate bounds the tries but `--max-retries`.
-        let tries = if loss >= 1.0 { f64::INFINITY } else { (MISS_CHANCE.ln() / loss.ln()).ceil() };
-        (tries as u32).saturating_sub(1)
+/// Retransmissions enough that a live port loses all its tries with at most `MISS_CHANCE`, at
+/// a loss of `loss` per try.
+fn retries_for_loss_rate(loss: f64) -> u32 {
+    if loss <= 0.0 {
+        return 0;
     }
+    // Every answer on a retransmission: no rate bounds the tries but `--max-retries`.
+    let tries = if loss >= 1.0 { f64::INFINITY } else { (MISS_CHANCE.ln() / loss.ln()).ceil() };
+    (tries as u32).saturating_sub(1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A scan whose answers have not measured its loss rate yet.
+    const NO_SCAN_LOSS: LossRate = LossRate { answers: 0, retried: 0 };
+
     #[test]
     fn a_silent_host_gets_one_retransmission() {
         let allowance = RetryAllowance::new(10);
-        assert!(allowance.may_retry_after(0));
-        assert!(!allowance.may_retry_after(1));
+        assert!(allowance.may_retry_after(0, &NO_SCAN_LOSS));
+        assert!(!allowance.may_retry_after(1, &NO_SCAN_LOSS));
     }
 
     #[test]
     fn answers_on_retransmissions_earn_more_with_a_margin() {
         let mut allowance = RetryAllowance::new(10);
         allowance.answered_on(0);
-        assert!(!allowance.may_retry_after(1), "no loss seen: one retransmission");
+        assert!(!allowance.may_retry_after(1, &NO_SCAN_LOSS), "no loss seen: one retransmission");
         allowance.answered_on(1);
-        assert!(allowance.may_retry_after(2), "loss seen: two past the deepest answer");
-        assert!(!allowance.may_retry_after(3));
+        assert!(allowance.may_retry_after(2, &NO_SCAN_LOSS), "loss seen: two past the deepest answer");
+        assert!(!allowance.may_retry_after(3, &NO_SCAN_LOSS));
         allowance.answered_on(3);
-        assert!(allowance.may_retry_after(4));
-        assert!(!allowance.may_retry_after(5));
+        assert!(allowance.may_retry_after(4, &NO_SCAN_LOSS));
+        assert!(!allowance.may_retry_after(5, &NO_SCAN_LOSS));
         allowance.answered_on(1); // an older, lower answer does not take the allowance back
-        assert!(allowance.may_retry_after(4));
+        assert!(allowance.may_retry_after(4, &NO_SCAN_LOSS));
     }
 
     #[test]
@@ -98,26 +135,49 @@ mod tests {
         for i in 0..96 {
             allowance.answered_on(u32::from(i % 8 == 0));
         }
-        assert!(allowance.may_retry_after(6));
-        assert!(!allowance.may_retry_after(7));
+        assert!(allowance.may_retry_after(6, &NO_SCAN_LOSS));
+        assert!(!allowance.may_retry_after(7, &NO_SCAN_LOSS));
         // A clean host keeps Nmap's single retransmission.
         let mut clean = RetryAllowance::new(10);
         (0..100).for_each(|_| clean.answered_on(0));
-        assert!(!clean.may_retry_after(1));
+        assert!(!clean.may_retry_after(1, &NO_SCAN_LOSS));
     }
 
     #[test]
     fn max_retries_caps_the_allowance() {
         let mut allowance = RetryAllowance::new(2);
         allowance.answered_on(7);
-        assert!(allowance.may_retry_after(1));
-        assert!(!allowance.may_retry_after(2));
+        assert!(allowance.may_retry_after(1, &NO_SCAN_LOSS));
+        assert!(!allowance.may_retry_after(2, &NO_SCAN_LOSS));
     }
 
     #[test]
     fn max_retries_zero_never_retransmits() {
         let mut allowance = RetryAllowance::new(0);
         allowance.answered_on(0);
-        assert!(!allowance.may_retry_after(0));
+        assert!(!allowance.may_retry_after(0, &NO_SCAN_LOSS));
+    }
+
+    #[test]
+    fn a_host_without_answers_of_its_own_gets_the_tries_the_scans_loss_rate_calls_for() {
+        // One answer in eight came on a retransmission, over the whole scan: a host that has
+        // not answered yet (one port per host, as in a sweep) gets eight tries, not two.
+        let mut scan = LossRate::default();
+        (0..96).for_each(|i| scan.answered_on(u32::from(i % 8 == 0)));
+        let unheard = RetryAllowance::new(10);
+        assert!(unheard.may_retry_after(6, &scan));
+        assert!(!unheard.may_retry_after(7, &scan));
+        // A host whose own answers measure no loss keeps Nmap's single retransmission.
+        let mut clean = RetryAllowance::new(10);
+        (0..20).for_each(|_| clean.answered_on(0));
+        assert!(!clean.may_retry_after(1, &scan));
+    }
+
+    #[test]
+    fn old_losses_fade_from_the_loss_rate() {
+        let mut rate = LossRate::default();
+        (0..1000).for_each(|_| rate.answered_on(1));
+        (0..3000).for_each(|_| rate.answered_on(0));
+        assert!(rate.per_try().unwrap() < 0.1, "{:?}", rate.per_try());
     }
 }

@@ -20,7 +20,7 @@ struct Smoothed {
 }
 
 /// The variation never drops below this, so one lucky sample cannot make the timeout razor-thin.
-const MIN_RTTVAR: Duration = Duration::from_millis(5);
+const MIN_RTTVAR: Duration = Duration::from_millis(1);
 
 impl RttEstimator {
     pub fn new(initial: Duration, min: Duration, max: Duration) -> RttEstimator {

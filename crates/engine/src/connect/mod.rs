@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 
 use outcome::{classify, Outcome};
 
-use crate::{Answer, CongestionWindow, Pacer, RetryAllowance, RttEstimator, Source, Timing};
+use crate::{CongestionWindow, LossRate, LostTries, Pacer, RetryAllowance, RttEstimator, Source, Timing};
 
 /// Settings of a connect scan.
 #[derive(Debug, Clone)]
@@ -74,17 +74,27 @@ struct HostTiming {
     window: CongestionWindow,
     retries: RetryAllowance,
     delay: Option<Pacer>,
+    /// When each round of tries began: an answer to try n shows try n - 1 lost then.
+    rounds: Vec<Instant>,
 }
 
 impl HostTiming {
-    /// Learns from an answer to a probe sent as try `try_number` that took `elapsed`.
-    fn answered(&mut self, try_number: u32, elapsed: Duration) {
+    /// Learns from an answer to a probe sent as try `try_number` that took `elapsed`, with
+    /// `flight` probes in flight.
+    fn answered(&mut self, try_number: u32, elapsed: Duration, flight: usize) {
+        let now = Instant::now();
         self.rtt.sample(elapsed);
         self.retries.answered_on(try_number);
-        // The connect scan has no adaptive scan delay (yet), and does not date its losses:
-        // only the window adapts, to every answer that needed a retry.
-        let answer = if try_number > 0 { Answer::AfterNewLoss } else { Answer::FirstTry };
-        let _ = self.window.on_answer(answer);
+        // The connect scan has no adaptive scan delay (yet): only the window adapts. A loss
+        // shows a round after the lost try, when its retry is answered.
+        let lost = (try_number > 0).then(|| {
+            let lost_rounds = &self.rounds[..try_number as usize];
+            let count = u8::try_from(lost_rounds.len()).unwrap_or(u8::MAX);
+            LostTries { first: lost_rounds[0], last: lost_rounds[lost_rounds.len() - 1], count }
+        });
+        self.window.on_answer(now.checked_sub(elapsed), lost, flight);
+        let settled_before = now.checked_sub(self.rtt.timeout() * 2);
+        let _ = self.window.judge(settled_before.unwrap_or(now), now);
     }
 }
 
@@ -149,9 +159,10 @@ impl ConnectScanner {
         let timing = &self.config.timing;
         let host = Arc::new(Mutex::new(HostTiming {
             rtt: RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout),
-            window: CongestionWindow::new(self.in_flight, timing.min_parallelism),
+            window: CongestionWindow::new(self.in_flight, timing.min_parallelism, Instant::now()),
             retries: RetryAllowance::new(timing.max_retries),
             delay: (!timing.scan_delay.is_zero()).then(|| Pacer::with_interval(timing.scan_delay)),
+            rounds: Vec::new(),
         }));
         let mut pending = ports.to_vec();
         if self.config.randomize_ports {
@@ -160,7 +171,7 @@ impl ConnectScanner {
         let mut scanned = ScannedHost { ports: Vec::with_capacity(ports.len()), round_trip: None };
         for try_number in 0.. {
             let silent = self.probe_round(addr, pending, try_number, &host, &mut scanned, observer).await?;
-            let may_retry = host.lock().expect("host timing lock").retries.may_retry_after(try_number);
+            let may_retry = host.lock().expect("host timing lock").retries.may_retry_after(try_number, &LossRate::default());
             if silent.is_empty() || !may_retry {
                 silent.into_iter().for_each(|port| scanned.record(port, PortState::Filtered, Reason::NoResponse));
                 break;
@@ -185,6 +196,7 @@ impl ConnectScanner {
         scanned: &mut ScannedHost,
         observer: &dyn ScanObserver,
     ) -> Result<Vec<u16>, ConnectError> {
+        host.lock().expect("host timing lock").rounds.push(Instant::now());
         let mut waiting = ports.into_iter().peekable();
         let mut in_flight = JoinSet::new();
         let mut silent = Vec::new();
@@ -196,7 +208,7 @@ impl ConnectScanner {
                     match outcome {
                         Outcome::Silent => silent.push(port),
                         Outcome::Answer(state, reason) => {
-                            host.lock().expect("host timing lock").answered(try_number, elapsed);
+                            host.lock().expect("host timing lock").answered(try_number, elapsed, in_flight.len() + 1);
                             if state == PortState::Open {
                                 observer.open_port_found(addr, Protocol::Tcp, port);
                             }
@@ -238,8 +250,12 @@ async fn probe(
     host: Arc<Mutex<HostTiming>>,
 ) -> Result<Probe, ConnectError> {
     wait_to_send(context.rate.as_ref(), &host).await;
-    let timeout = host.lock().expect("host timing lock").rtt.timeout();
     let started = Instant::now();
+    let timeout = {
+        let mut host = host.lock().expect("host timing lock");
+        host.window.sent(started);
+        host.rtt.timeout()
+    };
     let attempt = tokio::time::timeout(timeout, connect(target, &context.source)).await.ok();
     let elapsed = started.elapsed();
     let outcome = classify(attempt).map_err(|source| ConnectError { addr: target, source })?;

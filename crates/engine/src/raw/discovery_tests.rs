@@ -4,18 +4,18 @@ use probes::discovery::HostDiscovery;
 use probes::IcmpReply;
 use wire::icmp::Query;
 
+use super::sim::{config, SCANNER};
 use super::*;
 
-const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const UP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const DOWN: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 9);
 
 fn engine(now: Instant) -> ProbeEngine<HostDiscovery> {
-    let config = super::tests::config();
     let discovery = HostDiscovery::nmap_default();
-    let indices = discovery.indices();
+    let ports = discovery.indices();
     let targets = [UP, DOWN].iter().map(|&a| Target::from_addr(a.into())).collect();
-    ProbeEngine::new(discovery, config, CookieKey::new(5, 6), SCANNER, targets, indices, now)
+    let group = ScanGroup { source: SCANNER, targets, ports };
+    ProbeEngine::new(discovery, config(), group, CookieKey::new(5, 6), &mut rand::rng(), now)
 }
 
 /// The echo reply `UP` sends to our echo request.

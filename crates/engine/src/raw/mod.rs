@@ -18,8 +18,8 @@ use model::{HostResult, HostStatus, PortResult, PortState, Reason, Target};
 use probes::{ProbeFields, Response, Technique, Transport};
 
 use crate::{
-    Answer, CongestionWindow, CookieKey, IcmpLimit, Judgement, Pacer, Permutation, RetryAllowance, RttEstimator,
-    Source, Timing,
+    CongestionWindow, CookieKey, IcmpLimit, Judgement, LossRate, LostTries, Pacer, Permutation, RetryAllowance,
+    RttEstimator, Source, Timing,
 };
 
 /// Settings of a raw scan.
@@ -42,6 +42,14 @@ pub struct Probe {
     pub dst: Ipv4Addr,
     pub ip_id: u16,
     pub transport: Transport,
+}
+
+/// What one engine scans: every port of `ports` on every target, all reached from `source`.
+#[derive(Debug, Clone)]
+pub struct ScanGroup {
+    pub source: Ipv4Addr,
+    pub targets: Vec<Target>,
+    pub ports: Vec<u16>,
 }
 
 /// A port whose state became known.
@@ -67,6 +75,12 @@ const FIRST_SCAN_DELAY: Duration = Duration::from_millis(5);
 /// a host rationing its replies is not tested with faster probes at every answer.
 const SCAN_DELAY_RELAXES_AFTER: Duration = Duration::from_secs(1);
 
+/// A host whose answers show more than this share of its tries lost is being sent more than
+/// it answers (a host rationing its replies, as BSDs limit their RSTs), whatever the path
+/// shows: most of its lost tries are of ports that never answer, whose losses the window's
+/// ledger never sees.
+const HOST_OVERRUN_LOSS: f64 = 0.5;
+
 /// Probes in flight at most when neither `--max-parallelism` nor the caller says otherwise.
 const DEFAULT_MAX_WINDOW: usize = 16_384;
 
@@ -78,13 +92,13 @@ struct Try {
     /// When this same try went out before, if its silence then proved nothing. An answer may
     /// be to either sending, so it dates nothing.
     silent_before: Option<Instant>,
-    /// When the previous try went out and went unanswered: the loss an answer to this one shows.
-    previous_lost_at: Option<Instant>,
+    /// The earlier tries that went unanswered: the losses an answer to this one shows.
+    lost: Option<LostTries>,
 }
 
 impl Try {
     fn first(slot: u64) -> Try {
-        Try { slot, number: 0, silent_before: None, previous_lost_at: None }
+        Try { slot, number: 0, silent_before: None, lost: None }
     }
 }
 
@@ -96,7 +110,16 @@ struct Sent {
     in_pipe: bool,
     /// As in the [`Try`] that was sent.
     silent_before: Option<Instant>,
-    previous_lost_at: Option<Instant>,
+    lost: Option<LostTries>,
+}
+
+/// Which probes past their round trip an answer may show lost.
+#[derive(Debug, Clone, Copy)]
+enum Overdue {
+    /// One host's, by its own answers.
+    Host(u32),
+    /// Those to hosts not heard from yet, by any host's answers.
+    Unheard,
 }
 
 struct HostState {
@@ -148,11 +171,19 @@ pub struct ProbeEngine<T> {
     hosts: Vec<HostState>,
     /// Round trips over every host: the timeout of hosts that have not answered yet.
     scan_rtt: RttEstimator,
+    /// Loss per try over every host: the retry allowance of hosts whose own answers are too
+    /// few to measure theirs.
+    scan_loss: LossRate,
+    /// When the latest-sent of all answered probes went out, and the probes to hosts not
+    /// heard from yet that are past their round trip: as for a host's own (see
+    /// [`HostState::overdue`]), but judged by every host's answers.
+    latest_answered_send: Option<Instant>,
+    unheard_overdue: VecDeque<(Instant, u64)>,
     window: CongestionWindow,
-    /// When the window was last cut (or the scan slowed) for loss: losses of probes sent
-    /// before then belong to that loss event and were answered by it.
+    /// When the window was last cut (or the scan slowed) for loss: for a timeout after, every
+    /// try waits its timeout (see [`Self::retransmit_overtaken`]).
     last_cut: Option<Instant>,
-    /// Whether the last window of answers was judged within the loss tolerance: what losses
+    /// Whether the last stretch of outcomes was judged within the loss tolerance: what losses
     /// there are look random, not like a path or host overrun.
     losses_look_random: bool,
     /// `--max-rate`, averaged over a few milliseconds.
@@ -167,7 +198,9 @@ pub struct ProbeEngine<T> {
 }
 
 impl<T: Technique> ProbeEngine<T> {
-    /// An engine for every port of `ports` on every target, all reached from `source`.
+    /// An engine for `group`, whose probes carry cookies of `key`. Its random choices (the
+    /// order of the probes, the timestamp clock's start) come from `rng`, so that a seeded
+    /// simulation repeats exactly.
     ///
     /// # Panics
     /// If a target is not IPv4 (callers route IPv6 targets elsewhere), or an address appears
@@ -175,12 +208,12 @@ impl<T: Technique> ProbeEngine<T> {
     pub fn new(
         technique: T,
         config: RawConfig,
+        group: ScanGroup,
         key: CookieKey,
-        source: Ipv4Addr,
-        targets: Vec<Target>,
-        ports: Vec<u16>,
+        rng: &mut impl rand::Rng,
         now: Instant,
     ) -> Self {
+        let ScanGroup { source, targets, ports } = group;
         let addrs: Vec<Ipv4Addr> = targets.iter().filter_map(Target::ipv4).collect();
         assert_eq!(addrs.len(), targets.len(), "the raw engine scans IPv4 targets only");
         let host_index: HashMap<Ipv4Addr, u32> = addrs.iter().enumerate().map(|(i, &a)| (a, i as u32)).collect();
@@ -217,7 +250,7 @@ impl<T: Technique> ProbeEngine<T> {
             host_index,
             ports,
             port_index,
-            order: Permutation::new(slots, (rand::random(), rand::random())),
+            order: Permutation::new(slots, (rng.random(), rng.random())),
             cursor: 0,
             results: vec![None; slots as usize],
             undecided: slots,
@@ -230,7 +263,10 @@ impl<T: Technique> ProbeEngine<T> {
             retry_queue: VecDeque::new(),
             hosts,
             scan_rtt,
-            window: CongestionWindow::new(max_window, timing.min_parallelism),
+            scan_loss: LossRate::default(),
+            latest_answered_send: None,
+            unheard_overdue: VecDeque::new(),
+            window: CongestionWindow::new(max_window, timing.min_parallelism, now),
             last_cut: None,
             losses_look_random: false,
             rate: config.max_rate.map(Pacer::per_second),
@@ -238,7 +274,7 @@ impl<T: Technique> ProbeEngine<T> {
             delay_changed: now,
             started: now,
             probes_sent: 0,
-            timestamp_base: rand::random(),
+            timestamp_base: rng.random(),
             config,
         }
     }
@@ -313,7 +349,7 @@ impl<T: Technique> ProbeEngine<T> {
     }
 
     fn send(&mut self, next: Try, now: Instant) -> Probe {
-        let Try { slot, number: try_number, silent_before, previous_lost_at } = next;
+        let Try { slot, number: try_number, silent_before, lost } = next;
         let host = self.host_of(slot);
         let dst = self.addrs[host as usize];
         let dst_port = self.ports[(slot % self.ports.len() as u64) as usize];
@@ -330,12 +366,13 @@ impl<T: Technique> ProbeEngine<T> {
         self.deadlines.push(Reverse((deadline, slot)));
         let pipe_exit = now + self.scan_rtt.pipe_time();
         self.pipe_exits.push(Reverse((pipe_exit, slot)));
-        let sent = Sent { try_number, at: now, deadline, in_pipe: true, silent_before, previous_lost_at };
+        let sent = Sent { try_number, at: now, deadline, in_pipe: true, silent_before, lost };
         if let Some(earlier) = self.outstanding.insert(slot, sent) {
             self.leave_pipe(&earlier);
         }
         self.in_pipe += 1;
         self.probes_sent += 1;
+        self.window.sent(now);
         // Like Linux, a timestamp clock in milliseconds from a random start.
         let elapsed_ms = now.saturating_duration_since(self.started).as_millis() as u32;
         let transport = self.technique.probe(ProbeFields {
@@ -374,29 +411,34 @@ impl<T: Technique> ProbeEngine<T> {
             sent.in_pipe = false;
             let sent_at = sent.at;
             self.in_pipe -= 1;
+            // At the end of the scan nothing is sent later to overtake the last probes.
             let tail = self.retry_queue.is_empty() && self.cursor >= self.order.len();
             let host_index = self.host_of(slot);
             let host = &mut self.hosts[host_index as usize];
-            // A host never heard from is likely down: its silence says nothing of the path.
-            // A host that answers and then falls silent may be losing probes (or rationing
-            // its replies), which only its answers can tell.
-            if !host.answered {
-                self.window.on_silence();
-                continue;
-            }
-            host.overdue.push_back((sent_at, slot));
-            // At the end of the scan nothing is sent later to overtake the last probes.
-            let lost_before = if tail { Some(now) } else { host.latest_answered_send };
-            if let Some(lost_before) = lost_before {
-                self.retransmit_overtaken(host_index, lost_before, now);
+            // A host never heard from may be down, and then its silence says nothing of the
+            // path; or its probes were lost, which only other hosts' answers can tell. A host
+            // that answers and then falls silent may be losing probes (or rationing its
+            // replies), which its own answers tell.
+            let (overdue, lost_before) = if host.answered {
+                host.overdue.push_back((sent_at, slot));
+                (Overdue::Host(host_index), host.latest_answered_send)
+            } else {
+                self.window.on_silence(self.in_pipe);
+                self.unheard_overdue.push_back((sent_at, slot));
+                (Overdue::Unheard, self.latest_answered_send)
+            };
+            if let Some(lost_before) = if tail { Some(now) } else { lost_before } {
+                self.retransmit_overtaken(overdue, lost_before, now);
             }
         }
     }
 
     /// Like TCP's RACK, a probe still unanswered a round trip after it left, when probes sent
     /// to its host after it have been answered, was most likely lost: send the next try now
-    /// rather than at the timeout (Nmap's floor of 100 ms per round of retransmissions). At the
-    /// end of the scan, where nothing is sent later, a host that answers gets its last probes
+    /// rather than at the timeout (Nmap's floor of 100 ms per round of retransmissions). A
+    /// probe to a host not heard from yet is judged by the answers of every host, which share
+    /// the path: it was lost, or the host is down, and another try costs no more now than at
+    /// the timeout. At the end of the scan, where nothing is sent later, the last probes are
     /// sent again a round trip on, as TCP's tail loss probe does. An answer to the earlier try
     /// still counts as that try's.
     ///
@@ -406,25 +448,44 @@ impl<T: Technique> ProbeEngine<T> {
     /// the scan delay grown (which also gives a cut time to take effect), and until a window of
     /// answers has been judged within the loss tolerance only a port's first retransmission
     /// goes early.
-    fn retransmit_overtaken(&mut self, host: u32, lost_before: Instant, now: Instant) {
-        let congested = self.last_cut.is_some_and(|cut| now < cut + self.scan_rtt.timeout()) || self.delay_grown();
-        if congested {
+    fn retransmit_overtaken(&mut self, overdue: Overdue, lost_before: Instant, now: Instant) {
+        if self.early_retransmission_held(now) {
             return;
         }
-        while let Some(&(sent_at, slot)) = self.hosts[host as usize].overdue.front() {
-            if sent_at >= lost_before {
+        loop {
+            let queue = match overdue {
+                Overdue::Host(host) => &mut self.hosts[host as usize].overdue,
+                Overdue::Unheard => &mut self.unheard_overdue,
+            };
+            let Some((sent_at, slot)) = queue.front().copied().filter(|&(sent_at, _)| sent_at < lost_before) else {
                 break;
-            }
-            self.hosts[host as usize].overdue.pop_front();
+            };
+            queue.pop_front();
             // Only if that very sending, a first try, is still unanswered, and the port has a try
             // to spare.
             let Some(sent) = self.outstanding.get(&slot).filter(|sent| sent.at == sent_at) else { continue };
             let early = sent.try_number == 0 || self.losses_look_random;
-            if early && self.hosts[host as usize].retries.may_retry_after(u32::from(sent.try_number)) {
+            let retries = &self.hosts[self.host_of(slot) as usize].retries;
+            if early && retries.may_retry_after(u32::from(sent.try_number), &self.scan_loss) {
                 let sent = self.retire(slot).expect("outstanding");
                 self.after_silence(slot, sent, now);
             }
         }
+    }
+
+    /// Whether every try waits its timeout: for a round trip after a cut, while it takes
+    /// effect, or while the scan delay is grown (see [`Self::retransmit_overtaken`]).
+    fn early_retransmission_held(&self, now: Instant) -> bool {
+        self.last_cut.is_some_and(|cut| now < cut + self.scan_rtt.pipe_time()) || self.delay_grown()
+    }
+
+    /// How long after a probe leaves its fate is known: a loss shows when the next try of its
+    /// port is answered, a round trip after that try leaves, which is at the probe's pipe exit
+    /// at the earliest, or at its timeout while early retransmission is held.
+    fn loss_shows_after(&self, now: Instant) -> Duration {
+        let next_try =
+            if self.early_retransmission_held(now) { self.scan_rtt.timeout() } else { self.scan_rtt.pipe_time() };
+        next_try + self.scan_rtt.pipe_time()
     }
 
     /// Retransmits or gives up on probes whose timeout passed, sends held tries again when
@@ -471,6 +532,7 @@ impl<T: Technique> ProbeEngine<T> {
         self.window.on_silent_retransmission();
         if self.delay_grown() && now >= self.delay_changed + self.scan_rtt.timeout() {
             self.last_cut = Some(now);
+            self.window.new_loss_event(now);
             self.slow_down(now);
         }
     }
@@ -493,16 +555,17 @@ impl<T: Technique> ProbeEngine<T> {
                 slot,
                 number: sent.try_number,
                 silent_before: Some(sent.at),
-                previous_lost_at: sent.previous_lost_at,
+                lost: sent.lost,
             });
             return;
         }
         // Try numbers ride in a byte: past 255 tries (a --max-retries that large) the port is
         // given up like any other.
         let next_try = sent.try_number.checked_add(1);
-        match next_try.filter(|_| state.retries.may_retry_after(u32::from(sent.try_number))) {
+        match next_try.filter(|_| state.retries.may_retry_after(u32::from(sent.try_number), &self.scan_loss)) {
             Some(number) => {
-                self.retry_queue.push_back(Try { slot, number, silent_before: None, previous_lost_at: Some(sent.at) })
+                let lost = Some(LostTries::and(sent.lost, sent.at));
+                self.retry_queue.push_back(Try { slot, number, silent_before: None, lost })
             }
             None => self.decide_silent(slot),
         }
@@ -618,19 +681,39 @@ impl<T: Technique> ProbeEngine<T> {
         let state = &mut self.hosts[host as usize];
         state.answered = true;
         state.retries.answered_on(u32::from(try_number));
+        self.scan_loss.answered_on(u32::from(try_number));
         if let Some(sent) = &sent {
             state.latest_answered_send = state.latest_answered_send.max(Some(sent.at));
-            self.retransmit_overtaken(host, sent.at, now);
+            self.latest_answered_send = self.latest_answered_send.max(Some(sent.at));
+            self.retransmit_overtaken(Overdue::Host(host), sent.at, now);
+            self.retransmit_overtaken(Overdue::Unheard, sent.at, now);
         }
-        let answer = match sent.and_then(|sent| sent.previous_lost_at) {
-            _ if try_number == 0 => Answer::FirstTry,
-            Some(lost_at) if self.last_cut.is_none_or(|cut| lost_at > cut) => Answer::AfterNewLoss,
-            // Lost before the last cut, or answered after its try timed out (its loss undated).
-            _ => Answer::AfterKnownLoss,
+        // An answer to the latest try shows the tries before it lost; an answer to the try
+        // before the latest shows that one delivered after all. (The cookie says which try
+        // answered.)
+        let (delivered, lost) = match &sent {
+            Some(sent) if sent.try_number == try_number => (Some(sent.at), sent.lost),
+            Some(Sent { try_number: latest, lost: Some(lost), .. }) if try_number.checked_add(1) == Some(*latest) => {
+                (Some(lost.last), lost.before_last())
+            }
+            _ => (None, None),
         };
-        match self.window.on_answer(answer) {
+        // The answered probe has just left the flight.
+        let flight = self.in_pipe + 1;
+        self.window.on_answer(delivered, lost, flight);
+        let host_loss = self.hosts[host as usize].retries.loss().filter(|&loss| loss > HOST_OVERRUN_LOSS);
+        let judged = match host_loss {
+            Some(loss) if !self.early_retransmission_held(now) => self.window.host_overrun(loss, flight, now),
+            _ => self.window.judge(now.checked_sub(self.loss_shows_after(now)).unwrap_or(self.started), now),
+        };
+        match judged {
             Judgement::Pending => {}
             Judgement::Tolerable => self.losses_look_random = true,
+            // The loss is the path's: nothing to wait out before retransmitting early.
+            Judgement::Undone => {
+                self.losses_look_random = true;
+                self.last_cut = None;
+            }
             Judgement::Clean => {
                 self.losses_look_random = true;
                 self.speed_up(now);
@@ -753,6 +836,8 @@ impl<T: Technique> ProbeEngine<T> {
 
 #[cfg(test)]
 mod discovery_tests;
+#[cfg(test)]
+mod sim;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -18,7 +18,7 @@ use probes::{parse_response, Response, Technique};
 use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 use super::path::{Receiver, Transmitter};
-use super::{ProbeEngine, RawConfig, Settled};
+use super::{ProbeEngine, RawConfig, ScanGroup, Settled};
 use crate::connect::ScanObserver;
 use crate::CookieKey;
 
@@ -99,7 +99,9 @@ pub fn run<T: Technique>(
     protocols.push(PROTO_ICMP);
     let receivers = sender.receivers(&protocols, key.source_ports())?;
     let sockets = Sockets { sender, receivers };
-    let engine = Mutex::new(ProbeEngine::new(technique, config, key, source, targets, ports, Instant::now()));
+    let group = ScanGroup { source, targets, ports };
+    let engine = ProbeEngine::new(technique, config, group, key, &mut rand::rng(), Instant::now());
+    let engine = Mutex::new(engine);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers).map(|_| scope.spawn(|| work(&sockets, &engine, observer, stop))).collect();

@@ -1,203 +1,29 @@
-//! The engine against a simulated network with a virtual clock.
-
-use std::collections::HashMap;
+//! The SYN scan against the simulated network (see [`super::sim`]).
 
 use probes::{QuotedProbe, SynScan, TcpReply, Unreachable};
-use wire::tcp::{flags, ProbeRepr, QuotedTcp};
+use wire::tcp::{flags, QuotedTcp};
 
+use super::sim::{config, hosts, tcp, Port, Sim, HOST, MS, SCANNER};
 use super::*;
 
-const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
-const MS: fn(u64) -> Duration = Duration::from_millis;
-
-/// What the simulated target does with a probe.
-#[derive(Clone, Copy, PartialEq)]
-enum Behaviour {
-    Open,
-    Closed,
-    Drop,
-    Prohibited,
-    /// Drops the first `n` probes to the port, then answers as open.
-    LoseFirst(u8),
+/// A SYN scan of `ports` on `hosts`, every port closed unless set otherwise.
+fn syn(config: RawConfig, hosts: &[Ipv4Addr], ports: &[u16]) -> Sim<SynScan> {
+    Sim::new(SynScan, config, hosts, ports, 1)
 }
 
-struct Sim {
-    engine: ProbeEngine<SynScan>,
-    now: Instant,
-    rtt: Duration,
-    behaviour: HashMap<(Ipv4Addr, u16), Behaviour>,
-    seen: HashMap<(Ipv4Addr, u16), u8>,
-    /// Replies on their way back: (arrival, response).
-    in_transit: Vec<(Instant, Response)>,
-    sent: Vec<(Instant, Probe)>,
-    /// Each packet, probe or reply, is lost with this probability (seeded, so runs repeat).
-    loss: Option<(f64, rand::rngs::StdRng)>,
-    /// Every packet sent in this span of time is lost, as a queue overflowing once drops them.
-    outage: Option<(Instant, Instant)>,
-    /// A link that carries a packet per this interval behind a queue of this many packets, and
-    /// when its queue empties: a probe arriving at a full queue is lost.
-    bottleneck: Option<(Duration, u32)>,
-    queue_empties: Instant,
-    /// A target that replies at most once per this interval (as BSDs limit their RSTs), and
-    /// when it last replied.
-    reply_interval: Option<Duration>,
-    last_reply: Option<Instant>,
-}
-
-/// Default timing, no rate limits, not `-Pn`, the source the routing table chooses.
-pub(super) fn config() -> RawConfig {
-    RawConfig { timing: Timing::default(), max_rate: None, min_rate: None, assume_up: false, source: Source::default() }
+/// The state and reason of `port` on the `host`-th target.
+fn state(results: &[HostResult], host: usize, port: u16) -> (PortState, Reason) {
+    let found = results[host].ports.iter().find(|p| p.port == port).expect("the port was scanned");
+    (found.state, found.reason)
 }
 
 fn target(addr: Ipv4Addr) -> Target {
     Target::from_addr(addr.into())
 }
 
-impl Sim {
-    fn new(config: RawConfig, hosts: &[Ipv4Addr], ports: &[u16], behaviour: &[((Ipv4Addr, u16), Behaviour)]) -> Sim {
-        let now = Instant::now();
-        let targets = hosts.iter().map(|&h| target(h)).collect();
-        let engine = ProbeEngine::new(SynScan, config, CookieKey::new(1, 2), SCANNER, targets, ports.to_vec(), now);
-        Sim {
-            engine,
-            now,
-            rtt: MS(2),
-            behaviour: behaviour.iter().copied().collect(),
-            seen: HashMap::new(),
-            in_transit: Vec::new(),
-            sent: Vec::new(),
-            loss: None,
-            outage: None,
-            bottleneck: None,
-            queue_empties: now,
-            reply_interval: None,
-            last_reply: None,
-        }
-    }
-
-    /// Sends everything the engine allows now, delivers what has arrived, and advances the
-    /// clock to the next event; until the scan finishes (or `limit` of virtual time passes).
-    fn run(&mut self, limit: Duration) {
-        let end = self.now + limit;
-        while !self.engine.is_finished() && self.now < end {
-            while let Some(probe) = self.engine.poll_transmit(self.now) {
-                self.answer(&probe);
-                self.sent.push((self.now, probe));
-            }
-            self.deliver();
-            if self.engine.is_finished() {
-                break; // the clock stops where the scan did
-            }
-            let next_reply = self.in_transit.iter().map(|(at, _)| *at).min();
-            let next = [next_reply, self.engine.next_wakeup(self.now)].into_iter().flatten().min();
-            self.now = next.unwrap_or(self.now + MS(1)).max(self.now + Duration::from_micros(1));
-            self.deliver();
-        }
-    }
-
-    fn deliver(&mut self) {
-        let (due, later): (Vec<_>, Vec<_>) = self.in_transit.drain(..).partition(|(at, _)| *at <= self.now);
-        self.in_transit = later;
-        for (_, response) in due {
-            self.engine.handle(&response, self.now);
-        }
-    }
-
-    fn lost(&mut self) -> bool {
-        use rand::Rng;
-        let in_outage = self.outage.is_some_and(|(from, to)| (from..to).contains(&self.now));
-        in_outage || self.loss.as_mut().is_some_and(|(p, rng)| rng.random_bool(*p))
-    }
-
-    /// When a probe sent now gets through the bottleneck, if it is not dropped there.
-    fn through_bottleneck(&mut self) -> Option<Instant> {
-        let Some((per_packet, capacity)) = self.bottleneck else { return Some(self.now) };
-        let backlog = self.queue_empties.saturating_duration_since(self.now);
-        if backlog >= per_packet * capacity {
-            return None;
-        }
-        self.queue_empties = self.queue_empties.max(self.now) + per_packet;
-        Some(self.queue_empties)
-    }
-
-    /// Whether the target's reply limit keeps it from replying at `at`.
-    fn reply_limited(&mut self, at: Instant) -> bool {
-        let Some(interval) = self.reply_interval else { return false };
-        if self.last_reply.is_some_and(|last| at < last + interval) {
-            return true;
-        }
-        self.last_reply = Some(at);
-        false
-    }
-
-    fn answer(&mut self, probe: &Probe) {
-        if self.lost() {
-            return;
-        }
-        let Some(through) = self.through_bottleneck() else { return };
-        let key = (probe.dst, tcp(probe).dst_port);
-        let count = self.seen.entry(key).or_default();
-        *count += 1;
-        let behaviour = self.behaviour.get(&key).copied().unwrap_or(Behaviour::Closed);
-        let tcp = |flags| Response::Tcp(tcp_reply(probe, flags, tcp(probe).seq.wrapping_add(1)));
-        let response = match behaviour {
-            Behaviour::Open => tcp(flags::SYN | flags::ACK),
-            Behaviour::Closed => tcp(flags::RST | flags::ACK),
-            Behaviour::Drop => return,
-            Behaviour::LoseFirst(n) if *count <= n => return,
-            Behaviour::LoseFirst(_) => tcp(flags::SYN | flags::ACK),
-            Behaviour::Prohibited => Response::Unreachable(unreachable(probe, 13)),
-        };
-        if self.lost() || self.reply_limited(through) {
-            return;
-        }
-        self.in_transit.push((through + self.rtt, response));
-    }
-
-    fn port(&self, host: usize, port: u16) -> (PortState, Reason) {
-        let results = self.engine_results();
-        let p = results[host].ports.iter().find(|p| p.port == port).unwrap();
-        (p.state, p.reason)
-    }
-
-    fn engine_results(&self) -> Vec<HostResult> {
-        // into_results consumes; rebuild an identical view through a clone of the verdicts.
-        let per_host = self.engine.ports.len();
-        self.engine
-            .targets
-            .iter()
-            .enumerate()
-            .map(|(h, t)| {
-                let ports = (0..per_host)
-                    .filter_map(|i| {
-                        let Verdict { state, reason, ttl } = self.engine.results[h * per_host + i]?;
-                        let port = self.engine.ports[i];
-                        Some(PortResult {
-                            protocol: model::Protocol::Tcp,
-                            port,
-                            state,
-                            reason,
-                            reason_ttl: ttl,
-                            service: None,
-                        })
-                    })
-                    .collect();
-                HostResult { target: t.clone(), status: HostStatus::Down, round_trip: None, ports }
-            })
-            .collect()
-    }
-
-    fn probes_to(&self, dst: Ipv4Addr, port: u16) -> Vec<&(Instant, Probe)> {
-        self.sent.iter().filter(|(_, p)| p.dst == dst && tcp(p).dst_port == port).collect()
-    }
-}
-
-/// The TCP header of a SYN-scan probe.
-fn tcp(probe: &Probe) -> &ProbeRepr {
-    match &probe.transport {
-        Transport::Tcp(tcp) => tcp,
-        other => panic!("a SYN scan sent {other:?}"),
-    }
+fn engine(config: RawConfig, targets: Vec<Target>, ports: Vec<u16>, now: Instant) -> ProbeEngine<SynScan> {
+    let group = ScanGroup { source: SCANNER, targets, ports };
+    ProbeEngine::new(SynScan, config, group, CookieKey::new(1, 2), &mut rand::rng(), now)
 }
 
 fn tcp_reply(probe: &Probe, flags: u8, ack: u32) -> TcpReply {
@@ -216,11 +42,6 @@ fn tcp_reply(probe: &Probe, flags: u8, ack: u32) -> TcpReply {
 
 fn unreachable(probe: &Probe, code: u8) -> Unreachable {
     let quoted = QuotedTcp { src_port: tcp(probe).src_port, dst_port: tcp(probe).dst_port, seq: tcp(probe).seq };
-    unreachable_quoting(probe, code, QuotedProbe::Tcp(quoted))
-}
-
-/// The ICMP destination-unreachable with `code` the probe's target sends about it.
-pub(super) fn unreachable_quoting(probe: &Probe, code: u8, quoted: QuotedProbe) -> Unreachable {
     Unreachable {
         from: probe.dst,
         code,
@@ -228,24 +49,20 @@ pub(super) fn unreachable_quoting(probe: &Probe, code: u8, quoted: QuotedProbe) 
         probe_src: probe.src,
         probe_dst: probe.dst,
         probe_ident: probe.ip_id,
-        probe: quoted,
+        probe: QuotedProbe::Tcp(quoted),
     }
 }
 
-const HOST: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
-
 #[test]
 fn every_state_of_nmaps_syn_table() {
-    use Behaviour::*;
-    let behaviour = [((HOST, 22), Open), ((HOST, 25), Drop), ((HOST, 110), Prohibited)];
-    let mut sim = Sim::new(config(), &[HOST], &[22, 23, 25, 110], &behaviour);
+    let mut sim = syn(config(), &[HOST], &[22, 23, 25, 110]);
+    sim.set(HOST, 22, Port::Listening).set(HOST, 25, Port::Dropped).set(HOST, 110, Port::Rejected(13));
     sim.run(Duration::from_secs(60));
-    assert!(sim.engine.is_finished());
-    assert_eq!(sim.port(0, 22), (PortState::Open, Reason::SynAck));
-    assert_eq!(sim.port(0, 23), (PortState::Closed, Reason::Reset));
-    assert_eq!(sim.port(0, 25), (PortState::Filtered, Reason::NoResponse));
-    assert_eq!(sim.port(0, 110), (PortState::Filtered, Reason::AdminProhibited));
-    let results = sim.engine.into_results();
+    let results = sim.results();
+    assert_eq!(state(&results, 0, 22), (PortState::Open, Reason::SynAck));
+    assert_eq!(state(&results, 0, 23), (PortState::Closed, Reason::Reset));
+    assert_eq!(state(&results, 0, 25), (PortState::Filtered, Reason::NoResponse));
+    assert_eq!(state(&results, 0, 110), (PortState::Filtered, Reason::AdminProhibited));
     assert_eq!(results[0].status, HostStatus::Up { reason: Reason::SynAck });
     assert_eq!(results[0].latency(), Some(MS(2)));
     assert_eq!(results[0].ports.iter().map(|p| p.port).collect::<Vec<_>>(), [22, 23, 25, 110]);
@@ -253,7 +70,8 @@ fn every_state_of_nmaps_syn_table() {
 
 #[test]
 fn a_silent_port_on_a_loss_free_host_is_probed_twice() {
-    let mut sim = Sim::new(config(), &[HOST], &[25, 80], &[((HOST, 25), Behaviour::Drop)]);
+    let mut sim = syn(config(), &[HOST], &[25, 80]);
+    sim.set(HOST, 25, Port::Dropped);
     sim.run(Duration::from_secs(60));
     let probes = sim.probes_to(HOST, 25);
     assert_eq!(probes.len(), 2, "one probe and one retransmission");
@@ -266,54 +84,59 @@ fn probes_sent_before_the_first_answer_time_out_by_the_measured_round_trip() {
     // 80's answer 2 ms later measures the path: port 25 is judged by the measured round trip,
     // not after a second. (It used to wait the full second, which made a 5 %-loss lab scan
     // take a second longer than a loss-free one.) As the scan's last probe it is sent again
-    // once a round trip late (srtt + 4 rttvar); its last try waits the 100 ms timeout floor.
-    let mut sim = Sim::new(config(), &[HOST], &[25, 80], &[((HOST, 25), Behaviour::Drop)]);
+    // once a round trip late (srtt + 4 rttvar: 2 + 4 x 1 ms); its last try waits the 100 ms
+    // timeout floor.
+    let mut sim = syn(config(), &[HOST], &[25, 80]);
+    sim.set(HOST, 25, Port::Dropped);
     let start = sim.now;
     sim.run(Duration::from_secs(60));
     let probes = sim.probes_to(HOST, 25);
     assert_eq!(probes.len(), 2);
-    assert_eq!(probes[1].0 - probes[0].0, MS(22));
+    assert_eq!(probes[1].0 - probes[0].0, MS(6));
     assert_eq!(sim.now - probes[1].0, MS(100));
-    assert_eq!(sim.now - start, MS(122));
+    assert_eq!(sim.now - start, MS(106));
 }
 
 #[test]
 fn a_host_that_has_not_answered_yet_is_timed_by_the_scan() {
-    // The second host is silent: its probes wait the scan's measured timeout, not the initial
-    // second, because the first host's answers have measured the path.
+    // The second host is silent. Its probe is sent again a round trip late, judged by the
+    // other host's answers over the same path (it may have been lost); its last try waits the
+    // scan's measured timeout, not the initial second.
     let silent = Ipv4Addr::new(198, 18, 0, 3);
-    let mut sim = Sim::new(config(), &[HOST, silent], &[80], &[((silent, 80), Behaviour::Drop)]);
+    let mut sim = syn(config(), &[HOST, silent], &[80]);
+    sim.set(silent, 80, Port::Dropped);
     sim.run(Duration::from_secs(60));
     let probes = sim.probes_to(silent, 80);
     assert_eq!(probes.len(), 2);
-    assert_eq!(probes[1].0 - probes[0].0, MS(100));
+    assert_eq!(probes[1].0 - probes[0].0, MS(6));
+    assert_eq!(sim.now - probes[1].0, MS(100));
 }
 
 #[test]
 fn answers_on_retransmissions_earn_more_retries() {
-    use Behaviour::*;
     // Port 80 is answered only on its second try: the host has shown loss, so the silent
     // port 25 gets three retransmissions (four probes: two past the deepest answer) instead of one.
-    let mut sim = Sim::new(config(), &[HOST], &[25, 80], &[((HOST, 25), Drop), ((HOST, 80), LoseFirst(1))]);
+    let mut sim = syn(config(), &[HOST], &[25, 80]);
+    sim.set(HOST, 25, Port::Dropped).set(HOST, 80, Port::LoseFirst(1));
     sim.run(Duration::from_secs(60));
-    assert_eq!(sim.port(0, 80), (PortState::Open, Reason::SynAck));
     assert_eq!(sim.probes_to(HOST, 25).len(), 4);
+    assert_eq!(state(&sim.results(), 0, 80), (PortState::Open, Reason::SynAck));
 }
 
 #[test]
 fn max_retries_caps_retransmissions() {
     let config = RawConfig { timing: Timing { max_retries: 0, ..Timing::default() }, ..config() };
-    let mut sim = Sim::new(config, &[HOST], &[80], &[((HOST, 80), Behaviour::LoseFirst(1))]);
+    let mut sim = syn(config, &[HOST], &[80]);
+    sim.set(HOST, 80, Port::LoseFirst(1));
     sim.run(Duration::from_secs(60));
     assert_eq!(sim.probes_to(HOST, 80).len(), 1);
-    assert_eq!(sim.port(0, 80), (PortState::Filtered, Reason::NoResponse));
+    assert_eq!(state(&sim.results(), 0, 80), (PortState::Filtered, Reason::NoResponse));
 }
 
 #[test]
 fn forged_and_stray_replies_are_ignored() {
     let now = Instant::now();
-    let mut engine =
-        ProbeEngine::new(SynScan, config(), CookieKey::new(1, 2), SCANNER, vec![target(HOST)], vec![80], now);
+    let mut engine = engine(config(), vec![target(HOST)], vec![80], now);
     let probe = engine.poll_transmit(now).unwrap();
     let open = flags::SYN | flags::ACK;
     let forged = [
@@ -342,7 +165,7 @@ fn forged_and_stray_replies_are_ignored() {
 fn the_window_holds_the_first_burst_until_answers_come() {
     let ports: Vec<u16> = (1..=1000).collect();
     let now = Instant::now();
-    let mut engine = ProbeEngine::new(SynScan, config(), CookieKey::new(1, 2), SCANNER, vec![target(HOST)], ports, now);
+    let mut engine = engine(config(), vec![target(HOST)], ports, now);
     let burst = std::iter::from_fn(|| engine.poll_transmit(now)).count();
     assert_eq!(burst, 32);
 }
@@ -350,7 +173,7 @@ fn the_window_holds_the_first_burst_until_answers_come() {
 #[test]
 fn the_window_grows_as_answers_come() {
     let ports: Vec<u16> = (1..=2000).collect();
-    let mut sim = Sim::new(config(), &[HOST], &ports, &[]);
+    let mut sim = syn(config(), &[HOST], &ports);
     sim.run(Duration::from_secs(60));
     // With 2 ms round trips and slow start doubling per round trip, 2000 ports take a handful
     // of round trips, not 2000/32 of them.
@@ -364,7 +187,7 @@ fn min_rate_sends_beyond_a_full_window() {
     let ports: Vec<u16> = (1..=1000).collect();
     let config = RawConfig { min_rate: Some(10_000.0), ..config() };
     let start = Instant::now();
-    let mut engine = ProbeEngine::new(SynScan, config, CookieKey::new(1, 2), SCANNER, vec![target(HOST)], ports, start);
+    let mut engine = engine(config, vec![target(HOST)], ports, start);
     let mut sent = std::iter::from_fn(|| engine.poll_transmit(start)).count();
     assert_eq!(sent, 32, "the window alone at the start");
     // 10 ms later at 10,000/s, 100 probes are due although nothing has answered.
@@ -376,7 +199,7 @@ fn min_rate_sends_beyond_a_full_window() {
 #[test]
 fn max_rate_spaces_the_probes() {
     let config = RawConfig { max_rate: Some(100.0), ..config() };
-    let mut sim = Sim::new(config, &[HOST], &[1, 2, 3, 4, 5], &[]);
+    let mut sim = syn(config, &[HOST], &[1, 2, 3, 4, 5]);
     sim.run(Duration::from_secs(60));
     let times: Vec<Instant> = sim.sent.iter().map(|(at, _)| *at).collect();
     assert!(times.windows(2).all(|w| w[1] - w[0] >= MS(10)), "probes at least 10 ms apart");
@@ -385,7 +208,7 @@ fn max_rate_spaces_the_probes() {
 #[test]
 fn scan_delay_spaces_the_probes() {
     let config = RawConfig { timing: Timing { scan_delay: MS(400), ..Timing::default() }, ..config() };
-    let mut sim = Sim::new(config, &[HOST], &[1, 2, 3], &[]);
+    let mut sim = syn(config, &[HOST], &[1, 2, 3]);
     sim.run(Duration::from_secs(60));
     let times: Vec<Instant> = sim.sent.iter().map(|(at, _)| *at).collect();
     assert_eq!(times[1] - times[0], MS(400));
@@ -394,13 +217,14 @@ fn scan_delay_spaces_the_probes() {
 
 #[test]
 fn host_timeout_gives_up_on_a_slow_host() {
-    // The silent host needs two 100 ms timeouts to be decided: longer than its 150 ms limit.
-    let config = RawConfig { timing: Timing { host_timeout: Some(MS(150)), ..Timing::default() }, ..config() };
+    // The silent host needs a round trip and a 100 ms timeout to be decided: longer than its
+    // 50 ms limit.
+    let config = RawConfig { timing: Timing { host_timeout: Some(MS(50)), ..Timing::default() }, ..config() };
     let slow = Ipv4Addr::new(198, 18, 0, 3);
-    let mut sim = Sim::new(config, &[HOST, slow], &[80], &[((slow, 80), Behaviour::Drop)]);
+    let mut sim = syn(config, &[HOST, slow], &[80]);
+    sim.set(slow, 80, Port::Dropped);
     sim.run(Duration::from_secs(60));
-    assert!(sim.engine.is_finished());
-    let results = sim.engine.into_results();
+    let results = sim.results();
     assert_eq!(results[0].status, HostStatus::Up { reason: Reason::Reset });
     assert_eq!(results[1].status, HostStatus::TimedOut);
     assert!(results[1].ports.is_empty());
@@ -408,18 +232,18 @@ fn host_timeout_gives_up_on_a_slow_host() {
 
 #[test]
 fn silent_hosts_are_down_unless_assumed_up() {
-    let mut sim = Sim::new(config(), &[HOST], &[80], &[((HOST, 80), Behaviour::Drop)]);
-    sim.run(Duration::from_secs(60));
-    assert_eq!(sim.engine.into_results()[0].status, HostStatus::Down);
-    let mut sim = Sim::new(RawConfig { assume_up: true, ..config() }, &[HOST], &[80], &[((HOST, 80), Behaviour::Drop)]);
-    sim.run(Duration::from_secs(60));
-    assert_eq!(sim.engine.into_results()[0].status, HostStatus::Up { reason: Reason::UserSet });
+    for (assume_up, status) in [(false, HostStatus::Down), (true, HostStatus::Up { reason: Reason::UserSet })] {
+        let mut sim = syn(RawConfig { assume_up, ..config() }, &[HOST], &[80]);
+        sim.set(HOST, 80, Port::Dropped);
+        sim.run(Duration::from_secs(60));
+        assert_eq!(sim.results()[0].status, status);
+    }
 }
 
 #[test]
 fn every_slot_is_probed_once_across_many_hosts() {
-    let hosts: Vec<Ipv4Addr> = (0..64).map(|i| Ipv4Addr::new(198, 19, 0, i)).collect();
-    let mut sim = Sim::new(config(), &hosts, &[22, 80, 443], &[]);
+    let hosts = hosts(Ipv4Addr::new(198, 19, 0, 0), 64);
+    let mut sim = syn(config(), &hosts, &[22, 80, 443]);
     sim.run(Duration::from_secs(60));
     assert_eq!(sim.sent.len(), 64 * 3);
     let mut distinct: Vec<(Ipv4Addr, u16)> = sim.sent.iter().map(|(_, p)| (p.dst, tcp(p).dst_port)).collect();
@@ -432,10 +256,10 @@ fn every_slot_is_probed_once_across_many_hosts() {
 }
 
 /// 300 closed ports on a host that replies at most once per 10 ms.
-fn reply_limited(max_scan_delay: Duration) -> Sim {
+fn reply_limited(max_scan_delay: Duration) -> Sim<SynScan> {
     let ports: Vec<u16> = (1..=300).collect();
     let config = RawConfig { timing: Timing { max_scan_delay, ..Timing::default() }, ..config() };
-    let mut sim = Sim::new(config, &[HOST], &ports, &[]);
+    let mut sim = syn(config, &[HOST], &ports);
     sim.reply_interval = Some(MS(10));
     sim.run(Duration::from_secs(600));
     sim
@@ -450,7 +274,7 @@ fn a_host_that_limits_its_replies_is_scanned_at_its_pace() {
     // Finding the pace costs probes early on; once found, the scan keeps to it.
     let last_second = sim.sent.iter().filter(|(at, _)| *at + Duration::from_secs(1) > sim.now).count();
     assert!(last_second <= 150, "{last_second} probes in the last second to a host replying 100 times a second");
-    let results = sim.engine.into_results();
+    let results = sim.results();
     assert!(results[0].ports.iter().all(|p| p.state == PortState::Closed), "every port answered in the end");
 }
 
@@ -468,7 +292,7 @@ fn max_scan_delay_zero_keeps_the_probes_unspaced() {
 #[test]
 fn a_clean_host_never_gets_a_scan_delay() {
     let ports: Vec<u16> = (1..=300).collect();
-    let mut sim = Sim::new(config(), &[HOST], &ports, &[]);
+    let mut sim = syn(config(), &[HOST], &ports);
     sim.run(Duration::from_secs(60));
     assert_eq!(sim.engine.scan_delay(), Duration::ZERO);
 }
@@ -479,13 +303,12 @@ fn random_loss_never_turns_a_closed_port_filtered() {
     // answered try) let about one port in a thousand run out of tries and come out filtered.
     // Two more than the deepest still failed about one scan in 200 (seeds 370, 530 and 567 of
     // 600 tried, and once in CI's lab); the allowance now also follows the measured loss rate.
-    use rand::SeedableRng;
     let ports: Vec<u16> = (1..=1000).collect();
-    for seed in (0..40).chain([370, 530, 567]) {
-        let mut sim = Sim::new(config(), &[HOST], &ports, &[]);
-        sim.loss = Some((0.05, rand::rngs::StdRng::seed_from_u64(seed)));
+    for seed in 0..40 {
+        let mut sim = Sim::new(SynScan, config(), &[HOST], &ports, seed);
+        sim.loss = 0.05;
         sim.run(Duration::from_secs(600));
-        let results = sim.engine.into_results();
+        let results = sim.results();
         let filtered: Vec<u16> =
             results[0].ports.iter().filter(|p| p.state != PortState::Closed).map(|p| p.port).collect();
         assert!(filtered.is_empty(), "seed {seed}: closed ports reported otherwise: {filtered:?}");
@@ -498,10 +321,9 @@ fn a_max_retries_beyond_the_try_byte_gives_up_instead_of_overflowing() {
     // holds: the port whose try 255 times out is given up, not retried as try 0 (or a panic).
     let config = RawConfig { timing: Timing { max_retries: 1000, ..Timing::default() }, ..config() };
     let now = Instant::now();
-    let mut engine =
-        ProbeEngine::new(SynScan, config, CookieKey::new(1, 2), SCANNER, vec![target(HOST)], vec![80], now);
+    let mut engine = engine(config, vec![target(HOST)], vec![80], now);
     engine.hosts[0].retries.answered_on(300);
-    assert!(engine.hosts[0].retries.may_retry_after(255));
+    assert!(engine.hosts[0].retries.may_retry_after(255, &engine.scan_loss));
     let probe = engine.poll_transmit(now).unwrap();
     assert_eq!(tcp(&probe).dst_port, 80);
     engine.retire(0);
@@ -513,7 +335,7 @@ fn a_max_retries_beyond_the_try_byte_gives_up_instead_of_overflowing() {
             deadline: now,
             in_pipe: false,
             silent_before: None,
-            previous_lost_at: Some(now),
+            lost: Some(LostTries::and(None, now)),
         },
     );
     engine.deadlines.push(Reverse((now, 0)));
@@ -530,18 +352,15 @@ fn silent_hosts_do_not_hold_the_window_shut() {
     // hosts up took 100 s). Probes past a round trip no longer count against the window, and
     // their silence grows it while the path shows no loss; and before the first answer the
     // pipe time is the minimum timeout, not the initial second.
-    let hosts: Vec<Ipv4Addr> = (0..4096u32).map(|i| Ipv4Addr::from(0xc613_0000 + i)).collect();
-    let behaviour: Vec<_> = hosts.iter().step_by(64).map(|&h| ((h, 80), Behaviour::Open)).collect();
-    let mut all_silent: Vec<_> = hosts.iter().map(|&h| ((h, 80), Behaviour::Drop)).collect();
-    all_silent.retain(|(key, _)| !behaviour.iter().any(|(open, _)| open == key));
-    all_silent.extend(behaviour);
-    let mut sim = Sim::new(config(), &hosts, &[80], &all_silent);
-    let start = sim.now;
-    sim.run(Duration::from_secs(600));
-    assert!(sim.engine.is_finished());
-    let took = sim.now - start;
+    let hosts = hosts(Ipv4Addr::new(198, 19, 0, 0), 4096);
+    let mut sim = syn(config(), &hosts, &[80]);
+    sim.default_port = Port::Dropped;
+    for &host in hosts.iter().step_by(64) {
+        sim.set(host, 80, Port::Listening);
+    }
+    let took = sim.run(Duration::from_secs(600));
     assert!(took < Duration::from_millis(1500), "4096 hosts, 64 answering, took {took:?}");
-    let results = sim.engine.into_results();
+    let results = sim.results();
     assert_eq!(results.iter().filter(|h| h.is_up()).count(), 64);
 }
 
@@ -552,15 +371,12 @@ fn a_burst_of_early_losses_does_not_slow_the_rest_of_the_scan() {
     // cap, so `-p- 127.0.0.1` finished its last 520 ports at one a second. One burst is one
     // loss event: it cuts the window once, and the scan goes on at the pace the path carries.
     let ports: Vec<u16> = (1..=20_000).collect();
-    let mut sim = Sim::new(config(), &[HOST], &ports, &[]);
+    let mut sim = syn(config(), &[HOST], &ports);
     sim.outage = Some((sim.now + MS(6), sim.now + MS(12)));
-    let start = sim.now;
-    sim.run(Duration::from_secs(600));
-    assert!(sim.engine.is_finished());
-    let took = sim.now - start;
+    let took = sim.run(Duration::from_secs(600));
     assert!(took < Duration::from_secs(2), "20,000 closed ports after a 6 ms outage took {took:?}");
     assert_eq!(sim.engine.scan_delay(), Duration::ZERO);
-    let results = sim.engine.into_results();
+    let results = sim.results();
     assert!(results[0].ports.iter().all(|p| p.state == PortState::Closed));
 }
 
@@ -570,16 +386,57 @@ fn lost_probes_are_sent_again_once_later_ones_are_answered() {
     // hundred two. Waiting Nmap's 100 ms minimum timeout for each round made the lossy lab
     // scan twice as slow as the clean one; a probe overtaken by answers to later probes (or
     // among the scan's last) is sent again once it is a round trip late.
-    use rand::SeedableRng;
     let ports: Vec<u16> = (1..=2000).collect();
-    let mut sim = Sim::new(config(), &[HOST], &ports, &[]);
-    sim.loss = Some((0.05, rand::rngs::StdRng::seed_from_u64(7)));
-    let start = sim.now;
-    sim.run(Duration::from_secs(60));
-    let took = sim.now - start;
-    let results = sim.engine.into_results();
+    let mut sim = Sim::new(SynScan, config(), &[HOST], &ports, 7);
+    sim.loss = 0.05;
+    let took = sim.run(Duration::from_secs(60));
+    let sent = sim.sent.len();
+    let results = sim.results();
     assert!(results[0].ports.iter().all(|p| p.state == PortState::Closed));
     // Before, three rounds of the 100 ms timeout: 302 ms.
     assert!(took < MS(150), "2000 ports over a 2 ms path with 5 % loss took {took:?}");
-    assert!(sim.sent.len() < 2300, "about one retransmission per lost probe: {}", sim.sent.len());
+    assert!(sent < 2300, "about one retransmission per lost probe: {sent}");
+}
+
+/// A SYN sweep of port 80 over a /16 of hosts, all listening, sent at 200,000 probes a second,
+/// over a 1 ms path losing `loss` of the packets each way, perhaps behind a `bottleneck`;
+/// returns how long it took and how many hosts were found.
+fn sweep(loss: f64, seed: u64, bottleneck: Option<(Duration, u32)>) -> (Duration, usize) {
+    let hosts = hosts(Ipv4Addr::new(198, 19, 0, 0), 1 << 16);
+    let mut sim = Sim::new(SynScan, RawConfig { assume_up: true, ..config() }, &hosts, &[80], seed);
+    sim.default_port = Port::Listening;
+    sim.rtt = MS(1);
+    sim.loss = loss;
+    sim.send_cost = Duration::from_micros(5);
+    sim.bottleneck = bottleneck;
+    let took = sim.run(Duration::from_secs(600));
+    let found = sim.results().iter().filter(|host| host.ports[0].state == PortState::Open).count();
+    (took, found)
+}
+
+#[test]
+fn sweeps_under_random_loss_find_every_host_without_slowing_much() {
+    // Regression: a /16 sweep, one probe per host, found 99.0 % of the hosts at 5 % loss each
+    // way and 96.4 % at 10 %: a host answers once at most, so its own answers never showed
+    // the loss, and it got Nmap's single retransmission. The scan-wide loss rate now sets the
+    // tries, and a probe to a host not yet heard from goes again a round trip late.
+    let (clean, all) = sweep(0.0, 1, None);
+    assert_eq!(all, 1 << 16);
+    for loss in [0.05, 0.10] {
+        let (took, found) = sweep(loss, 1, None);
+        assert_eq!(found, 1 << 16, "{loss} loss each way");
+        assert!(took.as_secs_f64() <= 1.5 * clean.as_secs_f64(), "{loss} loss: {took:?}, without loss {clean:?}");
+    }
+}
+
+#[test]
+fn a_sweep_through_a_bottleneck_finds_every_host_at_the_bottlenecks_pace() {
+    // Regression: past a link carrying 50,000 probes a second (a queue of 500, 5 % loss each
+    // way besides), a sweep sent at 200,000 a second found 45 % of the hosts: silence from
+    // hosts never heard from grew the window, and losses showed too late to cut it.
+    let bottleneck = (Duration::from_micros(20), 500);
+    let (took, found) = sweep(0.05, 1, Some(bottleneck));
+    assert_eq!(found, 1 << 16);
+    let floor = bottleneck.0 * (1 << 16);
+    assert!(took < floor * 13 / 10, "{took:?}; the link alone takes {floor:?}");
 }

@@ -1,0 +1,421 @@
+//! A simulated network for the engine's tests, on a virtual clock: Linux hosts that answer
+//! each probe as the kernel does, firewalls that drop or reject, routers that answer for the
+//! hosts behind them, and a path that may lose, queue or ration packets. Seeded, so a run
+//! repeats exactly.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use model::{HostResult, PortState, Target};
+use probes::{IcmpReply, QuotedProbe, Response, TcpReply, Technique, Transport, UdpReply, Unreachable};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use wire::icmp::Query;
+use wire::tcp::{flags, ProbeRepr, QuotedTcp};
+
+use super::{Probe, ProbeEngine, RawConfig, ScanGroup};
+use crate::{CookieKey, Source, Timing};
+
+pub const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+pub const HOST: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+/// The router that answers for hosts behind it (see [`Port::RouterRejects`]).
+pub const ROUTER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 254);
+pub const MS: fn(u64) -> Duration = Duration::from_millis;
+
+/// Default timing, no rate limits, not `-Pn`, the source the routing table chooses.
+pub fn config() -> RawConfig {
+    RawConfig { timing: Timing::default(), max_rate: None, min_rate: None, assume_up: false, source: Source::default() }
+}
+
+/// What stands behind a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Port {
+    /// A listener (TCP) or a service that answers (UDP).
+    Listening,
+    /// Nothing: the kernel answers with a RST (TCP) or a port unreachable (UDP).
+    Closed,
+    /// A firewall drops what comes.
+    Dropped,
+    /// The host's firewall rejects with this ICMP unreachable code, rationed like every
+    /// error the host sends.
+    Rejected(u8),
+    /// A router in front of the host rejects with this code, from its own address and its own
+    /// error bucket.
+    RouterRejects(u8),
+    /// A stateful firewall: only a bare SYN may start a connection to a closed port; anything
+    /// else is dropped.
+    Stateful,
+    /// Drops the first `n` probes, then listens.
+    LoseFirst(u8),
+}
+
+/// Linux's ICMP error limit towards one peer: a bucket of `burst` tokens refilled at
+/// `per_second`; an error is sent only when a whole token is there.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorBucket {
+    pub burst: f64,
+    pub per_second: f64,
+    pub tokens: f64,
+    pub updated: Option<Instant>,
+}
+
+impl ErrorBucket {
+    /// Linux's default (net.ipv4.icmp_ratelimit 1000 ms with a burst of 6).
+    pub const LINUX: ErrorBucket = ErrorBucket { burst: 6.0, per_second: 1.0, tokens: 6.0, updated: None };
+    /// An empty bucket with Linux's refill: another scan has just spent it.
+    pub const LINUX_SPENT: ErrorBucket = ErrorBucket { tokens: 0.0, ..ErrorBucket::LINUX };
+
+    fn take(&mut self, now: Instant) -> bool {
+        let since = self.updated.map_or(Duration::ZERO, |updated| now.saturating_duration_since(updated));
+        self.tokens = (self.tokens + since.as_secs_f64() * self.per_second).min(self.burst);
+        self.updated = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A packet on its way back, ordered by arrival.
+struct InTransit {
+    at: Instant,
+    order: u64,
+    response: Response,
+}
+
+impl PartialEq for InTransit {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.order) == (other.at, other.order)
+    }
+}
+impl Eq for InTransit {}
+impl PartialOrd for InTransit {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for InTransit {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.order).cmp(&(other.at, other.order))
+    }
+}
+
+pub struct Sim<T> {
+    pub engine: ProbeEngine<T>,
+    pub start: Instant,
+    pub now: Instant,
+    pub rtt: Duration,
+    /// Ports other than `default_port`.
+    ports: HashMap<(Ipv4Addr, u16), Port>,
+    pub default_port: Port,
+    /// Hosts that answer nothing at all (down, or dropping everything).
+    down: std::collections::HashSet<Ipv4Addr>,
+    /// Each host's ICMP error limit, when `error_limit` is set; the router's under `ROUTER`.
+    pub error_limit: Option<ErrorBucket>,
+    buckets: HashMap<Ipv4Addr, ErrorBucket>,
+    probes_seen: HashMap<(Ipv4Addr, u16), u8>,
+    in_transit: BinaryHeap<Reverse<InTransit>>,
+    replies_sent: u64,
+    pub sent: Vec<(Instant, Probe)>,
+    /// Each packet, probe or reply, is lost with this probability.
+    pub loss: f64,
+    rng: StdRng,
+    /// Every packet sent in this span of time is lost, as a queue overflowing once drops them.
+    pub outage: Option<(Instant, Instant)>,
+    /// A link that carries a probe per this interval behind a queue of this many probes: a
+    /// probe arriving at a full queue is lost.
+    pub bottleneck: Option<(Duration, u32)>,
+    queue_empties: Instant,
+    /// A host that replies at most once per this interval (as BSDs limit their RSTs).
+    pub reply_interval: Option<Duration>,
+    last_reply: HashMap<Ipv4Addr, Instant>,
+    /// What sending one probe costs the scanner (unlimited when zero), and when it can next.
+    pub send_cost: Duration,
+    sender_free: Instant,
+}
+
+impl<T: Technique> Sim<T> {
+    /// A network of `hosts`, every port `default_port` unless set otherwise, scanned with
+    /// `technique` from `SCANNER`; `seed` fixes every random choice of the engine and the path.
+    pub fn new(technique: T, config: RawConfig, hosts: &[Ipv4Addr], ports: &[u16], seed: u64) -> Sim<T> {
+        let now = Instant::now();
+        let targets = hosts.iter().map(|&h| Target::from_addr(h.into())).collect();
+        let group = ScanGroup { source: SCANNER, targets, ports: ports.to_vec() };
+        let mut rng = StdRng::seed_from_u64(seed);
+        let key = CookieKey::new(rng.random(), rng.random());
+        let engine = ProbeEngine::new(technique, config, group, key, &mut rng, now);
+        Sim {
+            engine,
+            start: now,
+            now,
+            rtt: MS(2),
+            ports: HashMap::new(),
+            default_port: Port::Closed,
+            down: Default::default(),
+            error_limit: None,
+            buckets: HashMap::new(),
+            probes_seen: HashMap::new(),
+            in_transit: BinaryHeap::new(),
+            replies_sent: 0,
+            sent: Vec::new(),
+            loss: 0.0,
+            rng,
+            outage: None,
+            bottleneck: None,
+            queue_empties: now,
+            reply_interval: None,
+            last_reply: HashMap::new(),
+            send_cost: Duration::ZERO,
+            sender_free: now,
+        }
+    }
+
+    pub fn set(&mut self, host: Ipv4Addr, port: u16, what: Port) -> &mut Self {
+        self.ports.insert((host, port), what);
+        self
+    }
+
+    pub fn set_down(&mut self, host: Ipv4Addr) -> &mut Self {
+        self.down.insert(host);
+        self
+    }
+
+    /// Sets the ICMP error bucket of `host` (or of the router) as it is now.
+    pub fn set_bucket(&mut self, host: Ipv4Addr, bucket: ErrorBucket) -> &mut Self {
+        self.buckets.insert(host, bucket);
+        self
+    }
+
+    pub fn port(&self, host: Ipv4Addr, port: u16) -> Port {
+        self.ports.get(&(host, port)).copied().unwrap_or(self.default_port)
+    }
+
+    /// Sends everything the engine allows now, delivers what has arrived, and advances the
+    /// clock to the next event, until the scan finishes or `limit` of virtual time passes.
+    /// Returns how long the scan took.
+    pub fn run(&mut self, limit: Duration) -> Duration {
+        let end = self.now + limit;
+        while !self.engine.is_finished() && self.now < end {
+            while self.sender_free <= self.now {
+                let Some(probe) = self.engine.poll_transmit(self.now) else { break };
+                self.answer(&probe);
+                self.sent.push((self.now, probe));
+                self.sender_free = self.sender_free.max(self.now) + self.send_cost;
+            }
+            self.deliver();
+            if self.engine.is_finished() {
+                break; // the clock stops where the scan did
+            }
+            let next_reply = self.in_transit.peek().map(|Reverse(packet)| packet.at);
+            let engine_wakeup = self.engine.next_wakeup(self.now).map(|at| at.max(self.sender_free));
+            let next = [next_reply, engine_wakeup].into_iter().flatten().min();
+            self.now = next.unwrap_or(self.now + MS(1)).max(self.now + Duration::from_micros(1));
+            self.deliver();
+        }
+        self.now - self.start
+    }
+
+    fn deliver(&mut self) {
+        while let Some(Reverse(packet)) = self.in_transit.peek() {
+            if packet.at > self.now {
+                break;
+            }
+            let Reverse(packet) = self.in_transit.pop().expect("peeked");
+            self.engine.handle(&packet.response, self.now);
+        }
+    }
+
+    fn lost(&mut self) -> bool {
+        let in_outage = self.outage.is_some_and(|(from, to)| (from..to).contains(&self.now));
+        in_outage || (self.loss > 0.0 && self.rng.random_bool(self.loss))
+    }
+
+    /// When a probe sent now gets through the bottleneck, if it is not dropped there.
+    fn through_bottleneck(&mut self) -> Option<Instant> {
+        let Some((per_packet, capacity)) = self.bottleneck else { return Some(self.now) };
+        let backlog = self.queue_empties.saturating_duration_since(self.now);
+        if backlog >= per_packet * capacity {
+            return None;
+        }
+        self.queue_empties = self.queue_empties.max(self.now) + per_packet;
+        Some(self.queue_empties)
+    }
+
+    fn answer(&mut self, probe: &Probe) {
+        if self.lost() {
+            return;
+        }
+        let Some(arrives) = self.through_bottleneck() else { return };
+        if self.down.contains(&probe.dst) {
+            return;
+        }
+        let Some(response) = self.response(probe, arrives) else { return };
+        let limited = self.reply_interval.is_some_and(|interval| {
+            let last = self.last_reply.get(&probe.dst);
+            last.is_some_and(|&last| arrives < last + interval)
+        });
+        if limited || self.lost() {
+            return;
+        }
+        self.last_reply.insert(probe.dst, arrives);
+        self.replies_sent += 1;
+        let packet = InTransit { at: arrives + self.rtt, order: self.replies_sent, response };
+        self.in_transit.push(Reverse(packet));
+    }
+
+    /// What Linux (or the firewall or router in front of it) sends back for `probe`.
+    fn response(&mut self, probe: &Probe, at: Instant) -> Option<Response> {
+        match &probe.transport {
+            Transport::Tcp(tcp) => self.tcp_response(probe, tcp, at),
+            Transport::Udp { src_port, dst_port, .. } => {
+                let quoted = QuotedProbe::Udp { src_port: *src_port, dst_port: *dst_port };
+                let reply = UdpReply { src: probe.dst, src_port: *dst_port, dst: probe.src, dst_port: *src_port, ttl: 64 };
+                match self.filter(probe.dst, *dst_port) {
+                    Ok(Port::Listening) => Some(Response::Udp(reply)),
+                    Ok(_) => self.error(probe, probe.dst, 3, quoted, at),
+                    Err(rejection) => self.reject(probe, rejection, quoted, at),
+                }
+            }
+            // Linux answers echo and timestamp requests, and ignores address mask requests.
+            Transport::Icmp { query: query @ (Query::Echo | Query::Timestamp), ident, seq } => {
+                Some(Response::IcmpReply(IcmpReply {
+                    from: probe.dst,
+                    to: probe.src,
+                    query: *query,
+                    ident: *ident,
+                    seq: *seq,
+                    ttl: 64,
+                }))
+            }
+            Transport::Icmp { .. } => None,
+        }
+    }
+
+    /// What the firewall lets through to the port, after counting the probe: `Ok` with what
+    /// stands behind it, or `Err` with who rejects it (or `None` if dropped).
+    fn filter(&mut self, host: Ipv4Addr, port: u16) -> Result<Port, Option<(Ipv4Addr, u8)>> {
+        let seen = self.probes_seen.entry((host, port)).or_default();
+        *seen = seen.saturating_add(1);
+        let seen = *seen;
+        match self.port(host, port) {
+            Port::Dropped => Err(None),
+            Port::LoseFirst(n) if seen <= n => Err(None),
+            Port::LoseFirst(_) => Ok(Port::Listening),
+            Port::Rejected(code) => Err(Some((host, code))),
+            Port::RouterRejects(code) => Err(Some((ROUTER, code))),
+            other => Ok(other),
+        }
+    }
+
+    fn tcp_response(&mut self, probe: &Probe, tcp: &ProbeRepr, at: Instant) -> Option<Response> {
+        let quoted = QuotedProbe::Tcp(QuotedTcp { src_port: tcp.src_port, dst_port: tcp.dst_port, seq: tcp.seq });
+        let behind = match self.filter(probe.dst, tcp.dst_port) {
+            Ok(behind) => behind,
+            Err(rejection) => return self.reject(probe, rejection, quoted, at),
+        };
+        let bare_syn = tcp.flags & (flags::SYN | flags::ACK | flags::RST | flags::FIN) == flags::SYN;
+        let reply = |flags, seq, ack| {
+            let (src, dst) = (probe.dst, probe.src);
+            let (src_port, dst_port) = (tcp.dst_port, tcp.src_port);
+            Some(Response::Tcp(TcpReply { src, src_port, dst, dst_port, seq, ack, flags, window: 0, ttl: 64 }))
+        };
+        let occupied = u32::from(tcp.flags & flags::SYN != 0) + u32::from(tcp.flags & flags::FIN != 0);
+        match behind {
+            _ if tcp.flags & flags::RST != 0 => None,
+            Port::Stateful if !bare_syn => None,
+            // RFC 9293: a segment with ACK draws a RST taking its acknowledgment number.
+            _ if tcp.flags & flags::ACK != 0 => reply(flags::RST, tcp.ack, 0),
+            // Linux discards SYN+FIN, and segments without SYN, RST or ACK, at a listener.
+            Port::Listening if bare_syn && tcp.flags & flags::FIN == 0 => {
+                reply(flags::SYN | flags::ACK, 999, tcp.seq.wrapping_add(1))
+            }
+            Port::Listening => None,
+            _ => reply(flags::RST | flags::ACK, 0, tcp.seq.wrapping_add(occupied)),
+        }
+    }
+
+    /// A rejection by the host's firewall or a router: an ICMP error from that address.
+    fn reject(
+        &mut self,
+        probe: &Probe,
+        rejection: Option<(Ipv4Addr, u8)>,
+        quoted: QuotedProbe,
+        at: Instant,
+    ) -> Option<Response> {
+        let (from, code) = rejection?;
+        self.error(probe, from, code, quoted, at)
+    }
+
+    /// An ICMP destination unreachable from `from`, if its error bucket has a token.
+    fn error(&mut self, probe: &Probe, from: Ipv4Addr, code: u8, quoted: QuotedProbe, at: Instant) -> Option<Response> {
+        if let Some(limit) = self.error_limit {
+            let bucket = self.buckets.entry(from).or_insert(limit);
+            if !bucket.take(at) {
+                return None;
+            }
+        }
+        let unreachable = Unreachable {
+            from,
+            code,
+            ttl: if from == probe.dst { 64 } else { 255 },
+            probe_src: probe.src,
+            probe_dst: probe.dst,
+            probe_ident: probe.ip_id,
+            probe: quoted,
+        };
+        Some(Response::Unreachable(unreachable))
+    }
+
+    /// The probes sent to `host`'s `port`.
+    pub fn probes_to(&self, host: Ipv4Addr, port: u16) -> Vec<&(Instant, Probe)> {
+        self.sent.iter().filter(|(_, probe)| probe.dst == host && probe_port(probe) == port).collect()
+    }
+
+    /// Each host's ports whose reported state is not what `truth` makes of what stands behind
+    /// them, the scan having finished.
+    pub fn wrong_ports(self, truth: impl Fn(Port) -> PortState) -> Vec<(Ipv4Addr, u16, PortState)> {
+        let ports = self.ports.clone();
+        let default_port = self.default_port;
+        let results = self.results();
+        let reported = results.iter().flat_map(|host| {
+            let addr = host.target.ipv4().expect("the simulation holds IPv4 hosts");
+            host.ports.iter().map(move |port| (addr, port.port, port.state))
+        });
+        reported
+            .filter(|&(addr, port, state)| truth(ports.get(&(addr, port)).copied().unwrap_or(default_port)) != state)
+            .collect()
+    }
+
+    /// Every host's result, the scan having finished.
+    pub fn results(self) -> Vec<HostResult> {
+        assert!(self.engine.is_finished(), "the scan did not finish");
+        self.engine.into_results()
+    }
+}
+
+/// The destination port of a probe (for a discovery, the probe's index is not known here).
+pub fn probe_port(probe: &Probe) -> u16 {
+    match &probe.transport {
+        Transport::Tcp(tcp) => tcp.dst_port,
+        Transport::Udp { dst_port, .. } => *dst_port,
+        Transport::Icmp { .. } => 0,
+    }
+}
+
+/// The TCP header of a probe.
+pub fn tcp(probe: &Probe) -> &ProbeRepr {
+    match &probe.transport {
+        Transport::Tcp(tcp) => tcp,
+        other => panic!("not a TCP probe: {other:?}"),
+    }
+}
+
+/// Consecutive addresses from `first`: a block of simulated hosts.
+pub fn hosts(first: Ipv4Addr, count: u32) -> Vec<Ipv4Addr> {
+    (0..count).map(|i| Ipv4Addr::from(u32::from(first) + i)).collect()
+}
+
