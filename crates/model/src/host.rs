@@ -118,7 +118,13 @@ pub fn alive_because(ports: &[PortResult]) -> Option<Reason> {
     let from_the_host = |p: &&PortResult| {
         matches!(
             p.reason,
-            Reason::SynAck | Reason::Reset | Reason::ConnRefused | Reason::UdpResponse | Reason::PortUnreach
+            Reason::SynAck
+                | Reason::SplitHandshakeSyn
+                | Reason::TcpResponse
+                | Reason::Reset
+                | Reason::ConnRefused
+                | Reason::UdpResponse
+                | Reason::PortUnreach
         )
     };
     let open = ports.iter().filter(from_the_host).find(|p| p.state == PortState::Open);

@@ -81,6 +81,11 @@ impl fmt::Display for PortState {
 pub enum Reason {
     /// The handshake answer to a SYN (also a completed connect()).
     SynAck,
+    /// A bare SYN answering a SYN: the target opens a split handshake (open, as in Nmap).
+    SplitHandshakeSyn,
+    /// Another TCP answer that shows the port: a bare ACK acknowledging an earlier SYN of the
+    /// scan, which the port holds half-open.
+    TcpResponse,
     /// connect() failed with ECONNREFUSED: the target answered with a RST.
     ConnRefused,
     /// A raw RST reply.
@@ -110,6 +115,8 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::SynAck => "syn-ack",
+            Reason::SplitHandshakeSyn => "split-handshake-syn",
+            Reason::TcpResponse => "tcp-response",
             Reason::ConnRefused => "conn-refused",
             Reason::Reset => "reset",
             Reason::UdpResponse => "udp-response",

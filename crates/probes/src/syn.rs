@@ -1,6 +1,12 @@
 //! SYN scan (`-sS`): half-open. A SYN/ACK means open, a RST closed, an ICMP unreachable or
 //! silence filtered. The scanner never completes the handshake (its kernel, which knows no
 //! such connection, answers the SYN/ACK with a RST).
+//!
+//! Two rarer answers mean open too. A bare SYN is a split handshake (Nmap's
+//! `split-handshake-syn`). A bare ACK acknowledging one of our SYNs comes when every try
+//! leaves from one source port (`-g`) and the first try's SYN/ACK was lost: the port holds that
+//! SYN half-open, and Linux answers a new SYN with another sequence number by acknowledging the
+//! old one. Only a listening port holds a SYN half-open. (Our kernel's RST to that ACK clears it.)
 
 use model::{PortState, Reason};
 use wire::tcp::flags;
@@ -20,10 +26,15 @@ impl TcpTechnique for SynScan {
     }
 
     fn classify_tcp(&self, reply: &TcpReply) -> Option<(PortState, Reason)> {
+        let handshake = reply.flags & (flags::SYN | flags::ACK);
         if reply.flags & flags::RST != 0 {
             Some((PortState::Closed, Reason::Reset))
-        } else if reply.flags & (flags::SYN | flags::ACK) == flags::SYN | flags::ACK {
+        } else if handshake == flags::SYN | flags::ACK {
             Some((PortState::Open, Reason::SynAck))
+        } else if handshake == flags::SYN {
+            Some((PortState::Open, Reason::SplitHandshakeSyn))
+        } else if handshake == flags::ACK {
+            Some((PortState::Open, Reason::TcpResponse))
         } else {
             None
         }
@@ -44,7 +55,7 @@ mod tests {
         assert_eq!(SynScan.classify_tcp(&reply(flags::SYN | flags::ACK, 0)), Some((PortState::Open, Reason::SynAck)));
         assert_eq!(SynScan.classify_tcp(&reply(flags::RST | flags::ACK, 0)), Some((PortState::Closed, Reason::Reset)));
         assert_eq!(SynScan.classify_tcp(&reply(flags::RST, 0)), Some((PortState::Closed, Reason::Reset)));
-        assert_eq!(SynScan.classify_tcp(&reply(flags::ACK, 0)), None);
+        assert_eq!(SynScan.classify_tcp(&reply(flags::FIN, 0)), None);
         assert_eq!(SynScan.on_timeout(), (PortState::Filtered, Reason::NoResponse));
         for (code, reason) in [
             (1, Reason::HostUnreach),
@@ -57,5 +68,15 @@ mod tests {
             assert_eq!(SynScan.classify_unreachable(code), Some((PortState::Filtered, reason)), "code {code}");
         }
         assert_eq!(SynScan.classify_unreachable(4), None, "fragmentation needed says nothing about the port");
+    }
+
+    #[test]
+    fn a_split_handshake_syn_means_open() {
+        assert_eq!(SynScan.classify_tcp(&reply(flags::SYN, 0)), Some((PortState::Open, Reason::SplitHandshakeSyn)));
+    }
+
+    #[test]
+    fn a_bare_ack_to_a_syn_held_half_open_means_open() {
+        assert_eq!(SynScan.classify_tcp(&reply(flags::ACK, 0)), Some((PortState::Open, Reason::TcpResponse)));
     }
 }
