@@ -83,9 +83,9 @@ fn closed_ports_behind_linuxs_icmp_rate_limit_come_out_closed() {
         return;
     }
     let lab = udp_lab();
-    lab.lab.sysctl("net.ipv4.icmp_ratelimit", "1000").unwrap(); // Linux's default
-                                                                // 12 closed ports and one rejected: 13 ICMP errors, of which Linux sends 6 at once and
-                                                                // then one a second.
+    // Linux's default. 12 closed ports and one rejected: 13 ICMP errors, of which Linux sends
+    // 6 at once and then one a second.
+    lab.lab.sysctl("net.ipv4.icmp_ratelimit", "1000").unwrap();
     let ports = "7,53,123,161,500,1000-1011,1434";
     let report = scan(&lab.lab, ports, &[]);
     let mut rows = interesting_rows();
@@ -169,4 +169,29 @@ fn nmap_reads_the_same_udp_table_when_nothing_is_rate_limited() {
     let args = ["-sU", "-n", "-Pn", "--reason", "-p", "7,53,123,161,500,1000-1011,1434", &target];
     let ours = stdout(&portolan(&lab.lab, &args));
     assert_same_table_as_nmap(&lab.lab, &args, &ours);
+}
+
+#[test]
+fn a_port_unreachable_from_a_router_means_filtered() {
+    // Regression: a router rejecting UDP for the host behind it, with port unreachable from
+    // its own address, made those ports closed. Only the target itself says a port is closed
+    // (as Nmap reads it); the router's answer is filtered, and named.
+    if !lab::available() {
+        return;
+    }
+    let lab = Lab::new().unwrap();
+    let host = lab.add_routed_host().unwrap();
+    lab.forward_rule("udp dport { 53, 161 } reject with icmp type port-unreachable").unwrap();
+    let target = host.to_string();
+    let args = ["-sU", "-n", "-Pn", "--reason", "-p", "53,161,500", &target];
+    let report = stdout(&portolan(&lab, &args));
+    let by_router = format!("port-unreach from {TARGET_V4} ttl 64");
+    let rows = vec![
+        (String::from("53/udp"), "filtered", service_name_of(Protocol::Udp, 53), by_router.as_str()),
+        (String::from("161/udp"), "filtered", service_name_of(Protocol::Udp, 161), by_router.as_str()),
+        // Two hops away, the host's own answer arrives with its TTL one lower.
+        row(500, "closed", "port-unreach ttl 63"),
+    ];
+    assert_eq!(section(&report), port_table(&rows), "full report:\n{report}");
+    assert_same_table_as_nmap(&lab, &args, &report);
 }

@@ -10,12 +10,21 @@
 //! silence proves nothing are probed again a little later; each error the host sends settles a
 //! port, so the scan runs at the host's error rate, which no sender can beat.
 //!
+//! Where errors are rare (TCP, where only ports a firewall rejects send them), an error is
+//! also proof on the spot: the host had a token when the probe that drew it arrived, so it had
+//! one for the probes sent just before it in the same batch (microseconds earlier, too soon
+//! for even Linux's global limit of a thousand a second to have refilled one), whose silence
+//! is then the port's own. The engine makes such proofs on purpose: after sending silent
+//! ports' probes again, it sends a canary, a probe known to draw an error; if the canary's
+//! error comes back, the host had errors to spare for all of them.
+//!
 //! The refill period is assumed to be Linux's second until the host proves it shorter: once a
 //! port that went unanswered later answers with an error, the bucket was empty when it was
 //! first probed, so every error since then was refilled, and errors over elapsed time bounds
 //! the refill rate from below. A host without a limit (or with only Linux's global one of
 //! 1000 a second) thus earns a quiet period of milliseconds.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// The refill period assumed before one is measured: Linux's default of one error a second.
@@ -28,6 +37,16 @@ const LONGEST_REFILL: Duration = Duration::from_secs(10);
 /// How many half refill periods must pass after an error before silence counts: one and a
 /// half periods, so that a token has surely come back whatever the phase of the refill.
 const QUIET_HALF_PERIODS: u32 = 3;
+/// Proofs kept: enough for every probe a sweep sends again before its canary.
+const PROOFS_KEPT: usize = 256;
+
+/// When a probe left, and its place in the order of sending: probes sent at one instant (a
+/// batch) still reach the host one after the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sending {
+    pub order: u64,
+    pub at: Instant,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct IcmpLimit {
@@ -45,11 +64,22 @@ pub struct IcmpLimit {
     errors_since_dry: u32,
     /// The longest the refill period can be, given the errors heard since the bucket was dry.
     proven_refill: Option<Duration>,
+    /// Probes that drew errors, in the order they were sent: the host had an error to spare
+    /// when each arrived.
+    spared: VecDeque<Sending>,
 }
 
 impl IcmpLimit {
-    /// An ICMP error from the host arrived at `now`.
-    pub fn heard_error(&mut self, now: Instant) {
+    /// An ICMP error from the host arrived at `now`, for the probe sent as `sent` if that is
+    /// known (an error to a probe sent twice may be about either sending).
+    pub fn heard_error(&mut self, now: Instant, sent: Option<Sending>) {
+        if let Some(sent) = sent {
+            let at = self.spared.partition_point(|spared| spared.order < sent.order);
+            self.spared.insert(at, sent);
+            if self.spared.len() > PROOFS_KEPT {
+                self.spared.pop_front();
+            }
+        }
         self.errors = self.errors.saturating_add(1);
         if let Some((dry, _)) = self.dry.filter(|&(_, counted_from)| now >= counted_from) {
             self.errors_since_dry = self.errors_since_dry.saturating_add(1);
@@ -94,6 +124,18 @@ impl IcmpLimit {
     /// probe), and no error has come since.
     pub fn silence_counts(&self, sent: Instant) -> bool {
         self.quiet_from().is_none_or(|quiet| sent >= quiet)
+    }
+
+    /// Whether a probe sent after `sent` in the same batch drew an error: the host had one to
+    /// spare for `sent` too.
+    pub fn spare_proven(&self, sent: Sending) -> bool {
+        let next = self.spared.partition_point(|spared| spared.order <= sent.order);
+        self.spared.get(next).is_some_and(|spared| spared.at == sent.at)
+    }
+
+    /// Whether `sent`, or a probe sent after it, has drawn an error.
+    pub fn spare_since(&self, sent: Sending) -> bool {
+        self.spared.back().is_some_and(|spared| spared.order >= sent.order)
     }
 
     /// From when on silence counts again: a quiet period after the host's last error, or
@@ -145,10 +187,10 @@ mod tests {
     fn silence_counts_only_after_a_quiet_period_with_no_error_since() {
         let start = Instant::now();
         let mut limit = IcmpLimit::default();
-        limit.heard_error(start);
+        limit.heard_error(start, None);
         assert!(!limit.silence_counts(start + Duration::from_millis(500)), "the bucket may still be empty");
         assert!(limit.silence_counts(start + Duration::from_millis(1500)));
-        limit.heard_error(start + Duration::from_millis(1600));
+        limit.heard_error(start + Duration::from_millis(1600), None);
         assert!(!limit.silence_counts(start + Duration::from_millis(1500)), "an error came back since");
     }
 
@@ -157,10 +199,10 @@ mod tests {
         let start = Instant::now();
         let mut limit = IcmpLimit::default();
         for second in [0, 2, 4] {
-            limit.heard_error(start + Duration::from_secs(second));
+            limit.heard_error(start + Duration::from_secs(second), None);
         }
         assert_eq!(limit.quiet_needed(), Duration::from_secs(3));
-        limit.heard_error(start + Duration::from_secs(60));
+        limit.heard_error(start + Duration::from_secs(60), None);
         assert_eq!(limit.quiet_needed(), Duration::from_secs(3), "a pause in the scan is not a refill period");
     }
 
@@ -169,10 +211,10 @@ mod tests {
         let start = Instant::now();
         let settle = Duration::from_millis(100);
         let mut limit = IcmpLimit::default();
-        limit.heard_error(start);
+        limit.heard_error(start, None);
         limit.ran_dry_at(start, settle);
         for i in 0..=50 {
-            limit.heard_error(start + settle + Duration::from_millis(i));
+            limit.heard_error(start + settle + Duration::from_millis(i), None);
         }
         // 50 refills in 150 ms at the most: at most 3 ms apart.
         assert_eq!(limit.refill(), Duration::from_millis(3));
@@ -185,9 +227,25 @@ mod tests {
         let mut limit = IcmpLimit::default();
         limit.ran_dry_at(start, Duration::from_millis(100));
         for second in 1..=20 {
-            limit.heard_error(start + Duration::from_secs(second));
+            limit.heard_error(start + Duration::from_secs(second), None);
         }
         assert_eq!(limit.refill(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn an_error_to_a_probe_sent_after_a_silent_one_in_its_batch_proves_its_silence() {
+        let start = Instant::now();
+        let sending = |order, ms| Sending { order, at: start + Duration::from_millis(ms) };
+        let mut limit = IcmpLimit::default();
+        limit.sent(start);
+        let silent = sending(5, 10);
+        assert!(!limit.spare_proven(silent), "nothing proves the host had an error to spare");
+        limit.heard_error(start + Duration::from_millis(13), Some(sending(6, 10)));
+        assert!(limit.spare_proven(silent), "sent right after it, in the same batch");
+        assert!(!limit.spare_proven(sending(6, 10)), "the proof's own probe");
+        assert!(!limit.spare_proven(sending(7, 10)), "sent after the proof: the token may have been the last");
+        assert!(!limit.spare_proven(sending(1, 9)), "an earlier batch: a token may have come since");
+        assert!(limit.spare_since(sending(6, 10)) && !limit.spare_since(sending(7, 10)));
     }
 
     #[test]
@@ -196,10 +254,10 @@ mod tests {
         let timeout = Duration::from_millis(100);
         let mut limit = IcmpLimit::default();
         (0..100).for_each(|_| limit.sent(start));
-        (0..6).for_each(|_| limit.heard_error(start));
+        (0..6).for_each(|_| limit.heard_error(start, None));
         assert_eq!(limit.probe_again_after(timeout), Duration::from_millis(500));
         (0..10).for_each(|_| limit.sent(start));
-        (0..10).for_each(|_| limit.heard_error(start));
+        (0..10).for_each(|_| limit.heard_error(start, None));
         assert_eq!(limit.probe_again_after(timeout), timeout, "every probe of the last sweep was answered");
     }
 }

@@ -62,7 +62,13 @@ impl LostTries {
     fn send_times(self) -> impl Iterator<Item = Instant> {
         let span = self.last.saturating_duration_since(self.first);
         let gaps = u32::from(self.count.max(2) - 1);
-        (0..u32::from(self.count)).map(move |i| if i + 1 == u32::from(self.count) { self.last } else { self.first + span * i / gaps })
+        (0..u32::from(self.count)).map(move |i| {
+            if i + 1 == u32::from(self.count) {
+                self.last
+            } else {
+                self.first + span * i / gaps
+            }
+        })
     }
 }
 
@@ -87,13 +93,7 @@ pub struct LossLedger {
 
 impl LossLedger {
     pub fn new(origin: Instant) -> LossLedger {
-        LossLedger {
-            origin,
-            pending: VecDeque::new(),
-            settled_until: 0,
-            settled: Tally::default(),
-            forgotten_until: 0,
-        }
+        LossLedger { origin, pending: VecDeque::new(), settled_until: 0, settled: Tally::default(), forgotten_until: 0 }
     }
 
     fn quantum(&self, at: Instant) -> u64 {

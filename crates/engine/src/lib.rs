@@ -18,7 +18,7 @@ mod timing;
 mod window;
 
 pub use cookie::{CookieKey, ProbeCookie};
-pub use icmp_limit::IcmpLimit;
+pub use icmp_limit::{IcmpLimit, Sending};
 pub use ledger::LostTries;
 pub use pacer::Pacer;
 pub use permutation::Permutation;

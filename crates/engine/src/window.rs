@@ -211,8 +211,7 @@ impl CongestionWindow {
         // The losses alone may condemn a stretch before it is complete (had all its other
         // outcomes been deliveries, it would still be overrun), unless it is to check the last
         // cut, which a stretch cut short would weigh unfairly.
-        let condemned =
-            self.before_cut.is_none() && f64::from(tally.lost) > self.overrun_share(period) * period;
+        let condemned = self.before_cut.is_none() && f64::from(tally.lost) > self.overrun_share(period) * period;
         if outcomes < period && !condemned {
             return Judgement::Pending;
         }

@@ -23,6 +23,10 @@ pub const SCANNER_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 pub const TARGET_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 /// An address on the lab link that no host answers for.
 pub const ABSENT_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 9);
+/// The host behind the target (see [`Lab::add_routed_host`]), and the target's address on
+/// the link to it.
+pub const ROUTED_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 2, 2);
+const ROUTER_INSIDE_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 2, 1);
 pub const SCANNER_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
 pub const TARGET_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2);
 
@@ -112,6 +116,35 @@ impl Lab {
                 Ok(addr)
             })
             .collect()
+    }
+
+    /// Adds a host behind the target, which routes to it: a namespace of its own on a link
+    /// of its own (198.18.2.0/24, the host at .2), its only route back through the target.
+    /// The target then answers for it as a router does, and `forward_rule` filters its
+    /// traffic there. Returns the host's address.
+    pub fn add_routed_host(&self) -> io::Result<Ipv4Addr> {
+        let t = self.target.as_str();
+        let id = t.trim_start_matches(&format!("{PREFIX}-t-"));
+        let name = format!("{PREFIX}-h-{id}-routed");
+        netns::add(&name)?;
+        self.hosts.lock().expect("hosts lock").push(name.clone());
+        run("ip", &["link", "add", "eth0", "netns", &name, "type", "veth", "peer", "name", "routed0", "netns", t])?;
+        run("ip", &["-n", t, "addr", "add", &format!("{ROUTER_INSIDE_V4}/24"), "dev", "routed0"])?;
+        run("ip", &["-n", t, "link", "set", "routed0", "up"])?;
+        run("ip", &["-n", &name, "addr", "add", &format!("{ROUTED_V4}/24"), "dev", "eth0"])?;
+        run("ip", &["-n", &name, "link", "set", "eth0", "up"])?;
+        run("ip", &["-n", &name, "link", "set", "lo", "up"])?;
+        run("ip", &["-n", &name, "route", "add", "198.18.0.0/24", "via", &ROUTER_INSIDE_V4.to_string()])?;
+        run("ip", &["netns", "exec", t, "sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
+        run("ip", &["-n", &self.scanner, "route", "add", "198.18.2.0/24", "via", &TARGET_V4.to_string()])?;
+        Ok(ROUTED_V4)
+    }
+
+    /// Adds one nftables rule on the target's forward path: for traffic to the routed host.
+    pub fn forward_rule(&self, rule: &str) -> io::Result<()> {
+        self.nft(&format!(
+            "table inet router {{\n  chain forward {{\n    type filter hook forward priority 0; policy accept;\n    {rule}\n  }}\n}}\n"
+        ))
     }
 
     pub fn target_namespace(&self) -> &str {

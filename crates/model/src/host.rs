@@ -112,20 +112,21 @@ pub struct ScanSummary {
 
 /// The evidence that a host is alive from its port answers: an open port's answer, else any
 /// other answer from the host itself (a closed port's RST or port unreachable, an ACK scan's
-/// RST). Chosen by strength
+/// RST; not a router's error answering for it). Chosen by strength
 /// rather than arrival, so a report does not vary between runs.
 pub fn alive_because(ports: &[PortResult]) -> Option<Reason> {
     let from_the_host = |p: &&PortResult| {
-        matches!(
-            p.reason,
-            Reason::SynAck
-                | Reason::SplitHandshakeSyn
-                | Reason::TcpResponse
-                | Reason::Reset
-                | Reason::ConnRefused
-                | Reason::UdpResponse
-                | Reason::PortUnreach
-        )
+        p.reason_ip.is_none()
+            && matches!(
+                p.reason,
+                Reason::SynAck
+                    | Reason::SplitHandshakeSyn
+                    | Reason::TcpResponse
+                    | Reason::Reset
+                    | Reason::ConnRefused
+                    | Reason::UdpResponse
+                    | Reason::PortUnreach
+            )
     };
     let open = ports.iter().filter(from_the_host).find(|p| p.state == PortState::Open);
     open.or_else(|| ports.iter().find(from_the_host)).map(|p| p.reason)

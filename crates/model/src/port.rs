@@ -158,6 +158,10 @@ pub struct PortResult {
     /// The IP TTL of the packet that gave the reason (raw-packet scans; Nmap's "syn-ack ttl 64").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_ttl: Option<u8>,
+    /// Who gave the reason, when not the target itself: a router answering for it (Nmap's
+    /// "port-unreach from 198.18.0.254").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_ip: Option<std::net::IpAddr>,
     /// The service name from the services table (Nmap's `method="table"`), if one is known.
     pub service: Option<String>,
 }

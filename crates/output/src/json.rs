@@ -61,6 +61,8 @@ struct Port<'a> {
     state: String,
     reason: String,
     reason_ttl: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason_ip: Option<std::net::IpAddr>,
     service: Option<&'a str>,
 }
 
@@ -229,6 +231,7 @@ fn port_record(port: &PortResult) -> Port<'_> {
         state: port.state.to_string(),
         reason: port.reason.to_string(),
         reason_ttl: port.reason_ttl,
+        reason_ip: port.reason_ip,
         service: port.service.as_deref(),
     }
 }

@@ -210,14 +210,18 @@ fn port_table(ports: &[&PortResult], with_reason: bool) -> String {
             port.service.clone().unwrap_or_else(|| "unknown".into()),
         ];
         if with_reason {
-            row.push(match port.reason_ttl {
-                Some(ttl) => format!("{} ttl {ttl}", port.reason),
-                None => port.reason.to_string(),
-            });
+            row.push(reason_text(port));
         }
         rows.push(row);
     }
     table::render(&rows)
+}
+
+/// Nmap's REASON cell: "syn-ack ttl 64", "port-unreach from 198.18.0.254 ttl 63".
+fn reason_text(port: &PortResult) -> String {
+    let from = port.reason_ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
+    let ttl = port.reason_ttl.map(|ttl| format!(" ttl {ttl}")).unwrap_or_default();
+    format!("{}{from}{ttl}", port.reason)
 }
 
 #[cfg(test)]
@@ -284,6 +288,16 @@ mod tests {
         open.reason_ttl = Some(64);
         let report = host_report(&host(vec![open]), &NormalOptions { reason: true, ..Default::default() });
         assert!(report.contains("22/tcp open  ssh     syn-ack ttl 64\n"), "{report}");
+    }
+
+    #[test]
+    fn a_reason_given_by_a_router_names_it() {
+        let by_router = PortResult {
+            reason_ttl: Some(63),
+            reason_ip: Some("198.18.0.254".parse().unwrap()),
+            ..crate::tcp_port(53, PortState::Filtered, Reason::PortUnreach)
+        };
+        assert_eq!(reason_text(&by_router), "port-unreach from 198.18.0.254 ttl 63");
     }
 
     #[test]

@@ -155,8 +155,9 @@ fn port_element(port: &PortResult) -> String {
         .as_deref()
         .map(|name| format!("<service name=\"{}\" method=\"table\" conf=\"3\"/>", escape(name)))
         .unwrap_or_default();
+    let reason_ip = port.reason_ip.map(|ip| format!(" reason_ip=\"{ip}\"")).unwrap_or_default();
     format!(
-        "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"{}\"/>{service}</port>",
+        "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"{}\"{reason_ip}/>{service}</port>",
         port.protocol,
         port.port,
         port.state,

@@ -19,7 +19,15 @@ fn start() -> ScanStart {
 }
 
 fn port(port: u16, state: PortState, reason: Reason, ttl: Option<u8>, service: Option<&str>) -> PortResult {
-    PortResult { protocol: Protocol::Tcp, port, state, reason, reason_ttl: ttl, service: service.map(String::from) }
+    PortResult {
+        protocol: Protocol::Tcp,
+        port,
+        state,
+        reason,
+        reason_ttl: ttl,
+        reason_ip: None,
+        service: service.map(String::from),
+    }
 }
 
 fn hosts() -> Vec<HostResult> {

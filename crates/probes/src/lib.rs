@@ -40,11 +40,11 @@ pub trait Technique: Send + Sync {
     fn read(&self, response: &Response) -> Option<Answer>;
     /// What silence after every allowed retransmission means.
     fn on_timeout(&self) -> (PortState, Reason);
-    /// Whether closed ports answer with ICMP errors, which hosts rate-limit (Linux: six at
-    /// once, then one a second). Silence then proves nothing until the host has been quiet
-    /// long enough to have had an error to spare.
-    fn closed_ports_answer_by_icmp(&self) -> bool {
-        false
+    /// Which ports may answer with ICMP errors, which hosts ration (Linux: six at once, then
+    /// one a second): where one may, silence proves nothing until the host is shown to have
+    /// had an error to spare.
+    fn errors_answer(&self) -> ErrorsAnswer {
+        ErrorsAnswer::RejectedPorts
     }
     /// Whether the technique finds hosts rather than ports: its "ports" are the indices of its
     /// probes, and one answer to any of them settles the host.
@@ -55,6 +55,18 @@ pub trait Technique: Send + Sync {
     fn reply_protocols(&self) -> Vec<Protocol> {
         vec![self.protocol()]
     }
+}
+
+/// Which ports of a technique answer with ICMP errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorsAnswer {
+    /// None: no answer of the technique is an ICMP error a host rations.
+    Never,
+    /// Ports a firewall rejects: a host that has answered may have had its errors rationed;
+    /// a host never heard from is down or filters everything.
+    RejectedPorts,
+    /// Closed ports too (UDP): any host may have had its errors rationed.
+    ClosedPorts,
 }
 
 /// The values the engine chooses for one probe.
@@ -101,8 +113,10 @@ pub struct Answer {
     pub target_port: u16,
     /// What of the probe's cookie came back besides the source port.
     pub echo: Echo,
-    /// The IP TTL of the packet that answered.
+    /// The IP TTL of the packet that answered, and who sent it: the target, or a router
+    /// answering for it with an ICMP error.
     pub ttl: u8,
+    pub sender: Ipv4Addr,
     pub state: PortState,
     pub reason: Reason,
     /// The answer is an ICMP error (which hosts may rate-limit).
@@ -196,6 +210,7 @@ impl<T: TcpTechnique> Technique for T {
                     target_port: reply.src_port,
                     echo: Echo::Sequence(echoed_sequence(self.probe_flags(), reply)),
                     ttl: reply.ttl,
+                    sender: reply.src,
                     state,
                     reason,
                     by_icmp: false,
@@ -211,6 +226,7 @@ impl<T: TcpTechnique> Technique for T {
                     target_port: quoted.dst_port,
                     echo: Echo::Sequence(quoted.seq),
                     ttl: u.ttl,
+                    sender: u.from,
                     state,
                     reason,
                     by_icmp: true,

@@ -1,12 +1,16 @@
-//! UDP scan (`-sU`). Any UDP reply means open; an ICMP port unreachable, closed; another
-//! unreachable, filtered; silence, open|filtered. Probes to well-known services carry a
+//! UDP scan (`-sU`). Any UDP reply means open; an ICMP port unreachable from the target,
+//! closed; another unreachable, or one from a router answering for the target, filtered;
+//! silence, open|filtered. Probes to well-known services carry a
 //! request the service answers (see [`UdpPayloads`]), since most stay silent otherwise.
 
 use std::sync::Arc;
 
 use model::{PortState, Protocol, Reason};
 
-use crate::{unreachable_reason, Answer, Echo, ProbeFields, QuotedProbe, Response, Technique, Transport, UdpPayloads};
+use crate::{
+    unreachable_reason, Answer, Echo, ErrorsAnswer, ProbeFields, QuotedProbe, Response, Technique, Transport,
+    UdpPayloads,
+};
 
 /// ICMP destination-unreachable code for "port unreachable".
 const PORT_UNREACHABLE: u8 = 3;
@@ -48,6 +52,7 @@ impl Technique for UdpScan {
                 target_port: reply.src_port,
                 echo: Echo::Nothing,
                 ttl: reply.ttl,
+                sender: reply.src,
                 state: PortState::Open,
                 reason: Reason::UdpResponse,
                 by_icmp: false,
@@ -55,7 +60,9 @@ impl Technique for UdpScan {
             Response::Unreachable(u) => {
                 let QuotedProbe::Udp { src_port, dst_port } = u.probe else { return None };
                 let reason = unreachable_reason(u.code)?;
-                let state = if u.code == PORT_UNREACHABLE { PortState::Closed } else { PortState::Filtered };
+                // Only the target itself says its port is closed (as Nmap reads it).
+                let closed = u.code == PORT_UNREACHABLE && u.from == u.probe_dst;
+                let state = if closed { PortState::Closed } else { PortState::Filtered };
                 Some(Answer {
                     scanner: u.probe_src,
                     scanner_port: src_port,
@@ -63,6 +70,7 @@ impl Technique for UdpScan {
                     target_port: dst_port,
                     echo: Echo::IpIdent(u.probe_ident),
                     ttl: u.ttl,
+                    sender: u.from,
                     state,
                     reason,
                     by_icmp: true,
@@ -76,8 +84,8 @@ impl Technique for UdpScan {
         (PortState::OpenFiltered, Reason::NoResponse)
     }
 
-    fn closed_ports_answer_by_icmp(&self) -> bool {
-        true
+    fn errors_answer(&self) -> ErrorsAnswer {
+        ErrorsAnswer::ClosedPorts
     }
 }
 
@@ -125,6 +133,14 @@ mod tests {
             assert_eq!(verdict(&unreachable(code)), Some((PortState::Filtered, reason)), "code {code}");
         }
         assert_eq!(verdict(&unreachable(4)), None, "fragmentation needed says nothing about the port");
+    }
+
+    #[test]
+    fn a_port_unreachable_from_a_router_means_filtered() {
+        let Response::Unreachable(from_target) = unreachable(3) else { unreachable!() };
+        let router = Ipv4Addr::new(198, 18, 0, 254);
+        let answer = scan().read(&Response::Unreachable(Unreachable { from: router, ..from_target })).unwrap();
+        assert_eq!((answer.state, answer.reason, answer.sender), (PortState::Filtered, Reason::PortUnreach, router));
         assert_eq!(scan().on_timeout(), (PortState::OpenFiltered, Reason::NoResponse));
     }
 

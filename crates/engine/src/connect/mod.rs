@@ -171,7 +171,8 @@ impl ConnectScanner {
         let mut scanned = ScannedHost { ports: Vec::with_capacity(ports.len()), round_trip: None };
         for try_number in 0.. {
             let silent = self.probe_round(addr, pending, try_number, &host, &mut scanned, observer).await?;
-            let may_retry = host.lock().expect("host timing lock").retries.may_retry_after(try_number, &LossRate::default());
+            let may_retry =
+                host.lock().expect("host timing lock").retries.may_retry_after(try_number, &LossRate::default());
             if silent.is_empty() || !may_retry {
                 silent.into_iter().for_each(|port| scanned.record(port, PortState::Filtered, Reason::NoResponse));
                 break;
@@ -238,7 +239,15 @@ struct ScannedHost {
 
 impl ScannedHost {
     fn record(&mut self, port: u16, state: PortState, reason: Reason) {
-        self.ports.push(PortResult { protocol: Protocol::Tcp, port, state, reason, reason_ttl: None, service: None });
+        self.ports.push(PortResult {
+            protocol: Protocol::Tcp,
+            port,
+            state,
+            reason,
+            reason_ttl: None,
+            reason_ip: None,
+            service: None,
+        });
     }
 }
 

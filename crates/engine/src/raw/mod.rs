@@ -11,15 +11,16 @@ pub mod runner;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use model::{HostResult, HostStatus, PortResult, PortState, Reason, Target};
-use probes::{ProbeFields, Response, Technique, Transport};
+use probes::{Echo, ErrorsAnswer, ProbeFields, QuotedProbe, Response, Technique, Transport};
 
 use crate::{
     CongestionWindow, CookieKey, IcmpLimit, Judgement, LossRate, LostTries, Pacer, Permutation, RetryAllowance,
-    RttEstimator, Source, Timing,
+    RttEstimator, Sending, Source, Timing,
 };
 
 /// Settings of a raw scan.
@@ -60,12 +61,14 @@ pub struct Settled {
     pub state: PortState,
 }
 
-/// What a port turned out to be, and the TTL of the packet that said so.
+/// What a port turned out to be, the TTL of the packet that said so, and who sent it when
+/// not the target (a router answering for it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Verdict {
     state: PortState,
     reason: Reason,
     ttl: Option<u8>,
+    by_router: Option<Ipv4Addr>,
 }
 
 /// The first step of an adaptive scan delay.
@@ -94,17 +97,52 @@ struct Try {
     silent_before: Option<Instant>,
     /// The earlier tries that went unanswered: the losses an answer to this one shows.
     lost: Option<LostTries>,
+    /// Not a try of the slot but its host's canary, sent after the host's silent ports went
+    /// again: its error proves the host had errors to spare for them.
+    canary: Option<Canary>,
 }
+
+/// A probe that draws an ICMP error from a host that has one to spare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Canary {
+    /// A port of the scan that answered with an error from the host itself.
+    Port(u64),
+    /// A UDP datagram to a port that is most likely closed: its port unreachable comes from
+    /// the same per-peer bucket as any other error (Linux's rationing is per destination).
+    /// For a host no port of the scan drew an error from, as one whose firewall only drops.
+    Udp,
+}
+
+/// Where the UDP canary goes: Nmap's default UDP ping port, chosen as unlikely to be open.
+pub const CANARY_UDP_PORT: u16 = 40125;
+/// Held tries sent again per canary: fewer than a sender's batch, so that a canary goes out in
+/// the same batch as the tries it is to prove.
+const HELD_PER_CANARY: usize = 32;
+/// Ports a host may have to prove silent, where errors are few: past that many, it rejects
+/// nearly every port (as iptables' default REJECT does), proving each silence would take a
+/// refill period per port, and its silences are believed, as Nmap believes them.
+const MAX_PORTS_TO_PROVE: u32 = HELD_PER_CANARY as u32;
+/// Held tries a host's canary may answer after without proving, before its silences are
+/// believed: when something spaces probes out (`--scan-delay`, `--max-rate`), a canary never
+/// leaves in the same batch as the tries it is to prove.
+const MAX_UNPROVABLE: u8 = 3;
 
 impl Try {
     fn first(slot: u64) -> Try {
-        Try { slot, number: 0, silent_before: None, lost: None }
+        Try { slot, number: 0, silent_before: None, lost: None, canary: None }
+    }
+
+    /// The canary of the host `slot` belongs to.
+    fn canary(slot: u64, canary: Canary) -> Try {
+        Try { canary: Some(canary), ..Try::first(slot) }
     }
 }
 
 struct Sent {
     try_number: u8,
     at: Instant,
+    /// Its place in the order of sending (probes sent at one instant are still in order).
+    order: u64,
     deadline: Instant,
     /// Still within a round trip of being sent: counted against the congestion window.
     in_pipe: bool,
@@ -128,9 +166,19 @@ struct HostState {
     icmp: IcmpLimit,
     /// Tries whose silence proved nothing, waiting to be sent again.
     held: Vec<Try>,
+    /// A port that answered with an ICMP error from the host itself, and when the host's
+    /// canary was last sent (see [`Canary`]).
+    errors_from: Option<u64>,
+    canary_sent: Option<Sending>,
+    /// Ports whose silence the host has had to prove (see [`MAX_PORTS_TO_PROVE`]), and held
+    /// tries its canary answered after without proving them (see [`MAX_UNPROVABLE`]).
+    ports_held: u32,
+    unprovable: u8,
     first_probe: Option<Instant>,
-    /// Whether any probe of this host has been answered: its silences may then be losses.
+    /// Whether any probe of this host has been answered (by the host, or by a router for
+    /// it): its silences may then be losses. And whether the host itself has.
     answered: bool,
+    heard_itself: bool,
     /// When the latest-sent of this host's answered probes went out: probes sent before it
     /// and still unanswered a round trip on were most likely lost.
     latest_answered_send: Option<Instant>,
@@ -231,8 +279,13 @@ impl<T: Technique> ProbeEngine<T> {
                 retries: RetryAllowance::new(timing.max_retries),
                 icmp: IcmpLimit::default(),
                 held: Vec::new(),
+                errors_from: None,
+                canary_sent: None,
+                ports_held: 0,
+                unprovable: 0,
                 first_probe: None,
                 answered: false,
+                heard_itself: false,
                 latest_answered_send: None,
                 overdue: VecDeque::new(),
                 timed_out: false,
@@ -334,7 +387,7 @@ impl<T: Technique> ProbeEngine<T> {
 
     fn next_work(&mut self) -> Option<Try> {
         while let Some(again) = self.retry_queue.pop_front() {
-            if self.results[again.slot as usize].is_none() {
+            if again.canary.is_some() || self.results[again.slot as usize].is_none() {
                 return Some(again);
             }
         }
@@ -349,13 +402,22 @@ impl<T: Technique> ProbeEngine<T> {
     }
 
     fn send(&mut self, next: Try, now: Instant) -> Probe {
-        let Try { slot, number: try_number, silent_before, lost } = next;
+        let Try { slot, number: try_number, silent_before, lost, canary } = next;
         let host = self.host_of(slot);
-        let dst = self.addrs[host as usize];
-        let dst_port = self.ports[(slot % self.ports.len() as u64) as usize];
-        let cookie = self.key.probe(self.source, dst, dst_port, try_number);
+        let probe = match canary {
+            Some(Canary::Udp) => self.udp_canary(host),
+            Some(Canary::Port(port)) => self.probe(port, 0, now),
+            None => self.probe(slot, try_number, now),
+        };
+        let sending = Sending { order: self.probes_sent, at: now };
+        self.probes_sent += 1;
         let state = &mut self.hosts[host as usize];
         state.icmp.sent(now);
+        if canary.is_some() {
+            // Nothing waits for its answer: the error it draws only proves a spare.
+            state.canary_sent = Some(sending);
+            return probe;
+        }
         if state.first_probe.is_none() {
             state.first_probe = Some(now);
             if let Some(limit) = self.config.timing.host_timeout {
@@ -366,13 +428,43 @@ impl<T: Technique> ProbeEngine<T> {
         self.deadlines.push(Reverse((deadline, slot)));
         let pipe_exit = now + self.scan_rtt.pipe_time();
         self.pipe_exits.push(Reverse((pipe_exit, slot)));
-        let sent = Sent { try_number, at: now, deadline, in_pipe: true, silent_before, lost };
+        let sent = Sent { try_number, at: now, order: sending.order, deadline, in_pipe: true, silent_before, lost };
         if let Some(earlier) = self.outstanding.insert(slot, sent) {
             self.leave_pipe(&earlier);
         }
         self.in_pipe += 1;
-        self.probes_sent += 1;
         self.window.sent(now);
+        probe
+    }
+
+    /// The UDP canary for `host` (see [`Canary::Udp`]), its cookie in the source port and IP
+    /// identification as for any UDP probe.
+    fn udp_canary(&self, host: u32) -> Probe {
+        let dst = self.addrs[host as usize];
+        let cookie = self.key.probe(self.source, dst, CANARY_UDP_PORT, 0);
+        let transport =
+            Transport::Udp { src_port: cookie.src_port, dst_port: CANARY_UDP_PORT, payload: Arc::from(&[][..]) };
+        Probe { src: self.source, dst, ip_id: cookie.ip_id, transport }
+    }
+
+    /// The host whose UDP canary `response` answers with an error from the host itself.
+    fn udp_canary_answered(&self, response: &Response) -> Option<u32> {
+        let Response::Unreachable(error) = response else { return None };
+        let QuotedProbe::Udp { src_port, dst_port: CANARY_UDP_PORT } = error.probe else { return None };
+        if error.probe_src != self.source || error.from != error.probe_dst {
+            return None;
+        }
+        let host = *self.host_index.get(&error.probe_dst)?;
+        let echo = Echo::IpIdent(error.probe_ident);
+        self.key.verify(self.source, error.probe_dst, CANARY_UDP_PORT, src_port, echo, 0)?;
+        Some(host)
+    }
+
+    /// The packet of try `try_number` of `slot`, sent at `now`.
+    fn probe(&self, slot: u64, try_number: u8, now: Instant) -> Probe {
+        let dst = self.addrs[self.host_of(slot) as usize];
+        let dst_port = self.ports[(slot % self.ports.len() as u64) as usize];
+        let cookie = self.key.probe(self.source, dst, dst_port, try_number);
         // Like Linux, a timestamp clock in milliseconds from a random start.
         let elapsed_ms = now.saturating_duration_since(self.started).as_millis() as u32;
         let transport = self.technique.probe(ProbeFields {
@@ -504,8 +596,7 @@ impl<T: Technique> ProbeEngine<T> {
                 break;
             }
             self.sweeps.pop();
-            let held = std::mem::take(&mut self.hosts[host as usize].held);
-            self.retry_queue.extend(held);
+            self.sweep(host);
         }
         while let Some(&Reverse((deadline, slot))) = self.deadlines.peek() {
             if deadline > now {
@@ -541,33 +632,95 @@ impl<T: Technique> ProbeEngine<T> {
     /// or give the port up by the host's retry allowance.
     fn after_silence(&mut self, slot: u64, sent: Sent, now: Instant) {
         let host = self.host_of(slot);
-        let timeout = self.timeout_for(host);
-        let rationed = self.technique.closed_ports_answer_by_icmp();
-        let state = &mut self.hosts[host as usize];
-        if rationed && !state.icmp.silence_counts(sent.at) {
-            if state.held.is_empty() {
-                // Sweep at the moment silence starts to count, if that comes first.
-                let regular = now + state.icmp.probe_again_after(timeout);
-                let quiet = state.icmp.quiet_from().map_or(regular, |quiet| quiet.max(now));
-                self.sweeps.push(Reverse((regular.min(quiet), host)));
-            }
-            state.held.push(Try {
-                slot,
-                number: sent.try_number,
-                silent_before: Some(sent.at),
-                lost: sent.lost,
-            });
-            return;
-        }
+        let state = &self.hosts[host as usize];
         // Try numbers ride in a byte: past 255 tries (a --max-retries that large) the port is
         // given up like any other.
         let next_try = sent.try_number.checked_add(1);
-        match next_try.filter(|_| state.retries.may_retry_after(u32::from(sent.try_number), &self.scan_loss)) {
+        let retry = next_try.filter(|_| state.retries.may_retry_after(u32::from(sent.try_number), &self.scan_loss));
+        // Where closed ports answer with errors, any silence may be a rationed error, and the
+        // try goes again as it was until its silence counts. Where only rejected ports do,
+        // silence is first taken for loss, and only the verdict waits.
+        let needs_proof = match self.technique.errors_answer() {
+            ErrorsAnswer::Never => false,
+            ErrorsAnswer::RejectedPorts => retry.is_none() && state.heard_itself,
+            ErrorsAnswer::ClosedPorts => true,
+        };
+        if needs_proof && !self.silence_counts(host, &sent) {
+            let held =
+                Try { silent_before: Some(sent.at), number: sent.try_number, lost: sent.lost, ..Try::first(slot) };
+            self.hold(host, held, sent.silent_before.is_none(), now);
+            return;
+        }
+        match retry {
             Some(number) => {
                 let lost = Some(LostTries::and(sent.lost, sent.at));
-                self.retry_queue.push_back(Try { slot, number, silent_before: None, lost })
+                self.retry_queue.push_back(Try { number, lost, ..Try::first(slot) });
             }
             None => self.decide_silent(slot),
+        }
+    }
+
+    /// Whether the silence of `sent` is the port's own, not an error the host rationed: it
+    /// left a quiet period after the host's last error; or, where errors are few, a probe
+    /// sent right after it drew one, or proving is out of reach (see [`MAX_PORTS_TO_PROVE`]
+    /// and [`MAX_UNPROVABLE`]).
+    fn silence_counts(&mut self, host: u32, sent: &Sent) -> bool {
+        let errors_rare = self.technique.errors_answer() == ErrorsAnswer::RejectedPorts;
+        let state = &mut self.hosts[host as usize];
+        let sending = Sending { order: sent.order, at: sent.at };
+        if state.icmp.silence_counts(sent.at) || errors_rare && state.icmp.spare_proven(sending) {
+            return true;
+        }
+        if !errors_rare {
+            return false;
+        }
+        let answered_after =
+            state.canary_sent.is_some_and(|canary| canary.order > sent.order && state.icmp.spare_since(canary));
+        state.unprovable = state.unprovable.saturating_add(u8::from(answered_after));
+        state.ports_held > MAX_PORTS_TO_PROVE || state.unprovable > MAX_UNPROVABLE
+    }
+
+    /// Keeps `again` for the host's next sweep, scheduling one if none is; `first_time` if
+    /// its port was not held before.
+    fn hold(&mut self, host: u32, again: Try, first_time: bool, now: Instant) {
+        if self.hosts[host as usize].held.is_empty() {
+            let at = self.next_sweep(host, now);
+            self.sweeps.push(Reverse((at, host)));
+        }
+        let state = &mut self.hosts[host as usize];
+        state.ports_held += u32::from(first_time);
+        state.held.push(again);
+    }
+
+    /// When a host's held tries go out again: where errors are few and the host's canary has
+    /// yet to fail, as soon as the ports timing out about now have joined them (a pipe time),
+    /// since the canary's error will show at once whether the host has one to spare; else as
+    /// its error rationing allows, and at the latest when silence starts to count.
+    fn next_sweep(&mut self, host: u32, now: Instant) -> Instant {
+        let timeout = self.timeout_for(host);
+        let gather = self.scan_rtt.pipe_time();
+        let state = &mut self.hosts[host as usize];
+        let rationing = state.icmp.probe_again_after(timeout);
+        let canaries = self.technique.errors_answer() == ErrorsAnswer::RejectedPorts;
+        let canary_may_answer = canaries && state.canary_sent.is_none_or(|sent| state.icmp.spare_since(sent));
+        let regular = now + if canary_may_answer { gather } else { rationing };
+        let quiet = state.icmp.quiet_from().map_or(regular, |quiet| quiet.max(now));
+        regular.min(quiet)
+    }
+
+    /// Sends the host's held tries again. Where errors are few (only rejected ports send
+    /// them), one spent on a canary is cheap: one follows each batch's worth of held tries.
+    /// Where closed ports send them, they are what the sweep waits for.
+    fn sweep(&mut self, host: u32) {
+        let errors_rare = self.technique.errors_answer() == ErrorsAnswer::RejectedPorts;
+        let first_slot = self.slot_of(host, 0);
+        let state = &mut self.hosts[host as usize];
+        let canary = Try::canary(first_slot, state.errors_from.map_or(Canary::Udp, Canary::Port));
+        for held in std::mem::take(&mut state.held).chunks(HELD_PER_CANARY) {
+            self.retry_queue.extend(held);
+            if errors_rare {
+                self.retry_queue.push_back(canary);
+            }
         }
     }
 
@@ -588,7 +741,7 @@ impl<T: Technique> ProbeEngine<T> {
     /// What silence after every allowed try means for the technique.
     fn decide_silent(&mut self, slot: u64) {
         let (state, reason) = self.technique.on_timeout();
-        self.decide(slot, Verdict { state, reason, ttl: None });
+        self.decide(slot, Verdict { state, reason, ttl: None, by_router: None });
     }
 
     fn decide(&mut self, slot: u64, verdict: Verdict) {
@@ -602,6 +755,11 @@ impl<T: Technique> ProbeEngine<T> {
     /// Learns from a packet received at `now`. Returns the port it settled, if it proves to be
     /// a new answer to one of this engine's probes; anything else is ignored.
     pub fn handle(&mut self, response: &Response, now: Instant) -> Option<Settled> {
+        if let Some(host) = self.udp_canary_answered(response) {
+            let state = &mut self.hosts[host as usize];
+            state.icmp.heard_error(now, state.canary_sent);
+            return None;
+        }
         let answer = self.technique.read(response)?;
         if answer.scanner != self.source {
             return None;
@@ -614,14 +772,23 @@ impl<T: Technique> ProbeEngine<T> {
         }
         let try_number = self.key.verify(self.source, addr, port, answer.scanner_port, answer.echo, self.max_try())?;
         let slot = self.slot_of(host, port_index);
-        if answer.by_icmp && self.technique.closed_ports_answer_by_icmp() {
-            self.heard_error(slot, host, now);
+        // A router's errors say nothing of the target's own rationing, nor that it is up.
+        let from_target = answer.sender == addr;
+        let target_error = answer.by_icmp && from_target && self.technique.errors_answer() != ErrorsAnswer::Never;
+        if target_error {
+            self.heard_error(slot, host, try_number, now);
         }
         if self.results[slot as usize].is_some() {
             return None;
         }
         self.learn(slot, host, try_number, now);
-        let verdict = Verdict { state: answer.state, reason: answer.reason, ttl: Some(answer.ttl) };
+        let state = &mut self.hosts[host as usize];
+        state.heard_itself |= from_target;
+        if target_error {
+            state.errors_from.get_or_insert(slot);
+        }
+        let by_router = (!from_target).then_some(answer.sender);
+        let verdict = Verdict { state: answer.state, reason: answer.reason, ttl: Some(answer.ttl), by_router };
         self.decide(slot, verdict);
         if self.technique.finds_hosts() {
             self.found_host(host, verdict);
@@ -642,14 +809,25 @@ impl<T: Technique> ProbeEngine<T> {
 
     /// An ICMP error about `slot` came from its host. If this try had gone out before without
     /// an answer, the host had no error to spare back then: the error bucket was empty.
-    fn heard_error(&mut self, slot: u64, host: u32, now: Instant) {
+    ///
+    /// The error also proves the host had one to spare when the probe arrived, if it is known
+    /// which sending drew it: the only sending of try `try_number`, or the canary's.
+    fn heard_error(&mut self, slot: u64, host: u32, try_number: u8, now: Instant) {
         let timeout = self.timeout_for(host);
-        let silent_before = self.outstanding.get(&slot).and_then(|sent| sent.silent_before);
-        let icmp = &mut self.hosts[host as usize].icmp;
+        let sent = self.outstanding.get(&slot);
+        let silent_before = sent.and_then(|sent| sent.silent_before);
+        let state = &mut self.hosts[host as usize];
+        let spared_at = match sent {
+            Some(sent) if sent.try_number == try_number && sent.silent_before.is_none() => {
+                Some(Sending { order: sent.order, at: sent.at })
+            }
+            Some(_) => None,
+            None => state.canary_sent.filter(|_| state.errors_from == Some(slot)),
+        };
         if let Some(at) = silent_before {
-            icmp.ran_dry_at(at, timeout);
+            state.icmp.ran_dry_at(at, timeout);
         }
-        icmp.heard_error(now);
+        state.icmp.heard_error(now, spared_at);
     }
 
     /// How long to wait for an answer from `host`: its own estimate once it has answered,
@@ -701,7 +879,11 @@ impl<T: Technique> ProbeEngine<T> {
         // The answered probe has just left the flight.
         let flight = self.in_pipe + 1;
         self.window.on_answer(delivered, lost, flight);
-        let host_loss = self.hosts[host as usize].retries.loss().filter(|&loss| loss > HOST_OVERRUN_LOSS);
+        // (Where closed ports answer with errors, a host answering on later tries is most
+        // likely rationing them, which sweeps at its pace deal with.)
+        let rations_answers = self.technique.errors_answer() == ErrorsAnswer::ClosedPorts;
+        let host_loss =
+            self.hosts[host as usize].retries.loss().filter(|&loss| loss > HOST_OVERRUN_LOSS && !rations_answers);
         let judged = match host_loss {
             Some(loss) if !self.early_retransmission_held(now) => self.window.host_overrun(loss, flight, now),
             _ => self.window.judge(now.checked_sub(self.loss_shows_after(now)).unwrap_or(self.started), now),
@@ -812,9 +994,10 @@ impl<T: Technique> ProbeEngine<T> {
                     .iter()
                     .zip(results.by_ref().take(ports_per_host))
                     .map(|(&port, verdict)| {
-                        let Verdict { state, reason, ttl } =
+                        let Verdict { state, reason, ttl, by_router } =
                             verdict.expect("every slot is decided when the scan finishes");
-                        PortResult { protocol, port, state, reason, reason_ttl: ttl, service: None }
+                        let reason_ip = by_router.map(IpAddr::V4);
+                        PortResult { protocol, port, state, reason, reason_ttl: ttl, reason_ip, service: None }
                     })
                     .collect();
                 ports.sort_by_key(|p| p.port);
@@ -836,6 +1019,8 @@ impl<T: Technique> ProbeEngine<T> {
 
 #[cfg(test)]
 mod discovery_tests;
+#[cfg(test)]
+mod rationing_tests;
 #[cfg(test)]
 mod sim;
 #[cfg(test)]

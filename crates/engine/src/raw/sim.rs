@@ -8,7 +8,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use model::{HostResult, PortState, Target};
+use model::{HostResult, PortState, Reason, Target};
 use probes::{IcmpReply, QuotedProbe, Response, TcpReply, Technique, Transport, UdpReply, Unreachable};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -44,9 +44,6 @@ pub enum Port {
     /// A router in front of the host rejects with this code, from its own address and its own
     /// error bucket.
     RouterRejects(u8),
-    /// A stateful firewall: only a bare SYN may start a connection to a closed port; anything
-    /// else is dropped.
-    Stateful,
     /// Drops the first `n` probes, then listens.
     LoseFirst(u8),
 }
@@ -112,8 +109,6 @@ pub struct Sim<T> {
     /// Ports other than `default_port`.
     ports: HashMap<(Ipv4Addr, u16), Port>,
     pub default_port: Port,
-    /// Hosts that answer nothing at all (down, or dropping everything).
-    down: std::collections::HashSet<Ipv4Addr>,
     /// Each host's ICMP error limit, when `error_limit` is set; the router's under `ROUTER`.
     pub error_limit: Option<ErrorBucket>,
     buckets: HashMap<Ipv4Addr, ErrorBucket>,
@@ -155,7 +150,6 @@ impl<T: Technique> Sim<T> {
             rtt: MS(2),
             ports: HashMap::new(),
             default_port: Port::Closed,
-            down: Default::default(),
             error_limit: None,
             buckets: HashMap::new(),
             probes_seen: HashMap::new(),
@@ -176,11 +170,6 @@ impl<T: Technique> Sim<T> {
 
     pub fn set(&mut self, host: Ipv4Addr, port: u16, what: Port) -> &mut Self {
         self.ports.insert((host, port), what);
-        self
-    }
-
-    pub fn set_down(&mut self, host: Ipv4Addr) -> &mut Self {
-        self.down.insert(host);
         self
     }
 
@@ -250,9 +239,6 @@ impl<T: Technique> Sim<T> {
             return;
         }
         let Some(arrives) = self.through_bottleneck() else { return };
-        if self.down.contains(&probe.dst) {
-            return;
-        }
         let Some(response) = self.response(probe, arrives) else { return };
         let limited = self.reply_interval.is_some_and(|interval| {
             let last = self.last_reply.get(&probe.dst);
@@ -273,7 +259,8 @@ impl<T: Technique> Sim<T> {
             Transport::Tcp(tcp) => self.tcp_response(probe, tcp, at),
             Transport::Udp { src_port, dst_port, .. } => {
                 let quoted = QuotedProbe::Udp { src_port: *src_port, dst_port: *dst_port };
-                let reply = UdpReply { src: probe.dst, src_port: *dst_port, dst: probe.src, dst_port: *src_port, ttl: 64 };
+                let reply =
+                    UdpReply { src: probe.dst, src_port: *dst_port, dst: probe.src, dst_port: *src_port, ttl: 64 };
                 match self.filter(probe.dst, *dst_port) {
                     Ok(Port::Listening) => Some(Response::Udp(reply)),
                     Ok(_) => self.error(probe, probe.dst, 3, quoted, at),
@@ -326,7 +313,6 @@ impl<T: Technique> Sim<T> {
         let occupied = u32::from(tcp.flags & flags::SYN != 0) + u32::from(tcp.flags & flags::FIN != 0);
         match behind {
             _ if tcp.flags & flags::RST != 0 => None,
-            Port::Stateful if !bare_syn => None,
             // RFC 9293: a segment with ACK draws a RST taking its acknowledgment number.
             _ if tcp.flags & flags::ACK != 0 => reply(flags::RST, tcp.ack, 0),
             // Linux discards SYN+FIN, and segments without SYN, RST or ACK, at a listener.
@@ -390,6 +376,24 @@ impl<T: Technique> Sim<T> {
             .collect()
     }
 
+    /// Each host's ports whose reported state and reason are not what `truth` makes of what
+    /// stands behind them, the scan having finished.
+    pub fn wrong_verdicts(self, truth: impl Fn(Port) -> (PortState, Reason)) -> Vec<(u16, PortState, Reason)> {
+        let ports = self.ports.clone();
+        let default_port = self.default_port;
+        let results = self.results();
+        let reported = results.iter().flat_map(|host| {
+            let addr = host.target.ipv4().expect("the simulation holds IPv4 hosts");
+            host.ports.iter().map(move |port| (addr, port))
+        });
+        reported
+            .filter(|(addr, port)| {
+                truth(ports.get(&(*addr, port.port)).copied().unwrap_or(default_port)) != (port.state, port.reason)
+            })
+            .map(|(_, port)| (port.port, port.state, port.reason))
+            .collect()
+    }
+
     /// Every host's result, the scan having finished.
     pub fn results(self) -> Vec<HostResult> {
         assert!(self.engine.is_finished(), "the scan did not finish");
@@ -418,4 +422,3 @@ pub fn tcp(probe: &Probe) -> &ProbeRepr {
 pub fn hosts(first: Ipv4Addr, count: u32) -> Vec<Ipv4Addr> {
     (0..count).map(|i| Ipv4Addr::from(u32::from(first) + i)).collect()
 }
-

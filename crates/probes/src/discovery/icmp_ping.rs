@@ -39,6 +39,7 @@ impl PingProbe for IcmpPing {
             echo: Echo::SequenceLow16(reply.seq),
             ttl: reply.ttl,
             reason,
+            by_icmp: false,
         })
     }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use model::{PortState, Protocol, Reason};
 
-use crate::{Answer, Echo, ProbeFields, Response, Technique, Transport};
+use crate::{Answer, Echo, ErrorsAnswer, ProbeFields, Response, Technique, Transport};
 
 /// One kind of discovery probe.
 pub trait PingProbe: Send + Sync + std::fmt::Debug {
@@ -28,6 +28,10 @@ pub trait PingProbe: Send + Sync + std::fmt::Debug {
     fn read(&self, response: &Response) -> Option<PingAnswer>;
     /// The transport protocol whose packets answer the probe; `None` when ICMP does.
     fn reply_protocol(&self) -> Option<Protocol>;
+    /// Whether an ICMP error (which hosts ration) answers the probe.
+    fn answered_by_errors(&self) -> bool {
+        false
+    }
 }
 
 /// An answer to a discovery probe, before its cookie is checked.
@@ -40,6 +44,8 @@ pub struct PingAnswer {
     pub echo: Echo,
     pub ttl: u8,
     pub reason: Reason,
+    /// The answer is an ICMP error.
+    pub by_icmp: bool,
 }
 
 /// A set of discovery probes sent to every host; any answer means the host is up. Cloning
@@ -97,9 +103,10 @@ impl Technique for HostDiscovery {
                 target_port: index as u16,
                 echo: answer.echo,
                 ttl: answer.ttl,
+                sender: answer.target,
                 state: PortState::Open,
                 reason: answer.reason,
-                by_icmp: false,
+                by_icmp: answer.by_icmp,
             })
         })
     }
@@ -110,6 +117,16 @@ impl Technique for HostDiscovery {
 
     fn finds_hosts(&self) -> bool {
         true
+    }
+
+    /// A host whose only answers are rationed errors (a UDP ping's port unreachable) may be
+    /// up with its errors spent; otherwise answers are replies no host rations.
+    fn errors_answer(&self) -> ErrorsAnswer {
+        if self.probes.iter().any(|probe| probe.answered_by_errors()) {
+            ErrorsAnswer::ClosedPorts
+        } else {
+            ErrorsAnswer::Never
+        }
     }
 
     fn reply_protocols(&self) -> Vec<Protocol> {

@@ -45,6 +45,7 @@ impl PingProbe for AckPing {
             echo: Echo::Sequence(reply.seq),
             ttl: reply.ttl,
             reason: Reason::Reset,
+            by_icmp: false,
         })
     }
 

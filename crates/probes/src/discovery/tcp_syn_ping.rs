@@ -50,6 +50,7 @@ impl PingProbe for SynPing {
             echo: Echo::Sequence(reply.ack.wrapping_sub(1)),
             ttl: reply.ttl,
             reason,
+            by_icmp: false,
         })
     }
 

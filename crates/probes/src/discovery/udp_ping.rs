@@ -37,6 +37,7 @@ impl PingProbe for UdpPing {
                 echo: Echo::Nothing,
                 ttl: reply.ttl,
                 reason: Reason::UdpResponse,
+                by_icmp: false,
             }),
             Response::Unreachable(u) => {
                 let QuotedProbe::Udp { src_port, dst_port } = u.probe else { return None };
@@ -50,6 +51,7 @@ impl PingProbe for UdpPing {
                     echo: Echo::IpIdent(u.probe_ident),
                     ttl: u.ttl,
                     reason: Reason::PortUnreach,
+                    by_icmp: true,
                 })
             }
             _ => None,
@@ -58,5 +60,9 @@ impl PingProbe for UdpPing {
 
     fn reply_protocol(&self) -> Option<Protocol> {
         Some(Protocol::Udp)
+    }
+
+    fn answered_by_errors(&self) -> bool {
+        true
     }
 }
