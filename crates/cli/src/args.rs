@@ -188,8 +188,8 @@ pub enum Payload {
     Random(usize),
 }
 
-/// Nmap's limit on `--data-length`.
-const MAX_DATA_LENGTH: usize = 65400;
+/// Nmap's limit on `--data-length`, and portolan's on every payload.
+const MAX_DATA_LENGTH: usize = probes::MAX_PAYLOAD;
 
 /// `-T` and the fine-grained timing options layered over it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -251,6 +251,31 @@ const NOT_YET_LONG: &[&str] = &[
     "allports",
     "sI",
     "oS",
+    "adler32",
+    "debug",
+    "deprecated-xml-osclass",
+    "ff",
+    "fuzzy",
+    "log-errors",
+    "nogcc",
+    "nsock-engine",
+    "oH",
+    "proxies",
+    "proxy",
+    "rH",
+    "release-memory",
+    "resolve-all",
+    "route-dst",
+    "script-args-file",
+    "script-help",
+    "script-timeout",
+    "script-trace",
+    "script-updatedb",
+    "servicedb",
+    "thc",
+    "unique",
+    "version-trace",
+    "versiondb",
 ];
 
 /// Single-dash spellings that are long options in Nmap (`-iL`, `-oX`, …) are handled by the
@@ -280,7 +305,11 @@ const LONG_WITH_VALUE: &[&str] = &[
     "min-parallelism",
     "min-hostgroup",
     "max-scan-delay",
+    "iL",
+    "iR",
+    "timing",
     "oN",
+    "oM",
     "oX",
     "oG",
     "oA",
@@ -301,6 +330,8 @@ const LONG_FLAGS: &[&str] = &[
     "send-ip",
     "send-eth",
     "disable-arp-ping",
+    "verbose",
+    "vv",
 ];
 
 struct Tokens<I: Iterator<Item = String>> {
@@ -376,6 +407,8 @@ fn parse_long<I: Iterator<Item = String>>(
             }
             "send-eth" => options.source.via = engine::SendVia::Ethernet,
             "disable-arp-ping" => options.no_arp = true,
+            "verbose" => options.verbosity = options.verbosity.saturating_add(1),
+            "vv" => options.verbosity = options.verbosity.saturating_add(2),
             "version" => return Ok(Some(Command::Version)),
             _ => return Ok(Some(Command::Help)),
         }
@@ -401,7 +434,11 @@ fn parse_long<I: Iterator<Item = String>>(
         "stats-every" => options.stats_every = Some(nonzero_time(&option, &value)?),
         "oN" => options.outputs.push((OutputFormat::Normal, PathBuf::from(value))),
         "oX" => options.outputs.push((OutputFormat::Xml, PathBuf::from(value))),
-        "oG" => options.outputs.push((OutputFormat::Grepable, PathBuf::from(value))),
+        // -oM is Nmap's old name for grepable output.
+        "oG" | "oM" => options.outputs.push((OutputFormat::Grepable, PathBuf::from(value))),
+        "iL" => options.input_list = Some(PathBuf::from(value)),
+        "iR" => options.random_targets = Some(number(&option, &value)?),
+        "timing" => options.timing.template = Some(timing_template(&value)?),
         // Streaming to standard output, JSON comes a line per result.
         "oJ" if value == "-" => options.outputs.push((OutputFormat::JsonLines, PathBuf::from(value))),
         "oJ" => options.outputs.push((OutputFormat::Json, PathBuf::from(value))),
@@ -436,11 +473,18 @@ fn parse_long<I: Iterator<Item = String>>(
                     "{option}: only one of --data, --data-string and --data-length may be given"
                 )));
             }
-            options.payload = Some(match name {
+            let payload = match name {
                 "data" => Payload::Bytes(hex_data(&option, &value)?),
                 "data-string" => Payload::Bytes(value.into_bytes()),
                 _ => Payload::Random(data_length(&option, &value)?),
-            });
+            };
+            if let Payload::Bytes(bytes) = &payload {
+                if bytes.len() > MAX_DATA_LENGTH {
+                    let length = bytes.len();
+                    return Err(usage(format!("{option}: a payload of {length} bytes: at most {MAX_DATA_LENGTH}")));
+                }
+            }
+            options.payload = Some(payload);
         }
         "scanflags" => {
             let flags = probes::CustomFlags::parse_flags(&value).ok_or_else(|| {
@@ -500,6 +544,8 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
             'n' => options.reverse_dns = ReverseDns::Never,
             'R' => options.reverse_dns = ReverseDns::Always,
             '6' => options.ipv6 = true,
+            // IPv4, the default.
+            '4' => options.ipv6 = false,
             'v' => {
                 options.verbosity = verbosity(options.verbosity, rest, arg)?;
                 return Ok(None);
@@ -510,9 +556,7 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
             }
             'T' => {
                 let value = tokens.value("-T", attached)?;
-                let template = TimingTemplate::parse(&value)
-                    .ok_or_else(|| usage(format!("invalid timing template '-T{value}' (use 0-5 or paranoid|sneaky|polite|normal|aggressive|insane)")))?;
-                options.timing.template = Some(template);
+                options.timing.template = Some(timing_template(&value)?);
                 return Ok(None);
             }
             's' => return scan_types(rest, arg, options).map(|()| None),
@@ -533,7 +577,7 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 options.source.port = Some(number("-g", &value)?);
                 return Ok(None);
             }
-            'd' | 'A' | 'O' | 'f' | 'D' | 'b' | 'M' | 'Y' | 'I' => {
+            'd' | 'A' | 'O' | 'f' | 'D' | 'b' | 'M' | 'Y' | 'I' | 'q' | 'm' => {
                 return Err(usage(format!("option '{arg}' is not supported yet")));
             }
             'o' => return Err(usage(format!("option '{arg}' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)"))),
@@ -549,7 +593,8 @@ fn verbosity(current: u8, rest: &str, arg: &str) -> Result<u8, UsageError> {
         return Ok(current.saturating_add(1));
     }
     if rest.bytes().all(|b| b == b'v') {
-        return Ok(current.saturating_add(1 + rest.len() as u8));
+        let count = u8::try_from(rest.len() + 1).unwrap_or(u8::MAX);
+        return Ok(current.saturating_add(count));
     }
     rest.parse::<u8>().map_err(|_| usage(format!("invalid verbosity '{arg}'")))
 }
@@ -645,6 +690,15 @@ fn ping_ports(arg: &str, list: &str, default: u16) -> Result<Vec<u16>, UsageErro
     Ok(ports)
 }
 
+/// A timing template by number or name (`-T4`, `-T aggressive`, `--timing 4`).
+fn timing_template(value: &str) -> Result<TimingTemplate, UsageError> {
+    TimingTemplate::parse(value).ok_or_else(|| {
+        usage(format!(
+            "invalid timing template '-T{value}' (use 0-5 or paranoid|sneaky|polite|normal|aggressive|insane)"
+        ))
+    })
+}
+
 /// `-iL file` and `-iR count`.
 fn input_option<I: Iterator<Item = String>>(
     rest: &str,
@@ -673,7 +727,10 @@ fn positive(option: &str, value: &str) -> Result<usize, UsageError> {
 
 fn rate(option: &str, value: &str) -> Result<f64, UsageError> {
     match value.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        Ok(rate) if rate.is_finite() && rate * LONGEST_TIME.as_secs_f64() >= 1.0 => Ok(rate),
+        Ok(rate) if rate.is_finite() && rate > 0.0 => {
+            Err(usage(format!("invalid value '{value}' for {option}: at least one probe per 100 days")))
+        }
         _ => Err(usage(format!("invalid value '{value}' for {option}: expected probes per second above 0"))),
     }
 }
@@ -691,8 +748,15 @@ pub fn time_value(option: &str, value: &str) -> Result<Duration, UsageError> {
         "h" => 3600.0,
         _ => return Err(invalid()),
     };
-    Duration::try_from_secs_f64(amount * seconds_per_unit).map_err(|_| invalid())
+    let time = Duration::try_from_secs_f64(amount * seconds_per_unit).map_err(|_| invalid())?;
+    if time > LONGEST_TIME {
+        return Err(usage(format!("invalid time '{value}' for {option}: at most 100 days")));
+    }
+    Ok(time)
 }
+
+/// The longest time any option takes: far beyond any scan, and far within what clocks add.
+const LONGEST_TIME: Duration = Duration::from_secs(100 * 24 * 3600);
 
 fn nonzero_time(option: &str, value: &str) -> Result<Duration, UsageError> {
     let time = time_value(option, value)?;
@@ -945,5 +1009,47 @@ mod tests {
         assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
         assert_eq!(error(&["--ttl", "10"]), "option '--ttl' is not supported yet");
         assert_eq!(error(&["--traceroute"]), "option '--traceroute' is not supported yet");
+    }
+
+    #[test]
+    fn values_no_clock_or_packet_can_hold_are_refused() {
+        // Regression: each of these reached a panic (an Instant or a Duration overflowing, a
+        // payload larger than a packet) once the scan began.
+        let huge = "4000000000000000h";
+        for option in ["--host-timeout", "--scan-delay", "--max-scan-delay", "--stats-every", "--max-rtt-timeout"] {
+            assert_eq!(error(&[option, huge]), format!("invalid time '{huge}' for {option}: at most 100 days"));
+        }
+        assert_eq!(scan(&["--host-timeout", "2400h"]).timing.host_timeout, Some(Duration::from_secs(8_640_000)));
+        assert_eq!(
+            error(&["--max-rate", "1e-300"]),
+            "invalid value '1e-300' for --max-rate: at least one probe per 100 days"
+        );
+        let big = "a".repeat(MAX_DATA_LENGTH + 1);
+        assert_eq!(error(&["--data-string", &big]), "--data-string: a payload of 65401 bytes: at most 65400");
+        let big_hex = "00".repeat(MAX_DATA_LENGTH + 1);
+        assert_eq!(error(&["--data", &big_hex]), "--data: a payload of 65401 bytes: at most 65400");
+    }
+
+    #[test]
+    fn verbosity_saturates_instead_of_wrapping() {
+        // Regression: 300 v's wrapped round to verbosity 44.
+        let many = format!("-{}", "v".repeat(300));
+        assert_eq!(scan(&[&many]).verbosity, u8::MAX);
+    }
+
+    #[test]
+    fn every_option_of_nmap_is_known_by_name() {
+        // Regression: Nmap options portolan lacks were refused as unrecognized, as if mistyped.
+        assert_eq!(error(&["--resolve-all"]), "option '--resolve-all' is not supported yet");
+        assert_eq!(error(&["--versiondb", "f"]), "option '--versiondb' is not supported yet");
+        assert_eq!(error(&["-q"]), "option '-q' is not supported yet");
+        // Other spellings of options portolan has, which Nmap takes with either dash count.
+        let options =
+            scan(&["--iL", "hosts", "--iR", "3", "--oM", "g", "--timing", "4", "--verbose", "--vv", "-4", "h"]);
+        assert_eq!(options.input_list, Some(PathBuf::from("hosts")));
+        assert_eq!(options.random_targets, Some(3));
+        assert_eq!(options.outputs, [(OutputFormat::Grepable, PathBuf::from("g"))]);
+        assert_eq!((options.timing.template, options.verbosity), (Some(TimingTemplate::Aggressive), 3));
+        assert!(!options.ipv6);
     }
 }

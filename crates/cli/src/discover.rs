@@ -14,6 +14,7 @@ use probes::discovery::{AckPing, HostDiscovery, IcmpPing, PingProbe, SynPing, Ud
 use probes::UdpPayloads;
 
 use crate::args::{Ping, ScanOptions, TcpScan};
+use crate::payloads::udp_payloads;
 use crate::run::RunError;
 
 /// Nmap's discovery without raw sockets: a connection to each of these ports.
@@ -21,8 +22,9 @@ const CONNECT_PING_PORTS: [u16; 2] = [80, 443];
 
 /// How the hosts that are up are found.
 pub enum Discovery {
-    /// `-Pn`: every host is up, as the user says.
-    AssumeUp,
+    /// `-Pn`: every host is up, as the user says; but on our own Ethernet links ARP still
+    /// asks, as Nmap does (a host silent there is not there), unless `--disable-arp-ping`.
+    AssumeUp { arp_links: Vec<Link> },
     /// Raw-packet probes: `-PE`, `-PS`, … or Nmap's default set; and ARP for the targets on
     /// one of our Ethernet links (unless `--send-ip`), as Nmap does whatever the `-P` options.
     Raw { ip: HostDiscovery, arp_links: Vec<Link> },
@@ -34,16 +36,21 @@ pub enum Discovery {
 impl Discovery {
     /// Nmap's choice: raw probes when permitted, connections otherwise.
     pub fn choose(options: &ScanOptions, technique: Option<TcpScan>) -> Result<Discovery, RunError> {
-        if options.assume_up {
-            if let Some(ping) = options.pings.first() {
-                return Err(RunError::Usage(format!("-Pn skips host discovery; it cannot go with {}", ping.flag())));
-            }
-            return Ok(Discovery::AssumeUp);
-        }
         let privileged = netio::has_cap_net_raw();
         let raw_possible = privileged && !options.ipv6 && technique != Some(TcpScan::Connect);
-        let arp_links = if options.no_arp { Vec::new() } else { netio::ethernet_links() };
-        let ip_probes = probes(&options.pings);
+        let arp_links = if raw_possible { arp_links(options) } else { Vec::new() };
+        if options.assume_up {
+            if let Some(ping) = options.pings.iter().find(|ping| **ping != Ping::Arp) {
+                return Err(RunError::Usage(format!("-Pn skips host discovery; it cannot go with {}", ping.flag())));
+            }
+            return Ok(Discovery::AssumeUp { arp_links });
+        }
+        let ip_probes = probes(&options.pings, options)?;
+        if ip_probes.len() > HostDiscovery::MAX_PROBES {
+            let count = ip_probes.len();
+            let most = HostDiscovery::MAX_PROBES;
+            return Err(RunError::Usage(format!("{count} discovery probes per host: at most {most}")));
+        }
         let ip = if ip_probes.is_empty() { HostDiscovery::nmap_default() } else { HostDiscovery::new(ip_probes) };
         match options.pings.first() {
             None if raw_possible => Ok(Discovery::Raw { ip, arp_links }),
@@ -62,7 +69,7 @@ impl Discovery {
     /// The probes per host, for `-v`'s "Scanning N hosts [4 ports/host]".
     pub fn probes_per_host(&self) -> usize {
         match self {
-            Discovery::AssumeUp => 0,
+            Discovery::AssumeUp { .. } => 0,
             Discovery::Raw { ip, .. } => ip.indices().len(),
             Discovery::Connect => CONNECT_PING_PORTS.len(),
         }
@@ -77,8 +84,8 @@ impl Discovery {
         stop: &AtomicBool,
     ) -> Result<Vec<HostResult>, RawScanError> {
         let (ip, arp_links) = match self {
-            Discovery::Raw { ip, arp_links } => (ip, arp_links),
-            Discovery::AssumeUp => return Ok(group.into_iter().map(assumed_up).collect()),
+            Discovery::Raw { ip, arp_links } => (Some(ip), arp_links),
+            Discovery::AssumeUp { arp_links } => (None, arp_links),
             Discovery::Connect => unreachable!("raw-packet scans discover with raw probes or not at all"),
         };
         // Each target goes to the first link that reaches it, else to the IP probes.
@@ -98,8 +105,11 @@ impl Discovery {
         }
         let elsewhere: Vec<Target> =
             (0..group.len()).filter(|&i| routes[i].is_none()).map(|i| group[i].clone()).collect();
-        let mut by_ip =
-            raw::runner::run(ip.clone(), config.clone(), elsewhere, ip.indices(), &Unobserved, stop)?.into_iter();
+        let by_ip = match ip {
+            Some(ip) => raw::runner::run(ip.clone(), config.clone(), elsewhere, ip.indices(), &Unobserved, stop)?,
+            None => elsewhere.into_iter().map(assumed_up).collect(),
+        };
+        let mut by_ip = by_ip.into_iter();
         Ok(found
             .into_iter()
             .map(|host| host.unwrap_or_else(|| by_ip.next().expect("an IP discovery per target")))
@@ -109,7 +119,7 @@ impl Discovery {
     /// Finds whether `target` is up by connecting; the result carries no ports.
     pub async fn find_by_connecting(&self, scanner: &ConnectScanner, target: Target) -> Result<HostResult, RunError> {
         match self {
-            Discovery::AssumeUp => Ok(assumed_up(target)),
+            Discovery::AssumeUp { .. } => Ok(assumed_up(target)),
             Discovery::Connect => {
                 let mut host = scanner
                     .scan_host(target, &CONNECT_PING_PORTS, &Unobserved)
@@ -123,9 +133,24 @@ impl Discovery {
     }
 }
 
-/// The discovery probes the `-P` options ask for, in the order given.
-fn probes(pings: &[Ping]) -> Vec<Box<dyn PingProbe>> {
-    let payloads = UdpPayloads::embedded();
+/// The Ethernet links ARP asks on: ours (only `-e`'s, when given), none with `--send-ip` or
+/// `--disable-arp-ping`.
+fn arp_links(options: &ScanOptions) -> Vec<Link> {
+    if options.no_arp {
+        return Vec::new();
+    }
+    let device = options.source.device.as_deref();
+    netio::ethernet_links().into_iter().filter(|link| device.is_none_or(|name| link.name == name)).collect()
+}
+
+/// The discovery probes the `-P` options ask for, in the order given; UDP pings carry the
+/// scan's UDP payloads (`--data`, or the tables).
+fn probes(pings: &[Ping], options: &ScanOptions) -> Result<Vec<Box<dyn PingProbe>>, RunError> {
+    let payloads = if pings.iter().any(|ping| matches!(ping, Ping::Udp(_))) {
+        udp_payloads(options)?.0
+    } else {
+        UdpPayloads::embedded()
+    };
     let mut probes: Vec<Box<dyn PingProbe>> = Vec::new();
     for ping in pings {
         match ping {
@@ -140,7 +165,7 @@ fn probes(pings: &[Ping]) -> Vec<Box<dyn PingProbe>> {
             }
         }
     }
-    probes
+    Ok(probes)
 }
 
 /// A target ARP asked for: up with its hardware address, or down if it stayed silent (on its

@@ -94,17 +94,22 @@ impl Progress {
         text
     }
 
-    /// Shows progress until the scan finishes: `Stats:` lines on standard output every
-    /// `interval` when given; else a bar on a terminal's standard error if `bar_allowed`; else
-    /// `Stats:` lines once a minute on a standard error that is not a terminal.
+    /// Shows progress until the scan finishes: `Stats:` lines every `interval` when given, on
+    /// standard output unless `stdout_taken` (a format written there), then on standard
+    /// error; else a bar on a terminal's standard error if `bar_allowed`; else `Stats:` lines
+    /// once a minute on a standard error that is not a terminal.
     pub fn report(
         self: &Arc<Progress>,
         interval: Option<Duration>,
+        stdout_taken: bool,
         bar_allowed: bool,
     ) -> Option<std::thread::JoinHandle<()>> {
         let progress = Arc::clone(self);
         let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
         match interval {
+            Some(interval) if stdout_taken => {
+                Some(std::thread::spawn(move || progress.print_every(interval, |l| eprintln!("{l}"))))
+            }
             Some(interval) => Some(std::thread::spawn(move || progress.print_every(interval, |l| println!("{l}")))),
             None if interactive && bar_allowed => Some(std::thread::spawn(move || progress.draw_bar())),
             None if interactive => None,

@@ -8,11 +8,11 @@ use engine::raw::runner::RawScanError;
 use engine::raw::{self, RawConfig};
 use model::{HostResult, HostStatus, Target};
 use netio::RawSocketError;
-use probes::{AckScan, CustomFlags, StealthScan, SynScan, TcpTechnique, UdpPayloads, UdpScan, WindowScan};
-use services::DataDirs;
+use probes::{AckScan, CustomFlags, StealthScan, SynScan, TcpTechnique, UdpScan, WindowScan};
 
-use crate::args::{Payload, ScanOptions, TcpScan, TimingOptions};
+use crate::args::{ScanOptions, TcpScan, TimingOptions};
 use crate::discover::{with_discovery, Discovery};
+use crate::payloads::udp_payloads;
 use crate::phases::Phase;
 use crate::run::{not_permitted, terminal_output, timing, Discoveries, Finished, Ports, RunError, ScanRun};
 
@@ -53,6 +53,7 @@ pub(crate) fn raw_scan(
         max_rate: options.timing.max_rate,
         min_rate: options.timing.min_rate,
         assume_up: options.assume_up,
+        sequential_ports: options.sequential_ports,
         source: options.source.clone(),
     };
     let techniques = RawTechniques {
@@ -196,28 +197,6 @@ fn join_results(mut tcp: HostResult, udp: HostResult) -> HostResult {
         tcp.ports.extend(udp.ports);
     }
     tcp
-}
-
-/// The UDP payloads: the user's one payload for all ports, else portolan's table, with
-/// nmap-payloads (when installed) for the ports it lacks. Also says where they came from.
-pub(crate) fn udp_payloads(options: &ScanOptions) -> Result<(UdpPayloads, String), RunError> {
-    match &options.payload {
-        Some(Payload::Bytes(bytes)) => Ok((UdpPayloads::same_for_all(bytes.clone()), "--data".into())),
-        Some(Payload::Random(length)) => {
-            let bytes = (0..*length).map(|_| rand::random::<u8>()).collect();
-            Ok((UdpPayloads::same_for_all(bytes), "--data-length".into()))
-        }
-        None => {
-            let ours = UdpPayloads::embedded();
-            let Some(path) = DataDirs::from_env(options.datadir.clone()).find("nmap-payloads") else {
-                return Ok((ours, "portolan's embedded table".into()));
-            };
-            let failed = |error: String| RunError::Failed(format!("{}: {error}", path.display()));
-            let text = std::fs::read(&path).map_err(|e| failed(e.to_string()))?;
-            let nmaps = UdpPayloads::parse(&String::from_utf8_lossy(&text)).map_err(|e| failed(e.to_string()))?;
-            Ok((ours.or(nmaps), format!("portolan's embedded table, then {}", path.display())))
-        }
-    }
 }
 
 /// Up to `size` targets, ending before an address the group already holds: replies are matched

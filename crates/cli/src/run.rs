@@ -20,11 +20,12 @@ use targets::{
     TargetSpec, TargetWalk,
 };
 
-use crate::args::{OutputFormat, ScanOptions, Stylesheet, TcpScan, TimingOptions};
+use crate::args::{OutputFormat, Ping, ScanOptions, Stylesheet, TcpScan, TimingOptions};
 use crate::discover::{with_discovery, Discovery};
 use crate::names::NameFinder;
+use crate::payloads::udp_payloads;
 use crate::progress::Progress;
-use crate::raw_scan::{raw_scan, raw_technique, udp_payloads};
+use crate::raw_scan::{raw_scan, raw_technique};
 
 pub enum RunError {
     /// Bad input: exit code 2.
@@ -46,6 +47,9 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let technique = choose_technique(&options)?;
     check_udp(&options, technique)?;
     let discovery = Discovery::choose(&options, technique)?;
+    if options.verbosity > 0 && options.pings.contains(&Ping::Arp) {
+        eprintln!("Note: -PR asks for nothing more: ARP already finds targets on our own Ethernet links");
+    }
     let services = load_services(&options)?;
     let ports = if options.hosts_only {
         Ports { tcp: Vec::new(), udp: Vec::new() }
@@ -84,8 +88,7 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let targets = walk.filter_map(|item| item.map_err(|problem| eprintln!("{problem}")).ok());
     let progress = Progress::new();
     // The bar would be drawn over -v's lines as they come, so it shows without -v only.
-    let stats_every = options.stats_every.filter(|_| terminal_output(&options));
-    let reporter = progress.report(stats_every, options.verbosity == 0);
+    let reporter = progress.report(options.stats_every, !terminal_output(&options), options.verbosity == 0);
     let observer =
         Discoveries { verbose: options.verbosity > 0 && terminal_output(&options), progress: progress.clone() };
     let (mut scanned, mut up) = (0u64, 0u64);
@@ -286,9 +289,11 @@ fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
 
 /// Refusals for the UDP scan and the payload options, before anything is printed.
 fn check_udp(options: &ScanOptions, tcp: Option<TcpScan>) -> Result<(), RunError> {
-    if options.payload.is_some() && (!options.udp || tcp.is_some()) {
+    let udp_probes = options.udp || options.pings.iter().any(|ping| matches!(ping, Ping::Udp(_)));
+    if options.payload.is_some() && (!udp_probes || tcp.is_some()) {
         return Err(RunError::Usage(
-            "--data, --data-string and --data-length apply to UDP probes only so far (-sU without a TCP scan)".into(),
+            "--data, --data-string and --data-length apply to UDP probes only so far (-sU or -PU, without a TCP scan)"
+                .into(),
         ));
     }
     if !options.udp {
@@ -380,6 +385,7 @@ fn normal_options(options: &ScanOptions) -> NormalOptions {
         open_only: options.open_only,
         verbosity: options.verbosity,
         hosts_only: options.hosts_only,
+        assume_up: options.assume_up,
     }
 }
 

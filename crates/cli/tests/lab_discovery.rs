@@ -239,3 +239,42 @@ fn verbose_phase_lines_read_as_nmaps() {
     let report: String = report.lines().filter(|l| !l.starts_with("Service names")).collect::<Vec<_>>().join("\n");
     insta::assert_snapshot!(mask_timings(&report));
 }
+
+#[test]
+fn pn_still_asks_arp_on_our_own_link_as_nmap_does() {
+    // Regression: -Pn skipped ARP, so hosts on our own link lost their hardware address and
+    // absent ones were scanned; Nmap asks ARP whatever the ping options (--disable-arp-ping
+    // turns it off).
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let quick = ["-sS", "-n", "-Pn", "--reason", "-p", "22", "--max-retries", "0"];
+    let (target, absent_addr) = (TARGET_V4.to_string(), ABSENT_V4.to_string());
+    let present = stdout(&portolan(&lab.lab, &[&quick[..], &[&target]].concat()));
+    assert!(present.contains("Host is up, received arp-response ("), "{present}");
+    assert!(present.contains("MAC Address: "), "{present}");
+    let absent = stdout(&portolan(&lab.lab, &[&quick[..], &[&absent_addr]].concat()));
+    assert!(absent.contains("(0 hosts up)"), "{absent}");
+    assert!(absent.contains("try --disable-arp-ping"), "{absent}");
+    let without_arp = [&quick[..], &["--disable-arp-ping", &absent_addr]].concat();
+    let assumed = stdout(&portolan(&lab.lab, &without_arp));
+    assert!(assumed.contains("Host is up, received user-set."), "{assumed}");
+}
+
+#[test]
+fn a_udp_ping_carries_the_users_data() {
+    // Regression: --data was taken with -PU and the UDP ping sent its own payload anyway.
+    // The lab's DNS service answers a DNS query and nothing else; its port is open, so a
+    // datagram it ignores draws no port unreachable either.
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let _dns = lab.lab.serve_udp(&[(53, lab::UdpService::Dns)]).unwrap();
+    let target = TARGET_V4.to_string();
+    let query = ping_scan(&lab.lab, &["-PU53", &target]);
+    assert_eq!(reason_for(&query, &target).as_deref(), Some("udp-response"), "{query}");
+    let junk = ping_scan(&lab.lab, &["-PU53", "--data-string", "not a query", &target]);
+    assert!(junk.contains("(0 hosts up)"), "{junk}");
+}

@@ -122,3 +122,21 @@ fn stats_every_prints_nmaps_progress_lines() {
     let timing = report.lines().find(|l| l.starts_with("SYN Stealth Scan Timing: About ")).expect(&report);
     assert!(timing.contains("% done; ETC: ") && timing.ends_with(" remaining)"), "{timing}");
 }
+
+#[test]
+fn stats_every_goes_to_standard_error_when_standard_output_carries_a_format() {
+    // Regression: with -oX - the Stats lines were dropped rather than kept off the XML.
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let target = TARGET_V4.to_string();
+    let args =
+        ["-sS", "-n", "-Pn", "-p", "1-100", "--scan-delay", "10ms", "--stats-every", "300ms", "-oX", "-", &target];
+    let output = portolan(&lab.lab, &args);
+    let xml = stdout(&output);
+    assert!(xml.starts_with("<?xml") && xml.trim_end().ends_with("</nmaprun>"), "{xml}");
+    assert!(!xml.contains("Stats: "), "{xml}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.lines().filter(|line| line.starts_with("Stats: ")).count() >= 2, "{stderr}");
+}

@@ -182,17 +182,8 @@ fn every_technique_is_exact_back_to_back_under_linuxs_icmp_limit() {
     let lab = technique_lab();
     lab.lab.sysctl("net.ipv4.icmp_ratelimit", "1000").unwrap();
     let target = TARGET_V4.to_string();
-    let techniques: [&[&str]; 9] = [
-        &["-sS"],
-        &["-sF"],
-        &["-sN"],
-        &["-sX"],
-        &["-sM"],
-        &["-sA"],
-        &["-sW"],
-        &["--scanflags", "SYNFIN"],
-        &["-sS"],
-    ];
+    let techniques: [&[&str]; 9] =
+        [&["-sS"], &["-sF"], &["-sN"], &["-sX"], &["-sM"], &["-sA"], &["-sW"], &["--scanflags", "SYNFIN"], &["-sS"]];
     for flags in techniques {
         let args = [flags, &["-n", "-Pn", "--reason", "-p", PORTS, &target]].concat();
         let report = stdout(&portolan(&lab.lab, &args));

@@ -46,13 +46,41 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
     );
     assert_usage_error(
         &["-sS", "-sU", "--data", "00", "127.0.0.1"],
-        "portolan: --data, --data-string and --data-length apply to UDP probes only so far (-sU without a TCP scan)",
+        "portolan: --data, --data-string and --data-length apply to UDP probes only so far (-sU or -PU, without a TCP scan)",
     );
     assert_usage_error(
         &["-sS", "-sT", "127.0.0.1"],
         "portolan: You specified more than one type of TCP scan. Please choose only one of -sT, -sS, -sF, -sN, -sX, -sM, -sA and -sW",
     );
     assert_usage_error(&["-p", "U:53", "127.0.0.1"], "portolan: the port specification names no TCP ports to scan");
+}
+
+#[test]
+fn values_that_reached_a_panic_are_refused_before_any_probe() {
+    // Regression: each of these panicked once the scan began (an Instant or a Duration
+    // overflowing, a payload larger than a packet, more pings than a port number indexes).
+    let huge = "4000000000000000h";
+    assert_usage_error(
+        &["--host-timeout", huge, "127.0.0.1"],
+        &format!("portolan: invalid time '{huge}' for --host-timeout: at most 100 days"),
+    );
+    assert_usage_error(
+        &["--scan-delay", huge, "127.0.0.1"],
+        &format!("portolan: invalid time '{huge}' for --scan-delay: at most 100 days"),
+    );
+    assert_usage_error(
+        &["--max-rate", "1e-300", "127.0.0.1"],
+        "portolan: invalid value '1e-300' for --max-rate: at least one probe per 100 days",
+    );
+    let big = "a".repeat(65_508);
+    assert_usage_error(
+        &["-sU", "--data-string", &big, "127.0.0.1"],
+        "portolan: --data-string: a payload of 65508 bytes: at most 65400",
+    );
+    assert_usage_error(
+        &["-sn", "-PS0-65535", "-PA80", "127.0.0.1"],
+        "portolan: 65537 discovery probes per host: at most 65536",
+    );
 }
 
 #[test]

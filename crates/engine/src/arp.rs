@@ -59,10 +59,21 @@ impl ArpSweep {
             undecided: targets.len(),
             targets,
             deadlines: BinaryHeap::new(),
-            pacer: Pacer::per_second(max_rate.unwrap_or(DEFAULT_RATE)),
+            pacer: Self::pacer(timing, max_rate),
             // A link's round trip is well under a millisecond: the timeout floor is plenty.
             timeout: timing.min_rtt_timeout,
             max_tries: (timing.max_retries + 1).min(MAX_TRIES),
+        }
+    }
+
+    /// Requests at most `--max-rate` a second (else a rate the link takes in its stride), and
+    /// `--scan-delay` apart.
+    fn pacer(timing: &Timing, max_rate: Option<f64>) -> Pacer {
+        let rate = max_rate.unwrap_or(DEFAULT_RATE);
+        if timing.scan_delay.as_secs_f64() * rate > 1.0 {
+            Pacer::with_interval(timing.scan_delay)
+        } else {
+            Pacer::per_second(rate)
         }
     }
 
@@ -216,5 +227,14 @@ mod tests {
         let start = Instant::now();
         let mut sweep = ArpSweep::new(&addrs(), &Timing::default(), Some(1000.0));
         assert!(sent_during(&mut sweep, start, Duration::from_millis(2)).len() <= 3);
+    }
+
+    #[test]
+    fn scan_delay_spaces_the_broadcasts() {
+        // Regression: ARP discovery went at its own pace whatever --scan-delay said.
+        let start = Instant::now();
+        let timing = Timing { scan_delay: Duration::from_millis(50), ..Timing::default() };
+        let mut sweep = ArpSweep::new(&addrs(), &timing, None);
+        assert_eq!(sent_during(&mut sweep, start, Duration::from_millis(120)).len(), 3);
     }
 }

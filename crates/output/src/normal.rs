@@ -18,6 +18,9 @@ pub struct NormalOptions {
     pub verbosity: u8,
     /// `-sn`: hosts were found, no ports scanned; reports say only whether each host is up.
     pub hosts_only: bool,
+    /// `-Pn`: hosts are up as the user says, but for targets on our own Ethernet link, which
+    /// ARP still asks (as Nmap does).
+    pub assume_up: bool,
 }
 
 /// A state with more ports than this (times verbosity + 1) is summarised in "Not shown".
@@ -43,6 +46,18 @@ impl<W: Write> NormalSink<W> {
     }
 }
 
+impl<W> NormalSink<W> {
+    /// What to try when the only host scanned seems down: `-Pn`, unless given already, when
+    /// only ARP on our own link can have found it missing.
+    fn host_down_note(&self) -> &'static str {
+        if self.options.assume_up {
+            "Note: Host seems down: it did not answer ARP on our own link. If it is really there, try --disable-arp-ping"
+        } else {
+            "Note: Host seems down. If it is really up, but blocking our probes, try -Pn"
+        }
+    }
+}
+
 impl<W: Write> Sink for NormalSink<W> {
     fn start(&mut self, start: &ScanStart) -> std::io::Result<()> {
         if self.file {
@@ -63,7 +78,7 @@ impl<W: Write> Sink for NormalSink<W> {
 
     fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()> {
         if summary.hosts_scanned == 1 && summary.hosts_up == 0 {
-            writeln!(self.out, "Note: Host seems down. If it is really up, but blocking our probes, try -Pn")?;
+            writeln!(self.out, "{}", self.host_down_note())?;
         }
         match (&self.start, self.file) {
             (Some(start), true) => {

@@ -84,7 +84,8 @@ fn render(make: impl FnOnce(&mut Vec<u8>) -> Box<dyn Sink + '_>) -> String {
     String::from_utf8(out).unwrap()
 }
 
-const OPTIONS: NormalOptions = NormalOptions { reason: true, open_only: false, verbosity: 0, hosts_only: false };
+const OPTIONS: NormalOptions =
+    NormalOptions { reason: true, open_only: false, verbosity: 0, hosts_only: false, assume_up: false };
 
 #[test]
 fn terminal() {

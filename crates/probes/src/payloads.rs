@@ -4,6 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// The longest payload a probe carries: Nmap's limit for `--data-length`, which leaves room for
+/// any header in the largest IPv4 packet.
+pub const MAX_PAYLOAD: usize = 65400;
+
 /// Portolan's payloads, written from the protocols' specifications.
 const EMBEDDED: &str = include_str!("../data/udp-payloads");
 
@@ -154,6 +158,8 @@ impl<'a> Tokens<'a> {
 
     /// One or more adjacent quoted strings, joined.
     fn strings(&mut self) -> Result<Arc<[u8]>, PayloadError> {
+        // The entry's own line: looking for a string that continues it reads past its end.
+        let line = self.line;
         let mut payload = Vec::new();
         let mut any = false;
         loop {
@@ -170,6 +176,10 @@ impl<'a> Tokens<'a> {
         }
         if !any {
             return Err(self.error("expected a quoted payload".into()));
+        }
+        if payload.len() > MAX_PAYLOAD {
+            let message = format!("a payload of {} bytes: at most {MAX_PAYLOAD}", payload.len());
+            return Err(PayloadError { line, message });
         }
         Ok(payload.into())
     }
@@ -296,5 +306,13 @@ mod tests {
         fn any_text_parses_without_panicking(text in "[udp0-9, \"\\\\x#\na-f-]{0,60}") {
             let _ = UdpPayloads::parse(&text);
         }
+    }
+
+    #[test]
+    fn a_payload_longer_than_any_packet_carries_is_refused() {
+        let entry = format!("udp 9 \"{}\"\n", "a".repeat(MAX_PAYLOAD + 1));
+        let error = UdpPayloads::parse(&entry).unwrap_err();
+        assert_eq!(error.to_string(), "line 1: a payload of 65401 bytes: at most 65400");
+        assert!(UdpPayloads::parse(&format!("udp 9 \"{}\"\n", "a".repeat(MAX_PAYLOAD))).is_ok());
     }
 }

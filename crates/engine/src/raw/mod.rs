@@ -33,6 +33,9 @@ pub struct RawConfig {
     pub min_rate: Option<f64>,
     /// `-Pn`
     pub assume_up: bool,
+    /// `-r`: ports in numerical order, each one on every host before the next, instead of a
+    /// pseudo-random order over every host and port.
+    pub sequential_ports: bool,
     pub source: Source,
 }
 
@@ -43,6 +46,39 @@ pub struct Probe {
     pub dst: Ipv4Addr,
     pub ip_id: u16,
     pub transport: Transport,
+}
+
+/// The order the (host, port) slots are first probed in.
+enum ScanOrder {
+    /// Pseudo-random over every host and port: no host sees a burst.
+    Shuffled(Permutation),
+    /// Each port, in the order given, on every host before the next (`-r`).
+    PortByPort { hosts: u64, ports: u64 },
+}
+
+impl ScanOrder {
+    fn new(sequential_ports: bool, hosts: u64, ports: u64, rng: &mut impl rand::Rng) -> ScanOrder {
+        if sequential_ports {
+            ScanOrder::PortByPort { hosts, ports }
+        } else {
+            ScanOrder::Shuffled(Permutation::new(hosts * ports, (rng.random(), rng.random())))
+        }
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            ScanOrder::Shuffled(permutation) => permutation.len(),
+            ScanOrder::PortByPort { hosts, ports } => hosts * ports,
+        }
+    }
+
+    /// The slot probed `index`-th.
+    fn at(&self, index: u64) -> u64 {
+        match self {
+            ScanOrder::Shuffled(permutation) => permutation.at(index),
+            ScanOrder::PortByPort { hosts, ports } => (index % hosts) * ports + index / hosts,
+        }
+    }
 }
 
 /// What one engine scans: every port of `ports` on every target, all reached from `source`.
@@ -201,7 +237,7 @@ pub struct ProbeEngine<T> {
     ports: Vec<u16>,
     /// Port number to its index in `ports`, `u32::MAX` for ports not scanned.
     port_index: Box<[u32]>,
-    order: Permutation,
+    order: ScanOrder,
     cursor: u64,
     /// Final verdict per (host, port) slot; `None` while undecided.
     results: Vec<Option<Verdict>>,
@@ -271,6 +307,7 @@ impl<T: Technique> ProbeEngine<T> {
             port_index[usize::from(port)] = i as u32;
         }
         let slots = targets.len() as u64 * ports.len() as u64;
+        let order = ScanOrder::new(config.sequential_ports, targets.len() as u64, ports.len() as u64, rng);
         let timing = &config.timing;
         let hosts = targets
             .iter()
@@ -303,7 +340,7 @@ impl<T: Technique> ProbeEngine<T> {
             host_index,
             ports,
             port_index,
-            order: Permutation::new(slots, (rng.random(), rng.random())),
+            order,
             cursor: 0,
             results: vec![None; slots as usize],
             undecided: slots,

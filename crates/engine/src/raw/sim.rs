@@ -26,7 +26,14 @@ pub const MS: fn(u64) -> Duration = Duration::from_millis;
 
 /// Default timing, no rate limits, not `-Pn`, the source the routing table chooses.
 pub fn config() -> RawConfig {
-    RawConfig { timing: Timing::default(), max_rate: None, min_rate: None, assume_up: false, source: Source::default() }
+    RawConfig {
+        timing: Timing::default(),
+        max_rate: None,
+        min_rate: None,
+        assume_up: false,
+        sequential_ports: false,
+        source: Source::default(),
+    }
 }
 
 /// What stands behind a port.

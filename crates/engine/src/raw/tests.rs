@@ -260,6 +260,18 @@ fn every_slot_is_probed_once_across_many_hosts() {
     assert!(first_hosts.len() > 8);
 }
 
+#[test]
+fn sequential_ports_go_in_order_on_every_host() {
+    // Regression: -r was taken by the raw scans and ignored.
+    let hosts = hosts(Ipv4Addr::new(198, 19, 0, 0), 3);
+    let mut sim = syn(RawConfig { sequential_ports: true, ..config() }, &hosts, &[21, 22, 80, 443]);
+    sim.run(Duration::from_secs(60));
+    let order: Vec<(Ipv4Addr, u16)> = sim.sent.iter().map(|(_, probe)| (probe.dst, tcp(probe).dst_port)).collect();
+    let expected: Vec<(Ipv4Addr, u16)> =
+        [21, 22, 80, 443].iter().flat_map(|&port| hosts.iter().map(move |&host| (host, port))).collect();
+    assert_eq!(order, expected);
+}
+
 /// 300 closed ports on a host that replies at most once per 10 ms.
 fn reply_limited(max_scan_delay: Duration) -> Sim<SynScan> {
     let ports: Vec<u16> = (1..=300).collect();

@@ -56,10 +56,13 @@ pub struct HostDiscovery {
 }
 
 impl HostDiscovery {
+    /// The most probes one discovery sends a host: each needs an index in a port number.
+    pub const MAX_PROBES: usize = 1 << 16;
+
     /// # Panics
-    /// With no probes, or more than a port number can index.
+    /// With no probes, or more than [`HostDiscovery::MAX_PROBES`] (callers refuse such a set).
     pub fn new(probes: Vec<Box<dyn PingProbe>>) -> HostDiscovery {
-        assert!(!probes.is_empty() && probes.len() <= usize::from(u16::MAX), "a discovery needs probes");
+        assert!(!probes.is_empty() && probes.len() <= Self::MAX_PROBES, "a discovery needs 1 to 65536 probes");
         HostDiscovery { probes: probes.into() }
     }
 
@@ -75,7 +78,7 @@ impl HostDiscovery {
 
     /// The engine's "ports": one index per probe.
     pub fn indices(&self) -> Vec<u16> {
-        (0..self.probes.len() as u16).collect()
+        (0..=u16::MAX).take(self.probes.len()).collect()
     }
 }
 
