@@ -106,7 +106,7 @@ impl Discovery {
         let elsewhere: Vec<Target> =
             (0..group.len()).filter(|&i| routes[i].is_none()).map(|i| group[i].clone()).collect();
         let by_ip = match ip {
-            Some(ip) => raw::runner::run(ip.clone(), config.clone(), elsewhere, ip.indices(), &Unobserved, stop)?,
+            Some(ip) => raw::runner::run(ip.clone(), config.clone(), elsewhere, ip.indices(), &PingObserver, stop)?,
             None => elsewhere.into_iter().map(assumed_up).collect(),
         };
         let mut by_ip = by_ip.into_iter();
@@ -122,7 +122,7 @@ impl Discovery {
             Discovery::AssumeUp { .. } => Ok(assumed_up(target)),
             Discovery::Connect => {
                 let mut host = scanner
-                    .scan_host(target, &CONNECT_PING_PORTS, &Unobserved)
+                    .scan_host(target, &CONNECT_PING_PORTS, &PingObserver)
                     .await
                     .map_err(|e| RunError::Failed(e.to_string()))?;
                 host.ports.clear();
@@ -172,7 +172,7 @@ fn probes(pings: &[Ping], options: &ScanOptions) -> Result<Vec<Box<dyn PingProbe
 /// own link, a silent host is not there, as Nmap concludes too).
 fn arp_result(mut target: Target, reply: Option<ArpFound>) -> HostResult {
     let Some(reply) = reply else {
-        return HostResult { target, status: HostStatus::Down, round_trip: None, ports: Vec::new() };
+        return HostResult { target, status: HostStatus::SILENT, round_trip: None, ports: Vec::new() };
     };
     target.mac = Some(reply.mac);
     HostResult {
@@ -189,19 +189,26 @@ fn assumed_up(target: Target) -> HostResult {
 
 /// A port scan of a host discovery found up: the discovery says why it is up (the port scan
 /// may have drawn no answer at all), gives its round trip if the scan measured none, and its
-/// target carries the reverse name found meanwhile.
+/// target carries the reverse name found meanwhile. A host the port scan timed out on, or
+/// found no route to (`-Pn` finds every host up), stays so.
 pub fn with_discovery(mut scanned: HostResult, found: &HostResult) -> HostResult {
     scanned.target = found.target.clone();
-    if scanned.status != HostStatus::TimedOut {
+    let unreached = matches!(scanned.status, HostStatus::TimedOut | HostStatus::Down { reason: Reason::NoRoute });
+    if !unreached {
         scanned.status = found.status;
     }
     scanned.round_trip = scanned.round_trip.or(found.round_trip);
     scanned
 }
 
-/// Discovery answers are not open ports: nothing to tell `-v`.
-struct Unobserved;
+/// Discovery answers are not open ports: nothing to tell `-v`; targets that cannot be reached
+/// are told as in the port scan.
+struct PingObserver;
 
-impl ScanObserver for Unobserved {
+impl ScanObserver for PingObserver {
     fn open_port_found(&self, _: std::net::IpAddr, _: Protocol, _: u16) {}
+
+    fn unreachable(&self, addr: std::net::IpAddr, error: &std::io::Error) {
+        crate::notes::unreachable(addr, error);
+    }
 }

@@ -4,6 +4,7 @@ mod args;
 mod discover;
 mod history;
 mod names;
+mod notes;
 mod payloads;
 mod phases;
 mod progress;

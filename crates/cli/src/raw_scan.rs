@@ -188,7 +188,7 @@ fn join_results(mut tcp: HostResult, udp: HostResult) -> HostResult {
         (HostStatus::TimedOut, _) | (_, HostStatus::TimedOut) => HostStatus::TimedOut,
         (up @ HostStatus::Up { .. }, _) | (_, up @ HostStatus::Up { .. }) => up,
         // Neither found it up (a listing never reaches a scan).
-        _ => HostStatus::Down,
+        _ => HostStatus::SILENT,
     };
     tcp.round_trip = tcp.round_trip.or(udp.round_trip);
     if tcp.status == HostStatus::TimedOut {

@@ -494,6 +494,10 @@ impl ScanObserver for Discoveries {
     fn probes_settled(&self, settled: u64, total: u64) {
         self.progress.probes_settled(settled, total);
     }
+
+    fn unreachable(&self, addr: IpAddr, error: &std::io::Error) {
+        self.progress.while_hidden(|| crate::notes::unreachable(addr, error));
+    }
 }
 
 fn load_services(options: &ScanOptions) -> Result<ServicesTable, RunError> {

@@ -48,7 +48,6 @@ fn probes_leave_as_ethernet_frames_unless_send_ip_and_the_table_is_the_same() {
     count_ip_output(&lab.lab);
     let target = TARGET_V4.to_string();
     let mut tables = Vec::new();
-    // -Pn: no ARP discovery, so the target's hardware address comes from the scan's own ARP.
     for (via, through_ip) in [(None, false), (Some("--send-eth"), false), (Some("--send-ip"), true)] {
         let before = ip_output_counted(&lab.lab);
         let mut args = vec!["-sS", "-n", "-Pn", "--reason", "-p", PORTS, &target];
@@ -106,4 +105,59 @@ fn targets_behind_another_interface_are_still_heard_when_others_get_frames() {
     assert_eq!(reports.len(), 2, "{report}");
     assert!(reports[0].contains("22/tcp open   ssh\n23/tcp closed telnet\n"), "{report}");
     assert!(reports[1].contains("22/tcp closed ssh\n23/tcp closed telnet\n"), "{report}");
+}
+
+#[test]
+fn each_target_follows_its_own_route() {
+    // Regression: a group's frames all went to its first target's gateway, so a block routed
+    // through a second gateway had every port filtered.
+    if !lab::available() {
+        return;
+    }
+    let lab = Lab::new().unwrap();
+    let second_gateway = lab.add_hosts(1).unwrap()[0];
+    lab.any_ip("198.19.0.0/29").unwrap();
+    lab.any_ip_behind(second_gateway, "198.19.1.0/29").unwrap();
+    for blocks in [["198.19.0.0/29", "198.19.1.0/29"], ["198.19.1.0/29", "198.19.0.0/29"]] {
+        let report = stdout(&portolan(&lab, &[&["-sS", "-n", "-Pn", "-p", "443"], &blocks[..]].concat()));
+        assert_eq!(report.matches("443/tcp closed https").count(), 16, "{blocks:?}:\n{report}");
+    }
+}
+
+#[test]
+fn an_unroutable_target_is_reported_down_and_the_scan_goes_on() {
+    // Regression: one target without a route (the lab's scanner has none to 198.19.255.0/24)
+    // ended the whole scan.
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let target = TARGET_V4.to_string();
+    let output = portolan(&lab.lab, &["-sS", "-n", "-Pn", "-p", "22", "198.19.255.1", &target]);
+    let report = stdout(&output);
+    assert!(report.contains("22/tcp open  ssh"), "{report}");
+    assert!(report.contains("portolan done: 2 IP addresses (1 host up)"), "{report}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("WARNING: probes to 198.19.255.1 cannot be sent"), "{stderr}");
+}
+
+#[test]
+fn a_local_firewall_refusing_probes_leaves_that_target_unanswered_and_the_scan_goes_on() {
+    // Regression: the EPERM a local firewall gives a raw socket ended the whole scan.
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    lab.lab.add_target_address("198.18.0.3".parse().unwrap()).unwrap();
+    lab.lab.scanner_output_rule("ip daddr 198.18.0.3 drop").unwrap();
+    let target = TARGET_V4.to_string();
+    let args = ["-sS", "-n", "-Pn", "--send-ip", "--max-retries", "1", "-p", "22,23", "198.18.0.3", &target];
+    let output = portolan(&lab.lab, &args);
+    let report = stdout(&output);
+    let reports: Vec<&str> = report.split("portolan scan report for ").skip(1).collect();
+    assert_eq!(reports.len(), 2, "{report}");
+    assert!(reports[0].contains("22/tcp filtered ssh\n23/tcp filtered telnet\n"), "{report}");
+    assert!(reports[1].contains("22/tcp open   ssh\n23/tcp closed telnet\n"), "{report}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("WARNING: probes to 198.18.0.3 cannot be sent (Operation not permitted"), "{stderr}");
 }

@@ -230,6 +230,24 @@ impl Lab {
         run("ip", &["-n", &self.scanner, "route", "add", block, "via", &TARGET_V4.to_string()])
     }
 
+    /// Makes the host at `host` (one of `add_hosts`) answer for every address of `block`,
+    /// routed from the scanner through it: a second gateway, with a hardware address of its
+    /// own.
+    pub fn any_ip_behind(&self, host: Ipv4Addr, block: &str) -> io::Result<()> {
+        let id = self.target.trim_start_matches(&format!("{PREFIX}-t-"));
+        let namespace = format!("{PREFIX}-h-{id}-{}", host.octets()[3]);
+        run("ip", &["-n", &namespace, "route", "add", "local", block, "dev", "lo"])?;
+        run("ip", &["-n", &self.scanner, "route", "add", block, "via", &host.to_string()])
+    }
+
+    /// Adds one nftables rule on the scanner's own output path (a local firewall).
+    pub fn scanner_output_rule(&self, rule: &str) -> io::Result<()> {
+        let ruleset = format!(
+            "table inet local {{\n  chain output {{\n    type filter hook output priority 0; policy accept;\n    {rule}\n  }}\n}}\n"
+        );
+        run_with_input("ip", &["netns", "exec", &self.scanner, "nft", "-f", "-"], &ruleset)
+    }
+
     /// The target's link-layer address, for peers that write Ethernet frames themselves.
     pub fn target_mac(&self) -> io::Result<String> {
         link_address(&self.target, "tgt0")

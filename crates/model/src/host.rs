@@ -52,7 +52,10 @@ pub enum HostStatus {
     Up {
         reason: Reason,
     },
-    Down,
+    /// Not found up: nothing answered (no-response), or no route leads to it (no-route).
+    Down {
+        reason: Reason,
+    },
     /// `--host-timeout` expired; like Nmap, no port table is reported.
     TimedOut,
     /// `-sL`: listed, never probed (Nmap's state "unknown").
@@ -68,6 +71,11 @@ pub struct HostResult {
     pub round_trip: Option<RoundTrip>,
     /// Every scanned port, sorted by protocol and port number.
     pub ports: Vec<PortResult>,
+}
+
+impl HostStatus {
+    /// Down because nothing answered.
+    pub const SILENT: HostStatus = HostStatus::Down { reason: Reason::NoResponse };
 }
 
 impl HostResult {

@@ -109,6 +109,8 @@ pub enum Reason {
     NetProhibited,
     /// The user declared the state (e.g. `-Pn` marks hosts up).
     UserSet,
+    /// No route leads to the target: nothing could be sent to it.
+    NoRoute,
 }
 
 impl Reason {
@@ -133,12 +135,13 @@ impl Reason {
             Reason::HostProhibited => "host-prohibited",
             Reason::NetProhibited => "net-prohibited",
             Reason::UserSet => "user-set",
+            Reason::NoRoute => "no-route",
         }
     }
 
     /// Whether the target (or a router on its path) sent something back.
     pub fn is_answer(self) -> bool {
-        !matches!(self, Reason::NoResponse | Reason::UserSet)
+        !matches!(self, Reason::NoResponse | Reason::UserSet | Reason::NoRoute)
     }
 }
 

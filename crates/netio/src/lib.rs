@@ -13,11 +13,11 @@ mod route;
 
 pub use link::{ethernet_links, ArpSocket, Link};
 pub use names::system_reverse_name;
-pub use netlink::{neighbours, route_to, Route};
+pub use netlink::{neighbours, route_to, routes_to, Route};
 pub use packet::{FrameSender, LinkReceiver};
 pub use privilege::has_cap_net_raw;
 pub use raw::{RawReceiver, RawSender, RawSocketError};
-pub use route::{bind_device, source_for};
+pub use route::{bind_device, interface_index, source_for};
 
 /// Sets a socket option whose value is a `T` (setsockopt).
 ///

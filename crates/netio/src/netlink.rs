@@ -15,6 +15,8 @@ pub struct Route {
     pub interface: u32,
     /// The next hop, when the destination is not on the interface's own link.
     pub gateway: Option<Ipv4Addr>,
+    /// The address the kernel would send from.
+    pub source: Option<Ipv4Addr>,
 }
 
 // rtnetlink message types and flags (linux/rtnetlink.h, linux/netlink.h).
@@ -29,6 +31,7 @@ const NLM_F_DUMP: u16 = 0x300;
 const RTA_DST: u16 = 1;
 const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
+const RTA_PREFSRC: u16 = 7;
 const NDA_DST: u16 = 1;
 const NDA_LLADDR: u16 = 2;
 /// Neighbour states whose hardware address is usable (reachable, stale, delay, probe,
@@ -39,8 +42,61 @@ const HEADER_LEN: usize = 16;
 const RTMSG_LEN: usize = 12;
 const NDMSG_LEN: usize = 12;
 
+/// Route requests a lookup keeps in flight on its socket.
+const ROUTES_IN_FLIGHT: usize = 256;
+
 /// The route the kernel would take to `dst`, out of interface `through` when one is given (`-e`).
 pub fn route_to(dst: Ipv4Addr, through: Option<u32>) -> io::Result<Route> {
+    let replies = ask(RTM_GETROUTE, NLM_F_REQUEST, &route_request(dst, through))?;
+    replies
+        .iter()
+        .find_map(|(kind, body)| (*kind == RTM_NEWROUTE).then(|| parse_route(body)).flatten())
+        .ok_or_else(|| io::Error::other(format!("the kernel gave no usable route to {dst}")))
+}
+
+/// The route the kernel would take to each of `dsts` (out of `through` when given), or why
+/// there is none, asked over one socket with many requests in flight: a sweep of a /16 has
+/// 65,536 routes to look up, each target following its own (policy routes, several gateways).
+pub fn routes_to(dsts: &[Ipv4Addr], through: Option<u32>) -> io::Result<Vec<io::Result<Route>>> {
+    let socket = Socket::new(Domain::from(libc::AF_NETLINK), Type::RAW, Some(Protocol::from(libc::NETLINK_ROUTE)))?;
+    let mut routes: Vec<Option<io::Result<Route>>> = (0..dsts.len()).map(|_| None).collect();
+    let mut buf = vec![0u8; 64 << 10];
+    for (chunk, chunk_dsts) in dsts.chunks(ROUTES_IN_FLIGHT).enumerate() {
+        let first = chunk * ROUTES_IN_FLIGHT;
+        // One datagram carries the whole chunk of requests: one system call, not hundreds.
+        let mut requests = Vec::new();
+        for (offset, &dst) in chunk_dsts.iter().enumerate() {
+            // Sequence numbers start at one: the index of the destination, plus one.
+            let seq = u32::try_from(first + offset + 1).map_err(|_| io::Error::other("too many routes"))?;
+            requests.extend(request(RTM_GETROUTE, NLM_F_REQUEST, seq, &route_request(dst, through)));
+        }
+        socket.send(&requests)?;
+        let mut answered = 0;
+        while answered < chunk_dsts.len() {
+            let received = (&socket).read(&mut buf)?;
+            for message in messages(&buf[..received]) {
+                let Some(slot) = (message.seq as usize).checked_sub(1).and_then(|index| routes.get_mut(index)) else {
+                    continue;
+                };
+                let answer = match message.kind {
+                    RTM_NEWROUTE => parse_route(message.payload).ok_or_else(|| io::Error::other("an unusable route")),
+                    NLMSG_ERROR => match check_error(message.payload) {
+                        Err(error) => Err(error),
+                        Ok(()) => continue,
+                    },
+                    _ => continue,
+                };
+                if slot.replace(answer).is_none() {
+                    answered += 1;
+                }
+            }
+        }
+    }
+    Ok(routes.into_iter().map(|route| route.expect("every request was answered")).collect())
+}
+
+/// An RTM_GETROUTE body for a host route to `dst`.
+fn route_request(dst: Ipv4Addr, through: Option<u32>) -> Vec<u8> {
     let mut body = vec![0u8; RTMSG_LEN];
     body[0] = libc::AF_INET as u8;
     body[1] = 32; // rtm_dst_len: a host route
@@ -48,11 +104,7 @@ pub fn route_to(dst: Ipv4Addr, through: Option<u32>) -> io::Result<Route> {
     if let Some(index) = through {
         push_attribute(&mut body, RTA_OIF, &index.to_ne_bytes());
     }
-    let replies = ask(RTM_GETROUTE, NLM_F_REQUEST, &body)?;
-    replies
-        .iter()
-        .find_map(|(kind, body)| (*kind == RTM_NEWROUTE).then(|| parse_route(body)).flatten())
-        .ok_or_else(|| io::Error::other(format!("the kernel gave no usable route to {dst}")))
+    body
 }
 
 /// The IPv4 neighbours of interface `interface` with a usable hardware address.
@@ -73,26 +125,18 @@ pub fn neighbours(interface: u32) -> io::Result<HashMap<Ipv4Addr, [u8; 6]>> {
 /// end of a dump or the single answer of a plain request.
 fn ask(kind: u16, flags: u16, body: &[u8]) -> io::Result<Vec<(u16, Vec<u8>)>> {
     let socket = Socket::new(Domain::from(libc::AF_NETLINK), Type::RAW, Some(Protocol::from(libc::NETLINK_ROUTE)))?;
-    let len = HEADER_LEN + body.len();
-    let mut request = Vec::with_capacity(len);
-    request.extend_from_slice(&(len as u32).to_ne_bytes());
-    request.extend_from_slice(&kind.to_ne_bytes());
-    request.extend_from_slice(&flags.to_ne_bytes());
-    request.extend_from_slice(&1u32.to_ne_bytes()); // sequence number
-    request.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel assigns ours
-    request.extend_from_slice(body);
     // An unconnected netlink socket sends to the kernel.
-    socket.send(&request)?;
+    socket.send(&request(kind, flags, 1, body))?;
     let dump = flags & NLM_F_DUMP != 0;
     let mut replies = Vec::new();
     let mut buf = vec![0u8; 64 << 10];
     loop {
         let received = (&socket).read(&mut buf)?;
-        for (reply_kind, payload) in messages(&buf[..received]) {
-            match reply_kind {
+        for message in messages(&buf[..received]) {
+            match message.kind {
                 NLMSG_DONE => return Ok(replies),
-                NLMSG_ERROR => check_error(payload)?,
-                _ => replies.push((reply_kind, payload.to_vec())),
+                NLMSG_ERROR => check_error(message.payload)?,
+                _ => replies.push((message.kind, message.payload.to_vec())),
             }
         }
         if !dump && !replies.is_empty() {
@@ -101,8 +145,28 @@ fn ask(kind: u16, flags: u16, body: &[u8]) -> io::Result<Vec<(u16, Vec<u8>)>> {
     }
 }
 
-/// The netlink messages in one datagram, as (type, payload); a malformed tail is ignored.
-fn messages(mut datagram: &[u8]) -> Vec<(u16, &[u8])> {
+/// A netlink request with sequence number `seq`.
+fn request(kind: u16, flags: u16, seq: u32, body: &[u8]) -> Vec<u8> {
+    let len = HEADER_LEN + body.len();
+    let mut request = Vec::with_capacity(len);
+    request.extend_from_slice(&(len as u32).to_ne_bytes());
+    request.extend_from_slice(&kind.to_ne_bytes());
+    request.extend_from_slice(&flags.to_ne_bytes());
+    request.extend_from_slice(&seq.to_ne_bytes());
+    request.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel assigns ours
+    request.extend_from_slice(body);
+    request
+}
+
+/// A netlink message: its type, the sequence number of the request it answers, its payload.
+struct Message<'a> {
+    kind: u16,
+    seq: u32,
+    payload: &'a [u8],
+}
+
+/// The netlink messages in one datagram; a malformed tail is ignored.
+fn messages(mut datagram: &[u8]) -> Vec<Message<'_>> {
     let mut found = Vec::new();
     while datagram.len() >= HEADER_LEN {
         let len = u32::from_ne_bytes(datagram[..4].try_into().expect("4 bytes")) as usize;
@@ -110,7 +174,8 @@ fn messages(mut datagram: &[u8]) -> Vec<(u16, &[u8])> {
             break;
         }
         let kind = u16::from_ne_bytes([datagram[4], datagram[5]]);
-        found.push((kind, &datagram[HEADER_LEN..len]));
+        let seq = u32::from_ne_bytes(datagram[8..12].try_into().expect("4 bytes"));
+        found.push(Message { kind, seq, payload: &datagram[HEADER_LEN..len] });
         datagram = &datagram[align(len).min(datagram.len())..];
     }
     found
@@ -145,15 +210,16 @@ fn attributes(body: &[u8], fixed: usize) -> impl Iterator<Item = (u16, &[u8])> {
 
 fn parse_route(body: &[u8]) -> Option<Route> {
     let mut interface = None;
-    let mut gateway = None;
+    let (mut gateway, mut source) = (None, None);
     for (kind, value) in attributes(body, RTMSG_LEN) {
         match kind {
             RTA_OIF => interface = Some(u32::from_ne_bytes(value.try_into().ok()?)),
             RTA_GATEWAY => gateway = Some(Ipv4Addr::from(<[u8; 4]>::try_from(value).ok()?)),
+            RTA_PREFSRC => source = Some(Ipv4Addr::from(<[u8; 4]>::try_from(value).ok()?)),
             _ => {}
         }
     }
-    Some(Route { interface: interface?, gateway })
+    Some(Route { interface: interface?, gateway, source })
 }
 
 struct Neighbour {
@@ -217,7 +283,22 @@ mod tests {
         push_attribute(&mut body, RTA_DST, &[198, 18, 5, 1]);
         push_attribute(&mut body, RTA_GATEWAY, &[198, 18, 0, 2]);
         push_attribute(&mut body, RTA_OIF, &7u32.to_ne_bytes());
-        assert_eq!(parse_route(&body), Some(Route { interface: 7, gateway: Some(Ipv4Addr::new(198, 18, 0, 2)) }));
+        push_attribute(&mut body, RTA_PREFSRC, &[198, 18, 0, 1]);
+        let (gateway, source) = (Some(Ipv4Addr::new(198, 18, 0, 2)), Some(Ipv4Addr::new(198, 18, 0, 1)));
+        assert_eq!(parse_route(&body), Some(Route { interface: 7, gateway, source }));
+    }
+
+    #[test]
+    fn routes_to_many_destinations_come_back_in_order_with_the_unroutable_ones_said_so() {
+        // Loopback everywhere; an unroutable class-E address among them, and more than one
+        // round of requests in flight.
+        let mut dsts: Vec<Ipv4Addr> = (0..600).map(|i| Ipv4Addr::from(0x7f00_0001 + i)).collect();
+        dsts[300] = Ipv4Addr::new(240, 0, 0, 1);
+        let routes = routes_to(&dsts, None).expect("a netlink socket");
+        assert_eq!(routes.len(), 600);
+        let lo = nix::net::if_::if_nametoindex("lo").expect("lo");
+        assert!(routes.iter().enumerate().filter(|&(i, _)| i != 300).all(|(_, r)| r.as_ref().unwrap().interface == lo));
+        assert!(routes[300].is_err() || routes[300].as_ref().is_ok_and(|route| route.interface != lo));
     }
 
     #[test]
@@ -238,10 +319,10 @@ mod tests {
     proptest! {
         #[test]
         fn replies_of_any_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-            for (_, payload) in messages(&bytes) {
-                let _ = parse_route(payload);
-                let _ = parse_neighbour(payload);
-                let _ = check_error(payload);
+            for message in messages(&bytes) {
+                let _ = parse_route(message.payload);
+                let _ = parse_neighbour(message.payload);
+                let _ = check_error(message.payload);
             }
             let _ = parse_route(&bytes);
             let _ = parse_neighbour(&bytes);

@@ -19,6 +19,12 @@ pub fn source_for(dst: IpAddr, device: Option<&str>) -> io::Result<IpAddr> {
     socket.local_addr()?.as_socket().map(|a| a.ip()).ok_or_else(|| io::Error::other("no local address"))
 }
 
+/// The index of the interface named `name` (`-e`); an unknown name is an error naming it.
+pub fn interface_index(name: &str) -> io::Result<u32> {
+    nix::net::if_::if_nametoindex(name)
+        .map_err(|errno| io::Error::new(io::Error::from(errno).kind(), format!("interface '{name}': {errno}")))
+}
+
 /// Ties a socket to one interface (`-e`); an unknown name is an error naming it.
 pub fn bind_device(socket: &Socket, device: Option<&str>) -> io::Result<()> {
     let Some(name) = device else { return Ok(()) };
@@ -30,6 +36,13 @@ pub fn bind_device(socket: &Socket, device: Option<&str>) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interfaces_are_found_by_name_and_unknown_ones_named() {
+        assert!(interface_index("lo").unwrap() > 0);
+        let error = interface_index("no-such-if").unwrap_err();
+        assert!(error.to_string().starts_with("interface 'no-such-if': "), "{error}");
+    }
 
     #[test]
     fn loopback_is_reached_from_loopback() {

@@ -196,7 +196,7 @@ fn host_record<'a>(host: &'a HostResult, options: &NormalOptions) -> Option<Host
     let (status, reason) = match host.status {
         HostStatus::Up { reason } => ("up", Some(reason.to_string())),
         HostStatus::Listed => ("unknown", None),
-        HostStatus::Down | HostStatus::TimedOut => return None,
+        HostStatus::Down { .. } | HostStatus::TimedOut => return None,
     };
     let (shown, hidden) = split_ignored(&host.ports, options);
     if options.open_only && shown.is_empty() && !options.hosts_only {

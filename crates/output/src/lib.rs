@@ -75,7 +75,7 @@ impl Progress {
     fn record(&mut self, host: &HostResult) {
         self.scanned += 1;
         self.up += u64::from(host.is_up());
-        self.down += u64::from(host.status == model::HostStatus::Down);
+        self.down += u64::from(matches!(host.status, model::HostStatus::Down { .. }));
     }
 
     /// The summary of a scan that ended before its sink was finished.

@@ -103,11 +103,11 @@ fn done_line(summary: &ScanSummary) -> String {
 pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
     let title = host_title(host);
     match host.status {
-        HostStatus::Down if options.hosts_only && options.verbosity > 0 => {
-            let why = if options.reason { ", received no-response" } else { "" };
+        HostStatus::Down { reason } if options.hosts_only && options.verbosity > 0 => {
+            let why = if options.reason { format!(", received {reason}") } else { String::new() };
             return format!("portolan scan report for {title} [host down{why}]\n");
         }
-        HostStatus::Down => return String::new(),
+        HostStatus::Down { .. } => return String::new(),
         HostStatus::TimedOut => return format!("Skipping host {title} due to host timeout\n"),
         HostStatus::Listed => return format!("portolan scan report for {title}\n"),
         HostStatus::Up { .. } => {}
@@ -359,7 +359,7 @@ mod tests {
             host_report(&up, &options),
             "portolan scan report for 198.18.0.2\nHost is up, received echo-reply (0.00023s latency).\n"
         );
-        let down = HostResult { status: HostStatus::Down, ..up };
+        let down = HostResult { status: HostStatus::SILENT, ..up };
         assert_eq!(host_report(&down, &options), "");
         let verbose = NormalOptions { verbosity: 1, reason: false, ..options };
         assert_eq!(host_report(&down, &verbose), "portolan scan report for 198.18.0.2 [host down]\n");
@@ -397,7 +397,7 @@ mod tests {
     #[test]
     fn down_hosts_print_nothing_and_timed_out_hosts_say_so() {
         let mut down = host(vec![]);
-        down.status = HostStatus::Down;
+        down.status = HostStatus::SILENT;
         assert_eq!(host_report(&down, &NormalOptions::default()), "");
         down.status = HostStatus::TimedOut;
         assert_eq!(host_report(&down, &NormalOptions::default()), "Skipping host 198.18.0.2 due to host timeout\n");

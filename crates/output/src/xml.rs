@@ -81,7 +81,7 @@ impl<W: Write> Sink for XmlSink<W> {
         let (state, reason) = match host.status {
             HostStatus::Up { reason } => ("up", reason),
             HostStatus::Listed => ("unknown", Reason::UserSet),
-            HostStatus::Down | HostStatus::TimedOut => return Ok(()),
+            HostStatus::Down { .. } | HostStatus::TimedOut => return Ok(()),
         };
         let (shown, hidden) = split_ignored(&host.ports, &self.options);
         let listed_only = host.status == HostStatus::Listed || self.options.hosts_only;

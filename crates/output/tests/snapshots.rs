@@ -53,7 +53,7 @@ fn hosts() -> Vec<HostResult> {
     };
     let down = HostResult {
         target: Target::from_addr("198.18.0.9".parse().unwrap()),
-        status: HostStatus::Down,
+        status: HostStatus::SILENT,
         round_trip: None,
         ports: vec![],
     };

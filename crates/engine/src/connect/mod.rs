@@ -44,6 +44,9 @@ pub trait ScanObserver: Send + Sync {
     /// Of the `total` (host, port) probes of the current raw-packet scan, `settled` have their
     /// verdict (for progress displays).
     fn probes_settled(&self, _settled: u64, _total: u64) {}
+    /// Probes to `addr` could not be sent (no route to it, or a local firewall refusing them):
+    /// the scan goes on, and the target is reported as nothing answered, or down.
+    fn unreachable(&self, _addr: IpAddr, _error: &std::io::Error) {}
 }
 
 /// A connect() failed in a way that says nothing about the target; the scan cannot go on.
@@ -145,7 +148,7 @@ impl ConnectScanner {
         let status = if self.config.assume_up {
             HostStatus::Up { reason: Reason::UserSet }
         } else {
-            model::alive_because(&scanned.ports).map_or(HostStatus::Down, |reason| HostStatus::Up { reason })
+            model::alive_because(&scanned.ports).map_or(HostStatus::SILENT, |reason| HostStatus::Up { reason })
         };
         HostResult { target, status, round_trip: scanned.round_trip, ports: scanned.ports }
     }

@@ -44,7 +44,7 @@ fn one_answer_settles_a_host_and_silence_leaves_it_down() {
     }
     let results = engine.into_results();
     assert_eq!(results[0].status, HostStatus::Up { reason: Reason::EchoReply });
-    assert_eq!(results[1].status, HostStatus::Down);
+    assert_eq!(results[1].status, HostStatus::SILENT);
     assert!(results.iter().all(|host| host.ports.is_empty()), "a discovery reports hosts, not ports");
 }
 

@@ -1041,11 +1041,11 @@ impl<T: Technique> ProbeEngine<T> {
                 let status = if host.timed_out {
                     HostStatus::TimedOut
                 } else if finds_hosts {
-                    host.found.map_or(HostStatus::Down, |reason| HostStatus::Up { reason })
+                    host.found.map_or(HostStatus::SILENT, |reason| HostStatus::Up { reason })
                 } else if self.config.assume_up {
                     HostStatus::Up { reason: Reason::UserSet }
                 } else {
-                    model::alive_because(&ports).map_or(HostStatus::Down, |reason| HostStatus::Up { reason })
+                    model::alive_because(&ports).map_or(HostStatus::SILENT, |reason| HostStatus::Up { reason })
                 };
                 let ports = if host.timed_out || finds_hosts { Vec::new() } else { ports };
                 HostResult { target, status, round_trip: host.rtt.round_trip(), ports }

@@ -1,10 +1,11 @@
-//! How probes leave and how replies come back. On an Ethernet interface probes go out as
-//! whole frames through a link-layer socket, addressed to the next hop's hardware address
-//! from ARP discovery, the kernel's neighbour table, or an ARP request of our own, and when
-//! every target is reached so the replies are read off that interface; elsewhere (loopback,
+//! How probes leave and how replies come back. Each target follows its own route (a policy
+//! route, a second gateway, a tunnel): on an Ethernet interface its probes go out as whole
+//! frames through a link-layer socket, addressed to its next hop's hardware address from ARP
+//! discovery, the kernel's neighbour table, or an ARP request of our own; elsewhere (loopback,
 //! tunnels, next hops that stay unknown), or with `--send-ip`, the kernel routes raw IP
-//! packets and raw IP sockets read the replies. The sender alone is twice as fast through the
-//! link-layer socket (`cargo bench -p netio --bench tx`).
+//! packets. Replies are read off the interface when every target is sent frames on that one
+//! interface, else by raw IP sockets, which see every interface. The sender alone is twice as
+//! fast through the link-layer socket (`cargo bench -p netio --bench tx`).
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -21,23 +22,32 @@ use crate::SendVia;
 /// sweep of a whole subnet) would wait on ARP longer than raw IP packets take.
 const ARP_RESOLVE_LIMIT: usize = 256;
 
-/// The Ethernet side of a scan: our interface and hardware address, and each target's next
-/// hop's hardware address.
-pub(super) struct EthernetPath {
+/// A target of the scan: its address, the hardware address ARP discovery found for it (if
+/// any), and the kernel's route to it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Routed {
+    pub addr: Ipv4Addr,
+    pub mac: Option<[u8; 6]>,
+    pub route: Route,
+}
+
+/// An Ethernet interface frames leave through.
+struct LinkSender {
     frames: FrameSender,
     interface: u32,
     our_mac: [u8; 6],
-    next_hop_macs: HashMap<Ipv4Addr, [u8; 6]>,
-    /// Whether every target is sent frames: else some go by raw IP, perhaps through another
-    /// interface, whose replies only the IP layer's receivers are sure to see.
-    frames_to_every_target: bool,
 }
 
 /// Where probes are sent from: link-layer frames where the next hop is known, raw IP for
 /// the rest.
 pub(super) struct Transmitter {
     ip: RawSender,
-    ethernet: Option<EthernetPath>,
+    links: Vec<LinkSender>,
+    /// For each target sent frames: which of `links`, and its next hop's hardware address.
+    frames: HashMap<Ipv4Addr, (usize, [u8; 6])>,
+    /// Whether every target is sent frames: else some go by raw IP, perhaps through another
+    /// interface, whose replies only the IP layer's receivers are sure to see.
+    frames_to_every_target: bool,
 }
 
 impl Transmitter {
@@ -47,11 +57,11 @@ impl Transmitter {
     /// Sends the IP packet at `buf[HEADROOM..HEADROOM + len]` to `dst`, as a frame when the
     /// next hop's hardware address is known.
     pub(super) fn send(&self, buf: &mut [u8], len: usize, dst: Ipv4Addr) -> std::io::Result<()> {
-        let path = self.ethernet.as_ref().and_then(|path| Some((path, *path.next_hop_macs.get(&dst)?)));
-        match path {
-            Some((path, next_hop)) => {
-                ethernet::emit_header(next_hop, path.our_mac, ethernet::IPV4, buf).expect("headroom left");
-                path.frames.send(&buf[..Self::HEADROOM + len])
+        match self.frames.get(&dst) {
+            Some(&(link, next_hop)) => {
+                let link = &self.links[link];
+                ethernet::emit_header(next_hop, link.our_mac, ethernet::IPV4, buf).expect("headroom left");
+                link.frames.send(&buf[..Self::HEADROOM + len])
             }
             None => self.ip.send(&buf[Self::HEADROOM..Self::HEADROOM + len], dst),
         }
@@ -65,8 +75,10 @@ impl Transmitter {
         protocols: &[u8],
         ports: std::ops::RangeInclusive<u16>,
     ) -> Result<Vec<Receiver>, RawScanError> {
-        if let Some(path) = self.ethernet.as_ref().filter(|path| path.frames_to_every_target) {
-            return Ok(vec![Receiver::Link(LinkReceiver::open(path.interface, ports)?)]);
+        if let [link] = self.links.as_slice() {
+            if self.frames_to_every_target {
+                return Ok(vec![Receiver::Link(LinkReceiver::open(link.interface, ports)?)]);
+            }
         }
         let mut receivers = Vec::new();
         for &protocol in protocols {
@@ -105,75 +117,98 @@ impl Receiver {
     }
 }
 
-/// Chooses how the probes to `targets` (with the hardware addresses ARP discovery found, if
-/// any) leave, by the route to the first of them.
+/// Chooses how the probes to each of `targets` leave, by its own route.
 pub(super) fn transmitter(
     config: &RawConfig,
-    targets: &[(Ipv4Addr, Option<[u8; 6]>)],
+    targets: &[Routed],
     stop: &AtomicBool,
 ) -> Result<Transmitter, RawScanError> {
     let ip = RawSender::open(config.source.device.as_deref())?;
-    let ethernet = match config.source.via {
-        SendVia::Ip => None,
+    let no_frames = || (Vec::new(), HashMap::new());
+    let (links, frames) = match config.source.via {
+        SendVia::Ip => no_frames(),
         // Where frames cannot go, raw IP can; only an interruption stops the scan.
-        SendVia::Auto => match ethernet_path(config, targets, stop) {
+        SendVia::Auto => match ethernet_paths(targets, config, stop) {
             Err(RawScanError::Interrupted) => return Err(RawScanError::Interrupted),
-            found => found.ok().flatten(),
+            found => found.unwrap_or_else(|_| no_frames()),
         },
-        SendVia::Ethernet => Some(
-            ethernet_path(config, targets, stop)?
-                .ok_or_else(|| RawScanError::NoEthernet("no next hop's hardware address is known".into()))?,
-        ),
+        SendVia::Ethernet => {
+            let found = ethernet_paths(targets, config, stop)?;
+            if found.1.is_empty() {
+                let reason = match targets.first() {
+                    Some(first) if !leaves_on_ethernet(first, &netio::ethernet_links()) => {
+                        format!("the route to {} does not leave through an Ethernet interface", first.addr)
+                    }
+                    _ => "no next hop's hardware address is known".into(),
+                };
+                return Err(RawScanError::NoEthernet(reason));
+            }
+            found
+        }
     };
-    Ok(Transmitter { ip, ethernet })
+    let frames_to_every_target = frames.len() == targets.len();
+    Ok(Transmitter { ip, links, frames, frames_to_every_target })
 }
 
-/// The Ethernet path to `targets`, if their route leaves through an Ethernet interface and
-/// some next hop's hardware address is known or can be learnt.
-fn ethernet_path(
+fn leaves_on_ethernet(target: &Routed, links: &[Link]) -> bool {
+    links.iter().any(|link| link.index == target.route.interface)
+}
+
+/// The Ethernet interfaces the targets' routes leave through, and for each target a next hop
+/// whose hardware address is known or can be learnt, the link it is on, and that address.
+fn ethernet_paths(
+    targets: &[Routed],
     config: &RawConfig,
-    targets: &[(Ipv4Addr, Option<[u8; 6]>)],
     stop: &AtomicBool,
-) -> Result<Option<EthernetPath>, RawScanError> {
-    let Some(&(first, _)) = targets.first() else { return Ok(None) };
+) -> Result<(Vec<LinkSender>, HashMap<Ipv4Addr, (usize, [u8; 6])>), RawScanError> {
     let links = netio::ethernet_links();
-    let device = match config.source.device.as_deref() {
-        Some(name) => Some(links.iter().find(|link| link.name == name).map(|link| link.index).ok_or_else(|| {
-            RawScanError::NoEthernet(format!("interface '{name}' has no IPv4 address on an Ethernet link"))
-        })?),
-        None => None,
-    };
-    let route = netio::route_to(first, device).map_err(|source| RawScanError::NoRoute { addr: first, source })?;
-    let subnets: Vec<&Link> = links.iter().filter(|link| link.index == route.interface).collect();
-    let Some(&link) = subnets.first() else {
-        return Err(RawScanError::NoEthernet(format!(
-            "the route to {first} does not leave through an Ethernet interface"
-        )));
-    };
+    let mut by_interface: Vec<(u32, Vec<&Routed>)> = Vec::new();
+    for target in targets.iter().filter(|target| leaves_on_ethernet(target, &links)) {
+        match by_interface.iter_mut().find(|(interface, _)| *interface == target.route.interface) {
+            Some((_, on_it)) => on_it.push(target),
+            None => by_interface.push((target.route.interface, vec![target])),
+        }
+    }
+    let mut senders = Vec::new();
+    let mut frames = HashMap::new();
+    let mut arp_budget = ARP_RESOLVE_LIMIT;
+    for (interface, on_it) in by_interface {
+        let subnets: Vec<&Link> = links.iter().filter(|link| link.index == interface).collect();
+        let macs = next_hop_macs(&on_it, &subnets, &mut arp_budget, config, stop)?;
+        if macs.is_empty() {
+            continue;
+        }
+        let link = senders.len();
+        frames.extend(macs.into_iter().map(|(addr, mac)| (addr, (link, mac))));
+        senders.push(LinkSender { frames: FrameSender::open(interface)?, interface, our_mac: subnets[0].mac });
+    }
+    Ok((senders, frames))
+}
+
+/// The hardware address of the next hop of each of `targets` (all leaving through the link
+/// of `subnets`) that is known, or learnt by ARP within `arp_budget` next hops.
+fn next_hop_macs(
+    targets: &[&Routed],
+    subnets: &[&Link],
+    arp_budget: &mut usize,
+    config: &RawConfig,
+    stop: &AtomicBool,
+) -> Result<HashMap<Ipv4Addr, [u8; 6]>, RawScanError> {
+    let link = subnets[0];
     let next_hops: Vec<(Ipv4Addr, Ipv4Addr)> =
-        targets.iter().map(|&(target, _)| (target, next_hop(&route, &subnets, target))).collect();
-    let mut known = netio::neighbours(route.interface).unwrap_or_default();
-    known.extend(targets.iter().filter_map(|&(addr, mac)| Some((addr, mac?))));
+        targets.iter().map(|target| (target.addr, next_hop(&target.route, subnets, target.addr))).collect();
+    let mut known = netio::neighbours(link.index).unwrap_or_default();
+    known.extend(targets.iter().filter_map(|target| Some((target.addr, target.mac?))));
     let mut missing: Vec<Ipv4Addr> =
         next_hops.iter().map(|&(_, hop)| hop).filter(|hop| !known.contains_key(hop)).collect();
     missing.sort_unstable();
     missing.dedup();
-    if !missing.is_empty() && missing.len() <= ARP_RESOLVE_LIMIT {
+    if !missing.is_empty() && missing.len() <= *arp_budget {
+        *arp_budget -= missing.len();
         let found = crate::arp::run(link, &missing, &config.timing, config.max_rate, stop)?;
         known.extend(missing.iter().zip(found).filter_map(|(&addr, found)| Some((addr, found?.mac))));
     }
-    let next_hop_macs: HashMap<Ipv4Addr, [u8; 6]> =
-        next_hops.into_iter().filter_map(|(target, hop)| Some((target, *known.get(&hop)?))).collect();
-    if next_hop_macs.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(EthernetPath {
-        frames: FrameSender::open(route.interface)?,
-        interface: route.interface,
-        our_mac: link.mac,
-        frames_to_every_target: next_hop_macs.len() == targets.len(),
-        next_hop_macs,
-    }))
+    Ok(next_hops.into_iter().filter_map(|(target, hop)| Some((target, *known.get(&hop)?))).collect())
 }
 
 /// The hop a probe to `target` goes to first: the target itself on the interface's own
@@ -203,10 +238,10 @@ mod tests {
     fn targets_on_the_link_are_their_own_next_hop_and_others_go_through_the_gateway() {
         let link = subnet();
         let gateway = Ipv4Addr::new(198, 18, 0, 2);
-        let route = Route { interface: 2, gateway: Some(gateway) };
+        let route = Route { interface: 2, gateway: Some(gateway), source: None };
         assert_eq!(next_hop(&route, &[&link], Ipv4Addr::new(198, 18, 0, 9)), Ipv4Addr::new(198, 18, 0, 9));
         assert_eq!(next_hop(&route, &[&link], Ipv4Addr::new(198, 19, 3, 4)), gateway);
-        let direct = Route { interface: 2, gateway: None };
+        let direct = Route { interface: 2, gateway: None, source: None };
         assert_eq!(next_hop(&direct, &[&link], Ipv4Addr::new(198, 19, 3, 4)), Ipv4Addr::new(198, 19, 3, 4));
     }
 }

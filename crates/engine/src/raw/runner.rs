@@ -6,18 +6,19 @@
 //! reply, and those context switches cost more than the packets; and on a veth lab each send
 //! also runs the target's kernel work, so sending from every core is what scales.
 
+use std::collections::HashSet;
 use std::io;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use model::{HostResult, PortState, Protocol, Target};
+use model::{HostResult, HostStatus, PortState, Protocol, Reason, Target};
 use netio::RawSocketError;
 use probes::{parse_response, Response, Technique};
 use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
-use super::path::{Receiver, Transmitter};
+use super::path::{Receiver, Routed, Transmitter};
 use super::{ProbeEngine, RawConfig, ScanGroup, Settled};
 use crate::connect::ScanObserver;
 use crate::CookieKey;
@@ -26,8 +27,8 @@ use crate::CookieKey;
 pub enum RawScanError {
     #[error(transparent)]
     Socket(#[from] RawSocketError),
-    #[error("no route to {addr}: {source}")]
-    NoRoute { addr: Ipv4Addr, source: io::Error },
+    #[error("looking up routes failed: {0}")]
+    Routes(io::Error),
     #[error("sending to {addr} failed: {source}")]
     Send { addr: Ipv4Addr, source: io::Error },
     #[error("receiving failed: {0}")]
@@ -53,14 +54,18 @@ const MAX_WORKERS: usize = 4;
 struct Sockets {
     sender: Transmitter,
     receivers: Vec<Receiver>,
+    /// Targets a send to has failed, each told to the observer once.
+    unsendable: Mutex<HashSet<Ipv4Addr>>,
 }
 
 /// The largest IPv4 packet after a link-layer header: room for a probe with any payload.
 const LARGEST_FRAME: usize = Transmitter::HEADROOM + u16::MAX as usize;
 
 /// Scans `ports` of every target (all IPv4) and returns their results in target order, unless
-/// `stop` is raised first.
-pub fn run<T: Technique>(
+/// `stop` is raised first. Each target follows its own route; targets no route leads to are
+/// reported down (no-route), and the rest are scanned in groups by the address their probes
+/// leave from.
+pub fn run<T: Technique + Clone>(
     technique: T,
     config: RawConfig,
     targets: Vec<Target>,
@@ -68,29 +73,84 @@ pub fn run<T: Technique>(
     observer: &(dyn ScanObserver + 'static),
     stop: &AtomicBool,
 ) -> Result<Vec<HostResult>, RawScanError> {
-    let mut addrs = targets.iter().map(|t| match t.addr {
-        std::net::IpAddr::V4(addr) => Ok(addr),
-        std::net::IpAddr::V6(addr) => Err(RawScanError::Ipv6(addr)),
-    });
-    let Some(first) = addrs.next().transpose()? else { return Ok(Vec::new()) };
-    addrs.try_for_each(|addr| addr.map(drop))?;
-    let device = config.source.device.as_deref();
-    let source = match config.source.addr {
-        Some(std::net::IpAddr::V4(addr)) => addr,
+    let addrs: Vec<Ipv4Addr> = targets
+        .iter()
+        .map(|target| match target.addr {
+            std::net::IpAddr::V4(addr) => Ok(addr),
+            std::net::IpAddr::V6(addr) => Err(RawScanError::Ipv6(addr)),
+        })
+        .collect::<Result<_, _>>()?;
+    let fixed_source = match config.source.addr {
+        Some(std::net::IpAddr::V4(addr)) => Some(addr),
         Some(std::net::IpAddr::V6(addr)) => return Err(RawScanError::Ipv6(addr)),
-        None => match netio::source_for(first.into(), device) {
-            Ok(std::net::IpAddr::V4(source)) => source,
-            Ok(_) => unreachable!("an IPv4 route has an IPv4 source"),
-            Err(source) => return Err(RawScanError::NoRoute { addr: first, source }),
-        },
+        None => None,
     };
+    let device = config.source.device.as_deref();
+    let through = device.map(netio::interface_index).transpose().map_err(RawScanError::Routes)?;
+    let routes = netio::routes_to(&addrs, through).map_err(RawScanError::Routes)?;
+    let mut results: Vec<Option<HostResult>> = vec![None; targets.len()];
+    let mut by_source: Vec<(Ipv4Addr, Vec<(usize, Routed)>)> = Vec::new();
+    for (index, route) in routes.into_iter().enumerate() {
+        let source = route.and_then(|route| {
+            let chosen = fixed_source.or(route.source);
+            chosen.map_or_else(|| kernels_source(addrs[index], device), Ok).map(|source| (source, route))
+        });
+        match source {
+            Ok((source, route)) => {
+                let routed = (index, Routed { addr: addrs[index], mac: targets[index].mac, route });
+                match by_source.iter_mut().find(|(from, _)| *from == source) {
+                    Some((_, group)) => group.push(routed),
+                    None => by_source.push((source, vec![routed])),
+                }
+            }
+            Err(error) => {
+                observer.unreachable(addrs[index].into(), &error);
+                results[index] = Some(no_route(targets[index].clone()));
+            }
+        }
+    }
+    for (source, members) in by_source {
+        let (indices, routed): (Vec<usize>, Vec<Routed>) = members.into_iter().unzip();
+        let group = ScanGroup {
+            source,
+            targets: indices.iter().map(|&index| targets[index].clone()).collect(),
+            ports: ports.clone(),
+        };
+        let scanned = scan_from(technique.clone(), &config, group, &routed, observer, stop)?;
+        for (index, host) in indices.into_iter().zip(scanned) {
+            results[index] = Some(host);
+        }
+    }
+    Ok(results.into_iter().map(|host| host.expect("every target has a result")).collect())
+}
+
+/// The address the kernel would send to `dst` from, for a route that names none.
+fn kernels_source(dst: Ipv4Addr, device: Option<&str>) -> io::Result<Ipv4Addr> {
+    match netio::source_for(dst.into(), device)? {
+        std::net::IpAddr::V4(source) => Ok(source),
+        std::net::IpAddr::V6(_) => Err(io::Error::other("an IPv6 source for an IPv4 destination")),
+    }
+}
+
+/// A target no route leads to: down, as Nmap reports it.
+fn no_route(target: Target) -> HostResult {
+    HostResult { target, status: HostStatus::Down { reason: Reason::NoRoute }, round_trip: None, ports: Vec::new() }
+}
+
+/// Scans `group`, whose targets follow the `routed` routes.
+fn scan_from<T: Technique>(
+    technique: T,
+    config: &RawConfig,
+    group: ScanGroup,
+    routed: &[Routed],
+    observer: &(dyn ScanObserver + 'static),
+    stop: &AtomicBool,
+) -> Result<Vec<HostResult>, RawScanError> {
     let key = match config.source.port {
         Some(port) => CookieKey::random().with_source_port(port),
         None => CookieKey::random(),
     };
-    let addrs_and_macs: Vec<(Ipv4Addr, Option<[u8; 6]>)> =
-        targets.iter().filter_map(|target| Some((target.ipv4()?, target.mac))).collect();
-    let sender = super::path::transmitter(&config, &addrs_and_macs, stop)?;
+    let sender = super::path::transmitter(config, routed, stop)?;
     let mut protocols: Vec<u8> = technique
         .reply_protocols()
         .iter()
@@ -98,9 +158,8 @@ pub fn run<T: Technique>(
         .collect();
     protocols.push(PROTO_ICMP);
     let receivers = sender.receivers(&protocols, key.source_ports())?;
-    let sockets = Sockets { sender, receivers };
-    let group = ScanGroup { source, targets, ports };
-    let engine = ProbeEngine::new(technique, config, group, key, &mut rand::rng(), Instant::now());
+    let sockets = Sockets { sender, receivers, unsendable: Mutex::new(HashSet::new()) };
+    let engine = ProbeEngine::new(technique, config.clone(), group, key, &mut rand::rng(), Instant::now());
     let engine = Mutex::new(engine);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
     std::thread::scope(|scope| {
@@ -144,7 +203,14 @@ fn work<T: Technique>(
             let packet = &mut frame[Transmitter::HEADROOM..];
             let len = (probe.transport.emit_v4(probe.src, probe.dst, probe.ip_id, packet))
                 .expect("a probe fits the largest packet");
-            send_retrying(&sockets.sender, &mut frame, len, probe.dst)?;
+            if let Err(error) = send_retrying(&sockets.sender, &mut frame, len, probe.dst) {
+                // The probe counts as sent and unanswered, as in Nmap: a target a local
+                // firewall or a missing route keeps probes from has its ports filtered, and
+                // the scan goes on.
+                if sockets.unsendable.lock().expect("unsendable lock").insert(probe.dst) {
+                    observer.unreachable(probe.dst.into(), &error);
+                }
+            }
         }
         let mut received = drain(sockets, &mut buf, &mut replies)?;
         if !sent && !received {
@@ -188,17 +254,16 @@ fn hand_over<T: Technique>(replies: &mut Vec<Response>, engine: &Mutex<ProbeEngi
 
 /// Sends the probe of `len` bytes in `frame` (after the link-layer headroom), waiting briefly
 /// while the kernel's queue is full rather than losing it.
-fn send_retrying(sender: &Transmitter, frame: &mut [u8], len: usize, dst: Ipv4Addr) -> Result<(), RawScanError> {
+fn send_retrying(sender: &Transmitter, frame: &mut [u8], len: usize, dst: Ipv4Addr) -> io::Result<()> {
     const NO_BUFFER_SPACE: i32 = 105;
     loop {
         match sender.send(frame, len, dst) {
-            Ok(()) => return Ok(()),
             Err(error)
                 if error.raw_os_error() == Some(NO_BUFFER_SPACE) || error.kind() == io::ErrorKind::WouldBlock =>
             {
                 std::thread::sleep(Duration::from_micros(100));
             }
-            Err(source) => return Err(RawScanError::Send { addr: dst, source }),
+            sent => return sent,
         }
     }
 }

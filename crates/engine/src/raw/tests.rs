@@ -237,7 +237,7 @@ fn host_timeout_gives_up_on_a_slow_host() {
 
 #[test]
 fn silent_hosts_are_down_unless_assumed_up() {
-    for (assume_up, status) in [(false, HostStatus::Down), (true, HostStatus::Up { reason: Reason::UserSet })] {
+    for (assume_up, status) in [(false, HostStatus::SILENT), (true, HostStatus::Up { reason: Reason::UserSet })] {
         let mut sim = syn(RawConfig { assume_up, ..config() }, &[HOST], &[80]);
         sim.set(HOST, 80, Port::Dropped);
         sim.run(Duration::from_secs(60));
