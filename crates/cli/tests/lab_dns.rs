@@ -122,3 +122,34 @@ fn a_listing_names_every_target_and_probes_none_as_nmap_does() {
         assert_eq!(ours, theirs);
     }
 }
+
+#[test]
+fn a_hostile_reverse_name_leaves_the_terminal_and_every_file_sound() {
+    // A name server may answer with any bytes in a label: control characters, a terminal
+    // escape, bytes that are not UTF-8, XML's specials. They come out escaped (\DDD, as the
+    // resolver writes them), and every file stays valid.
+    if !lab::available() {
+        return;
+    }
+    let lab = dns_lab();
+    let dir = scratch_dir("hostile");
+    let base = dir.join("hostile");
+    let target = lab::HOSTILE_V4.to_string();
+    let output = portolan(&lab.lab, &["-sL", "-R", &target, "-oA", base.to_str().unwrap()]);
+    let terminal = stdout(&output);
+    let escaped = r#"evil\001\007\033\[2J\377\<\&\"\'\>.lab.test"#;
+    assert!(terminal.contains(&format!("portolan scan report for {escaped} ({target})")), "{terminal}");
+    assert!(!terminal.contains("Host seems down"), "a listing probes nothing:\n{terminal}");
+    for (name, text) in [("terminal", terminal)].into_iter().chain(
+        ["nmap", "gnmap", "xml", "json"].map(|ext| (ext, std::fs::read_to_string(base.with_extension(ext)).unwrap())),
+    ) {
+        let controls: Vec<char> = text.chars().filter(|c| c.is_control() && !matches!(c, '\n' | '\t')).collect();
+        assert!(controls.is_empty(), "{name}: {controls:?} in\n{text}");
+    }
+    assert_valid_against_nmap_dtd(&base.with_extension("xml"));
+    assert_matches_json_schema(&base.with_extension("json"), false);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(base.with_extension("json")).unwrap()).unwrap();
+    assert_eq!(json["hosts"][0]["reverse_name"], escaped);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use listener::Listeners;
-pub use udp_service::{lab_name, UdpService};
+pub use udp_service::{lab_name, UdpService, HOSTILE_LABEL, HOSTILE_V4};
 
 /// The scanner's and the target's addresses on the lab link.
 pub const SCANNER_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);

@@ -13,14 +13,29 @@ pub enum UdpService {
     /// Answers an SNMP message (a BER SEQUENCE holding community "public") with a GetResponse.
     Snmp,
     /// A name server for the lab's reverse zone: the PTR query for a.b.c.d gets the name
-    /// "a-b-c-d.lab.test" (see [`lab_name`]); other queries are refused.
+    /// "a-b-c-d.lab.test" (see [`lab_name`]), but [`HOSTILE_V4`] gets [`HOSTILE_LABEL`];
+    /// other queries are refused.
     ReverseZone,
 }
 
-/// The name the lab's reverse zone gives an address.
+/// The address the lab's reverse zone gives a hostile name: [`HOSTILE_LABEL`] under lab.test.
+pub const HOSTILE_V4: std::net::Ipv4Addr = std::net::Ipv4Addr::new(198, 18, 0, 66);
+/// A label a name server may well send (DNS labels are any bytes): control characters, a
+/// terminal escape that clears the screen, a byte that is not UTF-8, and XML's specials.
+pub const HOSTILE_LABEL: &[u8] = b"evil\x01\x07\x1b[2J\xff<&\"'>";
+
+/// The name the lab's reverse zone gives an address (but [`HOSTILE_V4`]).
 pub fn lab_name(addr: std::net::Ipv4Addr) -> String {
     let [a, b, c, d] = addr.octets();
     format!("{a}-{b}-{c}-{d}.lab.test")
+}
+
+/// The labels of the name the lab's reverse zone gives `addr`.
+fn zone_labels(addr: std::net::Ipv4Addr) -> Vec<Vec<u8>> {
+    if addr == HOSTILE_V4 {
+        return vec![HOSTILE_LABEL.to_vec(), b"lab".to_vec(), b"test".to_vec()];
+    }
+    lab_name(addr).split('.').map(|label| label.as_bytes().to_vec()).collect()
 }
 
 impl UdpService {
@@ -67,9 +82,9 @@ fn ptr_reply(request: &[u8]) -> Option<Vec<u8>> {
     reply[6..8].copy_from_slice(&[0, 1]); // one answer
     reply[8..12].copy_from_slice(&[0, 0, 0, 0]);
     let mut name = Vec::new();
-    for label in lab_name(addr).split('.') {
+    for label in zone_labels(addr) {
         name.push(label.len() as u8);
-        name.extend_from_slice(label.as_bytes());
+        name.extend_from_slice(&label);
     }
     name.push(0);
     reply.extend_from_slice(&[0xc0, 12, 0, 12, 0, 1, 0, 0, 0, 60]); // the question's name, PTR, IN, TTL 60

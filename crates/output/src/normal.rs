@@ -77,7 +77,9 @@ impl<W: Write> Sink for NormalSink<W> {
     }
 
     fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()> {
-        if summary.hosts_scanned == 1 && summary.hosts_up == 0 {
+        // A listing probes nothing: its hosts are not down, just not asked.
+        let listing = self.start.as_ref().is_some_and(|start| start.portless == Some("list"));
+        if summary.hosts_scanned == 1 && summary.hosts_up == 0 && !listing {
             writeln!(self.out, "{}", self.host_down_note())?;
         }
         match (&self.start, self.file) {
