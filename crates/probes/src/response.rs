@@ -77,8 +77,16 @@ pub enum Response {
 
 /// Reads an IPv4 packet as a possible answer to a TCP, UDP or ICMP probe; `None` for anything else,
 /// including malformed bytes.
+///
+/// As Nmap reads replies: a fragment other than the first holds no transport header, and is
+/// not an answer; checksums are not judged, since locally produced packets (over loopback or
+/// a veth pair) carry them unfinished, left to offloading that never happens there, and a
+/// corrupted reply is unlikely to carry a probe's cookie.
 pub fn parse_response(packet: &[u8]) -> Option<Response> {
     let ip = Ipv4Packet::new_checked(packet).ok()?;
+    if ip.fragment_offset() != 0 {
+        return None;
+    }
     match ip.protocol() {
         PROTO_TCP => {
             let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
@@ -228,6 +236,30 @@ mod tests {
             (reply.from, reply.to, reply.query, reply.ident, reply.seq),
             (TARGET, SCANNER, icmp::Query::Echo, 40000, 77)
         );
+    }
+
+    /// `packet` with its IP flags and fragment offset field set to `flags_offset`.
+    fn with_fragment_field(mut packet: Vec<u8>, flags_offset: u16) -> Vec<u8> {
+        packet[6..8].copy_from_slice(&flags_offset.to_be_bytes());
+        packet
+    }
+
+    #[test]
+    fn only_a_whole_packet_or_its_first_fragment_is_read() {
+        let more_fragments = 0x2000;
+        assert!(parse_response(&with_fragment_field(probe(), more_fragments)).is_some(), "a first fragment");
+        assert_eq!(parse_response(&with_fragment_field(probe(), 3)), None, "offset 24: no transport header there");
+    }
+
+    #[test]
+    fn a_reply_with_a_bad_checksum_is_read_as_nmap_reads_it() {
+        let mut bad_tcp_checksum = probe();
+        bad_tcp_checksum[36] ^= 0xff;
+        let Some(Response::Tcp(reply)) = parse_response(&bad_tcp_checksum) else { panic!("not read") };
+        assert_eq!((reply.src_port, reply.dst_port), (40000, 22));
+        let mut bad_ip_checksum = probe();
+        bad_ip_checksum[10] ^= 0xff;
+        assert!(parse_response(&bad_ip_checksum).is_some());
     }
 
     proptest! {

@@ -21,6 +21,7 @@ pub const PROTO_ICMP: u8 = 1;
 pub const PROTO_TCP: u8 = 6;
 pub const PROTO_UDP: u8 = 17;
 const DONT_FRAGMENT: u16 = 0x4000;
+const FRAGMENT_OFFSET: u16 = 0x1fff;
 
 /// A checked view of an IPv4 packet.
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +71,14 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         let flags =
             u16::from_be_bytes([self.data()[field::FLAGS_FRAG.start], self.data()[field::FLAGS_FRAG.start + 1]]);
         flags & DONT_FRAGMENT != 0
+    }
+
+    /// Where this fragment's data starts in the original packet, in bytes (zero for a whole
+    /// packet or its first fragment).
+    pub fn fragment_offset(&self) -> usize {
+        let flags_offset =
+            u16::from_be_bytes([self.data()[field::FLAGS_FRAG.start], self.data()[field::FLAGS_FRAG.start + 1]]);
+        usize::from(flags_offset & FRAGMENT_OFFSET) * 8
     }
 
     pub fn ttl(&self) -> u8 {
