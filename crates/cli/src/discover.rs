@@ -4,10 +4,10 @@
 use std::net::Ipv4Addr;
 use std::sync::atomic::AtomicBool;
 
-use engine::arp::ArpFound;
-use engine::connect::{ConnectScanner, ScanObserver};
-use engine::raw::runner::RawScanError;
-use engine::raw::{self, RawConfig};
+use engine::drivers::connect::ConnectScanner;
+use engine::drivers::{self, RawScanError, ScanObserver};
+use engine::ArpFound;
+use engine::RawConfig;
 use model::{HostResult, HostStatus, Protocol, Reason, RoundTrip, Target};
 use netio::Link;
 use probes::discovery::{AckPing, HostDiscovery, IcmpPing, PingProbe, SynPing, UdpPing};
@@ -98,7 +98,7 @@ impl Discovery {
                 continue;
             }
             let addrs: Vec<Ipv4Addr> = on_link.iter().filter_map(|&i| group[i].ipv4()).collect();
-            let replies = engine::arp::run(link, &addrs, &config.timing, config.max_rate, stop)?;
+            let replies = drivers::arp::run(link, &addrs, &config.timing, config.max_rate, stop)?;
             for (&i, reply) in on_link.iter().zip(replies) {
                 found[i] = Some(arp_result(group[i].clone(), reply));
             }
@@ -106,7 +106,7 @@ impl Discovery {
         let elsewhere: Vec<Target> =
             (0..group.len()).filter(|&i| routes[i].is_none()).map(|i| group[i].clone()).collect();
         let by_ip = match ip {
-            Some(ip) => raw::runner::run(ip.clone(), config.clone(), elsewhere, ip.indices(), &PingObserver, stop)?,
+            Some(ip) => drivers::raw::run(ip.clone(), config.clone(), elsewhere, ip.indices(), &PingObserver, stop)?,
             None => elsewhere.into_iter().map(assumed_up).collect(),
         };
         let mut by_ip = by_ip.into_iter();

@@ -4,8 +4,8 @@
 
 use std::sync::atomic::AtomicBool;
 
-use engine::raw::runner::RawScanError;
-use engine::raw::{self, RawConfig};
+use engine::drivers::{self, RawScanError};
+use engine::RawConfig;
 use model::{HostResult, HostStatus, Target};
 use netio::RawSocketError;
 use probes::{AckScan, CustomFlags, StealthScan, SynScan, TcpTechnique, UdpScan, WindowScan};
@@ -160,10 +160,10 @@ impl RawTechniques {
         stop: &AtomicBool,
     ) -> Result<Vec<HostResult>, RawScanError> {
         let scan_tcp = |technique: &dyn TcpTechnique, group| {
-            raw::runner::run(technique, config.clone(), group, ports.tcp.clone(), observer, stop)
+            drivers::raw::run(technique, config.clone(), group, ports.tcp.clone(), observer, stop)
         };
         let scan_udp = |udp: &UdpScan, group| {
-            raw::runner::run(udp.clone(), config.clone(), group, ports.udp.clone(), observer, stop)
+            drivers::raw::run(udp.clone(), config.clone(), group, ports.udp.clone(), observer, stop)
         };
         match (self.tcp.as_deref(), &self.udp) {
             (Some(tcp), None) => scan_tcp(tcp, group),

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use engine::connect::{ConnectConfig, ConnectScanner, ScanObserver};
+use engine::drivers::connect::{ConnectConfig, ConnectScanner};
+use engine::drivers::ScanObserver;
 use engine::{Timing, TimingTemplate};
 use futures::stream::{self, StreamExt};
 use model::{HostResult, HostStatus, Protocol, ScanSummary, Target};

@@ -1,31 +1,25 @@
-//! The scan engine.
+//! The scan engine, in two halves that never mix.
 //!
-//! Timing rules (RTT estimation, congestion window, retransmission allowance, pacing, templates) are plain state
-//! machines fed explicit instants, so every rule is unit-tested without sockets or sleeping. The
-//! runners (today the TCP connect scan) wire them to real I/O.
+//! [`core`]: sans-IO state machines fed explicit instants and packets, that say what to send
+//! and when, and what each port turned out to be: the raw-packet [`ProbeEngine`], the ARP
+//! sweep, and the timing rules they share (RTT estimation, congestion window and its loss
+//! ledger, retransmission allowance, ICMP rationing, pacing, templates). Their randomness is
+//! injected, so a seeded simulation repeats exactly, and every rule is unit-tested without
+//! sockets or sleeping.
+//!
+//! [`drivers`]: what runs them over real sockets, threads and clocks (the raw-packet runner,
+//! the ARP runner), and the TCP connect scan, whose probes are the kernel's own connections.
 
-pub mod arp;
-pub mod connect;
-mod cookie;
-mod icmp_limit;
-mod ledger;
-mod pacer;
-mod permutation;
-pub mod raw;
-mod retry;
-mod rtt;
-mod timing;
-mod window;
+#![forbid(unsafe_code)]
 
-pub use cookie::{CookieKey, ProbeCookie};
-pub use icmp_limit::{IcmpLimit, Sending};
-pub use ledger::LostTries;
-pub use pacer::Pacer;
-pub use permutation::Permutation;
-pub use retry::{LossRate, RetryAllowance};
-pub use rtt::RttEstimator;
-pub use timing::{Timing, TimingTemplate};
-pub use window::{CongestionWindow, Judgement};
+pub mod core;
+pub mod drivers;
+
+pub use crate::core::probe_engine::{ProbeEngine, RawConfig, ScanGroup};
+pub use crate::core::{
+    ArpFound, ArpSweep, CongestionWindow, CookieKey, IcmpLimit, Judgement, LossRate, LostTries, Pacer, Permutation,
+    ProbeCookie, RetryAllowance, RttEstimator, Sending, Timing, TimingTemplate,
+};
 
 /// Where probes leave from, when the user says (`-S`, `-e`, `-g`, `--send-eth`, `--send-ip`);
 /// the routing table decides whatever is left unsaid.

@@ -3,7 +3,8 @@
 use std::net::{IpAddr, TcpListener};
 use std::sync::Mutex;
 
-use engine::connect::{ConnectConfig, ConnectScanner, ScanObserver};
+use engine::drivers::connect::{ConnectConfig, ConnectScanner};
+use engine::drivers::ScanObserver;
 use engine::{Source, Timing};
 use model::{HostStatus, PortState, Protocol, Reason, Target};
 

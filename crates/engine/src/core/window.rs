@@ -1,6 +1,6 @@
 use std::time::{Duration, Instant};
 
-use crate::ledger::{LossLedger, LostTries, Tally};
+use super::ledger::{LossLedger, LostTries, Tally};
 
 /// How many probes may be in flight: TCP's congestion window applied to probes, as Nmap
 /// does. Slow start doubles the window every round trip from a small start; above the threshold

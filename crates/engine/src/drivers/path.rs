@@ -14,9 +14,8 @@ use std::sync::atomic::AtomicBool;
 use netio::{FrameSender, Link, LinkReceiver, RawReceiver, RawSender, Route};
 use wire::ethernet;
 
-use super::runner::RawScanError;
-use super::RawConfig;
-use crate::SendVia;
+use super::RawScanError;
+use crate::{RawConfig, SendVia};
 
 /// Next hops at most that a scan asks for by ARP before its first probe; more (an `-Pn`
 /// sweep of a whole subnet) would wait on ARP longer than raw IP packets take.
@@ -44,7 +43,7 @@ pub(super) struct Transmitter {
     ip: RawSender,
     links: Vec<LinkSender>,
     /// For each target sent frames: which of `links`, and its next hop's hardware address.
-    frames: HashMap<Ipv4Addr, (usize, [u8; 6])>,
+    frames: FramePaths,
     /// Whether every target is sent frames: else some go by raw IP, perhaps through another
     /// interface, whose replies only the IP layer's receivers are sure to see.
     frames_to_every_target: bool,
@@ -154,13 +153,17 @@ fn leaves_on_ethernet(target: &Routed, links: &[Link]) -> bool {
     links.iter().any(|link| link.index == target.route.interface)
 }
 
+/// For each target reached by Ethernet frames: which of the link senders it leaves through,
+/// and its next hop's hardware address.
+type FramePaths = HashMap<Ipv4Addr, (usize, [u8; 6])>;
+
 /// The Ethernet interfaces the targets' routes leave through, and for each target a next hop
 /// whose hardware address is known or can be learnt, the link it is on, and that address.
 fn ethernet_paths(
     targets: &[Routed],
     config: &RawConfig,
     stop: &AtomicBool,
-) -> Result<(Vec<LinkSender>, HashMap<Ipv4Addr, (usize, [u8; 6])>), RawScanError> {
+) -> Result<(Vec<LinkSender>, FramePaths), RawScanError> {
     let links = netio::ethernet_links();
     let mut by_interface: Vec<(u32, Vec<&Routed>)> = Vec::new();
     for target in targets.iter().filter(|target| leaves_on_ethernet(target, &links)) {
@@ -205,7 +208,7 @@ fn next_hop_macs(
     missing.dedup();
     if !missing.is_empty() && missing.len() <= *arp_budget {
         *arp_budget -= missing.len();
-        let found = crate::arp::run(link, &missing, &config.timing, config.max_rate, stop)?;
+        let found = super::arp::run(link, &missing, &config.timing, config.max_rate, stop)?;
         known.extend(missing.iter().zip(found).filter_map(|(&addr, found)| Some((addr, found?.mac))));
     }
     Ok(next_hops.into_iter().filter_map(|(target, hop)| Some((target, *known.get(&hop)?))).collect())

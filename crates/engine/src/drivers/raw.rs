@@ -14,33 +14,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use model::{HostResult, HostStatus, PortState, Protocol, Reason, Target};
-use netio::RawSocketError;
 use probes::{parse_response, Response, Technique};
 use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 use super::path::{Receiver, Routed, Transmitter};
-use super::{ProbeEngine, RawConfig, ScanGroup, Settled};
-use crate::connect::ScanObserver;
+use super::{RawScanError, ScanObserver};
+use crate::core::probe_engine::{ProbeEngine, RawConfig, ScanGroup, Settled};
 use crate::CookieKey;
-
-#[derive(Debug, thiserror::Error)]
-pub enum RawScanError {
-    #[error(transparent)]
-    Socket(#[from] RawSocketError),
-    #[error("looking up routes failed: {0}")]
-    Routes(io::Error),
-    #[error("sending to {addr} failed: {source}")]
-    Send { addr: Ipv4Addr, source: io::Error },
-    #[error("receiving failed: {0}")]
-    Receive(io::Error),
-    #[error("raw-packet scans of IPv6 targets ({0}) are not supported yet; use -sT")]
-    Ipv6(std::net::Ipv6Addr),
-    #[error("--send-eth: {0}")]
-    NoEthernet(String),
-    /// `stop` was raised before the group was done; its partial results are dropped.
-    #[error("interrupted")]
-    Interrupted,
-}
 
 /// Probes taken from the engine, or replies handed to it, per lock.
 const BATCH: usize = 64;

@@ -20,7 +20,9 @@ use tokio::task::JoinSet;
 
 use outcome::{classify, Outcome};
 
-use crate::{CongestionWindow, LossRate, LostTries, Pacer, RetryAllowance, RttEstimator, Source, Timing};
+use super::ScanObserver;
+use crate::core::{CongestionWindow, LossRate, LostTries, Pacer, RetryAllowance, RttEstimator, Timing};
+use crate::Source;
 
 /// Settings of a connect scan.
 #[derive(Debug, Clone)]
@@ -36,17 +38,6 @@ pub struct ConnectConfig {
     pub assume_up: bool,
     /// `-S` and `-e` (a fixed source port would allow one connection at a time).
     pub source: Source,
-}
-
-/// Told about findings as they happen, for `-v`'s "Discovered open port" lines.
-pub trait ScanObserver: Send + Sync {
-    fn open_port_found(&self, addr: IpAddr, protocol: Protocol, port: u16);
-    /// Of the `total` (host, port) probes of the current raw-packet scan, `settled` have their
-    /// verdict (for progress displays).
-    fn probes_settled(&self, _settled: u64, _total: u64) {}
-    /// Probes to `addr` could not be sent (no route to it, or a local firewall refusing them):
-    /// the scan goes on, and the target is reported as nothing answered, or down.
-    fn unreachable(&self, _addr: IpAddr, _error: &std::io::Error) {}
 }
 
 /// A connect() failed in a way that says nothing about the target; the scan cannot go on.

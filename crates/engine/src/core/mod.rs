@@ -1,0 +1,25 @@
+//! The sans-IO half of the engine: state machines fed instants and packets, with no socket,
+//! thread or clock of their own (see the crate's documentation).
+
+mod arp_sweep;
+mod cookie;
+mod icmp_limit;
+mod ledger;
+mod pacer;
+mod permutation;
+pub mod probe_engine;
+mod retry;
+mod rtt;
+mod timing;
+mod window;
+
+pub use arp_sweep::{ArpFound, ArpSweep};
+pub use cookie::{CookieKey, ProbeCookie};
+pub use icmp_limit::{IcmpLimit, Sending};
+pub use ledger::LostTries;
+pub use pacer::Pacer;
+pub use permutation::Permutation;
+pub use retry::{LossRate, RetryAllowance};
+pub use rtt::RttEstimator;
+pub use timing::{Timing, TimingTemplate};
+pub use window::{CongestionWindow, Judgement};

@@ -1,0 +1,183 @@
+//! What an answer teaches: the verdict for its port, round trips, losses for the window,
+//! errors for the host's ICMP model.
+
+use super::*;
+
+impl<T: Technique> ProbeEngine<T> {
+    /// The host whose UDP canary `response` answers with an error from the host itself.
+    fn udp_canary_answered(&self, response: &Response) -> Option<u32> {
+        let Response::Unreachable(error) = response else { return None };
+        let QuotedProbe::Udp { src_port, dst_port: CANARY_UDP_PORT } = error.probe else { return None };
+        if error.probe_src != self.source || error.from != error.probe_dst {
+            return None;
+        }
+        let host = *self.host_index.get(&error.probe_dst)?;
+        let echo = Echo::IpIdent(error.probe_ident);
+        self.key.verify(self.source, error.probe_dst, CANARY_UDP_PORT, src_port, echo, 0)?;
+        Some(host)
+    }
+
+    /// Learns from a packet received at `now`. Returns the port it settled, if it proves to be
+    /// a new answer to one of this engine's probes; anything else is ignored.
+    pub fn handle(&mut self, response: &Response, now: Instant) -> Option<Settled> {
+        if let Some(host) = self.udp_canary_answered(response) {
+            let state = &mut self.hosts[host as usize];
+            state.icmp.heard_error(now, state.canary_sent);
+            return None;
+        }
+        let answer = self.technique.read(response)?;
+        if answer.scanner != self.source {
+            return None;
+        }
+        let (addr, port) = (answer.target, answer.target_port);
+        let host = *self.host_index.get(&addr)?;
+        let port_index = self.port_index[usize::from(port)];
+        if port_index == u32::MAX {
+            return None;
+        }
+        let try_number = self.key.verify(self.source, addr, port, answer.scanner_port, answer.echo, self.max_try())?;
+        let slot = self.slot_of(host, port_index);
+        // A router's errors say nothing of the target's own rationing, nor that it is up.
+        let from_target = answer.sender == addr;
+        let target_error = answer.by_icmp && from_target && self.technique.errors_answer() != ErrorsAnswer::Never;
+        if target_error {
+            self.heard_error(slot, host, try_number, now);
+        }
+        if self.results[slot as usize].is_some() {
+            return None;
+        }
+        self.learn(slot, host, try_number, now);
+        let state = &mut self.hosts[host as usize];
+        state.heard_itself |= from_target;
+        if target_error {
+            state.errors_from.get_or_insert(slot);
+        }
+        let by_router = (!from_target).then_some(answer.sender);
+        let verdict = Verdict { state: answer.state, reason: answer.reason, ttl: Some(answer.ttl), by_router };
+        self.decide(slot, verdict);
+        if self.technique.finds_hosts() {
+            self.found_host(host, verdict);
+        }
+        Some(Settled { addr, port, state: answer.state })
+    }
+
+    /// One answer settles a host for a technique that finds hosts: its other probes are
+    /// neither waited for nor sent again.
+    fn found_host(&mut self, host: u32, verdict: Verdict) {
+        self.hosts[host as usize].found.get_or_insert(verdict.reason);
+        let first = self.slot_of(host, 0);
+        for slot in first..first + self.ports.len() as u64 {
+            self.retire(slot);
+            self.decide(slot, verdict);
+        }
+    }
+
+    /// An ICMP error about `slot` came from its host. If this try had gone out before without
+    /// an answer, the host had no error to spare back then: the error bucket was empty.
+    ///
+    /// The error also proves the host had one to spare when the probe arrived, if it is known
+    /// which sending drew it: the only sending of try `try_number`, or the canary's.
+    fn heard_error(&mut self, slot: u64, host: u32, try_number: u8, now: Instant) {
+        let timeout = self.timeout_for(host);
+        let sent = self.outstanding.get(&slot);
+        let silent_before = sent.and_then(|sent| sent.silent_before);
+        let state = &mut self.hosts[host as usize];
+        let spared_at = match sent {
+            Some(sent) if sent.try_number == try_number && sent.silent_before.is_none() => {
+                Some(Sending { order: sent.order, at: sent.at })
+            }
+            Some(_) => None,
+            None => state.canary_sent.filter(|_| state.errors_from == Some(slot)),
+        };
+        if let Some(at) = silent_before {
+            state.icmp.ran_dry_at(at, timeout);
+        }
+        state.icmp.heard_error(now, spared_at);
+    }
+
+    /// Timing lessons from an answer to try `try_number` of `slot`.
+    fn learn(&mut self, slot: u64, host: u32, try_number: u8, now: Instant) {
+        let sent = self.retire(slot);
+        if let Some(sent) = &sent {
+            // Only an answer to the latest try dates from a known send time (Karn's rule).
+            if sent.try_number == try_number && sent.silent_before.is_none() {
+                let rtt = now.saturating_duration_since(sent.at);
+                let first_of_scan = self.scan_rtt.srtt().is_none();
+                self.hosts[host as usize].rtt.sample(rtt);
+                self.scan_rtt.sample(rtt);
+                if first_of_scan {
+                    self.reschedule_outstanding();
+                }
+            }
+        }
+        let state = &mut self.hosts[host as usize];
+        state.answered = true;
+        state.retries.answered_on(u32::from(try_number));
+        self.scan_loss.answered_on(u32::from(try_number));
+        if let Some(sent) = &sent {
+            state.latest_answered_send = state.latest_answered_send.max(Some(sent.at));
+            self.latest_answered_send = self.latest_answered_send.max(Some(sent.at));
+            self.retransmit_overtaken(Overdue::Host(host), sent.at, now);
+            self.retransmit_overtaken(Overdue::Unheard, sent.at, now);
+        }
+        // An answer to the latest try shows the tries before it lost; an answer to the try
+        // before the latest shows that one delivered after all. (The cookie says which try
+        // answered.)
+        let (delivered, lost) = match &sent {
+            Some(sent) if sent.try_number == try_number => (Some(sent.at), sent.lost),
+            Some(Sent { try_number: latest, lost: Some(lost), .. }) if try_number.checked_add(1) == Some(*latest) => {
+                (Some(lost.last), lost.before_last())
+            }
+            _ => (None, None),
+        };
+        // The answered probe has just left the flight.
+        let flight = self.in_pipe + 1;
+        self.window.on_answer(delivered, lost, flight);
+        // (Where closed ports answer with errors, a host answering on later tries is most
+        // likely rationing them, which sweeps at its pace deal with.)
+        let rations_answers = self.technique.errors_answer() == ErrorsAnswer::ClosedPorts;
+        let host_loss =
+            self.hosts[host as usize].retries.loss().filter(|&loss| loss > HOST_OVERRUN_LOSS && !rations_answers);
+        let judged = match host_loss {
+            Some(loss) if !self.early_retransmission_held(now) => self.window.host_overrun(loss, flight, now),
+            _ => self.window.judge(now.checked_sub(self.loss_shows_after(now)).unwrap_or(self.started), now),
+        };
+        match judged {
+            Judgement::Pending => {}
+            Judgement::Tolerable => self.losses_look_random = true,
+            // The loss is the path's: nothing to wait out before retransmitting early.
+            Judgement::Undone => {
+                self.losses_look_random = true;
+                self.last_cut = None;
+            }
+            Judgement::Clean => {
+                self.losses_look_random = true;
+                self.speed_up(now);
+            }
+            judgement @ (Judgement::Cut | Judgement::OverrunAtFloor) => {
+                self.losses_look_random = false;
+                self.last_cut = Some(now);
+                // Once probes are spaced out in time, the spacing sets the pace, not the window.
+                if judgement == Judgement::OverrunAtFloor || self.delay_grown() {
+                    self.slow_down(now);
+                }
+            }
+        }
+    }
+
+    /// The probes sent before the scan's first round trip was measured wait with the initial
+    /// timeout (a second by default), and stay in the pipe for the minimum timeout; like Nmap,
+    /// judge them by what is known now instead. This runs once per scan, over the first window
+    /// of probes.
+    fn reschedule_outstanding(&mut self) {
+        let pipe_time = self.scan_rtt.pipe_time();
+        let slots: Vec<u64> = self.outstanding.keys().copied().collect();
+        for slot in slots {
+            let timeout = self.timeout_for(self.host_of(slot));
+            let sent = self.outstanding.get_mut(&slot).expect("listed above");
+            sent.deadline = sent.at + timeout;
+            self.deadlines.push(Reverse((sent.deadline, slot)));
+            self.pipe_exits.push(Reverse((sent.at + pipe_time, slot)));
+        }
+    }
+}

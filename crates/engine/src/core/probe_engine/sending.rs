@@ -1,0 +1,130 @@
+//! What the engine sends next, and when: new slots in scan order, tries again, canaries,
+//! within the congestion window, the rate and the scan delay.
+
+use super::*;
+
+impl<T: Technique> ProbeEngine<T> {
+    /// The next probe to send at `now`, if the window, the pacing and the work allow one.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Probe> {
+        self.expire(now);
+        if !self.may_send(now) {
+            return None;
+        }
+        let next = self.next_work()?;
+        if let Some(rate) = &mut self.rate {
+            rate.claim(now);
+        }
+        self.delay.claim(now);
+        Some(self.send(next, now))
+    }
+
+    fn may_send(&self, now: Instant) -> bool {
+        if self.next_send_slot(now) > now {
+            return false;
+        }
+        self.in_pipe < self.window.allowed() || self.behind_min_rate(now)
+    }
+
+    fn behind_min_rate(&self, now: Instant) -> bool {
+        let Some(rate) = self.config.min_rate else { return false };
+        let due = now.saturating_duration_since(self.started).as_secs_f64() * rate;
+        (self.probes_sent as f64) < due
+    }
+
+    fn next_work(&mut self) -> Option<Try> {
+        while let Some(again) = self.retry_queue.pop_front() {
+            if again.canary.is_some() || self.results[again.slot as usize].is_none() {
+                return Some(again);
+            }
+        }
+        while self.cursor < self.order.len() {
+            let slot = self.order.at(self.cursor);
+            self.cursor += 1;
+            if self.results[slot as usize].is_none() {
+                return Some(Try::first(slot));
+            }
+        }
+        None
+    }
+
+    fn send(&mut self, next: Try, now: Instant) -> Probe {
+        let Try { slot, number: try_number, silent_before, lost, canary } = next;
+        let host = self.host_of(slot);
+        let probe = match canary {
+            Some(Canary::Udp) => self.udp_canary(host),
+            Some(Canary::Port(port)) => self.probe(port, 0, now),
+            None => self.probe(slot, try_number, now),
+        };
+        let sending = Sending { order: self.probes_sent, at: now };
+        self.probes_sent += 1;
+        let state = &mut self.hosts[host as usize];
+        state.icmp.sent(now);
+        if canary.is_some() {
+            // Nothing waits for its answer: the error it draws only proves a spare.
+            state.canary_sent = Some(sending);
+            return probe;
+        }
+        if state.first_probe.is_none() {
+            state.first_probe = Some(now);
+            if let Some(limit) = self.config.timing.host_timeout {
+                self.host_deadlines.push(Reverse((now + limit, host)));
+            }
+        }
+        let deadline = now + self.timeout_for(host);
+        self.deadlines.push(Reverse((deadline, slot)));
+        let pipe_exit = now + self.scan_rtt.pipe_time();
+        self.pipe_exits.push(Reverse((pipe_exit, slot)));
+        let sent = Sent { try_number, at: now, order: sending.order, deadline, in_pipe: true, silent_before, lost };
+        if let Some(earlier) = self.outstanding.insert(slot, sent) {
+            self.leave_pipe(&earlier);
+        }
+        self.in_pipe += 1;
+        self.window.sent(now);
+        probe
+    }
+
+    /// The UDP canary for `host` (see [`Canary::Udp`]), its cookie in the source port and IP
+    /// identification as for any UDP probe.
+    fn udp_canary(&self, host: u32) -> Probe {
+        let dst = self.addrs[host as usize];
+        let cookie = self.key.probe(self.source, dst, CANARY_UDP_PORT, 0);
+        let transport =
+            Transport::Udp { src_port: cookie.src_port, dst_port: CANARY_UDP_PORT, payload: Arc::from(&[][..]) };
+        Probe { src: self.source, dst, ip_id: cookie.ip_id, transport }
+    }
+
+    /// The packet of try `try_number` of `slot`, sent at `now`.
+    fn probe(&self, slot: u64, try_number: u8, now: Instant) -> Probe {
+        let dst = self.addrs[self.host_of(slot) as usize];
+        let dst_port = self.ports[(slot % self.ports.len() as u64) as usize];
+        let cookie = self.key.probe(self.source, dst, dst_port, try_number);
+        // Like Linux, a timestamp clock in milliseconds from a random start.
+        let elapsed_ms = now.saturating_duration_since(self.started).as_millis() as u32;
+        let transport = self.technique.probe(ProbeFields {
+            dst_port,
+            src_port: cookie.src_port,
+            seq: cookie.seq,
+            timestamp: self.timestamp_base.wrapping_add(elapsed_ms),
+        });
+        Probe { src: self.source, dst, ip_id: cookie.ip_id, transport }
+    }
+
+    /// Stops tracking `slot`'s probe (answered, given up, or its host settled).
+    pub(super) fn retire(&mut self, slot: u64) -> Option<Sent> {
+        let sent = self.outstanding.remove(&slot)?;
+        self.leave_pipe(&sent);
+        Some(sent)
+    }
+
+    fn leave_pipe(&mut self, sent: &Sent) {
+        if sent.in_pipe {
+            self.in_pipe -= 1;
+        }
+    }
+
+    /// When both the rate and the scan delay allow the next probe.
+    pub(super) fn next_send_slot(&self, now: Instant) -> Instant {
+        let delayed = self.delay.next_slot(now);
+        self.rate.as_ref().map_or(delayed, |rate| rate.next_slot(now).max(delayed))
+    }
+}

@@ -1,0 +1,46 @@
+//! The drivers: everything that touches sockets, threads or the clock, each feeding a sans-IO
+//! state machine of [`crate::core`] the instants and packets it needs. The raw-packet runner
+//! ([`raw`]) and how its probes leave ([`path`]), the ARP sweep's runner ([`arp`]), and the TCP
+//! connect scan ([`connect`]), whose probes are the kernel's own connections.
+
+pub mod arp;
+pub mod connect;
+mod path;
+pub mod raw;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+
+use model::Protocol;
+use netio::RawSocketError;
+
+/// Told about findings as they happen, for `-v`'s "Discovered open port" lines.
+pub trait ScanObserver: Send + Sync {
+    fn open_port_found(&self, addr: IpAddr, protocol: Protocol, port: u16);
+    /// Of the `total` (host, port) probes of the current raw-packet scan, `settled` have their
+    /// verdict (for progress displays).
+    fn probes_settled(&self, _settled: u64, _total: u64) {}
+    /// Probes to `addr` could not be sent (no route to it, or a local firewall refusing them):
+    /// the scan goes on, and the target is reported as nothing answered, or down.
+    fn unreachable(&self, _addr: IpAddr, _error: &io::Error) {}
+}
+
+/// Why a raw-packet scan (or an ARP sweep) could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RawScanError {
+    #[error(transparent)]
+    Socket(#[from] RawSocketError),
+    #[error("looking up routes failed: {0}")]
+    Routes(io::Error),
+    #[error("sending to {addr} failed: {source}")]
+    Send { addr: Ipv4Addr, source: io::Error },
+    #[error("receiving failed: {0}")]
+    Receive(io::Error),
+    #[error("raw-packet scans of IPv6 targets ({0}) are not supported yet; use -sT")]
+    Ipv6(std::net::Ipv6Addr),
+    #[error("--send-eth: {0}")]
+    NoEthernet(String),
+    /// `stop` was raised before the group was done; its partial results are dropped.
+    #[error("interrupted")]
+    Interrupted,
+}
