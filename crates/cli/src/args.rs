@@ -677,17 +677,7 @@ fn ping_ports(arg: &str, list: &str, default: u16) -> Result<Vec<u16>, UsageErro
     if list.is_empty() {
         return Ok(vec![default]);
     }
-    let bad = || usage(format!("invalid port list in '{arg}': expected ports such as 22,80,8000-8010"));
-    let mut ports = Vec::new();
-    for item in list.split(',') {
-        let (first, last) = item.split_once('-').unwrap_or((item, item));
-        let (first, last): (u16, u16) = (first.parse().map_err(|_| bad())?, last.parse().map_err(|_| bad())?);
-        if first > last {
-            return Err(bad());
-        }
-        ports.extend(first..=last);
-    }
-    Ok(ports)
+    targets::parse_port_list(list).map_err(|error| usage(format!("{arg}: {error}")))
 }
 
 /// A timing template by number or name (`-T4`, `-T aggressive`, `--timing 4`).

@@ -14,8 +14,8 @@ use probes::discovery::{AckPing, HostDiscovery, IcmpPing, PingProbe, SynPing, Ud
 use probes::UdpPayloads;
 
 use crate::args::{Ping, ScanOptions, TcpScan};
+use crate::error::RunError;
 use crate::payloads::udp_payloads;
-use crate::run::RunError;
 
 /// Nmap's discovery without raw sockets: a connection to each of these ports.
 const CONNECT_PING_PORTS: [u16; 2] = [80, 443];

@@ -1,15 +1,23 @@
 //! `portolan`: parses Nmap's command line, runs the scan, prints, and sets the exit code.
 
+#![forbid(unsafe_code)]
+
 mod args;
+mod checks;
+mod connect_scan;
 mod discover;
+mod error;
 mod history;
+mod inputs;
 mod names;
 mod notes;
+mod outputs;
 mod payloads;
 mod phases;
 mod progress;
 mod raw_scan;
 mod run;
+mod session;
 mod usage;
 
 use std::process::ExitCode;
@@ -40,8 +48,8 @@ fn main() -> ExitCode {
         }
         Ok(Command::Scan(options)) => match run::run(*options) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(run::RunError::Usage(message)) => usage_error(&message),
-            Err(run::RunError::Failed(message)) => {
+            Err(error::RunError::Usage(message)) => usage_error(&message),
+            Err(error::RunError::Failed(message)) => {
                 eprintln!("portolan: {message}");
                 ExitCode::from(EXIT_FAILURE)
             }

@@ -4,7 +4,7 @@ use probes::UdpPayloads;
 use services::DataDirs;
 
 use crate::args::{Payload, ScanOptions};
-use crate::run::RunError;
+use crate::error::RunError;
 
 /// The UDP payloads: the user's one payload for all ports, else portolan's table, with
 /// nmap-payloads (when installed) for the ports it lacks. Also says where they came from.

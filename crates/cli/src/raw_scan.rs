@@ -12,9 +12,12 @@ use probes::{AckScan, CustomFlags, StealthScan, SynScan, TcpTechnique, UdpScan, 
 
 use crate::args::{ScanOptions, TcpScan, TimingOptions};
 use crate::discover::{with_discovery, Discovery};
+use crate::error::{not_permitted, RunError};
+use crate::inputs::Ports;
+use crate::outputs::terminal_output;
 use crate::payloads::udp_payloads;
 use crate::phases::Phase;
-use crate::run::{not_permitted, terminal_output, timing, Discoveries, Finished, Ports, RunError, ScanRun};
+use crate::session::{timing, Discoveries, Finished, ScanRun};
 
 /// The raw engine keeps a verdict per (host, port) of a group and some 170 bytes per host:
 /// groups are sized so that memory stays near 16 MB whatever the scan's size.

@@ -53,6 +53,10 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
         "portolan: You specified more than one type of TCP scan. Please choose only one of -sT, -sS, -sF, -sN, -sX, -sM, -sA and -sW",
     );
     assert_usage_error(&["-p", "U:53", "127.0.0.1"], "portolan: the port specification names no TCP ports to scan");
+    assert_usage_error(
+        &["-sn", "-PS22,80-79", "127.0.0.1"],
+        "portolan: -PS22,80-79: invalid port specification \"80-79\": range 80-79 runs backwards",
+    );
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! XML, portolan's XML or JSON) into one comparable record, and the difference of two records —
 //! the administrator's "what opened since last week".
 
+#![forbid(unsafe_code)]
+
 mod diff;
 mod read;
 mod store;

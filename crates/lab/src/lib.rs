@@ -5,6 +5,8 @@
 //! wrong address in a test goes nowhere. Namespaces are removed when the [`Lab`] drops (also
 //! on panic); labs left behind by a killed test process are swept when the next lab starts.
 
+#![forbid(unsafe_code)]
+
 mod listener;
 mod netns;
 mod udp_service;

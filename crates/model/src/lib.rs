@@ -3,6 +3,8 @@
 //! States and reasons carry the exact words Nmap prints, so every output sink renders them the
 //! same way and users' parsers of Nmap output keep working.
 
+#![forbid(unsafe_code)]
+
 mod host;
 mod port;
 

@@ -1,5 +1,7 @@
 //! Output sinks: each format renders the same result model, fed by the same scan.
 
+#![forbid(unsafe_code)]
+
 mod grepable;
 mod json;
 mod normal;

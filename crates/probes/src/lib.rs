@@ -3,6 +3,8 @@
 //! of its probes, timing), so a technique is a table of Nmap's rules. TCP techniques implement
 //! [`TcpTechnique`], a table of flags; every technique is a [`Technique`] to the engine.
 
+#![forbid(unsafe_code)]
+
 mod ack;
 mod custom_flags;
 pub mod discovery;

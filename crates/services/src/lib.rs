@@ -4,6 +4,8 @@
 //! Two sources, one shape: portolan's own embedded table (IANA names, our own ranking), or Nmap's
 //! `nmap-services` when it is installed, loaded at run time and never copied into the repository.
 
+#![forbid(unsafe_code)]
+
 mod embedded;
 mod locate;
 mod nmap_services;

@@ -3,6 +3,8 @@
 //! Target specs never expand into memory: a `/0` is four billion addresses produced one at a
 //! time. Port specs are bitsets, since a protocol has only 65,536 ports.
 
+#![forbid(unsafe_code)]
+
 mod exclude;
 mod network;
 mod octets;
@@ -15,7 +17,7 @@ mod walk;
 pub use exclude::{ExcludeList, UnresolvedExclude};
 pub use network::Network;
 pub use octets::{OctetAddrs, OctetRanges};
-pub use ports::{select_ports, PortSelection, PortSet, PortSpec, PortSpecError};
+pub use ports::{parse_port_list, select_ports, PortSelection, PortSet, PortSpec, PortSpecError};
 pub use random::RandomTargets;
 pub use resolve::{Resolve, SystemResolver};
 pub use spec::{parse_target_list, Family, TargetSpec, TargetSpecError};

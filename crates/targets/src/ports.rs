@@ -142,7 +142,25 @@ impl PortSpec {
     }
 }
 
-/// Splits on commas outside brackets (`[1-1024]` holds no commas, but `T:[1-10],22` must split).
+/// A plain list of ports and ranges, as the `-PS`, `-PA` and `-PU` probes take it
+/// (`22,80,8000-8010`), in the order given, each port once. Unlike `-p`, it names no
+/// protocols and no services.
+pub fn parse_port_list(text: &str) -> Result<Vec<u16>, PortSpecError> {
+    let mut ports = Vec::new();
+    let mut seen = PortSet::default();
+    for item in split_items(text) {
+        let (low, high) = parse_range(item).map_err(|problem| PortSpecError { token: item.to_string(), problem })?;
+        for port in low..=high {
+            if !seen.contains(port) {
+                seen.insert(port);
+                ports.push(port);
+            }
+        }
+    }
+    Ok(ports)
+}
+
+/// Items are separated by commas (a bracketed range such as `[1-1024]` holds none).
 fn split_items(text: &str) -> impl Iterator<Item = &str> {
     text.split(',')
 }
@@ -230,6 +248,14 @@ mod tests {
 
     fn table() -> ServicesTable {
         ServicesTable::embedded()
+    }
+
+    #[test]
+    fn a_probe_port_list_keeps_its_order_and_names_each_port_once() {
+        assert_eq!(parse_port_list("443,22-24,23,0").unwrap(), [443, 22, 23, 24, 0]);
+        assert_eq!(parse_port_list("65534-").unwrap(), [65534, 65535]);
+        let error = parse_port_list("22,ssh").unwrap_err();
+        assert_eq!(error.to_string(), "invalid port specification \"ssh\": \"ssh\" is not a port number");
     }
 
     fn tcp(text: &str) -> Vec<u16> {

@@ -5,6 +5,8 @@
 //! allocate. Builders write into a caller's buffer. Any byte string can be handed to the
 //! parsers: they return an error, never panic (property-tested and fuzzed).
 
+#![forbid(unsafe_code)]
+
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;

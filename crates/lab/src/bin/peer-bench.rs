@@ -14,6 +14,8 @@
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
 //! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -1,0 +1,123 @@
+//! Refusals of option combinations that cannot run, before anything is printed or sent,
+//! and the TCP technique the options come to.
+
+use crate::args::{Ping, ScanOptions, TcpScan, TimingOptions};
+use crate::error::{not_permitted, RunError};
+
+/// A minimum above its maximum cannot be honoured: refused before anything runs.
+pub(crate) fn check_minimums(timing: &TimingOptions) -> Result<(), RunError> {
+    let pairs = [
+        ("--min-parallelism", timing.min_parallelism, "--max-parallelism", timing.max_parallelism),
+        ("--min-hostgroup", timing.min_hostgroup, "--max-hostgroup", timing.max_hostgroup),
+    ];
+    for (min_name, min, max_name, max) in pairs {
+        if let (Some(min), Some(max)) = (min, max) {
+            if min > max {
+                return Err(RunError::Usage(format!("{min_name} ({min}) must not exceed {max_name} ({max})")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The TCP technique, if TCP is scanned. Nmap's choice: SYN when raw sockets are permitted,
+/// connect otherwise, none when only `-sU` is asked for; and refusals, before anything is
+/// printed, for combinations that cannot run.
+pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>, RunError> {
+    if options.hosts_only || options.list_only {
+        return check_hosts_only(options).map(|()| None);
+    }
+    let privileged = netio::has_cap_net_raw();
+    let technique = match options.technique {
+        Some(chosen) => chosen,
+        None if options.scan_flags.is_some() => TcpScan::Syn,
+        None if options.udp => return Ok(None),
+        None if privileged && !options.ipv6 => TcpScan::Syn,
+        None => TcpScan::Connect,
+    };
+    if technique == TcpScan::Connect {
+        if options.udp {
+            return Err(RunError::Usage("-sU with -sT is not supported yet; use -sS -sU".into()));
+        }
+        if options.source.port.is_some() {
+            return Err(RunError::Usage("-g/--source-port works with raw-packet scans (e.g. -sS) only".into()));
+        }
+        if options.timing.max_scan_delay.is_some() {
+            return Err(RunError::Usage("--max-scan-delay works with raw-packet scans (e.g. -sS) only so far".into()));
+        }
+        if options.timing.min_rate.is_some() {
+            return Err(RunError::Usage("--min-rate works with raw-packet scans (e.g. -sS) only so far".into()));
+        }
+        if options.scan_flags.is_some() {
+            return Err(RunError::Usage(
+                "--scanflags needs a raw-packet scan type (e.g. -sS, -sF, -sA), not -sT".into(),
+            ));
+        }
+        return Ok(Some(technique));
+    }
+    if !privileged {
+        return Err(not_permitted(technique.flag()));
+    }
+    if options.ipv6 {
+        return Err(RunError::Usage(format!("{} does not scan IPv6 yet; use -sT with -6", technique.flag())));
+    }
+    Ok(Some(technique))
+}
+
+/// `-sn` finds hosts and `-sL` lists them; neither scans ports, so options about ports have
+/// nothing to act on, nor, for a listing, options about finding hosts.
+fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
+    let (flag, what) = if options.list_only { ("-sL", "probes no host") } else { ("-sn", "scans no ports") };
+    let conflict = if options.list_only && options.hosts_only {
+        Some("-sn")
+    } else if options.list_only && (!options.pings.is_empty() || options.assume_up) {
+        Some("-P options")
+    } else if options.technique.is_some() || options.udp || options.scan_flags.is_some() {
+        Some("a port scan type")
+    } else if options.ports.is_some() {
+        Some("-p")
+    } else if options.top_ports.is_some() || options.fast {
+        Some("--top-ports and -F")
+    } else {
+        None
+    };
+    match conflict {
+        Some(option) => Err(RunError::Usage(format!("{flag} {what}: it cannot go with {option}"))),
+        None => Ok(()),
+    }
+}
+
+/// Refusals for the UDP scan and the payload options, before anything is printed.
+pub(crate) fn check_udp(options: &ScanOptions, tcp: Option<TcpScan>) -> Result<(), RunError> {
+    let udp_probes = options.udp || options.pings.iter().any(|ping| matches!(ping, Ping::Udp(_)));
+    if options.payload.is_some() && (!udp_probes || tcp.is_some()) {
+        return Err(RunError::Usage(
+            "--data, --data-string and --data-length apply to UDP probes only so far (-sU or -PU, without a TCP scan)"
+                .into(),
+        ));
+    }
+    if !options.udp {
+        return Ok(());
+    }
+    if !netio::has_cap_net_raw() {
+        return Err(not_permitted("-sU"));
+    }
+    if options.ipv6 {
+        return Err(RunError::Usage("-sU does not scan IPv6 yet".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimums_above_maximums_are_refused() {
+        let timing = TimingOptions { min_parallelism: Some(10), max_parallelism: Some(5), ..TimingOptions::default() };
+        let Err(RunError::Usage(message)) = check_minimums(&timing) else { panic!("accepted") };
+        assert_eq!(message, "--min-parallelism (10) must not exceed --max-parallelism (5)");
+        let timing = TimingOptions { min_hostgroup: Some(2), max_hostgroup: Some(2), ..TimingOptions::default() };
+        assert!(check_minimums(&timing).is_ok());
+    }
+}

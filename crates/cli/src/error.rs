@@ -1,0 +1,17 @@
+//! Why a scan could not run, and the exit code each reason gets.
+
+pub(crate) enum RunError {
+    /// Bad input: exit code 2.
+    Usage(String),
+    /// The scan could not run: exit code 1.
+    Failed(String),
+}
+
+pub(crate) fn not_permitted(flag: &str) -> RunError {
+    let instead = if flag == "-sU" { "" } else { ", or use -sT" };
+    RunError::Failed(format!("{flag} needs CAP_NET_RAW (run as root{instead})"))
+}
+
+pub(crate) fn write_failed(error: std::io::Error) -> RunError {
+    RunError::Failed(format!("cannot write output: {error}"))
+}

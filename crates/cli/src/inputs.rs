@@ -1,0 +1,101 @@
+//! What a scan reads before it starts: the services table, the ports to probe, the targets
+//! (command line, `-iL`, `-iR`) and the exclusions.
+
+use std::io::Read;
+use std::path::Path;
+
+use model::{HostResult, Protocol};
+use services::{DataDirs, ServicesTable};
+use targets::{
+    parse_target_list, select_ports, ExcludeList, PortSelection, PortSpec, RandomTargets, SystemResolver, TargetSpec,
+};
+
+use crate::args::ScanOptions;
+use crate::error::RunError;
+
+pub(crate) fn load_services(options: &ScanOptions) -> Result<ServicesTable, RunError> {
+    match services::find_nmap_services(&DataDirs::from_env(options.datadir.clone())) {
+        Some(path) => ServicesTable::load_nmap_services(&path).map_err(|e| RunError::Failed(e.to_string())),
+        None => Ok(ServicesTable::embedded()),
+    }
+}
+
+pub(crate) fn name_services(mut host: HostResult, services: &ServicesTable) -> HostResult {
+    for port in &mut host.ports {
+        port.service = services.name(port.protocol, port.port).map(str::to_string);
+    }
+    host
+}
+
+/// The ports each protocol's scan probes (empty for a protocol not scanned).
+pub(crate) struct Ports {
+    pub tcp: Vec<u16>,
+    pub udp: Vec<u16>,
+}
+
+/// The ports each protocol's scan probes: `-p`, `--top-ports` or `-F`, else the most common
+/// thousand; none for `-sn` and `-sL`.
+pub(crate) fn scan_ports(options: &ScanOptions, services: &ServicesTable, scans_tcp: bool) -> Result<Ports, RunError> {
+    if options.hosts_only || options.list_only {
+        return Ok(Ports { tcp: Vec::new(), udp: Vec::new() });
+    }
+    let explicit = options
+        .ports
+        .as_deref()
+        .map(|text| PortSpec::parse(text, services))
+        .transpose()
+        .map_err(|e| RunError::Usage(e.to_string()))?;
+    let prefixed: Vec<Protocol> = explicit.as_ref().map(|spec| spec.prefixed.clone()).unwrap_or_default();
+    let selection = PortSelection { explicit, top: options.top_ports, fast: options.fast };
+    let spec = select_ports(&selection, services).map_err(|e| RunError::Usage(e.to_string()))?;
+    let chosen = |scanned: bool, set: &targets::PortSet, name: &str| -> Result<Vec<u16>, RunError> {
+        let ports: Vec<u16> = if scanned { set.iter().collect() } else { Vec::new() };
+        if scanned && ports.is_empty() {
+            return Err(RunError::Usage(format!("the port specification names no {name} ports to scan")));
+        }
+        Ok(ports)
+    };
+    let ports = Ports { tcp: chosen(scans_tcp, &spec.tcp, "TCP")?, udp: chosen(options.udp, &spec.udp, "UDP")? };
+    if prefixed.contains(&Protocol::Udp) && !options.udp || prefixed.contains(&Protocol::Sctp) {
+        eprintln!("WARNING: Your ports include \"U:\" or \"S:\" but you haven't specified a UDP or SCTP scan; those ports are ignored.");
+    }
+    if prefixed.contains(&Protocol::Tcp) && !scans_tcp {
+        eprintln!(
+            "WARNING: Your ports include \"T:\" but you haven't specified any TCP scan type; those ports are ignored."
+        );
+    }
+    Ok(ports)
+}
+
+/// Command-line targets, then `-iL`, then `-iR`, as one lazy sequence of specs.
+pub(crate) fn target_specs(options: &ScanOptions) -> Result<Box<dyn Iterator<Item = TargetSpec>>, RunError> {
+    let usage = |e: targets::TargetSpecError| RunError::Usage(e.to_string());
+    let mut specs: Vec<TargetSpec> =
+        options.targets.iter().map(|t| TargetSpec::parse(t)).collect::<Result<_, _>>().map_err(usage)?;
+    if let Some(path) = &options.input_list {
+        specs.extend(parse_target_list(&read_list(path)?).map_err(usage)?);
+    }
+    let random = options.random_targets.map(|count| RandomTargets::new(count, rand::rng()));
+    Ok(Box::new(specs.into_iter().chain(random.into_iter().flatten())))
+}
+
+/// Reads an `-iL` or `--excludefile` list; `-` is standard input.
+fn read_list(path: &Path) -> Result<String, RunError> {
+    let failed = |e: std::io::Error| RunError::Failed(format!("cannot read {}: {e}", path.display()));
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(failed)?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).map_err(failed)
+}
+
+pub(crate) fn exclusions(options: &ScanOptions) -> Result<ExcludeList, RunError> {
+    let usage = |e: targets::TargetSpecError| RunError::Usage(e.to_string());
+    let mut specs: Vec<TargetSpec> =
+        options.exclude.iter().map(|t| TargetSpec::parse(t)).collect::<Result<_, _>>().map_err(usage)?;
+    if let Some(path) = &options.exclude_file {
+        specs.extend(parse_target_list(&read_list(path)?).map_err(usage)?);
+    }
+    ExcludeList::new(specs, &SystemResolver).map_err(|e| RunError::Usage(e.to_string()))
+}
