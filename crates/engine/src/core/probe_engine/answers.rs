@@ -56,15 +56,19 @@ impl<T: Technique> ProbeEngine<T> {
         let verdict = Verdict { state: answer.state, reason: answer.reason, ttl: Some(answer.ttl), by_router };
         self.decide(slot, verdict);
         if self.technique.finds_hosts() {
-            self.found_host(host, verdict);
+            self.found_host(host, slot, verdict);
         }
         Some(Settled { addr, port, state: answer.state })
     }
 
     /// One answer settles a host for a technique that finds hosts: its other probes are
     /// neither waited for nor sent again.
-    fn found_host(&mut self, host: u32, verdict: Verdict) {
+    fn found_host(&mut self, host: u32, answered: u64, verdict: Verdict) {
         self.hosts[host as usize].found.get_or_insert(verdict.reason);
+        let probe = (answered % self.ports.len() as u64) as u32;
+        if let Some(leads) = &mut self.leads {
+            leads.answered_first(probe);
+        }
         let first = self.slot_of(host, 0);
         for slot in first..first + self.ports.len() as u64 {
             self.retire(slot);

@@ -161,6 +161,9 @@ const HELD_PER_CANARY: usize = 32;
 /// nearly every port (as iptables' default REJECT does), proving each silence would take a
 /// refill period per port, and its silences are believed, as Nmap believes them.
 const MAX_PORTS_TO_PROVE: u32 = HELD_PER_CANARY as u32;
+/// Canaries a host is sent behind last tries, to prove their silence at once: fewer than
+/// Linux's burst of six errors, so that they leave errors for the rejected ports.
+const EARLY_CANARIES: u8 = 4;
 /// Held tries a host's canary may answer after without proving, before its silences are
 /// believed: when something spaces probes out (`--scan-delay`, `--max-rate`), a canary never
 /// leaves in the same batch as the tries it is to prove.
@@ -209,6 +212,8 @@ struct HostState {
     /// canary was last sent (see [`Canary`]).
     errors_from: Option<u64>,
     canary_sent: Option<Sending>,
+    /// Canaries sent behind last tries (see [`EARLY_CANARIES`]).
+    early_canaries: u8,
     /// Ports whose silence the host has had to prove (see [`MAX_PORTS_TO_PROVE`]), and held
     /// tries its canary answered after without proving them (see [`MAX_UNPROVABLE`]).
     ports_held: u32,
@@ -225,8 +230,34 @@ struct HostState {
     /// lost as soon as a probe sent after them is answered.
     overdue: VecDeque<(Instant, u64)>,
     timed_out: bool,
-    /// For a technique that finds hosts: why the host is up, from its first answer.
+    /// For a technique that finds hosts: why the host is up, from its first answer; and
+    /// whether its probes other than the lead have been sent (see [`Leads`]).
     found: Option<Reason>,
+    followed_up: bool,
+}
+
+/// For a technique that finds hosts with several probes: each host is sent first the probe
+/// that has answered most often so far (the lead), and the others only if it is still silent
+/// a round trip later. Where most hosts answer one probe, as on a network that answers
+/// pings, that is a fraction of the packets, and as fast; the lead changes as soon as
+/// another probe has drawn more answers.
+struct Leads {
+    /// Hosts each probe (by index) was the first answered of.
+    answers: Vec<u64>,
+    lead: u32,
+}
+
+impl Leads {
+    fn new(probes: usize) -> Leads {
+        Leads { answers: vec![0; probes], lead: 0 }
+    }
+
+    fn answered_first(&mut self, probe: u32) {
+        self.answers[probe as usize] += 1;
+        if self.answers[probe as usize] > self.answers[self.lead as usize] {
+            self.lead = probe;
+        }
+    }
 }
 
 pub struct ProbeEngine<T> {
@@ -240,8 +271,12 @@ pub struct ProbeEngine<T> {
     ports: Vec<u16>,
     /// Port number to its index in `ports`, `u32::MAX` for ports not scanned.
     port_index: Box<[u32]>,
+    /// The order of first probes: of every (host, port) slot, or of hosts when each is first
+    /// sent its lead probe only.
     order: ScanOrder,
     cursor: u64,
+    leads: Option<Leads>,
+    slots: u64,
     /// Final verdict per (host, port) slot; `None` while undecided.
     results: Vec<Option<Verdict>>,
     undecided: u64,
@@ -255,6 +290,9 @@ pub struct ProbeEngine<T> {
     sweeps: BinaryHeap<Reverse<(Instant, u32)>>,
     /// Tries to send before new work.
     retry_queue: VecDeque<Try>,
+    /// Hosts whose canary is to follow the last tries just queued for them (see
+    /// [`Self::last_try_queued`]).
+    canaries_due: Vec<u32>,
     hosts: Vec<HostState>,
     /// Round trips over every host: the timeout of hosts that have not answered yet.
     scan_rtt: RttEstimator,
@@ -310,7 +348,9 @@ impl<T: Technique> ProbeEngine<T> {
             port_index[usize::from(port)] = i as u32;
         }
         let slots = targets.len() as u64 * ports.len() as u64;
-        let order = ScanOrder::new(config.sequential_ports, targets.len() as u64, ports.len() as u64, rng);
+        let leads = (technique.finds_hosts() && ports.len() > 1).then(|| Leads::new(ports.len()));
+        let first_probes_per_host = if leads.is_some() { 1 } else { ports.len() as u64 };
+        let order = ScanOrder::new(config.sequential_ports, targets.len() as u64, first_probes_per_host, rng);
         let timing = &config.timing;
         let hosts = targets
             .iter()
@@ -321,6 +361,7 @@ impl<T: Technique> ProbeEngine<T> {
                 held: Vec::new(),
                 errors_from: None,
                 canary_sent: None,
+                early_canaries: 0,
                 ports_held: 0,
                 unprovable: 0,
                 first_probe: None,
@@ -330,6 +371,7 @@ impl<T: Technique> ProbeEngine<T> {
                 overdue: VecDeque::new(),
                 timed_out: false,
                 found: None,
+                followed_up: false,
             })
             .collect();
         let scan_rtt = RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout);
@@ -345,6 +387,8 @@ impl<T: Technique> ProbeEngine<T> {
             port_index,
             order,
             cursor: 0,
+            leads,
+            slots,
             results: vec![None; slots as usize],
             undecided: slots,
             outstanding: HashMap::new(),
@@ -354,6 +398,7 @@ impl<T: Technique> ProbeEngine<T> {
             host_deadlines: BinaryHeap::new(),
             sweeps: BinaryHeap::new(),
             retry_queue: VecDeque::new(),
+            canaries_due: Vec::new(),
             hosts,
             scan_rtt,
             scan_loss: LossRate::default(),
@@ -379,7 +424,7 @@ impl<T: Technique> ProbeEngine<T> {
 
     /// How many (host, port) slots have their verdict, of how many.
     pub fn progress(&self) -> (u64, u64) {
-        (self.order.len() - self.undecided, self.order.len())
+        (self.slots - self.undecided, self.slots)
     }
 
     pub fn is_finished(&self) -> bool {

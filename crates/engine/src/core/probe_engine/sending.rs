@@ -32,19 +32,33 @@ impl<T: Technique> ProbeEngine<T> {
     }
 
     fn next_work(&mut self) -> Option<Try> {
+        self.queue_due_canaries();
         while let Some(again) = self.retry_queue.pop_front() {
             if again.canary.is_some() || self.results[again.slot as usize].is_none() {
                 return Some(again);
             }
         }
         while self.cursor < self.order.len() {
-            let slot = self.order.at(self.cursor);
+            let slot = match &self.leads {
+                Some(leads) => self.slot_of(self.order.at(self.cursor) as u32, leads.lead),
+                None => self.order.at(self.cursor),
+            };
             self.cursor += 1;
             if self.results[slot as usize].is_none() {
                 return Some(Try::first(slot));
             }
         }
         None
+    }
+
+    /// Queues the canaries due (see [`Self::last_try_queued`]) behind the tries queued so far.
+    fn queue_due_canaries(&mut self) {
+        for host in std::mem::take(&mut self.canaries_due) {
+            let state = &mut self.hosts[host as usize];
+            state.early_canaries += 1;
+            let canary = state.errors_from.map_or(Canary::Udp, Canary::Port);
+            self.retry_queue.push_back(Try::canary(self.slot_of(host, 0), canary));
+        }
     }
 
     fn send(&mut self, next: Try, now: Instant) -> Probe {

@@ -27,6 +27,10 @@ impl<T: Technique> ProbeEngine<T> {
             // path; or its probes were lost, which only other hosts' answers can tell. A host
             // that answers and then falls silent may be losing probes (or rationing its
             // replies), which its own answers tell.
+            if self.leads.is_some() && !host.answered && !host.followed_up {
+                self.follow_up(host_index, slot);
+            }
+            let host = &mut self.hosts[host_index as usize];
             let (overdue, lost_before) = if host.answered {
                 host.overdue.push_back((sent_at, slot));
                 (Overdue::Host(host_index), host.latest_answered_send)
@@ -156,8 +160,26 @@ impl<T: Technique> ProbeEngine<T> {
             Some(number) => {
                 let lost = Some(LostTries::and(sent.lost, sent.at));
                 self.retry_queue.push_back(Try { number, lost, ..Try::first(slot) });
+                self.last_try_queued(host, number);
             }
             None => self.decide_silent(slot),
+        }
+    }
+
+    /// Try `number` of a port of `host` was queued. If it is the last the port is allowed,
+    /// on a host whose last silences need proof (only rejected ports send errors, and the
+    /// host answers), its canary goes right behind it: its error proves at once that the
+    /// host had one to spare, and a silent last try then counts at its timeout, instead of
+    /// being held and sent again with a canary a round later. Each canary spends one of the
+    /// host's rationed errors, so only a few hosts' ports are proven this way (see
+    /// [`EARLY_CANARIES`]); the rest are held as before.
+    fn last_try_queued(&mut self, host: u32, number: u8) {
+        let state = &self.hosts[host as usize];
+        let last = !state.retries.may_retry_after(u32::from(number), &self.scan_loss);
+        let needs_proof = self.technique.errors_answer() == ErrorsAnswer::RejectedPorts && state.heard_itself;
+        let affordable = state.early_canaries < EARLY_CANARIES && state.unprovable <= MAX_UNPROVABLE;
+        if last && needs_proof && affordable && !self.canaries_due.contains(&host) {
+            self.canaries_due.push(host);
         }
     }
 
@@ -223,6 +245,15 @@ impl<T: Technique> ProbeEngine<T> {
                 self.retry_queue.push_back(canary);
             }
         }
+    }
+
+    /// Sends a host still silent a round trip after its lead probe (`lead`, its only one sent
+    /// so far) its other probes (see [`Leads`]).
+    fn follow_up(&mut self, host: u32, lead: u64) {
+        self.hosts[host as usize].followed_up = true;
+        let first = self.slot_of(host, 0);
+        let others = (first..first + self.ports.len() as u64).filter(|&slot| slot != lead);
+        self.retry_queue.extend(others.map(Try::first));
     }
 
     fn time_out_host(&mut self, host: u32) {

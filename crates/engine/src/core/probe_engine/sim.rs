@@ -138,6 +138,8 @@ pub struct Sim<T> {
     /// What sending one probe costs the scanner (unlimited when zero), and when it can next.
     pub send_cost: Duration,
     sender_free: Instant,
+    /// Whether the hosts' firewalls drop ICMP echo and timestamp requests, as many do.
+    pub pings_dropped: bool,
 }
 
 impl<T: Technique> Sim<T> {
@@ -172,6 +174,7 @@ impl<T: Technique> Sim<T> {
             last_reply: HashMap::new(),
             send_cost: Duration::ZERO,
             sender_free: now,
+            pings_dropped: false,
         }
     }
 
@@ -275,7 +278,7 @@ impl<T: Technique> Sim<T> {
                 }
             }
             // Linux answers echo and timestamp requests, and ignores address mask requests.
-            Transport::Icmp { query: query @ (Query::Echo | Query::Timestamp), ident, seq } => {
+            Transport::Icmp { query: query @ (Query::Echo | Query::Timestamp), ident, seq } if !self.pings_dropped => {
                 Some(Response::IcmpReply(IcmpReply {
                     from: probe.dst,
                     to: probe.src,
