@@ -121,8 +121,9 @@ fn host_timeout_skips_a_host_that_takes_too_long() {
         return;
     }
     let lab = standard_lab();
-    // Two dropped ports keep the scan waiting past the 1 s initial timeout.
-    let report = stdout(&portolan(&lab.lab, &["-sT", "-n", "-p", "25,3306", "--host-timeout", "500ms", &target()]));
+    // Two dropped ports, each waited for at least 800 ms, keep the scan past the host timeout.
+    let args = ["-sT", "-n", "-p", "25,3306", "--min-rtt-timeout", "800ms", "--host-timeout", "500ms", &target()];
+    let report = stdout(&portolan(&lab.lab, &args));
     assert!(report.contains(&format!("Skipping host {TARGET_V4} due to host timeout")), "{report}");
     assert!(!report.contains("PORT"), "{report}");
 }

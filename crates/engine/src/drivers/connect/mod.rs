@@ -1,12 +1,16 @@
 //! The TCP connect scan (`-sT`): needs no privileges, lets the kernel do the handshake.
 //!
-//! Each host is scanned in rounds: every pending port is probed, as many at once as the host's
-//! congestion window allows, with a timeout from the host's RTT estimate; ports that stayed silent are probed again while the host's
-//! [`RetryAllowance`] permits, then reported filtered (no-response). A scan-wide semaphore keeps
-//! the sockets in flight within the descriptor budget.
+//! Each host's ports are probed as many at once as the host's congestion window allows, each
+//! waiting as long as the round-trip estimate says (the host's, or the scan's while the host
+//! has not answered yet). A port that stays silent goes again at once, while the rest of the
+//! host is still being probed, as long as the host's [`RetryAllowance`] permits; then it is
+//! reported filtered (no-response). A scan-wide semaphore keeps the sockets in flight within
+//! the descriptor budget.
 
 mod outcome;
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -55,11 +59,24 @@ pub struct ConnectScanner {
     context: Arc<ProbeContext>,
 }
 
+/// The shortest interval a waiting probe rereads its timeout at (see [`ProbeContext::recheck`]).
+const MIN_RECHECK: Duration = Duration::from_millis(10);
+
 /// What every probe of the scan shares.
 struct ProbeContext {
     /// `--max-rate`
     rate: Option<Mutex<Pacer>>,
     source: Source,
+    /// Round trips and loss over every host: what hosts not heard from yet are judged by.
+    scan: Mutex<ScanTiming>,
+    /// How often a waiting probe looks again at the round-trip estimate, which answers to
+    /// other probes may have lowered since it was sent.
+    recheck: Duration,
+}
+
+struct ScanTiming {
+    rtt: RttEstimator,
+    loss: LossRate,
 }
 
 /// Per-host timing state shared by that host's probes in flight.
@@ -68,32 +85,44 @@ struct HostTiming {
     window: CongestionWindow,
     retries: RetryAllowance,
     delay: Option<Pacer>,
-    /// When each round of tries began: an answer to try n shows try n - 1 lost then.
-    rounds: Vec<Instant>,
 }
 
 impl HostTiming {
-    /// Learns from an answer to a probe sent as try `try_number` that took `elapsed`, with
-    /// `flight` probes in flight.
-    fn answered(&mut self, try_number: u32, elapsed: Duration, flight: usize) {
+    /// Learns from an answer to try `try_number` of a port that took `elapsed`, the port's
+    /// earlier tries `lost`, with `flight` probes in flight.
+    fn answered(&mut self, try_number: u32, lost: Option<LostTries>, elapsed: Duration, flight: usize) {
         let now = Instant::now();
         self.rtt.sample(elapsed);
         self.retries.answered_on(try_number);
-        // The connect scan has no adaptive scan delay (yet): only the window adapts. A loss
-        // shows a round after the lost try, when its retry is answered.
-        let lost = (try_number > 0).then(|| {
-            let lost_rounds = &self.rounds[..try_number as usize];
-            let count = u8::try_from(lost_rounds.len()).unwrap_or(u8::MAX);
-            LostTries { first: lost_rounds[0], last: lost_rounds[lost_rounds.len() - 1], count }
-        });
+        // The connect scan has no adaptive scan delay (yet): only the window adapts.
         self.window.on_answer(now.checked_sub(elapsed), lost, flight);
         let settled_before = now.checked_sub(self.rtt.timeout() * 2);
         let _ = self.window.judge(settled_before.unwrap_or(now), now);
     }
+
+    /// How long a probe waits: by the host's own round trips once it has answered, else by
+    /// every host's (`scan_timeout`).
+    fn timeout(&self, scan_timeout: Duration) -> Duration {
+        if self.rtt.srtt().is_some() {
+            self.rtt.timeout()
+        } else {
+            scan_timeout
+        }
+    }
+}
+
+/// A try of a port waiting for a socket.
+#[derive(Debug, Clone, Copy)]
+struct Try {
+    port: u16,
+    number: u32,
+    /// The port's earlier tries, all unanswered: the losses an answer to this one shows.
+    lost: Option<LostTries>,
 }
 
 struct Probe {
-    port: u16,
+    sent: Try,
+    at: Instant,
     outcome: Outcome,
     elapsed: Duration,
 }
@@ -108,6 +137,15 @@ impl ConnectScanner {
             context: Arc::new(ProbeContext {
                 rate: config.max_rate.map(|rate| Mutex::new(Pacer::per_second(rate))),
                 source: config.source.clone(),
+                scan: Mutex::new(ScanTiming {
+                    rtt: RttEstimator::new(
+                        config.timing.initial_rtt_timeout,
+                        config.timing.min_rtt_timeout,
+                        config.timing.max_rtt_timeout,
+                    ),
+                    loss: LossRate::default(),
+                }),
+                recheck: config.timing.min_rtt_timeout.max(MIN_RECHECK),
             }),
             config,
         }
@@ -156,69 +194,90 @@ impl ConnectScanner {
             window: CongestionWindow::new(self.in_flight, timing.min_parallelism, Instant::now()),
             retries: RetryAllowance::new(timing.max_retries),
             delay: (!timing.scan_delay.is_zero()).then(|| Pacer::with_interval(timing.scan_delay)),
-            rounds: Vec::new(),
         }));
-        let mut pending = ports.to_vec();
+        let mut ports = ports.to_vec();
         if self.config.randomize_ports {
-            pending.shuffle(&mut rand::rng());
+            ports.shuffle(&mut rand::rng());
         }
-        let mut scanned = ScannedHost { ports: Vec::with_capacity(ports.len()), round_trip: None };
-        for try_number in 0.. {
-            let silent = self.probe_round(addr, pending, try_number, &host, &mut scanned, observer).await?;
-            let may_retry =
-                host.lock().expect("host timing lock").retries.may_retry_after(try_number, &LossRate::default());
-            if silent.is_empty() || !may_retry {
-                silent.into_iter().for_each(|port| scanned.record(port, PortState::Filtered, Reason::NoResponse));
+        let mut waiting: VecDeque<Try> = ports.into_iter().map(|port| Try { port, number: 0, lost: None }).collect();
+        let mut scanned = ScannedHost { ports: Vec::with_capacity(waiting.len()), round_trip: None };
+        loop {
+            let spent = self.probe_all(addr, &mut waiting, &host, &mut scanned, observer).await?;
+            // A port whose tries ran out early, before the loss they show was measured, may
+            // have earned more by now.
+            let (again, given_up): (Vec<Try>, Vec<Try>) =
+                spent.into_iter().partition(|next| self.may_retry(&host, next.number - 1));
+            given_up.into_iter().for_each(|spent| scanned.record(spent.port, PortState::Filtered, Reason::NoResponse));
+            if again.is_empty() {
                 break;
             }
-            pending = silent;
+            waiting.extend(again);
         }
         scanned.ports.sort_by_key(|p| p.port);
         scanned.round_trip = host.lock().expect("host timing lock").rtt.round_trip();
         Ok(scanned)
     }
 
-    /// Probes every port of `ports` once and returns those that stayed silent. A probe exists
-    /// only once it holds a socket slot, so memory stays bounded by the socket budget however
-    /// many hosts and ports wait. Each probe is a task of its own, so that the kernel work of
-    /// many connects spreads over every core; dropping the round aborts them.
-    async fn probe_round(
+    /// Whether a port silent after try `try_number` may go again.
+    fn may_retry(&self, host: &Mutex<HostTiming>, try_number: u32) -> bool {
+        let scan_loss = self.context.scan.lock().expect("scan timing lock").loss;
+        host.lock().expect("host timing lock").retries.may_retry_after(try_number, &scan_loss)
+    }
+
+    /// Probes the `waiting` tries, and each silent port again as its allowance permits, until
+    /// every port has an answer or has spent its tries; returns the tries the latter would
+    /// go on with.
+    /// A probe exists only once it holds a socket slot, so memory stays bounded by the socket
+    /// budget however many hosts and ports wait. Each probe is a task of its own, so that the
+    /// kernel work of many connects spreads over every core; dropping this aborts them.
+    async fn probe_all(
         &self,
         addr: IpAddr,
-        ports: Vec<u16>,
-        try_number: u32,
+        waiting: &mut VecDeque<Try>,
         host: &Arc<Mutex<HostTiming>>,
         scanned: &mut ScannedHost,
         observer: &dyn ScanObserver,
-    ) -> Result<Vec<u16>, ConnectError> {
-        host.lock().expect("host timing lock").rounds.push(Instant::now());
-        let mut waiting = ports.into_iter().peekable();
+    ) -> Result<Vec<Try>, ConnectError> {
         let mut in_flight = JoinSet::new();
-        let mut silent = Vec::new();
+        let mut spent = Vec::new();
         loop {
             tokio::select! {
                 biased;
                 Some(joined) = in_flight.join_next() => {
-                    let Probe { port, outcome, elapsed } = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+                    let Probe { sent, at, outcome, elapsed } =
+                        joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
                     match outcome {
-                        Outcome::Silent => silent.push(port),
+                        // Sent again before new ports, so the host's last answers are not
+                        // waited for one timeout after another.
+                        Outcome::Silent if self.may_retry(host, sent.number) => waiting.push_front(sent.silent_at(at)),
+                        Outcome::Silent => spent.push(sent.silent_at(at)),
                         Outcome::Answer(state, reason) => {
-                            host.lock().expect("host timing lock").answered(try_number, elapsed, in_flight.len() + 1);
+                            self.learn(host, sent, elapsed, in_flight.len() + 1);
                             if state == PortState::Open {
-                                observer.open_port_found(addr, Protocol::Tcp, port);
+                                observer.open_port_found(addr, Protocol::Tcp, sent.port);
                             }
-                            scanned.record(port, state, reason);
+                            scanned.record(sent.port, state, reason);
                         }
                     }
                 }
-                slot = self.sockets.clone().acquire_owned(), if waiting.peek().is_some() && in_flight.len() < Self::window(host) => {
+                slot = self.sockets.clone().acquire_owned(), if !waiting.is_empty() && in_flight.len() < Self::window(host) => {
                     let slot = slot.expect("the semaphore is never closed");
-                    let target = SocketAddr::new(addr, waiting.next().expect("peeked"));
-                    in_flight.spawn(probe(target, slot, self.context.clone(), host.clone()));
+                    let next = waiting.pop_front().expect("checked above");
+                    in_flight.spawn(probe(addr, next, slot, self.context.clone(), host.clone()));
                 }
-                else => return Ok(silent),
+                else => return Ok(spent),
             }
         }
+    }
+
+    /// Timing lessons from an answer to `sent` that took `elapsed`, with `flight` in flight.
+    fn learn(&self, host: &Mutex<HostTiming>, sent: Try, elapsed: Duration, flight: usize) {
+        {
+            let mut scan = self.context.scan.lock().expect("scan timing lock");
+            scan.rtt.sample(elapsed);
+            scan.loss.answered_on(sent.number);
+        }
+        host.lock().expect("host timing lock").answered(sent.number, sent.lost, elapsed, flight);
     }
 
     fn window(host: &Mutex<HostTiming>) -> usize {
@@ -245,24 +304,57 @@ impl ScannedHost {
     }
 }
 
+impl Try {
+    /// This try went unanswered from `at`: the next one.
+    fn silent_at(self, at: Instant) -> Try {
+        Try { number: self.number + 1, lost: Some(LostTries::and(self.lost, at)), ..self }
+    }
+}
+
 /// One connect() attempt holding a socket slot, sent when the pacing allows.
 async fn probe(
-    target: SocketAddr,
+    addr: IpAddr,
+    sent: Try,
     _slot: OwnedSemaphorePermit,
     context: Arc<ProbeContext>,
     host: Arc<Mutex<HostTiming>>,
 ) -> Result<Probe, ConnectError> {
     wait_to_send(context.rate.as_ref(), &host).await;
-    let started = Instant::now();
-    let timeout = {
-        let mut host = host.lock().expect("host timing lock");
-        host.window.sent(started);
-        host.rtt.timeout()
+    let at = Instant::now();
+    host.lock().expect("host timing lock").window.sent(at);
+    let target = SocketAddr::new(addr, sent.port);
+    let timeout = || {
+        let scan_timeout = context.scan.lock().expect("scan timing lock").rtt.timeout();
+        host.lock().expect("host timing lock").timeout(scan_timeout)
     };
-    let attempt = tokio::time::timeout(timeout, connect(target, &context.source)).await.ok();
-    let elapsed = started.elapsed();
+    let attempt = within_timeout(connect(target, &context.source), at, timeout, context.recheck).await;
+    let elapsed = at.elapsed();
     let outcome = classify(attempt).map_err(|source| ConnectError { addr: target, source })?;
-    Ok(Probe { port: target.port(), outcome, elapsed })
+    Ok(Probe { sent, at, outcome, elapsed })
+}
+
+/// Runs `work` until the timeout of a probe sent at `sent`, `None` past it. The timeout is
+/// read again every `recheck`: a probe sent before its host (or the scan) was first heard
+/// from starts with the initial timeout, a second by default, and waits only as long as the
+/// round trips measured since say.
+async fn within_timeout<F: Future>(
+    work: F,
+    sent: Instant,
+    timeout: impl Fn() -> Duration,
+    recheck: Duration,
+) -> Option<F::Output> {
+    tokio::pin!(work);
+    loop {
+        let deadline = sent + timeout();
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        let wake = deadline.min(now + recheck);
+        if let Ok(output) = tokio::time::timeout_at(wake.into(), &mut work).await {
+            return Some(output);
+        }
+    }
 }
 
 /// Waits for both the scan-wide `--max-rate` slot and the host's `--scan-delay` slot.
@@ -286,4 +378,30 @@ async fn connect(target: SocketAddr, source: &Source) -> io::Result<TcpStream> {
         socket.bind(&SocketAddr::new(addr, 0).into())?;
     }
     TcpSocket::from_std_stream(socket.into()).connect(target).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_probe_sent_before_the_first_answer_waits_only_as_long_as_answers_since_say() {
+        // Regression: silent ports in a host's first window waited the whole initial timeout
+        // (a second), though the host's first answers soon showed round trips of microseconds.
+        let sent = Instant::now();
+        let first_answer = sent + Duration::from_millis(30);
+        let timeout = || if Instant::now() < first_answer { Duration::from_secs(1) } else { Duration::from_millis(50) };
+        let never = std::future::pending::<()>();
+        assert_eq!(within_timeout(never, sent, timeout, Duration::from_millis(10)).await, None);
+        let waited = sent.elapsed();
+        assert!(waited < Duration::from_millis(500), "waited {waited:?}");
+    }
+
+    #[tokio::test]
+    async fn work_done_in_time_is_returned() {
+        let work = async { 7 };
+        let output =
+            within_timeout(work, Instant::now(), || Duration::from_millis(50), Duration::from_millis(10)).await;
+        assert_eq!(output, Some(7));
+    }
 }
