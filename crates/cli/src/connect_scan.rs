@@ -52,7 +52,7 @@ pub(crate) fn connect_scan(
         loop {
             tokio::select! {
                 host = hosts.next() => match host {
-                    Some(host) => report(host?)?,
+                    Some(host) => report(vec![host?])?,
                     None => return Ok(Finished::All),
                 },
                 () = stopped(stop) => return Ok(Finished::Interrupted),

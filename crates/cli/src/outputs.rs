@@ -32,11 +32,12 @@ pub(crate) fn sinks(options: &ScanOptions) -> Result<Fanout, RunError> {
     let normal = normal_options(options);
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if terminal_output(options) {
-        sinks.push(Box::new(NormalSink::terminal(std::io::stdout(), normal)));
+        // Buffered, so that a batch of hosts is one write, not one per line.
+        sinks.push(Box::new(NormalSink::terminal(std::io::BufWriter::new(std::io::stdout()), normal)));
     }
     for (format, path) in &options.outputs {
         let out: Box<dyn Write> = if path == Path::new("-") {
-            Box::new(std::io::stdout())
+            Box::new(std::io::BufWriter::new(std::io::stdout()))
         } else {
             let file = std::fs::OpenOptions::new()
                 .create(true)

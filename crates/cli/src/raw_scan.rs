@@ -95,7 +95,7 @@ pub(crate) fn raw_scan(
             phase.end_quietly();
         }
         if options.hosts_only {
-            found.into_iter().try_for_each(&mut *report)?;
+            report(found)?;
             continue;
         }
         let up_targets: Vec<Target> =
@@ -111,13 +111,14 @@ pub(crate) fn raw_scan(
             phase.end(scanned.len() * per_host, "ports");
         }
         // Reported in the order of the targets, each up host with its port scan.
-        for host in found {
+        let hosts = found.into_iter().map(|host| {
             if host.is_up() {
-                report(with_discovery(scanned.next().expect("a port scan per host up"), &host))?;
+                with_discovery(scanned.next().expect("a port scan per host up"), &host)
             } else {
-                report(host)?;
+                host
             }
-        }
+        });
+        report(hosts.collect())?;
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use model::{HostResult, HostStatus, ScanSummary, Target};
-use output::{JsonLayout, JsonSink, Sink};
+use output::{Fanout, JsonLayout, JsonSink, Sink};
 use services::{ServicesTable, TableSource};
 use targets::{Family, SystemResolver, TargetWalk};
 
@@ -61,12 +61,18 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let observer =
         Discoveries { verbose: options.verbosity > 0 && terminal_output(&options), progress: progress.clone() };
     let (mut scanned, mut up) = (0u64, 0u64);
-    let mut report = |host: HostResult| {
-        let host = name_services(host, &services);
-        scanned += 1;
-        up += u64::from(host.is_up());
-        progress.host_done(host.is_up());
-        progress.while_hidden(|| sink.host(&host)).map_err(write_failed)
+    let mut report = |hosts: Vec<HostResult>| {
+        let write_all = |sink: &mut Fanout| {
+            for host in hosts {
+                let host = name_services(host, &services);
+                scanned += 1;
+                up += u64::from(host.is_up());
+                progress.host_done(host.is_up());
+                sink.host(&host)?;
+            }
+            sink.flush()
+        };
+        progress.while_hidden(|| write_all(&mut sink)).map_err(write_failed)
     };
     let run = ScanRun {
         ports: &ports,
@@ -130,7 +136,7 @@ fn list_targets(mut targets: impl Iterator<Item = Target>, run: ScanRun) -> Resu
         if let Some(names) = names {
             runtime.block_on(names.name_all(&mut listed));
         }
-        listed.into_iter().try_for_each(&mut *report)?;
+        report(listed)?;
     }
 }
 

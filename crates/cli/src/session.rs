@@ -24,8 +24,9 @@ pub(crate) struct ScanRun<'a> {
     pub names: Option<&'a NameFinder>,
     pub runtime: &'a tokio::runtime::Runtime,
     pub observer: &'a Discoveries,
-    /// Takes each host's result, in target order.
-    pub report: &'a mut dyn FnMut(HostResult) -> Result<(), RunError>,
+    /// Takes the hosts' results, in target order, a batch at a time: the outputs show each
+    /// batch as a whole.
+    pub report: &'a mut dyn FnMut(Vec<HostResult>) -> Result<(), RunError>,
     pub stop: &'a AtomicBool,
 }
 

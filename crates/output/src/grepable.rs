@@ -31,8 +31,7 @@ impl<W: Write> Sink for GrepableSink<W> {
     fn host(&mut self, host: &HostResult) -> std::io::Result<()> {
         if host.status == HostStatus::Listed {
             let name = host.target.display_name().unwrap_or_default();
-            writeln!(self.out, "Host: {} ({name})\tStatus: Unknown", host.target.addr)?;
-            return self.out.flush();
+            return writeln!(self.out, "Host: {} ({name})\tStatus: Unknown", host.target.addr);
         }
         if !host.is_up() {
             return Ok(());
@@ -44,14 +43,17 @@ impl<W: Write> Sink for GrepableSink<W> {
         let id = format!("Host: {} ({})", host.target.addr, host.target.display_name().unwrap_or_default());
         writeln!(self.out, "{id}\tStatus: Up")?;
         if self.options.hosts_only {
-            return self.out.flush();
+            return Ok(());
         }
         let ports: Vec<String> = shown.iter().map(|p| port_field(p)).collect();
         write!(self.out, "{id}\tPorts: {}", ports.join(", "))?;
         if let Some((state, count)) = largest_state(&hidden) {
             write!(self.out, "\tIgnored State: {state} ({count})")?;
         }
-        writeln!(self.out)?;
+        writeln!(self.out)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
 

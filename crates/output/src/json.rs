@@ -1,6 +1,6 @@
 //! portolan's JSON output: `-oJ` writes one document for the whole scan, `--ndjson` one object per
-//! line (the scan's start, each host the moment it is done, the summary), flushed as it goes so
-//! that a pipeline sees results during a long scan. The layout is documented in docs/json.md and
+//! line (the scan's start, each host as it is done, the summary), flushed after each batch of
+//! hosts the scan completes, so that a pipeline sees results during a long scan. The layout is documented in docs/json.md and
 //! versioned by `schema_version`.
 
 use std::io::Write;
@@ -107,8 +107,7 @@ impl<W: Write> JsonSink<W> {
         if let serde_json::Value::Object(fields) = &mut object {
             fields.insert("type".into(), kind.into());
         }
-        writeln!(self.out, "{object}")?;
-        self.out.flush()
+        writeln!(self.out, "{object}")
     }
 }
 
@@ -135,7 +134,10 @@ impl<W: Write> Sink for JsonSink<W> {
         };
         self.start = Some(start.clone());
         match self.layout {
-            JsonLayout::Lines => self.object("start", &header),
+            JsonLayout::Lines => {
+                self.object("start", &header)?;
+                self.out.flush()
+            }
             JsonLayout::Document => {
                 let fields = serde_json::to_string(&header).map_err(std::io::Error::other)?;
                 // The header's fields, then the hosts as they come, then the summary.
@@ -153,10 +155,13 @@ impl<W: Write> Sink for JsonSink<W> {
             JsonLayout::Document => {
                 let separator = if self.hosts_written == 0 { "\n" } else { ",\n" };
                 self.hosts_written += 1;
-                write!(self.out, "{separator}{}", serde_json::to_string(&record).map_err(std::io::Error::other)?)?;
-                self.out.flush()
+                write!(self.out, "{separator}{}", serde_json::to_string(&record).map_err(std::io::Error::other)?)
             }
         }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
     }
 
     fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()> {
@@ -170,7 +175,10 @@ impl<W: Write> Sink for JsonSink<W> {
             interrupted: summary.interrupted,
         };
         match self.layout {
-            JsonLayout::Lines => self.object("summary", &record),
+            JsonLayout::Lines => {
+                self.object("summary", &record)?;
+                self.out.flush()
+            }
             JsonLayout::Document => {
                 let summary = serde_json::to_string(&record).map_err(std::io::Error::other)?;
                 writeln!(self.out, "\n],\"summary\":{summary}}}")?;

@@ -39,10 +39,14 @@ pub struct ScanInfo {
     pub ports: Vec<u16>,
 }
 
-/// A consumer of scan results, fed in scan order.
+/// A consumer of scan results, fed in scan order. The start and the finish reach the
+/// output at once; hosts are written as they come and reach it at the next `flush`, which
+/// the scan calls after each batch of hosts it completes: a pipeline or a `tail -f` sees
+/// results during a long scan, and a sweep of thousands of hosts costs no write per host.
 pub trait Sink {
     fn start(&mut self, start: &ScanStart) -> std::io::Result<()>;
     fn host(&mut self, host: &HostResult) -> std::io::Result<()>;
+    fn flush(&mut self) -> std::io::Result<()>;
     fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()>;
 }
 
@@ -56,6 +60,10 @@ impl Sink for Fanout {
 
     fn host(&mut self, host: &HostResult) -> std::io::Result<()> {
         self.0.iter_mut().try_for_each(|sink| sink.host(host))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|sink| sink.flush())
     }
 
     fn finish(&mut self, summary: &ScanSummary) -> std::io::Result<()> {

@@ -72,7 +72,10 @@ impl<W: Write> Sink for NormalSink<W> {
 
     fn host(&mut self, host: &HostResult) -> std::io::Result<()> {
         let report = host_report(host, &self.options);
-        self.out.write_all(report.as_bytes())?;
+        self.out.write_all(report.as_bytes())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
 

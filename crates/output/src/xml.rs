@@ -115,7 +115,10 @@ impl<W: Write> Sink for XmlSink<W> {
                 micros(times.timeout)
             )?;
         }
-        writeln!(self.out, "</host>")?;
+        writeln!(self.out, "</host>")
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
 
