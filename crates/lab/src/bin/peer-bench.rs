@@ -6,6 +6,9 @@
 //!   p2       -sS of port 80 on a /16 of AnyIP hosts, all open, vs nmap -T5, zmap and masscan
 //!   p3       p1 with 5 % of packets dropped at random in both directions
 //!   p4       -sS of port 80 on the whole 198.18.0.0/15 with --max-rate: resident memory over time
+//!   p5       -sS of all 65535 ports of one host, 10 open, 2 dropped, 2 rejected (admin-prohibited),
+//!            vs nmap -sS -T5 and masscan; every port's state checked
+//!   p6, p7   p2 with 5 % (p6) or 10 % (p7) of packets dropped at random in both directions
 //!   u1       -sU --top-ports 100 of one host with Linux's default ICMP rate limit, vs nmap -sU -T4
 //!   u0       u1 with the target's ICMP rate limit off
 //!   u2       -sU --top-ports 20 of 245 hosts, each its own kernel with the default rate limit
@@ -68,15 +71,18 @@ fn main() {
     match scenario.as_str() {
         "connect" => connect(&portolan, runs),
         "p1" => full_ports(&portolan, runs, false),
-        "p2" => sweep(&portolan, runs),
+        "p2" => sweep(&portolan, runs, 0),
         "p3" => full_ports(&portolan, runs, true),
         "p4" => memory(&portolan),
+        "p5" => firewalled_ports(&portolan, runs),
+        "p6" => sweep(&portolan, runs, 5),
+        "p7" => sweep(&portolan, runs, 10),
         "u1" => udp_one_host(&portolan, runs, true),
         "u0" => udp_one_host(&portolan, runs, false),
         "u2" => udp_many_hosts(&portolan, runs),
         "d1" => discovery_sweep(&portolan, runs, false),
         "d2" => discovery_sweep(&portolan, runs, true),
-        other => panic!("unknown scenario {other:?}: use connect, p1, p2, p3, p4, u1, u0, u2, d1 or d2"),
+        other => panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, d1 or d2"),
     }
 }
 
@@ -154,10 +160,13 @@ fn masscan(label: &str, target: &str, ports: &str, rate: u32, mac: &str, probes:
     Tool { deadline: Some(scan_time + Duration::from_secs(2)), ..tool(label, "masscan", &args) }
 }
 
-fn sweep(portolan: &str, runs: usize) {
+fn sweep(portolan: &str, runs: usize, loss_percent: u8) {
     let lab = Lab::new().expect("build lab (run as root)");
     lab.any_ip(SWEEP).expect("AnyIP");
     let _listener = lab.listen_tcp(&[80]).expect("listener");
+    if loss_percent > 0 {
+        lab.lose_packets(loss_percent).expect("loss");
+    }
     let mac = lab.target_mac().expect("target MAC");
     let common = ["-sS", "-n", "-Pn", "-p80", SWEEP];
     let mut tools = vec![
@@ -168,20 +177,53 @@ fn sweep(portolan: &str, runs: usize) {
         masscan("masscan 200k pps", SWEEP, "80", 200_000, &mac, SWEEP_HOSTS as u64),
     ];
     tools.extend(baseline(&common));
-    compare(
-        &lab,
-        "P2: SYN scan of port 80 on a /16 of lab hosts (AnyIP), all open",
-        &tools,
-        runs,
-        SWEEP_HOSTS,
-        open_hosts_found,
-    );
+    let title = match loss_percent {
+        0 => "P2: SYN scan of port 80 on a /16 of lab hosts (AnyIP), all open".to_string(),
+        5 => "P6: P2 with 5% loss both ways".to_string(),
+        percent => format!("P7: P2 with {percent}% loss both ways"),
+    };
+    compare(&lab, &title, &tools, runs, SWEEP_HOSTS, open_hosts_found);
+}
+
+/// What each TCP port of the firewalled lab host really is.
+fn tcp_truth(port: u16) -> &'static str {
+    if OPEN.contains(&port) {
+        "open"
+    } else if DROPPED.contains(&port) || REJECTED.contains(&port) {
+        "filtered"
+    } else {
+        "closed"
+    }
+}
+
+/// P5: the firewalled host, every port's state checked against the truth.
+fn firewalled_ports(portolan: &str, runs: usize) {
+    let (lab, _listeners) = full_port_lab(true);
+    let target = TARGET_V4.to_string();
+    let common = ["-sS", "-n", "-Pn", "-p-", target.as_str()];
+    let mut tools =
+        vec![tool("portolan -sS", portolan, &common), tool("nmap -sS -T5", "nmap", &[&["-T5"], &common[..]].concat())];
+    tools.extend(baseline(&common));
+    let mac = lab.target_mac().expect("target MAC");
+    tools.push(masscan("masscan 100k (open)", &target, "0-65535", 100_000, &mac, 65536));
+    let title = "P5: SYN scan of all 65535 ports of one lab host (10 open, 2 dropped, 2 rejected admin-prohibited)";
+    compare_accuracy(&lab, title, &tools, runs, &|report| {
+        if report.contains(" scan report for ") {
+            let interesting: Vec<u16> = OPEN.iter().chain(&DROPPED).chain(&REJECTED).copied().collect();
+            wrong_ports(report, "tcp", &interesting, &|_, port| tcp_truth(port))
+        } else {
+            // masscan lists only the open ports it found: the other states go unchecked.
+            OPEN.len() - open_ports_found(report)
+        }
+    });
 }
 
 const UDP_SERVICES: [(u16, UdpService); 4] =
     [(7, UdpService::Echo), (53, UdpService::Dns), (123, UdpService::Ntp), (161, UdpService::Snmp)];
 const UDP_DROPPED: u16 = 500;
 const UDP_REJECTED: u16 = 1434;
+/// The UDP lab host's ports that are not closed.
+const UDP_INTERESTING: [u16; 6] = [7, 53, 123, 161, UDP_DROPPED, UDP_REJECTED];
 
 /// What each port of the UDP lab host really is.
 fn udp_truth(port: u16) -> &'static str {
@@ -210,7 +252,9 @@ fn udp_one_host(portolan: &str, runs: usize, rate_limited: bool) {
         if rate_limited { 1 } else { 0 },
         if rate_limited { "at Linux's default (6, then 1/s)" } else { "off" },
     );
-    compare_accuracy(&lab, &title, &tools, runs, &|report| wrong_udp_ports(report, &|_, port| udp_truth(port)));
+    compare_accuracy(&lab, &title, &tools, runs, &|report| {
+        wrong_ports(report, "udp", &UDP_INTERESTING, &|_, port| udp_truth(port))
+    });
 }
 
 fn udp_many_hosts(portolan: &str, runs: usize) {
@@ -226,7 +270,7 @@ fn udp_many_hosts(portolan: &str, runs: usize) {
     let expected_hosts = hosts.len();
     compare_accuracy(&lab, title, &tools, runs, &|report| {
         let missing = expected_hosts.saturating_sub(report.matches(" scan report for ").count());
-        wrong_udp_ports(report, &|_, _| "closed") + missing * 20
+        wrong_ports(report, "udp", &UDP_INTERESTING, &|_, _| "closed") + missing * 20
     });
 }
 
@@ -262,10 +306,17 @@ fn compare_accuracy(lab: &Lab, title: &str, tools: &[Tool], runs: usize, wrong: 
     }
 }
 
-/// Ports of an Nmap-style UDP report whose state differs from `truth(host, port)`. Listed
-/// ports are checked one by one; ports summarised in "Not shown" are counted as wrong where a
-/// state holds more of them than the truth leaves unlisted.
-fn wrong_udp_ports(report: &str, truth: &dyn Fn(Ipv4Addr, u16) -> &'static str) -> usize {
+/// Ports of `protocol` in an Nmap-style report whose state differs from `truth(host, port)`.
+/// Listed ports are checked one by one; ports summarised in "Not shown" are counted as wrong
+/// where a state other than closed holds more of them than the `interesting` ports (those not
+/// closed) the report left unlisted.
+fn wrong_ports(
+    report: &str,
+    protocol: &str,
+    interesting: &[u16],
+    truth: &dyn Fn(Ipv4Addr, u16) -> &'static str,
+) -> usize {
+    let suffix = format!("/{protocol}");
     let mut wrong = 0;
     for host_report in report.split(" scan report for ").skip(1) {
         let Some(host) = host_report.split_whitespace().next().and_then(|h| h.parse::<Ipv4Addr>().ok()) else {
@@ -280,7 +331,7 @@ fn wrong_udp_ports(report: &str, truth: &dyn Fn(Ipv4Addr, u16) -> &'static str) 
                     let count: usize = words.next().and_then(|n| n.parse().ok()).unwrap_or(0);
                     *hidden.entry(words.next().unwrap_or_default().to_string()).or_default() += count;
                 }
-            } else if let Some((port, rest)) = line.split_once("/udp") {
+            } else if let Some((port, rest)) = line.split_once(suffix.as_str()) {
                 if let (Ok(port), Some(state)) = (port.parse::<u16>(), rest.split_whitespace().next()) {
                     listed.insert(port, state.to_string());
                 }
@@ -288,14 +339,8 @@ fn wrong_udp_ports(report: &str, truth: &dyn Fn(Ipv4Addr, u16) -> &'static str) 
         }
         wrong += listed.iter().filter(|&(&port, state)| truth(host, port) != state).count();
         // Interesting ports of the truth that the report did not list may hide in "Not shown".
-        let unlisted_truth = |state: &str| {
-            UDP_SERVICES
-                .iter()
-                .map(|&(p, _)| p)
-                .chain([UDP_DROPPED, UDP_REJECTED])
-                .filter(|p| !listed.contains_key(p) && truth(host, *p) == state)
-                .count()
-        };
+        let unlisted_truth =
+            |state: &str| interesting.iter().filter(|p| !listed.contains_key(p) && truth(host, **p) == state).count();
         wrong += hidden
             .iter()
             .filter(|(state, _)| state.as_str() != "closed")
