@@ -55,9 +55,30 @@ pub fn route_to(dst: Ipv4Addr, through: Option<u32>) -> io::Result<Route> {
 }
 
 /// The route the kernel would take to each of `dsts` (out of `through` when given), or why
-/// there is none, asked over one socket with many requests in flight: a sweep of a /16 has
-/// 65,536 routes to look up, each target following its own (policy routes, several gateways).
+/// there is none: a sweep of a /16 has 65,536 routes to look up, each target following its
+/// own (policy routes, several gateways). The kernel answers each request on the asking
+/// thread, so the lookups are shared among threads, one per core, each with its socket and
+/// many requests in flight.
 pub fn routes_to(dsts: &[Ipv4Addr], through: Option<u32>) -> io::Result<Vec<io::Result<Route>>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_ROUTE_THREADS);
+    let share = dsts.len().div_ceil(threads).max(ROUTES_IN_FLIGHT);
+    let looked_up: Vec<io::Result<Vec<io::Result<Route>>>> = std::thread::scope(|scope| {
+        let lookups: Vec<_> =
+            dsts.chunks(share).map(|part| scope.spawn(move || routes_over_one_socket(part, through))).collect();
+        lookups.into_iter().map(|lookup| lookup.join().expect("a route lookup panicked")).collect()
+    });
+    let mut routes = Vec::with_capacity(dsts.len());
+    for part in looked_up {
+        routes.extend(part?);
+    }
+    Ok(routes)
+}
+
+/// Threads looking up routes at most.
+const MAX_ROUTE_THREADS: usize = 4;
+
+/// [`routes_to`] over one socket, many requests in flight.
+fn routes_over_one_socket(dsts: &[Ipv4Addr], through: Option<u32>) -> io::Result<Vec<io::Result<Route>>> {
     let socket = Socket::new(Domain::from(libc::AF_NETLINK), Type::RAW, Some(Protocol::from(libc::NETLINK_ROUTE)))?;
     let mut routes: Vec<Option<io::Result<Route>>> = (0..dsts.len()).map(|_| None).collect();
     let mut buf = vec![0u8; 64 << 10];
@@ -258,6 +279,16 @@ fn align(len: usize) -> usize {
     (len + 3) & !3
 }
 
+/// The netlink reply parsers run over any bytes, for the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub fn parse_any_datagram(bytes: &[u8]) {
+    for message in messages(bytes) {
+        let _ = parse_route(message.payload);
+        let _ = parse_neighbour(message.payload);
+        let _ = check_error(message.payload);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,8 +321,8 @@ mod tests {
 
     #[test]
     fn routes_to_many_destinations_come_back_in_order_with_the_unroutable_ones_said_so() {
-        // Loopback everywhere; an unroutable class-E address among them, and more than one
-        // round of requests in flight.
+        // Loopback everywhere; an unroutable class-E address among them (first of the second
+        // thread's share on two cores), and more than one round of requests in flight.
         let mut dsts: Vec<Ipv4Addr> = (0..600).map(|i| Ipv4Addr::from(0x7f00_0001 + i)).collect();
         dsts[300] = Ipv4Addr::new(240, 0, 0, 1);
         let routes = routes_to(&dsts, None).expect("a netlink socket");

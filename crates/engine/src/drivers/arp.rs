@@ -40,5 +40,6 @@ pub fn run(
             }
         }
     }
+    super::close_in_background(socket);
     Ok(sweep.into_results())
 }

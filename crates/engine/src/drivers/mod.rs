@@ -25,6 +25,13 @@ pub trait ScanObserver: Send + Sync {
     fn unreachable(&self, _addr: IpAddr, _error: &io::Error) {}
 }
 
+/// Closes sockets on a thread of their own: closing a link-layer socket waits for the
+/// kernel's network RCU grace period (`synchronize_net`), some 40 ms each on the lab, time the
+/// results can spend reaching the outputs instead.
+fn close_in_background(sockets: impl Send + 'static) {
+    std::thread::spawn(move || drop(sockets));
+}
+
 /// Why a raw-packet scan (or an ARP sweep) could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum RawScanError {

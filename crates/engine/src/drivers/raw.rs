@@ -18,7 +18,7 @@ use probes::{parse_response, Response, Technique};
 use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 use super::path::{Receiver, Routed, Transmitter};
-use super::{RawScanError, ScanObserver};
+use super::{close_in_background, RawScanError, ScanObserver};
 use crate::core::probe_engine::{ProbeEngine, RawConfig, ScanGroup, Settled};
 use crate::CookieKey;
 
@@ -142,10 +142,12 @@ fn scan_from<T: Technique>(
     let engine = ProbeEngine::new(technique, config.clone(), group, key, &mut rand::rng(), Instant::now());
     let engine = Mutex::new(engine);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
-    std::thread::scope(|scope| {
+    let worked = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers).map(|_| scope.spawn(|| work(&sockets, &engine, observer, stop))).collect();
         handles.into_iter().try_for_each(|handle| handle.join().expect("scan worker panicked"))
-    })?;
+    });
+    close_in_background(sockets);
+    worked?;
     Ok(engine.into_inner().expect("engine lock").into_results())
 }
 
