@@ -168,3 +168,10 @@ pub struct PortResult {
     /// The service name from the services table (Nmap's `method="table"`), if one is known.
     pub service: Option<String>,
 }
+
+impl PortResult {
+    /// A port's state and reason, with no TTL, router or service named.
+    pub fn new(protocol: Protocol, port: u16, state: PortState, reason: Reason) -> PortResult {
+        PortResult { protocol, port, state, reason, reason_ttl: None, reason_ip: None, service: None }
+    }
+}

@@ -125,15 +125,7 @@ fn totals(summary: &ScanSummary) -> String {
 /// A TCP port result for tests, without TTL or service (set them with struct update syntax).
 #[cfg(test)]
 pub(crate) fn tcp_port(port: u16, state: model::PortState, reason: model::Reason) -> model::PortResult {
-    model::PortResult {
-        protocol: model::Protocol::Tcp,
-        port,
-        state,
-        reason,
-        reason_ttl: None,
-        reason_ip: None,
-        service: None,
-    }
+    model::PortResult::new(model::Protocol::Tcp, port, state, reason)
 }
 
 /// The states a host's report summarises instead of listing, with their counts.

@@ -26,8 +26,9 @@ use crate::core::{
 };
 use crate::Source;
 
-/// Settings of a raw scan.
-#[derive(Debug, Clone)]
+/// Settings of a raw scan; by default, Nmap's default timing, no rate limits, not `-Pn`, and
+/// the source the routing table chooses.
+#[derive(Debug, Clone, Default)]
 pub struct RawConfig {
     pub timing: Timing,
     /// `--max-rate`: probes per second at most.

@@ -16,7 +16,7 @@ use wire::icmp::Query;
 use wire::tcp::{flags, ProbeRepr, QuotedTcp};
 
 use super::{Probe, ProbeEngine, RawConfig, ScanGroup};
-use crate::{CookieKey, Source, Timing};
+use crate::CookieKey;
 
 pub const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 pub const HOST: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
@@ -26,14 +26,7 @@ pub const MS: fn(u64) -> Duration = Duration::from_millis;
 
 /// Default timing, no rate limits, not `-Pn`, the source the routing table chooses.
 pub fn config() -> RawConfig {
-    RawConfig {
-        timing: Timing::default(),
-        max_rate: None,
-        min_rate: None,
-        assume_up: false,
-        sequential_ports: false,
-        source: Source::default(),
-    }
+    RawConfig::default()
 }
 
 /// What stands behind a port.

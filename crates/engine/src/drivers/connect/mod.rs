@@ -292,15 +292,7 @@ struct ScannedHost {
 
 impl ScannedHost {
     fn record(&mut self, port: u16, state: PortState, reason: Reason) {
-        self.ports.push(PortResult {
-            protocol: Protocol::Tcp,
-            port,
-            state,
-            reason,
-            reason_ttl: None,
-            reason_ip: None,
-            service: None,
-        });
+        self.ports.push(PortResult::new(Protocol::Tcp, port, state, reason));
     }
 }
 
