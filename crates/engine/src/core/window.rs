@@ -100,6 +100,9 @@ pub enum Judgement {
 /// timeout, enough to measure the round trip at once.
 pub const INITIAL_WINDOW: f64 = 32.0;
 const MIN_WINDOW: f64 = 1.0;
+/// The window silence alone may grow before any answer: a few thousand probes a second at
+/// the minimum timeout, should every one of them be lost.
+const SILENT_START_MAX: f64 = 256.0;
 /// The smallest share of the window one cut keeps.
 const DEEPEST_CUT: f64 = 0.125;
 /// The share of tries that may be lost, above the path's random loss, before the window is
@@ -179,12 +182,15 @@ impl CongestionWindow {
     /// down, a port filtered, or a loss, nobody can tell which until retransmissions are
     /// answered. Once the path has delivered answers and shown no loss, silence grows the
     /// window in slow start as answers do, so a sweep where few hosts answer speeds up as one
-    /// where all do. Before any answer, or once loss has been seen, silence may be loss, and
-    /// only answers grow the window.
+    /// where all do. Before any answer it does too, but only up to [`SILENT_START_MAX`]: where
+    /// few hosts are up, the first answer, which measures the path, may be hundreds of probes
+    /// away, and a window held at its start would take seconds to get there. Once loss has
+    /// been seen, silence may be loss, and only answers grow the window.
     pub fn on_silence(&mut self, flight: usize) {
         let loss_seen = self.threshold < self.max;
-        if self.answered && !loss_seen && self.filled(flight) {
-            self.window = (self.window + 1.0).min(self.max);
+        let limit = if self.answered { self.max } else { SILENT_START_MAX.min(self.max) };
+        if !loss_seen && self.filled(flight) && self.window < limit {
+            self.window = (self.window + 1.0).min(limit);
         }
     }
 
@@ -372,13 +378,13 @@ mod tests {
     }
 
     #[test]
-    fn silence_grows_the_window_after_an_answer_until_loss_is_seen() {
+    fn silence_grows_the_window_until_loss_is_seen_and_before_any_answer_only_so_far() {
         let mut path = Path::new(10_000, None);
-        (0..32).for_each(|_| path.window.on_silence(usize::MAX));
-        assert_eq!(path.window.allowed(), 32, "before any answer, silence may be loss");
+        (0..1000).for_each(|_| path.window.on_silence(usize::MAX));
+        assert_eq!(path.window.allowed(), 256, "before any answer, silence may be loss: so far only");
         path.window.on_answer(None, None, usize::MAX);
         (0..32).for_each(|_| path.window.on_silence(usize::MAX));
-        assert_eq!(path.window.allowed(), 65, "slow start, as for answers");
+        assert_eq!(path.window.allowed(), 289, "slow start, as for answers");
         // A path that carries 20 probes in flight: the overrun cuts the window...
         path.capacity = 20.0;
         let judgements = path.rounds(20);

@@ -79,6 +79,14 @@ impl<T: Technique> ProbeEngine<T> {
             return probe;
         }
         if state.first_probe.is_none() {
+            // Before the scan's first answer there is no round trip to wait for a lead's
+            // answer, nor a lead: the host gets every probe at once. (Waiting for the leads'
+            // silence would fill the small first windows with probes to hosts that were
+            // silent, where few are up, and put off the answer that measures the path.)
+            if self.scan_rtt.srtt().is_none() {
+                self.follow_up(host, slot);
+            }
+            let state = &mut self.hosts[host as usize];
             state.first_probe = Some(now);
             if let Some(limit) = self.config.timing.host_timeout {
                 self.host_deadlines.push(Reverse((now + limit, host)));

@@ -27,9 +27,7 @@ impl<T: Technique> ProbeEngine<T> {
             // path; or its probes were lost, which only other hosts' answers can tell. A host
             // that answers and then falls silent may be losing probes (or rationing its
             // replies), which its own answers tell.
-            if self.leads.is_some() && !host.answered && !host.followed_up {
-                self.follow_up(host_index, slot);
-            }
+            self.follow_up(host_index, slot);
             let host = &mut self.hosts[host_index as usize];
             let (overdue, lost_before) = if host.answered {
                 host.overdue.push_back((sent_at, slot));
@@ -249,8 +247,12 @@ impl<T: Technique> ProbeEngine<T> {
 
     /// Sends a host still silent a round trip after its lead probe (`lead`, its only one sent
     /// so far) its other probes (see [`Leads`]).
-    fn follow_up(&mut self, host: u32, lead: u64) {
-        self.hosts[host as usize].followed_up = true;
+    pub(super) fn follow_up(&mut self, host: u32, lead: u64) {
+        let state = &mut self.hosts[host as usize];
+        if self.leads.is_none() || state.answered || state.followed_up {
+            return;
+        }
+        state.followed_up = true;
         let first = self.slot_of(host, 0);
         let others = (first..first + self.ports.len() as u64).filter(|&slot| slot != lead);
         self.retry_queue.extend(others.map(Try::first));

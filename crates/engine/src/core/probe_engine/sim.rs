@@ -133,6 +133,8 @@ pub struct Sim<T> {
     sender_free: Instant,
     /// Whether the hosts' firewalls drop ICMP echo and timestamp requests, as many do.
     pub pings_dropped: bool,
+    /// Addresses where no host is: nothing answers there.
+    pub absent: std::collections::HashSet<Ipv4Addr>,
 }
 
 impl<T: Technique> Sim<T> {
@@ -168,6 +170,7 @@ impl<T: Technique> Sim<T> {
             send_cost: Duration::ZERO,
             sender_free: now,
             pings_dropped: false,
+            absent: Default::default(),
         }
     }
 
@@ -238,7 +241,7 @@ impl<T: Technique> Sim<T> {
     }
 
     fn answer(&mut self, probe: &Probe) {
-        if self.lost() {
+        if self.lost() || self.absent.contains(&probe.dst) {
             return;
         }
         let Some(arrives) = self.through_bottleneck() else { return };
