@@ -22,12 +22,11 @@ impl<T: Technique> ProbeEngine<T> {
             // At the end of the scan nothing is sent later to overtake the last probes.
             let tail = self.retry_queue.is_empty() && self.cursor >= self.order.len();
             let host_index = self.host_of(slot);
-            let host = &mut self.hosts[host_index as usize];
+            self.follow_up(host_index, slot);
             // A host never heard from may be down, and then its silence says nothing of the
             // path; or its probes were lost, which only other hosts' answers can tell. A host
             // that answers and then falls silent may be losing probes (or rationing its
             // replies), which its own answers tell.
-            self.follow_up(host_index, slot);
             let host = &mut self.hosts[host_index as usize];
             let (overdue, lost_before) = if host.answered {
                 host.overdue.push_back((sent_at, slot));
