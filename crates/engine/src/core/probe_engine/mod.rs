@@ -237,11 +237,12 @@ struct HostState {
     followed_up: bool,
 }
 
-/// For a technique that finds hosts with several probes: each host is sent first the probe
-/// that has answered most often so far (the lead), and the others only if it is still silent
-/// a round trip later. Where most hosts answer one probe, as on a network that answers
-/// pings, that is a fraction of the packets, and as fast; the lead changes as soon as
-/// another probe has drawn more answers.
+/// For a technique that finds hosts with several probes: once the scan has measured a round
+/// trip, each host is sent first the probe that has answered most often so far (the lead),
+/// and the others only if it is still silent a round trip later. Where most hosts answer one
+/// probe, as on a network that answers pings, that is a fraction of the packets, and as
+/// fast; the lead changes as soon as another probe has drawn more answers. (Before the first
+/// answer, each host gets every probe at once: there is no round trip to wait for yet.)
 struct Leads {
     /// Hosts each probe (by index) was the first answered of.
     answers: Vec<u64>,

@@ -244,8 +244,9 @@ impl<T: Technique> ProbeEngine<T> {
         }
     }
 
-    /// Sends a host still silent a round trip after its lead probe (`lead`, its only one sent
-    /// so far) its other probes (see [`Leads`]).
+    /// Sends a host its probes other than `lead` (the only one sent so far): once it is still
+    /// silent a round trip after it, or, before the scan's first answer, at once (see
+    /// [`Leads`]).
     pub(super) fn follow_up(&mut self, host: u32, lead: u64) {
         let state = &mut self.hosts[host as usize];
         if self.leads.is_none() || state.answered || state.followed_up {

@@ -227,6 +227,7 @@ impl ConnectScanner {
     /// Probes the `waiting` tries, and each silent port again as its allowance permits, until
     /// every port has an answer or has spent its tries; returns the tries the latter would
     /// go on with.
+    ///
     /// A probe exists only once it holds a socket slot, so memory stays bounded by the socket
     /// budget however many hosts and ports wait. Each probe is a task of its own, so that the
     /// kernel work of many connects spreads over every core; dropping this aborts them.
