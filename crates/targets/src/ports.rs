@@ -27,6 +27,30 @@ impl PortSet {
         self.bits[usize::from(port / 64)] |= 1 << (port % 64);
     }
 
+    /// Inserts every port of `low..=high`, a word of the bitmap at a time: `-p-` on three
+    /// protocols, or a list of many full ranges, is a few thousand words, not 200,000 ports.
+    pub fn insert_range(&mut self, low: u16, high: u16) {
+        self.insert_range_telling(low, high, |_| {});
+    }
+
+    /// [`Self::insert_range`], calling `added` with each port not in the set before, in
+    /// ascending order.
+    pub fn insert_range_telling(&mut self, low: u16, high: u16, mut added: impl FnMut(u16)) {
+        for word in usize::from(low / 64)..=usize::from(high / 64) {
+            let word_low = (word * 64) as u32;
+            let from = u32::from(low).max(word_low) - word_low;
+            let to = u32::from(high).min(word_low + 63) - word_low;
+            // Bits `from..=to` of the word.
+            let mask = (u64::MAX >> (63 - to)) & (u64::MAX << from);
+            let mut new = mask & !self.bits[word];
+            self.bits[word] |= mask;
+            while new != 0 {
+                added((word_low + new.trailing_zeros()) as u16);
+                new &= new - 1;
+            }
+        }
+    }
+
     pub fn contains(&self, port: u16) -> bool {
         self.bits[usize::from(port / 64)] & (1 << (port % 64)) != 0
     }
@@ -123,7 +147,7 @@ impl PortSpec {
         if item.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
             let (low, high) = parse_range(item)?;
             for &proto in protos {
-                (low..=high).for_each(|p| self.get_mut(proto).insert(p));
+                self.get_mut(proto).insert_range(low, high);
             }
             return Ok(());
         }
@@ -150,12 +174,7 @@ pub fn parse_port_list(text: &str) -> Result<Vec<u16>, PortSpecError> {
     let mut seen = PortSet::default();
     for item in split_items(text) {
         let (low, high) = parse_range(item).map_err(|problem| PortSpecError { token: item.to_string(), problem })?;
-        for port in low..=high {
-            if !seen.contains(port) {
-                seen.insert(port);
-                ports.push(port);
-            }
-        }
+        seen.insert_range_telling(low, high, |port| ports.push(port));
     }
     Ok(ports)
 }
@@ -248,6 +267,22 @@ mod tests {
 
     fn table() -> ServicesTable {
         ServicesTable::embedded()
+    }
+
+    proptest! {
+        #[test]
+        fn a_range_inserts_exactly_its_ports(low: u16, high: u16) {
+            let (low, high) = (low.min(high), low.max(high));
+            let mut set = PortSet::default();
+            set.insert(low);
+            let mut added = Vec::new();
+            set.insert_range_telling(low, high, |port| added.push(port));
+            prop_assert_eq!(added, (low..=high).skip(1).collect::<Vec<_>>(), "the new ports, ascending");
+            prop_assert_eq!(set.len(), usize::from(high - low) + 1);
+            prop_assert!(set.contains(low) && set.contains(high));
+            prop_assert!(low == 0 || !set.contains(low - 1));
+            prop_assert!(high == u16::MAX || !set.contains(high + 1));
+        }
     }
 
     #[test]
