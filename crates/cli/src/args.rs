@@ -133,6 +133,25 @@ pub struct ScanOptions {
     pub save: bool,
     pub stylesheet: Stylesheet,
     pub timing: TimingOptions,
+    /// `-sV` (or `-A`) and its settings; `None` without version detection.
+    pub versions: Option<VersionOptions>,
+}
+
+/// `-sV`'s settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionOptions {
+    /// `--version-intensity`, `--version-light` (2), `--version-all` (9).
+    pub intensity: u8,
+    /// `--version-trace`
+    pub trace: bool,
+    /// `--versiondb`: Nmap's database from this file rather than the installed one.
+    pub database: Option<PathBuf>,
+}
+
+impl Default for VersionOptions {
+    fn default() -> Self {
+        VersionOptions { intensity: versions::DEFAULT_INTENSITY, trace: false, database: None }
+    }
 }
 
 /// Which targets get a reverse DNS lookup.
@@ -232,9 +251,6 @@ const NOT_YET_LONG: &[&str] = &[
     "traceroute",
     "script",
     "script-args",
-    "version-intensity",
-    "version-light",
-    "version-all",
     "osscan-limit",
     "osscan-guess",
     "randomize-hosts",
@@ -274,8 +290,6 @@ const NOT_YET_LONG: &[&str] = &[
     "servicedb",
     "thc",
     "unique",
-    "version-trace",
-    "versiondb",
 ];
 
 /// Single-dash spellings that are long options in Nmap (`-iL`, `-oX`, …) are handled by the
@@ -316,6 +330,8 @@ const LONG_WITH_VALUE: &[&str] = &[
     "oJ",
     "ndjson",
     "stylesheet",
+    "version-intensity",
+    "versiondb",
 ];
 const LONG_FLAGS: &[&str] = &[
     "open",
@@ -330,6 +346,9 @@ const LONG_FLAGS: &[&str] = &[
     "send-ip",
     "send-eth",
     "disable-arp-ping",
+    "version-light",
+    "version-all",
+    "version-trace",
     "verbose",
     "vv",
 ];
@@ -407,6 +426,9 @@ fn parse_long<I: Iterator<Item = String>>(
             }
             "send-eth" => options.source.via = engine::SendVia::Ethernet,
             "disable-arp-ping" => options.no_arp = true,
+            "version-light" => version_options(options).intensity = 2,
+            "version-all" => version_options(options).intensity = versions::ALL_INTENSITY,
+            "version-trace" => version_options(options).trace = true,
             "verbose" => options.verbosity = options.verbosity.saturating_add(1),
             "vv" => options.verbosity = options.verbosity.saturating_add(2),
             "version" => return Ok(Some(Command::Version)),
@@ -444,6 +466,13 @@ fn parse_long<I: Iterator<Item = String>>(
         "oJ" => options.outputs.push((OutputFormat::Json, PathBuf::from(value))),
         "ndjson" => options.outputs.push((OutputFormat::JsonLines, PathBuf::from(value))),
         "stylesheet" => options.stylesheet = Stylesheet::Href(value),
+        "version-intensity" => {
+            let intensity = number(&option, &value).ok().filter(|level| *level <= versions::ALL_INTENSITY);
+            let intensity =
+                intensity.ok_or_else(|| usage(format!("invalid value '{value}' for {option}: a level from 0 to 9")))?;
+            version_options(options).intensity = intensity;
+        }
+        "versiondb" => version_options(options).database = Some(PathBuf::from(value)),
         "oA" => {
             for format in [OutputFormat::Normal, OutputFormat::Xml, OutputFormat::Grepable, OutputFormat::Json] {
                 options.outputs.push((format, PathBuf::from(format!("{value}.{}", format.extension()))));
@@ -497,6 +526,11 @@ fn parse_long<I: Iterator<Item = String>>(
         _ => unreachable!("every LONG_WITH_VALUE name is handled"),
     }
     Ok(None)
+}
+
+/// The version detection settings, turning it on: `--version-*` options imply `-sV`, as in Nmap.
+fn version_options(options: &mut ScanOptions) -> &mut VersionOptions {
+    options.versions.get_or_insert_with(VersionOptions::default)
 }
 
 /// `--data`'s hex string, as Nmap takes it: "deadbeef", "0xdeadbeef" or "\xde\xad\xbe\xef".
@@ -577,7 +611,11 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 options.source.port = Some(number("-g", &value)?);
                 return Ok(None);
             }
-            'd' | 'A' | 'O' | 'f' | 'D' | 'b' | 'M' | 'Y' | 'I' | 'q' | 'm' => {
+            // -A is Nmap's "-O -sV -sC --traceroute"; version detection is what exists so far.
+            'A' => {
+                version_options(options);
+            }
+            'd' | 'O' | 'f' | 'D' | 'b' | 'M' | 'Y' | 'I' | 'q' | 'm' => {
                 return Err(usage(format!("option '{arg}' is not supported yet")));
             }
             'o' => return Err(usage(format!("option '{arg}' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)"))),
@@ -628,9 +666,13 @@ fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
                 options.list_only = true;
                 continue;
             }
-            'V' | 'C' | 'O' | 'Y' | 'Z' | 'I' | 'R' => {
+            'V' => {
+                version_options(options);
+                continue;
+            }
+            'C' | 'O' | 'Y' | 'Z' | 'I' | 'R' => {
                 return Err(usage(format!(
-                    "scan type '-s{letter}' is not supported yet (the TCP scan types, -sU, -sn and -sL work so far)"
+                    "scan type '-s{letter}' is not supported yet (the TCP scan types, -sU, -sV, -sn and -sL work so far)"
                 )));
             }
             _ => return Err(usage(format!("unrecognized scan type '-s{letter}' in '{arg}'"))),
@@ -964,6 +1006,22 @@ mod tests {
     }
 
     #[test]
+    fn version_detection_options_turn_it_on_as_in_nmap() {
+        let versions = |args: &[&str]| scan(args).versions;
+        assert_eq!(versions(&["h"]), None);
+        assert_eq!(versions(&["-sV", "h"]), Some(VersionOptions::default()));
+        assert_eq!(versions(&["-sSV", "h"]).unwrap().intensity, 7);
+        assert_eq!(versions(&["-A", "h"]), Some(VersionOptions::default()));
+        assert_eq!(versions(&["--version-light", "h"]).unwrap().intensity, 2);
+        assert_eq!(versions(&["-sV", "--version-all", "h"]).unwrap().intensity, 9);
+        assert_eq!(versions(&["--version-intensity", "0", "h"]).unwrap().intensity, 0);
+        assert!(versions(&["--version-trace", "h"]).unwrap().trace);
+        assert_eq!(versions(&["--versiondb", "db", "h"]).unwrap().database, Some(PathBuf::from("db")));
+        let bad = "invalid value '10' for --version-intensity: a level from 0 to 9";
+        assert_eq!(error(&["--version-intensity", "10"]), bad);
+    }
+
+    #[test]
     fn udp_joins_a_tcp_technique() {
         let options = scan(&["-sSU", "h"]);
         assert_eq!((options.technique, options.udp), (Some(TcpScan::Syn), true));
@@ -991,9 +1049,9 @@ mod tests {
 
     #[test]
     fn options_of_later_releases_are_refused_not_ignored() {
-        let not_yet = "scan type '-sV' is not supported yet (the TCP scan types, -sU, -sn and -sL work so far)";
-        assert_eq!(error(&["-sV"]), not_yet);
-        assert_eq!(error(&["-sUV"]), not_yet);
+        let not_yet = "scan type '-sC' is not supported yet (the TCP scan types, -sU, -sV, -sn and -sL work so far)";
+        assert_eq!(error(&["-sC"]), not_yet);
+        assert_eq!(error(&["-sUC"]), not_yet);
         assert_eq!(error(&["-PY"]), "option '-PY' is not supported yet");
         assert_eq!(error(&["-oS", "out"]), "option '-oS' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)");
         assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
@@ -1031,7 +1089,6 @@ mod tests {
     fn every_option_of_nmap_is_known_by_name() {
         // Regression: Nmap options portolan lacks were refused as unrecognized, as if mistyped.
         assert_eq!(error(&["--resolve-all"]), "option '--resolve-all' is not supported yet");
-        assert_eq!(error(&["--versiondb", "f"]), "option '--versiondb' is not supported yet");
         assert_eq!(error(&["-q"]), "option '-q' is not supported yet");
         // Other spellings of options portolan has, which Nmap takes with either dash count.
         let options =

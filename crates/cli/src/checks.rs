@@ -74,6 +74,8 @@ fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
         Some("-P options")
     } else if options.technique.is_some() || options.udp || options.scan_flags.is_some() {
         Some("a port scan type")
+    } else if options.versions.is_some() {
+        Some("-sV")
     } else if options.ports.is_some() {
         Some("-p")
     } else if options.top_ports.is_some() || options.fast {

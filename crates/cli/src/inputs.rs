@@ -21,7 +21,8 @@ pub(crate) fn load_services(options: &ScanOptions) -> Result<ServicesTable, RunE
 }
 
 pub(crate) fn name_services(mut host: HostResult, services: &ServicesTable) -> HostResult {
-    for port in &mut host.ports {
+    // A name version detection found stands.
+    for port in host.ports.iter_mut().filter(|port| port.service.is_none()) {
         port.service = services.name(port.protocol, port.port).map(str::to_string);
     }
     host

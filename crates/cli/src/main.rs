@@ -19,6 +19,7 @@ mod raw_scan;
 mod run;
 mod session;
 mod usage;
+mod version_scan;
 
 use std::process::ExitCode;
 

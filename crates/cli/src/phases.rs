@@ -45,7 +45,7 @@ impl Phase {
         self.end_with("");
     }
 
-    fn end_with(self, covered: &str) {
+    pub fn end_with(self, covered: &str) {
         if self.verbose {
             let elapsed = self.started.elapsed().as_secs_f64();
             println!("Completed {} at {}, {elapsed:.2}s elapsed{covered}", self.name, clock());

@@ -20,6 +20,7 @@ use crate::payloads::udp_payloads;
 use crate::progress::Progress;
 use crate::raw_scan::{raw_scan, raw_technique};
 use crate::session::{stop_on_signal, Discoveries, Finished, ScanRun};
+use crate::version_scan::VersionScan;
 
 pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let started = Instant::now();
@@ -61,7 +62,11 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let observer =
         Discoveries { verbose: options.verbosity > 0 && terminal_output(&options), progress: progress.clone() };
     let (mut scanned, mut up) = (0u64, 0u64);
-    let mut report = |hosts: Vec<HostResult>| {
+    let version_scan = options.versions.as_ref().map(|settings| VersionScan::load(&options, settings)).transpose()?;
+    let mut report = |mut hosts: Vec<HostResult>| {
+        if let Some(version_scan) = &version_scan {
+            progress.while_hidden(|| version_scan.detect(&runtime, &mut hosts));
+        }
         let write_all = |sink: &mut Fanout| {
             for host in hosts {
                 let host = name_services(host, &services);

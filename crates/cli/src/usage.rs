@@ -23,6 +23,12 @@ PORT SPECIFICATION AND SCAN ORDER:
   -F: fast mode, the top 100 ports
   -r: scan ports in order instead of at random
   --top-ports <number>: the <number> most common ports
+SERVICE/VERSION DETECTION:
+  -sV: probe open ports to name their service and its version (also -A, for now)
+  --version-intensity <0-9>: try rarer probes too (default 7)
+  --version-light: intensity 2; --version-all: intensity 9
+  --version-trace: show every version probe and its answer
+  --versiondb <file>: Nmap's probe database from this file (portolan's own is always used)
 TIMING AND PERFORMANCE:
   -T<0-5>: timing template (higher is faster)
   --min-rtt-timeout/--max-rtt-timeout/--initial-rtt-timeout <time>: probe timeouts
@@ -54,7 +60,7 @@ SOURCE:
 MISC:
   -6: scan IPv6 targets (with -sT so far)
   -n: never do reverse DNS resolution (portolan does none yet)
-  --datadir <dir>: look for Nmap's nmap-services here first
+  --datadir <dir>: look for Nmap's data files (nmap-services, nmap-service-probes) here first
   -V, --version: print the version
   -h, --help: print this summary
 ";

@@ -45,7 +45,7 @@ fn all_formats_of_one_scan_agree_with_the_terminal_and_with_nmap() {
     // The JSON document lists the same ports as the grepable file.
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(base.with_extension("json")).unwrap()).unwrap();
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     let host = &json["hosts"][0];
     assert_eq!(host["address"], TARGET_V4.to_string());
     let json_ports: Vec<String> = host["ports"]

@@ -34,10 +34,11 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
         "portolan: You cannot use -F (fast scan) with -p (explicit port selection) but see --top-ports",
     );
     assert_usage_error(
-        &["-sV", "127.0.0.1"],
-        "portolan: scan type '-sV' is not supported yet (the TCP scan types, -sU, -sn and -sL work so far)",
+        &["-sC", "127.0.0.1"],
+        "portolan: scan type '-sC' is not supported yet (the TCP scan types, -sU, -sV, -sn and -sL work so far)",
     );
     assert_usage_error(&["-sn", "-p", "80", "127.0.0.1"], "portolan: -sn scans no ports: it cannot go with -p");
+    assert_usage_error(&["-sn", "-sV", "127.0.0.1"], "portolan: -sn scans no ports: it cannot go with -sV");
     assert_usage_error(&["-sL", "-PE", "127.0.0.1"], "portolan: -sL probes no host: it cannot go with -P options");
     assert_usage_error(&["-Pn", "-PS22", "127.0.0.1"], "portolan: -Pn skips host discovery; it cannot go with -PS");
     assert_usage_error(

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod daemons;
 mod listener;
 mod netns;
 mod udp_service;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use daemons::{Daemon, Daemons};
 pub use listener::Listeners;
 pub use udp_service::{lab_name, UdpService, HOSTILE_LABEL, HOSTILE_V4};
 

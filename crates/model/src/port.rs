@@ -165,13 +165,56 @@ pub struct PortResult {
     /// "port-unreach from 198.18.0.254").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_ip: Option<std::net::IpAddr>,
-    /// The service name from the services table (Nmap's `method="table"`), if one is known.
+    /// The service name: from the services table (Nmap's `method="table"`), or what version
+    /// detection found (then `detail` says more).
     pub service: Option<String>,
+    /// What version detection (`-sV`) learned, when it ran on this port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<ServiceDetail>,
+}
+
+/// What version detection learned about a port's service (Nmap's `<service>` attributes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceDetail {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_info: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<String>,
+    /// CPE names, "cpe:/a:openbsd:openssh:9.2p1".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpe: Vec<String>,
+    /// How sure: 10 for a rule's hard match, 8 for a soft one, 3 for the table's guess (Nmap's
+    /// `conf`).
+    pub confidence: u8,
+    /// "ssl" when the service was found behind TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<String>,
+    /// Nmap's service fingerprint of the responses when no rule named the service but it
+    /// answered, for submission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+impl ServiceDetail {
+    /// The VERSION column of Nmap's port table: "OpenSSH 9.2p1 Debian 2+deb12u3 (protocol 2.0)".
+    pub fn version_column(&self) -> String {
+        let parts =
+            [self.product.clone(), self.version.clone(), self.extra_info.as_ref().map(|info| format!("({info})"))];
+        parts.into_iter().flatten().filter(|part| !part.is_empty()).collect::<Vec<_>>().join(" ")
+    }
 }
 
 impl PortResult {
     /// A port's state and reason, with no TTL, router or service named.
     pub fn new(protocol: Protocol, port: u16, state: PortState, reason: Reason) -> PortResult {
-        PortResult { protocol, port, state, reason, reason_ttl: None, reason_ip: None, service: None }
+        PortResult { protocol, port, state, reason, reason_ttl: None, reason_ip: None, service: None, detail: None }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use model::{HostResult, HostStatus, PortResult, ScanSummary};
+use model::{HostResult, HostStatus, PortResult, ScanSummary, ServiceDetail};
 
 use crate::normal::initiated_line;
 use crate::{ctime, finished_at, split_ignored, totals, NormalOptions, ScanStart, Sink};
@@ -67,7 +67,9 @@ impl<W: Write> Sink for GrepableSink<W> {
 
 fn port_field(port: &PortResult) -> String {
     let service = port.service.as_deref().unwrap_or_default();
-    format!("{}/{}/{}//{service}///", port.port, port.state, port.protocol)
+    // The version field is the VERSION column, with the field separators it must not hold.
+    let version = port.detail.as_ref().map(ServiceDetail::version_column).unwrap_or_default().replace(['/', ','], "|");
+    format!("{}/{}/{}//{service}//{version}/", port.port, port.state, port.protocol)
 }
 
 /// The summarised state with the most ports, which Nmap names as "Ignored State".

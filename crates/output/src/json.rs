@@ -5,13 +5,13 @@
 
 use std::io::Write;
 
-use model::{HostResult, HostStatus, PortResult, ScanSummary};
+use model::{HostResult, HostStatus, PortResult, ScanSummary, ServiceDetail};
 use serde::Serialize;
 
 use crate::{finished_at, split_ignored, NormalOptions, Progress, ScanStart, Sink};
 
 /// Bumped on any change that could break a reader of the previous layout.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Start<'a> {
@@ -64,6 +64,9 @@ struct Port<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason_ip: Option<std::net::IpAddr>,
     service: Option<&'a str>,
+    /// What version detection learned (`-sV`); absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a ServiceDetail>,
 }
 
 #[derive(Serialize)]
@@ -241,6 +244,7 @@ fn port_record(port: &PortResult) -> Port<'_> {
         reason_ttl: port.reason_ttl,
         reason_ip: port.reason_ip,
         service: port.service.as_deref(),
+        version: port.detail.as_ref(),
     }
 }
 
@@ -299,7 +303,7 @@ mod tests {
     #[test]
     fn the_document_is_one_valid_json_value() {
         let document: serde_json::Value = serde_json::from_str(&run(JsonLayout::Document)).unwrap();
-        assert_eq!(document["schema_version"], 1);
+        assert_eq!(document["schema_version"], 2);
         assert_eq!(document["scanner"], "portolan");
         assert_eq!(document["started"], "2026-11-25T12:00:00Z");
         assert_eq!(document["hosts"].as_array().unwrap().len(), 2);

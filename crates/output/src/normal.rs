@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, ScanSummary};
+use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, ScanSummary, ServiceDetail};
 
 use crate::{ctime, finished_at, table, totals, ScanStart, Sink};
 
@@ -142,6 +142,8 @@ pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
         text += &port_table(&shown, options.reason);
     }
     text += mac_line.as_deref().unwrap_or_default();
+    text += &service_info_line(&shown);
+    text += &unrecognized_services(&shown);
     text.push('\n');
     text
 }
@@ -218,23 +220,89 @@ fn not_shown_line(hidden: &[&PortResult]) -> Option<String> {
 }
 
 fn port_table(ports: &[&PortResult], with_reason: bool) -> String {
+    let with_version = ports.iter().any(|port| port.detail.is_some());
     let mut header = vec!["PORT".to_string(), "STATE".into(), "SERVICE".into()];
     if with_reason {
         header.push("REASON".into());
     }
+    if with_version {
+        header.push("VERSION".into());
+    }
     let mut rows = vec![header];
     for port in ports {
-        let mut row = vec![
-            format!("{}/{}", port.port, port.protocol),
-            port.state.to_string(),
-            port.service.clone().unwrap_or_else(|| "unknown".into()),
-        ];
+        let mut row = vec![format!("{}/{}", port.port, port.protocol), port.state.to_string(), service_cell(port)];
         if with_reason {
             row.push(reason_text(port));
+        }
+        if with_version {
+            row.push(port.detail.as_ref().map(ServiceDetail::version_column).unwrap_or_default());
         }
         rows.push(row);
     }
     table::render(&rows)
+}
+
+/// The SERVICE cell: "ssl/http" through TLS, "http?" when version detection got answers but
+/// only the services table names the port.
+fn service_cell(port: &PortResult) -> String {
+    let name = port.service.clone().unwrap_or_else(|| "unknown".into());
+    match &port.detail {
+        Some(detail) if detail.fingerprint.is_some() => format!("{name}?"),
+        Some(ServiceDetail { tunnel: Some(tunnel), .. }) => format!("{tunnel}/{name}"),
+        _ => name,
+    }
+}
+
+/// "Service Info: Host: mail.lab; OS: Linux; CPE: cpe:/o:linux:linux_kernel": what the ports'
+/// services said about the host, each value once; empty when they said nothing.
+fn service_info_line(ports: &[&PortResult]) -> String {
+    let details: Vec<&ServiceDetail> = ports.iter().filter_map(|port| port.detail.as_ref()).collect();
+    let distinct = |field: fn(&ServiceDetail) -> Option<&String>| {
+        let mut values: Vec<&str> = details.iter().filter_map(|detail| field(detail)).map(String::as_str).collect();
+        values.sort_unstable();
+        values.dedup();
+        values
+    };
+    let host_cpes = details
+        .iter()
+        .flat_map(|detail| &detail.cpe)
+        .filter(|cpe| cpe.starts_with("cpe:/o:") || cpe.starts_with("cpe:/h:"));
+    let mut cpes: Vec<&str> = host_cpes.map(String::as_str).collect();
+    cpes.sort_unstable();
+    cpes.dedup();
+    let fields = [
+        ("Host", "Hosts", distinct(|detail| detail.hostname.as_ref())),
+        ("OS", "OSs", distinct(|detail| detail.os_type.as_ref())),
+        ("Device", "Devices", distinct(|detail| detail.device_type.as_ref())),
+        ("CPE", "CPE", cpes),
+    ];
+    let parts: Vec<String> = fields
+        .into_iter()
+        .filter(|(_, _, values)| !values.is_empty())
+        .map(|(one, many, values)| format!("{}: {}", if values.len() == 1 { one } else { many }, values.join(", ")))
+        .collect();
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!("Service Info: {}\n", parts.join("; "))
+}
+
+/// The fingerprints of services that answered but matched no rule, for submission.
+fn unrecognized_services(ports: &[&PortResult]) -> String {
+    let fingerprints: Vec<&str> =
+        ports.iter().filter_map(|port| port.detail.as_ref()?.fingerprint.as_deref()).collect();
+    match fingerprints.len() {
+        0 => String::new(),
+        count => {
+            let services = if count == 1 { "service" } else { "services" };
+            let mut text = format!("{count} {services} unrecognized despite returning data. Their fingerprints:\n");
+            for fingerprint in fingerprints {
+                text += fingerprint;
+                text.push('\n');
+            }
+            text
+        }
+    }
 }
 
 /// Nmap's REASON cell: "syn-ack ttl 64", "port-unreach from 198.18.0.254 ttl 63".

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use model::{HostResult, HostStatus, PortResult, Reason, ScanSummary};
+use model::{HostResult, HostStatus, PortResult, Reason, ScanSummary, ServiceDetail};
 
 use crate::{ctime, finished_at, split_ignored, totals, NormalOptions, Progress, ScanStart, Sink};
 
@@ -153,11 +153,7 @@ impl<W: Write> Drop for XmlSink<W> {
 }
 
 fn port_element(port: &PortResult) -> String {
-    let service = port
-        .service
-        .as_deref()
-        .map(|name| format!("<service name=\"{}\" method=\"table\" conf=\"3\"/>", escape(name)))
-        .unwrap_or_default();
+    let service = port.service.as_deref().map(|name| service_element(name, port.detail.as_ref())).unwrap_or_default();
     let reason_ip = port.reason_ip.map(|ip| format!(" reason_ip=\"{ip}\"")).unwrap_or_default();
     format!(
         "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"{}\"{reason_ip}/>{service}</port>",
@@ -180,6 +176,37 @@ fn extra_ports(hidden: &[&PortResult]) -> Vec<(String, Vec<(String, usize)>)> {
         by_state.into_iter().map(|(state, reasons)| (state, reasons.into_iter().collect())).collect();
     groups.sort_by_key(|(_, reasons)| std::cmp::Reverse(reasons.iter().map(|(_, n)| n).sum::<usize>()));
     groups
+}
+
+/// `<service>`: the table's name (`method="table"`), or what version detection found, with its
+/// CPE names as children.
+fn service_element(name: &str, detail: Option<&ServiceDetail>) -> String {
+    let Some(detail) = detail.filter(|detail| detail.fingerprint.is_none()) else {
+        let fingerprint = detail.and_then(|detail| detail.fingerprint.as_deref());
+        let servicefp = fingerprint.map(|fp| format!(" servicefp=\"{}\"", escape(fp))).unwrap_or_default();
+        return format!("<service name=\"{}\"{servicefp} method=\"table\" conf=\"3\"/>", escape(name));
+    };
+    let attributes = [
+        ("product", &detail.product),
+        ("version", &detail.version),
+        ("extrainfo", &detail.extra_info),
+        ("tunnel", &detail.tunnel),
+        ("hostname", &detail.hostname),
+        ("ostype", &detail.os_type),
+        ("devicetype", &detail.device_type),
+    ];
+    let attributes: String = attributes
+        .iter()
+        .filter_map(|(key, value)| value.as_deref().map(|value| format!(" {key}=\"{}\"", escape(value))))
+        .collect();
+    let cpes: String = detail.cpe.iter().map(|cpe| format!("<cpe>{}</cpe>", escape(cpe))).collect();
+    let head =
+        format!("<service name=\"{}\"{attributes} method=\"probed\" conf=\"{}\"", escape(name), detail.confidence);
+    if cpes.is_empty() {
+        format!("{head}/>")
+    } else {
+        format!("{head}>{cpes}</service>")
+    }
 }
 
 /// Ascending ports as Nmap writes them in `services`: "1-1024,3306,8080".

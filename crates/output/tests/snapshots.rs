@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, RoundTrip, ScanSummary, Target};
+use model::{
+    HostResult, HostStatus, PortResult, PortState, Protocol, Reason, RoundTrip, ScanSummary, ServiceDetail, Target,
+};
 use output::{GrepableSink, JsonLayout, JsonSink, NormalOptions, NormalSink, ScanInfo, ScanStart, Sink, XmlSink};
 
 fn start() -> ScanStart {
@@ -20,13 +22,9 @@ fn start() -> ScanStart {
 
 fn port(port: u16, state: PortState, reason: Reason, ttl: Option<u8>, service: Option<&str>) -> PortResult {
     PortResult {
-        protocol: Protocol::Tcp,
-        port,
-        state,
-        reason,
         reason_ttl: ttl,
-        reason_ip: None,
         service: service.map(String::from),
+        ..PortResult::new(Protocol::Tcp, port, state, reason)
     }
 }
 
@@ -58,6 +56,12 @@ fn hosts() -> Vec<HostResult> {
         ports: vec![],
     };
     let timed_out = HostResult { status: HostStatus::TimedOut, ..down.clone() };
+    let versioned = HostResult {
+        target: Target::from_addr("198.18.0.4".parse().unwrap()),
+        status: HostStatus::Up { reason: Reason::SynAck },
+        round_trip: Some(RoundTrip::from_sample(Duration::from_micros(300))),
+        ports: version_scanned_ports(),
+    };
     vec![
         HostResult {
             target: Target::from_addr("198.18.0.2".parse().unwrap()),
@@ -66,9 +70,41 @@ fn hosts() -> Vec<HostResult> {
             ports: mixed,
         },
         named,
+        versioned,
         down,
         HostResult { target: Target::from_addr("198.18.0.10".parse().unwrap()), ..timed_out },
     ]
+}
+
+/// What -sV leaves: a hard match with CPE names and an OS, one with a host name, and a port
+/// that answered but matched no rule.
+fn version_scanned_ports() -> Vec<PortResult> {
+    let ssh = ServiceDetail {
+        product: Some("OpenSSH".into()),
+        version: Some("9.2p1 Debian 2+deb12u3".into()),
+        extra_info: Some("protocol 2.0".into()),
+        os_type: Some("Linux".into()),
+        cpe: vec!["cpe:/a:openbsd:openssh:9.2p1".into(), "cpe:/o:linux:linux_kernel".into()],
+        confidence: 10,
+        ..ServiceDetail::default()
+    };
+    let smtp = ServiceDetail {
+        product: Some("Exim smtpd".into()),
+        version: Some("4.96".into()),
+        hostname: Some("mail.lab".into()),
+        confidence: 10,
+        ..ServiceDetail::default()
+    };
+    let unknown = ServiceDetail {
+        confidence: 3,
+        fingerprint: Some(r#"SF-Port9999-TCP:V=portolan-0.1.0%r(NULL,7,"hello\r\n")"#.into()),
+        ..ServiceDetail::default()
+    };
+    let probed = |number, name: &str, detail| PortResult {
+        detail: Some(detail),
+        ..port(number, PortState::Open, Reason::SynAck, Some(64), Some(name))
+    };
+    vec![probed(22, "ssh", ssh), probed(25, "smtp", smtp), probed(9999, "abyss", unknown)]
 }
 
 fn render(make: impl FnOnce(&mut Vec<u8>) -> Box<dyn Sink + '_>) -> String {

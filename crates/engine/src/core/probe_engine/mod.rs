@@ -488,7 +488,7 @@ impl<T: Technique> ProbeEngine<T> {
                         let Verdict { state, reason, ttl, by_router } =
                             verdict.expect("every slot is decided when the scan finishes");
                         let reason_ip = by_router.map(IpAddr::V4);
-                        PortResult { protocol, port, state, reason, reason_ttl: ttl, reason_ip, service: None }
+                        PortResult { reason_ttl: ttl, reason_ip, ..PortResult::new(protocol, port, state, reason) }
                     })
                     .collect();
                 ports.sort_by_key(|p| p.port);

@@ -1,0 +1,134 @@
+//! End-to-end: version detection (-sV) of real Debian daemons in the lab's target namespace,
+//! on their usual ports and on unexpected ones. The daemons start once, for one test that asks
+//! every question of them: the truth is the installed packages' versions, and Nmap's own -sV
+//! is the oracle for what its database says.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use common::*;
+use lab::{Daemon, Daemons, Lab, TARGET_V4};
+
+/// Every daemon's ports, as `-p` takes them.
+fn daemon_ports() -> String {
+    let ports: Vec<String> = Daemon::ALL.iter().flat_map(|d| d.ports()).map(u16::to_string).collect();
+    ports.join(",")
+}
+
+/// What -sV must say of a daemon's ports: (service, VERSION column), from its package version.
+fn truth(daemon: Daemon) -> (&'static str, String) {
+    let package = daemon.installed_version().expect("the test script installs the daemons");
+    // "1:9.2p1-2+deb12u3": the epoch before ':', the Debian revision after the last '-'.
+    let without_epoch = package.split_once(':').map_or(package.as_str(), |(_, rest)| rest);
+    let (upstream, revision) = without_epoch.rsplit_once('-').unwrap_or((without_epoch, ""));
+    match daemon {
+        Daemon::Ssh => ("ssh", format!("OpenSSH {upstream} Debian {revision} (protocol 2.0)")),
+        Daemon::Nginx => ("http", format!("nginx {upstream}")),
+        Daemon::Redis => ("redis", format!("Redis key-value store {upstream}")),
+        Daemon::Memcached => ("memcached", format!("Memcached {upstream}")),
+        Daemon::Vsftpd => ("ftp", format!("vsftpd {upstream}")),
+    }
+}
+
+/// (service, product, version) per port, from a -oX file (ours or Nmap's).
+fn services_in_xml(xml: &str) -> BTreeMap<u16, (String, String, String)> {
+    let attribute = |element: &str, name: &str| {
+        let key = format!(" {name}=\"");
+        element.find(&key).map_or(String::new(), |at| {
+            let value = &element[at + key.len()..];
+            value[..value.find('"').unwrap_or(value.len())].to_string()
+        })
+    };
+    let mut services = BTreeMap::new();
+    for port in xml.split("<port ").skip(1) {
+        let number = attribute(port, "portid").parse().expect("portid");
+        let service = port.split("<service").nth(1).unwrap_or_default();
+        let service = &service[..service.find('>').unwrap_or(service.len())];
+        services
+            .insert(number, (attribute(service, "name"), attribute(service, "product"), attribute(service, "version")));
+    }
+    services
+}
+
+/// The VERSION column per port of our normal output.
+fn version_column(report: &str) -> BTreeMap<u16, (String, String)> {
+    report
+        .lines()
+        .filter_map(|line| {
+            let (port, rest) = line.split_once("/tcp ")?;
+            let rest = rest.trim_start().strip_prefix("open")?.trim_start();
+            let (service, version) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            Some((port.parse().ok()?, (service.to_string(), version.trim().to_string())))
+        })
+        .collect()
+}
+
+#[test]
+fn version_detection_names_real_daemons_as_their_packages_and_nmap_do() {
+    if !lab::available() {
+        return;
+    }
+    let lab = Lab::new().expect("build lab");
+    let scratch = scratch_dir("versions");
+    let _daemons = Daemons::start(lab.target_namespace(), TARGET_V4, &scratch).expect("start the daemons");
+    let ports = daemon_ports();
+    let target = TARGET_V4.to_string();
+
+    with_our_database_alone(&lab, &scratch, &ports, &target);
+    with_nmaps_database_as_nmap_says(&lab, &scratch, &ports, &target);
+}
+
+/// An empty `--versiondb` leaves portolan's own database alone to name everything.
+fn with_our_database_alone(lab: &Lab, scratch: &Path, ports: &str, target: &str) {
+    let empty = scratch.join("empty-service-probes");
+    std::fs::write(&empty, "").unwrap();
+    let json = scratch.join("ours.json");
+    let (empty, json_path) = (empty.to_str().unwrap(), json.to_str().unwrap());
+    let started = Instant::now();
+    let output = portolan(lab, &["-sV", "-n", "-Pn", "--versiondb", empty, "-oJ", json_path, "-p", ports, target]);
+    let took = started.elapsed();
+    let report = stdout(&output);
+    assert_matches_json_schema(&json, false);
+    let found = version_column(&report);
+    for daemon in Daemon::ALL {
+        let (service, version) = truth(daemon);
+        for port in daemon.ports() {
+            assert_eq!(found.get(port), Some(&(service.to_string(), version.clone())), "port {port}:\n{report}");
+        }
+    }
+    eprintln!("portolan -sV, its own database: {:.2} s for {} ports", took.as_secs_f64(), found.len());
+}
+
+/// With Nmap's nmap-service-probes installed, the product and version of each port are Nmap's
+/// (or, where Nmap finds no version, a version Nmap's own rules gave us through a better probe).
+fn with_nmaps_database_as_nmap_says(lab: &Lab, scratch: &Path, ports: &str, target: &str) {
+    if !Path::new("/usr/share/nmap/nmap-service-probes").exists() || !has("nmap") {
+        return;
+    }
+    let ours_xml = scratch.join("ours.xml");
+    let started = Instant::now();
+    stdout(&portolan(lab, &["-sV", "-n", "-Pn", "-oX", ours_xml.to_str().unwrap(), "-p", ports, target]));
+    let our_time = started.elapsed();
+    assert_valid_against_nmap_dtd(&ours_xml);
+
+    let nmap_xml = scratch.join("nmap.xml");
+    let started = Instant::now();
+    let nmap_args = ["-sV", "-n", "-Pn", "-oX", nmap_xml.to_str().unwrap(), "-p", ports, target];
+    assert!(lab.in_scanner("nmap").args(nmap_args).output().expect("run nmap").status.success());
+    let nmap_time = started.elapsed();
+
+    let ours = services_in_xml(&std::fs::read_to_string(&ours_xml).unwrap());
+    let theirs = services_in_xml(&std::fs::read_to_string(&nmap_xml).unwrap());
+    eprintln!("port   portolan                                  nmap");
+    for (port, (name, product, version)) in &theirs {
+        let (our_name, our_product, our_version) = &ours[port];
+        eprintln!("{port:<6} {our_name} {our_product} {our_version:<30} {name} {product} {version}");
+        assert_eq!((our_name, our_product), (name, product), "port {port}");
+        assert!(version.is_empty() || our_version == version, "port {port}: {our_version:?} vs nmap's {version:?}");
+    }
+    assert_eq!(ours.len(), theirs.len());
+    eprintln!("-sV: portolan {:.2} s, nmap {:.2} s", our_time.as_secs_f64(), nmap_time.as_secs_f64());
+}

@@ -1,0 +1,173 @@
+//! Real Debian daemons in the target namespace, for version detection: each runs in the
+//! foreground from a configuration written into a scratch directory (no systemd, nothing of the
+//! host's configuration touched), and is killed when the [`Daemons`] drop.
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A daemon the lab can run, and the ports it listens on there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Daemon {
+    /// OpenSSH on 22 and, as a service on an unexpected port, 443.
+    Ssh,
+    /// nginx on 80 and on 9002.
+    Nginx,
+    /// Redis on 6379, and a second instance on 8080.
+    Redis,
+    /// memcached on 11211.
+    Memcached,
+    /// vsftpd on 21.
+    Vsftpd,
+}
+
+impl Daemon {
+    pub const ALL: [Daemon; 5] = [Daemon::Ssh, Daemon::Nginx, Daemon::Redis, Daemon::Memcached, Daemon::Vsftpd];
+
+    /// Its ports: the usual one first, then any unexpected one.
+    pub fn ports(self) -> &'static [u16] {
+        match self {
+            Daemon::Ssh => &[22, 443],
+            Daemon::Nginx => &[80, 9002],
+            Daemon::Redis => &[6379, 8080],
+            Daemon::Memcached => &[11211],
+            Daemon::Vsftpd => &[21],
+        }
+    }
+
+    /// The Debian package that carries it.
+    pub fn package(self) -> &'static str {
+        match self {
+            Daemon::Ssh => "openssh-server",
+            Daemon::Nginx => "nginx-light",
+            Daemon::Redis => "redis-server",
+            Daemon::Memcached => "memcached",
+            Daemon::Vsftpd => "vsftpd",
+        }
+    }
+
+    /// The installed package's version ("1:9.2p1-2+deb12u3"), the ground truth of -sV.
+    pub fn installed_version(self) -> io::Result<String> {
+        let output = Command::new("dpkg-query").args(["-W", "-f=${Version}", self.package()]).output()?;
+        if !output.status.success() || output.stdout.is_empty() {
+            return Err(io::Error::other(format!("{} is not installed", self.package())));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+/// Running daemons; killed on drop.
+pub struct Daemons {
+    children: Vec<Child>,
+    _scratch: PathBuf,
+}
+
+/// How long the daemons get to open their ports.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Daemons {
+    /// Starts every daemon in `namespace` (whose address is `addr`), configured from files in
+    /// `scratch`, and waits until all their ports accept connections.
+    pub fn start(namespace: &str, addr: Ipv4Addr, scratch: &Path) -> io::Result<Daemons> {
+        std::fs::create_dir_all(scratch)?;
+        let mut daemons = Daemons { children: Vec::new(), _scratch: scratch.to_path_buf() };
+        for daemon in Daemon::ALL {
+            for command in commands(daemon, scratch)? {
+                let child = in_namespace(namespace, &command).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+                daemons.children.push(child);
+            }
+        }
+        let ports: Vec<u16> = Daemon::ALL.iter().flat_map(|daemon| daemon.ports()).copied().collect();
+        wait_for_ports(namespace, addr, &ports)?;
+        Ok(daemons)
+    }
+}
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn in_namespace(namespace: &str, command: &[String]) -> Command {
+    let mut process = Command::new("ip");
+    process.args(["netns", "exec", namespace]).args(command);
+    process
+}
+
+/// The foreground command lines that run `daemon` on its ports.
+fn commands(daemon: Daemon, scratch: &Path) -> io::Result<Vec<Vec<String>>> {
+    let path = |name: &str| scratch.join(name).to_string_lossy().into_owned();
+    let words = |text: &str| text.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    Ok(match daemon {
+        Daemon::Ssh => {
+            let key = path("ssh_host_ed25519_key");
+            if !Path::new(&key).exists() {
+                let status = Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f", &key]).status()?;
+                if !status.success() {
+                    return Err(io::Error::other("ssh-keygen failed"));
+                }
+            }
+            // sshd's privilege separation needs this directory.
+            std::fs::create_dir_all("/run/sshd")?;
+            let config = format!(
+                "Port 22\nPort 443\nHostKey {key}\nPidFile {}\nUsePAM no\nListenAddress 0.0.0.0\n",
+                path("sshd.pid")
+            );
+            std::fs::write(path("sshd_config"), config)?;
+            vec![words(&format!("/usr/sbin/sshd -D -e -f {}", path("sshd_config")))]
+        }
+        Daemon::Nginx => {
+            let config = format!(
+                "pid {};\nerror_log {} warn;\nevents {{}}\nhttp {{\n access_log off;\n \
+                 client_body_temp_path {0}.body;\n server {{ listen 80; listen 9002; root {}; }}\n}}\n",
+                path("nginx.pid"),
+                path("nginx.log"),
+                scratch.display()
+            );
+            std::fs::write(path("nginx.conf"), config)?;
+            vec![vec!["nginx".into(), "-c".into(), path("nginx.conf"), "-g".into(), "daemon off;".into()]]
+        }
+        Daemon::Redis => daemon
+            .ports()
+            .iter()
+            .map(|port| {
+                let mut command = words(&format!("redis-server --port {port} --bind 0.0.0.0 --protected-mode no"));
+                // No snapshots: `--save ""`, the empty word.
+                command.extend(["--save".into(), String::new(), "--dir".into(), path("")]);
+                command
+            })
+            .collect(),
+        Daemon::Memcached => vec![words("memcached -u root -p 11211 -U 0 -l 0.0.0.0")],
+        Daemon::Vsftpd => {
+            std::fs::create_dir_all("/var/run/vsftpd/empty")?;
+            let config = "listen=YES\nlisten_port=21\nbackground=NO\nanonymous_enable=NO\nlocal_enable=YES\n\
+                          pam_service_name=vsftpd\nsecure_chroot_dir=/var/run/vsftpd/empty\n";
+            std::fs::write(path("vsftpd.conf"), config)?;
+            vec![vec!["vsftpd".into(), path("vsftpd.conf")]]
+        }
+    })
+}
+
+/// Waits until every port of `addr` accepts a connection from inside `namespace`.
+fn wait_for_ports(namespace: &str, addr: Ipv4Addr, ports: &[u16]) -> io::Result<()> {
+    let started = Instant::now();
+    let listening = |port: u16| {
+        let output = Command::new("ip").args(["netns", "exec", namespace, "ss", "-Hltn"]).output();
+        output.map(|out| String::from_utf8_lossy(&out.stdout).contains(&format!(":{port} "))).unwrap_or(false)
+    };
+    for &port in ports {
+        while !listening(port) {
+            if started.elapsed() > START_TIMEOUT {
+                return Err(io::Error::other(format!("no daemon listening on {addr}:{port}")));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! Probing open ports over real connections: every port of every host at once within a socket
+//! budget, each walking its [`Plan`], each wait sized from the round trip the port scan measured
+//! rather than Nmap's fixed five seconds.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use model::{Protocol, ServiceDetail};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::db::{Probe, ProbeDb};
+use crate::fingerprint::Fingerprint;
+use crate::matcher::{identify, Identified};
+use crate::plan::Plan;
+
+/// Where `--version-trace` lines go (the CLI prints them; this crate never does).
+pub type Tracer = Arc<dyn Fn(String) + Send + Sync>;
+
+/// How a version scan runs.
+#[derive(Clone)]
+pub struct ProberConfig {
+    /// `--version-intensity`
+    pub intensity: u8,
+    /// Connections (and UDP sockets) open at once.
+    pub socket_budget: usize,
+    /// The shortest wait for an answer: what a server may take to think, beyond the round trip.
+    pub min_wait: Duration,
+    /// `--version-trace`: told every probe sent and what came back.
+    pub trace: Option<Tracer>,
+}
+
+/// The shortest wait, unless told otherwise: a local server answers in well under a
+/// millisecond, one doing a reverse DNS lookup of its client first may take this long.
+pub const DEFAULT_MIN_WAIT: Duration = Duration::from_millis(300);
+
+/// Round trips a wait allows for the answer to travel and the server to be scheduled.
+const WAIT_ROUND_TRIPS: u32 = 8;
+
+/// A response is read up to this size: enough for every rule, and bounded against a server that
+/// never stops talking (chargen).
+pub const MAX_RESPONSE: usize = 16 * 1024;
+
+/// One port to identify.
+#[derive(Debug, Clone, Copy)]
+pub struct PortJob {
+    pub addr: SocketAddr,
+    pub protocol: Protocol,
+    /// The port scan's round-trip estimate of the host, when it has one.
+    pub rtt: Option<Duration>,
+}
+
+/// What probing a port found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A rule named the service (`soft`: without its version).
+    Identified(Box<Identified>),
+    /// The port answered, but no rule knew it: Nmap's fingerprint of the answers.
+    Unrecognized(Fingerprint),
+    /// The connection was closed at once with nothing said: a TCP wrapper refused us.
+    TcpWrapped,
+    /// Nothing came back to any probe (or the port could not be reached again).
+    Silent,
+}
+
+impl Outcome {
+    /// The service name and details the port table shows.
+    pub fn into_service(self) -> Option<(String, ServiceDetail)> {
+        match self {
+            Outcome::Identified(found) => Some((found.service, found.detail)),
+            Outcome::TcpWrapped => {
+                Some(("tcpwrapped".to_string(), ServiceDetail { confidence: 8, ..ServiceDetail::default() }))
+            }
+            Outcome::Unrecognized(_) | Outcome::Silent => None,
+        }
+    }
+}
+
+/// Identifies every job's service, as many at once as the socket budget allows. Results come
+/// in the jobs' order.
+pub async fn probe_all(db: Arc<ProbeDb>, jobs: Vec<PortJob>, config: ProberConfig) -> Vec<Outcome> {
+    let sockets = Arc::new(Semaphore::new(config.socket_budget.max(1)));
+    let config = Arc::new(config);
+    let mut tasks = JoinSet::new();
+    for (index, job) in jobs.iter().copied().enumerate() {
+        let (db, config, sockets) = (db.clone(), config.clone(), sockets.clone());
+        tasks.spawn(async move {
+            let _permit = sockets.acquire_owned().await.expect("the semaphore is never closed");
+            (index, probe_port(&db, job, &config).await)
+        });
+    }
+    let mut outcomes = vec![Outcome::Silent; jobs.len()];
+    while let Some(done) = tasks.join_next().await {
+        let (index, outcome) = done.expect("a probing task panicked");
+        outcomes[index] = outcome;
+    }
+    outcomes
+}
+
+/// Walks one port's plan until a hard match, or the plan's end.
+pub async fn probe_port(db: &ProbeDb, job: PortJob, config: &ProberConfig) -> Outcome {
+    let mut plan = Plan::new(job.protocol, job.addr.port(), config.intensity, false);
+    let mut walk = Walk { job, config, soft: None, fingerprint: Fingerprint::new(job), rtt: job.rtt };
+    let mut idle_connection = None;
+    while let Some(probe) = plan.next(db) {
+        let answer = match job.protocol {
+            Protocol::Tcp => walk.over_tcp(probe, &mut idle_connection).await,
+            _ => walk.over_udp(probe).await,
+        };
+        let response = match answer {
+            Answer::Data(response) => response,
+            Answer::Nothing => continue,
+            Answer::Wrapped => return Outcome::TcpWrapped,
+            Answer::Unreachable => break,
+        };
+        walk.fingerprint.add(&probe.name, &response);
+        match identify(db, probe, &response) {
+            Some(found) if !found.soft => return Outcome::Identified(Box::new(found)),
+            Some(found) => {
+                plan.soft_matched(&found.service);
+                walk.soft.get_or_insert(found);
+            }
+            None => {}
+        }
+    }
+    match (walk.soft, walk.fingerprint.is_empty()) {
+        (Some(soft), _) => Outcome::Identified(Box::new(soft)),
+        (None, false) => Outcome::Unrecognized(walk.fingerprint),
+        (None, true) => Outcome::Silent,
+    }
+}
+
+/// What one probe drew.
+enum Answer {
+    Data(Vec<u8>),
+    Nothing,
+    /// The NULL probe's connection closed at once, empty.
+    Wrapped,
+    /// The port refuses connections now, or cannot be reached.
+    Unreachable,
+}
+
+/// One port's walk in progress.
+struct Walk<'a> {
+    job: PortJob,
+    config: &'a ProberConfig,
+    soft: Option<Identified>,
+    fingerprint: Fingerprint,
+    /// The round trip: the port scan's, then the connections' own.
+    rtt: Option<Duration>,
+}
+
+impl Walk<'_> {
+    /// How long to wait for a first byte to `probe`.
+    fn wait(&self, probe: &Probe) -> Duration {
+        let travel = self.rtt.unwrap_or_default() * WAIT_ROUND_TRIPS;
+        (travel + self.config.min_wait).min(probe.total_wait)
+    }
+
+    /// How long to wait for more, once some of a response came: a few round trips.
+    fn more_wait(&self) -> Duration {
+        (self.rtt.unwrap_or_default() * 2 + Duration::from_millis(20)).min(self.config.min_wait)
+    }
+
+    /// Sends `probe` over TCP: on the NULL probe's connection when it stayed silent (as Nmap
+    /// does), else on a new one.
+    async fn over_tcp(&mut self, probe: &Probe, idle: &mut Option<TcpStream>) -> Answer {
+        let mut stream = match idle.take() {
+            Some(stream) => stream,
+            None => match self.connect().await {
+                Some(stream) => stream,
+                None => return Answer::Unreachable,
+            },
+        };
+        let sent = Instant::now();
+        if !probe.payload.is_empty() && stream.write_all(&probe.payload).await.is_err() {
+            return Answer::Nothing;
+        }
+        self.trace(probe, "sent");
+        let (response, closed) = self.read_response(&mut stream, probe).await;
+        self.trace_response(probe, &response);
+        if response.is_empty() {
+            if closed && probe.is_null() && sent.elapsed() < probe.tcpwrapped_wait {
+                return Answer::Wrapped;
+            }
+            if !closed && probe.is_null() {
+                *idle = Some(stream);
+            }
+            return Answer::Nothing;
+        }
+        Answer::Data(response)
+    }
+
+    async fn connect(&mut self) -> Option<TcpStream> {
+        let started = Instant::now();
+        let timeout = self.config.min_wait * 4 + self.rtt.unwrap_or_default() * WAIT_ROUND_TRIPS;
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(self.job.addr)).await.ok()?.ok()?;
+        // The handshake is one round trip: a fresher estimate than the port scan's.
+        self.rtt = Some(started.elapsed());
+        Some(stream)
+    }
+
+    /// Reads until a first byte's wait passes, the answer pauses, the peer closes, the response
+    /// is as long as any rule needs, or the probe's whole wait is spent (a server dripping a
+    /// byte at a time). Also says whether the peer closed.
+    async fn read_response(&self, stream: &mut TcpStream, probe: &Probe) -> (Vec<u8>, bool) {
+        let deadline = tokio::time::Instant::now() + probe.total_wait;
+        let mut response = Vec::new();
+        let mut buffer = vec![0; 4096];
+        let mut wait = self.wait(probe);
+        while response.len() < MAX_RESPONSE {
+            let until = (tokio::time::Instant::now() + wait).min(deadline);
+            match tokio::time::timeout_at(until, stream.read(&mut buffer)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return (response, true),
+                Ok(Ok(read)) => {
+                    let room = MAX_RESPONSE - response.len();
+                    response.extend_from_slice(&buffer[..read.min(room)]);
+                    wait = self.more_wait();
+                }
+                Err(_) => break,
+            }
+        }
+        (response, false)
+    }
+
+    /// Sends `probe` from a UDP socket of its own and waits for one datagram back.
+    async fn over_udp(&mut self, probe: &Probe) -> Answer {
+        let local: SocketAddr = match self.job.addr {
+            SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+            SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+        };
+        let Ok(socket) = UdpSocket::bind(local).await else { return Answer::Unreachable };
+        if socket.connect(self.job.addr).await.is_err() || socket.send(&probe.payload).await.is_err() {
+            return Answer::Unreachable;
+        }
+        self.trace(probe, "sent");
+        let mut buffer = vec![0; MAX_RESPONSE];
+        match tokio::time::timeout(self.wait(probe), socket.recv(&mut buffer)).await {
+            Ok(Ok(read)) => {
+                buffer.truncate(read);
+                self.trace_response(probe, &buffer);
+                Answer::Data(buffer)
+            }
+            // A port unreachable: the port is closed after all.
+            Ok(Err(error)) if error.kind() == io::ErrorKind::ConnectionRefused => Answer::Unreachable,
+            Ok(Err(_)) | Err(_) => Answer::Nothing,
+        }
+    }
+
+    fn trace(&self, probe: &Probe, what: &str) {
+        if let Some(trace) = &self.config.trace {
+            trace(format!("Service scan: {} probe {} {what} to {}", probe.protocol, probe.name, self.job.addr));
+        }
+    }
+
+    fn trace_response(&self, probe: &Probe, response: &[u8]) {
+        if let Some(trace) = &self.config.trace {
+            let text = crate::fingerprint::escape(response);
+            trace(format!(
+                "Service scan: {} answered {} bytes to {}: \"{text}\"",
+                self.job.addr,
+                response.len(),
+                probe.name
+            ));
+        }
+    }
+}
