@@ -18,21 +18,6 @@ fn daemon_ports() -> String {
     ports.join(",")
 }
 
-/// What -sV must say of a daemon's ports: (service, VERSION column), from its package version.
-fn truth(daemon: Daemon) -> (&'static str, String) {
-    let package = daemon.installed_version().expect("the test script installs the daemons");
-    // "1:9.2p1-2+deb12u3": the epoch before ':', the Debian revision after the last '-'.
-    let without_epoch = package.split_once(':').map_or(package.as_str(), |(_, rest)| rest);
-    let (upstream, revision) = without_epoch.rsplit_once('-').unwrap_or((without_epoch, ""));
-    match daemon {
-        Daemon::Ssh => ("ssh", format!("OpenSSH {upstream} Debian {revision} (protocol 2.0)")),
-        Daemon::Nginx => ("http", format!("nginx {upstream}")),
-        Daemon::Redis => ("redis", format!("Redis key-value store {upstream}")),
-        Daemon::Memcached => ("memcached", format!("Memcached {upstream}")),
-        Daemon::Vsftpd => ("ftp", format!("vsftpd {upstream}")),
-    }
-}
-
 /// (service, product, version) per port, from a -oX file (ours or Nmap's).
 fn services_in_xml(xml: &str) -> BTreeMap<u16, (String, String, String)> {
     let attribute = |element: &str, name: &str| {
@@ -94,7 +79,7 @@ fn with_our_database_alone(lab: &Lab, scratch: &Path, ports: &str, target: &str)
     assert_matches_json_schema(&json, false);
     let found = version_column(&report);
     for daemon in Daemon::ALL {
-        let (service, version) = truth(daemon);
+        let (service, version) = daemon.truth().expect("the test script installs the daemons");
         for port in daemon.ports() {
             assert_eq!(found.get(port), Some(&(service.to_string(), version.clone())), "port {port}:\n{report}");
         }

@@ -56,6 +56,22 @@ impl Daemon {
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
+
+    /// What -sV must say of its ports, from the installed package: the service name and the
+    /// VERSION column ("ssh", "OpenSSH 9.2p1 Debian 2+deb12u3 (protocol 2.0)").
+    pub fn truth(self) -> io::Result<(&'static str, String)> {
+        let package = self.installed_version()?;
+        // "1:9.2p1-2+deb12u3": the epoch before ':', the Debian revision after the last '-'.
+        let without_epoch = package.split_once(':').map_or(package.as_str(), |(_, rest)| rest);
+        let (upstream, revision) = without_epoch.rsplit_once('-').unwrap_or((without_epoch, ""));
+        Ok(match self {
+            Daemon::Ssh => ("ssh", format!("OpenSSH {upstream} Debian {revision} (protocol 2.0)")),
+            Daemon::Nginx => ("http", format!("nginx {upstream}")),
+            Daemon::Redis => ("redis", format!("Redis key-value store {upstream}")),
+            Daemon::Memcached => ("memcached", format!("Memcached {upstream}")),
+            Daemon::Vsftpd => ("ftp", format!("vsftpd {upstream}")),
+        })
+    }
 }
 
 /// Running daemons; killed on drop.

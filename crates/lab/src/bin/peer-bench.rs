@@ -14,6 +14,8 @@
 //!   u2       -sU --top-ports 20 of 245 hosts, each its own kernel with the default rate limit
 //!   d1       -sn of a /16 of AnyIP hosts, all up, vs nmap -sn -T5 and zmap's ICMP echo scan
 //!   d2       d1 with 1.6 % of the hosts up (the rest drop everything)
+//!   v1       -sV of real daemons' 8 ports (SSH, nginx, Redis, memcached, vsftpd; three on
+//!            unexpected ports), vs nmap -sV; found = ports whose version is the package's
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
 //! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
@@ -26,7 +28,7 @@ use std::time::{Duration, Instant};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use lab::{Lab, Listeners, UdpService, TARGET_V4};
+use lab::{Daemon, Daemons, Lab, Listeners, UdpService, TARGET_V4};
 
 const OPEN: [u16; 10] = [22, 80, 443, 3306, 5432, 6379, 8080, 9200, 27017, 50000];
 const DROPPED: [u16; 2] = [25, 8443];
@@ -82,7 +84,8 @@ fn main() {
         "u2" => udp_many_hosts(&portolan, runs),
         "d1" => discovery_sweep(&portolan, runs, false),
         "d2" => discovery_sweep(&portolan, runs, true),
-        other => panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, d1 or d2"),
+        "v1" => version_scan(&portolan, runs),
+        other => panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, d1, d2 or v1"),
     }
 }
 
@@ -272,6 +275,48 @@ fn udp_many_hosts(portolan: &str, runs: usize) {
         let missing = expected_hosts.saturating_sub(report.matches(" scan report for ").count());
         wrong_ports(report, "udp", &UDP_INTERESTING, &|_, _| "closed") + missing * 20
     });
+}
+
+/// V1: version detection of real daemons, with portolan's own database alone, with Nmap's
+/// added, and Nmap's -sV.
+fn version_scan(portolan: &str, runs: usize) {
+    let lab = Lab::new().expect("build lab (run as root)");
+    let scratch = std::env::temp_dir().join(format!("portolan-v1-{}", std::process::id()));
+    let _daemons = Daemons::start(lab.target_namespace(), TARGET_V4, &scratch).expect("start the daemons");
+    let empty_db = scratch.join("empty-service-probes");
+    std::fs::write(&empty_db, "").expect("scratch file");
+    let ports: Vec<String> = Daemon::ALL.iter().flat_map(|d| d.ports()).map(u16::to_string).collect();
+    let (ports, target) = (ports.join(","), TARGET_V4.to_string());
+    let common = ["-sV", "-n", "-Pn", "-p", ports.as_str(), target.as_str()];
+    let own_only = [&common[..], &["--versiondb", empty_db.to_str().expect("utf-8 path")]].concat();
+    let tools = [
+        tool("portolan -sV", portolan, &common),
+        tool("portolan, own db", portolan, &own_only),
+        tool("nmap -sV", "nmap", &common),
+    ];
+    let title = "V1: -sV of 8 ports of real daemons (3 on unexpected ports)";
+    compare(&lab, title, &tools, runs, ports.split(',').count(), versions_right);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// Ports whose VERSION column starts with what the installed package says.
+fn versions_right(output: &str) -> usize {
+    let truth: BTreeMap<u16, String> = Daemon::ALL
+        .iter()
+        .flat_map(|daemon| {
+            let (service, version) = daemon.truth().expect("installed daemons");
+            daemon.ports().iter().map(move |&port| (port, format!("{service} {version}")))
+        })
+        .collect();
+    output
+        .lines()
+        .filter(|line| {
+            let Some((port, rest)) = line.split_once("/tcp ") else { return false };
+            let Some(rest) = rest.trim_start().strip_prefix("open") else { return false };
+            let cells = rest.split_whitespace().collect::<Vec<_>>().join(" ");
+            port.parse().ok().and_then(|port: u16| truth.get(&port)).is_some_and(|expected| cells.starts_with(expected))
+        })
+        .count()
 }
 
 /// Runs each tool `runs` times, alternating, and prints median times and the worst count of
