@@ -13,6 +13,8 @@ mod route;
 
 pub use link::{ethernet_links, ArpSocket, Link};
 pub use names::system_reverse_name;
+#[cfg(feature = "fuzzing")]
+pub use netlink::parse_any_datagram as parse_any_netlink_datagram;
 pub use netlink::{neighbours, route_to, routes_to, Route};
 pub use packet::{FrameSender, LinkReceiver};
 pub use privilege::has_cap_net_raw;

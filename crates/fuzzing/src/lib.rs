@@ -1,0 +1,135 @@
+//! What each fuzz target (fuzz/fuzz_targets) runs on arbitrary bytes: every parser of bytes
+//! from the network, and of the files portolan reads. The same functions replay the targets'
+//! corpora in every test run (tests/corpora.rs), so an input that once crashed stays tested.
+
+#![forbid(unsafe_code)]
+
+use std::cell::RefCell;
+use std::net::Ipv4Addr;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use engine::{CookieKey, ProbeEngine, RawConfig, ScanGroup};
+use model::Target;
+use probes::discovery::{HostDiscovery, PingProbe, UdpPing};
+use probes::{AckScan, StealthScan, SynScan, Technique, UdpPayloads, UdpScan, WindowScan};
+use services::ServicesTable;
+use wire::ipv4::Ipv4Packet;
+use wire::tcp::{QuotedTcp, TcpPacket};
+use wire::udp::UdpPacket;
+
+/// A fuzz target: runs one input, and panics only on a bug.
+pub type FuzzTarget = fn(&[u8]);
+
+/// Every target by name, as fuzz/fuzz_targets names them.
+pub const TARGETS: &[(&str, FuzzTarget)] = &[
+    ("reply", reply),
+    ("wire", wire),
+    ("netlink", netlink),
+    ("services", services),
+    ("payloads", payloads),
+    ("targets", targets),
+    ("version_db", version_db),
+    ("version_match", version_match),
+];
+
+/// A packet as a reply: read, then judged by every technique, and handed to engines.
+pub fn reply(bytes: &[u8]) {
+    let Some(response) = probes::parse_response(bytes) else { return };
+    let payloads = UdpPayloads::embedded();
+    let techniques: [&dyn Technique; 7] = [
+        &SynScan,
+        &StealthScan::FIN,
+        &StealthScan::MAIMON,
+        &AckScan,
+        &WindowScan,
+        &UdpScan::new(payloads.clone()),
+        &HostDiscovery::new(vec![Box::new(UdpPing::new(53, &payloads)) as Box<dyn PingProbe>]),
+    ];
+    for technique in techniques {
+        let _ = technique.read(&response);
+    }
+    ENGINES.with(|engines| {
+        let (syn, udp) = &mut *engines.borrow_mut();
+        let now = Instant::now();
+        let _ = syn.handle(&response, now);
+        let _ = udp.handle(&response, now);
+    });
+}
+
+thread_local! {
+    /// A SYN and a UDP engine, kept from input to input (building one allocates a port
+    /// index), scanning a few ports of the addresses a fuzzer's bytes most often hold.
+    static ENGINES: RefCell<(ProbeEngine<SynScan>, ProbeEngine<UdpScan>)> = RefCell::new(engines());
+}
+
+fn engines() -> (ProbeEngine<SynScan>, ProbeEngine<UdpScan>) {
+    let config = RawConfig::default();
+    let group = || ScanGroup {
+        source: Ipv4Addr::UNSPECIFIED,
+        targets: vec![Target::from_addr(Ipv4Addr::UNSPECIFIED.into()), Target::from_addr(Ipv4Addr::BROADCAST.into())],
+        ports: vec![0, 22, 53, 80, 0xffff],
+    };
+    let now = Instant::now();
+    let mut rng = rand::rng();
+    let syn = ProbeEngine::new(SynScan, config.clone(), group(), CookieKey::new(0, 0), &mut rng, now);
+    let udp = UdpScan::new(UdpPayloads::embedded());
+    let udp = ProbeEngine::new(udp, config, group(), CookieKey::new(0, 0), &mut rng, now);
+    (syn, udp)
+}
+
+/// Every view and parser of the wire crate over the bytes.
+pub fn wire(bytes: &[u8]) {
+    if let Ok(ip) = Ipv4Packet::new_checked(bytes) {
+        let _ = (ip.payload(), ip.fragment_offset(), ip.checksum_ok(), ip.src(), ip.dst(), ip.ident());
+    }
+    if let Ok(tcp) = TcpPacket::new_checked(bytes) {
+        let _ = (tcp.options(), tcp.flags(), tcp.window(), tcp.seq(), tcp.ack());
+    }
+    let _ = QuotedTcp::parse(bytes);
+    if let Ok(udp) = UdpPacket::new_checked(bytes) {
+        let _ = (udp.src_port(), udp.dst_port());
+    }
+    let _ = wire::icmp::parse_query_reply(bytes);
+    let _ = wire::icmp::parse_unreachable(bytes);
+    let _ = wire::arp::parse_reply(bytes);
+}
+
+/// The bytes as a datagram of netlink replies (routes, neighbours, errors).
+pub fn netlink(bytes: &[u8]) {
+    netio::parse_any_netlink_datagram(bytes);
+}
+
+/// The bytes as an nmap-services file.
+pub fn services(bytes: &[u8]) {
+    let _ = ServicesTable::read_nmap_services(bytes, std::path::Path::new("fuzz"));
+}
+
+/// The bytes as an nmap-payloads file.
+pub fn payloads(bytes: &[u8]) {
+    let _ = UdpPayloads::parse(&String::from_utf8_lossy(bytes));
+}
+
+/// The bytes as a target list (-iL), a port specification (-p) and a probe port list (-PS).
+pub fn targets(bytes: &[u8]) {
+    static SERVICES: OnceLock<ServicesTable> = OnceLock::new();
+    let text = String::from_utf8_lossy(bytes);
+    let _ = targets::parse_target_list(&text);
+    let _ = targets::PortSpec::parse(&text, SERVICES.get_or_init(ServicesTable::embedded));
+    let _ = targets::parse_port_list(&text);
+}
+
+/// The bytes as a version probe database, in Nmap's grammar and in portolan's.
+pub fn version_db(bytes: &[u8]) {
+    let _ = versions::nmap_probes::parse(bytes);
+    let _ = versions::own_db::parse(&String::from_utf8_lossy(bytes));
+}
+
+/// The bytes as a service's answer to every probe of portolan's own database.
+pub fn version_match(bytes: &[u8]) {
+    static DB: OnceLock<versions::ProbeDb> = OnceLock::new();
+    let db = DB.get_or_init(versions::own_db::embedded);
+    for probe in &db.probes {
+        let _ = versions::identify(db, probe, bytes);
+    }
+}
