@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use common::*;
-use lab::{Daemon, Daemons, Lab, TARGET_V4};
+use lab::{Daemon, Daemons, Lab, TARGET_V4, TLS_NAME, TLS_PORT};
 
 /// Every daemon's ports, as `-p` takes them.
 fn daemon_ports() -> String {
@@ -18,7 +18,8 @@ fn daemon_ports() -> String {
     ports.join(",")
 }
 
-/// (service, product, version) per port, from a -oX file (ours or Nmap's).
+/// (service, product, version) per port, from a -oX file (ours or Nmap's); the service as the
+/// normal output names it ("ssl/http").
 fn services_in_xml(xml: &str) -> BTreeMap<u16, (String, String, String)> {
     let attribute = |element: &str, name: &str| {
         let key = format!(" {name}=\"");
@@ -32,8 +33,11 @@ fn services_in_xml(xml: &str) -> BTreeMap<u16, (String, String, String)> {
         let number = attribute(port, "portid").parse().expect("portid");
         let service = port.split("<service").nth(1).unwrap_or_default();
         let service = &service[..service.find('>').unwrap_or(service.len())];
-        services
-            .insert(number, (attribute(service, "name"), attribute(service, "product"), attribute(service, "version")));
+        let name = match attribute(service, "tunnel") {
+            tunnel if tunnel.is_empty() => attribute(service, "name"),
+            tunnel => format!("{tunnel}/{}", attribute(service, "name")),
+        };
+        services.insert(number, (name, attribute(service, "product"), attribute(service, "version")));
     }
     services
 }
@@ -51,6 +55,13 @@ fn version_column(report: &str) -> BTreeMap<u16, (String, String)> {
         .collect()
 }
 
+/// The TLS lines printed under a port's row.
+fn tls_lines_under(report: &str, port: u16) -> Vec<String> {
+    let row = format!("{port}/tcp ");
+    let lines = report.lines().skip_while(|line| !line.starts_with(&row)).skip(1);
+    lines.take_while(|line| line.starts_with('|')).map(str::to_string).collect()
+}
+
 #[test]
 fn version_detection_names_real_daemons_as_their_packages_and_nmap_do() {
     if !lab::available() {
@@ -66,7 +77,8 @@ fn version_detection_names_real_daemons_as_their_packages_and_nmap_do() {
     with_nmaps_database_as_nmap_says(&lab, &scratch, &ports, &target);
 }
 
-/// An empty `--versiondb` leaves portolan's own database alone to name everything.
+/// An empty `--versiondb` leaves portolan's own database alone to name everything, the
+/// service behind TLS and its certificate too.
 fn with_our_database_alone(lab: &Lab, scratch: &Path, ports: &str, target: &str) {
     let empty = scratch.join("empty-service-probes");
     std::fs::write(&empty, "").unwrap();
@@ -79,11 +91,23 @@ fn with_our_database_alone(lab: &Lab, scratch: &Path, ports: &str, target: &str)
     assert_matches_json_schema(&json, false);
     let found = version_column(&report);
     for daemon in Daemon::ALL {
-        let (service, version) = daemon.truth().expect("the test script installs the daemons");
-        for port in daemon.ports() {
-            assert_eq!(found.get(port), Some(&(service.to_string(), version.clone())), "port {port}:\n{report}");
+        for &port in daemon.ports() {
+            let (service, version) = daemon.truth(port).expect("the test script installs the daemons");
+            assert_eq!(found.get(&port), Some(&(service.to_string(), version)), "port {port}:\n{report}");
         }
     }
+    let tls_block = tls_lines_under(&report, TLS_PORT);
+    assert_eq!(tls_block[0], "| tls: Session: TLSv1.3, TLS13_AES_256_GCM_SHA384, ALPN h2", "{report}");
+    assert_eq!(
+        tls_block[1..5],
+        [
+            format!("| Subject: CN={TLS_NAME}"),
+            format!("| Subject Alternative Name: DNS:{TLS_NAME}"),
+            format!("| Issuer: CN={TLS_NAME}"),
+            "| Public Key: rsa 2048 bits".to_string(),
+        ]
+    );
+    assert!(tls_block[6].starts_with("|_Not valid after: "), "{report}");
     eprintln!("portolan -sV, its own database: {:.2} s for {} ports", took.as_secs_f64(), found.len());
 }
 

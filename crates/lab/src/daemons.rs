@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 pub enum Daemon {
     /// OpenSSH on 22 and, as a service on an unexpected port, 443.
     Ssh,
-    /// nginx on 80 and on 9002.
+    /// nginx on 80, on 9002, and behind TLS (HTTP/2 offered by ALPN) on 8443.
     Nginx,
     /// Redis on 6379, and a second instance on 8080.
     Redis,
@@ -30,7 +30,7 @@ impl Daemon {
     pub fn ports(self) -> &'static [u16] {
         match self {
             Daemon::Ssh => &[22, 443],
-            Daemon::Nginx => &[80, 9002],
+            Daemon::Nginx => &[80, 9002, TLS_PORT],
             Daemon::Redis => &[6379, 8080],
             Daemon::Memcached => &[11211],
             Daemon::Vsftpd => &[21],
@@ -57,15 +57,16 @@ impl Daemon {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
-    /// What -sV must say of its ports, from the installed package: the service name and the
-    /// VERSION column ("ssh", "OpenSSH 9.2p1 Debian 2+deb12u3 (protocol 2.0)").
-    pub fn truth(self) -> io::Result<(&'static str, String)> {
+    /// What -sV must say of `port`, from the installed package: the SERVICE and VERSION
+    /// columns ("ssh", "OpenSSH 9.2p1 Debian 2+deb12u3 (protocol 2.0)").
+    pub fn truth(self, port: u16) -> io::Result<(&'static str, String)> {
         let package = self.installed_version()?;
         // "1:9.2p1-2+deb12u3": the epoch before ':', the Debian revision after the last '-'.
         let without_epoch = package.split_once(':').map_or(package.as_str(), |(_, rest)| rest);
         let (upstream, revision) = without_epoch.rsplit_once('-').unwrap_or((without_epoch, ""));
         Ok(match self {
             Daemon::Ssh => ("ssh", format!("OpenSSH {upstream} Debian {revision} (protocol 2.0)")),
+            Daemon::Nginx if port == TLS_PORT => ("ssl/http", format!("nginx {upstream}")),
             Daemon::Nginx => ("http", format!("nginx {upstream}")),
             Daemon::Redis => ("redis", format!("Redis key-value store {upstream}")),
             Daemon::Memcached => ("memcached", format!("Memcached {upstream}")),
@@ -73,6 +74,11 @@ impl Daemon {
         })
     }
 }
+
+/// nginx's TLS port.
+pub const TLS_PORT: u16 = 8443;
+/// The TLS certificate's subject and name.
+pub const TLS_NAME: &str = "www.lab";
 
 /// Running daemons; killed on drop.
 pub struct Daemons {
@@ -139,9 +145,12 @@ fn commands(daemon: Daemon, scratch: &Path) -> io::Result<Vec<Vec<String>>> {
             vec![words(&format!("/usr/sbin/sshd -D -e -f {}", path("sshd_config")))]
         }
         Daemon::Nginx => {
+            let (cert, key) = (path("tls.crt"), path("tls.key"));
+            self_signed_certificate(&cert, &key)?;
             let config = format!(
                 "pid {};\nerror_log {} warn;\nevents {{}}\nhttp {{\n access_log off;\n \
-                 client_body_temp_path {0}.body;\n server {{ listen 80; listen 9002; root {}; }}\n}}\n",
+                 client_body_temp_path {0}.body;\n server {{ listen 80; listen 9002; root {}; }}\n \
+                 server {{ listen {TLS_PORT} ssl http2; ssl_protocols TLSv1.2 TLSv1.3; ssl_certificate {cert}; ssl_certificate_key {key}; root {2}; }}\n}}\n",
                 path("nginx.pid"),
                 path("nginx.log"),
                 scratch.display()
@@ -168,6 +177,18 @@ fn commands(daemon: Daemon, scratch: &Path) -> io::Result<Vec<Vec<String>>> {
             vec![vec!["vsftpd".into(), path("vsftpd.conf")]]
         }
     })
+}
+
+/// A self-signed RSA certificate for TLS_NAME, made with the openssl command.
+fn self_signed_certificate(cert: &str, key: &str) -> io::Result<()> {
+    let subject = format!("/CN={TLS_NAME}");
+    let names = format!("subjectAltName=DNS:{TLS_NAME}");
+    let args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365", "-subj", &subject, "-addext", &names];
+    let output = Command::new("openssl").args(args).args(["-keyout", key, "-out", cert]).output()?;
+    if !output.status.success() {
+        return Err(io::Error::other(format!("openssl req failed: {}", String::from_utf8_lossy(&output.stderr))));
+    }
+    Ok(())
 }
 
 /// Waits until every port of `addr` accepts a connection from inside `namespace`.

@@ -9,4 +9,4 @@ mod host;
 mod port;
 
 pub use host::{alive_because, HostResult, HostStatus, RoundTrip, ScanSummary, Target};
-pub use port::{PortResult, PortState, Protocol, Reason, ServiceDetail};
+pub use port::{PortResult, PortState, Protocol, Reason, ServiceDetail, TlsDetail};

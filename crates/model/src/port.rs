@@ -201,6 +201,33 @@ pub struct ServiceDetail {
     /// answered, for submission.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// The TLS session a service behind TLS was reached through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsDetail>,
+}
+
+/// A TLS session's terms and its server's certificate, as version detection saw them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsDetail {
+    /// "TLSv1.3"
+    pub protocol: String,
+    /// "TLS13_AES_256_GCM_SHA384"
+    pub cipher: String,
+    /// The application protocol the server chose from ours (h2, http/1.1), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
+    /// The certificate's subject and issuer as distinguished names ("CN=www.lab, O=Lab").
+    pub subject: String,
+    pub issuer: String,
+    /// Its subject alternative names ("DNS:www.lab", "IP Address:198.18.0.2").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// Its validity, in seconds since the Unix epoch.
+    pub not_before: i64,
+    pub not_after: i64,
+    /// "rsa", "ec", "dsa" or "other", and the key's size in bits.
+    pub key_type: String,
+    pub key_bits: u32,
 }
 
 impl ServiceDetail {

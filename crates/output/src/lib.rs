@@ -6,6 +6,7 @@ mod grepable;
 mod json;
 mod normal;
 mod table;
+mod tls;
 mod xml;
 
 pub use grepable::GrepableSink;

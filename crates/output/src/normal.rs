@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, ScanSummary, ServiceDetail};
+use model::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason, ScanSummary, ServiceDetail, TlsDetail};
 
 use crate::{ctime, finished_at, table, totals, ScanStart, Sink};
 
@@ -239,7 +239,31 @@ fn port_table(ports: &[&PortResult], with_reason: bool) -> String {
         }
         rows.push(row);
     }
-    table::render(&rows)
+    // Each port's TLS lines go right under its row, as Nmap's script output does.
+    let table = table::render(&rows);
+    let mut lines = table.lines();
+    let mut text = format!("{}\n", lines.next().unwrap_or_default());
+    for (port, line) in ports.iter().zip(lines) {
+        text += line;
+        text.push('\n');
+        if let Some(tls) = port.detail.as_ref().and_then(|detail| detail.tls.as_ref()) {
+            text += &tls_block(tls);
+        }
+    }
+    text
+}
+
+/// "| tls: Session: …" … "|_Not valid after: …": the session and certificate under a port.
+fn tls_block(tls: &TlsDetail) -> String {
+    let lines = crate::tls::tls_lines(tls);
+    let last = lines.len().saturating_sub(1);
+    let mut text = String::new();
+    for (index, (label, value)) in lines.iter().enumerate() {
+        let lead = if index == last { "|_" } else { "| " };
+        let name = if index == 0 { "tls: " } else { "" };
+        text += &format!("{lead}{name}{label}: {value}\n");
+    }
+    text
 }
 
 /// The SERVICE cell: "ssl/http" through TLS, "http?" when version detection got answers but

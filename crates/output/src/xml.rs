@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use model::{HostResult, HostStatus, PortResult, Reason, ScanSummary, ServiceDetail};
+use model::{HostResult, HostStatus, PortResult, Reason, ScanSummary, ServiceDetail, TlsDetail};
 
 use crate::{ctime, finished_at, split_ignored, totals, NormalOptions, Progress, ScanStart, Sink};
 
@@ -155,8 +155,9 @@ impl<W: Write> Drop for XmlSink<W> {
 fn port_element(port: &PortResult) -> String {
     let service = port.service.as_deref().map(|name| service_element(name, port.detail.as_ref())).unwrap_or_default();
     let reason_ip = port.reason_ip.map(|ip| format!(" reason_ip=\"{ip}\"")).unwrap_or_default();
+    let tls = port.detail.as_ref().and_then(|detail| detail.tls.as_ref()).map(tls_script).unwrap_or_default();
     format!(
-        "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"{}\"{reason_ip}/>{service}</port>",
+        "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"{}\"{reason_ip}/>{service}{tls}</port>",
         port.protocol,
         port.port,
         port.state,
@@ -207,6 +208,20 @@ fn service_element(name: &str, detail: Option<&ServiceDetail>) -> String {
     } else {
         format!("{head}>{cpes}</service>")
     }
+}
+
+/// The TLS session as a script element, the shape Nmap's parsers read script results in:
+/// `output` the lines the normal output shows, and an `elem` per field.
+fn tls_script(tls: &TlsDetail) -> String {
+    let lines = crate::tls::tls_lines(tls);
+    let output: Vec<String> = lines.iter().map(|(label, value)| format!("{label}: {value}")).collect();
+    let elems: String = lines
+        .iter()
+        .map(|(label, value)| format!("<elem key=\"{}\">{}</elem>", escape(label), escape(value)))
+        .collect();
+    // A line break in an attribute must be a character reference, or parsers read a space.
+    let output = escape(&output.join("\n")).replace('\n', "&#xa;");
+    format!("<script id=\"tls\" output=\"{output}\">{elems}</script>")
 }
 
 /// Ascending ports as Nmap writes them in `services`: "1-1024,3306,8080".

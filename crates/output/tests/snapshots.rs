@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use model::{
     HostResult, HostStatus, PortResult, PortState, Protocol, Reason, RoundTrip, ScanSummary, ServiceDetail, Target,
+    TlsDetail,
 };
 use output::{GrepableSink, JsonLayout, JsonSink, NormalOptions, NormalSink, ScanInfo, ScanStart, Sink, XmlSink};
 
@@ -76,8 +77,8 @@ fn hosts() -> Vec<HostResult> {
     ]
 }
 
-/// What -sV leaves: a hard match with CPE names and an OS, one with a host name, and a port
-/// that answered but matched no rule.
+/// What -sV leaves: a hard match with CPE names and an OS, one with a host name, a service
+/// behind TLS, and a port that answered but matched no rule.
 fn version_scanned_ports() -> Vec<PortResult> {
     let ssh = ServiceDetail {
         product: Some("OpenSSH".into()),
@@ -104,7 +105,26 @@ fn version_scanned_ports() -> Vec<PortResult> {
         detail: Some(detail),
         ..port(number, PortState::Open, Reason::SynAck, Some(64), Some(name))
     };
-    vec![probed(22, "ssh", ssh), probed(25, "smtp", smtp), probed(9999, "abyss", unknown)]
+    let https = ServiceDetail {
+        product: Some("nginx".into()),
+        version: Some("1.22.1".into()),
+        tunnel: Some("ssl".into()),
+        confidence: 10,
+        tls: Some(TlsDetail {
+            protocol: "TLSv1.3".into(),
+            cipher: "TLS13_AES_256_GCM_SHA384".into(),
+            alpn: Some("h2".into()),
+            subject: "CN=www.lab".into(),
+            issuer: "CN=Lab CA & Co".into(),
+            names: vec!["DNS:www.lab".into(), "IP Address:198.18.0.4".into()],
+            not_before: 1_796_288_400,
+            not_after: 1_827_824_400,
+            key_type: "rsa".into(),
+            key_bits: 2048,
+        }),
+        ..ServiceDetail::default()
+    };
+    vec![probed(22, "ssh", ssh), probed(25, "smtp", smtp), probed(443, "http", https), probed(9999, "abyss", unknown)]
 }
 
 fn render(make: impl FnOnce(&mut Vec<u8>) -> Box<dyn Sink + '_>) -> String {

@@ -16,6 +16,7 @@ pub mod own_db;
 mod plan;
 mod prober;
 mod template;
+mod tls;
 
 pub use db::{MatchRule, PortRanges, Probe, ProbeDb};
 pub use fingerprint::Fingerprint;

@@ -7,16 +7,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use model::{Protocol, ServiceDetail};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use model::{Protocol, ServiceDetail, TlsDetail};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::db::{Probe, ProbeDb};
 use crate::fingerprint::Fingerprint;
-use crate::matcher::{identify, Identified};
+use crate::matcher::{identify, Identified, SOFT_CONFIDENCE};
 use crate::plan::Plan;
+use crate::tls;
 
 /// Where `--version-trace` lines go (the CLI prints them; this crate never does).
 pub type Tracer = Arc<dyn Fn(String) + Send + Sync>;
@@ -67,7 +68,33 @@ pub enum Outcome {
     Silent,
 }
 
+/// The name rules give a service that answers with TLS records.
+const TLS_SERVICE: &str = "ssl";
+
 impl Outcome {
+    fn is_tls(&self) -> bool {
+        matches!(self, Outcome::Identified(found) if found.service == TLS_SERVICE)
+    }
+
+    /// What the walk through TLS found, with the session it went through: "ssl/http", or "ssl"
+    /// alone when nothing inside was recognised.
+    fn through_tls(self, tls: TlsDetail) -> Outcome {
+        let mut found = match self {
+            Outcome::Identified(inner) => {
+                let mut inner = *inner;
+                inner.detail.tunnel = Some(TLS_SERVICE.into());
+                inner
+            }
+            _ => Identified {
+                service: TLS_SERVICE.into(),
+                soft: true,
+                detail: ServiceDetail { confidence: SOFT_CONFIDENCE, ..ServiceDetail::default() },
+            },
+        };
+        found.detail.tls = Some(tls);
+        Outcome::Identified(Box::new(found))
+    }
+
     /// The service name and details the port table shows.
     pub fn into_service(self) -> Option<(String, ServiceDetail)> {
         match self {
@@ -101,10 +128,30 @@ pub async fn probe_all(db: Arc<ProbeDb>, jobs: Vec<PortJob>, config: ProberConfi
     outcomes
 }
 
-/// Walks one port's plan until a hard match, or the plan's end.
+/// Identifies one port's service: its plan walked in the clear and, when the answers show TLS,
+/// walked again through TLS.
 pub async fn probe_port(db: &ProbeDb, job: PortJob, config: &ProberConfig) -> Outcome {
-    let mut plan = Plan::new(job.protocol, job.addr.port(), config.intensity, false);
-    let mut walk = Walk { job, config, soft: None, fingerprint: Fingerprint::new(job), rtt: job.rtt };
+    let clear = walk(db, job, config, false).await;
+    if !clear.is_tls() {
+        return clear;
+    }
+    let Some(tls) = first_handshake(job, config).await else { return clear };
+    walk(db, job, config, true).await.through_tls(tls)
+}
+
+/// The session's terms and certificate, from a handshake that offers ALPN.
+async fn first_handshake(job: PortJob, config: &ProberConfig) -> Option<TlsDetail> {
+    let wait = config.min_wait * 4 + job.rtt.unwrap_or_default() * WAIT_ROUND_TRIPS;
+    let stream = tokio::time::timeout(wait, TcpStream::connect(job.addr)).await.ok()?.ok()?;
+    let session = tokio::time::timeout(wait, tls::handshake(stream, job.addr, true)).await.ok()?.ok()?;
+    Some(tls::describe(&session))
+}
+
+/// Walks one port's plan, in the clear or through TLS, until a hard match, the plan's end, or
+/// (in the clear) an answer that shows TLS.
+async fn walk(db: &ProbeDb, job: PortJob, config: &ProberConfig, tunnelled: bool) -> Outcome {
+    let mut plan = Plan::new(job.protocol, job.addr.port(), config.intensity, tunnelled);
+    let mut walk = Walk { job, config, tunnelled, soft: None, fingerprint: Fingerprint::new(job), rtt: job.rtt };
     let mut idle_connection = None;
     while let Some(probe) = plan.next(db) {
         let answer = match job.protocol {
@@ -119,6 +166,7 @@ pub async fn probe_port(db: &ProbeDb, job: PortJob, config: &ProberConfig) -> Ou
         };
         walk.fingerprint.add(&probe.name, &response);
         match identify(db, probe, &response) {
+            Some(found) if found.service == TLS_SERVICE && !tunnelled => return Outcome::Identified(Box::new(found)),
             Some(found) if !found.soft => return Outcome::Identified(Box::new(found)),
             Some(found) => {
                 plan.soft_matched(&found.service);
@@ -144,10 +192,16 @@ enum Answer {
     Unreachable,
 }
 
+/// A connection to the port, in the clear or through TLS.
+trait Connection: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Connection for T {}
+
 /// One port's walk in progress.
 struct Walk<'a> {
     job: PortJob,
     config: &'a ProberConfig,
+    /// Every probe goes through TLS.
+    tunnelled: bool,
     soft: Option<Identified>,
     fingerprint: Fingerprint,
     /// The round trip: the port scan's, then the connections' own.
@@ -168,7 +222,7 @@ impl Walk<'_> {
 
     /// Sends `probe` over TCP: on the NULL probe's connection when it stayed silent (as Nmap
     /// does), else on a new one.
-    async fn over_tcp(&mut self, probe: &Probe, idle: &mut Option<TcpStream>) -> Answer {
+    async fn over_tcp(&mut self, probe: &Probe, idle: &mut Option<Box<dyn Connection>>) -> Answer {
         let mut stream = match idle.take() {
             Some(stream) => stream,
             None => match self.connect().await {
@@ -195,19 +249,23 @@ impl Walk<'_> {
         Answer::Data(response)
     }
 
-    async fn connect(&mut self) -> Option<TcpStream> {
+    async fn connect(&mut self) -> Option<Box<dyn Connection>> {
         let started = Instant::now();
         let timeout = self.config.min_wait * 4 + self.rtt.unwrap_or_default() * WAIT_ROUND_TRIPS;
         let stream = tokio::time::timeout(timeout, TcpStream::connect(self.job.addr)).await.ok()?.ok()?;
         // The handshake is one round trip: a fresher estimate than the port scan's.
         self.rtt = Some(started.elapsed());
-        Some(stream)
+        if !self.tunnelled {
+            return Some(Box::new(stream));
+        }
+        let session = tokio::time::timeout(timeout, tls::handshake(stream, self.job.addr, false)).await.ok()?.ok()?;
+        Some(Box::new(session))
     }
 
     /// Reads until a first byte's wait passes, the answer pauses, the peer closes, the response
     /// is as long as any rule needs, or the probe's whole wait is spent (a server dripping a
     /// byte at a time). Also says whether the peer closed.
-    async fn read_response(&self, stream: &mut TcpStream, probe: &Probe) -> (Vec<u8>, bool) {
+    async fn read_response(&self, stream: &mut Box<dyn Connection>, probe: &Probe) -> (Vec<u8>, bool) {
         let deadline = tokio::time::Instant::now() + probe.total_wait;
         let mut response = Vec::new();
         let mut buffer = vec![0; 4096];

@@ -141,3 +141,17 @@ fn a_udp_service_is_named_from_its_reply() {
     let (outcome, _) = probe(&nmap_probes::parse(text.as_bytes()).db, addr, Protocol::Udp);
     assert_eq!(identified(outcome).1.version_column(), "Demo 9.9");
 }
+
+#[test]
+fn a_server_that_looks_like_tls_but_is_not_is_named_ssl_in_bounded_time() {
+    // A TLS handshake record header, then bytes that are no handshake at all.
+    let addr = tcp_server(|mut stream| {
+        let _ = stream.write_all(b"\x16\x03\x01\x00\x05garbage and more garbage");
+        std::thread::sleep(Duration::from_millis(300));
+    });
+    let (outcome, took) = probe(&own_db::embedded(), addr, Protocol::Tcp);
+    let (service, detail) = identified(outcome);
+    assert_eq!(service, "ssl");
+    assert_eq!(detail.tls, None, "no session was made");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}

@@ -14,8 +14,8 @@
 //!   u2       -sU --top-ports 20 of 245 hosts, each its own kernel with the default rate limit
 //!   d1       -sn of a /16 of AnyIP hosts, all up, vs nmap -sn -T5 and zmap's ICMP echo scan
 //!   d2       d1 with 1.6 % of the hosts up (the rest drop everything)
-//!   v1       -sV of real daemons' 8 ports (SSH, nginx, Redis, memcached, vsftpd; three on
-//!            unexpected ports), vs nmap -sV; found = ports whose version is the package's
+//!   v1       -sV of real daemons' 9 ports (SSH, nginx in the clear and behind TLS, Redis,
+//!            memcached, vsftpd; three on unexpected ports), vs nmap -sV; found = ports whose version is the package's
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
 //! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
@@ -294,7 +294,7 @@ fn version_scan(portolan: &str, runs: usize) {
         tool("portolan, own db", portolan, &own_only),
         tool("nmap -sV", "nmap", &common),
     ];
-    let title = "V1: -sV of 8 ports of real daemons (3 on unexpected ports)";
+    let title = "V1: -sV of 9 ports of real daemons (1 behind TLS, 3 on unexpected ports)";
     compare(&lab, title, &tools, runs, ports.split(',').count(), versions_right);
     let _ = std::fs::remove_dir_all(&scratch);
 }
@@ -304,8 +304,10 @@ fn versions_right(output: &str) -> usize {
     let truth: BTreeMap<u16, String> = Daemon::ALL
         .iter()
         .flat_map(|daemon| {
-            let (service, version) = daemon.truth().expect("installed daemons");
-            daemon.ports().iter().map(move |&port| (port, format!("{service} {version}")))
+            daemon.ports().iter().map(move |&port| {
+                let (service, version) = daemon.truth(port).expect("installed daemons");
+                (port, format!("{service} {version}"))
+            })
         })
         .collect();
     output
