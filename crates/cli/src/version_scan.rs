@@ -121,7 +121,7 @@ fn nmap_database(options: &ScanOptions, settings: &VersionOptions) -> Result<Opt
 
 /// Writes what probing found into the port's row.
 fn apply(port: &mut PortResult, outcome: Outcome) {
-    let answered = !matches!(outcome, Outcome::Silent);
+    let answered = matches!(outcome, Outcome::Identified(_) | Outcome::Unrecognized(_));
     if port.protocol == Protocol::Udp && answered && port.state == PortState::OpenFiltered {
         // A UDP answer proves the port open, as in Nmap's version scan.
         port.state = PortState::Open;

@@ -64,14 +64,21 @@ pub enum Outcome {
     Unrecognized(Fingerprint),
     /// The connection was closed at once with nothing said: a TCP wrapper refused us.
     TcpWrapped,
-    /// Nothing came back to any probe (or the port could not be reached again).
+    /// Nothing came back to any probe.
     Silent,
+    /// The port refused the connection, or could not be reached: it is no longer open to us.
+    Unreachable,
 }
 
 /// The name rules give a service that answers with TLS records.
 const TLS_SERVICE: &str = "ssl";
 
 impl Outcome {
+    /// An outcome a server short of connection slots gives too.
+    fn is_doubtful(&self) -> bool {
+        matches!(self, Outcome::TcpWrapped | Outcome::Unreachable)
+    }
+
     fn is_tls(&self) -> bool {
         matches!(self, Outcome::Identified(found) if found.service == TLS_SERVICE)
     }
@@ -102,18 +109,55 @@ impl Outcome {
             Outcome::TcpWrapped => {
                 Some(("tcpwrapped".to_string(), ServiceDetail { confidence: 8, ..ServiceDetail::default() }))
             }
-            Outcome::Unrecognized(_) | Outcome::Silent => None,
+            Outcome::Unrecognized(_) | Outcome::Silent | Outcome::Unreachable => None,
         }
     }
 }
 
+/// The fewest connections a later pass holds at once.
+const MIN_RETRY_BUDGET: usize = 16;
+
 /// Identifies every job's service, as many at once as the socket budget allows. Results come
 /// in the jobs' order.
+///
+/// A server behind many addresses (a load balancer, virtual hosts) may have fewer connection
+/// slots than the budget, and closes the rest at once, as a TCP wrapper does; so ports that
+/// seemed wrapped, or refused the connection, are probed again, in passes of half as many
+/// connections as answered in the pass before (the server's slots, roughly), then halving,
+/// each a moment after the last, until a pass settles none of them.
 pub async fn probe_all(db: Arc<ProbeDb>, jobs: Vec<PortJob>, config: ProberConfig) -> Vec<Outcome> {
-    let sockets = Arc::new(Semaphore::new(config.socket_budget.max(1)));
     let config = Arc::new(config);
+    let mut pending: Vec<usize> = (0..jobs.len()).collect();
+    let mut outcomes = vec![Outcome::Silent; jobs.len()];
+    let mut budget = config.socket_budget;
+    loop {
+        let results = probe_some(&db, &jobs, &pending, &config, budget).await;
+        let settled = pending.iter().filter(|&&index| !results[index].is_doubtful()).count();
+        for &index in &pending {
+            outcomes[index] = results[index].clone();
+        }
+        pending.retain(|&index| outcomes[index].is_doubtful());
+        if pending.is_empty() || (settled == 0 && budget == MIN_RETRY_BUDGET) {
+            return outcomes;
+        }
+        budget = (settled / 2).min(budget / 2).max(MIN_RETRY_BUDGET);
+        // Time for the server to free the slots of the pass before.
+        tokio::time::sleep(config.min_wait).await;
+    }
+}
+
+/// Probes the jobs at `indexes`, at most `budget` at once; the other outcomes stay Silent.
+async fn probe_some(
+    db: &Arc<ProbeDb>,
+    jobs: &[PortJob],
+    indexes: &[usize],
+    config: &Arc<ProberConfig>,
+    budget: usize,
+) -> Vec<Outcome> {
+    let sockets = Arc::new(Semaphore::new(budget.max(1)));
     let mut tasks = JoinSet::new();
-    for (index, job) in jobs.iter().copied().enumerate() {
+    for &index in indexes {
+        let job = jobs[index];
         let (db, config, sockets) = (db.clone(), config.clone(), sockets.clone());
         tasks.spawn(async move {
             let _permit = sockets.acquire_owned().await.expect("the semaphore is never closed");
@@ -162,6 +206,7 @@ async fn walk(db: &ProbeDb, job: PortJob, config: &ProberConfig, tunnelled: bool
             Answer::Data(response) => response,
             Answer::Nothing => continue,
             Answer::Wrapped => return Outcome::TcpWrapped,
+            Answer::Unreachable if walk.fingerprint.is_empty() && walk.soft.is_none() => return Outcome::Unreachable,
             Answer::Unreachable => break,
         };
         walk.fingerprint.add(&probe.name, &response);

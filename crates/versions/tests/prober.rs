@@ -155,3 +155,24 @@ fn a_server_that_looks_like_tls_but_is_not_is_named_ssl_in_bounded_time() {
     assert_eq!(detail.tls, None, "no session was made");
     assert!(took < Duration::from_secs(2), "took {took:?}");
 }
+
+#[test]
+fn a_server_short_of_connection_slots_is_named_on_every_port_it_serves() {
+    // Like nginx past its worker_connections: beyond 4 at once, connections are closed unanswered.
+    let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let addr = tcp_server(move |mut stream| {
+        use std::sync::atomic::Ordering::SeqCst;
+        if active.fetch_add(1, SeqCst) < 4 {
+            let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+            // The slot is free again when the client hangs up.
+            let _ = stream.read(&mut [0; 64]);
+        }
+        active.fetch_sub(1, SeqCst);
+    });
+    let jobs = vec![PortJob { addr, protocol: Protocol::Tcp, rtt: None }; 40];
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let config = ProberConfig { socket_budget: 64, ..config() };
+    let outcomes = runtime.block_on(versions::probe_all(Arc::new(own_db::embedded()), jobs, config));
+    let named = outcomes.into_iter().filter_map(Outcome::into_service).filter(|(service, _)| service == "ssh").count();
+    assert_eq!(named, 40);
+}

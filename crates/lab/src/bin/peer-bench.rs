@@ -16,6 +16,8 @@
 //!   d2       d1 with 1.6 % of the hosts up (the rest drop everything)
 //!   v1       -sV of real daemons' 9 ports (SSH, nginx in the clear and behind TLS, Redis,
 //!            memcached, vsftpd; three on unexpected ports), vs nmap -sV; found = ports whose version is the package's
+//!   v2       -sV of port 80 on 1024 AnyIP hosts (one nginx answers for all), vs nmap -sV -T4:
+//!            services identified a second, and each tool's peak resident memory
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
 //! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
@@ -85,7 +87,8 @@ fn main() {
         "d1" => discovery_sweep(&portolan, runs, false),
         "d2" => discovery_sweep(&portolan, runs, true),
         "v1" => version_scan(&portolan, runs),
-        other => panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, d1, d2 or v1"),
+        "v2" => version_sweep(&portolan, runs),
+        other => panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, d1, d2, v1 or v2"),
     }
 }
 
@@ -297,6 +300,54 @@ fn version_scan(portolan: &str, runs: usize) {
     let title = "V1: -sV of 9 ports of real daemons (1 behind TLS, 3 on unexpected ports)";
     compare(&lab, title, &tools, runs, ports.split(',').count(), versions_right);
     let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// V2: version detection of one port on many hosts; memory must stay flat as hosts grow.
+fn version_sweep(portolan: &str, runs: usize) {
+    const HOSTS: &str = "198.19.0.0/22";
+    let lab = Lab::new().expect("build lab (run as root)");
+    lab.any_ip(HOSTS).expect("AnyIP");
+    let scratch = std::env::temp_dir().join(format!("portolan-v2-{}", std::process::id()));
+    let _daemons = Daemons::start(lab.target_namespace(), TARGET_V4, &scratch).expect("start the daemons");
+    let common = ["-sV", "-n", "-Pn", "-p80", HOSTS];
+    let tools =
+        [tool("portolan -sV", portolan, &common), tool("nmap -sV -T4", "nmap", &[&["-T4"], &common[..]].concat())];
+    let (truth_service, truth_version) = Daemon::Nginx.truth(80).expect("installed nginx");
+    let expected = format!("80/tcp open {truth_service} {truth_version}");
+    println!("V2: -sV of port 80 on 1024 AnyIP hosts (one nginx); {runs} runs each, alternating");
+    println!("{:<14} {:>9} {:>11} {:>14} {:>10}", "tool", "time", "identified", "identified/s", "peak RSS");
+    let rss_file = scratch.join("peak-rss");
+    for _ in 0..runs {
+        for measured in &tools {
+            let (elapsed, output, peak_kib) = run_measuring_memory(&lab, measured, &rss_file);
+            let identified = output.lines().filter(|line| same_words(line, &expected)).count();
+            println!(
+                "{:<14} {:>8.2}s {:>6}/1024 {:>14.0} {:>7} MiB",
+                measured.label,
+                elapsed.as_secs_f64(),
+                identified,
+                identified as f64 / elapsed.as_secs_f64(),
+                peak_kib / 1024
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// Runs `measured` under GNU time, which writes its peak resident set size (KiB) to `rss_file`.
+fn run_measuring_memory(lab: &Lab, measured: &Tool, rss_file: &std::path::Path) -> (Duration, String, u64) {
+    let mut args = vec!["-f".to_string(), "%M".into(), "-o".into(), rss_file.display().to_string()];
+    args.push(measured.program.clone());
+    args.extend(measured.args.iter().cloned());
+    let timed = Tool { program: "/usr/bin/time".into(), args, label: measured.label.clone(), deadline: None };
+    let (elapsed, output) = run(lab, &timed);
+    let peak_kib = std::fs::read_to_string(rss_file).ok().and_then(|text| text.trim().parse().ok()).unwrap_or(0);
+    (elapsed, output, peak_kib)
+}
+
+/// Whether two lines hold the same words, whatever the spacing between them.
+fn same_words(line: &str, expected: &str) -> bool {
+    line.split_whitespace().eq(expected.split_whitespace())
 }
 
 /// Ports whose VERSION column starts with what the installed package says.
