@@ -85,10 +85,19 @@ fn with_our_database_alone(lab: &Lab, scratch: &Path, ports: &str, target: &str)
     let json = scratch.join("ours.json");
     let (empty, json_path) = (empty.to_str().unwrap(), json.to_str().unwrap());
     let started = Instant::now();
-    let output = portolan(lab, &["-sV", "-n", "-Pn", "--versiondb", empty, "-oJ", json_path, "-p", ports, target]);
+    let args =
+        ["-sV", "-v", "--version-trace", "-n", "-Pn", "--versiondb", empty, "-oJ", json_path, "-p", ports, target];
+    let output = portolan(lab, &args);
     let took = started.elapsed();
     let report = stdout(&output);
     assert_matches_json_schema(&json, false);
+    let count = ports.split(',').count();
+    assert!(report.contains("\nInitiating Service scan at "), "{report}");
+    assert!(report.contains(&format!("\nScanning {count} services on 1 hosts\n")), "{report}");
+    assert!(report.contains(&format!("s elapsed ({count} services on 1 hosts)\n")), "{report}");
+    let trace = String::from_utf8_lossy(&output.stderr);
+    assert!(trace.contains(&format!("Service scan: tcp probe NULL sent to {target}:22\n")), "{trace}");
+    assert!(trace.contains(&format!("Service scan: {target}:22 answered ")), "{trace}");
     let found = version_column(&report);
     for daemon in Daemon::ALL {
         for &port in daemon.ports() {

@@ -21,10 +21,13 @@ pub enum Daemon {
     Memcached,
     /// vsftpd on 21.
     Vsftpd,
+    /// PostgreSQL on 5432.
+    Postgres,
 }
 
 impl Daemon {
-    pub const ALL: [Daemon; 5] = [Daemon::Ssh, Daemon::Nginx, Daemon::Redis, Daemon::Memcached, Daemon::Vsftpd];
+    pub const ALL: [Daemon; 6] =
+        [Daemon::Ssh, Daemon::Nginx, Daemon::Redis, Daemon::Memcached, Daemon::Vsftpd, Daemon::Postgres];
 
     /// Its ports: the usual one first, then any unexpected one.
     pub fn ports(self) -> &'static [u16] {
@@ -34,6 +37,7 @@ impl Daemon {
             Daemon::Redis => &[6379, 8080],
             Daemon::Memcached => &[11211],
             Daemon::Vsftpd => &[21],
+            Daemon::Postgres => &[5432],
         }
     }
 
@@ -45,6 +49,7 @@ impl Daemon {
             Daemon::Redis => "redis-server",
             Daemon::Memcached => "memcached",
             Daemon::Vsftpd => "vsftpd",
+            Daemon::Postgres => "postgresql",
         }
     }
 
@@ -71,8 +76,45 @@ impl Daemon {
             Daemon::Redis => ("redis", format!("Redis key-value store {upstream}")),
             Daemon::Memcached => ("memcached", format!("Memcached {upstream}")),
             Daemon::Vsftpd => ("ftp", format!("vsftpd {upstream}")),
+            // Without credentials the protocol tells only that the server is 9.6 or later.
+            Daemon::Postgres if postgres_major(upstream) >= 10 => ("postgresql", "PostgreSQL DB 9.6.0 or later".into()),
+            Daemon::Postgres => {
+                return Err(io::Error::other(format!("the lab expects PostgreSQL 10 or later: {package}")))
+            }
         })
     }
+}
+
+/// The installed PostgreSQL's programs (/usr/lib/postgresql/N/bin, the newest N).
+fn postgres_bin() -> io::Result<PathBuf> {
+    let mut versions: Vec<PathBuf> =
+        std::fs::read_dir("/usr/lib/postgresql")?.flatten().map(|entry| entry.path()).collect();
+    versions.sort_by_key(|path| path.file_name().and_then(|name| name.to_str()?.parse::<u32>().ok()).unwrap_or(0));
+    versions.pop().map(|dir| dir.join("bin")).ok_or_else(|| io::Error::other("no PostgreSQL in /usr/lib/postgresql"))
+}
+
+/// A fresh cluster in `data`, owned by postgres: PostgreSQL refuses to run as root.
+fn init_postgres(bin: &Path, data: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(data)?;
+    let owned = Command::new("chown").arg("postgres").arg(data).status()?;
+    let data = data.to_string_lossy();
+    let initdb = bin.join("initdb").to_string_lossy().into_owned();
+    let line = as_postgres(&[&initdb, "-A", "trust", "-D", &data]);
+    let output = Command::new(&line[0]).args(&line[1..]).output()?;
+    if !owned.success() || !output.status.success() {
+        return Err(io::Error::other(format!("initdb failed: {}", String::from_utf8_lossy(&output.stderr))));
+    }
+    Ok(())
+}
+
+/// A command line run as the postgres user: "runuser -u postgres -- …".
+fn as_postgres(command: &[&str]) -> Vec<String> {
+    ["runuser", "-u", "postgres", "--"].iter().chain(command).map(|word| word.to_string()).collect()
+}
+
+/// The major version of Debian's "postgresql" metapackage version ("15+248" is 15).
+fn postgres_major(upstream: &str) -> u32 {
+    upstream.split(['+', '.']).next().and_then(|major| major.parse().ok()).unwrap_or(0)
 }
 
 /// nginx's TLS port.
@@ -169,6 +211,17 @@ fn commands(daemon: Daemon, scratch: &Path) -> io::Result<Vec<Vec<String>>> {
             })
             .collect(),
         Daemon::Memcached => vec![words("memcached -u root -p 11211 -U 0 -l 0.0.0.0")],
+        Daemon::Postgres => {
+            let data = scratch.join("postgres");
+            let bin = postgres_bin()?;
+            if !data.exists() {
+                init_postgres(&bin, &data)?;
+            }
+            let socket_dir = data.to_string_lossy().into_owned();
+            let server = [bin.join("postgres").to_string_lossy().into_owned(), "-D".into(), socket_dir.clone()];
+            let settings = ["-k", &socket_dir, "-p", "5432", "-c", "listen_addresses=*"];
+            vec![as_postgres(&server.iter().map(String::as_str).chain(settings).collect::<Vec<_>>())]
+        }
         Daemon::Vsftpd => {
             std::fs::create_dir_all("/var/run/vsftpd/empty")?;
             let config = "listen=YES\nlisten_port=21\nbackground=NO\nanonymous_enable=NO\nlocal_enable=YES\n\
