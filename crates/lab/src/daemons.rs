@@ -23,11 +23,20 @@ pub enum Daemon {
     Vsftpd,
     /// PostgreSQL on 5432.
     Postgres,
+    /// Dovecot: POP3 on 110, IMAP on 143, and both behind TLS on 995 and 993.
+    Dovecot,
 }
 
 impl Daemon {
-    pub const ALL: [Daemon; 6] =
-        [Daemon::Ssh, Daemon::Nginx, Daemon::Redis, Daemon::Memcached, Daemon::Vsftpd, Daemon::Postgres];
+    pub const ALL: [Daemon; 7] = [
+        Daemon::Ssh,
+        Daemon::Nginx,
+        Daemon::Redis,
+        Daemon::Memcached,
+        Daemon::Vsftpd,
+        Daemon::Postgres,
+        Daemon::Dovecot,
+    ];
 
     /// Its ports: the usual one first, then any unexpected one.
     pub fn ports(self) -> &'static [u16] {
@@ -38,6 +47,7 @@ impl Daemon {
             Daemon::Memcached => &[11211],
             Daemon::Vsftpd => &[21],
             Daemon::Postgres => &[5432],
+            Daemon::Dovecot => &[110, 143, 993, 995],
         }
     }
 
@@ -50,6 +60,7 @@ impl Daemon {
             Daemon::Memcached => "memcached",
             Daemon::Vsftpd => "vsftpd",
             Daemon::Postgres => "postgresql",
+            Daemon::Dovecot => "dovecot-imapd",
         }
     }
 
@@ -81,6 +92,13 @@ impl Daemon {
             Daemon::Postgres => {
                 return Err(io::Error::other(format!("the lab expects PostgreSQL 10 or later: {package}")))
             }
+            // Dovecot's greeting names it, not its version.
+            Daemon::Dovecot => match port {
+                110 => ("pop3", "Dovecot pop3d".into()),
+                995 => ("ssl/pop3", "Dovecot pop3d".into()),
+                143 => ("imap", "Dovecot imapd".into()),
+                _ => ("ssl/imap", "Dovecot imapd".into()),
+            },
         })
     }
 }
@@ -187,8 +205,7 @@ fn commands(daemon: Daemon, scratch: &Path) -> io::Result<Vec<Vec<String>>> {
             vec![words(&format!("/usr/sbin/sshd -D -e -f {}", path("sshd_config")))]
         }
         Daemon::Nginx => {
-            let (cert, key) = (path("tls.crt"), path("tls.key"));
-            self_signed_certificate(&cert, &key)?;
+            let (cert, key) = self_signed_certificate(scratch)?;
             let config = format!(
                 "pid {};\nerror_log {} warn;\nevents {{}}\nhttp {{\n access_log off;\n \
                  client_body_temp_path {0}.body;\n server {{ listen 80; listen 9002; root {}; }}\n \
@@ -211,6 +228,21 @@ fn commands(daemon: Daemon, scratch: &Path) -> io::Result<Vec<Vec<String>>> {
             })
             .collect(),
         Daemon::Memcached => vec![words("memcached -u root -p 11211 -U 0 -l 0.0.0.0")],
+        Daemon::Dovecot => {
+            let (cert, key) = self_signed_certificate(scratch)?;
+            // Logins are never tried: any user, one password, no mail store.
+            let config = format!(
+                "protocols = imap pop3\nlisten = *\nbase_dir = {}\nstate_dir = {}\nlog_path = {}\n\
+                 ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\n\
+                 passdb {{\n driver = static\n args = password=unused\n}}\n\
+                 userdb {{\n driver = static\n args = uid=nobody gid=nogroup home=/nonexistent\n}}\n",
+                path("dovecot-run"),
+                path("dovecot-state"),
+                path("dovecot.log")
+            );
+            std::fs::write(path("dovecot.conf"), config)?;
+            vec![vec!["dovecot".into(), "-F".into(), "-c".into(), path("dovecot.conf")]]
+        }
         Daemon::Postgres => {
             let data = scratch.join("postgres");
             let bin = postgres_bin()?;
@@ -232,16 +264,22 @@ fn commands(daemon: Daemon, scratch: &Path) -> io::Result<Vec<Vec<String>>> {
     })
 }
 
-/// A self-signed RSA certificate for TLS_NAME, made with the openssl command.
-fn self_signed_certificate(cert: &str, key: &str) -> io::Result<()> {
+/// A self-signed RSA certificate for TLS_NAME in `scratch`, made with the openssl command the
+/// first time: its (certificate, key) paths.
+fn self_signed_certificate(scratch: &Path) -> io::Result<(String, String)> {
+    let cert = scratch.join("tls.crt").to_string_lossy().into_owned();
+    let key = scratch.join("tls.key").to_string_lossy().into_owned();
+    if Path::new(&cert).exists() {
+        return Ok((cert, key));
+    }
     let subject = format!("/CN={TLS_NAME}");
     let names = format!("subjectAltName=DNS:{TLS_NAME}");
     let args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365", "-subj", &subject, "-addext", &names];
-    let output = Command::new("openssl").args(args).args(["-keyout", key, "-out", cert]).output()?;
+    let output = Command::new("openssl").args(args).args(["-keyout", &key, "-out", &cert]).output()?;
     if !output.status.success() {
         return Err(io::Error::other(format!("openssl req failed: {}", String::from_utf8_lossy(&output.stderr))));
     }
-    Ok(())
+    Ok((cert, key))
 }
 
 /// Waits until every port of `addr` accepts a connection from inside `namespace`.
