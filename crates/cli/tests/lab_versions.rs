@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use common::*;
-use lab::{Daemon, Daemons, Lab, TARGET_V4, TLS_NAME, TLS_PORT};
+use lab::{Daemon, Daemons, Lab, UdpService, TARGET_V4, TLS_NAME, TLS_PORT};
 
 /// Every daemon's ports, as `-p` takes them.
 fn daemon_ports() -> String {
@@ -53,6 +53,26 @@ fn version_column(report: &str) -> BTreeMap<u16, (String, String)> {
             Some((port.parse().ok()?, (service.to_string(), version.trim().to_string())))
         })
         .collect()
+}
+
+/// python-libnmap reads our services as users' tools read Nmap's, and ndiff compares our scan
+/// with Nmap's (it exits 2 on a file it cannot read). ndiff runs verbose: the ndiff of Nmap 7.93
+/// fails on any port whose script results differ while the rest of its row does not (it
+/// compares a list with 0), which our TLS script against Nmap's scan without it is.
+fn assert_read_by_nmaps_tools(ours: &Path, nmap: &Path) {
+    if python_module_present("libnmap") {
+        let script = "import sys\nfrom libnmap.parser import NmapParser\n\
+            h = NmapParser.parse_fromfile(sys.argv[1]).hosts[0]\n\
+            print(*(f'{s.port} {s.service} {s.banner}' for s in h.services if s.port == 22))";
+        let parsed = std::process::Command::new("python3").args(["-c", script]).arg(ours).output().unwrap();
+        assert!(parsed.status.success(), "{}", String::from_utf8_lossy(&parsed.stderr));
+        let line = String::from_utf8_lossy(&parsed.stdout);
+        assert!(line.starts_with("22 ssh product: OpenSSH version: "), "{line}");
+    }
+    if has("ndiff") {
+        let diff = std::process::Command::new("ndiff").arg("-v").arg(nmap).arg(ours).output().unwrap();
+        assert_ne!(diff.status.code(), Some(2), "{}", String::from_utf8_lossy(&diff.stderr));
+    }
 }
 
 /// The TLS lines printed under a port's row.
@@ -140,6 +160,7 @@ fn with_nmaps_database_as_nmap_says(lab: &Lab, scratch: &Path, ports: &str, targ
 
     let ours = services_in_xml(&std::fs::read_to_string(&ours_xml).unwrap());
     let theirs = services_in_xml(&std::fs::read_to_string(&nmap_xml).unwrap());
+    assert_read_by_nmaps_tools(&ours_xml, &nmap_xml);
     eprintln!("port   portolan                                  nmap");
     for (port, (name, product, version)) in &theirs {
         let (our_name, our_product, our_version) = &ours[port];
@@ -153,4 +174,24 @@ fn with_nmaps_database_as_nmap_says(lab: &Lab, scratch: &Path, ports: &str, targ
     }
     assert_eq!(ours.len(), theirs.len());
     eprintln!("-sV: portolan {:.2} s, nmap {:.2} s", our_time.as_secs_f64(), nmap_time.as_secs_f64());
+}
+
+/// The lab's UDP fixtures answer DNS, NTP and SNMP requests as the protocols say; -sV names
+/// each from its answer to our database's probe.
+#[test]
+fn udp_services_are_named_from_their_answers() {
+    if !lab::available() {
+        return;
+    }
+    let lab = Lab::new().expect("build lab");
+    let services = [(53, UdpService::Dns), (123, UdpService::Ntp), (161, UdpService::Snmp)];
+    let _fixtures = lab.serve_udp(&services).expect("start UDP services");
+    let target = TARGET_V4.to_string();
+    let report = stdout(&portolan(&lab, &["-sU", "-sV", "-n", "-Pn", "-p", "53,123,161", &target]));
+    let rows: Vec<&str> = report.lines().filter(|line| line.contains("/udp ")).collect();
+    assert_eq!(
+        rows,
+        ["53/udp  open  domain", "123/udp open  ntp     NTP", "161/udp open  snmp    SNMPv1 server (public)"],
+        "{report}"
+    );
 }
