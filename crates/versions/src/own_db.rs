@@ -152,3 +152,42 @@ mod tests {
         assert!(parse(text).is_err());
     }
 }
+
+/// Our rules against answers written from the protocols' specifications, one per service the
+/// lab has no daemon for: each must be named, with its version where the answer carries one.
+#[cfg(test)]
+mod answers {
+    use model::Protocol;
+
+    use crate::identify;
+
+    /// (probe, answer, service, VERSION column)
+    const ANSWERS: &[(&str, &[u8], &str, &str)] = &[
+        ("NULL", b"Z\x00\x00\x00\x0a5.5.5-10.11.6-MariaDB-0+deb12u1\x00\x08\x00\x00\x00abcdefgh\x00", "mysql", "MariaDB 10.11.6-0+deb12u1"),
+        ("NULL", b"J\x00\x00\x00\x0a8.0.36\x00\x08\x00\x00\x00abcdefgh\x00", "mysql", "MySQL 8.0.36"),
+        ("NULL", b"220 mail.lab ESMTP Exim 4.96 Thu, 03 Dec 2026 10:00:00 +0000\r\n", "smtp", "Exim smtpd 4.96"),
+        ("NULL", b"220 mail.lab ESMTP Postfix (Debian/GNU)\r\n", "smtp", "Postfix smtpd"),
+        ("NULL", b"RFB 003.008\n", "vnc", "VNC (protocol 3.8)"),
+        ("NULL", b"SSH-2.0-dropbear_2022.83\r\n", "ssh", "Dropbear sshd 2022.83 (protocol 2.0)"),
+        ("HttpGet", b"HTTP/1.1 200 OK\r\nServer: Apache/2.4.62 (Debian)\r\n\r\n", "http", "Apache httpd 2.4.62 ((Debian))"),
+        ("HttpGet", b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"cluster_name\" : \"lab\", \"version\" : {\"number\" : \"8.11.1\"}}", "http", "Elasticsearch REST API 8.11.1"),
+        ("MongoBuildInfo", b"\x40\x00\x00\x00\x09\x00\x00\x00\x01\x00\x00\x00\xdd\x07\x00\x00\x00\x00\x00\x00\x00\x1b\x00\x00\x00\x02version\x00\x06\x00\x00\x007.0.4\x00\x00", "mongodb", "MongoDB 7.0.4"),
+        ("MqttConnect", b"\x20\x02\x00\x00", "mqtt", "MQTT broker"),
+        ("AmqpHeader", b"\x01\x00\x00\x00\x00\x01\x00\x00\x0a\x00\x0a\x00\x09\x00\x00\x00\x40\x07productS\x00\x00\x00\x08RabbitMQ\x07versionS\x00\x00\x00\x063.12.1", "amqp", "RabbitMQ 3.12.1 (AMQP 0-9-1)"),
+        ("RdpConnect", b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x1f\x08\x00\x02\x00\x00\x00", "ms-wbt-server", ""),
+        ("SmbNegotiate", b"\x00\x00\x00\x40\xfeSMB\x40\x00", "microsoft-ds", "(SMB 2 or later)"),
+        ("LdapBind", b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00", "ldap", ""),
+        ("SipOptions", b"SIP/2.0 200 OK\r\nVia: x\r\nServer: Asterisk PBX 20.5.0\r\n\r\n", "sip", "Asterisk PBX 20.5.0"),
+        ("TlsClientHello", b"\x16\x03\x03\x00\x31\x02\x00\x00\x2d\x03\x03", "ssl", ""),
+    ];
+
+    #[test]
+    fn every_service_without_a_lab_daemon_is_named_from_its_answer() {
+        let db = super::embedded();
+        for &(probe, answer, service, version) in ANSWERS {
+            let probe = db.probe(Protocol::Tcp, probe).expect("the probe exists");
+            let found = identify(&db, probe, answer).unwrap_or_else(|| panic!("{service}: no rule matched"));
+            assert_eq!((found.service.as_str(), found.detail.version_column().as_str()), (service, version));
+        }
+    }
+}

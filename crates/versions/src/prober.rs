@@ -106,9 +106,10 @@ impl Outcome {
     pub fn into_service(self) -> Option<(String, ServiceDetail)> {
         match self {
             Outcome::Identified(found) => Some((found.service, found.detail)),
-            Outcome::TcpWrapped => {
-                Some(("tcpwrapped".to_string(), ServiceDetail { confidence: 8, ..ServiceDetail::default() }))
-            }
+            Outcome::TcpWrapped => Some((
+                "tcpwrapped".to_string(),
+                ServiceDetail { confidence: SOFT_CONFIDENCE, ..ServiceDetail::default() },
+            )),
             Outcome::Unrecognized(_) | Outcome::Silent | Outcome::Unreachable => None,
         }
     }
