@@ -94,6 +94,7 @@ fn version_detection_names_real_daemons_as_their_packages_and_nmap_do() {
     let target = TARGET_V4.to_string();
 
     with_our_database_alone(&lab, &scratch, &ports, &target);
+    after_a_connect_scan(&lab, &target);
     with_nmaps_database_as_nmap_says(&lab, &scratch, &ports, &target);
 }
 
@@ -138,6 +139,16 @@ fn with_our_database_alone(lab: &Lab, scratch: &Path, ports: &str, target: &str)
     );
     assert!(tls_block[6].starts_with("|_Not valid after: "), "{report}");
     eprintln!("portolan -sV, its own database: {:.2} s for {} ports", took.as_secs_f64(), found.len());
+}
+
+/// Without privileges the port scan is a connect scan: version detection follows it the same.
+fn after_a_connect_scan(lab: &Lab, target: &str) {
+    let report = stdout(&portolan(lab, &["-sT", "-sV", "-n", "-Pn", "-p", "22,8443", target]));
+    let found = version_column(&report);
+    for (daemon, port) in [(Daemon::Ssh, 22), (Daemon::Nginx, TLS_PORT)] {
+        let (service, version) = daemon.truth(port).expect("installed daemons");
+        assert_eq!(found.get(&port), Some(&(service.to_string(), version)), "port {port}:\n{report}");
+    }
 }
 
 /// With Nmap's nmap-service-probes installed, the product and version of each port are Nmap's
