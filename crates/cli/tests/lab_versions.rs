@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use common::*;
-use lab::{Daemon, Daemons, Lab, UdpService, TARGET_V4, TLS_NAME, TLS_PORT};
+use lab::{Daemon, Daemons, Lab, UdpService, MAIL_NAME, TARGET_V4, TLS_NAME, TLS_PORT};
 
 /// Every daemon's ports, as `-p` takes them.
 fn daemon_ports() -> String {
@@ -126,6 +126,10 @@ fn with_our_database_alone(lab: &Lab, scratch: &Path, ports: &str, target: &str)
             assert_eq!(found.get(&port), Some(&(service.to_string(), version)), "port {port}:\n{report}");
         }
     }
+    assert!(
+        report.contains(&format!("\nService Info: Host: {MAIL_NAME}; OS: Linux; CPE: cpe:/o:linux:linux_kernel\n")),
+        "{report}"
+    );
     let tls_block = tls_lines_under(&report, TLS_PORT);
     assert_eq!(tls_block[0], "| tls: Session: TLSv1.3, TLS13_AES_256_GCM_SHA384, ALPN h2", "{report}");
     assert_eq!(

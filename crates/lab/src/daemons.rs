@@ -25,10 +25,12 @@ pub enum Daemon {
     Postgres,
     /// Dovecot: POP3 on 110, IMAP on 143, and both behind TLS on 995 and 993.
     Dovecot,
+    /// Exim on 25, calling itself MAIL_NAME.
+    Exim,
 }
 
 impl Daemon {
-    pub const ALL: [Daemon; 7] = [
+    pub const ALL: [Daemon; 8] = [
         Daemon::Ssh,
         Daemon::Nginx,
         Daemon::Redis,
@@ -36,6 +38,7 @@ impl Daemon {
         Daemon::Vsftpd,
         Daemon::Postgres,
         Daemon::Dovecot,
+        Daemon::Exim,
     ];
 
     /// Its ports: the usual one first, then any unexpected one.
@@ -48,6 +51,7 @@ impl Daemon {
             Daemon::Vsftpd => &[21],
             Daemon::Postgres => &[5432],
             Daemon::Dovecot => &[110, 143, 993, 995],
+            Daemon::Exim => &[25],
         }
     }
 
@@ -61,6 +65,7 @@ impl Daemon {
             Daemon::Vsftpd => "vsftpd",
             Daemon::Postgres => "postgresql",
             Daemon::Dovecot => "dovecot-imapd",
+            Daemon::Exim => "exim4-daemon-light",
         }
     }
 
@@ -99,6 +104,7 @@ impl Daemon {
                 143 => ("imap", "Dovecot imapd".into()),
                 _ => ("ssl/imap", "Dovecot imapd".into()),
             },
+            Daemon::Exim => ("smtp", format!("Exim smtpd {upstream}")),
         })
     }
 }
@@ -134,6 +140,9 @@ fn as_postgres(command: &[&str]) -> Vec<String> {
 fn postgres_major(upstream: &str) -> u32 {
     upstream.split(['+', '.']).next().and_then(|major| major.parse().ok()).unwrap_or(0)
 }
+
+/// The host name Exim greets with.
+pub const MAIL_NAME: &str = "mail.lab";
 
 /// nginx's TLS port.
 pub const TLS_PORT: u16 = 8443;
@@ -242,6 +251,19 @@ fn commands(daemon: Daemon, scratch: &Path) -> io::Result<Vec<Vec<String>>> {
             );
             std::fs::write(path("dovecot.conf"), config)?;
             vec![vec!["dovecot".into(), "-F".into(), "-c".into(), path("dovecot.conf")]]
+        }
+        Daemon::Exim => {
+            // Exim drops root for its own user, which must own the spool.
+            let spool = path("exim-spool");
+            std::fs::create_dir_all(&spool)?;
+            Command::new("chown").args(["Debian-exim", &spool]).status()?;
+            let config = format!(
+                "primary_hostname = {MAIL_NAME}\ndaemon_smtp_ports = 25\nspool_directory = {spool}\n\
+                 log_file_path = {spool}/%slog\nexim_user = Debian-exim\nexim_group = Debian-exim\n\
+                 acl_smtp_rcpt = refuse\nbegin acl\nrefuse:\n  deny\nbegin routers\nbegin transports\n"
+            );
+            std::fs::write(path("exim.conf"), config)?;
+            vec![vec!["/usr/sbin/exim4".into(), "-C".into(), path("exim.conf"), "-bdf".into()]]
         }
         Daemon::Postgres => {
             let data = scratch.join("postgres");
