@@ -61,12 +61,17 @@ pub(crate) fn connect_scan(
     })
 }
 
-fn connect_config(options: &ScanOptions) -> ConnectConfig {
+/// The sockets this process may hold for probes: its descriptor limit, raised as far as it
+/// may be, less a reserve.
+pub(crate) fn socket_budget() -> usize {
     let nofile = netio::raise_nofile_limit().unwrap_or(FALLBACK_NOFILE);
-    let socket_budget = usize::try_from(nofile.saturating_sub(RESERVED_DESCRIPTORS)).unwrap_or(usize::MAX);
+    usize::try_from(nofile.saturating_sub(RESERVED_DESCRIPTORS)).unwrap_or(usize::MAX)
+}
+
+fn connect_config(options: &ScanOptions) -> ConnectConfig {
     ConnectConfig {
         timing: timing(&options.timing),
-        socket_budget,
+        socket_budget: socket_budget(),
         max_rate: options.timing.max_rate,
         randomize_ports: !options.sequential_ports,
         assume_up: options.assume_up,

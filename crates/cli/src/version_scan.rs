@@ -16,8 +16,10 @@ use crate::phases::Phase;
 /// Nmap's confidence in a name taken from the services table.
 const TABLE_CONFIDENCE: u8 = 3;
 
-/// Connections version detection holds at once.
-const SOCKET_BUDGET: usize = 512;
+/// Connections version detection holds at once, at most: each holds a slot of its server
+/// through a banner wait, and servers behind many addresses have a few hundred (the prober
+/// retries those it was refused for want of one).
+const MAX_CONNECTIONS: usize = 512;
 
 /// The loaded databases and how to probe.
 pub(crate) struct VersionScan {
@@ -55,7 +57,8 @@ impl VersionScan {
         let trace = settings.trace.then(|| Arc::new(|line: String| eprintln!("{line}")) as versions::Tracer);
         let config = ProberConfig {
             intensity: settings.intensity,
-            socket_budget: SOCKET_BUDGET,
+            // Half the descriptors: a connect scan may hold the rest.
+            socket_budget: MAX_CONNECTIONS.min(crate::connect_scan::socket_budget() / 2),
             min_wait: versions::DEFAULT_MIN_WAIT,
             trace,
         };
