@@ -31,6 +31,7 @@ pub const TARGETS: &[(&str, FuzzTarget)] = &[
     ("targets", targets),
     ("version_db", version_db),
     ("version_match", version_match),
+    ("os_db", os_db),
 ];
 
 /// A packet as a reply: read, then judged by every technique, and handed to engines.
@@ -131,5 +132,19 @@ pub fn version_match(bytes: &[u8]) {
     let db = DB.get_or_init(versions::own_db::embedded);
     for probe in &db.probes {
         let _ = versions::identify(db, probe, bytes);
+    }
+}
+
+/// The bytes as an nmap-os-db, each reference then scored against an observation made of its
+/// own expressions, and each expression matched against every value.
+pub fn os_db(bytes: &[u8]) {
+    let (db, _) = os::parse(&String::from_utf8_lossy(bytes));
+    for reference in db.references.iter().take(8) {
+        let _ = os::best_matches(&db, &reference.tests, 0.0);
+        for (_, attributes) in &reference.tests {
+            for (_, expr) in attributes {
+                let _ = os::matches(expr, expr, true);
+            }
+        }
     }
 }

@@ -1,0 +1,118 @@
+//! The value expressions of nmap-os-db (the Nmap book, "Fingerprint format"): alternatives
+//! split by `|`; a hexadecimal number matches `>N`, `<N`, a range `A-B` or the same number
+//! (leading zeros aside); any other value matches equal text; in the TCP options of the OPS
+//! test and of `O` attributes, `[…]` holds an expression for the run of hex digits found there
+//! ("M[>500]ST11W[1-5]").
+
+/// Whether the observed `value` satisfies `expr`; `nested` allows `[…]` parts.
+pub fn matches(value: &str, expr: &str, nested: bool) -> bool {
+    if expr.is_empty() {
+        return value.is_empty();
+    }
+    alternatives(expr).any(|alternative| {
+        if nested && alternative.contains('[') {
+            matches_nested(value, alternative)
+        } else {
+            matches_simple(value, alternative)
+        }
+    })
+}
+
+/// `expr` split at every `|` outside brackets.
+fn alternatives(expr: &str) -> impl Iterator<Item = &str> {
+    let mut depth = 0usize;
+    let mut start = 0;
+    let mut parts = Vec::new();
+    for (at, c) in expr.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '|' if depth == 0 => {
+                parts.push(&expr[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&expr[start..]);
+    parts.into_iter()
+}
+
+fn matches_simple(value: &str, alternative: &str) -> bool {
+    let Some(number) = hex_number(value) else { return value == alternative };
+    if let Some(bound) = alternative.strip_prefix('>') {
+        return hex_number(bound).is_some_and(|bound| number > bound);
+    }
+    if let Some(bound) = alternative.strip_prefix('<') {
+        return hex_number(bound).is_some_and(|bound| number < bound);
+    }
+    if let Some((low, high)) = alternative.split_once('-') {
+        return match (hex_number(low), hex_number(high)) {
+            (Some(low), Some(high)) => (low..=high).contains(&number),
+            _ => false,
+        };
+    }
+    hex_number(alternative).is_some_and(|other| other == number) || value == alternative
+}
+
+/// A run of hexadecimal digits as a number; `None` for anything else (or too long to compare).
+fn hex_number(text: &str) -> Option<u128> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let digits = text.trim_start_matches('0');
+    u128::from_str_radix(if digits.is_empty() { "0" } else { digits }, 16).ok()
+}
+
+/// "M[>500]ST11W[1-5]": literal parts equal, each bracketed part matching the run of hex
+/// digits at its place in the value.
+fn matches_nested(value: &str, alternative: &str) -> bool {
+    let mut rest = value;
+    let mut pattern = alternative;
+    while let Some(open) = pattern.find('[') {
+        let Some(close) = pattern[open..].find(']').map(|at| open + at) else { return false };
+        let Some(after_literal) = rest.strip_prefix(&pattern[..open]) else { return false };
+        let digits = after_literal.bytes().take_while(u8::is_ascii_hexdigit).count();
+        if digits == 0 || !matches(&after_literal[..digits], &pattern[open + 1..close], false) {
+            return false;
+        }
+        rest = &after_literal[digits..];
+        pattern = &pattern[close + 1..];
+    }
+    rest == pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_match_bounds_ranges_and_equal_numbers() {
+        assert!(matches("40", "FA-104|40", false));
+        assert!(matches("FF", "FA-104", false));
+        assert!(!matches("F9", "FA-104", false));
+        assert!(matches("105", ">104", false) && !matches("104", ">104", false));
+        assert!(matches("0", "<1", false));
+        assert!(matches("0040", "40", false), "leading zeros aside");
+    }
+
+    #[test]
+    fn text_matches_itself_and_empty_matches_empty() {
+        assert!(matches("AS", "AS|AR", false));
+        assert!(matches("AR", "AS|AR", false));
+        assert!(!matches("A", "AS", false));
+        assert!(matches("", "", false));
+        assert!(!matches("S", "", false));
+        assert!(matches("", "Z|", false), "an empty alternative");
+        assert!(matches("RD", "I|RD", false));
+    }
+
+    #[test]
+    fn bracketed_parts_match_the_hex_digits_at_their_place() {
+        assert!(matches("M5B4ST11W7", "M[>500]ST11W[1-7]", true));
+        assert!(!matches("M5B4ST11W8", "M[>500]ST11W[1-7]", true));
+        assert!(!matches("M400ST11W7", "M[>500]ST11W[1-7]", true));
+        assert!(matches("M5B4NW2", "M[>500]ST11W[1-7]|M5B4NW2", true));
+        assert!(!matches("M5B4ST11W7", "M[>500]ST11W[1-7]", false), "brackets are text outside options");
+    }
+}

@@ -1,0 +1,13 @@
+//! OS detection (`-O`): Nmap's reference fingerprints (`nmap-os-db`, read at run time when Nmap
+//! is installed, never copied into this repository) and the scoring of an observed fingerprint
+//! against them. The probes that observe one come with the scan engine's OS technique.
+
+#![forbid(unsafe_code)]
+
+pub mod db;
+mod expr;
+mod matcher;
+
+pub use db::{parse, LineError, OsClass, OsDb, Reference, Tests};
+pub use expr::matches;
+pub use matcher::{accuracy, best_matches, Match, MAX_MATCHES};

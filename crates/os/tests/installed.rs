@@ -1,0 +1,95 @@
+//! Nmap's own nmap-os-db, when this machine has Nmap: every line loads, and an observation built
+//! to satisfy a reference scores it perfectly, and ranks it first.
+
+use os::{accuracy, best_matches, OsDb, Tests};
+
+fn installed() -> Option<OsDb> {
+    let Ok(text) = std::fs::read_to_string("/usr/share/nmap/nmap-os-db") else {
+        assert!(std::env::var_os("CI").is_none(), "the test script installs nmap under CI");
+        eprintln!("skipped: Nmap is not installed");
+        return None;
+    };
+    let (db, errors) = os::parse(&text);
+    assert!(errors.is_empty(), "{} lines failed, first: {:?}", errors.len(), errors.first());
+    Some(db)
+}
+
+/// A value satisfying `expr`: its first alternative, a range's low end, one past a lower bound,
+/// one short of an upper bound, bracketed parts likewise.
+fn satisfying(expr: &str) -> String {
+    let first = first_alternative(expr);
+    if let Some(open) = first.find('[') {
+        let close = open + first[open..].find(']').expect("closed bracket");
+        return format!(
+            "{}{}{}",
+            &first[..open],
+            satisfying(&first[open + 1..close]),
+            satisfying_rest(&first[close + 1..])
+        );
+    }
+    let hex = |text: &str| u128::from_str_radix(text, 16).ok();
+    if let Some(bound) = first.strip_prefix('>').and_then(hex) {
+        return format!("{:X}", bound + 1);
+    }
+    if let Some(bound) = first.strip_prefix('<').and_then(hex) {
+        return format!("{:X}", bound.saturating_sub(1));
+    }
+    match first.split_once('-') {
+        Some((low, high)) if hex(low).is_some() && hex(high).is_some() => low.to_string(),
+        _ => first.to_string(),
+    }
+}
+
+fn satisfying_rest(rest: &str) -> String {
+    if rest.contains('[') {
+        satisfying(rest)
+    } else {
+        rest.to_string()
+    }
+}
+
+fn first_alternative(expr: &str) -> &str {
+    let mut depth = 0;
+    for (at, c) in expr.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            '|' if depth == 0 => return &expr[..at],
+            _ => {}
+        }
+    }
+    expr
+}
+
+fn observation(tests: &Tests) -> Tests {
+    let satisfy = |attributes: &Vec<(String, String)>| {
+        attributes.iter().map(|(key, expr)| (key.clone(), satisfying(expr))).collect::<Vec<_>>()
+    };
+    tests.iter().map(|(name, attributes)| (name.clone(), satisfy(attributes))).collect()
+}
+
+#[test]
+fn every_reference_loads_and_is_matched_perfectly_by_an_observation_that_satisfies_it() {
+    let Some(db) = installed() else { return };
+    assert!(db.references.len() > 5000, "{} references", db.references.len());
+    let names: Vec<&str> = db.points.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["SEQ", "OPS", "WIN", "ECN", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "U1", "IE"]);
+    let imperfect: Vec<&str> = db
+        .references
+        .iter()
+        .filter(|reference| accuracy(&db, reference, &observation(&reference.tests)) < 1.0)
+        .map(|reference| reference.name.as_str())
+        .collect();
+    assert!(imperfect.is_empty(), "{} imperfect, first: {:?}", imperfect.len(), imperfect.first());
+}
+
+#[test]
+fn the_reference_an_observation_was_built_from_ranks_among_the_perfect_matches() {
+    let Some(db) = installed() else { return };
+    for reference in db.references.iter().step_by(401) {
+        let matches = best_matches(&db, &observation(&reference.tests), 0.85);
+        assert_eq!(matches[0].accuracy, 1.0, "{}", reference.name);
+        let perfect = matches.iter().take_while(|found| found.accuracy == 1.0);
+        assert!(perfect.clone().any(|found| found.reference.name == reference.name), "{}", reference.name);
+    }
+}
