@@ -185,7 +185,10 @@ fn with_nmaps_database_as_nmap_says(lab: &Lab, scratch: &Path, ports: &str, targ
             continue;
         }
         assert_eq!((our_name, our_product), (name, product), "port {port}");
-        assert!(version.is_empty() || our_version == version, "port {port}: {our_version:?} vs nmap's {version:?}");
+        // PostgreSQL's range is narrower than Nmap's "9.6.0 or later": its truth is checked above.
+        if *port != 5432 {
+            assert!(version.is_empty() || our_version == version, "port {port}: {our_version:?} vs nmap's {version:?}");
+        }
     }
     assert_eq!(ours.len(), theirs.len());
     eprintln!("-sV: portolan {:.2} s, nmap {:.2} s", our_time.as_secs_f64(), nmap_time.as_secs_f64());

@@ -92,11 +92,8 @@ impl Daemon {
             Daemon::Redis => ("redis", format!("Redis key-value store {upstream}")),
             Daemon::Memcached => ("memcached", format!("Memcached {upstream}")),
             Daemon::Vsftpd => ("ftp", format!("vsftpd {upstream}")),
-            // Without credentials the protocol tells only that the server is 9.6 or later.
-            Daemon::Postgres if postgres_major(upstream) >= 10 => ("postgresql", "PostgreSQL DB 9.6.0 or later".into()),
-            Daemon::Postgres => {
-                return Err(io::Error::other(format!("the lab expects PostgreSQL 10 or later: {package}")))
-            }
+            // Without credentials the protocol tells which range of major versions it is.
+            Daemon::Postgres => ("postgresql", format!("PostgreSQL DB {}", postgres_range(postgres_major(upstream)))),
             // Dovecot's greeting names it, not its version.
             Daemon::Dovecot => match port {
                 110 => ("pop3", "Dovecot pop3d".into()),
@@ -134,6 +131,15 @@ fn init_postgres(bin: &Path, data: &Path) -> io::Result<()> {
 /// A command line run as the postgres user: "runuser -u postgres -- …".
 fn as_postgres(command: &[&str]) -> Vec<String> {
     ["runuser", "-u", "postgres", "--"].iter().chain(command).map(|word| word.to_string()).collect()
+}
+
+/// The range of PostgreSQL versions that speak the same protocol versions as `major`.
+fn postgres_range(major: u32) -> &'static str {
+    match major {
+        ..=13 => "9.6 - 13",
+        14..=17 => "14 - 17",
+        _ => "18 or later",
+    }
 }
 
 /// The major version of Debian's "postgresql" metapackage version ("15+248" is 15).
