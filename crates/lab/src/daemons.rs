@@ -27,10 +27,12 @@ pub enum Daemon {
     Dovecot,
     /// Exim on 25, calling itself MAIL_NAME.
     Exim,
+    /// MariaDB on 3306.
+    MariaDb,
 }
 
 impl Daemon {
-    pub const ALL: [Daemon; 8] = [
+    pub const ALL: [Daemon; 9] = [
         Daemon::Ssh,
         Daemon::Nginx,
         Daemon::Redis,
@@ -39,6 +41,7 @@ impl Daemon {
         Daemon::Postgres,
         Daemon::Dovecot,
         Daemon::Exim,
+        Daemon::MariaDb,
     ];
 
     /// Its ports: the usual one first, then any unexpected one.
@@ -52,6 +55,7 @@ impl Daemon {
             Daemon::Postgres => &[5432],
             Daemon::Dovecot => &[110, 143, 993, 995],
             Daemon::Exim => &[25],
+            Daemon::MariaDb => &[3306],
         }
     }
 
@@ -66,6 +70,7 @@ impl Daemon {
             Daemon::Postgres => "postgresql",
             Daemon::Dovecot => "dovecot-imapd",
             Daemon::Exim => "exim4-daemon-light",
+            Daemon::MariaDb => "mariadb-server",
         }
     }
 
@@ -102,6 +107,7 @@ impl Daemon {
                 _ => ("ssl/imap", "Dovecot imapd".into()),
             },
             Daemon::Exim => ("smtp", format!("Exim smtpd {upstream}")),
+            Daemon::MariaDb => ("mysql", format!("MariaDB {upstream}-{revision}")),
         })
     }
 }
@@ -124,6 +130,27 @@ fn init_postgres(bin: &Path, data: &Path) -> io::Result<()> {
     let output = Command::new(&line[0]).args(&line[1..]).output()?;
     if !owned.success() || !output.status.success() {
         return Err(io::Error::other(format!("initdb failed: {}", String::from_utf8_lossy(&output.stderr))));
+    }
+    Ok(())
+}
+
+/// A fresh MariaDB data directory in `data`, owned by mysql, which the server runs as.
+fn init_mariadb(data: &str) -> io::Result<()> {
+    std::fs::create_dir_all(data)?;
+    let owned = Command::new("chown").args(["mysql", data]).status()?;
+    let output = Command::new("mariadb-install-db")
+        .args([
+            "--user=mysql",
+            &format!("--datadir={data}"),
+            "--skip-test-db",
+            "--auth-root-authentication-method=normal",
+        ])
+        .output()?;
+    if !owned.success() || !output.status.success() {
+        return Err(io::Error::other(format!(
+            "mariadb-install-db failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )));
     }
     Ok(())
 }
@@ -270,6 +297,18 @@ fn commands(daemon: Daemon, scratch: &Path) -> io::Result<Vec<Vec<String>>> {
             );
             std::fs::write(path("exim.conf"), config)?;
             vec![vec!["/usr/sbin/exim4".into(), "-C".into(), path("exim.conf"), "-bdf".into()]]
+        }
+        Daemon::MariaDb => {
+            let data = path("mariadb");
+            if !Path::new(&data).exists() {
+                init_mariadb(&data)?;
+            }
+            // No grant tables: the greeting goes to any client, whatever its address.
+            let settings = format!(
+                "/usr/sbin/mariadbd --user=mysql --datadir={data} --socket={data}/socket --pid-file={data}/pid \
+                 --port=3306 --bind-address=0.0.0.0 --skip-grant-tables --log-error={data}/error.log"
+            );
+            vec![words(&settings)]
         }
         Daemon::Postgres => {
             let data = scratch.join("postgres");
