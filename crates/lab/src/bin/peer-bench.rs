@@ -14,7 +14,7 @@
 //!   u2       -sU --top-ports 20 of 245 hosts, each its own kernel with the default rate limit
 //!   d1       -sn of a /16 of AnyIP hosts, all up, vs nmap -sn -T5 and zmap's ICMP echo scan
 //!   d2       d1 with 1.6 % of the hosts up (the rest drop everything)
-//!   v1       -sV of the daemon lab's 15 ports (see lab::Daemon; three behind TLS, three on
+//!   v1       -sV of the daemon lab's 16 ports (see lab::Daemon; three behind TLS, three on
 //!            unexpected ports), vs nmap -sV; found = ports whose version is the package's
 //!   v2       -sV of port 80 on 1024 AnyIP hosts (one nginx answers for all), vs nmap -sV -T4:
 //!            services identified a second, and each tool's peak resident memory
@@ -297,7 +297,7 @@ fn version_scan(portolan: &str, runs: usize) {
         tool("portolan, own db", portolan, &own_only),
         tool("nmap -sV", "nmap", &common),
     ];
-    let title = "V1: -sV of 15 ports of real daemons (3 behind TLS, 3 on unexpected ports)";
+    let title = "V1: -sV of 16 ports of real daemons (3 behind TLS, 3 on unexpected ports)";
     compare(&lab, title, &tools, runs, ports.split(',').count(), versions_right);
     let _ = std::fs::remove_dir_all(&scratch);
 }
