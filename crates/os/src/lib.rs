@@ -7,7 +7,9 @@
 pub mod db;
 mod expr;
 mod matcher;
+mod printed;
 
 pub use db::{parse, LineError, OsClass, OsDb, Reference, Tests};
 pub use expr::matches;
 pub use matcher::{accuracy, best_matches, Match, MAX_MATCHES};
+pub use printed::parse_printed;

@@ -51,13 +51,18 @@ pub fn best_matches<'db>(db: &'db OsDb, observed: &Tests, threshold: f64) -> Vec
         if accuracy < threshold {
             continue;
         }
-        match found.iter_mut().find(|known| known.reference.name == reference.name) {
-            Some(known) if known.accuracy >= accuracy => {}
-            Some(known) => *known = Match { reference, accuracy },
-            None => found.push(Match { reference, accuracy }),
+        // One entry per OS name, its best fit; a better one is taken as found now, as Nmap
+        // does, which places it after the equal fits found before it.
+        match found.iter().position(|known| known.reference.name == reference.name) {
+            Some(known) if found[known].accuracy >= accuracy => continue,
+            Some(known) => {
+                found.remove(known);
+            }
+            None => {}
         }
+        found.push(Match { reference, accuracy });
     }
-    // Stable: among equal fits, the file's order stands, as in Nmap.
+    // Stable: among equal fits, the order they were found in stands, as in Nmap.
     found.sort_by(|a, b| b.accuracy.total_cmp(&a.accuracy));
     found.truncate(MAX_MATCHES);
     found
