@@ -184,8 +184,8 @@ pub const TLS_NAME: &str = "www.lab";
 
 /// Running daemons; killed on drop.
 pub struct Daemons {
+    namespace: String,
     children: Vec<Child>,
-    _scratch: PathBuf,
 }
 
 /// How long the daemons get to open their ports.
@@ -196,7 +196,7 @@ impl Daemons {
     /// `scratch`, and waits until all their ports accept connections.
     pub fn start(namespace: &str, addr: Ipv4Addr, scratch: &Path) -> io::Result<Daemons> {
         std::fs::create_dir_all(scratch)?;
-        let mut daemons = Daemons { children: Vec::new(), _scratch: scratch.to_path_buf() };
+        let mut daemons = Daemons { namespace: namespace.to_string(), children: Vec::new() };
         for daemon in Daemon::ALL {
             for command in commands(daemon, scratch)? {
                 let child = in_namespace(namespace, &command).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
@@ -210,7 +210,14 @@ impl Daemons {
 }
 
 impl Drop for Daemons {
+    /// Kills every process in the namespace, not only the ones started: daemons fork workers
+    /// (nginx, PostgreSQL, Dovecot) that outlive their parent, and runuser forks PostgreSQL.
     fn drop(&mut self) {
+        let pids = Command::new("ip").args(["netns", "pids", &self.namespace]).output();
+        let pids = pids.map(|output| String::from_utf8_lossy(&output.stdout).into_owned()).unwrap_or_default();
+        for pid in pids.split_whitespace().filter_map(|pid| pid.parse::<i32>().ok()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
         for child in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
