@@ -34,6 +34,7 @@ const EXIT_CHANGES: u8 = 1;
 const EXIT_DIFF_TROUBLE: u8 = 2;
 
 fn main() -> ExitCode {
+    netio::end_quietly_on_closed_pipe();
     let words: Vec<String> = std::env::args().skip(1).collect();
     if let Some(command @ ("history" | "diff")) = words.first().map(String::as_str) {
         return history_command(command, &words[1..]);

@@ -65,7 +65,7 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let version_scan = options.versions.as_ref().map(|settings| VersionScan::load(&options, settings)).transpose()?;
     let mut report = |mut hosts: Vec<HostResult>| {
         if let Some(version_scan) = &version_scan {
-            progress.while_hidden(|| version_scan.detect(&runtime, &mut hosts));
+            progress.while_hidden(|| version_scan.detect(&runtime, &mut hosts, &stop));
         }
         let write_all = |sink: &mut Fanout| {
             for host in hosts {
@@ -102,7 +102,8 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     if scanned == 0 && finished == Finished::All {
         eprintln!("WARNING: No targets were specified, so 0 hosts scanned.");
     }
-    let interrupted = finished == Finished::Interrupted;
+    // A signal during the last batch's version scan stops it, though every host was scanned.
+    let interrupted = finished == Finished::Interrupted || stop.load(Ordering::Relaxed);
     let summary = ScanSummary { hosts_scanned: scanned, hosts_up: up, elapsed: started.elapsed(), interrupted };
     sink.finish(&summary).map_err(write_failed)?;
     if interrupted {

@@ -2,6 +2,7 @@
 //! and its version, before the batch is reported (Nmap's "Service scan" phase).
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use model::{HostResult, PortResult, PortState, Protocol, Reason, ServiceDetail};
@@ -12,6 +13,7 @@ use crate::args::{ScanOptions, VersionOptions};
 use crate::error::RunError;
 use crate::outputs::terminal_output;
 use crate::phases::Phase;
+use crate::session::stopped;
 
 /// Nmap's confidence in a name taken from the services table.
 const TABLE_CONFIDENCE: u8 = 3;
@@ -66,8 +68,9 @@ impl VersionScan {
     }
 
     /// Probes the open ports of `hosts` (and UDP ports that may be open), filling in what each
-    /// turned out to run.
-    pub(crate) fn detect(&self, runtime: &tokio::runtime::Runtime, hosts: &mut [HostResult]) {
+    /// turned out to run. A signal (`stop`) ends probing at once: the ports keep their table
+    /// names, and the scan ends at its next look at the flag.
+    pub(crate) fn detect(&self, runtime: &tokio::runtime::Runtime, hosts: &mut [HostResult], stop: &AtomicBool) {
         let targets: Vec<(usize, usize)> = hosts
             .iter()
             .enumerate()
@@ -95,8 +98,14 @@ impl VersionScan {
             })
             .collect();
         let probing = versions::probe_all(self.db.clone(), jobs, self.config.clone());
+        let until_stopped = async {
+            tokio::select! {
+                outcomes = probing => Some(outcomes),
+                () = stopped(stop) => None,
+            }
+        };
         // The report closure may run inside the runtime (the connect scan's), or outside it.
-        let outcomes = tokio::task::block_in_place(|| runtime.block_on(probing));
+        let Some(outcomes) = tokio::task::block_in_place(|| runtime.block_on(until_stopped)) else { return };
         for (&(h, p), outcome) in targets.iter().zip(outcomes) {
             apply(&mut hosts[h].ports[p], outcome);
         }

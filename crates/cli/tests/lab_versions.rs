@@ -219,3 +219,44 @@ fn udp_services_are_named_from_their_answers() {
         "{report}"
     );
 }
+
+/// Ctrl-C during the version scan ends it at once: the scan reports itself interrupted rather
+/// than waiting out probes to a service that never answers (on loopback: no lab needed).
+#[test]
+fn an_interrupt_during_the_version_scan_ends_it_at_once() {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    // Accepts and says nothing: every probe waits its whole wait.
+    std::thread::spawn(move || listener.incoming().flatten().for_each(std::mem::forget));
+    let empty = scratch_dir("interrupt-versions").join("empty-service-probes");
+    std::fs::write(&empty, "").unwrap();
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portolan"))
+        .args([
+            "-sV",
+            "-v",
+            "--version-all",
+            "-n",
+            "-Pn",
+            "--versiondb",
+            empty.to_str().unwrap(),
+            "-p",
+            &port,
+            "127.0.0.1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    stdout.by_ref().map(Result::unwrap).find(|line| line.starts_with("Initiating Service scan"));
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    // The rest of standard output is read, or portolan would end at its next line (see
+    // usage.rs, a_closed_standard_output_ends_the_scan_quietly).
+    let _rest: Vec<String> = stdout.map(Result::unwrap).collect();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    // Every probe of our database, each waiting 300 ms, would take several seconds.
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "took {:?}", started.elapsed());
+}

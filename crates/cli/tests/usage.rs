@@ -116,3 +116,27 @@ fn scans_loopback_without_privileges_or_a_lab() {
     assert!(stdout.contains(&format!("{port}/tcp open")), "{stdout}");
     assert!(stdout.contains("portolan done: 1 IP address (1 host up)"), "{stdout}");
 }
+
+/// Reading only the start of the output (`portolan … | head -1`) ends portolan by SIGPIPE, as
+/// any filter, where it once panicked with "failed printing to stdout: Broken pipe".
+#[test]
+fn a_closed_standard_output_ends_the_scan_quietly() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portolan"))
+        // Half a second of scanning after the first line: the pipe is closed by then.
+        .args(["-n", "-Pn", "-p", "1-500", "--max-rate", "1000", "127.0.0.1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = std::io::BufReader::new(child.stdout.take().unwrap()).lines().next();
+    assert!(first.is_some_and(|line| line.unwrap().starts_with("Starting portolan")));
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.signal(), Some(SIGPIPE), "{:?}", output.status);
+}
+
+/// SIGPIPE's number on Linux.
+const SIGPIPE: i32 = 13;

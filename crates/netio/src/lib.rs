@@ -63,3 +63,13 @@ fn sent_whole(sent: usize, len: usize) -> std::io::Result<()> {
 pub fn raise_nofile_limit() -> std::io::Result<u64> {
     rlimit::increase_nofile_limit(u64::MAX)
 }
+
+/// Makes a write to a closed pipe end the process quietly, as it does every Unix filter
+/// (`portolan … | head`): Rust ignores SIGPIPE, so the write fails and printing panics instead.
+pub fn end_quietly_on_closed_pipe() {
+    // SAFETY: setting a signal's disposition to the default has no preconditions; it is called
+    // once, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
