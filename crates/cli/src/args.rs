@@ -135,6 +135,8 @@ pub struct ScanOptions {
     pub timing: TimingOptions,
     /// `-sV` (or `-A`) and its settings; `None` without version detection.
     pub versions: Option<VersionOptions>,
+    /// `-A`: of Nmap's "-O -sV -sC --traceroute", version detection is what exists so far.
+    pub aggressive: bool,
 }
 
 /// `-sV`'s settings.
@@ -613,6 +615,7 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
             }
             // -A is Nmap's "-O -sV -sC --traceroute"; version detection is what exists so far.
             'A' => {
+                options.aggressive = true;
                 version_options(options);
             }
             'd' | 'O' | 'f' | 'D' | 'b' | 'M' | 'Y' | 'I' | 'q' | 'm' => {
@@ -1012,6 +1015,7 @@ mod tests {
         assert_eq!(versions(&["-sV", "h"]), Some(VersionOptions::default()));
         assert_eq!(versions(&["-sSV", "h"]).unwrap().intensity, 7);
         assert_eq!(versions(&["-A", "h"]), Some(VersionOptions::default()));
+        assert!(scan(&["-A", "h"]).aggressive);
         assert_eq!(versions(&["--version-light", "h"]).unwrap().intensity, 2);
         assert_eq!(versions(&["-sV", "--version-all", "h"]).unwrap().intensity, 9);
         assert_eq!(versions(&["--version-intensity", "0", "h"]).unwrap().intensity, 0);

@@ -28,6 +28,9 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let technique = choose_technique(&options)?;
     check_udp(&options, technique)?;
     let discovery = Discovery::choose(&options, technique)?;
+    if options.aggressive {
+        eprintln!("Note: -A runs version detection (-sV) only: OS detection, scripts and traceroute are not built yet");
+    }
     if options.verbosity > 0 && options.pings.contains(&Ping::Arp) {
         eprintln!("Note: -PR asks for nothing more: ARP already finds targets on our own Ethernet links");
     }
