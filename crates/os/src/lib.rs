@@ -1,6 +1,7 @@
 //! OS detection (`-O`): Nmap's reference fingerprints (`nmap-os-db`, read at run time when Nmap
 //! is installed, never copied into this repository) and the scoring of an observed fingerprint
-//! against them. The probes that observe one come with the scan engine's OS technique.
+//! against them, and the attributes a reply gives. The probes that draw the replies come with the
+//! scan engine's OS technique.
 
 #![forbid(unsafe_code)]
 
@@ -8,6 +9,7 @@ pub mod db;
 mod expr;
 mod matcher;
 mod printed;
+pub mod reply;
 
 pub use db::{parse, LineError, OsClass, OsDb, Reference, Tests};
 pub use expr::matches;
