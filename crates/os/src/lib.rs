@@ -10,6 +10,7 @@ mod expr;
 mod matcher;
 mod printed;
 pub mod reply;
+pub mod seq;
 
 pub use db::{parse, LineError, OsClass, OsDb, Reference, Tests};
 pub use expr::matches;
