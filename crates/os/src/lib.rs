@@ -7,6 +7,7 @@
 
 pub mod db;
 mod expr;
+pub mod ipid;
 mod matcher;
 mod printed;
 pub mod reply;

@@ -2,7 +2,7 @@
 //! (Nmap's makeTSeqFP): how the initial sequence numbers grow — GCD of their differences, ISR
 //! the average rate (8 × log2 per second), SP the spread of the rates (8 × log2 of their
 //! standard deviation) — and TS, how fast TCP timestamps tick. The IP ID classes (TI, CI, II,
-//! SS) are another part of the test.
+//! SS) are in [`crate::ipid`].
 
 use std::time::Duration;
 
