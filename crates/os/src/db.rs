@@ -5,8 +5,11 @@
 
 use std::collections::BTreeMap;
 
-/// The tests of a fingerprint, each with its attributes in order: ("SEQ", [("SP", "0-5"), …]).
-pub type Tests = Vec<(String, Vec<(String, String)>)>;
+/// One test and its attributes in order: ("SEQ", [("SP", "0-5"), …]).
+pub type Test = (String, Vec<(String, String)>);
+
+/// The tests of a fingerprint.
+pub type Tests = Vec<Test>;
 
 /// The whole database.
 #[derive(Debug, Default)]

@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod assemble;
 pub mod db;
 mod expr;
 pub mod ipid;
@@ -13,7 +14,7 @@ mod printed;
 pub mod reply;
 pub mod seq;
 
-pub use db::{parse, LineError, OsClass, OsDb, Reference, Tests};
+pub use db::{parse, LineError, OsClass, OsDb, Reference, Test, Tests};
 pub use expr::matches;
 pub use matcher::{accuracy, best_matches, Match, MAX_MATCHES};
 pub use printed::parse_printed;
