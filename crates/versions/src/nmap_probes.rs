@@ -229,6 +229,7 @@ mod installed {
     #[test]
     fn the_installed_nmap_service_probes_loads_every_line() {
         let Ok(text) = std::fs::read("/usr/share/nmap/nmap-service-probes") else {
+            assert!(std::env::var_os("CI").is_none(), "the test script installs nmap under CI");
             eprintln!("skipped: Nmap is not installed");
             return;
         };
