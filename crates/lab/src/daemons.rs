@@ -122,13 +122,12 @@ fn postgres_bin() -> io::Result<PathBuf> {
 
 /// A fresh cluster in `data`, owned by postgres: PostgreSQL refuses to run as root.
 fn init_postgres(bin: &Path, data: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(data)?;
-    let owned = Command::new("chown").arg("postgres").arg(data).status()?;
+    owned_directory(data, "postgres")?;
     let data = data.to_string_lossy();
     let initdb = bin.join("initdb").to_string_lossy().into_owned();
     let line = as_postgres(&[&initdb, "-A", "trust", "-D", &data]);
     let output = Command::new(&line[0]).args(&line[1..]).output()?;
-    if !owned.success() || !output.status.success() {
+    if !output.status.success() {
         return Err(io::Error::other(format!("initdb failed: {}", String::from_utf8_lossy(&output.stderr))));
     }
     Ok(())
@@ -136,8 +135,7 @@ fn init_postgres(bin: &Path, data: &Path) -> io::Result<()> {
 
 /// A fresh MariaDB data directory in `data`, owned by mysql, which the server runs as.
 fn init_mariadb(data: &str) -> io::Result<()> {
-    std::fs::create_dir_all(data)?;
-    let owned = Command::new("chown").args(["mysql", data]).status()?;
+    owned_directory(Path::new(data), "mysql")?;
     let output = Command::new("mariadb-install-db")
         .args([
             "--user=mysql",
@@ -146,11 +144,20 @@ fn init_mariadb(data: &str) -> io::Result<()> {
             "--auth-root-authentication-method=normal",
         ])
         .output()?;
-    if !owned.success() || !output.status.success() {
+    if !output.status.success() {
         return Err(io::Error::other(format!(
             "mariadb-install-db failed: {}",
             String::from_utf8_lossy(&output.stderr)
         )));
+    }
+    Ok(())
+}
+
+/// Makes `dir` and gives it to `user`: the daemons that drop root write there as that user.
+fn owned_directory(dir: &Path, user: &str) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    if !Command::new("chown").arg(user).arg(dir).status()?.success() {
+        return Err(io::Error::other(format!("chown {user} {} failed", dir.display())));
     }
     Ok(())
 }
@@ -295,8 +302,7 @@ fn commands(daemon: Daemon, scratch: &Path) -> io::Result<Vec<Vec<String>>> {
         Daemon::Exim => {
             // Exim drops root for its own user, which must own the spool.
             let spool = path("exim-spool");
-            std::fs::create_dir_all(&spool)?;
-            Command::new("chown").args(["Debian-exim", &spool]).status()?;
+            owned_directory(Path::new(&spool), "Debian-exim")?;
             let config = format!(
                 "primary_hostname = {MAIL_NAME}\ndaemon_smtp_ports = 25\nspool_directory = {spool}\n\
                  log_file_path = {spool}/%slog\nexim_user = Debian-exim\nexim_group = Debian-exim\n\

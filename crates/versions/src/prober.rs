@@ -186,10 +186,15 @@ pub async fn probe_port(db: &ProbeDb, job: PortJob, config: &ProberConfig) -> Ou
 
 /// The session's terms and certificate, from a handshake that offers ALPN.
 async fn first_handshake(job: PortJob, config: &ProberConfig) -> Option<TlsDetail> {
-    let wait = config.min_wait * 4 + job.rtt.unwrap_or_default() * WAIT_ROUND_TRIPS;
-    let stream = tokio::time::timeout(wait, TcpStream::connect(job.addr)).await.ok()?.ok()?;
-    let session = tokio::time::timeout(wait, tls::handshake(stream, job.addr, true)).await.ok()?.ok()?;
+    let limit = connect_limit(config, job.rtt);
+    let stream = tokio::time::timeout(limit, TcpStream::connect(job.addr)).await.ok()?.ok()?;
+    let session = tokio::time::timeout(limit, tls::handshake(stream, job.addr, true)).await.ok()?.ok()?;
     Some(tls::describe(&session))
+}
+
+/// How long a connection, and a TLS handshake on it, may take.
+fn connect_limit(config: &ProberConfig, rtt: Option<Duration>) -> Duration {
+    config.min_wait * 4 + rtt.unwrap_or_default() * WAIT_ROUND_TRIPS
 }
 
 /// Walks one port's plan, in the clear or through TLS, until a hard match, the plan's end, or
@@ -297,7 +302,7 @@ impl Walk<'_> {
 
     async fn connect(&mut self) -> Option<Box<dyn Connection>> {
         let started = Instant::now();
-        let timeout = self.config.min_wait * 4 + self.rtt.unwrap_or_default() * WAIT_ROUND_TRIPS;
+        let timeout = connect_limit(self.config, self.rtt);
         let stream = tokio::time::timeout(timeout, TcpStream::connect(self.job.addr)).await.ok()?.ok()?;
         // The handshake is one round trip: a fresher estimate than the port scan's.
         self.rtt = Some(started.elapsed());
