@@ -42,19 +42,6 @@ fn services_in_xml(xml: &str) -> BTreeMap<u16, (String, String, String)> {
     services
 }
 
-/// The VERSION column per port of our normal output.
-fn version_column(report: &str) -> BTreeMap<u16, (String, String)> {
-    report
-        .lines()
-        .filter_map(|line| {
-            let (port, rest) = line.split_once("/tcp ")?;
-            let rest = rest.trim_start().strip_prefix("open")?.trim_start();
-            let (service, version) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-            Some((port.parse().ok()?, (service.to_string(), version.trim().to_string())))
-        })
-        .collect()
-}
-
 /// python-libnmap reads our services as users' tools read Nmap's, and ndiff compares our scan
 /// with Nmap's (it exits 2 on a file it cannot read). ndiff runs verbose: the ndiff of Nmap 7.93
 /// fails on any port whose script results differ while the rest of its row does not (it
@@ -119,7 +106,7 @@ fn with_our_database_alone(lab: &Lab, scratch: &Path, ports: &str, target: &str)
     let trace = String::from_utf8_lossy(&output.stderr);
     assert!(trace.contains(&format!("Service scan: tcp probe NULL sent to {target}:22\n")), "{trace}");
     assert!(trace.contains(&format!("Service scan: {target}:22 answered ")), "{trace}");
-    let found = version_column(&report);
+    let found = lab::service_columns(&report);
     for daemon in Daemon::ALL {
         for &port in daemon.ports() {
             let (service, version) = daemon.truth(port).expect("the test script installs the daemons");
@@ -148,7 +135,7 @@ fn with_our_database_alone(lab: &Lab, scratch: &Path, ports: &str, target: &str)
 /// Without privileges the port scan is a connect scan: version detection follows it the same.
 fn after_a_connect_scan(lab: &Lab, target: &str) {
     let report = stdout(&portolan(lab, &["-sT", "-sV", "-n", "-Pn", "-p", "22,8443", target]));
-    let found = version_column(&report);
+    let found = lab::service_columns(&report);
     for (daemon, port) in [(Daemon::Ssh, 22), (Daemon::Nginx, TLS_PORT)] {
         let (service, version) = daemon.truth(port).expect("installed daemons");
         assert_eq!(found.get(&port), Some(&(service.to_string(), version)), "port {port}:\n{report}");

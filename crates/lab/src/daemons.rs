@@ -2,6 +2,7 @@
 //! foreground from a configuration written into a scratch directory (no systemd, nothing of the
 //! host's configuration touched), and is killed when the [`Daemons`] drop.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -110,6 +111,20 @@ impl Daemon {
             Daemon::MariaDb => ("mysql", format!("MariaDB {upstream}-{revision}")),
         })
     }
+}
+
+/// The SERVICE and VERSION cells of each open TCP port in a normal report, ours or Nmap's:
+/// what -sV said of the daemons.
+pub fn service_columns(report: &str) -> BTreeMap<u16, (String, String)> {
+    report
+        .lines()
+        .filter_map(|line| {
+            let (port, rest) = line.split_once("/tcp ")?;
+            let rest = rest.trim_start().strip_prefix("open")?.trim_start();
+            let (service, version) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            Some((port.parse().ok()?, (service.to_string(), version.trim().to_string())))
+        })
+        .collect()
 }
 
 /// The installed PostgreSQL's programs (/usr/lib/postgresql/N/bin, the newest N).

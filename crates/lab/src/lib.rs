@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-pub use daemons::{Daemon, Daemons, MAIL_NAME, TLS_NAME, TLS_PORT};
+pub use daemons::{service_columns, Daemon, Daemons, MAIL_NAME, TLS_NAME, TLS_PORT};
 pub use listener::Listeners;
 pub use udp_service::{lab_name, UdpService, HOSTILE_LABEL, HOSTILE_V4};
 

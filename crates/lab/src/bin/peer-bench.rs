@@ -361,13 +361,11 @@ fn versions_right(output: &str) -> usize {
             })
         })
         .collect();
-    output
-        .lines()
-        .filter(|line| {
-            let Some((port, rest)) = line.split_once("/tcp ") else { return false };
-            let Some(rest) = rest.trim_start().strip_prefix("open") else { return false };
-            let cells = rest.split_whitespace().collect::<Vec<_>>().join(" ");
-            port.parse().ok().and_then(|port: u16| truth.get(&port)).is_some_and(|expected| cells.starts_with(expected))
+    lab::service_columns(output)
+        .into_iter()
+        .filter(|(port, (service, version))| {
+            let cells = format!("{service} {version}").split_whitespace().collect::<Vec<_>>().join(" ");
+            truth.get(port).is_some_and(|expected| cells.starts_with(expected))
         })
         .count()
 }
