@@ -106,6 +106,26 @@ fn an_unreadable_target_list_exits_1() {
 }
 
 #[test]
+fn a_missing_or_hostile_version_database_is_one_clear_error() {
+    let output = portolan(&["-sV", "--versiondb", "/nonexistent/service-probes", "127.0.0.1"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "portolan: --versiondb: no such file: /nonexistent/service-probes\n"
+    );
+    // A file of garbage loads nothing, and the scan still runs on portolan's own database.
+    let garbage = std::env::temp_dir().join(format!("portolan-garbage-probes-{}", std::process::id()));
+    std::fs::write(&garbage, b"Probe TCP\x00 q|\xff\nmatch ( m|(|\nrarity 99\n\xfe\xfe").unwrap();
+    let output = portolan(&["-sV", "-n", "-Pn", "--versiondb", garbage.to_str().unwrap(), "-p", "1", "127.0.0.1"]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    std::fs::remove_file(garbage).unwrap();
+    assert_usage_error(
+        &["--version-intensity", "high", "127.0.0.1"],
+        "portolan: invalid value 'high' for --version-intensity: a level from 0 to 9",
+    );
+}
+
+#[test]
 fn scans_loopback_without_privileges_or_a_lab() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
