@@ -135,8 +135,29 @@ pub struct ScanOptions {
     pub timing: TimingOptions,
     /// `-sV` (or `-A`) and its settings; `None` without version detection.
     pub versions: Option<VersionOptions>,
-    /// `-A`: of Nmap's "-O -sV -sC --traceroute", version detection is what exists so far.
+    /// `-O` (or `-A`) and its settings.
+    pub os: OsOptions,
+    /// `-A`: of Nmap's "-O -sV -sC --traceroute", OS and version detection exist so far.
     pub aggressive: bool,
+}
+
+/// `-O`'s settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OsOptions {
+    /// `-O`
+    pub enabled: bool,
+    /// `--osscan-limit`: only hosts with an open and a closed TCP port.
+    pub limit: bool,
+    /// `--osscan-guess`, `--fuzzy`: print guesses when nothing matches exactly.
+    pub guess: bool,
+    /// `--max-os-tries`: rounds of probes at most for a host without a perfect match.
+    pub max_tries: usize,
+}
+
+impl Default for OsOptions {
+    fn default() -> Self {
+        OsOptions { enabled: false, limit: false, guess: false, max_tries: 5 }
+    }
 }
 
 /// `-sV`'s settings.
@@ -253,8 +274,6 @@ const NOT_YET_LONG: &[&str] = &[
     "traceroute",
     "script",
     "script-args",
-    "osscan-limit",
-    "osscan-guess",
     "randomize-hosts",
     "packet-trace",
     "exclude-ports",
@@ -264,7 +283,6 @@ const NOT_YET_LONG: &[&str] = &[
     "mtu",
     "ip-options",
     "noninteractive",
-    "max-os-tries",
     "discovery-ignore-rst",
     "allports",
     "sI",
@@ -273,7 +291,6 @@ const NOT_YET_LONG: &[&str] = &[
     "debug",
     "deprecated-xml-osclass",
     "ff",
-    "fuzzy",
     "log-errors",
     "nogcc",
     "nsock-engine",
@@ -334,6 +351,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "stylesheet",
     "version-intensity",
     "versiondb",
+    "max-os-tries",
 ];
 const LONG_FLAGS: &[&str] = &[
     "open",
@@ -351,6 +369,9 @@ const LONG_FLAGS: &[&str] = &[
     "version-light",
     "version-all",
     "version-trace",
+    "osscan-limit",
+    "osscan-guess",
+    "fuzzy",
     "verbose",
     "vv",
 ];
@@ -431,6 +452,8 @@ fn parse_long<I: Iterator<Item = String>>(
             "version-light" => version_options(options).intensity = 2,
             "version-all" => version_options(options).intensity = versions::ALL_INTENSITY,
             "version-trace" => version_options(options).trace = true,
+            "osscan-limit" => options.os.limit = true,
+            "osscan-guess" | "fuzzy" => options.os.guess = true,
             "verbose" => options.verbosity = options.verbosity.saturating_add(1),
             "vv" => options.verbosity = options.verbosity.saturating_add(2),
             "version" => return Ok(Some(Command::Version)),
@@ -475,6 +498,7 @@ fn parse_long<I: Iterator<Item = String>>(
             version_options(options).intensity = intensity;
         }
         "versiondb" => version_options(options).database = Some(PathBuf::from(value)),
+        "max-os-tries" => options.os.max_tries = positive(&option, &value)?,
         "oA" => {
             for format in [OutputFormat::Normal, OutputFormat::Xml, OutputFormat::Grepable, OutputFormat::Json] {
                 options.outputs.push((format, PathBuf::from(format!("{value}.{}", format.extension()))));
@@ -613,12 +637,14 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 options.source.port = Some(number("-g", &value)?);
                 return Ok(None);
             }
-            // -A is Nmap's "-O -sV -sC --traceroute"; version detection is what exists so far.
+            // -A is Nmap's "-O -sV -sC --traceroute"; OS and version detection exist so far.
             'A' => {
                 options.aggressive = true;
+                options.os.enabled = true;
                 version_options(options);
             }
-            'd' | 'O' | 'f' | 'D' | 'b' | 'M' | 'Y' | 'I' | 'q' | 'm' => {
+            'O' => options.os.enabled = true,
+            'd' | 'f' | 'D' | 'b' | 'M' | 'Y' | 'I' | 'q' | 'm' => {
                 return Err(usage(format!("option '{arg}' is not supported yet")));
             }
             'o' => return Err(usage(format!("option '{arg}' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)"))),
@@ -1009,6 +1035,22 @@ mod tests {
     }
 
     #[test]
+    fn os_detection_options_as_in_nmap() {
+        let os = |args: &[&str]| scan(args).os;
+        assert!(!os(&["h"]).enabled);
+        assert!(os(&["-O", "h"]).enabled && os(&["-A", "h"]).enabled);
+        assert_eq!(os(&["-O", "h"]).max_tries, 5);
+        let tuned = os(&["-O", "--osscan-limit", "--fuzzy", "--max-os-tries", "1", "h"]);
+        assert_eq!((tuned.limit, tuned.guess, tuned.max_tries), (true, true, 1));
+        assert!(os(&["--osscan-guess", "h"]).guess);
+        assert_eq!(
+            error(&["-O", "--max-os-tries", "0", "h"]),
+            "invalid value '0' for --max-os-tries: must be at least 1"
+        );
+        assert_eq!(error(&["-PO"]), "option '-PO' is not supported yet");
+    }
+
+    #[test]
     fn version_detection_options_turn_it_on_as_in_nmap() {
         let versions = |args: &[&str]| scan(args).versions;
         assert_eq!(versions(&["h"]), None);
@@ -1058,7 +1100,6 @@ mod tests {
         assert_eq!(error(&["-sUC"]), not_yet);
         assert_eq!(error(&["-PY"]), "option '-PY' is not supported yet");
         assert_eq!(error(&["-oS", "out"]), "option '-oS' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)");
-        assert_eq!(error(&["-O"]), "option '-O' is not supported yet");
         assert_eq!(error(&["--ttl", "10"]), "option '--ttl' is not supported yet");
         assert_eq!(error(&["--traceroute"]), "option '--traceroute' is not supported yet");
     }

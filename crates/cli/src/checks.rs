@@ -76,6 +76,8 @@ fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
         Some("a port scan type")
     } else if options.versions.is_some() {
         Some("-sV")
+    } else if options.os.enabled {
+        Some("-O")
     } else if options.ports.is_some() {
         Some("-p")
     } else if options.top_ports.is_some() || options.fast {

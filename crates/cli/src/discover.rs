@@ -172,7 +172,7 @@ fn probes(pings: &[Ping], options: &ScanOptions) -> Result<Vec<Box<dyn PingProbe
 /// own link, a silent host is not there, as Nmap concludes too).
 fn arp_result(mut target: Target, reply: Option<ArpFound>) -> HostResult {
     let Some(reply) = reply else {
-        return HostResult { target, status: HostStatus::SILENT, round_trip: None, ports: Vec::new() };
+        return HostResult { target, status: HostStatus::SILENT, round_trip: None, ports: Vec::new(), os: None };
     };
     target.mac = Some(reply.mac);
     HostResult {
@@ -180,11 +180,18 @@ fn arp_result(mut target: Target, reply: Option<ArpFound>) -> HostResult {
         status: HostStatus::Up { reason: Reason::ArpResponse },
         round_trip: Some(RoundTrip::from_sample(reply.rtt)),
         ports: Vec::new(),
+        os: None,
     }
 }
 
 fn assumed_up(target: Target) -> HostResult {
-    HostResult { target, status: HostStatus::Up { reason: Reason::UserSet }, round_trip: None, ports: Vec::new() }
+    HostResult {
+        target,
+        status: HostStatus::Up { reason: Reason::UserSet },
+        round_trip: None,
+        ports: Vec::new(),
+        os: None,
+    }
 }
 
 /// A port scan of a host discovery found up: the discovery says why it is up (the port scan

@@ -11,6 +11,7 @@ mod history;
 mod inputs;
 mod names;
 mod notes;
+mod os_scan;
 mod outputs;
 mod payloads;
 mod phases;

@@ -15,6 +15,7 @@ use crate::discover::Discovery;
 use crate::error::{write_failed, RunError};
 use crate::inputs::{exclusions, load_services, name_services, scan_ports, target_specs};
 use crate::names::NameFinder;
+use crate::os_scan::OsScan;
 use crate::outputs::{normal_options, scan_start, sinks, terminal_output, SharedBuffer};
 use crate::payloads::udp_payloads;
 use crate::progress::Progress;
@@ -29,7 +30,10 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     check_udp(&options, technique)?;
     let discovery = Discovery::choose(&options, technique)?;
     if options.aggressive {
-        eprintln!("Note: -A runs version detection (-sV) only: OS detection, scripts and traceroute are not built yet");
+        eprintln!("Note: -A runs OS and version detection (-O -sV): scripts and traceroute are not built yet");
+    }
+    if !options.os.enabled && (options.os.guess || options.os.limit) {
+        eprintln!("Note: --osscan-guess and --osscan-limit act only with -O");
     }
     if options.verbosity > 0 && options.pings.contains(&Ping::Arp) {
         eprintln!("Note: -PR asks for nothing more: ARP already finds targets on our own Ethernet links");
@@ -66,9 +70,13 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
         Discoveries { verbose: options.verbosity > 0 && terminal_output(&options), progress: progress.clone() };
     let (mut scanned, mut up) = (0u64, 0u64);
     let version_scan = options.versions.as_ref().map(|settings| VersionScan::load(&options, settings)).transpose()?;
+    let os_scan = options.os.enabled.then(|| OsScan::load(&options)).transpose()?;
     let mut report = |mut hosts: Vec<HostResult>| {
         if let Some(version_scan) = &version_scan {
             progress.while_hidden(|| version_scan.detect(&runtime, &mut hosts, &stop));
+        }
+        if let Some(os_scan) = &os_scan {
+            progress.while_hidden(|| os_scan.detect(&mut hosts, &observer, &stop));
         }
         let write_all = |sink: &mut Fanout| {
             for host in hosts {
@@ -150,7 +158,7 @@ fn list_targets(mut targets: impl Iterator<Item = Target>, run: ScanRun) -> Resu
 }
 
 fn listed(target: Target) -> HostResult {
-    HostResult { target, status: HostStatus::Listed, round_trip: None, ports: Vec::new() }
+    HostResult { target, status: HostStatus::Listed, round_trip: None, ports: Vec::new(), os: None }
 }
 
 /// `-v` lines before the scan: what table names the ports, and which techniques run.

@@ -71,6 +71,9 @@ pub struct HostResult {
     pub round_trip: Option<RoundTrip>,
     /// Every scanned port, sorted by protocol and port number.
     pub ports: Vec<PortResult>,
+    /// What OS detection (`-O`) concluded, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<Box<crate::OsReport>>,
 }
 
 impl HostStatus {

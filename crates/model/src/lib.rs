@@ -6,7 +6,11 @@
 #![forbid(unsafe_code)]
 
 mod host;
+mod os;
 mod port;
 
 pub use host::{alive_because, HostResult, HostStatus, RoundTrip, ScanSummary, Target};
+pub use os::{
+    percent, OsClass, OsClassMatch, OsDatabase, OsMatch, OsPortsUsed, OsReport, TcpSequence, Uptime, ValueSequence,
+};
 pub use port::{PortResult, PortState, Protocol, Reason, ServiceDetail, TlsDetail};

@@ -76,6 +76,39 @@ fn log2_times_8(x: f64) -> u32 {
     (x.log2() * 8.0 + 0.5).max(0.0) as u32
 }
 
+/// How fast the replies' timestamps tick, in hertz: `None` with fewer than two replies, a
+/// reply without a timestamp or with a zero one, or timestamps that never moved.
+pub fn timestamp_rate(replies: &[SeqReply]) -> Option<f64> {
+    if replies.len() < 2 {
+        return None;
+    }
+    let stamps: Vec<u32> = replies.iter().map(|reply| reply.timestamp.filter(|&ts| ts != 0)).collect::<Option<_>>()?;
+    let ticks = stamps.windows(2).map(|pair| f64::from(mod_diff(pair[1], pair[0])));
+    let hz: Vec<f64> = ticks.zip(gaps_us(replies)).map(|(ticks, gap)| ticks / (gap / 1e6)).collect();
+    let average = hz.iter().sum::<f64>() / hz.len() as f64;
+    (average > 0.0).then_some(average)
+}
+
+/// How long the host has been up, from its first timestamp and the clock rate nearest a
+/// common one (2, 100, 1000 Hz, else the rate itself); `None` without a rate, or for a claim
+/// of more than two years (likely a randomised clock).
+pub fn uptime(replies: &[SeqReply]) -> Option<Duration> {
+    let rate = timestamp_rate(replies)?;
+    let hz = if rate < 5.66 {
+        2
+    } else if rate > 70.0 && rate < 150.0 {
+        100
+    } else if rate > 724.0 && rate < 1448.0 {
+        1000
+    } else {
+        (rate + 0.5) as u64
+    };
+    let seconds = u64::from(replies[0].timestamp?) / hz.max(1);
+    (seconds <= TWO_YEARS_S).then(|| Duration::from_secs(seconds))
+}
+
+const TWO_YEARS_S: u64 = 63_072_000;
+
 /// TS: "U" when a reply carried no timestamp, "0" when one was zero (the last such reply
 /// decides, as in Nmap), else a class of the timestamps' rate: 1 up to 5.66 Hz, 7 for 70 to
 /// 150 Hz (about 100), 8 for 150 to 350 Hz (about 200), else the rounded log2 of the rate.
@@ -89,17 +122,7 @@ fn timestamp_attribute(replies: &[SeqReply]) -> Option<String> {
     if let Some(verdict) = verdict.next_back() {
         return Some(verdict.to_string());
     }
-    if replies.len() < 2 {
-        return None;
-    }
-    // Every reply has a non-zero timestamp here.
-    let stamps: Vec<u32> = replies.iter().filter_map(|reply| reply.timestamp).collect();
-    let ticks = stamps.windows(2).map(|pair| f64::from(mod_diff(pair[1], pair[0])));
-    let hz: Vec<f64> = ticks.zip(gaps_us(replies)).map(|(ticks, gap)| ticks / (gap / 1e6)).collect();
-    let average = hz.iter().sum::<f64>() / hz.len() as f64;
-    if average <= 0.0 {
-        return None;
-    }
+    let average = timestamp_rate(replies)?;
     let class = if average <= 5.66 {
         1
     } else if average > 70.0 && average <= 150.0 {

@@ -107,6 +107,7 @@ mod tests {
             status: HostStatus::Up { reason: Reason::SynAck },
             round_trip: Some(model::RoundTrip::from_sample(Duration::from_micros(100))),
             ports,
+            os: None,
         };
         let mut out = Vec::new();
         GrepableSink::new(&mut out, NormalOptions::default()).host(&host).unwrap();

@@ -52,6 +52,9 @@ struct Host<'a> {
     ports: Vec<Port<'a>>,
     /// Ports summarised rather than listed, per state: Nmap's "Not shown".
     not_shown: Vec<NotShown>,
+    /// What OS detection (`-O`) concluded; absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    os: Option<&'a model::OsReport>,
 }
 
 #[derive(Serialize)]
@@ -232,6 +235,7 @@ fn host_record<'a>(host: &'a HostResult, options: &NormalOptions) -> Option<Host
         latency_seconds: host.latency().map(|l| l.as_secs_f64()),
         ports: shown.into_iter().map(port_record).collect(),
         not_shown,
+        os: host.os.as_deref(),
     })
 }
 
@@ -280,6 +284,7 @@ mod tests {
                 port(22, PortState::Open, Reason::SynAck, Some("ssh")),
                 port(23, PortState::Closed, Reason::Reset, None),
             ],
+            os: None,
         }
     }
 

@@ -5,6 +5,7 @@
 mod grepable;
 mod json;
 mod normal;
+mod os;
 mod table;
 mod tls;
 mod xml;

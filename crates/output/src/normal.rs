@@ -142,6 +142,9 @@ pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
         text += &port_table(&shown, options.reason);
     }
     text += mac_line.as_deref().unwrap_or_default();
+    if let Some(os) = &host.os {
+        text += &crate::os::normal_block(os, options.verbosity);
+    }
     text += &service_info_line(&shown);
     text += &unrecognized_services(&shown);
     text.push('\n');
@@ -355,6 +358,7 @@ mod tests {
             status: HostStatus::Up { reason: Reason::SynAck },
             round_trip: Some(RoundTrip::from_sample(Duration::from_micros(230))),
             ports,
+            os: None,
         }
     }
 

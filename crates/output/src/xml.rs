@@ -105,6 +105,9 @@ impl<W: Write> Sink for XmlSink<W> {
         if !listed_only {
             self.ports(&shown, &hidden)?;
         }
+        if let Some(os) = &host.os {
+            self.out.write_all(crate::os::xml_elements(os).as_bytes())?;
+        }
         if let Some(times) = host.round_trip {
             let micros = |d: std::time::Duration| d.as_micros();
             writeln!(
@@ -238,7 +241,7 @@ fn port_ranges(ports: &[u16]) -> String {
     text.join(",")
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
 }
 

@@ -49,12 +49,14 @@ fn hosts() -> Vec<HostResult> {
             port(22, PortState::Open, Reason::SynAck, Some(63), Some("ssh")),
             port(23, PortState::Closed, Reason::Reset, Some(63), Some("telnet")),
         ],
+        os: None,
     };
     let down = HostResult {
         target: Target::from_addr("198.18.0.9".parse().unwrap()),
         status: HostStatus::SILENT,
         round_trip: None,
         ports: vec![],
+        os: None,
     };
     let timed_out = HostResult { status: HostStatus::TimedOut, ..down.clone() };
     let versioned = HostResult {
@@ -62,6 +64,7 @@ fn hosts() -> Vec<HostResult> {
         status: HostStatus::Up { reason: Reason::SynAck },
         round_trip: Some(RoundTrip::from_sample(Duration::from_micros(300))),
         ports: version_scanned_ports(),
+        os: None,
     };
     vec![
         HostResult {
@@ -69,6 +72,7 @@ fn hosts() -> Vec<HostResult> {
             status: HostStatus::Up { reason: Reason::SynAck },
             round_trip: Some(RoundTrip::from_sample(Duration::from_micros(120))),
             ports: mixed,
+            os: None,
         },
         named,
         versioned,

@@ -195,6 +195,7 @@ mod tests {
             dst: SCANNER,
             protocol: PROTO_ICMP,
             ident: 1,
+            tos: 0,
             ttl: 64,
             dont_fragment: false,
             payload_len: icmp_len,

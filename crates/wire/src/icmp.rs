@@ -70,6 +70,7 @@ pub fn emit_query_v4(
         dst,
         protocol: ipv4::PROTO_ICMP,
         ident: ip_ident,
+        tos: 0,
         ttl: 64,
         dont_fragment: true,
         payload_len: icmp_len,
@@ -83,6 +84,20 @@ pub fn emit_query_v4(
     let sum = checksum::finish(checksum::sum(icmp));
     icmp[2..4].copy_from_slice(&sum.to_be_bytes());
     Ok(total)
+}
+
+/// Writes an echo request (the IPv4 payload) with any `code` and `data`: OS detection's echoes
+/// carry a code of 9 or 0 and zeroed data; returns its length.
+pub fn emit_echo(ident: u16, seq: u16, code: u8, data: &[u8], buf: &mut [u8]) -> Result<usize> {
+    let len = 8 + data.len();
+    let icmp = buf.get_mut(..len).ok_or(Error::Truncated)?;
+    icmp[..4].copy_from_slice(&[Query::Echo.request_type(), code, 0, 0]);
+    icmp[4..6].copy_from_slice(&ident.to_be_bytes());
+    icmp[6..8].copy_from_slice(&seq.to_be_bytes());
+    icmp[8..].copy_from_slice(data);
+    let sum = checksum::finish(checksum::sum(icmp));
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    Ok(len)
 }
 
 /// A reply to an ICMP query: which query, and the identifier and sequence number it echoes.
@@ -159,6 +174,7 @@ mod tests {
             dst: Ipv4Addr::new(198, 18, 0, 2),
             protocol: PROTO_TCP,
             ident: 1,
+            tos: 0,
             ttl: 64,
             dont_fragment: true,
             payload_len: 40,

@@ -118,6 +118,8 @@ pub struct Ipv4Repr {
     pub dst: Ipv4Addr,
     pub protocol: u8,
     pub ident: u16,
+    /// Type of service (DSCP and ECN bits); portolan's own probes leave it zero.
+    pub tos: u8,
     pub ttl: u8,
     pub dont_fragment: bool,
     pub payload_len: usize,
@@ -129,7 +131,7 @@ impl Ipv4Repr {
         let buf = buf.get_mut(..HEADER_LEN).ok_or(Error::Truncated)?;
         let total = u16::try_from(HEADER_LEN + self.payload_len).map_err(|_| Error::Malformed)?;
         buf[field::VER_IHL] = 0x45;
-        buf[1] = 0;
+        buf[1] = self.tos;
         buf[field::LENGTH].copy_from_slice(&total.to_be_bytes());
         buf[field::IDENT].copy_from_slice(&self.ident.to_be_bytes());
         let flags = if self.dont_fragment { DONT_FRAGMENT } else { 0 };
@@ -156,6 +158,7 @@ mod tests {
             dst: Ipv4Addr::new(198, 18, 0, 2),
             protocol: PROTO_TCP,
             ident: 0xbeef,
+            tos: 0,
             ttl: 64,
             dont_fragment: true,
             payload_len: 40,

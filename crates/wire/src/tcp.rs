@@ -95,6 +95,68 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     pub fn options(&self) -> &[u8] {
         &self.data()[HEADER_LEN..self.header_len()]
     }
+
+    /// The four bits between the data offset and the flags, which senders leave zero.
+    pub fn reserved(&self) -> u8 {
+        self.data()[field::OFFSET] & 0x0f
+    }
+
+    pub fn urgent_pointer(&self) -> u16 {
+        be16(self.data(), field::URGENT)
+    }
+
+    /// What follows the header.
+    pub fn payload(&self) -> &[u8] {
+        &self.data()[self.header_len()..]
+    }
+}
+
+/// Any TCP segment without data, every header field chosen by the caller: the OS-detection
+/// probes set reserved bits, urgent pointers without URG, and options of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentRepr<'a> {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: u32,
+    pub ack: u32,
+    /// The four reserved bits after the data offset.
+    pub reserved: u8,
+    pub flags: u8,
+    pub window: u16,
+    pub urgent: u16,
+    /// Options, already laid out; padded with zeros (end of list) to a multiple of four.
+    pub options: &'a [u8],
+}
+
+impl SegmentRepr<'_> {
+    /// The header's length: 20 bytes and the padded options.
+    pub fn header_len(&self) -> usize {
+        HEADER_LEN + self.options.len().next_multiple_of(4)
+    }
+
+    /// Writes the header and options, with the checksum over the IPv4 pseudo-header.
+    pub fn emit(&self, src: Ipv4Addr, dst: Ipv4Addr, buf: &mut [u8]) -> Result<usize> {
+        let len = self.header_len();
+        if len > 60 {
+            return Err(Error::Malformed);
+        }
+        let buf = buf.get_mut(..len).ok_or(Error::Truncated)?;
+        buf[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
+        buf[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
+        buf[field::SEQ].copy_from_slice(&self.seq.to_be_bytes());
+        buf[field::ACK].copy_from_slice(&self.ack.to_be_bytes());
+        buf[field::OFFSET] = ((len / 4) as u8) << 4 | (self.reserved & 0x0f);
+        buf[field::FLAGS] = self.flags;
+        buf[field::WINDOW].copy_from_slice(&self.window.to_be_bytes());
+        buf[field::CHECKSUM].copy_from_slice(&[0, 0]);
+        buf[field::URGENT].copy_from_slice(&self.urgent.to_be_bytes());
+        let options = &mut buf[HEADER_LEN..];
+        options.fill(0);
+        options[..self.options.len()].copy_from_slice(self.options);
+        let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_TCP, len as u16) + checksum::sum(buf);
+        buf[field::CHECKSUM].copy_from_slice(&checksum::finish(sum).to_be_bytes());
+        Ok(len)
+    }
 }
 
 /// The start of a TCP header as quoted inside an ICMP error: RFC 792 promises 8 bytes, enough
@@ -182,6 +244,7 @@ pub fn emit_probe_v4(src: Ipv4Addr, dst: Ipv4Addr, ident: u16, tcp: &ProbeRepr, 
         dst,
         protocol: ipv4::PROTO_TCP,
         ident,
+        tos: 0,
         ttl: 64,
         dont_fragment: true,
         payload_len: tcp_len,
@@ -194,6 +257,31 @@ pub fn emit_probe_v4(src: Ipv4Addr, dst: Ipv4Addr, ident: u16, tcp: &ProbeRepr, 
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_segment_keeps_every_field_it_is_given() {
+        let segment = SegmentRepr {
+            src_port: 33000,
+            dst_port: 22,
+            seq: 7,
+            ack: 9,
+            reserved: 8,
+            flags: 0xc2,
+            window: 3,
+            urgent: 0xf7f5,
+            options: &[3, 3, 10, 1, 2, 4, 5, 0xb4, 4, 2, 1, 1],
+        };
+        let (src, dst) = (Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 2));
+        let mut buf = [0u8; 60];
+        let len = segment.emit(src, dst, &mut buf).unwrap();
+        assert_eq!(len, 32);
+        let parsed = TcpPacket::new_checked(&buf[..len]).unwrap();
+        assert_eq!((parsed.reserved(), parsed.flags(), parsed.urgent_pointer()), (8, 0xc2, 0xf7f5));
+        assert_eq!(parsed.options(), segment.options);
+        assert!(parsed.payload().is_empty());
+        let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_TCP, len as u16) + checksum::sum(&buf[..len]);
+        assert_eq!(checksum::finish(sum), 0);
+    }
 
     fn syn() -> ProbeRepr {
         ProbeRepr {

@@ -57,12 +57,27 @@ pub fn emit_probe_v4(
         dst,
         protocol: ipv4::PROTO_UDP,
         ident,
+        tos: 0,
         ttl: 64,
         dont_fragment: true,
         payload_len: usize::from(udp_len),
     };
     ip.emit(buf)?;
-    let udp = &mut buf[ipv4::HEADER_LEN..];
+    emit_datagram(src, dst, src_port, dst_port, payload, &mut buf[ipv4::HEADER_LEN..])?;
+    Ok(total)
+}
+
+/// Writes a UDP header and `payload` (the IPv4 payload) with its checksum; returns its length.
+pub fn emit_datagram(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    src_port: u16,
+    dst_port: u16,
+    payload: &[u8],
+    buf: &mut [u8],
+) -> Result<usize> {
+    let udp_len = u16::try_from(HEADER_LEN + payload.len()).map_err(|_| Error::Malformed)?;
+    let udp = buf.get_mut(..usize::from(udp_len)).ok_or(Error::Truncated)?;
     udp[0..2].copy_from_slice(&src_port.to_be_bytes());
     udp[2..4].copy_from_slice(&dst_port.to_be_bytes());
     udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
@@ -75,7 +90,7 @@ pub fn emit_probe_v4(
         sum => sum,
     };
     udp[6..8].copy_from_slice(&sum.to_be_bytes());
-    Ok(total)
+    Ok(usize::from(udp_len))
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! The drivers: everything that touches sockets, threads or the clock, each feeding a sans-IO
 //! state machine of [`crate::core`] the instants and packets it needs. The raw-packet runner
 //! ([`raw`]) and how its probes leave ([`path`]), the ARP sweep's runner ([`arp`]), and the TCP
-//! connect scan ([`connect`]), whose probes are the kernel's own connections.
+//! connect scan ([`connect`]), whose probes are the kernel's own connections; and any exchange
+//! of whole packets, such as OS detection's rounds ([`exchange`]).
 
 pub mod arp;
 pub mod connect;
+pub mod exchange;
 mod path;
 pub mod raw;
 

@@ -114,7 +114,13 @@ fn kernels_source(dst: Ipv4Addr, device: Option<&str>) -> io::Result<Ipv4Addr> {
 
 /// A target no route leads to: down, as Nmap reports it.
 fn no_route(target: Target) -> HostResult {
-    HostResult { target, status: HostStatus::Down { reason: Reason::NoRoute }, round_trip: None, ports: Vec::new() }
+    HostResult {
+        target,
+        status: HostStatus::Down { reason: Reason::NoRoute },
+        round_trip: None,
+        ports: Vec::new(),
+        os: None,
+    }
 }
 
 /// Scans `group`, whose targets follow the `routed` routes.

@@ -169,7 +169,9 @@ impl ConnectScanner {
         };
         match tokio::time::timeout(limit, scan).await {
             Ok(scanned) => scanned.map(|scanned| self.host_result(target, scanned)),
-            Err(_) => Ok(HostResult { target, status: HostStatus::TimedOut, round_trip: None, ports: Vec::new() }),
+            Err(_) => {
+                Ok(HostResult { target, status: HostStatus::TimedOut, round_trip: None, ports: Vec::new(), os: None })
+            }
         }
     }
 
@@ -179,7 +181,7 @@ impl ConnectScanner {
         } else {
             model::alive_because(&scanned.ports).map_or(HostStatus::SILENT, |reason| HostStatus::Up { reason })
         };
-        HostResult { target, status, round_trip: scanned.round_trip, ports: scanned.ports }
+        HostResult { target, status, round_trip: scanned.round_trip, ports: scanned.ports, os: None }
     }
 
     async fn scan_ports(
