@@ -2,10 +2,10 @@
 //! are fingerprinted together, a round of probes to all of them at once, and matched against
 //! Nmap's nmap-os-db (Nmap's "OS detection" phase).
 //!
-//! A host without a perfect match gets another round when the last one left probes
-//! unanswered and its fingerprint differs from the round before (loss may be to blame), up to
-//! `--max-os-tries`; a host whose answers repeat is not probed again, where Nmap spends its
-//! tries on it.
+//! A host without a perfect match gets another round when probes are still unanswered and
+//! the last round brought something new (an answer to a probe lost before, more SEQ answers),
+//! up to `--max-os-tries`; its fingerprint is made of all its rounds (see [`os::observe`]). A
+//! host whose answers repeat is not probed again, where Nmap spends every try on it.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::AtomicBool;
@@ -159,8 +159,9 @@ impl OsScan {
                 echo_id: rng.random(),
             })
             .collect();
-        let mut best: Vec<Option<(OsReport, f64)>> = vec![None; candidates.len()];
-        let mut previous: Vec<Option<os::Tests>> = vec![None; candidates.len()];
+        // Each host's answers, round by round, and its fingerprint from all of them so far.
+        let mut rounds: Vec<Vec<HostAnswers>> = vec![Vec::new(); candidates.len()];
+        let mut seen: Vec<Option<Observation>> = vec![None; candidates.len()];
         let mut pending: Vec<usize> = (0..candidates.len()).collect();
         for round in 0..self.settings.max_tries {
             if pending.is_empty() {
@@ -174,23 +175,37 @@ impl OsScan {
             let Some(answers) = self.run_round(round_probes, config, base, observer, stop) else { break };
             let mut next = Vec::new();
             for (&i, answers) in pending.iter().zip(answers) {
-                let observation = os::observe(&answers);
-                let report = self.report(&observation, &answers, &candidates[i]);
-                let top = report.matches.first().map_or(0.0, |found| found.accuracy);
-                let unanswered = left_unanswered(&observation, &answers);
-                let changed =
-                    previous[i].as_ref().is_none_or(|tests| without_seq(tests) != without_seq(&observation.tests));
-                if best[i].as_ref().is_none_or(|(_, accuracy)| top > *accuracy) {
-                    best[i] = Some((report.clone(), top));
-                }
-                if !report.exact && unanswered && changed {
+                rounds[i].push(answers);
+                let observation = os::observe(&rounds[i]);
+                let exact = os::report(
+                    &self.db,
+                    self.database,
+                    &observation,
+                    &self.conditions(&candidates[i], &observation, &rounds[i]),
+                )
+                .exact;
+                let progressed = seen[i].as_ref().is_none_or(|before| {
+                    without_seq(&before.tests) != without_seq(&observation.tests)
+                        || observation.sequence.isns.len() > before.sequence.isns.len()
+                });
+                if !exact && left_unanswered(&observation, &rounds[i][0]) && progressed {
                     next.push(i);
                 }
-                previous[i] = Some(observation.tests);
+                seen[i] = Some(observation);
             }
             pending = next;
         }
-        best.into_iter().map(|found| found.map(|(report, _)| report)).collect()
+        seen.iter()
+            .zip(&rounds)
+            .zip(candidates)
+            .map(|((observation, rounds), candidate)| {
+                let observation = observation.as_ref()?;
+                let mut report =
+                    os::report(&self.db, self.database, observation, &self.conditions(candidate, observation, rounds));
+                report.uptime = observation.sequence.uptime.map(|uptime| boot_time(&jiff::Zoned::now(), uptime));
+                Some(report)
+            })
+            .collect()
     }
 
     fn run_round(
@@ -212,7 +227,8 @@ impl OsScan {
         }
     }
 
-    fn report(&self, observation: &Observation, answers: &HostAnswers, candidate: &Candidate) -> OsReport {
+    /// How `candidate` was probed, over its `rounds`.
+    fn conditions(&self, candidate: &Candidate, observation: &Observation, rounds: &[HostAnswers]) -> Conditions {
         let now = jiff::Zoned::now();
         let (distance, distance_method) = if is_local(candidate) {
             (Some(0), DistanceMethod::Localhost)
@@ -224,15 +240,16 @@ impl OsScan {
                 None => (None, DistanceMethod::Unknown),
             }
         };
+        // A port drawn at random counts as closed once it answered so.
+        let udp_answered = rounds.iter().any(|round| round.answers.contains_key(&os::probe::Probe::Udp));
         let ports = OsPortsUsed {
             open_tcp: candidate.open_tcp,
             closed_tcp: candidate.closed_tcp,
-            // A port drawn at random counts as closed once it answered so.
-            closed_udp: candidate.closed_udp.or_else(|| {
-                answers.answers.contains_key(&os::probe::Probe::Udp).then_some(answers.probes.closed_udp).flatten()
-            }),
+            closed_udp: candidate
+                .closed_udp
+                .or(rounds.first().and_then(|round| round.probes.closed_udp).filter(|_| udp_answered)),
         };
-        let conditions = Conditions {
+        Conditions {
             version: env!("CARGO_PKG_VERSION").to_string(),
             month: now.month() as u8,
             day: now.day() as u8,
@@ -244,12 +261,9 @@ impl OsScan {
             mac_prefix: candidate.mac.map(|mac| [mac[0], mac[1], mac[2]]),
             timing_spoiled: self.timing_spoiled,
             udp_scanned: self.udp_scanned,
-            timing_ratio: timing_ratio(answers),
+            timing_ratio: rounds.iter().map(timing_ratio).fold(0.0, f64::max),
             guess: self.settings.guess,
-        };
-        let mut report = os::report(&self.db, self.database, observation, &conditions);
-        report.uptime = observation.sequence.uptime.map(|uptime| boot_time(&now, uptime));
-        report
+        }
     }
 }
 

@@ -44,8 +44,73 @@ pub struct Sequence {
 /// The TTL probes leave with (see [`crate::probe`]), from which U1's quoted TTL counts hops.
 const SENT_TTL: u8 = 64;
 
-/// The fingerprint of one host's answers.
-pub fn observe(host: &HostAnswers) -> Observation {
+/// The fingerprint of one host's answers in one or more rounds, as a lossless network would
+/// have given it in one: the SEQ line from the round with the most SEQ answers (its rates need
+/// their own round's timing), with the IP ID classes it lacks from any other round; every
+/// other test from the first round that drew an answer to it.
+pub fn observe(rounds: &[HostAnswers]) -> Observation {
+    let mut observations = rounds.iter().map(observe_round);
+    let Some(first) = observations.next() else {
+        return Observation { tests: Tests::new(), hops: None, sequence: Sequence::default() };
+    };
+    let all: Vec<Observation> = std::iter::once(first).chain(observations).collect();
+    let mut best_seq = 0;
+    for (index, round) in all.iter().enumerate() {
+        if round.sequence.isns.len() > all[best_seq].sequence.isns.len() {
+            best_seq = index;
+        }
+    }
+    let mut merged = all[best_seq].clone();
+    merged.hops = all.iter().find_map(|round| round.hops);
+    merged.tests = TEST_ORDER
+        .iter()
+        .filter_map(|&name| {
+            let attributes = if name == "SEQ" {
+                let mut seq = test(&all[best_seq].tests, name).cloned().unwrap_or_default();
+                fill_seq(&mut seq, &all);
+                Some(seq).filter(|seq| !seq.is_empty())
+            } else {
+                let found: Vec<&Vec<(String, String)>> =
+                    all.iter().filter_map(|round| test(&round.tests, name)).collect();
+                found.iter().find(|found| !is_no_response(found)).or(found.first()).map(|found| (*found).clone())
+            };
+            attributes.map(|attributes| (name.to_string(), attributes))
+        })
+        .collect();
+    settle_ttls(&mut merged.tests, merged.hops);
+    merged
+}
+
+/// Nmap's order of the tests.
+const TEST_ORDER: [&str; 13] = ["SEQ", "OPS", "WIN", "ECN", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "U1", "IE"];
+
+/// SEQ's IP ID classes (TI, CI, II, SS) that `attributes` lacks, from the first round that
+/// has them, in Nmap's order.
+fn fill_seq(attributes: &mut Vec<(String, String)>, rounds: &[Observation]) {
+    const ORDER: [&str; 8] = ["SP", "GCD", "ISR", "TI", "CI", "II", "SS", "TS"];
+    for key in ["TI", "CI", "II", "SS"] {
+        if attributes.iter().any(|(known, _)| known == key) {
+            continue;
+        }
+        let found = rounds
+            .iter()
+            .filter_map(|round| test(&round.tests, "SEQ"))
+            .find_map(|seq| seq.iter().find(|(other, _)| other == key).cloned());
+        attributes.extend(found);
+    }
+    attributes.sort_by_key(|(key, _)| ORDER.iter().position(|known| known == key));
+}
+
+fn test<'t>(tests: &'t Tests, name: &str) -> Option<&'t Vec<(String, String)>> {
+    tests.iter().find(|(test, _)| test == name).map(|(_, attributes)| attributes)
+}
+
+fn is_no_response(attributes: &[(String, String)]) -> bool {
+    attributes.first().is_some_and(|(key, value)| key == "R" && value == "N")
+}
+
+/// One round's fingerprint, its TTLs as received.
+fn observe_round(host: &HostAnswers) -> Observation {
     let probes = &host.probes;
     let tcp = |probe: Probe| host.answers.get(&probe).and_then(|(packet, _)| TcpAnswer::parse(packet));
     let syn_acks: Vec<(usize, TcpAnswer<'_>)> = (0..6)
@@ -128,7 +193,6 @@ pub fn observe(host: &HostAnswers) -> Observation {
         _ => None,
     };
     tests.push(("IE".into(), ie.unwrap_or_else(no_response)));
-    settle_ttls(&mut tests, hops);
     Observation { tests, hops, sequence }
 }
 

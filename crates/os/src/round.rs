@@ -5,8 +5,10 @@
 //! over that spacing); the other probes follow, 25 ms apart (Nmap's pace, which spares
 //! targets' rate limits), and are sent again when unanswered. A SEQ probe that went
 //! unanswered is not sent again (its timing is gone) but an OPS probe with its options is, so
-//! that the OPS and WIN lines can still be complete. Hosts are served in turn, so hundreds
-//! are fingerprinted in the time of one.
+//! that the OPS and WIN lines can still be complete. The two echoes go and come back as a
+//! pair: the IP IDs of their answers tell how the host counts only when they left together,
+//! so when either goes unanswered both are sent again, under new identifiers. Hosts are
+//! served in turn, so hundreds are fingerprinted in the time of one.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::Ipv4Addr;
@@ -37,7 +39,7 @@ impl Default for RoundConfig {
             seq_gap: Duration::from_millis(100),
             probe_gap: Duration::from_millis(25),
             reply_timeout: Duration::from_millis(300),
-            retries: 2,
+            retries: 3,
             seed: 0,
         }
     }
@@ -74,6 +76,9 @@ struct HostRound {
     plan: VecDeque<(Probe, u8)>,
     outstanding: Vec<Outstanding>,
     last_sent: Option<Instant>,
+    /// How many times the echo pair has been sent again: its identifiers move on by two each
+    /// time, so that late answers to an earlier pair are not taken for the current one.
+    echo_resends: u16,
 }
 
 impl HostRound {
@@ -84,7 +89,14 @@ impl HostRound {
             plan,
             outstanding: Vec::new(),
             last_sent: None,
+            echo_resends: 0,
         }
+    }
+
+    /// The probes' numbers for the echo pair now in flight.
+    fn current(&self) -> HostProbes {
+        let probes = self.answers.probes;
+        HostProbes { echo_id: probes.echo_id.wrapping_add(2 * self.echo_resends), ..probes }
     }
 
     /// When the next planned probe may leave (the first, at once).
@@ -111,10 +123,22 @@ impl HostRound {
         for out in expired {
             match out.probe {
                 Probe::Seq(n) => self.plan.push_back((Probe::Ops(n), 0)),
+                Probe::Echo(_) if out.tries <= config.retries => self.resend_echoes(out.tries),
                 probe if out.tries <= config.retries => self.plan.push_back((probe, out.tries)),
                 _ => {}
             }
         }
+    }
+
+    /// Plans both echoes again, as a new pair.
+    fn resend_echoes(&mut self, tries: u8) {
+        if self.plan.iter().any(|(probe, _)| matches!(probe, Probe::Echo(_))) {
+            return;
+        }
+        self.echo_resends += 1;
+        self.outstanding.retain(|out| !matches!(out.probe, Probe::Echo(_)));
+        self.answers.answers.retain(|probe, _| !matches!(probe, Probe::Echo(_)));
+        self.plan.extend([(Probe::Echo(0), tries), (Probe::Echo(1), tries)]);
     }
 
     fn finished(&self) -> bool {
@@ -159,7 +183,7 @@ impl Round {
             }
             let (probe, tries) = host.plan.pop_front().expect("a ready host has a probe planned");
             let mut buf = [0u8; LONGEST];
-            let len = probe.emit(&host.answers.probes, next_ip_id(&mut self.ip_ids), &mut buf)?;
+            let len = probe.emit(&host.current(), next_ip_id(&mut self.ip_ids), &mut buf)?;
             if let Probe::Seq(n) = probe {
                 host.answers.seq_sent[usize::from(n)] = Some(now - self.started);
             }
@@ -188,7 +212,7 @@ impl Round {
         let Ok(ip) = Ipv4Packet::new_checked(packet) else { return };
         let Some(&index) = self.by_addr.get(&ip.src()) else { return };
         let host = &mut self.hosts[index];
-        let Some(probe) = answered_probe(&ip, &host.answers.probes) else { return };
+        let Some(probe) = answered_probe(&ip, &host.current()) else { return };
         if !host.awaits(probe) {
             return;
         }
