@@ -10,6 +10,8 @@
 mod daemons;
 mod listener;
 mod netns;
+mod personality;
+mod raw;
 mod udp_service;
 
 use std::io;
@@ -20,6 +22,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use daemons::{service_columns, Daemon, Daemons, MAIL_NAME, TLS_NAME, TLS_PORT};
 pub use listener::Listeners;
+pub use personality::Personality;
+pub use raw::PERSONALITY_MARK;
 pub use udp_service::{lab_name, UdpService, HOSTILE_LABEL, HOSTILE_V4};
 
 /// The scanner's and the target's addresses on the lab link.
@@ -175,6 +179,22 @@ impl Lab {
     pub fn add_target_address(&self, addr: Ipv4Addr) -> io::Result<()> {
         let device = if self.hosts.lock().expect("hosts lock").is_empty() { "tgt0" } else { "br0" };
         run("ip", &["-n", &self.target, "addr", "add", &format!("{addr}/24"), "dev", device])
+    }
+
+    /// Puts each personality on its address of the target (see [`Personality`]): the kernel's
+    /// own answers from those addresses are dropped, the personalities answer instead, until
+    /// the returned handle drops.
+    pub fn personalities(&self, personalities: Vec<Personality>) -> io::Result<Listeners> {
+        let addrs: Vec<String> = personalities.iter().map(|p| p.addr.to_string()).collect();
+        for addr in &personalities {
+            self.add_target_address(addr.addr)?;
+        }
+        self.nft(&format!(
+            "table ip personalities {{\n  chain output {{\n    type filter hook output priority 0; policy accept;\n    \
+             ip saddr {{ {} }} meta mark != {PERSONALITY_MARK:#x} drop\n  }}\n}}\n",
+            addrs.join(", ")
+        ))?;
+        Listeners::personalities(&self.target, personalities)
     }
 
     /// Sets a sysctl inside the target namespace.

@@ -36,6 +36,18 @@ impl Listeners {
         Listeners::start(namespace, move || bind_udp(&services), |sockets| answer_all(sockets))
     }
 
+    /// Answers as each personality would, on its own address (see [`Lab::personalities`]):
+    /// raw sockets see every TCP, UDP and ICMP packet to the namespace's addresses, and the
+    /// answers leave marked, so that the firewall can drop the kernel's own.
+    ///
+    /// [`Lab::personalities`]: crate::Lab::personalities
+    pub fn personalities(namespace: &str, personalities: Vec<crate::Personality>) -> io::Result<Listeners> {
+        let personalities = std::sync::Mutex::new(personalities);
+        Listeners::start(namespace, crate::raw::open_raw, move |sockets| {
+            crate::raw::answer_all(sockets, &mut personalities.lock().expect("personalities lock"))
+        })
+    }
+
     /// Binds with `bind` inside `namespace`, then calls `serve` (which says whether it had
     /// anything to do) until stopped.
     fn start<S: 'static>(

@@ -18,6 +18,30 @@ pub fn matches(value: &str, expr: &str, nested: bool) -> bool {
     })
 }
 
+/// A value that satisfies `expr`: its first alternative; for a range, its middle; one past
+/// a lower bound, one short of an upper bound; bracketed parts likewise. (Lab personalities
+/// answer with such values.)
+pub fn satisfying(expr: &str) -> String {
+    let first = alternatives(expr).next().unwrap_or_default();
+    if let Some(open) = first.find('[') {
+        let Some(close) = first[open..].find(']').map(|at| open + at) else { return first.to_string() };
+        let rest = &first[close + 1..];
+        let rest = if rest.contains('[') { satisfying(rest) } else { rest.to_string() };
+        return format!("{}{}{rest}", &first[..open], satisfying(&first[open + 1..close]));
+    }
+    let hex = |text: &str| u128::from_str_radix(text, 16).ok();
+    if let Some(bound) = first.strip_prefix('>').and_then(hex) {
+        return format!("{:X}", bound + 1);
+    }
+    if let Some(bound) = first.strip_prefix('<').and_then(hex) {
+        return format!("{:X}", bound.saturating_sub(1));
+    }
+    match first.split_once('-').map(|(low, high)| (hex(low), hex(high))) {
+        Some((Some(low), Some(high))) => format!("{:X}", low + (high.saturating_sub(low)) / 2),
+        _ => first.to_string(),
+    }
+}
+
 /// `expr` split at every `|` outside brackets.
 fn alternatives(expr: &str) -> impl Iterator<Item = &str> {
     let mut depth = 0usize;

@@ -20,7 +20,7 @@ mod round;
 pub mod seq;
 
 pub use db::{parse, LineError, OsClass, OsDb, Reference, Test, Tests};
-pub use expr::matches;
+pub use expr::{matches, satisfying};
 pub use fingerprint::{observe, Observation, Sequence};
 pub use matcher::{accuracy, best_matches, Match, MAX_MATCHES};
 pub use printed::parse_printed;

@@ -1,7 +1,7 @@
 //! Nmap's own nmap-os-db, when this machine has Nmap: every line loads, and an observation built
 //! to satisfy a reference scores it perfectly, and ranks it first.
 
-use os::{accuracy, best_matches, OsDb, Tests};
+use os::{accuracy, best_matches, satisfying, OsDb, Tests};
 
 fn installed() -> Option<OsDb> {
     let Ok(text) = std::fs::read_to_string("/usr/share/nmap/nmap-os-db") else {
@@ -12,53 +12,6 @@ fn installed() -> Option<OsDb> {
     let (db, errors) = os::parse(&text);
     assert!(errors.is_empty(), "{} lines failed, first: {:?}", errors.len(), errors.first());
     Some(db)
-}
-
-/// A value satisfying `expr`: its first alternative, a range's low end, one past a lower bound,
-/// one short of an upper bound, bracketed parts likewise.
-fn satisfying(expr: &str) -> String {
-    let first = first_alternative(expr);
-    if let Some(open) = first.find('[') {
-        let close = open + first[open..].find(']').expect("closed bracket");
-        return format!(
-            "{}{}{}",
-            &first[..open],
-            satisfying(&first[open + 1..close]),
-            satisfying_rest(&first[close + 1..])
-        );
-    }
-    let hex = |text: &str| u128::from_str_radix(text, 16).ok();
-    if let Some(bound) = first.strip_prefix('>').and_then(hex) {
-        return format!("{:X}", bound + 1);
-    }
-    if let Some(bound) = first.strip_prefix('<').and_then(hex) {
-        return format!("{:X}", bound.saturating_sub(1));
-    }
-    match first.split_once('-') {
-        Some((low, high)) if hex(low).is_some() && hex(high).is_some() => low.to_string(),
-        _ => first.to_string(),
-    }
-}
-
-fn satisfying_rest(rest: &str) -> String {
-    if rest.contains('[') {
-        satisfying(rest)
-    } else {
-        rest.to_string()
-    }
-}
-
-fn first_alternative(expr: &str) -> &str {
-    let mut depth = 0;
-    for (at, c) in expr.char_indices() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            '|' if depth == 0 => return &expr[..at],
-            _ => {}
-        }
-    }
-    expr
 }
 
 fn observation(tests: &Tests) -> Tests {
