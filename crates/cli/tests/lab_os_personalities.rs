@@ -29,7 +29,7 @@ fn best_per_host(report: &str) -> Vec<(String, String)> {
         let best = section.lines().find_map(|line| {
             line.strip_prefix("OS details: ")
                 .map(|details| details.split(", ").next().unwrap_or_default().to_string())
-                .or_else(|| line.strip_prefix("Aggressive OS guesses: ").map(|guesses| first_guess(guesses)))
+                .or_else(|| line.strip_prefix("Aggressive OS guesses: ").map(first_guess))
         });
         found.push((host, best.unwrap_or_else(|| "(none)".into())));
     }

@@ -119,7 +119,9 @@ impl Personality {
         let segment = TcpPacket::new_checked(ip.payload()).ok()?;
         let asked = self.classify(&segment);
         let (test, window, options) = match asked {
-            Asked::Syn(n) => ("T1".to_string(), self.value("WIN", &format!("W{}", n + 1)), self.value("OPS", &format!("O{}", n + 1))),
+            Asked::Syn(n) => {
+                ("T1".to_string(), self.value("WIN", &format!("W{}", n + 1)), self.value("OPS", &format!("O{}", n + 1)))
+            }
             Asked::Ecn => ("ECN".to_string(), self.value("ECN", "W"), self.value("ECN", "O")),
             Asked::T(n) => {
                 let test = format!("T{n}");
@@ -255,7 +257,15 @@ impl Personality {
         }
     }
 
-    fn ip_packet(&self, dst: Ipv4Addr, protocol: u8, ident: u16, dont_fragment: bool, ttl: u8, payload: &[u8]) -> Vec<u8> {
+    fn ip_packet(
+        &self,
+        dst: Ipv4Addr,
+        protocol: u8,
+        ident: u16,
+        dont_fragment: bool,
+        ttl: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
         let mut packet = vec![0u8; wire::ipv4::HEADER_LEN + payload.len()];
         let header =
             Ipv4Repr { src: self.addr, dst, protocol, ident, tos: 0, ttl, dont_fragment, payload_len: payload.len() };
@@ -382,14 +392,22 @@ impl IsnClock {
         let deviation = sp.filter(|&sp| sp > 0).map_or(0.0, |sp| power(sp) * unit);
         // Offsets of ±d make rates over 0.1 s alternate by ±20·d, whose deviation over five
         // rates is about 21.9·d.
-        IsnClock { rate: isr.map_or(0.0, power), offset: deviation / 21.9, step, base: base & 0xffff_ffff, issued: 0 }
+        // With a large step, the rate is a whole number of steps per 100 ms (rounded down,
+        // so that a rate of about one step keeps the step its GCD), so that samples that far
+        // apart show no spread the reference does not ask for.
+        let rate = isr.map_or(0.0, power);
+        let rate = if step > 9 { (rate * 0.1 / step as f64).floor().max(1.0) * step as f64 / 0.1 } else { rate };
+        IsnClock { rate, offset: deviation / 21.9, step, base: base & 0xffff_ffff, issued: 0 }
     }
 
     fn at(&mut self, elapsed: std::time::Duration) -> u32 {
-        let sign = if self.issued % 2 == 0 { 1.0 } else { -1.0 };
+        let sign = if self.issued.is_multiple_of(2) { 1.0 } else { -1.0 };
         self.issued += 1;
-        let line = (self.rate * elapsed.as_secs_f64()) % 4_294_967_296.0;
-        let value = (self.base as f64 + line + sign * self.offset).rem_euclid(4_294_967_296.0) as u64;
+        // Whole steps along the line and off it, so that a large GCD stays the GCD.
+        let step = self.step as f64;
+        let along = (self.rate * elapsed.as_secs_f64() / step).round() * step;
+        let off = (sign * self.offset / step).round() * step;
+        let value = (self.base as f64 + along + off).rem_euclid(4_294_967_296.0) as u64;
         ((value / self.step) * self.step) as u32
     }
 }
