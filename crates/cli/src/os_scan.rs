@@ -2,10 +2,12 @@
 //! are fingerprinted together, a round of probes to all of them at once, and matched against
 //! Nmap's nmap-os-db (Nmap's "OS detection" phase).
 //!
-//! A host without a perfect match gets another round when probes are still unanswered and
-//! the last round brought something new (an answer to a probe lost before, more SEQ answers),
-//! up to `--max-os-tries`; its fingerprint is made of all its rounds (see [`os::observe`]). A
-//! host whose answers repeat is not probed again, where Nmap spends every try on it.
+//! A host without a perfect match gets another round when probes are still unanswered, the
+//! last round showed loss (answers that came only to a probe sent again, SEQ probes lost
+//! among answered ones) and brought something new (an answer to a probe lost before, more SEQ
+//! answers), up to `--max-os-tries`; its fingerprint is made of all its rounds (see
+//! [`os::observe`]). A host that merely leaves some probes unanswered, as most stacks do, is
+//! not probed again, where Nmap spends every try on it.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::AtomicBool;
@@ -188,7 +190,8 @@ impl OsScan {
                     without_seq(&before.tests) != without_seq(&observation.tests)
                         || observation.sequence.isns.len() > before.sequence.isns.len()
                 });
-                if !exact && left_unanswered(&observation, &rounds[i][0]) && progressed {
+                let loss_seen = rounds[i].last().is_some_and(|round| round.loss_seen);
+                if !exact && loss_seen && left_unanswered(&observation, &rounds[i][0]) && progressed {
                     next.push(i);
                 }
                 seen[i] = Some(observation);

@@ -60,6 +60,10 @@ pub struct HostAnswers {
     pub seq_sent: [Option<Duration>; 6],
     /// Each answered probe's first answer (the whole IPv4 packet), and when it came.
     pub answers: BTreeMap<Probe, (Vec<u8>, Duration)>,
+    /// The round showed loss: a probe was answered only when sent again, or a SEQ probe was
+    /// not answered while others were. (Probes that got nothing however often they were sent
+    /// show a host that does not answer them, not loss.)
+    pub loss_seen: bool,
 }
 
 #[derive(Debug)]
@@ -85,7 +89,7 @@ impl HostRound {
     fn new(probes: HostProbes) -> HostRound {
         let plan = Probe::round().filter(|probe| probe.dst_port(&probes).is_some()).map(|probe| (probe, 0)).collect();
         HostRound {
-            answers: HostAnswers { probes, seq_sent: [None; 6], answers: BTreeMap::new() },
+            answers: HostAnswers { probes, seq_sent: [None; 6], answers: BTreeMap::new(), loss_seen: false },
             plan,
             outstanding: Vec::new(),
             last_sent: None,
@@ -216,6 +220,8 @@ impl Round {
         if !host.awaits(probe) {
             return;
         }
+        let tries = host.outstanding.iter().find(|out| out.probe == probe).map_or(2, |out| out.tries);
+        host.answers.loss_seen |= tries > 1;
         host.outstanding.retain(|out| out.probe != probe);
         // A late answer to a SEQ probe makes its OPS stand-in needless.
         let stand_in = match probe {
@@ -228,7 +234,15 @@ impl Round {
 
     /// Each host's answers, in the order the hosts were given.
     pub fn into_answers(self) -> Vec<HostAnswers> {
-        self.hosts.into_iter().map(|host| host.answers).collect()
+        self.hosts
+            .into_iter()
+            .map(|host| {
+                let mut answers = host.answers;
+                let seq_answered = answers.answers.keys().filter(|probe| matches!(probe, Probe::Seq(_))).count();
+                answers.loss_seen |= (1..6).contains(&seq_answered);
+                answers
+            })
+            .collect()
     }
 }
 

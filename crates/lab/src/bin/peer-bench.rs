@@ -18,6 +18,11 @@
 //!            unexpected ports), vs nmap -sV; found = ports whose version is the package's
 //!   v2       -sV of port 80 on 1024 AnyIP hosts (one nginx answers for all), vs nmap -sV -T4:
 //!            services identified a second, and each tool's peak resident memory
+//!   o1       -O of one lab host (port 22 open, 23 closed), vs nmap -O; found = hosts whose best
+//!            OS guess names Linux
+//!   o2       -O of 256 hosts: 248 AnyIP hosts of the lab kernel and 8 personalities playing
+//!            other systems (see lab::Personality), vs nmap -O; found = hosts whose best match
+//!            is the system they are
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
 //! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
@@ -88,7 +93,9 @@ fn main() {
         "d2" => discovery_sweep(&portolan, runs, true),
         "v1" => version_scan(&portolan, runs),
         "v2" => version_sweep(&portolan, runs),
-        other => panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, d1, d2, v1 or v2"),
+        "o1" => os_one_host(&portolan, runs),
+        "o2" => os_many_hosts(&portolan, runs),
+        other => panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, d1, d2, v1, v2, o1 or o2"),
     }
 }
 
@@ -332,6 +339,79 @@ fn version_sweep(portolan: &str, runs: usize) {
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// O1: OS detection of the lab kernel, which Nmap 7.93's database matches only by guessing.
+fn os_one_host(portolan: &str, runs: usize) {
+    let lab = Lab::new().expect("build lab (run as root)");
+    let _listener = lab.listen_tcp(&[22]).expect("listener");
+    let target = TARGET_V4.to_string();
+    let common = ["-O", "--osscan-guess", "-n", "-Pn", "-p", "22,23", target.as_str()];
+    let tools = [tool("portolan -O", portolan, &common), tool("nmap -O", "nmap", &common)];
+    compare(&lab, "O1: -O of one lab host", &tools, runs, 1, os_verdicts_right);
+}
+
+/// The systems O2's personalities play, each the first reference of its name in Nmap 7.93's
+/// database, on 198.18.0.20 onwards.
+const PERSONALITIES: [&str; 8] = [
+    "Microsoft Windows 10 1703",
+    "Microsoft Windows Server 2012",
+    "Apple macOS 10.14 (Mojave) (Darwin 18.2.0 - 18.6.0)",
+    "FreeBSD 12.1-RELEASE",
+    "OpenBSD 6.3",
+    "Cisco IOS 15.5",
+    "OpenWrt Backfire 10.03.1 (Linux 2.4.37)",
+    "HP LaserJet 1320 printer",
+];
+const FIRST_PERSONALITY: u8 = 20;
+
+/// O2: OS detection of 256 hosts at once.
+fn os_many_hosts(portolan: &str, runs: usize) {
+    let text = std::fs::read_to_string("/usr/share/nmap/nmap-os-db").expect("Nmap's nmap-os-db (install nmap)");
+    let (db, _) = os::parse(&text);
+    let lab = Lab::new().expect("build lab (run as root)");
+    lab.any_ip("198.19.1.0/24").expect("AnyIP");
+    let _listener = lab.listen_tcp(&[22]).expect("listener");
+    let personalities = PERSONALITIES
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let reference = db.references.iter().find(|r| r.name == *name).expect("in Nmap's database");
+            let addr = Ipv4Addr::new(198, 18, 0, FIRST_PERSONALITY + index as u8);
+            lab::Personality::new(addr, &[22], &reference.tests, index as u64 + 1)
+        })
+        .collect();
+    let _answering = lab.personalities(personalities).expect("personalities");
+    let last = FIRST_PERSONALITY as usize + PERSONALITIES.len() - 1;
+    let personas = format!("198.18.0.{FIRST_PERSONALITY}-{last}");
+    let common = ["-O", "--osscan-guess", "-n", "-Pn", "-p", "22,23", "198.19.1.0-247", personas.as_str()];
+    let tools = [tool("portolan -O", portolan, &common), tool("nmap -O", "nmap", &common)];
+    compare(&lab, "O2: -O of 248 AnyIP hosts and 8 personalities", &tools, runs, 256, os_verdicts_right);
+}
+
+/// Hosts whose best OS line (OS details, else the first guess) is right: a personality's own
+/// system, Linux for the lab kernel's hosts.
+fn os_verdicts_right(output: &str) -> usize {
+    output
+        .split(" scan report for ")
+        .skip(1)
+        .filter(|report| {
+            let addr: Option<Ipv4Addr> = report.lines().next().and_then(|line| line.trim().parse().ok());
+            let best = report.lines().find_map(|line| {
+                line.strip_prefix("OS details: ").or_else(|| line.strip_prefix("Aggressive OS guesses: "))
+            });
+            let Some(best) = best else { return false };
+            let persona = addr.and_then(|addr| {
+                let [a, b, c, d] = addr.octets();
+                let index = d.checked_sub(FIRST_PERSONALITY)?;
+                ((a, b, c) == (198, 18, 0)).then(|| PERSONALITIES.get(usize::from(index))).flatten()
+            });
+            match persona {
+                Some(name) => best.starts_with(name),
+                None => best.starts_with("Linux"),
+            }
+        })
+        .count()
 }
 
 /// Runs `measured` under GNU time, which writes its peak resident set size (KiB) to `rss_file`.
