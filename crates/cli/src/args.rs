@@ -137,7 +137,9 @@ pub struct ScanOptions {
     pub versions: Option<VersionOptions>,
     /// `-O` (or `-A`) and its settings.
     pub os: OsOptions,
-    /// `-A`: of Nmap's "-O -sV -sC --traceroute", OS and version detection exist so far.
+    /// `--traceroute` (or `-A`)
+    pub traceroute: bool,
+    /// `-A`: of Nmap's "-O -sV -sC --traceroute", all but scripts exist so far.
     pub aggressive: bool,
 }
 
@@ -271,7 +273,6 @@ const NOT_YET_LONG: &[&str] = &[
     "iflist",
     "privileged",
     "unprivileged",
-    "traceroute",
     "script",
     "script-args",
     "randomize-hosts",
@@ -372,6 +373,7 @@ const LONG_FLAGS: &[&str] = &[
     "osscan-limit",
     "osscan-guess",
     "fuzzy",
+    "traceroute",
     "verbose",
     "vv",
 ];
@@ -454,6 +456,7 @@ fn parse_long<I: Iterator<Item = String>>(
             "version-trace" => version_options(options).trace = true,
             "osscan-limit" => options.os.limit = true,
             "osscan-guess" | "fuzzy" => options.os.guess = true,
+            "traceroute" => options.traceroute = true,
             "verbose" => options.verbosity = options.verbosity.saturating_add(1),
             "vv" => options.verbosity = options.verbosity.saturating_add(2),
             "version" => return Ok(Some(Command::Version)),
@@ -637,10 +640,11 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 options.source.port = Some(number("-g", &value)?);
                 return Ok(None);
             }
-            // -A is Nmap's "-O -sV -sC --traceroute"; OS and version detection exist so far.
+            // -A is Nmap's "-O -sV -sC --traceroute"; all but scripts exist so far.
             'A' => {
                 options.aggressive = true;
                 options.os.enabled = true;
+                options.traceroute = true;
                 version_options(options);
             }
             'O' => options.os.enabled = true,
@@ -1039,6 +1043,7 @@ mod tests {
         let os = |args: &[&str]| scan(args).os;
         assert!(!os(&["h"]).enabled);
         assert!(os(&["-O", "h"]).enabled && os(&["-A", "h"]).enabled);
+        assert!(scan(&["-A", "h"]).traceroute && scan(&["--traceroute", "h"]).traceroute);
         assert_eq!(os(&["-O", "h"]).max_tries, 5);
         let tuned = os(&["-O", "--osscan-limit", "--fuzzy", "--max-os-tries", "1", "h"]);
         assert_eq!((tuned.limit, tuned.guess, tuned.max_tries), (true, true, 1));
@@ -1101,7 +1106,6 @@ mod tests {
         assert_eq!(error(&["-PY"]), "option '-PY' is not supported yet");
         assert_eq!(error(&["-oS", "out"]), "option '-oS' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)");
         assert_eq!(error(&["--ttl", "10"]), "option '--ttl' is not supported yet");
-        assert_eq!(error(&["--traceroute"]), "option '--traceroute' is not supported yet");
     }
 
     #[test]

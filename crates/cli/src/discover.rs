@@ -172,7 +172,14 @@ fn probes(pings: &[Ping], options: &ScanOptions) -> Result<Vec<Box<dyn PingProbe
 /// own link, a silent host is not there, as Nmap concludes too).
 fn arp_result(mut target: Target, reply: Option<ArpFound>) -> HostResult {
     let Some(reply) = reply else {
-        return HostResult { target, status: HostStatus::SILENT, round_trip: None, ports: Vec::new(), os: None };
+        return HostResult {
+            target,
+            status: HostStatus::SILENT,
+            round_trip: None,
+            ports: Vec::new(),
+            os: None,
+            trace: None,
+        };
     };
     target.mac = Some(reply.mac);
     HostResult {
@@ -181,6 +188,7 @@ fn arp_result(mut target: Target, reply: Option<ArpFound>) -> HostResult {
         round_trip: Some(RoundTrip::from_sample(reply.rtt)),
         ports: Vec::new(),
         os: None,
+        trace: None,
     }
 }
 
@@ -191,6 +199,7 @@ fn assumed_up(target: Target) -> HostResult {
         round_trip: None,
         ports: Vec::new(),
         os: None,
+        trace: None,
     }
 }
 

@@ -19,6 +19,7 @@ mod progress;
 mod raw_scan;
 mod run;
 mod session;
+mod traceroute;
 mod usage;
 mod version_scan;
 

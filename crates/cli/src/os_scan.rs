@@ -18,6 +18,7 @@ use model::{HostResult, OsDatabase, OsPortsUsed, OsReport, PortResult, PortState
 use os::probe::{HostProbes, PORTS_PER_ROUND};
 use os::{Conditions, DistanceMethod, HostAnswers, Observation, OsDb, Round, RoundConfig};
 use rand::Rng;
+use rayon::prelude::*;
 use services::DataDirs;
 
 use crate::args::{OsOptions, ScanOptions};
@@ -179,36 +180,37 @@ impl OsScan {
             for (&i, answers) in pending.iter().zip(answers) {
                 rounds[i].push(answers);
                 let observation = os::observe(&rounds[i]);
-                let exact = os::report(
-                    &self.db,
-                    self.database,
-                    &observation,
-                    &self.conditions(&candidates[i], &observation, &rounds[i]),
-                )
-                .exact;
                 let progressed = seen[i].as_ref().is_none_or(|before| {
                     without_seq(&before.tests) != without_seq(&observation.tests)
                         || observation.sequence.isns.len() > before.sequence.isns.len()
                 });
                 let loss_seen = rounds[i].last().is_some_and(|round| round.loss_seen);
-                if !exact && loss_seen && left_unanswered(&observation, &rounds[i][0]) && progressed {
+                // Matching costs milliseconds a host: only where another round may be due.
+                let another = loss_seen && left_unanswered(&observation, &rounds[i][0]) && progressed;
+                if another && !self.matches_exactly(&candidates[i], &observation, &rounds[i]) {
                     next.push(i);
                 }
                 seen[i] = Some(observation);
             }
             pending = next;
         }
-        seen.iter()
-            .zip(&rounds)
-            .zip(candidates)
-            .map(|((observation, rounds), candidate)| {
+        let hosts: Vec<(&Candidate, Option<Observation>, Vec<HostAnswers>)> =
+            candidates.iter().zip(seen).zip(rounds).map(|((candidate, seen), rounds)| (candidate, seen, rounds)).collect();
+        let now = jiff::Zoned::now();
+        hosts
+            .par_iter()
+            .map(|(candidate, observation, rounds)| {
                 let observation = observation.as_ref()?;
-                let mut report =
-                    os::report(&self.db, self.database, observation, &self.conditions(candidate, observation, rounds));
-                report.uptime = observation.sequence.uptime.map(|uptime| boot_time(&jiff::Zoned::now(), uptime));
+                let conditions = self.conditions(candidate, observation, rounds);
+                let mut report = os::report(&self.db, self.database, observation, &conditions);
+                report.uptime = observation.sequence.uptime.map(|uptime| boot_time(&now, uptime));
                 Some(report)
             })
             .collect()
+    }
+
+    fn matches_exactly(&self, candidate: &Candidate, observation: &Observation, rounds: &[HostAnswers]) -> bool {
+        os::report(&self.db, self.database, observation, &self.conditions(candidate, observation, rounds)).exact
     }
 
     fn run_round(

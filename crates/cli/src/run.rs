@@ -21,6 +21,7 @@ use crate::payloads::udp_payloads;
 use crate::progress::Progress;
 use crate::raw_scan::{raw_scan, raw_technique};
 use crate::session::{stop_on_signal, Discoveries, Finished, ScanRun};
+use crate::traceroute::Traceroute;
 use crate::version_scan::VersionScan;
 
 pub fn run(options: ScanOptions) -> Result<(), RunError> {
@@ -30,7 +31,7 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     check_udp(&options, technique)?;
     let discovery = Discovery::choose(&options, technique)?;
     if options.aggressive {
-        eprintln!("Note: -A runs OS and version detection (-O -sV): scripts and traceroute are not built yet");
+        eprintln!("Note: -A runs OS and version detection and traceroute (-O -sV --traceroute): scripts are not built yet");
     }
     if !options.os.enabled && (options.os.guess || options.os.limit) {
         eprintln!("Note: --osscan-guess and --osscan-limit act only with -O");
@@ -71,12 +72,16 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let (mut scanned, mut up) = (0u64, 0u64);
     let version_scan = options.versions.as_ref().map(|settings| VersionScan::load(&options, settings)).transpose()?;
     let os_scan = options.os.enabled.then(|| OsScan::load(&options)).transpose()?;
+    let traceroute = options.traceroute.then(|| Traceroute::new(&options)).transpose()?;
     let mut report = |mut hosts: Vec<HostResult>| {
         if let Some(version_scan) = &version_scan {
             progress.while_hidden(|| version_scan.detect(&runtime, &mut hosts, &stop));
         }
         if let Some(os_scan) = &os_scan {
             progress.while_hidden(|| os_scan.detect(&mut hosts, &observer, &stop));
+        }
+        if let Some(traceroute) = &traceroute {
+            progress.while_hidden(|| traceroute.trace(&mut hosts, &observer, &stop));
         }
         let write_all = |sink: &mut Fanout| {
             for host in hosts {
@@ -158,7 +163,7 @@ fn list_targets(mut targets: impl Iterator<Item = Target>, run: ScanRun) -> Resu
 }
 
 fn listed(target: Target) -> HostResult {
-    HostResult { target, status: HostStatus::Listed, round_trip: None, ports: Vec::new(), os: None }
+    HostResult { target, status: HostStatus::Listed, round_trip: None, ports: Vec::new(), os: None, trace: None }
 }
 
 /// `-v` lines before the scan: what table names the ports, and which techniques run.

@@ -32,6 +32,7 @@ pub const TARGETS: &[(&str, FuzzTarget)] = &[
     ("version_db", version_db),
     ("version_match", version_match),
     ("os_db", os_db),
+    ("os_answers", os_answers),
 ];
 
 /// A packet as a reply: read, then judged by every technique, and handed to engines.
@@ -147,4 +148,38 @@ pub fn os_db(bytes: &[u8]) {
             }
         }
     }
+}
+
+/// The bytes as a packet from a host being fingerprinted: handed to a round, and taken by the
+/// fingerprint as the answer to every probe, over two rounds.
+pub fn os_answers(bytes: &[u8]) {
+    use os::probe::{HostProbes, Probe};
+    let probes = HostProbes {
+        src: Ipv4Addr::new(198, 18, 0, 1),
+        dst: Ipv4Addr::new(198, 18, 0, 2),
+        open_tcp: Some(22),
+        closed_tcp: Some(23),
+        closed_udp: Some(40_000),
+        port_base: 33_000,
+        seq_base: 1,
+        ack: 2,
+        echo_id: 3,
+    };
+    let start = Instant::now();
+    let mut round = os::Round::new(vec![probes], os::RoundConfig::default(), start);
+    while round.poll_transmit(start).is_some() {}
+    round.handle(bytes, start);
+    let every_probe = (0..6).flat_map(|n| [Probe::Seq(n), Probe::Ops(n)]).chain((2..=7).map(Probe::T)).chain([
+        Probe::Ecn,
+        Probe::Udp,
+        Probe::Echo(0),
+        Probe::Echo(1),
+    ]);
+    let answers = os::HostAnswers {
+        probes,
+        seq_sent: std::array::from_fn(|n| Some(std::time::Duration::from_millis(100 * n as u64))),
+        answers: every_probe.map(|probe| (probe, (bytes.to_vec(), std::time::Duration::ZERO))).collect(),
+        loss_seen: false,
+    };
+    let _ = os::observe(&[answers.clone(), answers]);
 }

@@ -74,6 +74,9 @@ pub struct HostResult {
     /// What OS detection (`-O`) concluded, when it ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<Box<crate::OsReport>>,
+    /// The route to it (`--traceroute`), when traced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Box<crate::Trace>>,
 }
 
 impl HostStatus {

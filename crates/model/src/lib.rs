@@ -11,6 +11,7 @@ mod port;
 
 pub use host::{alive_because, HostResult, HostStatus, RoundTrip, ScanSummary, Target};
 pub use os::{
-    percent, OsClass, OsClassMatch, OsDatabase, OsMatch, OsPortsUsed, OsReport, TcpSequence, Uptime, ValueSequence,
+    percent, OsClass, OsClassMatch, OsDatabase, OsMatch, OsPortsUsed, OsReport, TcpSequence, Trace, TraceHop, Uptime,
+    ValueSequence,
 };
 pub use port::{PortResult, PortState, Protocol, Reason, ServiceDetail, TlsDetail};

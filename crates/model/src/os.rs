@@ -117,3 +117,30 @@ pub struct ValueSequence {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<String>,
 }
+
+/// `--traceroute`: the hops to a host, as Nmap reports them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    /// The probe sent: a port and protocol ("tcp", "udp"), or the protocol alone ("icmp");
+    /// `None` for a host on our own link, traced without a probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    pub hops: Vec<TraceHop>,
+    /// The first hops are the same as another host's (Nmap's "Hops 1-2 are the same as for
+    /// …"): up to this TTL, as for that host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_with: Option<(u8, std::net::IpAddr)>,
+}
+
+/// One TTL of a trace; no address for a TTL nothing answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceHop {
+    pub ttl: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<std::net::IpAddr>,
+    /// Round-trip time in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
+}

@@ -39,13 +39,15 @@ pub fn to_ports(ports: RangeInclusive<u16>) -> Vec<sock_filter> {
     ]
 }
 
-/// ICMP messages that answer probes: destination unreachable (type 3), and echo (0),
-/// timestamp (14) and address mask (18) replies.
+/// ICMP messages that answer probes: destination unreachable (type 3), time exceeded (11,
+/// a router's answer to a traceroute's probe), and echo (0), timestamp (14) and address mask
+/// (18) replies.
 pub fn icmp_answers() -> Vec<sock_filter> {
     vec![
         op(LDX_MSH_B, 0, 0, 0),
         op(LD_IND_B, 0, 0, 0), // the ICMP type
-        op(JEQ, 4, 0, 3),
+        op(JEQ, 5, 0, 3),
+        op(JEQ, 4, 0, 11),
         op(JEQ, 3, 0, 0),
         op(JEQ, 2, 0, 14),
         op(JEQ, 1, 0, 18),

@@ -75,7 +75,7 @@ impl RawReceiver {
     }
 
     /// Has the kernel pass on only the ICMP messages that answer probes: destination
-    /// unreachable, and echo, timestamp and address mask replies.
+    /// unreachable, time exceeded, and echo, timestamp and address mask replies.
     pub fn keep_icmp_answers(&self) -> io::Result<()> {
         crate::filter::attach(&self.socket, &crate::filter::icmp_answers())
     }

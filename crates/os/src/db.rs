@@ -17,6 +17,8 @@ pub struct OsDb {
     /// Per test, per attribute, the points a match is worth; tests in the file's order.
     pub points: Vec<(String, BTreeMap<String, u32>)>,
     pub references: Vec<Reference>,
+    /// Where each reference keeps each scored attribute, found once (see the matcher).
+    pub(crate) slots: std::sync::OnceLock<crate::matcher::Slots>,
 }
 
 /// One known system.

@@ -18,6 +18,7 @@ pub mod reply;
 mod report;
 mod round;
 pub mod seq;
+pub mod trace;
 
 pub use db::{parse, LineError, OsClass, OsDb, Reference, Test, Tests};
 pub use expr::{matches, satisfying};

@@ -108,6 +108,7 @@ mod tests {
             round_trip: Some(model::RoundTrip::from_sample(Duration::from_micros(100))),
             ports,
             os: None,
+            trace: None,
         };
         let mut out = Vec::new();
         GrepableSink::new(&mut out, NormalOptions::default()).host(&host).unwrap();

@@ -55,6 +55,9 @@ struct Host<'a> {
     /// What OS detection (`-O`) concluded; absent without it.
     #[serde(skip_serializing_if = "Option::is_none")]
     os: Option<&'a model::OsReport>,
+    /// The route to the host (`--traceroute`); absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace: Option<&'a model::Trace>,
 }
 
 #[derive(Serialize)]
@@ -236,6 +239,7 @@ fn host_record<'a>(host: &'a HostResult, options: &NormalOptions) -> Option<Host
         ports: shown.into_iter().map(port_record).collect(),
         not_shown,
         os: host.os.as_deref(),
+        trace: host.trace.as_deref(),
     })
 }
 
@@ -285,6 +289,7 @@ mod tests {
                 port(23, PortState::Closed, Reason::Reset, None),
             ],
             os: None,
+            trace: None,
         }
     }
 

@@ -8,6 +8,7 @@ mod normal;
 mod os;
 mod table;
 mod tls;
+mod trace;
 mod xml;
 
 pub use grepable::GrepableSink;

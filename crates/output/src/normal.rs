@@ -147,6 +147,9 @@ pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
     }
     text += &service_info_line(&shown);
     text += &unrecognized_services(&shown);
+    if let Some(trace) = &host.trace {
+        text += &crate::trace::normal_block(trace);
+    }
     text.push('\n');
     text
 }
@@ -359,6 +362,7 @@ mod tests {
             round_trip: Some(RoundTrip::from_sample(Duration::from_micros(230))),
             ports,
             os: None,
+            trace: None,
         }
     }
 

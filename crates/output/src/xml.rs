@@ -108,6 +108,9 @@ impl<W: Write> Sink for XmlSink<W> {
         if let Some(os) = &host.os {
             self.out.write_all(crate::os::xml_elements(os).as_bytes())?;
         }
+        if let Some(trace) = &host.trace {
+            self.out.write_all(crate::trace::xml_element(trace).as_bytes())?;
+        }
         if let Some(times) = host.round_trip {
             let micros = |d: std::time::Duration| d.as_micros();
             writeln!(

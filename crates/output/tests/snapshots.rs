@@ -50,6 +50,7 @@ fn hosts() -> Vec<HostResult> {
             port(23, PortState::Closed, Reason::Reset, Some(63), Some("telnet")),
         ],
         os: None,
+        trace: None,
     };
     let down = HostResult {
         target: Target::from_addr("198.18.0.9".parse().unwrap()),
@@ -57,6 +58,7 @@ fn hosts() -> Vec<HostResult> {
         round_trip: None,
         ports: vec![],
         os: None,
+        trace: None,
     };
     let timed_out = HostResult { status: HostStatus::TimedOut, ..down.clone() };
     let versioned = HostResult {
@@ -65,6 +67,7 @@ fn hosts() -> Vec<HostResult> {
         round_trip: Some(RoundTrip::from_sample(Duration::from_micros(300))),
         ports: version_scanned_ports(),
         os: None,
+        trace: None,
     };
     vec![
         HostResult {
@@ -73,6 +76,7 @@ fn hosts() -> Vec<HostResult> {
             round_trip: Some(RoundTrip::from_sample(Duration::from_micros(120))),
             ports: mixed,
             os: None,
+            trace: None,
         },
         named,
         versioned,

@@ -120,6 +120,7 @@ fn no_route(target: Target) -> HostResult {
         round_trip: None,
         ports: Vec::new(),
         os: None,
+        trace: None,
     }
 }
 

@@ -502,7 +502,7 @@ impl<T: Technique> ProbeEngine<T> {
                     model::alive_because(&ports).map_or(HostStatus::SILENT, |reason| HostStatus::Up { reason })
                 };
                 let ports = if host.timed_out || finds_hosts { Vec::new() } else { ports };
-                HostResult { target, status, round_trip: host.rtt.round_trip(), ports, os: None }
+                HostResult { target, status, round_trip: host.rtt.round_trip(), ports, os: None, trace: None }
             })
             .collect()
     }

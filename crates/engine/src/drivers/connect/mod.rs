@@ -169,9 +169,14 @@ impl ConnectScanner {
         };
         match tokio::time::timeout(limit, scan).await {
             Ok(scanned) => scanned.map(|scanned| self.host_result(target, scanned)),
-            Err(_) => {
-                Ok(HostResult { target, status: HostStatus::TimedOut, round_trip: None, ports: Vec::new(), os: None })
-            }
+            Err(_) => Ok(HostResult {
+                target,
+                status: HostStatus::TimedOut,
+                round_trip: None,
+                ports: Vec::new(),
+                os: None,
+                trace: None,
+            }),
         }
     }
 
@@ -181,7 +186,7 @@ impl ConnectScanner {
         } else {
             model::alive_because(&scanned.ports).map_or(HostStatus::SILENT, |reason| HostStatus::Up { reason })
         };
-        HostResult { target, status, round_trip: scanned.round_trip, ports: scanned.ports, os: None }
+        HostResult { target, status, round_trip: scanned.round_trip, ports: scanned.ports, os: None, trace: None }
     }
 
     async fn scan_ports(
