@@ -78,7 +78,6 @@ fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
         Some("-sV")
     } else if options.os.enabled {
         Some("-O")
-
     } else if options.ports.is_some() {
         Some("-p")
     } else if options.top_ports.is_some() || options.fast {

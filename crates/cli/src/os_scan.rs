@@ -194,8 +194,12 @@ impl OsScan {
             }
             pending = next;
         }
-        let hosts: Vec<(&Candidate, Option<Observation>, Vec<HostAnswers>)> =
-            candidates.iter().zip(seen).zip(rounds).map(|((candidate, seen), rounds)| (candidate, seen, rounds)).collect();
+        let hosts: Vec<(&Candidate, Option<Observation>, Vec<HostAnswers>)> = candidates
+            .iter()
+            .zip(seen)
+            .zip(rounds)
+            .map(|((candidate, seen), rounds)| (candidate, seen, rounds))
+            .collect();
         let now = jiff::Zoned::now();
         hosts
             .par_iter()

@@ -31,7 +31,9 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     check_udp(&options, technique)?;
     let discovery = Discovery::choose(&options, technique)?;
     if options.aggressive {
-        eprintln!("Note: -A runs OS and version detection and traceroute (-O -sV --traceroute): scripts are not built yet");
+        eprintln!(
+            "Note: -A runs OS and version detection and traceroute (-O -sV --traceroute): scripts are not built yet"
+        );
     }
     if !options.os.enabled && (options.os.guess || options.os.limit) {
         eprintln!("Note: --osscan-guess and --osscan-limit act only with -O");

@@ -54,7 +54,10 @@ impl Traceroute {
             if host.target.mac.is_some() {
                 host.trace = Some(Box::new(direct(host, dst)));
             } else {
-                remote.push((index, TraceTarget { src, dst, probe: probe_for(host), expected_hops: expected_hops(host) }));
+                remote.push((
+                    index,
+                    TraceTarget { src, dst, probe: probe_for(host), expected_hops: expected_hops(host) },
+                ));
             }
         }
         if remote.is_empty() {
@@ -69,7 +72,8 @@ impl Traceroute {
             .clamp(MIN_WAIT, MAX_WAIT);
         let mut rng = rand::rng();
         let targets: Vec<TraceTarget> = remote.iter().map(|(_, target)| *target).collect();
-        let mut traces = TraceExchange(Traces::new(targets.clone(), rng.random_range(33_000..60_000), rng.random(), wait));
+        let mut traces =
+            TraceExchange(Traces::new(targets.clone(), rng.random_range(33_000..60_000), rng.random(), wait));
         let ports = traces.0.reply_ports();
         if let Err(error) = exchange::run(&mut traces, self.device.as_deref(), ports, observer, stop) {
             eprintln!("Traceroute stopped: {error}");
@@ -98,7 +102,12 @@ impl Traceroute {
 /// A neighbour: one hop, the host itself, at its round-trip time (Nmap sends nothing).
 fn direct(host: &HostResult, dst: Ipv4Addr) -> Trace {
     let rtt_ms = host.latency().map(|rtt| rtt.as_secs_f64() * 1000.0);
-    Trace { port: None, protocol: None, hops: vec![TraceHop { ttl: 1, addr: Some(dst.into()), rtt_ms }], shared_with: None }
+    Trace {
+        port: None,
+        protocol: None,
+        hops: vec![TraceHop { ttl: 1, addr: Some(dst.into()), rtt_ms }],
+        shared_with: None,
+    }
 }
 
 /// The probe the host answered: a SYN to an open port, else to a closed one, else a datagram
@@ -133,12 +142,18 @@ fn shared_prefix(hops: &[Hop], before: &[(Ipv4Addr, Vec<Hop>)]) -> Option<(u8, I
             let shared = routers
                 .iter()
                 .zip(theirs)
-                .take_while(|(ours, theirs)| ours.answered.is_some() && ours.answered.map(|a| a.0) == theirs.answered.map(|a| a.0))
+                .take_while(|(ours, theirs)| {
+                    ours.answered.is_some() && ours.answered.map(|a| a.0) == theirs.answered.map(|a| a.0)
+                })
                 .count();
             (shared, *addr)
         })
         .filter(|&(shared, _)| shared > 0)
-        .max_by_key(|&(shared, _)| shared)
+        // The first host traced through the longest shared run, as Nmap names it.
+        .fold(None, |best: Option<(usize, Ipv4Addr)>, (shared, addr)| match best {
+            Some((longest, _)) if longest >= shared => best,
+            _ => Some((shared, addr)),
+        })
         .map(|(shared, addr)| (shared as u8, addr.into()))
 }
 

@@ -148,6 +148,17 @@ impl Lab {
         Ok(ROUTED_V4)
     }
 
+    /// Makes the routed host (see [`Lab::add_routed_host`], called first) answer for every
+    /// address of `block` too, reached through the target: hosts two hops away that share
+    /// their first hop.
+    pub fn any_ip_behind_router(&self, block: &str) -> io::Result<()> {
+        let id = self.target.trim_start_matches(&format!("{PREFIX}-t-"));
+        let routed = format!("{PREFIX}-h-{id}-routed");
+        run("ip", &["-n", &routed, "route", "add", "local", block, "dev", "lo"])?;
+        run("ip", &["-n", &self.target, "route", "add", block, "via", &ROUTED_V4.to_string()])?;
+        run("ip", &["-n", &self.scanner, "route", "add", block, "via", &TARGET_V4.to_string()])
+    }
+
     /// Adds one nftables rule on the target's forward path: for traffic to the routed host.
     pub fn forward_rule(&self, rule: &str) -> io::Result<()> {
         self.nft(&format!(

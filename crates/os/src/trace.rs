@@ -268,3 +268,103 @@ impl Traces {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+    const ROUTERS: [Ipv4Addr; 2] = [Ipv4Addr::new(198, 18, 0, 2), Ipv4Addr::new(198, 18, 2, 1)];
+    const HOST: Ipv4Addr = Ipv4Addr::new(198, 18, 3, 3);
+
+    /// A path of two routers then the host: a probe's answer, if any (`silent` routers drop
+    /// their time-exceeded messages).
+    fn network(probe: &[u8], silent: &[usize]) -> Option<Vec<u8>> {
+        let ip = Ipv4Packet::new_checked(probe).ok()?;
+        let hop = usize::from(ip.ttl());
+        if hop <= ROUTERS.len() {
+            if silent.contains(&(hop - 1)) {
+                return None;
+            }
+            let mut icmp = vec![TIME_EXCEEDED, 0, 0, 0, 0, 0, 0, 0];
+            icmp.extend_from_slice(&probe[..28]);
+            return Some(ip_packet(ROUTERS[hop - 1], PROTO_ICMP, &icmp));
+        }
+        let segment = TcpPacket::new_checked(ip.payload()).ok()?;
+        let reply = SegmentRepr {
+            src_port: segment.dst_port(),
+            dst_port: segment.src_port(),
+            seq: 0,
+            ack: segment.seq().wrapping_add(1),
+            reserved: 0,
+            flags: flags::RST | flags::ACK,
+            window: 0,
+            urgent: 0,
+            options: &[],
+        };
+        let mut transport = [0u8; 20];
+        reply.emit(HOST, SCANNER, &mut transport).ok()?;
+        Some(ip_packet(HOST, PROTO_TCP, &transport))
+    }
+
+    fn ip_packet(src: Ipv4Addr, protocol: u8, payload: &[u8]) -> Vec<u8> {
+        let mut packet = vec![0u8; 20 + payload.len()];
+        let header = Ipv4Repr {
+            src,
+            dst: SCANNER,
+            protocol,
+            ident: 1,
+            tos: 0,
+            ttl: 64,
+            dont_fragment: false,
+            payload_len: payload.len(),
+        };
+        header.emit(&mut packet).unwrap();
+        packet[20..].copy_from_slice(payload);
+        packet
+    }
+
+    /// Runs a trace to HOST over the simulated path; the hops and the TTLs sent.
+    fn trace(expected_hops: u8, silent: &[usize]) -> (Vec<Hop>, Vec<u8>) {
+        let target = TraceTarget { src: SCANNER, dst: HOST, probe: TraceProbe::Tcp(23), expected_hops };
+        let wait = Duration::from_millis(100);
+        let mut traces = Traces::new(vec![target], 40_000, 7, wait);
+        let mut now = Instant::now();
+        let mut sent = Vec::new();
+        while !traces.is_finished() {
+            while let Some((_, probe)) = traces.poll_transmit(now) {
+                sent.push(probe[8]);
+                if let Some(answer) = network(&probe, silent) {
+                    traces.handle(&answer, now + Duration::from_millis(1));
+                }
+            }
+            now = traces.next_wakeup().map_or(now + wait, |at| at.max(now + Duration::from_millis(1)));
+            assert!(sent.len() < 200, "the trace never ends");
+        }
+        (traces.into_hops().remove(0), sent)
+    }
+
+    #[test]
+    fn a_distance_guessed_too_far_stops_at_the_host() {
+        let (hops, sent) = trace(10, &[]);
+        let answered: Vec<Option<Ipv4Addr>> = hops.iter().map(|hop| hop.answered.map(|(addr, _)| addr)).collect();
+        assert_eq!(answered, [Some(ROUTERS[0]), Some(ROUTERS[1]), Some(HOST)]);
+        assert_eq!(sent.len(), 10, "TTLs 1 to 10 at once, none again: {sent:?}");
+    }
+
+    #[test]
+    fn a_distance_guessed_too_near_climbs_a_ttl_at_a_time() {
+        let (hops, sent) = trace(1, &[]);
+        assert_eq!(hops.len(), 3);
+        assert_eq!(hops[2].answered.map(|(addr, _)| addr), Some(HOST));
+        assert_eq!(sent, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_silent_router_is_a_hop_without_an_address_after_a_second_try() {
+        let (hops, sent) = trace(3, &[1]);
+        assert_eq!(hops[1].answered, None);
+        assert_eq!(hops[2].answered.map(|(addr, _)| addr), Some(HOST));
+        assert_eq!(sent.iter().filter(|&&ttl| ttl == 2).count(), 2, "{sent:?}");
+    }
+}
