@@ -24,11 +24,17 @@ PORT SPECIFICATION AND SCAN ORDER:
   -r: scan ports in order instead of at random
   --top-ports <number>: the <number> most common ports
 SERVICE/VERSION DETECTION:
-  -sV: probe open ports to name their service and its version (also -A, for now)
+  -sV: probe open ports to name their service and its version
   --version-intensity <0-9>: try rarer probes too (default 7)
   --version-light: intensity 2; --version-all: intensity 9
   --version-trace: show every version probe and its answer
   --versiondb <file>: Nmap's probe database from this file (portolan's own is always used)
+OS DETECTION:
+  -O: name the operating system from its TCP/IP stack (Nmap's nmap-os-db where Nmap is
+      installed, else portolan's own coarse families); needs CAP_NET_RAW
+  --osscan-limit: only hosts with an open and a closed TCP port
+  --osscan-guess, --fuzzy: print the closest guesses when nothing matches exactly
+  --max-os-tries <tries>: rounds of probes at most for a host without a perfect match
 TIMING AND PERFORMANCE:
   -T<0-5>: timing template (higher is faster)
   --min-rtt-timeout/--max-rtt-timeout/--initial-rtt-timeout <time>: probe timeouts
@@ -58,9 +64,12 @@ SOURCE:
   -e <interface>: send through this interface
   -g/--source-port <port>: send from this port (raw scans)
 MISC:
+  -A: OS and version detection and traceroute (-O -sV --traceroute)
+  --traceroute: trace the hop path to each host (needs CAP_NET_RAW)
   -6: scan IPv6 targets (with -sT so far)
   -n: never do reverse DNS resolution (portolan does none yet)
-  --datadir <dir>: look for Nmap's data files (nmap-services, nmap-service-probes) here first
+  --datadir <dir>: look for Nmap's data files (nmap-services, nmap-service-probes,
+      nmap-os-db) here first
   -V, --version: print the version
   -h, --help: print this summary
 ";

@@ -61,9 +61,12 @@ fn os_detection_prints_nmaps_verdict_fingerprint_and_best_guess_even_under_loss(
     let dir = std::env::temp_dir().join(format!("portolan-os-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temporary directory");
     let xml = dir.join("os.xml");
-    let ours = os_scan(&lab, env!("CARGO_BIN_EXE_portolan"), "22,23", &["-oX", xml.to_str().unwrap()]);
+    let json = dir.join("os.json");
+    let outputs = ["-oX", xml.to_str().unwrap(), "-oJ", json.to_str().unwrap()];
+    let ours = os_scan(&lab, env!("CARGO_BIN_EXE_portolan"), "22,23", &outputs);
     assert!(ours.contains("Network Distance: 1 hop\n"), "{ours}");
     assert_valid_against_nmap_dtd(&xml);
+    assert_matches_json_schema(&json, false);
     if !nmap_os_db_installed() {
         assert!(ours.contains("OS details: Linux (family guess, no version)\n"), "{ours}");
         return;

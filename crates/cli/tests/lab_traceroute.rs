@@ -30,7 +30,8 @@ fn traces(report: &str) -> Vec<(String, Vec<String>)> {
 fn without_rtt(line: &str) -> String {
     let words: Vec<&str> = line.split_whitespace().collect();
     let rtt = |at: usize| words.get(at + 1) == Some(&"ms") && words[at].parse::<f64>().is_ok();
-    let kept = (0..words.len()).filter(|&at| !rtt(at) && !(words[at] == "ms" && at > 0 && rtt(at - 1)));
+    let unit = |at: usize| words[at] == "ms" && at > 0 && rtt(at - 1);
+    let kept = (0..words.len()).filter(|&at| !rtt(at) && !unit(at));
     kept.map(|at| words[at]).collect::<Vec<_>>().join(" ")
 }
 
@@ -79,9 +80,11 @@ fn traceroute_reports_nmaps_hops_for_neighbours_routed_hosts_and_shared_first_ho
     let dir = std::env::temp_dir().join(format!("portolan-trace-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temporary directory");
     let xml = dir.join("trace.xml");
+    let json = dir.join("trace.json");
     let (target, routed) = (TARGET_V4.to_string(), ROUTED_V4.to_string());
     let args = ["--traceroute", "-n", "-Pn", "-p", "22", &target, &routed, "198.18.3.5", "198.18.3.6"];
-    let ours = stdout(&portolan(&lab, &[&args[..], &["-oX", xml.to_str().unwrap()]].concat()));
+    let outputs = ["-oX", xml.to_str().unwrap(), "-oJ", json.to_str().unwrap()];
+    let ours = stdout(&portolan(&lab, &[&args[..], &outputs[..]].concat()));
     let found = traces(&ours);
     assert_eq!(found[0].1, ["TRACEROUTE", "HOP RTT ADDRESS", "1 198.18.0.2"], "{ours}");
     assert_eq!(
@@ -91,6 +94,7 @@ fn traceroute_reports_nmaps_hops_for_neighbours_routed_hosts_and_shared_first_ho
     );
     assert_eq!(found[3].1[2], "- Hop 1 is the same as for 198.18.2.2", "{ours}");
     assert_valid_against_nmap_dtd(&xml);
+    assert_matches_json_schema(&json, false);
     let xml_text = std::fs::read_to_string(&xml).expect("xml");
     assert!(xml_text.contains("<trace port=\"22\" proto=\"tcp\">"), "{xml_text}");
     if has("nmap") {
