@@ -8,7 +8,8 @@ pub(crate) enum RunError {
 }
 
 pub(crate) fn not_permitted(flag: &str) -> RunError {
-    let instead = if flag == "-sU" { "" } else { ", or use -sT" };
+    // Only a TCP port scan has an unprivileged way round: the connect scan.
+    let instead = if matches!(flag, "-sU" | "-O" | "--traceroute") { "" } else { ", or use -sT" };
     RunError::Failed(format!("{flag} needs CAP_NET_RAW (run as root{instead})"))
 }
 

@@ -110,3 +110,22 @@ fn assert_read_by_nmaps_tools(ours: &Path, nmap: &Path, nmaps_best: String) {
         assert_ne!(diff.status.code(), Some(2), "{}", String::from_utf8_lossy(&diff.stderr));
     }
 }
+
+#[test]
+fn os_detection_and_traceroute_without_cap_net_raw_say_what_they_need() {
+    if !lab::available() {
+        return;
+    }
+    for option in ["-O", "--traceroute"] {
+        // Every privilege dropped: nobody, with no capabilities; the connect scan alone would run.
+        let output = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"])
+            .arg(env!("CARGO_BIN_EXE_portolan"))
+            .args(["-sT", option, "-p", "80", "127.0.0.1"])
+            .output()
+            .expect("run setpriv");
+        assert_eq!(output.status.code(), Some(1));
+        let expected = format!("portolan: {option} needs CAP_NET_RAW (run as root)\n");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), expected);
+    }
+}
