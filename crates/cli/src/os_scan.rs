@@ -43,7 +43,7 @@ pub(crate) struct OsScan {
     device: Option<String>,
     source: Option<IpAddr>,
     udp_scanned: bool,
-    timing_spoiled: bool,
+    timing_spoiled: Option<String>,
     verbose: bool,
 }
 
@@ -78,7 +78,14 @@ impl OsScan {
                 (db, OsDatabase::Coarse)
             }
         };
-        let scan_delay_spoils = options.timing.scan_delay.is_some_and(|delay| delay > Duration::from_millis(500));
+        let scan_delay = options.timing.scan_delay.unwrap_or_default();
+        let timing_spoiled = if options.timing.template == Some(engine::TimingTemplate::Insane) {
+            Some("Timing level 5 (Insane) used".to_string())
+        } else if scan_delay > Duration::from_millis(500) {
+            Some(format!("Scan delay ({}) is greater than 500", scan_delay.as_millis()))
+        } else {
+            None
+        };
         Ok(OsScan {
             db,
             database,
@@ -86,7 +93,7 @@ impl OsScan {
             device: options.source.device.clone(),
             source: options.source.addr,
             udp_scanned: options.udp,
-            timing_spoiled: options.timing.template == Some(engine::TimingTemplate::Insane) || scan_delay_spoils,
+            timing_spoiled,
             verbose,
         })
     }
@@ -139,13 +146,36 @@ impl OsScan {
         Some(Candidate { src, dst, open_tcp, closed_tcp, closed_udp, wait, mac: host.target.mac })
     }
 
-    /// Rounds of probes until every host has its verdict; each host's best round is reported.
+    /// Rounds of probes until every host has its verdict, and each host's report from all of
+    /// its rounds.
     fn fingerprint(
         &self,
         candidates: &[Candidate],
         observer: &Discoveries,
         stop: &AtomicBool,
     ) -> Vec<Option<OsReport>> {
+        let (rounds, observations) = self.probe(candidates, observer, stop);
+        let now = jiff::Zoned::now();
+        // Matching takes milliseconds a host: every core takes part.
+        (candidates, observations, rounds)
+            .into_par_iter()
+            .map(|(candidate, observation, rounds)| {
+                let observation = observation?;
+                let conditions = self.conditions(candidate, &observation, &rounds);
+                let mut report = os::report(&self.db, self.database, &observation, &conditions);
+                report.uptime = observation.sequence.uptime.map(|uptime| boot_time(&now, uptime));
+                Some(report)
+            })
+            .collect()
+    }
+
+    /// Each host's answers, round by round, and its fingerprint from all of them.
+    fn probe(
+        &self,
+        candidates: &[Candidate],
+        observer: &Discoveries,
+        stop: &AtomicBool,
+    ) -> (Vec<Vec<HostAnswers>>, Vec<Option<Observation>>) {
         let mut rng = rand::rng();
         let port_base = rng.random_range(FIRST_SOURCE_PORT..FIRST_SOURCE_PORT + 16_000);
         let probes: Vec<HostProbes> = candidates
@@ -162,7 +192,6 @@ impl OsScan {
                 echo_id: rng.random(),
             })
             .collect();
-        // Each host's answers, round by round, and its fingerprint from all of them so far.
         let mut rounds: Vec<Vec<HostAnswers>> = vec![Vec::new(); candidates.len()];
         let mut seen: Vec<Option<Observation>> = vec![None; candidates.len()];
         let mut pending: Vec<usize> = (0..candidates.len()).collect();
@@ -180,37 +209,35 @@ impl OsScan {
             for (&i, answers) in pending.iter().zip(answers) {
                 rounds[i].push(answers);
                 let observation = os::observe(&rounds[i]);
-                let progressed = seen[i].as_ref().is_none_or(|before| {
-                    without_seq(&before.tests) != without_seq(&observation.tests)
-                        || observation.sequence.isns.len() > before.sequence.isns.len()
-                });
-                let loss_seen = rounds[i].last().is_some_and(|round| round.loss_seen);
-                // Matching costs milliseconds a host: only where another round may be due.
-                let another = loss_seen && left_unanswered(&observation, &rounds[i][0]) && progressed;
-                if another && !self.matches_exactly(&candidates[i], &observation, &rounds[i]) {
+                if self.another_round(&candidates[i], &observation, seen[i].as_ref(), &rounds[i]) {
                     next.push(i);
                 }
                 seen[i] = Some(observation);
             }
             pending = next;
         }
-        let hosts: Vec<(&Candidate, Option<Observation>, Vec<HostAnswers>)> = candidates
-            .iter()
-            .zip(seen)
-            .zip(rounds)
-            .map(|((candidate, seen), rounds)| (candidate, seen, rounds))
-            .collect();
-        let now = jiff::Zoned::now();
-        hosts
-            .par_iter()
-            .map(|(candidate, observation, rounds)| {
-                let observation = observation.as_ref()?;
-                let conditions = self.conditions(candidate, observation, rounds);
-                let mut report = os::report(&self.db, self.database, observation, &conditions);
-                report.uptime = observation.sequence.uptime.map(|uptime| boot_time(&now, uptime));
-                Some(report)
-            })
-            .collect()
+        (rounds, seen)
+    }
+
+    /// Whether a host is worth another round: probes are still unanswered, the last round
+    /// showed loss and brought something new, and no reference fits perfectly yet (checked
+    /// last: matching costs milliseconds).
+    fn another_round(
+        &self,
+        candidate: &Candidate,
+        observation: &Observation,
+        before: Option<&Observation>,
+        rounds: &[HostAnswers],
+    ) -> bool {
+        let progressed = before.is_none_or(|before| {
+            without_seq(&before.tests) != without_seq(&observation.tests)
+                || observation.sequence.isns.len() > before.sequence.isns.len()
+        });
+        let loss_seen = rounds.last().is_some_and(|round| round.loss_seen);
+        loss_seen
+            && progressed
+            && left_unanswered(observation, &rounds[0])
+            && !self.matches_exactly(candidate, observation, rounds)
     }
 
     fn matches_exactly(&self, candidate: &Candidate, observation: &Observation, rounds: &[HostAnswers]) -> bool {
@@ -268,7 +295,7 @@ impl OsScan {
             distance,
             distance_method,
             mac_prefix: candidate.mac.map(|mac| [mac[0], mac[1], mac[2]]),
-            timing_spoiled: self.timing_spoiled,
+            timing_spoiled: self.timing_spoiled.clone(),
             udp_scanned: self.udp_scanned,
             timing_ratio: rounds.iter().map(timing_ratio).fold(0.0, f64::max),
             guess: self.settings.guess,

@@ -35,8 +35,9 @@ pub struct Conditions {
     pub distance_method: DistanceMethod,
     /// The first three bytes of the host's hardware address, when it is a neighbour.
     pub mac_prefix: Option<[u8; 3]>,
-    /// `-T5`, or a scan delay over 500 ms, spoil the sequence timings.
-    pub timing_spoiled: bool,
+    /// What spoilt the sequence timings, if anything did, in Nmap's words: `-T5` ("Timing
+    /// level 5 (Insane) used"), or a scan delay over 500 ms.
+    pub timing_spoiled: Option<String>,
     /// Whether a UDP scan ran (without one, a missing U1 answer may be for want of a closed
     /// port rather than the host's nature).
     pub udp_scanned: bool,
@@ -132,8 +133,8 @@ fn classes(found: &[Match<'_>], perfect: usize) -> Vec<OsClassMatch> {
 
 /// Nmap's reasons for not asking that a fingerprint be submitted.
 fn unfit_because(conditions: &Conditions) -> Option<String> {
-    let reason = if conditions.timing_spoiled {
-        "Timing level 5 (Insane) used or a scan delay over 500 ms".to_string()
+    let reason = if let Some(spoiled) = &conditions.timing_spoiled {
+        spoiled.clone()
     } else if conditions.ports.open_tcp.is_none() {
         "Missing an open TCP port so results incomplete".to_string()
     } else if conditions.ports.closed_tcp.is_none() {
@@ -268,4 +269,92 @@ fn ts_sequence(observation: &Observation) -> Option<ValueSequence> {
 
 fn hex_list(values: impl Iterator<Item = u64>) -> String {
     values.map(|value| format!("{value:X}")).collect::<Vec<_>>().join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::Sequence;
+
+    fn conditions() -> Conditions {
+        Conditions {
+            version: "0.1.0".into(),
+            month: 12,
+            day: 3,
+            unix_time: 0x6B11_9C77,
+            ports: OsPortsUsed { open_tcp: Some(22), closed_tcp: Some(23), closed_udp: Some(40000) },
+            reserved_address: true,
+            distance: Some(1),
+            distance_method: DistanceMethod::Direct,
+            mac_prefix: Some([0xDA, 0xDB, 0x96]),
+            timing_spoiled: None,
+            udp_scanned: false,
+            timing_ratio: 1.0,
+            guess: false,
+        }
+    }
+
+    fn observation(text: &str) -> Observation {
+        let tests = crate::parse_printed(text).expect("a printed fingerprint");
+        Observation { tests, hops: Some(1), sequence: Sequence::default() }
+    }
+
+    const LINUX: &str = "OS:SEQ(TI=Z%CI=Z%II=I)OPS(O1=M5B4ST11NWA)WIN(W1=FE88)ECN(R=Y%DF=Y)T1(R=Y%DF=Y%T=40)\
+        T2(R=N)T3(R=N)T4(R=Y%W=0)U1(R=Y%DF=N%RID=G)IE(R=Y%DFI=N%CD=S)";
+
+    #[test]
+    fn an_exact_family_match_names_it_and_its_class() {
+        let db = crate::coarse::embedded();
+        let report = report(&db, OsDatabase::Coarse, &observation(LINUX), &conditions());
+        assert!(report.exact && report.unfit.is_none());
+        assert_eq!(report.matches[0].name, "Linux (family guess, no version)");
+        assert_eq!(report.classes[0].class.cpe, ["cpe:/o:linux:linux_kernel"]);
+    }
+
+    #[test]
+    fn the_fingerprint_wraps_as_nmap_prints_it_after_the_scan_line() {
+        let db = crate::coarse::embedded();
+        let report = report(&db, OsDatabase::Coarse, &observation(LINUX), &conditions());
+        let lines: Vec<&str> = report.fingerprint.lines().collect();
+        assert!(lines.iter().all(|line| line.starts_with("OS:") && line.len() <= 75), "{lines:?}");
+        assert!(lines[..lines.len() - 1].iter().all(|line| line.len() == 75));
+        assert!(lines[0].starts_with("OS:SCAN(V=0.1.0%E=4%D=12/3%OT=22%CT=23%CU=40000%PV=Y%DS=1%DC=D%G=Y%M=DADB96"));
+        let joined: String = lines.iter().map(|line| &line[3..]).collect();
+        assert!(joined.contains(")SEQ(TI=Z%CI=Z%II=I)OPS(O1=M5B4ST11NWA)"), "{joined}");
+    }
+
+    #[test]
+    fn unfit_fingerprints_say_why_in_nmaps_order() {
+        let reason = |change: &dyn Fn(&mut Conditions)| {
+            let mut conditions = conditions();
+            change(&mut conditions);
+            unfit_because(&conditions)
+        };
+        assert_eq!(reason(&|_| {}), None);
+        assert_eq!(
+            reason(&|c| c.ports.closed_tcp = None).as_deref(),
+            Some("Missing a closed TCP port so results incomplete")
+        );
+        assert_eq!(
+            reason(&|c| c.ports.closed_udp = None).as_deref(),
+            Some("Didn't receive UDP response. Please try again with -sSU")
+        );
+        assert_eq!(
+            reason(&|c| c.distance = Some(6)).as_deref(),
+            Some("Host distance (6 network hops) is greater than five")
+        );
+        let spoiled = reason(&|c| {
+            c.timing_spoiled = Some("Timing level 5 (Insane) used".into());
+            c.ports.open_tcp = None;
+        });
+        assert_eq!(spoiled.as_deref(), Some("Timing level 5 (Insane) used"), "timing is told first");
+    }
+
+    #[test]
+    fn difficulty_words_follow_nmaps_bands() {
+        assert_eq!(
+            [0, 3, 6, 11, 12, 16, 262].map(difficulty),
+            ["Trivial joke", "Easy", "Medium", "Formidable", "Worthy challenge", "Good luck!", "Good luck!"]
+        );
+    }
 }

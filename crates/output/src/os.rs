@@ -219,3 +219,105 @@ fn osmatch(found: &OsMatch) -> String {
     }
     xml + "</osmatch>\n"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{OsClass, OsPortsUsed};
+
+    fn class(vendor: &str, family: &str, generation: &str, device_type: &str, cpe: &str) -> OsClass {
+        OsClass {
+            vendor: vendor.into(),
+            family: family.into(),
+            generation: (!generation.is_empty()).then(|| generation.to_string()),
+            device_type: device_type.into(),
+            cpe: vec![cpe.into()],
+        }
+    }
+
+    fn os_match(name: &str, accuracy: f64, classes: Vec<OsClass>) -> OsMatch {
+        OsMatch { name: name.into(), accuracy, line: 1, classes }
+    }
+
+    fn report(exact: bool, guessing: bool, matches: Vec<OsMatch>) -> OsReport {
+        let classes = matches
+            .iter()
+            .flat_map(|found| {
+                found.classes.iter().map(|class| OsClassMatch { class: class.clone(), accuracy: found.accuracy })
+            })
+            .collect();
+        OsReport {
+            ports_used: OsPortsUsed { open_tcp: Some(22), closed_tcp: Some(23), closed_udp: Some(40000) },
+            matches,
+            exact,
+            guessing,
+            classes,
+            fingerprint: "OS:SCAN(V=0.1.0)SEQ(TI=Z)\n".into(),
+            unfit: None,
+            database: OsDatabase::Nmap,
+            distance: Some(1),
+            uptime: None,
+            tcp_sequence: None,
+            ip_id_sequence: None,
+            tcp_ts_sequence: None,
+        }
+    }
+
+    #[test]
+    fn an_exact_match_prints_its_class_and_details() {
+        let linux = class("Linux", "Linux", "5.X", "general purpose", "cpe:/o:linux:linux_kernel:5");
+        let text = normal_block(&report(true, false, vec![os_match("Linux 5.0 - 5.14", 1.0, vec![linux])]), 0);
+        assert_eq!(
+            text,
+            "Device type: general purpose\nRunning: Linux 5.X\nOS CPE: cpe:/o:linux:linux_kernel:5\n\
+             OS details: Linux 5.0 - 5.14\nNetwork Distance: 1 hop\n"
+        );
+    }
+
+    #[test]
+    fn guesses_print_only_when_asked_and_the_fingerprint_always() {
+        let matches = || {
+            vec![
+                os_match(
+                    "Linux 5.3 - 5.4",
+                    0.969,
+                    vec![class("Linux", "Linux", "5.X", "general purpose", "cpe:/o:linux:linux_kernel:5")],
+                ),
+                os_match(
+                    "Linux 3.2",
+                    0.957,
+                    vec![class("Linux", "Linux", "3.X", "general purpose", "cpe:/o:linux:linux_kernel:3.2")],
+                ),
+            ]
+        };
+        let quiet = normal_block(&report(false, false, matches()), 0);
+        assert!(!quiet.contains("Aggressive") && !quiet.contains("Running"), "{quiet}");
+        assert!(quiet.contains("No exact OS matches for host (If you know what OS is running on it, see https://nmap.org/submit/ ).\nTCP/IP fingerprint:\nOS:SCAN(V=0.1.0)SEQ(TI=Z)\n\n"));
+        let guessing = normal_block(&report(false, true, matches()), 0);
+        assert!(guessing.contains("Running (JUST GUESSING): Linux 5.X|3.X (96%)\n"), "{guessing}");
+        assert!(guessing.contains("Aggressive OS guesses: Linux 5.3 - 5.4 (96%), Linux 3.2 (95%)\n"), "{guessing}");
+    }
+
+    #[test]
+    fn more_than_eight_device_types_print_no_classification() {
+        let many: Vec<OsMatch> = (0..9)
+            .map(|n| {
+                os_match(
+                    &format!("Thing {n}"),
+                    0.9,
+                    vec![class("V", &format!("F{n}"), "", &format!("type {n}"), "cpe:/h:v")],
+                )
+            })
+            .collect();
+        let text = normal_block(&report(false, true, many), 0);
+        assert!(!text.contains("Device type") && text.contains("Aggressive OS guesses: Thing 0 (90%)"), "{text}");
+    }
+
+    #[test]
+    fn more_than_eight_perfect_matches_are_too_many() {
+        let many: Vec<OsMatch> = (0..9).map(|n| os_match(&format!("Thing {n}"), 1.0, Vec::new())).collect();
+        let text = normal_block(&report(true, false, many), 0);
+        assert!(text.contains("Too many fingerprints match this host to give specific OS details\n"), "{text}");
+        assert!(!text.contains("OS details: "));
+    }
+}
