@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use engine::drivers::exchange::{self, Exchange};
+use engine::drivers::exchange;
 use model::{HostResult, OsDatabase, OsPortsUsed, OsReport, PortResult, PortState, Protocol, Uptime};
 use os::probe::{HostProbes, PORTS_PER_ROUND};
 use os::{Conditions, DistanceMethod, HostAnswers, Observation, OsDb, Round, RoundConfig};
@@ -252,10 +252,10 @@ impl OsScan {
         observer: &Discoveries,
         stop: &AtomicBool,
     ) -> Option<Vec<HostAnswers>> {
-        let mut round = RoundExchange(Round::new(probes, config, std::time::Instant::now()));
+        let mut round = Round::new(probes, config, std::time::Instant::now());
         let ports = base..=base + PORTS_PER_ROUND - 1;
         match exchange::run(&mut round, self.device.as_deref(), ports, observer, stop) {
-            Ok(()) => Some(round.0.into_answers()),
+            Ok(()) => Some(round.into_answers()),
             Err(error) => {
                 eprintln!("OS detection stopped: {error}");
                 None
@@ -314,27 +314,6 @@ struct Candidate {
     /// How long its answers are waited for.
     wait: Duration,
     mac: Option<[u8; 6]>,
-}
-
-/// A round driven by the engine's packet runner.
-struct RoundExchange(Round);
-
-impl Exchange for RoundExchange {
-    fn poll_transmit(&mut self, now: std::time::Instant) -> Option<(Ipv4Addr, Vec<u8>)> {
-        self.0.poll_transmit(now).map(|transmit| (transmit.dst, transmit.packet))
-    }
-
-    fn handle(&mut self, packet: &[u8], now: std::time::Instant) {
-        self.0.handle(packet, now);
-    }
-
-    fn next_wakeup(&self) -> Option<std::time::Instant> {
-        self.0.next_wakeup()
-    }
-
-    fn is_finished(&self) -> bool {
-        self.0.is_finished()
-    }
 }
 
 fn first_port(ports: &[PortResult], protocol: Protocol, state: PortState) -> Option<u16> {

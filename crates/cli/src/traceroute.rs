@@ -6,9 +6,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use engine::drivers::exchange::{self, Exchange};
+use engine::drivers::exchange;
 use model::{HostResult, PortState, Protocol, Trace, TraceHop};
 use os::trace::{Hop, TraceProbe, TraceTarget, Traces};
 use rand::Rng;
@@ -72,15 +72,14 @@ impl Traceroute {
             .clamp(MIN_WAIT, MAX_WAIT);
         let mut rng = rand::rng();
         let targets: Vec<TraceTarget> = remote.iter().map(|(_, target)| *target).collect();
-        let mut traces =
-            TraceExchange(Traces::new(targets.clone(), rng.random_range(33_000..60_000), rng.random(), wait));
-        let ports = traces.0.reply_ports();
+        let mut traces = Traces::new(targets.clone(), rng.random_range(33_000..60_000), rng.random(), wait);
+        let ports = traces.reply_ports();
         if let Err(error) = exchange::run(&mut traces, self.device.as_deref(), ports, observer, stop) {
             eprintln!("Traceroute stopped: {error}");
             return;
         }
         let mut done: Vec<(Ipv4Addr, Vec<Hop>)> = Vec::new();
-        for (((index, _), target), hops) in remote.iter().zip(&targets).zip(traces.0.into_hops()) {
+        for (((index, _), target), hops) in remote.iter().zip(&targets).zip(traces.into_hops()) {
             let shared_with = shared_prefix(&hops, &done);
             hosts[*index].trace = Some(Box::new(remote_trace(target.probe, &hops, shared_with)));
             done.push((target.dst, hops));
@@ -172,25 +171,4 @@ fn remote_trace(probe: TraceProbe, hops: &[Hop], shared_with: Option<(u8, IpAddr
         })
         .collect();
     Trace { port, protocol: Some(protocol.into()), hops, shared_with }
-}
-
-/// A trace driven by the engine's packet runner.
-struct TraceExchange(Traces);
-
-impl Exchange for TraceExchange {
-    fn poll_transmit(&mut self, now: Instant) -> Option<(Ipv4Addr, Vec<u8>)> {
-        self.0.poll_transmit(now)
-    }
-
-    fn handle(&mut self, packet: &[u8], now: Instant) {
-        self.0.handle(packet, now);
-    }
-
-    fn next_wakeup(&self) -> Option<Instant> {
-        self.0.next_wakeup()
-    }
-
-    fn is_finished(&self) -> bool {
-        self.0.is_finished()
-    }
 }

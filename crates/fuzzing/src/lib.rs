@@ -153,6 +153,7 @@ pub fn os_db(bytes: &[u8]) {
 /// The bytes as a packet from a host being fingerprinted: handed to a round, and taken by the
 /// fingerprint as the answer to every probe, over two rounds.
 pub fn os_answers(bytes: &[u8]) {
+    use engine::drivers::exchange::Exchange;
     use os::probe::{HostProbes, Probe};
     let probes = HostProbes {
         src: Ipv4Addr::new(198, 18, 0, 1),

@@ -26,4 +26,4 @@ pub use fingerprint::{observe, Observation, Sequence};
 pub use matcher::{accuracy, best_matches, Match, MAX_MATCHES};
 pub use printed::parse_printed;
 pub use report::{report, tests_text, too_many, Conditions, DistanceMethod, GUESS_THRESHOLD};
-pub use round::{HostAnswers, Round, RoundConfig, Transmit};
+pub use round::{HostAnswers, Round, RoundConfig};

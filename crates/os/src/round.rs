@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use engine::drivers::exchange::Exchange;
 use wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 use crate::probe::{HostProbes, Probe, LONGEST};
@@ -43,13 +44,6 @@ impl Default for RoundConfig {
             seed: 0,
         }
     }
-}
-
-/// A packet to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    pub dst: Ipv4Addr,
-    pub packet: Vec<u8>,
 }
 
 /// What one host answered in a round.
@@ -175,8 +169,24 @@ impl Round {
         }
     }
 
+    /// Each host's answers, in the order the hosts were given.
+    pub fn into_answers(self) -> Vec<HostAnswers> {
+        self.hosts
+            .into_iter()
+            .map(|host| {
+                let mut answers = host.answers;
+                let seq_answered = answers.answers.keys().filter(|probe| matches!(probe, Probe::Seq(_))).count();
+                answers.loss_seen |= (1..6).contains(&seq_answered);
+                answers
+            })
+            .collect()
+    }
+}
+
+/// The engine's packet runner drives rounds.
+impl Exchange for Round {
     /// The next probe due at `now`, if any.
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+    fn poll_transmit(&mut self, now: Instant) -> Option<(Ipv4Addr, Vec<u8>)> {
         let count = self.hosts.len();
         for step in 0..count {
             let index = (self.cursor + step) % count;
@@ -194,25 +204,25 @@ impl Round {
             host.outstanding.push(Outstanding { probe, sent: now, tries: tries + 1 });
             host.last_sent = Some(now);
             self.cursor = (index + 1) % count;
-            return Some(Transmit { dst: host.answers.probes.dst, packet: buf[..len].to_vec() });
+            return Some((host.answers.probes.dst, buf[..len].to_vec()));
         }
         None
     }
 
-    /// When [`Round::poll_transmit`] should next be called, if the round is not finished.
-    pub fn next_wakeup(&self) -> Option<Instant> {
+    /// When the round should next be polled, if it is not finished.
+    fn next_wakeup(&self) -> Option<Instant> {
         let sends = self.hosts.iter().filter_map(|host| host.next_send(&self.config, self.started));
         let timeouts =
             self.hosts.iter().flat_map(|host| host.outstanding.iter().map(|out| out.sent + self.config.reply_timeout));
         sends.chain(timeouts).min()
     }
 
-    pub fn is_finished(&self) -> bool {
+    fn is_finished(&self) -> bool {
         self.hosts.iter().all(HostRound::finished)
     }
 
     /// Takes a received IPv4 packet; one that answers an outstanding probe is kept.
-    pub fn handle(&mut self, packet: &[u8], now: Instant) {
+    fn handle(&mut self, packet: &[u8], now: Instant) {
         let Ok(ip) = Ipv4Packet::new_checked(packet) else { return };
         let Some(&index) = self.by_addr.get(&ip.src()) else { return };
         let host = &mut self.hosts[index];
@@ -230,19 +240,6 @@ impl Round {
         };
         host.plan.retain(|&(planned, tries)| planned != probe && !(Some(planned) == stand_in && tries == 0));
         host.answers.answers.insert(probe, (packet.to_vec(), now - self.started));
-    }
-
-    /// Each host's answers, in the order the hosts were given.
-    pub fn into_answers(self) -> Vec<HostAnswers> {
-        self.hosts
-            .into_iter()
-            .map(|host| {
-                let mut answers = host.answers;
-                let seq_answered = answers.answers.keys().filter(|probe| matches!(probe, Probe::Seq(_))).count();
-                answers.loss_seen |= (1..6).contains(&seq_answered);
-                answers
-            })
-            .collect()
     }
 }
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use engine::drivers::exchange::Exchange;
 use wire::ipv4::{Ipv4Packet, Ipv4Repr, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use wire::tcp::{flags, SegmentRepr, TcpPacket};
 
@@ -105,23 +106,6 @@ impl Traces {
         self.port_base..=self.port_base + u16::from(MAX_TTL)
     }
 
-    /// The next probe due at `now`: its destination and the whole IPv4 packet.
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<(Ipv4Addr, Vec<u8>)> {
-        self.now = Some(now);
-        for index in 0..self.hosts.len() {
-            self.extend_or_resend(index, now);
-            let host = &mut self.hosts[index];
-            if host.plan.is_empty() {
-                continue;
-            }
-            let ttl = host.plan.remove(0);
-            let tries = host.sent.get(&ttl).map_or(0, |&(_, tries)| tries);
-            host.sent.insert(ttl, (now, tries + 1));
-            return Some((host.target.dst, self.packet(&self.hosts[index].target, ttl)));
-        }
-        None
-    }
-
     /// Plans the next TTL up when every TTL sent went past routers only, and sends again
     /// what went unanswered.
     fn extend_or_resend(&mut self, index: usize, now: Instant) {
@@ -144,27 +128,6 @@ impl Traces {
             .is_some_and(|&(at, tries)| host.answers.contains_key(&highest) || (tries > RESENDS && now >= at + wait));
         if host.reached.is_none() && highest_settled && highest < MAX_TTL {
             host.plan.push(highest + 1);
-        }
-    }
-
-    pub fn next_wakeup(&self) -> Option<Instant> {
-        self.hosts.iter().flat_map(|host| host.sent.values().map(|(at, _)| *at + self.wait)).min()
-    }
-
-    /// Whether every host's trace is done, as of the latest poll.
-    pub fn is_finished(&self) -> bool {
-        self.now.is_some_and(|now| self.hosts.iter().all(|host| host.finished(now, self.wait)))
-    }
-
-    /// Takes a received IPv4 packet: a router's time exceeded, or the host's own answer.
-    pub fn handle(&mut self, packet: &[u8], now: Instant) {
-        let Ok(ip) = Ipv4Packet::new_checked(packet) else { return };
-        let Some((dst, ttl, from_host)) = self.answer_of(&ip) else { return };
-        let Some(host) = self.hosts.iter_mut().find(|host| host.target.dst == dst) else { return };
-        let Some(&(sent, _)) = host.sent.get(&ttl) else { return };
-        host.answers.entry(ttl).or_insert((ip.src(), now.saturating_duration_since(sent)));
-        if from_host {
-            host.reached = Some(host.reached.map_or(ttl, |reached| reached.min(ttl)));
         }
     }
 
@@ -266,6 +229,47 @@ impl Traces {
                 (1..=last).map(|ttl| Hop { ttl, answered: host.answers.get(&ttl).copied() }).collect()
             })
             .collect()
+    }
+}
+
+/// The engine's packet runner drives traces.
+impl Exchange for Traces {
+    /// The next probe due at `now`: its destination and the whole IPv4 packet.
+    fn poll_transmit(&mut self, now: Instant) -> Option<(Ipv4Addr, Vec<u8>)> {
+        self.now = Some(now);
+        for index in 0..self.hosts.len() {
+            self.extend_or_resend(index, now);
+            let host = &mut self.hosts[index];
+            if host.plan.is_empty() {
+                continue;
+            }
+            let ttl = host.plan.remove(0);
+            let tries = host.sent.get(&ttl).map_or(0, |&(_, tries)| tries);
+            host.sent.insert(ttl, (now, tries + 1));
+            return Some((host.target.dst, self.packet(&self.hosts[index].target, ttl)));
+        }
+        None
+    }
+
+    fn next_wakeup(&self) -> Option<Instant> {
+        self.hosts.iter().flat_map(|host| host.sent.values().map(|(at, _)| *at + self.wait)).min()
+    }
+
+    /// Whether every host's trace is done, as of the latest poll.
+    fn is_finished(&self) -> bool {
+        self.now.is_some_and(|now| self.hosts.iter().all(|host| host.finished(now, self.wait)))
+    }
+
+    /// Takes a received IPv4 packet: a router's time exceeded, or the host's own answer.
+    fn handle(&mut self, packet: &[u8], now: Instant) {
+        let Ok(ip) = Ipv4Packet::new_checked(packet) else { return };
+        let Some((dst, ttl, from_host)) = self.answer_of(&ip) else { return };
+        let Some(host) = self.hosts.iter_mut().find(|host| host.target.dst == dst) else { return };
+        let Some(&(sent, _)) = host.sent.get(&ttl) else { return };
+        host.answers.entry(ttl).or_insert((ip.src(), now.saturating_duration_since(sent)));
+        if from_host {
+            host.reached = Some(host.reached.map_or(ttl, |reached| reached.min(ttl)));
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use engine::drivers::exchange::Exchange;
 use lab::Personality;
 use os::probe::{HostProbes, Probe};
 use os::{observe, parse, HostAnswers, Round, RoundConfig, Tests};
@@ -90,13 +91,13 @@ fn round(personality: &mut Personality, port_base: u16, mut lose: impl FnMut(usi
     let (mut now, mut count, mut sent) = (start, 0, Vec::new());
     let mut in_flight: Vec<(Instant, Vec<u8>)> = Vec::new();
     while !round.is_finished() {
-        while let Some(transmit) = round.poll_transmit(now) {
-            sent.push((probe_of(&transmit.packet, port_base), now - start));
+        while let Some((_, packet)) = round.poll_transmit(now) {
+            sent.push((probe_of(&packet, port_base), now - start));
             count += 1;
             if lose(count) {
                 continue;
             }
-            if let Some(answer) = personality.answer(&transmit.packet, now + DELAY) {
+            if let Some(answer) = personality.answer(&packet, now + DELAY) {
                 count += 1;
                 if !lose(count) {
                     in_flight.push((now + 2 * DELAY, answer));
