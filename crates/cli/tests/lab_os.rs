@@ -129,3 +129,28 @@ fn os_detection_and_traceroute_without_cap_net_raw_say_what_they_need() {
         assert_eq!(String::from_utf8_lossy(&output.stderr), expected);
     }
 }
+
+#[test]
+fn osscan_limit_skips_hosts_without_an_open_and_a_closed_port() {
+    if !lab::available() {
+        return;
+    }
+    let lab = Lab::new().expect("build lab");
+    let _listener = lab.listen_tcp(&[22]).expect("listener");
+    let target = TARGET_V4.to_string();
+    // Only port 22 is scanned: no closed port is known.
+    let run = |extra: &[&str]| {
+        let args = [&["-O", "-n", "-Pn", "-p", "22"], extra, &[target.as_str()]].concat();
+        stdout(&portolan(&lab, &args))
+    };
+    let unlimited = run(&[]);
+    assert!(
+        unlimited.contains(
+            "Warning: OSScan results may be unreliable because we could not find at least 1 open and 1 closed port\n"
+        ),
+        "{unlimited}"
+    );
+    assert!(unlimited.contains("Network Distance: 1 hop"), "{unlimited}");
+    let limited = run(&["--osscan-limit"]);
+    assert!(!limited.contains("OSScan") && !limited.contains("Network Distance"), "{limited}");
+}

@@ -4,8 +4,9 @@
 //! same code serves Ethernet, loopback and tunnels). Receiving uses a raw socket per protocol,
 //! which gets a copy of every incoming TCP (or ICMP) packet and never our own outgoing ones.
 
-use std::io::{self, Read};
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -92,9 +93,34 @@ impl RawReceiver {
 }
 
 /// The next packet on `socket`, waiting at most `timeout` for one.
+///
+/// The wait is ppoll(2)'s, precise to the microsecond: a socket's receive timeout counts in
+/// the kernel's ticks (4 ms at 250 Hz) and rounds up, which put OS detection's SEQ probes,
+/// meant 100 ms apart, 104 to 108 ms apart.
 pub(crate) fn recv_timeout(socket: &Socket, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
-    socket.set_read_timeout(Some(timeout.max(Duration::from_micros(1))))?;
-    quiet((&*socket).read(buf))
+    if wait_readable(socket, timeout)? {
+        try_recv(socket, buf)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Whether something can be read from `socket` within `timeout`.
+fn wait_readable(socket: &Socket, timeout: Duration) -> io::Result<bool> {
+    let mut watched = libc::pollfd { fd: socket.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let limit = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+    };
+    // SAFETY: one pollfd and one timespec, both valid for the call; no signal mask.
+    let ready = unsafe { libc::ppoll(&mut watched, 1, &limit, std::ptr::null()) };
+    match ready {
+        -1 => match io::Error::last_os_error() {
+            interrupted if interrupted.kind() == io::ErrorKind::Interrupted => Ok(false),
+            error => Err(error),
+        },
+        ready => Ok(ready > 0),
+    }
 }
 
 /// The next packet already queued on `socket`, without waiting.

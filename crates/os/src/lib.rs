@@ -14,6 +14,7 @@ pub mod ipid;
 mod matcher;
 mod printed;
 pub mod probe;
+mod record;
 pub mod reply;
 mod report;
 mod round;
