@@ -110,7 +110,7 @@ fn parse_probe(text: &str) -> Result<Probe, String> {
 }
 
 fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
-    if hex.len() % 2 != 0 || !hex.is_ascii() {
+    if !hex.len().is_multiple_of(2) || !hex.is_ascii() {
         return Err(format!("odd or non-ASCII hexadecimal: {hex:?}"));
     }
     (0..hex.len())
