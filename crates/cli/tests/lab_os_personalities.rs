@@ -6,20 +6,7 @@ mod common;
 
 use std::net::Ipv4Addr;
 
-use lab::{Lab, Personality};
-
-/// References of Nmap 7.93's database, the first of each name: desktops, servers, BSDs, a
-/// router, an embedded Linux, a printer.
-const SYSTEMS: [&str; 8] = [
-    "Microsoft Windows 10 1703",
-    "Microsoft Windows Server 2012",
-    "Apple macOS 10.14 (Mojave) (Darwin 18.2.0 - 18.6.0)",
-    "FreeBSD 12.1-RELEASE",
-    "OpenBSD 6.3",
-    "Cisco IOS 15.5",
-    "OpenWrt Backfire 10.03.1 (Linux 2.4.37)",
-    "HP LaserJet 1320 printer",
-];
+use lab::{Lab, Personality, SYSTEMS};
 
 /// The first OS line of each host's report: "OS details: …" or the first guess.
 fn best_per_host(report: &str) -> Vec<(String, String)> {
@@ -46,21 +33,9 @@ fn every_personality_gets_nmaps_best_match() {
     if !lab::available() {
         return;
     }
-    let Ok(text) = std::fs::read_to_string("/usr/share/nmap/nmap-os-db") else {
-        assert!(std::env::var_os("CI").is_none(), "the test script installs nmap under CI");
-        return;
-    };
-    let (db, _) = os::parse(&text);
+    let Some(db) = lab::nmap_os_db() else { return };
     let lab = Lab::new().expect("build lab");
-    let personalities: Vec<Personality> = SYSTEMS
-        .iter()
-        .enumerate()
-        .map(|(index, name)| {
-            let reference = db.references.iter().find(|reference| reference.name == *name).expect("in Nmap's database");
-            let addr = Ipv4Addr::new(198, 18, 0, 20 + index as u8);
-            Personality::new(addr, &[22], &reference.tests, 0x5eed + index as u64)
-        })
-        .collect();
+    let personalities = Personality::playing(&db, Ipv4Addr::new(198, 18, 0, 20)).expect("in Nmap's database");
     let addrs: Vec<String> = personalities.iter().map(|p| p.addr.to_string()).collect();
     let _answering = lab.personalities(personalities).expect("start the personalities");
     let mut args = vec!["-O", "--osscan-guess", "-n", "-Pn", "-p", "22,23"];

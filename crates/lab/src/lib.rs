@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use daemons::{service_columns, Daemon, Daemons, MAIL_NAME, TLS_NAME, TLS_PORT};
 pub use listener::Listeners;
-pub use personality::Personality;
+pub use personality::{nmap_os_db, Personality, SYSTEMS};
 pub use raw::PERSONALITY_MARK;
 pub use udp_service::{lab_name, UdpService, HOSTILE_LABEL, HOSTILE_V4};
 

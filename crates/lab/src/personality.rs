@@ -17,6 +17,33 @@ use std::time::Instant;
 use wire::ipv4::{Ipv4Packet, Ipv4Repr, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use wire::tcp::{SegmentRepr, TcpPacket};
 
+/// Nmap's nmap-os-db as installed, for the tests that take Nmap as their oracle; `None`
+/// without Nmap, which under CI (whose test script installs it) is a failure.
+pub fn nmap_os_db() -> Option<os::OsDb> {
+    let Ok(text) = std::fs::read_to_string("/usr/share/nmap/nmap-os-db") else {
+        assert!(std::env::var_os("CI").is_none(), "the test script installs nmap under CI");
+        eprintln!("skipped: Nmap's nmap-os-db is not installed");
+        return None;
+    };
+    let (db, errors) = os::parse(&text);
+    assert!(errors.is_empty(), "{} lines failed, first: {:?}", errors.len(), errors.first());
+    Some(db)
+}
+
+/// Systems the lab cannot run, each the first reference of its name in Nmap 7.93's database:
+/// desktops, servers, BSDs, a router, an embedded Linux, a printer. Tests and benchmarks
+/// play them with [`Personality::playing`].
+pub const SYSTEMS: [&str; 8] = [
+    "Microsoft Windows 10 1703",
+    "Microsoft Windows Server 2012",
+    "Apple macOS 10.14 (Mojave) (Darwin 18.2.0 - 18.6.0)",
+    "FreeBSD 12.1-RELEASE",
+    "OpenBSD 6.3",
+    "Cisco IOS 15.5",
+    "OpenWrt Backfire 10.03.1 (Linux 2.4.37)",
+    "HP LaserJet 1320 printer",
+];
+
 /// A test's attributes with the values chosen for them.
 type Chosen = BTreeMap<String, String>;
 
@@ -76,6 +103,20 @@ impl Personality {
             started: Instant::now(),
             rng,
         }
+    }
+
+    /// One personality per system of [`SYSTEMS`], each on its address from `first` on, with
+    /// port 22 open; `None` when `db` lacks one of them.
+    pub fn playing(db: &os::OsDb, first: Ipv4Addr) -> Option<Vec<Personality>> {
+        SYSTEMS
+            .iter()
+            .enumerate()
+            .map(|(index, name)| {
+                let reference = db.references.iter().find(|reference| reference.name == *name)?;
+                let addr = Ipv4Addr::from(u32::from(first) + index as u32);
+                Some(Personality::new(addr, &[22], &reference.tests, index as u64 + 1))
+            })
+            .collect()
     }
 
     /// The answer to a packet addressed to this personality, if it gives one.

@@ -33,15 +33,9 @@ pub struct Reference {
     pub line: usize,
 }
 
-/// A `Class vendor | family | generation | device type` line and the CPE names after it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OsClass {
-    pub vendor: String,
-    pub family: String,
-    pub generation: Option<String>,
-    pub device_type: String,
-    pub cpe: Vec<String>,
-}
+/// A `Class vendor | family | generation | device type` line and the CPE names after it: the
+/// model's class, which reports carry as they are.
+pub use model::OsClass;
 
 /// A line the loader could not use.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -97,17 +97,7 @@ fn os_match(found: &Match<'_>) -> OsMatch {
         name: found.reference.name.clone(),
         accuracy: found.accuracy,
         line: found.reference.line,
-        classes: found.reference.classes.iter().map(model_class).collect(),
-    }
-}
-
-fn model_class(class: &crate::db::OsClass) -> model::OsClass {
-    model::OsClass {
-        vendor: class.vendor.clone(),
-        family: class.family.clone(),
-        generation: class.generation.clone(),
-        device_type: class.device_type.clone(),
-        cpe: class.cpe.clone(),
+        classes: found.reference.classes.clone(),
     }
 }
 
@@ -118,7 +108,7 @@ fn classes(found: &[Match<'_>], perfect: usize) -> Vec<OsClassMatch> {
     let mut classes: Vec<OsClassMatch> = Vec::new();
     for found in considered {
         for class in &found.reference.classes {
-            let class = model_class(class);
+            let class = class.clone();
             let known = classes.iter().any(|seen| {
                 (&seen.class.vendor, &seen.class.family, &seen.class.device_type, &seen.class.generation)
                     == (&class.vendor, &class.family, &class.device_type, &class.generation)

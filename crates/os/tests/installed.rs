@@ -1,18 +1,7 @@
 //! Nmap's own nmap-os-db, when this machine has Nmap: every line loads, and an observation built
 //! to satisfy a reference scores it perfectly, and ranks it first.
 
-use os::{accuracy, best_matches, satisfying, OsDb, Tests};
-
-fn installed() -> Option<OsDb> {
-    let Ok(text) = std::fs::read_to_string("/usr/share/nmap/nmap-os-db") else {
-        assert!(std::env::var_os("CI").is_none(), "the test script installs nmap under CI");
-        eprintln!("skipped: Nmap is not installed");
-        return None;
-    };
-    let (db, errors) = os::parse(&text);
-    assert!(errors.is_empty(), "{} lines failed, first: {:?}", errors.len(), errors.first());
-    Some(db)
-}
+use os::{accuracy, best_matches, satisfying, Tests};
 
 fn observation(tests: &Tests) -> Tests {
     let satisfy = |attributes: &Vec<(String, String)>| {
@@ -23,7 +12,7 @@ fn observation(tests: &Tests) -> Tests {
 
 #[test]
 fn every_reference_loads_and_is_matched_perfectly_by_an_observation_that_satisfies_it() {
-    let Some(db) = installed() else { return };
+    let Some(db) = lab::nmap_os_db() else { return };
     assert!(db.references.len() > 5000, "{} references", db.references.len());
     let names: Vec<&str> = db.points.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["SEQ", "OPS", "WIN", "ECN", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "U1", "IE"]);
@@ -38,7 +27,7 @@ fn every_reference_loads_and_is_matched_perfectly_by_an_observation_that_satisfi
 
 #[test]
 fn the_reference_an_observation_was_built_from_ranks_among_the_perfect_matches() {
-    let Some(db) = installed() else { return };
+    let Some(db) = lab::nmap_os_db() else { return };
     for reference in db.references.iter().step_by(401) {
         let matches = best_matches(&db, &observation(&reference.tests), 0.85);
         assert_eq!(matches[0].accuracy, 1.0, "{}", reference.name);

@@ -351,38 +351,19 @@ fn os_one_host(portolan: &str, runs: usize) {
     compare(&lab, "O1: -O of one lab host", &tools, runs, 1, os_verdicts_right);
 }
 
-/// The systems O2's personalities play, each the first reference of its name in Nmap 7.93's
-/// database, on 198.18.0.20 onwards.
-const PERSONALITIES: [&str; 8] = [
-    "Microsoft Windows 10 1703",
-    "Microsoft Windows Server 2012",
-    "Apple macOS 10.14 (Mojave) (Darwin 18.2.0 - 18.6.0)",
-    "FreeBSD 12.1-RELEASE",
-    "OpenBSD 6.3",
-    "Cisco IOS 15.5",
-    "OpenWrt Backfire 10.03.1 (Linux 2.4.37)",
-    "HP LaserJet 1320 printer",
-];
+/// O2's personalities (lab::SYSTEMS) are on 198.18.0.20 onwards.
 const FIRST_PERSONALITY: u8 = 20;
 
 /// O2: OS detection of 256 hosts at once.
 fn os_many_hosts(portolan: &str, runs: usize) {
-    let text = std::fs::read_to_string("/usr/share/nmap/nmap-os-db").expect("Nmap's nmap-os-db (install nmap)");
-    let (db, _) = os::parse(&text);
+    let db = lab::nmap_os_db().expect("Nmap's nmap-os-db (install nmap)");
     let lab = Lab::new().expect("build lab (run as root)");
     lab.any_ip("198.19.1.0/24").expect("AnyIP");
     let _listener = lab.listen_tcp(&[22]).expect("listener");
-    let personalities = PERSONALITIES
-        .iter()
-        .enumerate()
-        .map(|(index, name)| {
-            let reference = db.references.iter().find(|r| r.name == *name).expect("in Nmap's database");
-            let addr = Ipv4Addr::new(198, 18, 0, FIRST_PERSONALITY + index as u8);
-            lab::Personality::new(addr, &[22], &reference.tests, index as u64 + 1)
-        })
-        .collect();
+    let first = Ipv4Addr::new(198, 18, 0, FIRST_PERSONALITY);
+    let personalities = lab::Personality::playing(&db, first).expect("in Nmap's database");
     let _answering = lab.personalities(personalities).expect("personalities");
-    let last = FIRST_PERSONALITY as usize + PERSONALITIES.len() - 1;
+    let last = FIRST_PERSONALITY as usize + lab::SYSTEMS.len() - 1;
     let personas = format!("198.18.0.{FIRST_PERSONALITY}-{last}");
     let common = ["-O", "--osscan-guess", "-n", "-Pn", "-p", "22,23", "198.19.1.0-247", personas.as_str()];
     let tools = [tool("portolan -O", portolan, &common), tool("nmap -O", "nmap", &common)];
@@ -404,7 +385,7 @@ fn os_verdicts_right(output: &str) -> usize {
             let persona = addr.and_then(|addr| {
                 let [a, b, c, d] = addr.octets();
                 let index = d.checked_sub(FIRST_PERSONALITY)?;
-                ((a, b, c) == (198, 18, 0)).then(|| PERSONALITIES.get(usize::from(index))).flatten()
+                ((a, b, c) == (198, 18, 0)).then(|| lab::SYSTEMS.get(usize::from(index))).flatten()
             });
             match persona {
                 Some(name) => best.starts_with(name),
