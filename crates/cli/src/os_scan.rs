@@ -101,6 +101,9 @@ impl OsScan {
     /// Fingerprints the hosts of the batch that are up (IPv4 ones: IPv6 fingerprinting is not
     /// built yet) and writes each one's report in.
     pub(crate) fn detect(&self, hosts: &mut [HostResult], observer: &Discoveries, stop: &AtomicBool) {
+        if hosts.iter().any(|host| host.is_up() && host.target.ipv4().is_none()) {
+            eprintln!("Note: OS detection of IPv6 hosts is not built yet; they are reported without it");
+        }
         let chosen: Vec<(usize, Candidate)> = hosts
             .iter()
             .enumerate()

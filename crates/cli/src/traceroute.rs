@@ -44,6 +44,9 @@ impl Traceroute {
 
     /// Traces every IPv4 host of the batch that is up (but this machine's own addresses).
     pub(crate) fn trace(&self, hosts: &mut [HostResult], observer: &Discoveries, stop: &AtomicBool) {
+        if hosts.iter().any(|host| host.is_up() && host.target.ipv4().is_none()) {
+            eprintln!("Note: traceroute of IPv6 hosts is not built yet; they are reported without it");
+        }
         let mut remote: Vec<(usize, TraceTarget)> = Vec::new();
         for (index, host) in hosts.iter_mut().enumerate() {
             let Some(dst) = host.target.ipv4().filter(|_| host.is_up()) else { continue };
