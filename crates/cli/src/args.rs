@@ -249,6 +249,8 @@ pub struct TimingOptions {
     pub max_rtt_timeout: Option<Duration>,
     pub max_parallelism: Option<usize>,
     pub max_rate: Option<f64>,
+    /// `--max-host-rate`: probes per second to any one host (beyond Nmap).
+    pub max_host_rate: Option<f64>,
     pub min_rate: Option<f64>,
     pub max_hostgroup: Option<usize>,
     pub min_parallelism: Option<usize>,
@@ -332,6 +334,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "max-rtt-timeout",
     "max-parallelism",
     "max-rate",
+    "max-host-rate",
     "min-rate",
     "max-hostgroup",
     "scanflags",
@@ -513,6 +516,7 @@ fn parse_long<I: Iterator<Item = String>>(
         "max-parallelism" => timing.max_parallelism = Some(positive(&option, &value)?),
         "max-hostgroup" => timing.max_hostgroup = Some(positive(&option, &value)?),
         "max-rate" => timing.max_rate = Some(rate(&option, &value)?),
+        "max-host-rate" => timing.max_host_rate = Some(rate(&option, &value)?),
         "min-rate" => timing.min_rate = Some(rate(&option, &value)?),
         "source-port" => options.source.port = Some(number(&option, &value)?),
         "min-parallelism" => options.timing.min_parallelism = Some(positive(&option, &value)?),
@@ -895,6 +899,8 @@ mod tests {
         assert!(options.open_only && options.reason);
         assert_eq!(options.timing.max_rtt_timeout, Some(MS(300)));
         assert_eq!(options.timing.max_retries, Some(2));
+        assert_eq!(scan(&["--max-host-rate", "2.5", "h"]).timing.max_host_rate, Some(2.5));
+        assert!(error(&["--max-host-rate", "0", "h"]).starts_with("invalid value '0' for --max-host-rate"));
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
         if options.timing.max_scan_delay.is_some() {
             return Err(RunError::Usage("--max-scan-delay works with raw-packet scans (e.g. -sS) only so far".into()));
         }
+        if options.timing.max_host_rate.is_some() {
+            return Err(RunError::Usage("--max-host-rate works with raw-packet scans (e.g. -sS) only so far".into()));
+        }
         if options.timing.min_rate.is_some() {
             return Err(RunError::Usage("--min-rate works with raw-packet scans (e.g. -sS) only so far".into()));
         }

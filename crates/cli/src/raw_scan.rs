@@ -55,6 +55,7 @@ pub(crate) fn raw_scan(
         timing: timing(&options.timing),
         max_rate: options.timing.max_rate,
         min_rate: options.timing.min_rate,
+        max_host_rate: options.timing.max_host_rate,
         assume_up: options.assume_up,
         sequential_ports: options.sequential_ports,
         source: options.source.clone(),

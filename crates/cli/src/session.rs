@@ -74,6 +74,12 @@ impl ScanObserver for Discoveries {
         self.progress.probes_settled(settled, total);
     }
 
+    fn busiest_host(&self, probes: u32) {
+        if self.verbose {
+            self.progress.while_hidden(|| println!("Highest rate to one host: {probes} probes in one second"));
+        }
+    }
+
     fn unreachable(&self, addr: IpAddr, error: &std::io::Error) {
         self.progress.while_hidden(|| crate::notes::unreachable(addr, error));
     }

@@ -46,6 +46,8 @@ TIMING AND PERFORMANCE:
   --min-hostgroup/--max-hostgroup <size>: hosts scanned at once at least/at most
   --min-rate <number>: send at least <number> probes per second (raw scans)
   --max-rate <number>: send no more than <number> probes per second
+  --max-host-rate <number>: send any one host no more than <number> probes per second
+      (raw scans; tries again included; -v reports the highest reached)
   <time> is in seconds, or append 'ms', 's', 'm' or 'h' (e.g. 500ms, 30m)
 OUTPUT:
   -oN/-oX/-oG <file>: normal, XML (Nmap's DTD) or grepable output to a file ('-': stdout)

@@ -332,6 +332,13 @@ impl Lab {
         std::fs::write(dir.join("resolv.conf"), text)
     }
 
+    /// A command that runs `program` inside the target namespace.
+    pub fn in_target(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.target]).arg(program);
+        command
+    }
+
     /// A command that runs `program` inside the scanner namespace.
     pub fn in_scanner(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut command = Command::new("ip");

@@ -155,7 +155,9 @@ fn scan_from<T: Technique>(
     });
     close_in_background(sockets);
     worked?;
-    Ok(engine.into_inner().expect("engine lock").into_results())
+    let engine = engine.into_inner().expect("engine lock");
+    observer.busiest_host(engine.busiest_host_second());
+    Ok(engine.into_results())
 }
 
 fn work<T: Technique>(

@@ -35,6 +35,9 @@ pub struct RawConfig {
     pub max_rate: Option<f64>,
     /// `--min-rate`: probes per second at least, even when the window is full.
     pub min_rate: Option<f64>,
+    /// `--max-host-rate`: probes per second to any one host at most, tries again and
+    /// canaries included; the scan goes on with other hosts meanwhile.
+    pub max_host_rate: Option<f64>,
     /// `-Pn`
     pub assume_up: bool,
     /// `-r`: ports in numerical order, each one on every host before the next, instead of a
@@ -220,6 +223,11 @@ struct HostState {
     ports_held: u32,
     unprovable: u8,
     first_probe: Option<Instant>,
+    /// Under `--max-host-rate`: when the host may be sent its next probe.
+    next_send_at: Option<Instant>,
+    /// Probes sent to the host in the current one-second window, and when it began: the rate
+    /// the host actually saw.
+    second: (Instant, u32),
     /// Whether any probe of this host has been answered (by the host, or by a router for
     /// it): its silences may then be losses. And whether the host itself has.
     answered: bool,
@@ -292,6 +300,11 @@ pub struct ProbeEngine<T> {
     sweeps: BinaryHeap<Reverse<(Instant, u32)>>,
     /// Tries to send before new work.
     retry_queue: VecDeque<Try>,
+    /// Under `--max-host-rate`, work whose host had to wait: sent as soon as its host may be
+    /// sent to again, before anything else.
+    deferred: VecDeque<Try>,
+    /// The most probes any one host was sent within one second.
+    busiest_host_second: u32,
     /// Hosts whose canary is to follow the last tries just queued for them (see
     /// [`Self::last_try_queued`]).
     canaries_due: Vec<u32>,
@@ -367,6 +380,8 @@ impl<T: Technique> ProbeEngine<T> {
                 ports_held: 0,
                 unprovable: 0,
                 first_probe: None,
+                next_send_at: None,
+                second: (now, 0),
                 answered: false,
                 heard_itself: false,
                 latest_answered_send: None,
@@ -400,6 +415,8 @@ impl<T: Technique> ProbeEngine<T> {
             host_deadlines: BinaryHeap::new(),
             sweeps: BinaryHeap::new(),
             retry_queue: VecDeque::new(),
+            deferred: VecDeque::new(),
+            busiest_host_second: 0,
             canaries_due: Vec::new(),
             hosts,
             scan_rtt,
@@ -453,6 +470,11 @@ impl<T: Technique> ProbeEngine<T> {
         }
     }
 
+    /// The most probes any one host was sent within a second (`-v` reports it).
+    pub fn busiest_host_second(&self) -> u32 {
+        self.busiest_host_second
+    }
+
     /// The scan delay in force now.
     pub fn scan_delay(&self) -> Duration {
         self.delay.interval()
@@ -463,8 +485,7 @@ impl<T: Technique> ProbeEngine<T> {
         let deadline = self.deadlines.peek().map(|Reverse((at, _))| *at);
         let host_deadline = self.host_deadlines.peek().map(|Reverse((at, _))| *at);
         let sweep = self.sweeps.peek().map(|Reverse((at, _))| *at);
-        let has_work = !self.retry_queue.is_empty() || self.cursor < self.order.len();
-        let pacing = has_work.then(|| self.next_send_slot(now));
+        let pacing = self.work_ready_at(now);
         // A probe leaving the pipe opens a full window, and may be found lost.
         let pipe_exit = self.pipe_exits.peek().map(|Reverse((at, _))| *at);
         [deadline, host_deadline, sweep, pacing, pipe_exit].into_iter().flatten().min()

@@ -3,6 +3,11 @@
 
 use super::*;
 
+/// Work deferred for its host's rate at most: beyond, new slots wait their turn in scan order
+/// rather than being pulled forward, so that one slow host does not sweep the whole order
+/// into memory.
+const MAX_DEFERRED: usize = 4096;
+
 impl<T: Technique> ProbeEngine<T> {
     /// The next probe to send at `now`, if the window, the pacing and the work allow one.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Probe> {
@@ -10,7 +15,7 @@ impl<T: Technique> ProbeEngine<T> {
         if !self.may_send(now) {
             return None;
         }
-        let next = self.next_work()?;
+        let next = self.next_work(now)?;
         if let Some(rate) = &mut self.rate {
             rate.claim(now);
         }
@@ -31,24 +36,59 @@ impl<T: Technique> ProbeEngine<T> {
         (self.probes_sent as f64) < due
     }
 
-    fn next_work(&mut self) -> Option<Try> {
+    fn next_work(&mut self, now: Instant) -> Option<Try> {
         self.queue_due_canaries();
+        if let Some(ready) = self.deferred.iter().position(|deferred| self.host_ready(deferred.slot, now)) {
+            return self.deferred.remove(ready);
+        }
         while let Some(again) = self.retry_queue.pop_front() {
-            if again.canary.is_some() || self.results[again.slot as usize].is_none() {
+            if again.canary.is_none() && self.results[again.slot as usize].is_some() {
+                continue;
+            }
+            if self.host_ready(again.slot, now) {
                 return Some(again);
             }
+            self.deferred.push_back(again);
         }
-        while self.cursor < self.order.len() {
+        while self.cursor < self.order.len() && self.deferred.len() < MAX_DEFERRED {
             let slot = match &self.leads {
                 Some(leads) => self.slot_of(self.order.at(self.cursor) as u32, leads.lead),
                 None => self.order.at(self.cursor),
             };
             self.cursor += 1;
-            if self.results[slot as usize].is_none() {
+            if self.results[slot as usize].is_some() {
+                continue;
+            }
+            if self.host_ready(slot, now) {
                 return Some(Try::first(slot));
             }
+            self.deferred.push_back(Try::first(slot));
         }
         None
+    }
+
+    /// Whether `slot`'s host may be sent a probe at `now` (`--max-host-rate`).
+    fn host_ready(&self, slot: u64, now: Instant) -> bool {
+        self.hosts[self.host_of(slot) as usize].next_send_at.is_none_or(|at| at <= now)
+    }
+
+    /// Whether anything is left to send: tries again, deferred work, new slots.
+    pub(super) fn work_pending(&self) -> bool {
+        !self.retry_queue.is_empty() || !self.deferred.is_empty() || self.cursor < self.order.len()
+    }
+
+    /// When the next probe could leave, if any is left to send: at the pacing's next slot,
+    /// or, when all that is left waits for its host (`--max-host-rate`), when the first such
+    /// host may be sent to.
+    pub(super) fn work_ready_at(&self, now: Instant) -> Option<Instant> {
+        let slot = self.next_send_slot(now);
+        let more_new = self.cursor < self.order.len() && self.deferred.len() < MAX_DEFERRED;
+        if !self.retry_queue.is_empty() || more_new {
+            return Some(slot);
+        }
+        let hosts_free = (self.deferred.iter())
+            .map(|deferred| self.hosts[self.host_of(deferred.slot) as usize].next_send_at.unwrap_or(now));
+        hosts_free.min().map(|free| free.max(slot))
     }
 
     /// Queues the canaries due (see [`Self::last_try_queued`]) behind the tries queued so far.
@@ -71,6 +111,7 @@ impl<T: Technique> ProbeEngine<T> {
         };
         let sending = Sending { order: self.probes_sent, at: now };
         self.probes_sent += 1;
+        self.count_for_host(host, now);
         let state = &mut self.hosts[host as usize];
         state.icmp.sent(now);
         if canary.is_some() {
@@ -103,6 +144,21 @@ impl<T: Technique> ProbeEngine<T> {
         self.in_pipe += 1;
         self.window.sent(now);
         probe
+    }
+
+    /// Counts a probe to `host` against its per-second rate and `--max-host-rate`.
+    fn count_for_host(&mut self, host: u32, now: Instant) {
+        let cap = self.config.max_host_rate.map(|rate| Duration::from_secs_f64(1.0 / rate));
+        let state = &mut self.hosts[host as usize];
+        if let Some(interval) = cap {
+            state.next_send_at = Some(now + interval);
+        }
+        let (began, count) = &mut state.second;
+        if now >= *began + Duration::from_secs(1) {
+            (*began, *count) = (now, 0);
+        }
+        *count += 1;
+        self.busiest_host_second = self.busiest_host_second.max(*count);
     }
 
     /// The UDP canary for `host` (see [`Canary::Udp`]), its cookie in the source port and IP

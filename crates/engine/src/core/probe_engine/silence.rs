@@ -20,7 +20,7 @@ impl<T: Technique> ProbeEngine<T> {
             let sent_at = sent.at;
             self.in_pipe -= 1;
             // At the end of the scan nothing is sent later to overtake the last probes.
-            let tail = self.retry_queue.is_empty() && self.cursor >= self.order.len();
+            let tail = !self.work_pending();
             let host_index = self.host_of(slot);
             self.follow_up(host_index, slot);
             // A host never heard from may be down, and then its silence says nothing of the

@@ -210,6 +210,52 @@ fn max_rate_spaces_the_probes() {
     assert!(times.windows(2).all(|w| w[1] - w[0] >= MS(10)), "probes at least 10 ms apart");
 }
 
+/// The gaps between the probes each host was sent.
+fn gaps_per_host(sim: &Sim<SynScan>) -> Vec<Duration> {
+    let mut last: HashMap<Ipv4Addr, Instant> = HashMap::new();
+    let mut gaps = Vec::new();
+    for (at, probe) in &sim.sent {
+        if let Some(before) = last.insert(probe.dst, *at) {
+            gaps.push(*at - before);
+        }
+    }
+    gaps
+}
+
+#[test]
+fn max_host_rate_spaces_each_hosts_probes_while_other_hosts_go() {
+    let config = RawConfig { max_host_rate: Some(10.0), ..config() };
+    let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 20);
+    let mut sim = syn(config, &targets, &[1, 2, 3, 4, 5]);
+    let took = sim.run(Duration::from_secs(60));
+    assert!(gaps_per_host(&sim).iter().all(|&gap| gap >= MS(100)), "no host sent two probes within 100 ms");
+    assert_eq!(sim.engine.busiest_host_second(), 5, "five probes a host, all within a second");
+    // Five probes per host at 10 a second: some 400 ms, however many hosts go in parallel.
+    assert!(took < MS(700), "{took:?}");
+    assert!(sim.results().iter().all(|host| host.ports.iter().all(|port| port.state == PortState::Closed)));
+}
+
+#[test]
+fn max_host_rate_counts_tries_again() {
+    // Dropped ports draw tries again: each also waits its host's turn.
+    let config = RawConfig { max_host_rate: Some(20.0), ..config() };
+    let mut sim = syn(config, &[HOST], &[1, 2, 3]);
+    sim.set(HOST, 2, Port::Dropped);
+    sim.run(Duration::from_secs(60));
+    assert!(sim.probes_to(HOST, 2).len() >= 2, "the dropped port was tried again");
+    assert!(gaps_per_host(&sim).iter().all(|&gap| gap >= MS(50)), "{:?}", gaps_per_host(&sim));
+    let results = sim.results();
+    assert_eq!(results[0].ports[1].state, PortState::Filtered);
+}
+
+#[test]
+fn without_max_host_rate_a_host_gets_its_probes_back_to_back() {
+    let mut sim = syn(config(), &[HOST], &[1, 2, 3, 4, 5]);
+    sim.run(Duration::from_secs(60));
+    assert!(gaps_per_host(&sim).iter().all(|&gap| gap < MS(1)), "{:?}", gaps_per_host(&sim));
+    assert_eq!(sim.engine.busiest_host_second(), 5);
+}
+
 #[test]
 fn scan_delay_spaces_the_probes() {
     let config = RawConfig { timing: Timing { scan_delay: MS(400), ..Timing::default() }, ..config() };
