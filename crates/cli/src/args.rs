@@ -251,6 +251,8 @@ pub struct TimingOptions {
     pub max_rate: Option<f64>,
     /// `--max-host-rate`: probes per second to any one host (beyond Nmap).
     pub max_host_rate: Option<f64>,
+    /// `--max-sweep-rate`: new hosts per second on any one port (beyond Nmap).
+    pub max_sweep_rate: Option<f64>,
     pub min_rate: Option<f64>,
     pub max_hostgroup: Option<usize>,
     pub min_parallelism: Option<usize>,
@@ -335,6 +337,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "max-parallelism",
     "max-rate",
     "max-host-rate",
+    "max-sweep-rate",
     "min-rate",
     "max-hostgroup",
     "scanflags",
@@ -517,6 +520,7 @@ fn parse_long<I: Iterator<Item = String>>(
         "max-hostgroup" => timing.max_hostgroup = Some(positive(&option, &value)?),
         "max-rate" => timing.max_rate = Some(rate(&option, &value)?),
         "max-host-rate" => timing.max_host_rate = Some(rate(&option, &value)?),
+        "max-sweep-rate" => timing.max_sweep_rate = Some(rate(&option, &value)?),
         "min-rate" => timing.min_rate = Some(rate(&option, &value)?),
         "source-port" => options.source.port = Some(number(&option, &value)?),
         "min-parallelism" => options.timing.min_parallelism = Some(positive(&option, &value)?),
@@ -901,6 +905,8 @@ mod tests {
         assert_eq!(options.timing.max_retries, Some(2));
         assert_eq!(scan(&["--max-host-rate", "2.5", "h"]).timing.max_host_rate, Some(2.5));
         assert!(error(&["--max-host-rate", "0", "h"]).starts_with("invalid value '0' for --max-host-rate"));
+        assert_eq!(scan(&["--max-sweep-rate", "10", "h"]).timing.max_sweep_rate, Some(10.0));
+        assert!(error(&["--max-sweep-rate", "-1", "h"]).starts_with("invalid value '-1' for --max-sweep-rate"));
     }
 
     #[test]

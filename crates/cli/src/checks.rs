@@ -45,11 +45,13 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
         if options.timing.max_scan_delay.is_some() {
             return Err(RunError::Usage("--max-scan-delay works with raw-packet scans (e.g. -sS) only so far".into()));
         }
-        if options.timing.max_host_rate.is_some() {
-            return Err(RunError::Usage("--max-host-rate works with raw-packet scans (e.g. -sS) only so far".into()));
-        }
-        if options.timing.min_rate.is_some() {
-            return Err(RunError::Usage("--min-rate works with raw-packet scans (e.g. -sS) only so far".into()));
+        let raw_only = [
+            ("--max-host-rate", options.timing.max_host_rate),
+            ("--max-sweep-rate", options.timing.max_sweep_rate),
+            ("--min-rate", options.timing.min_rate),
+        ];
+        if let Some((option, _)) = raw_only.iter().find(|(_, value)| value.is_some()) {
+            return Err(RunError::Usage(format!("{option} works with raw-packet scans (e.g. -sS) only so far")));
         }
         if options.scan_flags.is_some() {
             return Err(RunError::Usage(

@@ -56,6 +56,7 @@ pub(crate) fn raw_scan(
         max_rate: options.timing.max_rate,
         min_rate: options.timing.min_rate,
         max_host_rate: options.timing.max_host_rate,
+        max_sweep_rate: options.timing.max_sweep_rate,
         assume_up: options.assume_up,
         sequential_ports: options.sequential_ports,
         source: options.source.clone(),

@@ -69,8 +69,9 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let progress = Progress::new();
     // The bar would be drawn over -v's lines as they come, so it shows without -v only.
     let reporter = progress.report(options.stats_every, !terminal_output(&options), options.verbosity == 0);
-    let observer =
-        Discoveries { verbose: options.verbosity > 0 && terminal_output(&options), progress: progress.clone() };
+    let verbose = options.verbosity > 0 && terminal_output(&options);
+    let capped = options.timing.max_host_rate.is_some() || options.timing.max_sweep_rate.is_some();
+    let observer = Discoveries { verbose, report_peaks: verbose && capped, progress: progress.clone() };
     let (mut scanned, mut up) = (0u64, 0u64);
     let version_scan = options.versions.as_ref().map(|settings| VersionScan::load(&options, settings)).transpose()?;
     let os_scan = options.os.enabled.then(|| OsScan::load(&options)).transpose()?;

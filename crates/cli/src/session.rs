@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use engine::drivers::ScanObserver;
-use engine::{Timing, TimingTemplate};
+use engine::{PeakRates, Timing, TimingTemplate};
 use model::{HostResult, Protocol};
 
 use crate::args::TimingOptions;
@@ -60,6 +60,9 @@ const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 /// `-v` prints each open port the moment it is found, as Nmap does.
 pub(crate) struct Discoveries {
     pub verbose: bool,
+    /// Whether `-v` reports the highest per-host and per-port rates: when a cap on them was
+    /// asked for (Nmap's `-v` output has no such lines).
+    pub report_peaks: bool,
     pub progress: Arc<Progress>,
 }
 
@@ -74,9 +77,12 @@ impl ScanObserver for Discoveries {
         self.progress.probes_settled(settled, total);
     }
 
-    fn busiest_host(&self, probes: u32) {
-        if self.verbose {
-            self.progress.while_hidden(|| println!("Highest rate to one host: {probes} probes in one second"));
+    fn peak_rates(&self, peaks: PeakRates) {
+        if self.report_peaks {
+            self.progress.while_hidden(|| {
+                println!("Highest rate to one host: {} probes in one second", peaks.host_probes);
+                println!("Highest sweep rate on one port: {} new hosts in one second", peaks.port_new_hosts);
+            });
         }
     }
 

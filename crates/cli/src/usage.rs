@@ -48,6 +48,8 @@ TIMING AND PERFORMANCE:
   --max-rate <number>: send no more than <number> probes per second
   --max-host-rate <number>: send any one host no more than <number> probes per second
       (raw scans; tries again included; -v reports the highest reached)
+  --max-sweep-rate <number>: try any one port on no more than <number> new hosts per
+      second (raw scans; -v reports the highest reached)
   <time> is in seconds, or append 'ms', 's', 'm' or 'h' (e.g. 500ms, 30m)
 OUTPUT:
   -oN/-oX/-oG <file>: normal, XML (Nmap's DTD) or grepable output to a file ('-': stdout)

@@ -15,7 +15,7 @@
 pub mod core;
 pub mod drivers;
 
-pub use crate::core::probe_engine::{ProbeEngine, RawConfig, ScanGroup};
+pub use crate::core::probe_engine::{PeakRates, ProbeEngine, RawConfig, ScanGroup};
 pub use crate::core::{
     ArpFound, ArpSweep, CongestionWindow, CookieKey, IcmpLimit, Judgement, LossRate, LostTries, Pacer, Permutation,
     ProbeCookie, RetryAllowance, RttEstimator, Sending, Timing, TimingTemplate,

@@ -25,9 +25,8 @@ pub trait ScanObserver: Send + Sync {
     /// Probes to `addr` could not be sent (no route to it, or a local firewall refusing them):
     /// the scan goes on, and the target is reported as nothing answered, or down.
     fn unreachable(&self, _addr: IpAddr, _error: &io::Error) {}
-    /// A raw-packet scan of a group ended; no host was sent more than `probes` probes within
-    /// one second.
-    fn busiest_host(&self, _probes: u32) {}
+    /// A raw-packet scan of a group ended, having reached at most these rates.
+    fn peak_rates(&self, _peaks: crate::PeakRates) {}
 }
 
 /// Closes sockets on a thread of their own: closing a link-layer socket waits for the

@@ -156,7 +156,7 @@ fn scan_from<T: Technique>(
     close_in_background(sockets);
     worked?;
     let engine = engine.into_inner().expect("engine lock");
-    observer.busiest_host(engine.busiest_host_second());
+    observer.peak_rates(engine.peak_rates());
     Ok(engine.into_results())
 }
 

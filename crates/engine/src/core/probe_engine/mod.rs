@@ -38,6 +38,9 @@ pub struct RawConfig {
     /// `--max-host-rate`: probes per second to any one host at most, tries again and
     /// canaries included; the scan goes on with other hosts meanwhile.
     pub max_host_rate: Option<f64>,
+    /// `--max-sweep-rate`: new hosts per second on any one port at most (the first try of
+    /// each (host, port)), as sweep detectors count them.
+    pub max_sweep_rate: Option<f64>,
     /// `-Pn`
     pub assume_up: bool,
     /// `-r`: ports in numerical order, each one on every host before the next, instead of a
@@ -225,9 +228,8 @@ struct HostState {
     first_probe: Option<Instant>,
     /// Under `--max-host-rate`: when the host may be sent its next probe.
     next_send_at: Option<Instant>,
-    /// Probes sent to the host in the current one-second window, and when it began: the rate
-    /// the host actually saw.
-    second: (Instant, u32),
+    /// Probes sent to the host in the current second: the rate the host actually saw.
+    second: OneSecond,
     /// Whether any probe of this host has been answered (by the host, or by a router for
     /// it): its silences may then be losses. And whether the host itself has.
     answered: bool,
@@ -270,6 +272,47 @@ impl Leads {
     }
 }
 
+/// Events counted in one-second windows, each opened by the first event after the last
+/// one closed: the rate a host or a detector actually saw.
+#[derive(Clone, Copy)]
+struct OneSecond {
+    began: Instant,
+    count: u32,
+}
+
+impl OneSecond {
+    fn starting(now: Instant) -> Self {
+        OneSecond { began: now, count: 0 }
+    }
+
+    /// Counts an event at `now`; returns the count of its window so far.
+    fn count(&mut self, now: Instant) -> u32 {
+        if now >= self.began + Duration::from_secs(1) {
+            *self = OneSecond { began: now, count: 0 };
+        }
+        self.count += 1;
+        self.count
+    }
+}
+
+/// How fast one port reaches new hosts: what sweep detectors count.
+#[derive(Clone, Copy)]
+struct PortSweep {
+    /// Under `--max-sweep-rate`: when the port may reach its next new host.
+    next_at: Option<Instant>,
+    /// First tries on the port in the current second.
+    second: OneSecond,
+}
+
+/// The highest rates a scan reached, each within one second.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeakRates {
+    /// The most probes any one host was sent, tries again included.
+    pub host_probes: u32,
+    /// The most hosts any one port was first tried on.
+    pub port_new_hosts: u32,
+}
+
 pub struct ProbeEngine<T> {
     technique: T,
     config: RawConfig,
@@ -300,11 +343,12 @@ pub struct ProbeEngine<T> {
     sweeps: BinaryHeap<Reverse<(Instant, u32)>>,
     /// Tries to send before new work.
     retry_queue: VecDeque<Try>,
-    /// Under `--max-host-rate`, work whose host had to wait: sent as soon as its host may be
-    /// sent to again, before anything else.
+    /// Per port, in the order of `ports`: how fast it reaches new hosts.
+    sweeps_by_port: Vec<PortSweep>,
+    /// Under `--max-host-rate` or `--max-sweep-rate`, work whose host or port had to wait:
+    /// sent as soon as they may be sent to again, before anything else.
     deferred: VecDeque<Try>,
-    /// The most probes any one host was sent within one second.
-    busiest_host_second: u32,
+    peaks: PeakRates,
     /// Hosts whose canary is to follow the last tries just queued for them (see
     /// [`Self::last_try_queued`]).
     canaries_due: Vec<u32>,
@@ -354,6 +398,7 @@ impl<T: Technique> ProbeEngine<T> {
         now: Instant,
     ) -> Self {
         let ScanGroup { source, targets, ports } = group;
+        let port_count = ports.len();
         let addrs: Vec<Ipv4Addr> = targets.iter().filter_map(Target::ipv4).collect();
         assert_eq!(addrs.len(), targets.len(), "the raw engine scans IPv4 targets only");
         let host_index: HashMap<Ipv4Addr, u32> = addrs.iter().enumerate().map(|(i, &a)| (a, i as u32)).collect();
@@ -381,7 +426,7 @@ impl<T: Technique> ProbeEngine<T> {
                 unprovable: 0,
                 first_probe: None,
                 next_send_at: None,
-                second: (now, 0),
+                second: OneSecond::starting(now),
                 answered: false,
                 heard_itself: false,
                 latest_answered_send: None,
@@ -416,7 +461,8 @@ impl<T: Technique> ProbeEngine<T> {
             sweeps: BinaryHeap::new(),
             retry_queue: VecDeque::new(),
             deferred: VecDeque::new(),
-            busiest_host_second: 0,
+            sweeps_by_port: vec![PortSweep { next_at: None, second: OneSecond::starting(now) }; port_count],
+            peaks: PeakRates::default(),
             canaries_due: Vec::new(),
             hosts,
             scan_rtt,
@@ -470,9 +516,9 @@ impl<T: Technique> ProbeEngine<T> {
         }
     }
 
-    /// The most probes any one host was sent within a second (`-v` reports it).
-    pub fn busiest_host_second(&self) -> u32 {
-        self.busiest_host_second
+    /// The highest per-host and per-port rates the scan reached (`-v` reports them).
+    pub fn peak_rates(&self) -> PeakRates {
+        self.peaks
     }
 
     /// The scan delay in force now.

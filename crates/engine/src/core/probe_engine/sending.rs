@@ -3,9 +3,9 @@
 
 use super::*;
 
-/// Work deferred for its host's rate at most: beyond, new slots wait their turn in scan order
-/// rather than being pulled forward, so that one slow host does not sweep the whole order
-/// into memory.
+/// Work deferred for its host's or its port's rate at most: beyond, new slots wait their
+/// turn in scan order rather than being pulled forward, so that one slow host or port does
+/// not sweep the whole order into memory.
 const MAX_DEFERRED: usize = 4096;
 
 impl<T: Technique> ProbeEngine<T> {
@@ -38,14 +38,14 @@ impl<T: Technique> ProbeEngine<T> {
 
     fn next_work(&mut self, now: Instant) -> Option<Try> {
         self.queue_due_canaries();
-        if let Some(ready) = self.deferred.iter().position(|deferred| self.host_ready(deferred.slot, now)) {
+        if let Some(ready) = self.deferred.iter().position(|deferred| self.may_go(deferred, now)) {
             return self.deferred.remove(ready);
         }
         while let Some(again) = self.retry_queue.pop_front() {
             if again.canary.is_none() && self.results[again.slot as usize].is_some() {
                 continue;
             }
-            if self.host_ready(again.slot, now) {
+            if self.may_go(&again, now) {
                 return Some(again);
             }
             self.deferred.push_back(again);
@@ -59,17 +59,31 @@ impl<T: Technique> ProbeEngine<T> {
             if self.results[slot as usize].is_some() {
                 continue;
             }
-            if self.host_ready(slot, now) {
-                return Some(Try::first(slot));
+            let first = Try::first(slot);
+            if self.may_go(&first, now) {
+                return Some(first);
             }
-            self.deferred.push_back(Try::first(slot));
+            self.deferred.push_back(first);
         }
         None
     }
 
-    /// Whether `slot`'s host may be sent a probe at `now` (`--max-host-rate`).
-    fn host_ready(&self, slot: u64, now: Instant) -> bool {
-        self.hosts[self.host_of(slot) as usize].next_send_at.is_none_or(|at| at <= now)
+    /// Whether `work` may leave at `now`: its host may be sent to (`--max-host-rate`), and
+    /// for a first try, its port may reach a new host (`--max-sweep-rate`).
+    fn may_go(&self, work: &Try, now: Instant) -> bool {
+        self.free_at(work).is_none_or(|at| at <= now)
+    }
+
+    /// When `work` may leave, as far as the per-host and per-port caps go.
+    fn free_at(&self, work: &Try) -> Option<Instant> {
+        let host = self.hosts[self.host_of(work.slot) as usize].next_send_at;
+        let new_host_on_port = work.number == 0 && work.canary.is_none();
+        let port = if new_host_on_port { self.sweeps_by_port[self.port_index_of(work.slot)].next_at } else { None };
+        host.max(port)
+    }
+
+    fn port_index_of(&self, slot: u64) -> usize {
+        (slot % self.ports.len() as u64) as usize
     }
 
     /// Whether anything is left to send: tries again, deferred work, new slots.
@@ -78,17 +92,16 @@ impl<T: Technique> ProbeEngine<T> {
     }
 
     /// When the next probe could leave, if any is left to send: at the pacing's next slot,
-    /// or, when all that is left waits for its host (`--max-host-rate`), when the first such
-    /// host may be sent to.
+    /// or, when all that is left waits for its host or its port (`--max-host-rate`,
+    /// `--max-sweep-rate`), when the first of them frees.
     pub(super) fn work_ready_at(&self, now: Instant) -> Option<Instant> {
         let slot = self.next_send_slot(now);
         let more_new = self.cursor < self.order.len() && self.deferred.len() < MAX_DEFERRED;
         if !self.retry_queue.is_empty() || more_new {
             return Some(slot);
         }
-        let hosts_free = (self.deferred.iter())
-            .map(|deferred| self.hosts[self.host_of(deferred.slot) as usize].next_send_at.unwrap_or(now));
-        hosts_free.min().map(|free| free.max(slot))
+        let free = self.deferred.iter().map(|deferred| self.free_at(deferred).unwrap_or(now));
+        free.min().map(|free| free.max(slot))
     }
 
     /// Queues the canaries due (see [`Self::last_try_queued`]) behind the tries queued so far.
@@ -112,6 +125,9 @@ impl<T: Technique> ProbeEngine<T> {
         let sending = Sending { order: self.probes_sent, at: now };
         self.probes_sent += 1;
         self.count_for_host(host, now);
+        if try_number == 0 && canary.is_none() {
+            self.count_for_port(slot, now);
+        }
         let state = &mut self.hosts[host as usize];
         state.icmp.sent(now);
         if canary.is_some() {
@@ -148,17 +164,23 @@ impl<T: Technique> ProbeEngine<T> {
 
     /// Counts a probe to `host` against its per-second rate and `--max-host-rate`.
     fn count_for_host(&mut self, host: u32, now: Instant) {
-        let cap = self.config.max_host_rate.map(|rate| Duration::from_secs_f64(1.0 / rate));
         let state = &mut self.hosts[host as usize];
-        if let Some(interval) = cap {
-            state.next_send_at = Some(now + interval);
+        if let Some(rate) = self.config.max_host_rate {
+            state.next_send_at = Some(now + Duration::from_secs_f64(1.0 / rate));
         }
-        let (began, count) = &mut state.second;
-        if now >= *began + Duration::from_secs(1) {
-            (*began, *count) = (now, 0);
+        let count = state.second.count(now);
+        self.peaks.host_probes = self.peaks.host_probes.max(count);
+    }
+
+    /// Counts the first try of `slot` against its port's sweep rate and `--max-sweep-rate`.
+    fn count_for_port(&mut self, slot: u64, now: Instant) {
+        let port = self.port_index_of(slot);
+        let sweep = &mut self.sweeps_by_port[port];
+        if let Some(rate) = self.config.max_sweep_rate {
+            sweep.next_at = Some(now + Duration::from_secs_f64(1.0 / rate));
         }
-        *count += 1;
-        self.busiest_host_second = self.busiest_host_second.max(*count);
+        let count = sweep.second.count(now);
+        self.peaks.port_new_hosts = self.peaks.port_new_hosts.max(count);
     }
 
     /// The UDP canary for `host` (see [`Canary::Udp`]), its cookie in the source port and IP
@@ -174,7 +196,7 @@ impl<T: Technique> ProbeEngine<T> {
     /// The packet of try `try_number` of `slot`, sent at `now`.
     fn probe(&self, slot: u64, try_number: u8, now: Instant) -> Probe {
         let dst = self.addrs[self.host_of(slot) as usize];
-        let dst_port = self.ports[(slot % self.ports.len() as u64) as usize];
+        let dst_port = self.ports[self.port_index_of(slot)];
         let cookie = self.key.probe(self.source, dst, dst_port, try_number);
         // Like Linux, a timestamp clock in milliseconds from a random start.
         let elapsed_ms = now.saturating_duration_since(self.started).as_millis() as u32;

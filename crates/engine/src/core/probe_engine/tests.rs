@@ -1,5 +1,7 @@
 //! The SYN scan against the simulated network (see [`super::sim`]).
 
+use std::collections::HashSet;
+
 use probes::{QuotedProbe, SynScan, TcpReply, Unreachable};
 use wire::tcp::{flags, QuotedTcp};
 
@@ -229,7 +231,7 @@ fn max_host_rate_spaces_each_hosts_probes_while_other_hosts_go() {
     let mut sim = syn(config, &targets, &[1, 2, 3, 4, 5]);
     let took = sim.run(Duration::from_secs(60));
     assert!(gaps_per_host(&sim).iter().all(|&gap| gap >= MS(100)), "no host sent two probes within 100 ms");
-    assert_eq!(sim.engine.busiest_host_second(), 5, "five probes a host, all within a second");
+    assert_eq!(sim.engine.peak_rates().host_probes, 5, "five probes a host, all within a second");
     // Five probes per host at 10 a second: some 400 ms, however many hosts go in parallel.
     assert!(took < MS(700), "{took:?}");
     assert!(sim.results().iter().all(|host| host.ports.iter().all(|port| port.state == PortState::Closed)));
@@ -253,7 +255,61 @@ fn without_max_host_rate_a_host_gets_its_probes_back_to_back() {
     let mut sim = syn(config(), &[HOST], &[1, 2, 3, 4, 5]);
     sim.run(Duration::from_secs(60));
     assert!(gaps_per_host(&sim).iter().all(|&gap| gap < MS(1)), "{:?}", gaps_per_host(&sim));
-    assert_eq!(sim.engine.busiest_host_second(), 5);
+    assert_eq!(sim.engine.peak_rates().host_probes, 5);
+}
+
+/// For each port, the gaps between the first probes it was sent to new hosts.
+fn first_try_gaps_per_port(sim: &Sim<SynScan>) -> Vec<Duration> {
+    let mut tried = HashSet::new();
+    let mut last: HashMap<u16, Instant> = HashMap::new();
+    let mut gaps = Vec::new();
+    for (at, probe) in &sim.sent {
+        let port = tcp(probe).dst_port;
+        if tried.insert((probe.dst, port)) {
+            gaps.extend(last.insert(port, *at).map(|before| *at - before));
+        }
+    }
+    gaps
+}
+
+#[test]
+fn max_sweep_rate_spaces_each_ports_new_hosts_while_other_ports_go() {
+    let config = RawConfig { max_sweep_rate: Some(10.0), ..config() };
+    let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 10);
+    let mut sim = syn(config, &targets, &[1, 2, 3]);
+    let took = sim.run(Duration::from_secs(60));
+    let gaps = first_try_gaps_per_port(&sim);
+    assert!(gaps.iter().all(|&gap| gap >= MS(100)), "a port reached two new hosts within 100 ms: {gaps:?}");
+    let peaks = sim.engine.peak_rates();
+    assert!(peaks.port_new_hosts <= 10, "{peaks:?}");
+    // Ten hosts a port at 10 a second: some 900 ms, the three ports in parallel.
+    assert!(took < MS(1300), "{took:?}");
+    assert!(sim.results().iter().all(|host| host.ports.iter().all(|port| port.state == PortState::Closed)));
+}
+
+#[test]
+fn max_sweep_rate_leaves_tries_again_to_the_window() {
+    // Only first tries count as a port reaching a new host: a silent port's tries again go
+    // out at the timeout's pace, not five seconds apart.
+    let config = RawConfig { max_sweep_rate: Some(0.2), ..config() };
+    let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 2);
+    let mut sim = syn(config, &targets, &[80]);
+    sim.set(targets[0], 80, Port::Dropped);
+    sim.run(Duration::from_secs(60));
+    let tries = sim.probes_to(targets[0], 80);
+    assert!(tries.len() >= 2, "the dropped port was tried again");
+    let second_host = sim.probes_to(targets[1], 80)[0].0;
+    assert!(second_host - tries[0].0 >= MS(5000), "the port's second new host waited five seconds");
+    assert!(tries[1].0 < second_host, "the try again did not wait for the sweep cap");
+    assert_eq!(sim.results()[0].ports[0].state, PortState::Filtered);
+}
+
+#[test]
+fn without_caps_the_peaks_count_every_port_and_host() {
+    let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 4);
+    let mut sim = syn(config(), &targets, &[1, 2]);
+    sim.run(Duration::from_secs(60));
+    assert_eq!(sim.engine.peak_rates(), PeakRates { host_probes: 2, port_new_hosts: 4 });
 }
 
 #[test]
