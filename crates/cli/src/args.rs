@@ -111,6 +111,10 @@ pub struct ScanOptions {
     pub targets: Vec<String>,
     pub input_list: Option<PathBuf>,
     pub random_targets: Option<u64>,
+    /// `--seed`: the same random choices each run (-iR's targets, the probe order).
+    pub seed: Option<u64>,
+    /// `--shards I/N`: scan slice I of N of the targets (beyond Nmap).
+    pub shard: Option<targets::Shard>,
     pub exclude: Vec<String>,
     pub exclude_file: Option<PathBuf>,
     pub ports: Option<String>,
@@ -338,6 +342,8 @@ const LONG_WITH_VALUE: &[&str] = &[
     "max-rate",
     "max-host-rate",
     "max-sweep-rate",
+    "seed",
+    "shards",
     "min-rate",
     "max-hostgroup",
     "scanflags",
@@ -494,6 +500,10 @@ fn parse_long<I: Iterator<Item = String>>(
         "oG" | "oM" => options.outputs.push((OutputFormat::Grepable, PathBuf::from(value))),
         "iL" => options.input_list = Some(PathBuf::from(value)),
         "iR" => options.random_targets = Some(number(&option, &value)?),
+        "seed" => options.seed = Some(number(&option, &value)?),
+        "shards" => {
+            options.shard = Some(targets::Shard::parse(&value).map_err(|e| usage(format!("{e} for --shards")))?)
+        }
         "timing" => options.timing.template = Some(timing_template(&value)?),
         // Streaming to standard output, JSON comes a line per result.
         "oJ" if value == "-" => options.outputs.push((OutputFormat::JsonLines, PathBuf::from(value))),
@@ -906,6 +916,12 @@ mod tests {
         assert_eq!(scan(&["--max-host-rate", "2.5", "h"]).timing.max_host_rate, Some(2.5));
         assert!(error(&["--max-host-rate", "0", "h"]).starts_with("invalid value '0' for --max-host-rate"));
         assert_eq!(scan(&["--max-sweep-rate", "10", "h"]).timing.max_sweep_rate, Some(10.0));
+        assert_eq!(scan(&["--seed", "42", "h"]).seed, Some(42));
+        assert_eq!(scan(&["--shards", "1/4", "h"]).shard, targets::Shard::parse("1/4").ok());
+        assert_eq!(
+            error(&["--shards", "4/4", "h"]),
+            "invalid shard '4/4': expected I/N with 0 <= I < N (e.g. 0/4) for --shards"
+        );
         assert!(error(&["--max-sweep-rate", "-1", "h"]).starts_with("invalid value '-1' for --max-sweep-rate"));
     }
 

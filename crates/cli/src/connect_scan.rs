@@ -76,6 +76,7 @@ fn connect_config(options: &ScanOptions) -> ConnectConfig {
         randomize_ports: !options.sequential_ports,
         assume_up: options.assume_up,
         source: options.source.clone(),
+        seed: options.seed,
     }
 }
 

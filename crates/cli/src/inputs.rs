@@ -76,7 +76,7 @@ pub(crate) fn target_specs(options: &ScanOptions) -> Result<Box<dyn Iterator<Ite
     if let Some(path) = &options.input_list {
         specs.extend(parse_target_list(&read_list(path)?).map_err(usage)?);
     }
-    let random = options.random_targets.map(|count| RandomTargets::new(count, rand::rng()));
+    let random = options.random_targets.map(|count| RandomTargets::new(count, engine::order_rng(options.seed)));
     Ok(Box::new(specs.into_iter().chain(random.into_iter().flatten())))
 }
 

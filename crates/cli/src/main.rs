@@ -9,6 +9,7 @@ mod discover;
 mod error;
 mod history;
 mod inputs;
+mod merge;
 mod names;
 mod notes;
 mod os_scan;
@@ -41,6 +42,9 @@ fn main() -> ExitCode {
     if let Some(command @ ("history" | "diff")) = words.first().map(String::as_str) {
         return history_command(command, &words[1..]);
     }
+    if words.first().map(String::as_str) == Some("merge") {
+        return merge_command(&words[1..]);
+    }
     match args::parse(words) {
         Ok(Command::Help) => {
             print!("{}", usage::HELP);
@@ -70,6 +74,17 @@ fn history_command(command: &str, words: &[String]) -> ExitCode {
         Ok(Err(message)) => {
             eprintln!("portolan: {message}");
             ExitCode::from(if command == "diff" { EXIT_DIFF_TROUBLE } else { EXIT_FAILURE })
+        }
+    }
+}
+
+fn merge_command(words: &[String]) -> ExitCode {
+    match merge::parse(words).map(merge::run) {
+        Err(error) => usage_error(&error.0),
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(message)) => {
+            eprintln!("portolan: {message}");
+            ExitCode::from(EXIT_FAILURE)
         }
     }
 }

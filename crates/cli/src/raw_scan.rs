@@ -60,6 +60,7 @@ pub(crate) fn raw_scan(
         assume_up: options.assume_up,
         sequential_ports: options.sequential_ports,
         source: options.source.clone(),
+        seed: options.seed,
     };
     let techniques = RawTechniques {
         tcp: tcp.map(|scan| raw_technique(scan, options.scan_flags)),

@@ -6,7 +6,7 @@ use std::time::Instant;
 use model::{HostResult, HostStatus, ScanSummary, Target};
 use output::{Fanout, JsonLayout, JsonSink, Sink};
 use services::{ServicesTable, TableSource};
-use targets::{Family, SystemResolver, TargetWalk};
+use targets::{Family, Shard, SystemResolver, TargetWalk};
 
 use crate::args::{Ping, ScanOptions, TcpScan};
 use crate::checks::{check_minimums, check_udp, choose_technique};
@@ -30,6 +30,11 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let technique = choose_technique(&options)?;
     check_udp(&options, technique)?;
     let discovery = Discovery::choose(&options, technique)?;
+    if options.shard.is_some() && options.random_targets.is_some() && options.seed.is_none() {
+        return Err(RunError::Usage(
+            "--shards with -iR needs --seed, so that every shard draws the same targets".into(),
+        ));
+    }
     if options.aggressive {
         eprintln!(
             "Note: -A runs OS and version detection and traceroute (-O -sV --traceroute): scripts are not built yet"
@@ -64,6 +69,7 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     let family = if options.ipv6 { Family::V6 } else { Family::V4 };
     let resolver = SystemResolver;
     let walk = TargetWalk::new(specs, family, exclude, &resolver);
+    let walk = options.shard.unwrap_or(Shard::WHOLE).select(walk);
     // A target that cannot be resolved is told and skipped, as Nmap does.
     let targets = walk.filter_map(|item| item.map_err(|problem| eprintln!("{problem}")).ok());
     let progress = Progress::new();

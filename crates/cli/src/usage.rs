@@ -8,6 +8,9 @@ TARGET SPECIFICATION:
   -iR <count>: scan random routable IPv4 addresses (0 = without end)
   --exclude <host1[,host2]...>: never scan these
   --excludefile <file>: never scan the targets listed in a file
+  --shards <I/N>: scan slice I (from 0) of N disjoint slices of the targets; 'portolan
+      merge' joins the slices' XML or JSON files (docs/shards.md)
+  --seed <number>: the same random choices each run (-iR's targets, the probe order)
 HOST DISCOVERY:
   -Pn: treat every target as up (otherwise a host is up when a port answers)
 SCAN TECHNIQUES:
@@ -57,6 +60,7 @@ OUTPUT:
   --ndjson <file>: one JSON object per line, written as results come (see docs/json.md)
   --append-output: add to output files instead of replacing them
   --stylesheet <path/URL>, --webxml, --no-stylesheet: the XSL the XML output names
+  'portolan merge [-o <file>] <file>...': one report from the XML or JSON files of shards
   --save: keep the scan in the history ('portolan history' lists them; 'portolan diff A B'
       shows what changed between two saved scans or XML/JSON files, ours or Nmap's)
   -oA <basename>: normal, XML, grepable and JSON, as <basename>.nmap, .xml, .gnmap, .json

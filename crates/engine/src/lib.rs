@@ -14,12 +14,14 @@
 
 pub mod core;
 pub mod drivers;
+mod seed;
 
 pub use crate::core::probe_engine::{PeakRates, ProbeEngine, RawConfig, ScanGroup};
 pub use crate::core::{
     ArpFound, ArpSweep, CongestionWindow, CookieKey, IcmpLimit, Judgement, LossRate, LostTries, Pacer, Permutation,
     ProbeCookie, RetryAllowance, RttEstimator, Sending, Timing, TimingTemplate,
 };
+pub use crate::seed::{host_seed, order_rng};
 
 /// Where probes leave from, when the user says (`-S`, `-e`, `-g`, `--send-eth`, `--send-ip`);
 /// the routing table decides whatever is left unsaid.

@@ -25,6 +25,7 @@ fn config(assume_up: bool) -> ConnectConfig {
         randomize_ports: true,
         assume_up,
         source: Source::default(),
+        seed: None,
     }
 }
 

@@ -132,7 +132,7 @@ fn from_xml(text: &str) -> Result<ScanRecord, ReadError> {
     }
 }
 
-fn attribute(element: &BytesStart, name: &str) -> Option<String> {
+pub(crate) fn attribute(element: &BytesStart, name: &str) -> Option<String> {
     element
         .attributes()
         .flatten()

@@ -115,7 +115,7 @@ fn finished_at(start: &ScanStart, summary: &ScanSummary) -> jiff::Zoned {
 }
 
 /// "1 IP address (1 host up) scanned in 0.05 seconds", the tail of every format's last line.
-fn totals(summary: &ScanSummary) -> String {
+pub fn totals(summary: &ScanSummary) -> String {
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     format!(
         "{} ({}) scanned in {:.2} seconds",

@@ -11,6 +11,7 @@ mod octets;
 mod ports;
 mod random;
 mod resolve;
+mod shard;
 mod spec;
 mod walk;
 
@@ -20,5 +21,6 @@ pub use octets::{OctetAddrs, OctetRanges};
 pub use ports::{parse_port_list, select_ports, PortSelection, PortSet, PortSpec, PortSpecError};
 pub use random::RandomTargets;
 pub use resolve::{Resolve, SystemResolver};
+pub use shard::{Shard, ShardError};
 pub use spec::{parse_target_list, Family, TargetSpec, TargetSpecError};
 pub use walk::{TargetWalk, WalkProblem};

@@ -146,7 +146,8 @@ fn scan_from<T: Technique>(
     protocols.push(PROTO_ICMP);
     let receivers = sender.receivers(&protocols, key.source_ports())?;
     let sockets = Sockets { sender, receivers, unsendable: Mutex::new(HashSet::new()) };
-    let engine = ProbeEngine::new(technique, config.clone(), group, key, &mut rand::rng(), Instant::now());
+    let engine =
+        ProbeEngine::new(technique, config.clone(), group, key, &mut crate::order_rng(config.seed), Instant::now());
     let engine = Mutex::new(engine);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
     let worked = std::thread::scope(|scope| {

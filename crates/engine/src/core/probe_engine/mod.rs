@@ -47,6 +47,8 @@ pub struct RawConfig {
     /// pseudo-random order over every host and port.
     pub sequential_ports: bool,
     pub source: Source,
+    /// `--seed`: the probe order drawn from this number, the same each run.
+    pub seed: Option<u64>,
 }
 
 /// One probe to send.

@@ -313,6 +313,20 @@ fn without_caps_the_peaks_count_every_port_and_host() {
 }
 
 #[test]
+fn a_seed_repeats_the_probe_order() {
+    let order = |seed| {
+        let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 8).into_iter().map(target).collect();
+        let group = ScanGroup { source: SCANNER, targets, ports: (1..=16).collect() };
+        let now = Instant::now();
+        let mut rng = crate::order_rng(Some(seed));
+        let mut engine = ProbeEngine::new(SynScan, config(), group, CookieKey::new(1, 2), &mut rng, now);
+        std::iter::from_fn(|| engine.poll_transmit(now)).map(|probe| (probe.dst, tcp(&probe).dst_port)).collect::<Vec<_>>()
+    };
+    assert_eq!(order(7), order(7));
+    assert_ne!(order(7), order(8));
+}
+
+#[test]
 fn scan_delay_spaces_the_probes() {
     let config = RawConfig { timing: Timing { scan_delay: MS(400), ..Timing::default() }, ..config() };
     let mut sim = syn(config, &[HOST], &[1, 2, 3]);

@@ -42,6 +42,8 @@ pub struct ConnectConfig {
     pub assume_up: bool,
     /// `-S` and `-e` (a fixed source port would allow one connection at a time).
     pub source: Source,
+    /// `--seed`: each host's port order drawn from this number, the same each run.
+    pub seed: Option<u64>,
 }
 
 /// A connect() failed in a way that says nothing about the target; the scan cannot go on.
@@ -204,7 +206,7 @@ impl ConnectScanner {
         }));
         let mut ports = ports.to_vec();
         if self.config.randomize_ports {
-            ports.shuffle(&mut rand::rng());
+            ports.shuffle(&mut crate::order_rng(crate::host_seed(self.config.seed, addr)));
         }
         let mut waiting: VecDeque<Try> = ports.into_iter().map(|port| Try { port, number: 0, lost: None }).collect();
         let mut scanned = ScannedHost { ports: Vec::with_capacity(waiting.len()), round_trip: None };
