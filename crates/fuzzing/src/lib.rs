@@ -33,6 +33,7 @@ pub const TARGETS: &[(&str, FuzzTarget)] = &[
     ("version_match", version_match),
     ("os_db", os_db),
     ("os_answers", os_answers),
+    ("scan_files", scan_files),
 ];
 
 /// A packet as a reply: read, then judged by every technique, and handed to engines.
@@ -183,4 +184,16 @@ pub fn os_answers(bytes: &[u8]) {
         loss_seen: false,
     };
     let _ = os::observe(&[answers.clone(), answers]);
+}
+
+/// The bytes as scan files (`portolan diff`, `portolan merge`): read as one, and, cut at the
+/// first NUL byte, merged as two shards.
+pub fn scan_files(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let _ = history::read_scan(&text);
+    let (first, second) = text.split_once('\0').unwrap_or((&text, &text));
+    let file = |text: &str| history::ShardFile { name: "fuzz".into(), text: text.into() };
+    if let Ok(merged) = history::merge(&[file(first), file(second)]) {
+        let _ = history::read_scan(&merged);
+    }
 }

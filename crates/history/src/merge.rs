@@ -192,6 +192,9 @@ fn run_stats(totals: &RunTotals) -> String {
 fn read_xml_shard(file: &ShardFile) -> Result<XmlShard<'_>, MergeError> {
     let text = file.text.as_str();
     let malformed = |what| MergeError::Malformed(file.name.clone(), what);
+    // The reader's positions fall between characters in well-formed text, but not always
+    // in text that is not.
+    let slice = |range: std::ops::Range<usize>| text.get(range).ok_or(malformed("broken characters"));
     let mut reader = quick_xml::Reader::from_str(text);
     let mut shard = XmlShard { head: "", scan_info: Vec::new(), hosts: Vec::new(), totals: RunTotals::default() };
     let mut head_end = None;
@@ -216,7 +219,7 @@ fn read_xml_shard(file: &ShardFile) -> Result<XmlShard<'_>, MergeError> {
                             *addr = attribute(element, "addr");
                         }
                     }
-                    "scaninfo" => shard.scan_info.push(&text[before..after]),
+                    "scaninfo" => shard.scan_info.push(slice(before..after)?),
                     "finished" => {
                         let time = attribute(element, "time").and_then(|t| t.parse().ok());
                         let elapsed = attribute(element, "elapsed").and_then(|e| e.parse().ok());
@@ -244,13 +247,13 @@ fn read_xml_shard(file: &ShardFile) -> Result<XmlShard<'_>, MergeError> {
                 depth = depth.saturating_sub(1);
                 if depth == 1 && element.name().into_inner() == "host" {
                     let (start, addr) = host.take().ok_or(malformed("a host ends that did not begin"))?;
-                    shard.hosts.push((addr.unwrap_or_default(), &text[start..after]));
+                    shard.hosts.push((addr.unwrap_or_default(), slice(start..after)?));
                 }
             }
             _ => {}
         }
     }
-    shard.head = &text[..head_end.ok_or(malformed("no hosts and no run statistics: an unfinished file?"))?];
+    shard.head = slice(0..head_end.ok_or(malformed("no hosts and no run statistics: an unfinished file?"))?)?;
     Ok(shard)
 }
 
@@ -307,6 +310,15 @@ mod tests {
         assert_eq!(merged["summary"]["elapsed_seconds"], 2.0);
         assert_eq!(merged["summary"]["finished"], "2026-12-03T10:00:03Z");
         assert_eq!(merged["shards"], 2);
+    }
+
+    #[test]
+    fn a_reader_position_inside_a_character_is_refused_not_sliced() {
+        // Found by the scan_files fuzz target: slicing there panicked.
+        let bytes = include_bytes!("../../../fuzz/regressions/scan_files/xml-position-inside-a-character");
+        let text = String::from_utf8_lossy(bytes);
+        let (first, second) = text.split_once('\0').unwrap_or((&text, &text));
+        assert!(merge(&[file("a", first), file("b", second)]).is_err());
     }
 
     #[test]
