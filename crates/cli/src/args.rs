@@ -145,6 +145,24 @@ pub struct ScanOptions {
     pub traceroute: bool,
     /// `-A`: of Nmap's "-O -sV -sC --traceroute", all but scripts exist so far.
     pub aggressive: bool,
+    /// `--evade-detectors`, `--detector-budgets`, `--dry-run` (beyond Nmap).
+    pub stealth: StealthOptions,
+}
+
+/// The detectors a scan is to stay under, and whether to print the schedule only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StealthOptions {
+    /// Preset detectors by name (`all` for every one).
+    pub detectors: Vec<String>,
+    /// A file of budgets in the presets' format.
+    pub budget_file: Option<PathBuf>,
+    pub dry_run: bool,
+}
+
+impl StealthOptions {
+    pub fn wanted(&self) -> bool {
+        !self.detectors.is_empty() || self.budget_file.is_some()
+    }
 }
 
 /// `-O`'s settings.
@@ -344,6 +362,8 @@ const LONG_WITH_VALUE: &[&str] = &[
     "max-sweep-rate",
     "seed",
     "shards",
+    "evade-detectors",
+    "detector-budgets",
     "min-rate",
     "max-hostgroup",
     "scanflags",
@@ -386,6 +406,7 @@ const LONG_FLAGS: &[&str] = &[
     "osscan-guess",
     "fuzzy",
     "traceroute",
+    "dry-run",
     "verbose",
     "vv",
 ];
@@ -469,6 +490,7 @@ fn parse_long<I: Iterator<Item = String>>(
             "osscan-limit" => options.os.limit = true,
             "osscan-guess" | "fuzzy" => options.os.guess = true,
             "traceroute" => options.traceroute = true,
+            "dry-run" => options.stealth.dry_run = true,
             "verbose" => options.verbosity = options.verbosity.saturating_add(1),
             "vv" => options.verbosity = options.verbosity.saturating_add(2),
             "version" => return Ok(Some(Command::Version)),
@@ -501,6 +523,8 @@ fn parse_long<I: Iterator<Item = String>>(
         "iL" => options.input_list = Some(PathBuf::from(value)),
         "iR" => options.random_targets = Some(number(&option, &value)?),
         "seed" => options.seed = Some(number(&option, &value)?),
+        "evade-detectors" => options.stealth.detectors.extend(value.split(',').map(String::from)),
+        "detector-budgets" => options.stealth.budget_file = Some(PathBuf::from(value)),
         "shards" => {
             options.shard = Some(targets::Shard::parse(&value).map_err(|e| usage(format!("{e} for --shards")))?)
         }
@@ -917,6 +941,9 @@ mod tests {
         assert!(error(&["--max-host-rate", "0", "h"]).starts_with("invalid value '0' for --max-host-rate"));
         assert_eq!(scan(&["--max-sweep-rate", "10", "h"]).timing.max_sweep_rate, Some(10.0));
         assert_eq!(scan(&["--seed", "42", "h"]).seed, Some(42));
+        let stealth = scan(&["--evade-detectors", "psad,zeek", "--detector-budgets", "f", "--dry-run", "h"]).stealth;
+        assert_eq!(stealth.detectors, ["psad", "zeek"]);
+        assert_eq!((stealth.budget_file, stealth.dry_run), (Some(PathBuf::from("f")), true));
         assert_eq!(scan(&["--shards", "1/4", "h"]).shard, targets::Shard::parse("1/4").ok());
         assert_eq!(
             error(&["--shards", "4/4", "h"]),

@@ -20,6 +20,7 @@ mod progress;
 mod raw_scan;
 mod run;
 mod session;
+mod stealth_plan;
 mod traceroute;
 mod usage;
 mod version_scan;

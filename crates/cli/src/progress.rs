@@ -168,7 +168,7 @@ impl Progress {
 }
 
 /// "0:00:12": hours, minutes and seconds, as Nmap prints durations.
-fn clock_duration(duration: Duration) -> String {
+pub(crate) fn clock_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
     format!("{}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
 }

@@ -220,7 +220,7 @@ fn next_group(targets: &mut std::iter::Peekable<impl Iterator<Item = Target>>, s
 }
 
 /// Hosts per raw-engine group: bounded by the slot budget unless `--min-hostgroup` asks for more.
-fn raw_group_size(timing: &TimingOptions, ports: usize) -> usize {
+pub(crate) fn raw_group_size(timing: &TimingOptions, ports: usize) -> usize {
     let by_slots = (RAW_SLOTS_PER_GROUP / ports).max(1);
     let bounded = timing.max_hostgroup.unwrap_or(RAW_DEFAULT_HOSTGROUP).min(by_slots);
     bounded.max(timing.min_hostgroup.unwrap_or(1))

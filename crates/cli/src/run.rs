@@ -21,14 +21,22 @@ use crate::payloads::udp_payloads;
 use crate::progress::Progress;
 use crate::raw_scan::{raw_scan, raw_technique};
 use crate::session::{stop_on_signal, Discoveries, Finished, ScanRun};
+use crate::stealth_plan;
 use crate::traceroute::Traceroute;
 use crate::version_scan::VersionScan;
 
-pub fn run(options: ScanOptions) -> Result<(), RunError> {
+pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
     let started = Instant::now();
     check_minimums(&options.timing)?;
     let technique = choose_technique(&options)?;
     check_udp(&options, technique)?;
+    let services = load_services(&options)?;
+    let ports = scan_ports(&options, &services, technique.is_some())?;
+    let schedule = stealth_plan::schedule(&mut options, technique, &ports)?;
+    if let (Some(schedule), true) = (&schedule, options.stealth.dry_run) {
+        print!("{schedule}");
+        return Ok(());
+    }
     let discovery = Discovery::choose(&options, technique)?;
     if options.shard.is_some() && options.random_targets.is_some() && options.seed.is_none() {
         return Err(RunError::Usage(
@@ -46,8 +54,6 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     if options.verbosity > 0 && options.pings.contains(&Ping::Arp) {
         eprintln!("Note: -PR asks for nothing more: ARP already finds targets on our own Ethernet links");
     }
-    let services = load_services(&options)?;
-    let ports = scan_ports(&options, &services, technique.is_some())?;
     let specs = target_specs(&options)?;
     let exclude = exclusions(&options)?;
     let stop = stop_on_signal()?;
@@ -65,6 +71,9 @@ pub fn run(options: ScanOptions) -> Result<(), RunError> {
     }
     sink.start(&scan_start(&options, technique, &ports)).map_err(write_failed)?;
     announce(&options, &services, technique);
+    if let Some(schedule) = &schedule {
+        tell(&options, schedule);
+    }
 
     let family = if options.ipv6 { Family::V6 } else { Family::V4 };
     let resolver = SystemResolver;
@@ -176,6 +185,16 @@ fn listed(target: Target) -> HostResult {
 }
 
 /// `-v` lines before the scan: what table names the ports, and which techniques run.
+/// Text for the user before the scan: on standard output with the report, or on standard
+/// error when standard output carries a file format.
+fn tell(options: &ScanOptions, text: &str) {
+    if terminal_output(options) {
+        print!("{text}");
+    } else {
+        eprint!("{text}");
+    }
+}
+
 fn announce(options: &ScanOptions, services: &ServicesTable, technique: Option<TcpScan>) {
     if options.verbosity == 0 || !terminal_output(options) {
         return;

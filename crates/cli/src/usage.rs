@@ -53,6 +53,12 @@ TIMING AND PERFORMANCE:
       (raw scans; tries again included; -v reports the highest reached)
   --max-sweep-rate <number>: try any one port on no more than <number> new hosts per
       second (raw scans; -v reports the highest reached)
+STEALTH:
+  --evade-detectors <list>: stay under these detectors' alert thresholds (psad, zeek,
+      sfportscan-low/-medium/-high, et, or all): caps per host, per port and in all,
+      one try again, no host discovery; prints the ETA and what it cannot avoid
+  --detector-budgets <file>: more budgets, in the presets' format (docs/stealth.md)
+  --dry-run: print the stealth schedule and send nothing
   <time> is in seconds, or append 'ms', 's', 'm' or 'h' (e.g. 500ms, 30m)
 OUTPUT:
   -oN/-oX/-oG <file>: normal, XML (Nmap's DTD) or grepable output to a file ('-': stdout)

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod daemons;
+mod detectors;
 mod listener;
 mod netns;
 mod personality;
@@ -21,6 +22,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use daemons::{service_columns, Daemon, Daemons, MAIL_NAME, TLS_NAME, TLS_PORT};
+pub use detectors::{alerts, per_host, Arrival, Counting, SynCapture};
 pub use listener::Listeners;
 pub use personality::{nmap_os_db, Personality, SYSTEMS};
 pub use raw::PERSONALITY_MARK;

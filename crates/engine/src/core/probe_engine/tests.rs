@@ -320,7 +320,9 @@ fn a_seed_repeats_the_probe_order() {
         let now = Instant::now();
         let mut rng = crate::order_rng(Some(seed));
         let mut engine = ProbeEngine::new(SynScan, config(), group, CookieKey::new(1, 2), &mut rng, now);
-        std::iter::from_fn(|| engine.poll_transmit(now)).map(|probe| (probe.dst, tcp(&probe).dst_port)).collect::<Vec<_>>()
+        std::iter::from_fn(|| engine.poll_transmit(now))
+            .map(|probe| (probe.dst, tcp(&probe).dst_port))
+            .collect::<Vec<_>>()
     };
     assert_eq!(order(7), order(7));
     assert_ne!(order(7), order(8));

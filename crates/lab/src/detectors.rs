@@ -1,0 +1,148 @@
+//! What scan detectors would see of a scan: the SYNs that reached the target namespace,
+//! captured with the kernel's timestamps (tcpdump), and models of detectors that count them
+//! in sliding windows, as the strictest reading of each rule (psad, Zeek and sfPortscan count
+//! in windows of their own, which never alert where a sliding window does not).
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, BufRead, BufReader};
+use std::net::Ipv4Addr;
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+
+/// One probe as it arrived: when (seconds, the capture's clock), to which host and port.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Arrival {
+    pub at: f64,
+    pub dst: Ipv4Addr,
+    pub port: u16,
+}
+
+/// What a detector counts from one source within its window, and the count that alerts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Counting {
+    PacketsPerHost,
+    PortsPerHost,
+    HostsPerPort,
+    HostsPerSource,
+}
+
+/// The times at which a detector counting `what` within `window` seconds alerts: each
+/// arrival that brings its count to `threshold` or more.
+pub fn alerts(arrivals: &[Arrival], what: Counting, threshold: usize, window: f64) -> Vec<f64> {
+    let mut sorted = arrivals.to_vec();
+    sorted.sort_by(|a, b| a.at.total_cmp(&b.at));
+    let mut fired = Vec::new();
+    for (index, arrival) in sorted.iter().enumerate() {
+        let recent = sorted[..=index].iter().filter(|earlier| arrival.at - earlier.at < window);
+        let count = match what {
+            Counting::PacketsPerHost => recent.filter(|e| e.dst == arrival.dst).count(),
+            Counting::PortsPerHost => {
+                recent.filter(|e| e.dst == arrival.dst).map(|e| e.port).collect::<HashSet<_>>().len()
+            }
+            Counting::HostsPerPort => {
+                recent.filter(|e| e.port == arrival.port).map(|e| e.dst).collect::<HashSet<_>>().len()
+            }
+            Counting::HostsPerSource => recent.map(|e| e.dst).collect::<HashSet<_>>().len(),
+        };
+        if count >= threshold {
+            fired.push(arrival.at);
+        }
+    }
+    fired
+}
+
+/// tcpdump in a namespace, recording every SYN (without ACK) that arrives.
+pub struct SynCapture {
+    tcpdump: Child,
+    reader: Option<JoinHandle<Vec<Arrival>>>,
+}
+
+impl SynCapture {
+    /// Starts capturing on every interface of `namespace`; returns once tcpdump listens.
+    pub fn start(namespace: &str) -> io::Result<SynCapture> {
+        let filter = "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn";
+        let mut tcpdump = Command::new("ip")
+            .args(["netns", "exec", namespace, "tcpdump", "-i", "any", "-Q", "in", "-n", "-tt", "-l", filter])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let mut errors = BufReader::new(tcpdump.stderr.take().expect("piped"));
+        let mut line = String::new();
+        while !line.contains("listening on") {
+            line.clear();
+            if errors.read_line(&mut line)? == 0 {
+                return Err(io::Error::other("tcpdump ended before it listened"));
+            }
+        }
+        let output = BufReader::new(tcpdump.stdout.take().expect("piped"));
+        let reader =
+            std::thread::spawn(move || output.lines().map_while(Result::ok).filter_map(|l| parse(&l)).collect());
+        Ok(SynCapture { tcpdump, reader: Some(reader) })
+    }
+
+    /// Stops the capture and returns what arrived.
+    pub fn stop(mut self) -> Vec<Arrival> {
+        self.interrupt();
+        self.reader.take().map(|reader| reader.join().unwrap_or_default()).unwrap_or_default()
+    }
+
+    fn interrupt(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.tcpdump.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        let _ = self.tcpdump.wait();
+    }
+}
+
+impl Drop for SynCapture {
+    fn drop(&mut self) {
+        if self.reader.is_some() {
+            self.interrupt();
+        }
+    }
+}
+
+/// "1733268000.123456 lo    In  IP 198.18.0.1.40000 > 198.18.80.5.22: Flags [S], …"
+fn parse(line: &str) -> Option<Arrival> {
+    let mut words = line.split_whitespace();
+    let at = words.next()?.parse().ok()?;
+    let destination = words.skip_while(|w| *w != ">").nth(1)?.trim_end_matches(':');
+    let (addr, port) = destination.rsplit_once('.')?;
+    Some(Arrival { at, dst: addr.parse().ok()?, port: port.parse().ok()? })
+}
+
+/// Arrivals per destination, for messages.
+pub fn per_host(arrivals: &[Arrival]) -> HashMap<Ipv4Addr, usize> {
+    let mut counts = HashMap::new();
+    for arrival in arrivals {
+        *counts.entry(arrival.dst).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(at: f64, host: u8, port: u16) -> Arrival {
+        Arrival { at, dst: Ipv4Addr::new(198, 18, 80, host), port }
+    }
+
+    #[test]
+    fn reads_tcpdumps_lines() {
+        let line =
+            "1764800000.250001 veth0 In  IP 198.18.0.1.40001 > 198.18.80.5.22: Flags [S], seq 1, win 64240, length 0";
+        assert_eq!(parse(line), Some(at(1_764_800_000.250001, 5, 22)));
+        assert_eq!(parse("tcpdump: verbose output suppressed"), None);
+    }
+
+    #[test]
+    fn each_counting_alerts_at_its_threshold_within_its_window() {
+        let scan = [at(0.0, 1, 22), at(0.1, 1, 80), at(0.2, 2, 22), at(0.3, 1, 22), at(5.0, 1, 443)];
+        assert_eq!(alerts(&scan, Counting::PacketsPerHost, 3, 1.0), [0.3]);
+        assert_eq!(alerts(&scan, Counting::PortsPerHost, 3, 1.0), Vec::<f64>::new());
+        assert_eq!(alerts(&scan, Counting::PortsPerHost, 3, 10.0), [5.0]);
+        assert_eq!(alerts(&scan, Counting::HostsPerPort, 2, 1.0), [0.2, 0.3]);
+        assert_eq!(alerts(&scan, Counting::HostsPerSource, 2, 0.15), [0.2, 0.3]);
+        assert_eq!(alerts(&scan, Counting::HostsPerSource, 3, 10.0), Vec::<f64>::new());
+    }
+}
