@@ -17,7 +17,7 @@ use crate::inputs::Ports;
 use crate::outputs::terminal_output;
 use crate::payloads::udp_payloads;
 use crate::phases::Phase;
-use crate::session::{timing, Discoveries, Finished, ScanRun};
+use crate::session::{rate_caps, timing, Discoveries, Finished, ScanRun};
 
 /// The raw engine keeps a verdict per (host, port) of a group and some 170 bytes per host:
 /// groups are sized so that memory stays near 16 MB whatever the scan's size.
@@ -51,12 +51,13 @@ pub(crate) fn raw_scan(
 ) -> Result<Finished, RunError> {
     let ScanRun { ports, discovery, names, runtime, observer, report, stop } = run;
     let mut targets = targets.peekable();
+    let (max_host_rate, max_sweep_rate) = rate_caps(&options.timing);
     let config = RawConfig {
         timing: timing(&options.timing),
         max_rate: options.timing.max_rate,
         min_rate: options.timing.min_rate,
-        max_host_rate: options.timing.max_host_rate,
-        max_sweep_rate: options.timing.max_sweep_rate,
+        max_host_rate,
+        max_sweep_rate,
         assume_up: options.assume_up,
         sequential_ports: options.sequential_ports,
         source: options.source.clone(),

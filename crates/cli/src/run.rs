@@ -20,7 +20,7 @@ use crate::outputs::{normal_options, scan_start, sinks, terminal_output, SharedB
 use crate::payloads::udp_payloads;
 use crate::progress::Progress;
 use crate::raw_scan::{raw_scan, raw_technique};
-use crate::session::{stop_on_signal, Discoveries, Finished, ScanRun};
+use crate::session::{rate_caps, stop_on_signal, Discoveries, Finished, ScanRun};
 use crate::stealth_plan;
 use crate::traceroute::Traceroute;
 use crate::version_scan::VersionScan;
@@ -85,7 +85,7 @@ pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
     // The bar would be drawn over -v's lines as they come, so it shows without -v only.
     let reporter = progress.report(options.stats_every, !terminal_output(&options), options.verbosity == 0);
     let verbose = options.verbosity > 0 && terminal_output(&options);
-    let capped = options.timing.max_host_rate.is_some() || options.timing.max_sweep_rate.is_some();
+    let capped = rate_caps(&options.timing) != (None, None);
     let observer = Discoveries { verbose, report_peaks: verbose && capped, progress: progress.clone() };
     let (mut scanned, mut up) = (0u64, 0u64);
     let version_scan = options.versions.as_ref().map(|settings| VersionScan::load(&options, settings)).transpose()?;

@@ -91,6 +91,28 @@ impl ScanObserver for Discoveries {
     }
 }
 
+/// The per-host and per-port caps in force (`--max-host-rate`, `--max-sweep-rate`), with
+/// those of the scan delay: Nmap's scan delay spaces the probes to each host, and -T0, -T1
+/// and -T2, meant to stay under detectors, space each port's new hosts as much. The caps hold
+/// even where `--min-rate` or `--max-parallelism` let more probes fly at once.
+pub(crate) fn rate_caps(options: &TimingOptions) -> (Option<f64>, Option<f64>) {
+    let delay = timing(options).scan_delay;
+    let delay_rate = (!delay.is_zero()).then(|| 1.0 / delay.as_secs_f64());
+    let sneaky =
+        matches!(options.template, Some(TimingTemplate::Paranoid | TimingTemplate::Sneaky | TimingTemplate::Polite));
+    let host = stricter(options.max_host_rate, delay_rate);
+    let sweep = stricter(options.max_sweep_rate, delay_rate.filter(|_| sneaky));
+    (host, sweep)
+}
+
+/// The lower of two optional rates; either when only one is given.
+pub(crate) fn stricter(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// The template's values with each fine-grained option laid over them.
 pub(crate) fn timing(options: &TimingOptions) -> Timing {
     let mut timing = Timing::template(options.template.unwrap_or(TimingTemplate::Normal));
@@ -132,5 +154,22 @@ mod tests {
     fn min_parallelism_reaches_the_engine_timing() {
         let options = TimingOptions { min_parallelism: Some(64), ..TimingOptions::default() };
         assert_eq!(timing(&options).min_parallelism, Some(64));
+    }
+
+    #[test]
+    fn the_slow_templates_cap_each_host_and_each_ports_sweep_by_their_delay() {
+        let template = |t| TimingOptions { template: Some(t), ..TimingOptions::default() };
+        assert_eq!(rate_caps(&template(TimingTemplate::Paranoid)), (Some(1.0 / 300.0), Some(1.0 / 300.0)));
+        assert_eq!(rate_caps(&template(TimingTemplate::Sneaky)), (Some(1.0 / 15.0), Some(1.0 / 15.0)));
+        assert_eq!(rate_caps(&template(TimingTemplate::Polite)), (Some(2.5), Some(2.5)));
+        assert_eq!(rate_caps(&template(TimingTemplate::Aggressive)), (None, None));
+        // Nmap's --scan-delay is per host; a sweep is not held back by it.
+        let delayed =
+            TimingOptions { scan_delay: Some(std::time::Duration::from_millis(100)), ..TimingOptions::default() };
+        assert_eq!(rate_caps(&delayed), (Some(10.0), None));
+        // The stricter of the user's cap and the template's wins.
+        let both =
+            TimingOptions { max_host_rate: Some(1.0), max_sweep_rate: Some(5.0), ..template(TimingTemplate::Polite) };
+        assert_eq!(rate_caps(&both), (Some(1.0), Some(2.5)));
     }
 }

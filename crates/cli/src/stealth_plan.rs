@@ -13,6 +13,7 @@ use crate::error::RunError;
 use crate::inputs::{exclusions, target_specs, Ports};
 use crate::progress::clock_duration;
 use crate::raw_scan::raw_group_size;
+use crate::session::stricter;
 
 /// The schedule for `options`' detectors, its caps laid over the options (the stricter of
 /// each wins), and the text that tells it; `None` when no detector is named.
@@ -76,10 +77,6 @@ fn count_targets(options: &ScanOptions) -> Result<u64, RunError> {
 /// its probes would spend each host's budget before its ports are probed.
 fn apply(options: &mut ScanOptions, plan: &Plan) {
     let timing = &mut options.timing;
-    let stricter = |user: Option<f64>, planned: Option<f64>| match (user, planned) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
     timing.max_host_rate = stricter(timing.max_host_rate, plan.host_rate);
     timing.max_sweep_rate = stricter(timing.max_sweep_rate, plan.sweep_rate);
     timing.max_rate = stricter(timing.max_rate, plan.rate);
