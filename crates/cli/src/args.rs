@@ -147,6 +147,16 @@ pub struct ScanOptions {
     pub aggressive: bool,
     /// `--evade-detectors`, `--detector-budgets`, `--dry-run` (beyond Nmap).
     pub stealth: StealthOptions,
+    /// Set by `--resume`: where the interrupted scan stopped.
+    pub resumed: Option<Resumed>,
+}
+
+/// An interrupted scan going on (`--resume`): the targets it completed, skipped now, and
+/// its XML and JSON documents as they were, joined with this run's at its end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resumed {
+    pub completed: u64,
+    pub documents: Vec<(PathBuf, String)>,
 }
 
 /// The detectors a scan is to stay under, and whether to print the schedule only.
@@ -295,7 +305,6 @@ const NOT_YET_LONG: &[&str] = &[
     "ttl",
     "spoof-mac",
     "badsum",
-    "resume",
     "iflist",
     "privileged",
     "unprivileged",
@@ -363,6 +372,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "seed",
     "shards",
     "evade-detectors",
+    "resume",
     "detector-budgets",
     "min-rate",
     "max-hostgroup",
@@ -523,6 +533,7 @@ fn parse_long<I: Iterator<Item = String>>(
         "iL" => options.input_list = Some(PathBuf::from(value)),
         "iR" => options.random_targets = Some(number(&option, &value)?),
         "seed" => options.seed = Some(number(&option, &value)?),
+        "resume" => return Err(usage("--resume takes no other options: portolan --resume FILE")),
         "evade-detectors" => options.stealth.detectors.extend(value.split(',').map(String::from)),
         "detector-budgets" => options.stealth.budget_file = Some(PathBuf::from(value)),
         "shards" => {

@@ -18,6 +18,7 @@ mod payloads;
 mod phases;
 mod progress;
 mod raw_scan;
+mod resume;
 mod run;
 mod session;
 mod stealth_plan;
@@ -46,6 +47,12 @@ fn main() -> ExitCode {
     if words.first().map(String::as_str) == Some("merge") {
         return merge_command(&words[1..]);
     }
+    if words.first().map(String::as_str) == Some("--resume") {
+        let [_, file] = &words[..] else {
+            return usage_error("--resume takes no other options: portolan --resume FILE");
+        };
+        return scan(resume::options(std::path::Path::new(file)));
+    }
     match args::parse(words) {
         Ok(Command::Help) => {
             print!("{}", usage::HELP);
@@ -55,15 +62,19 @@ fn main() -> ExitCode {
             println!("portolan version {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Ok(Command::Scan(options)) => match run::run(*options) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error::RunError::Usage(message)) => usage_error(&message),
-            Err(error::RunError::Failed(message)) => {
-                eprintln!("portolan: {message}");
-                ExitCode::from(EXIT_FAILURE)
-            }
-        },
+        Ok(Command::Scan(options)) => scan(Ok(*options)),
         Err(error) => usage_error(&error.0),
+    }
+}
+
+fn scan(options: Result<args::ScanOptions, error::RunError>) -> ExitCode {
+    match options.and_then(run::run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error::RunError::Usage(message)) => usage_error(&message),
+        Err(error::RunError::Failed(message)) => {
+            eprintln!("portolan: {message}");
+            ExitCode::from(EXIT_FAILURE)
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use services::DataDirs;
 use crate::args::{OutputFormat, ScanOptions, Stylesheet, TcpScan};
 use crate::error::RunError;
 use crate::inputs::Ports;
+use crate::resume::is_document;
 
 pub(crate) fn normal_options(options: &ScanOptions) -> NormalOptions {
     NormalOptions {
@@ -39,11 +40,13 @@ pub(crate) fn sinks(options: &ScanOptions) -> Result<Fanout, RunError> {
         let out: Box<dyn Write> = if path == Path::new("-") {
             Box::new(std::io::BufWriter::new(std::io::stdout()))
         } else {
+            // A resumed scan's documents are written anew, then joined with what they held.
+            let append = options.append_output && !(options.resumed.is_some() && is_document(*format));
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .write(true)
-                .append(options.append_output)
-                .truncate(!options.append_output)
+                .append(append)
+                .truncate(!append)
                 .open(path)
                 .map_err(|e| RunError::Failed(format!("cannot write {}: {e}", path.display())))?;
             Box::new(std::io::BufWriter::new(file))
@@ -90,8 +93,10 @@ pub(crate) fn scan_start(options: &ScanOptions, technique: Option<TcpScan>, port
 }
 
 /// The command line as typed, for the output files' headers.
+/// The command line as typed, quoted where a word needs it, so that `--resume` reads it back.
 fn command_line() -> String {
-    std::iter::once("portolan".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ")
+    let words: Vec<String> = std::iter::once("portolan".to_string()).chain(std::env::args().skip(1)).collect();
+    history::join_words(&words)
 }
 
 /// One `scaninfo` per protocol scanned, TCP first.

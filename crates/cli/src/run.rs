@@ -20,6 +20,7 @@ use crate::outputs::{normal_options, scan_start, sinks, terminal_output, SharedB
 use crate::payloads::udp_payloads;
 use crate::progress::Progress;
 use crate::raw_scan::{raw_scan, raw_technique};
+use crate::resume;
 use crate::session::{rate_caps, stop_on_signal, Discoveries, Finished, ScanRun};
 use crate::stealth_plan;
 use crate::traceroute::Traceroute;
@@ -81,6 +82,8 @@ pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
     let walk = options.shard.unwrap_or(Shard::WHOLE).select(walk);
     // A target that cannot be resolved is told and skipped, as Nmap does.
     let targets = walk.filter_map(|item| item.map_err(|problem| eprintln!("{problem}")).ok());
+    let completed = options.resumed.as_ref().map_or(0, |resumed| resumed.completed);
+    let targets = targets.skip(usize::try_from(completed).unwrap_or(usize::MAX));
     let progress = Progress::new();
     // The bar would be drawn over -v's lines as they come, so it shows without -v only.
     let reporter = progress.report(options.stats_every, !terminal_output(&options), options.verbosity == 0);
@@ -140,9 +143,17 @@ pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
     let interrupted = finished == Finished::Interrupted || stop.load(Ordering::Relaxed);
     let summary = ScanSummary { hosts_scanned: scanned, hosts_up: up, elapsed: started.elapsed(), interrupted };
     sink.finish(&summary).map_err(write_failed)?;
+    drop(sink);
+    if let Some(resumed) = &options.resumed {
+        resume::join_documents(resumed)?;
+    }
     if interrupted {
         let hosts = if scanned == 1 { "host" } else { "hosts" };
-        return Err(RunError::Failed(format!("interrupted: the output holds the {scanned} {hosts} completed")));
+        let resume = (options.outputs.iter())
+            .find(|(_, path)| path != std::path::Path::new("-"))
+            .map(|(_, path)| format!("; 'portolan --resume {}' goes on from there", path.display()))
+            .unwrap_or_default();
+        return Err(RunError::Failed(format!("interrupted: the output holds the {scanned} {hosts} completed{resume}")));
     }
     if options.save {
         save_to_history(&options, &saved_document)?;

@@ -202,7 +202,8 @@ fn an_interrupted_scan_leaves_valid_xml_and_json() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr, "portolan: interrupted: the output holds the 1 host completed\n");
+    let resume = format!("'portolan --resume {}' goes on from there", xml.display());
+    assert_eq!(stderr, format!("portolan: interrupted: the output holds the 1 host completed; {resume}\n"));
 
     let text = std::fs::read_to_string(&xml).unwrap();
     assert_eq!(text.matches("<host>").count(), 1);

@@ -160,3 +160,33 @@ fn a_closed_standard_output_ends_the_scan_quietly() {
 
 /// SIGPIPE's number on Linux.
 const SIGPIPE: i32 = 13;
+
+#[test]
+fn resume_comes_alone_and_needs_a_file_that_records_a_scan() {
+    assert_usage_error(
+        &["--resume", "scan.nmap", "-v"],
+        "portolan: --resume takes no other options: portolan --resume FILE",
+    );
+    assert_usage_error(
+        &["-v", "--resume", "scan.nmap"],
+        "portolan: --resume takes no other options: portolan --resume FILE",
+    );
+    let dir = std::env::temp_dir().join(format!("portolan-resume-usage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let unfinished = dir.join("cut.nmap");
+    std::fs::write(
+        &unfinished,
+        "# portolan 0.1.0 scan initiated Thu Dec  3 10:00:00 2026 as: portolan -sT 127.0.0.1\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_portolan")).arg("--resume").arg(&unfinished).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "portolan: cannot resume from {}: malformed scan: no end line: the scan's end was not written\n",
+            unfinished.display()
+        )
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

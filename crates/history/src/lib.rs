@@ -8,9 +8,11 @@
 mod diff;
 mod merge;
 mod read;
+mod resume;
 mod store;
 
 pub use diff::{diff, Change};
-pub use merge::{merge, MergeError, ShardFile};
+pub use merge::{join_resumed, merge, MergeError, ShardFile};
 pub use read::{read_scan, HostPorts, PortLine, ReadError, ScanRecord};
+pub use resume::{join_words, resume_point, split_words, ResumePoint};
 pub use store::{Store, StoreError, StoredScan};

@@ -1,7 +1,7 @@
-//! `portolan merge`: one report from the files of a scan's shards (`--shards I/N`). The
-//! shards scanned disjoint hosts, so merging lists every host of every file, ordered by
-//! address, and adds up the totals; the scan's start (command line, scan types) is the first
-//! file's.
+//! One report from several files of one scan: the shards of `portolan merge` (`--shards
+//! I/N`), or the parts of a scan interrupted and resumed (`--resume`). The parts scanned
+//! disjoint hosts, so joining lists every host of every file and adds up the totals; the
+//! scan's start (command line, scan types) is the first file's.
 
 use std::cmp::Ordering;
 use std::net::IpAddr;
@@ -35,13 +35,33 @@ pub struct ShardFile {
     pub text: String,
 }
 
+/// How the parts of a scan came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parts {
+    /// Side by side: hosts ordered by address, the longest duration, interrupted if any was.
+    Shards,
+    /// One after another: hosts in the order scanned, the durations added, interrupted if the
+    /// last was.
+    Resumed,
+}
+
 /// Merges shards' files, all Nmap-format XML or all portolan JSON documents, into one of the
 /// same format.
 pub fn merge(files: &[ShardFile]) -> Result<String, MergeError> {
+    join(files, Parts::Shards)
+}
+
+/// Joins the documents of an interrupted scan and of its resumptions (`--resume`), in the
+/// order they ran.
+pub fn join_resumed(parts: &[ShardFile]) -> Result<String, MergeError> {
+    join(parts, Parts::Resumed)
+}
+
+fn join(files: &[ShardFile], parts: Parts) -> Result<String, MergeError> {
     let first = files.first().ok_or(MergeError::NoFiles)?;
     match first.text.trim_start().chars().next() {
-        Some('<') => merge_xml(files),
-        Some('{') => merge_json(files),
+        Some('<') => merge_xml(files, parts),
+        Some('{') => merge_json(files, parts),
         _ => Err(MergeError::UnknownFormat(first.name.clone())),
     }
 }
@@ -57,7 +77,7 @@ fn by_address(a: &str, b: &str) -> Ordering {
     }
 }
 
-fn merge_json(files: &[ShardFile]) -> Result<String, MergeError> {
+fn merge_json(files: &[ShardFile], parts: Parts) -> Result<String, MergeError> {
     let documents: Vec<Value> = files
         .iter()
         .map(|file| serde_json::from_str(&file.text).map_err(|e| MergeError::Json(file.name.clone(), e)))
@@ -80,20 +100,27 @@ fn merge_json(files: &[ShardFile]) -> Result<String, MergeError> {
         let summary = &document["summary"];
         let count = |field| summary[field].as_u64().ok_or(malformed("a summary without its totals"));
         let finished = summary["finished"].as_str().ok_or(malformed("a summary without its end"))?;
-        totals.add(&RunTotals {
-            scanned: count("hosts_scanned")?,
-            up: count("hosts_up")?,
-            down: 0,
-            elapsed: summary["elapsed_seconds"].as_f64().ok_or(malformed("a summary without its duration"))?,
-            interrupted: summary["interrupted"].as_bool().unwrap_or(false),
-            // RFC 3339 in UTC, as every portolan document writes it: text order is time order.
-            finished: (0, finished.to_string()),
-        });
+        totals.add(
+            parts,
+            &RunTotals {
+                scanned: count("hosts_scanned")?,
+                up: count("hosts_up")?,
+                down: 0,
+                elapsed: summary["elapsed_seconds"].as_f64().ok_or(malformed("a summary without its duration"))?,
+                interrupted: summary["interrupted"].as_bool().unwrap_or(false),
+                // RFC 3339 in UTC, as every portolan document writes it: text order is time order.
+                finished: (0, finished.to_string()),
+            },
+        );
     }
-    hosts.sort_by(|a, b| by_address(a["address"].as_str().unwrap_or(""), b["address"].as_str().unwrap_or("")));
+    if parts == Parts::Shards {
+        hosts.sort_by(|a, b| by_address(a["address"].as_str().unwrap_or(""), b["address"].as_str().unwrap_or("")));
+    }
     let mut merged = first.clone();
     merged["hosts"] = Value::Array(hosts);
-    merged["shards"] = json!(files.len());
+    if parts == Parts::Shards {
+        merged["shards"] = json!(files.len());
+    }
     merged["summary"] = json!({
         "finished": totals.finished.1,
         "elapsed_seconds": totals.elapsed,
@@ -104,8 +131,8 @@ fn merge_json(files: &[ShardFile]) -> Result<String, MergeError> {
     Ok(format!("{merged}\n"))
 }
 
-/// One file's totals, or their sum over the shards: the hosts added up, the latest end and
-/// the longest duration (shards run side by side).
+/// One file's totals, or their sum over the parts: the hosts added up, the latest end, and
+/// the duration and interruption as the parts ran (see [`Parts`]).
 #[derive(Default)]
 struct RunTotals {
     scanned: u64,
@@ -118,12 +145,20 @@ struct RunTotals {
 }
 
 impl RunTotals {
-    fn add(&mut self, shard: &RunTotals) {
+    fn add(&mut self, parts: Parts, shard: &RunTotals) {
         self.scanned += shard.scanned;
         self.up += shard.up;
         self.down += shard.down;
-        self.elapsed = self.elapsed.max(shard.elapsed);
-        self.interrupted |= shard.interrupted;
+        match parts {
+            Parts::Shards => {
+                self.elapsed = self.elapsed.max(shard.elapsed);
+                self.interrupted |= shard.interrupted;
+            }
+            Parts::Resumed => {
+                self.elapsed += shard.elapsed;
+                self.interrupted = shard.interrupted;
+            }
+        }
         if shard.finished >= self.finished {
             self.finished = shard.finished.clone();
         }
@@ -141,7 +176,7 @@ struct XmlShard<'a> {
     totals: RunTotals,
 }
 
-fn merge_xml(files: &[ShardFile]) -> Result<String, MergeError> {
+fn merge_xml(files: &[ShardFile], parts: Parts) -> Result<String, MergeError> {
     let shards: Vec<XmlShard> = files.iter().map(read_xml_shard).collect::<Result<_, _>>()?;
     let first = &shards[0];
     let mut hosts = Vec::new();
@@ -155,9 +190,11 @@ fn merge_xml(files: &[ShardFile]) -> Result<String, MergeError> {
             ));
         }
         hosts.extend(shard.hosts.iter().cloned());
-        totals.add(&shard.totals);
+        totals.add(parts, &shard.totals);
     }
-    hosts.sort_by(|a, b| by_address(&a.0, &b.0));
+    if parts == Parts::Shards {
+        hosts.sort_by(|a, b| by_address(&a.0, &b.0));
+    }
     let mut merged = String::from(first.head);
     for (_, host) in hosts {
         merged.push_str(host);

@@ -3,7 +3,7 @@
 //! in sliding windows, as the strictest reading of each rule (psad, Zeek and sfPortscan count
 //! in windows of their own, which never alert where a sliding window does not).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader};
 use std::net::Ipv4Addr;
 use std::process::{Child, Command, Stdio};
@@ -27,24 +27,44 @@ pub enum Counting {
 }
 
 /// The times at which a detector counting `what` within `window` seconds alerts: each
-/// arrival that brings its count to `threshold` or more.
+/// arrival that brings its count to `threshold` or more. One pass with the window's counts
+/// kept as arrivals enter and leave it, so a scan of many thousand probes counts quickly.
 pub fn alerts(arrivals: &[Arrival], what: Counting, threshold: usize, window: f64) -> Vec<f64> {
     let mut sorted = arrivals.to_vec();
     sorted.sort_by(|a, b| a.at.total_cmp(&b.at));
+    // What each rule counts: distinct items within a group.
+    let group_and_item = |index: usize, arrival: &Arrival| -> (u64, u64) {
+        let host = u64::from(u32::from(arrival.dst));
+        match what {
+            Counting::PacketsPerHost => (host, index as u64),
+            Counting::PortsPerHost => (host, u64::from(arrival.port)),
+            Counting::HostsPerPort => (u64::from(arrival.port), host),
+            Counting::HostsPerSource => (0, host),
+        }
+    };
+    let mut in_window: HashMap<(u64, u64), usize> = HashMap::new();
+    let mut distinct: HashMap<u64, usize> = HashMap::new();
+    let mut oldest = 0;
     let mut fired = Vec::new();
     for (index, arrival) in sorted.iter().enumerate() {
-        let recent = sorted[..=index].iter().filter(|earlier| arrival.at - earlier.at < window);
-        let count = match what {
-            Counting::PacketsPerHost => recent.filter(|e| e.dst == arrival.dst).count(),
-            Counting::PortsPerHost => {
-                recent.filter(|e| e.dst == arrival.dst).map(|e| e.port).collect::<HashSet<_>>().len()
+        while arrival.at - sorted[oldest].at >= window {
+            let key = group_and_item(oldest, &sorted[oldest]);
+            let count = in_window.get_mut(&key).expect("counted when it entered");
+            *count -= 1;
+            if *count == 0 {
+                in_window.remove(&key);
+                *distinct.get_mut(&key.0).expect("counted when it entered") -= 1;
             }
-            Counting::HostsPerPort => {
-                recent.filter(|e| e.port == arrival.port).map(|e| e.dst).collect::<HashSet<_>>().len()
-            }
-            Counting::HostsPerSource => recent.map(|e| e.dst).collect::<HashSet<_>>().len(),
-        };
-        if count >= threshold {
+            oldest += 1;
+        }
+        let key = group_and_item(index, arrival);
+        let count = in_window.entry(key).or_insert(0);
+        *count += 1;
+        let group = distinct.entry(key.0).or_insert(0);
+        if *count == 1 {
+            *group += 1;
+        }
+        if *group >= threshold {
             fired.push(arrival.at);
         }
     }
@@ -133,6 +153,52 @@ mod tests {
             "1764800000.250001 veth0 In  IP 198.18.0.1.40001 > 198.18.80.5.22: Flags [S], seq 1, win 64240, length 0";
         assert_eq!(parse(line), Some(at(1_764_800_000.250001, 5, 22)));
         assert_eq!(parse("tcpdump: verbose output suppressed"), None);
+    }
+
+    /// Counts each arrival's window afresh: slow, and plainly right.
+    fn alerts_counted_afresh(arrivals: &[Arrival], what: Counting, threshold: usize, window: f64) -> Vec<f64> {
+        use std::collections::HashSet;
+        let mut fired = Vec::new();
+        for (index, arrival) in arrivals.iter().enumerate() {
+            let recent = arrivals[..=index].iter().filter(|earlier| arrival.at - earlier.at < window);
+            let count = match what {
+                Counting::PacketsPerHost => recent.filter(|e| e.dst == arrival.dst).count(),
+                Counting::PortsPerHost => {
+                    recent.filter(|e| e.dst == arrival.dst).map(|e| e.port).collect::<HashSet<_>>().len()
+                }
+                Counting::HostsPerPort => {
+                    recent.filter(|e| e.port == arrival.port).map(|e| e.dst).collect::<HashSet<_>>().len()
+                }
+                Counting::HostsPerSource => recent.map(|e| e.dst).collect::<HashSet<_>>().len(),
+            };
+            if count >= threshold {
+                fired.push(arrival.at);
+            }
+        }
+        fired
+    }
+
+    #[test]
+    fn the_sliding_count_agrees_with_counting_each_window_afresh() {
+        let mut state = 12345u64;
+        let mut next = |n: u64| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let mut at = 0.0;
+        let arrivals: Vec<Arrival> = (0..400)
+            .map(|_| {
+                at += next(100) as f64 / 100.0;
+                Arrival { at, dst: Ipv4Addr::new(198, 18, 80, next(6) as u8), port: next(5) as u16 }
+            })
+            .collect();
+        for what in [Counting::PacketsPerHost, Counting::PortsPerHost, Counting::HostsPerPort, Counting::HostsPerSource]
+        {
+            for (threshold, window) in [(2, 0.5), (3, 2.0), (5, 4.0)] {
+                let expected = alerts_counted_afresh(&arrivals, what, threshold, window);
+                assert_eq!(alerts(&arrivals, what, threshold, window), expected, "{what:?} {threshold} in {window}");
+            }
+        }
     }
 
     #[test]

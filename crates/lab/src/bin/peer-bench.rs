@@ -23,6 +23,10 @@
 //!   o2       -O of 256 hosts: 248 AnyIP hosts of the lab kernel and 8 personalities playing
 //!            other systems (see lab::Personality), vs nmap -O; found = hosts whose best match
 //!            is the system they are
+//!   s1       a /24 of AnyIP hosts x the top 100 ports: which detectors (the stealth presets'
+//!            rules, counted in sliding windows over the SYNs that reach the target) each scan
+//!            trips and when, for nmap -T4/-T2/-T1, portolan, portolan --max-host-rate and the
+//!            stealth schedule; slow scans are cut after a minute
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
 //! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
@@ -95,7 +99,8 @@ fn main() {
         "v2" => version_sweep(&portolan, runs),
         "o1" => os_one_host(&portolan, runs),
         "o2" => os_many_hosts(&portolan, runs),
-        other => panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, d1, d2, v1, v2, o1 or o2"),
+        "s1" => detection(&portolan),
+        other => panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, d1, d2, v1, v2, o1, o2 or s1"),
     }
 }
 
@@ -660,4 +665,83 @@ fn memory(portolan: &str) {
 fn resident_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.split_whitespace().next()?.parse().ok()
+}
+
+/// S1: which detectors each scan trips, and how long into it.
+fn detection(portolan: &str) {
+    const NETWORK: &str = "198.18.90.0/24";
+    let lab = Lab::new().expect("build lab (run as root)");
+    lab.any_ip(NETWORK).expect("AnyIP");
+    let _listeners = lab.listen_tcp(&[22, 80, 443]).expect("listeners");
+    let common = ["-sS", "-n", "--top-ports", "100", NETWORK];
+    let minute = Some(Duration::from_secs(60));
+    let cut = |tool: Tool| Tool { deadline: minute, ..tool };
+    let tools = [
+        tool("nmap -T4", "nmap", &[&["-T4"], &common[..]].concat()),
+        cut(tool("nmap -T2", "nmap", &[&["-T2"], &common[..]].concat())),
+        cut(tool("nmap -T1", "nmap", &[&["-T1"], &common[..]].concat())),
+        tool("portolan", portolan, &common),
+        cut(tool("portolan --max-host-rate 10", portolan, &[&["--max-host-rate", "10"], &common[..]].concat())),
+        cut(tool("portolan --evade-detectors all", portolan, &[&["--evade-detectors", "all"], &common[..]].concat())),
+    ];
+    let budgets = stealth::presets(&["all".into()]).expect("presets");
+    println!("S1: a /24 of lab hosts x the top 100 ports: the first alert of each detector rule (seconds into the scan; - for none)");
+    let rules: Vec<String> = budgets.iter().filter_map(|b| rule_label(b)).collect();
+    println!("{:<32} {:>8} {:>6}  {}", "tool", "time", "SYNs", rules.join("  "));
+    for tool in &tools {
+        let capture = lab::SynCapture::start(lab.target_namespace()).expect("tcpdump in the target");
+        let (elapsed, stdout) = run(&lab, tool);
+        std::thread::sleep(Duration::from_millis(200));
+        let arrivals = capture.stop();
+        let start = arrivals.iter().map(|a| a.at).fold(f64::INFINITY, f64::min);
+        let firsts: Vec<String> = budgets
+            .iter()
+            .filter(|b| rule_label(b).is_some())
+            .map(|budget| match first_alert(&budget.rule, &arrivals) {
+                Some(at) => format!("{:>w$.1}", at - start, w = rule_label(budget).unwrap().len()),
+                None => format!("{:>w$}", "-", w = rule_label(budget).unwrap().len()),
+            })
+            .collect();
+        let cut = if tool.deadline.is_some_and(|d| elapsed >= d) { " (cut)" } else { "" };
+        println!(
+            "{:<32} {:>7.1}s {:>6}  {}{cut}",
+            tool.label,
+            elapsed.as_secs_f64(),
+            arrivals.len(),
+            firsts.join("  ")
+        );
+        if let Some(eta) = stdout.lines().find(|l| l.starts_with("Stealth schedule")) {
+            println!("    {eta}");
+        }
+    }
+}
+
+/// A column name for each counted rule ("zeek:hosts-per-port"); none for probe shapes.
+fn rule_label(budget: &stealth::Budget) -> Option<String> {
+    let rule = match budget.rule {
+        stealth::Rule::PacketsPerHost { .. } => "packets/host",
+        stealth::Rule::PortsPerHost { .. } => "ports/host",
+        stealth::Rule::HostsPerPort { .. } => "hosts/port",
+        stealth::Rule::HostsPerSource { .. } => "hosts",
+        stealth::Rule::AlertPorts(_) => "sig-ports",
+        stealth::Rule::ProbeShape => return None,
+    };
+    Some(format!("{}:{rule}", budget.detector))
+}
+
+/// When a detector counting as `rule` first alerts on `arrivals`.
+fn first_alert(rule: &stealth::Rule, arrivals: &[lab::Arrival]) -> Option<f64> {
+    use lab::Counting;
+    use stealth::Rule;
+    let (what, threshold, window) = match rule {
+        Rule::PacketsPerHost { threshold, window } => (Counting::PacketsPerHost, threshold, window),
+        Rule::PortsPerHost { threshold, window } => (Counting::PortsPerHost, threshold, window),
+        Rule::HostsPerPort { threshold, window } => (Counting::HostsPerPort, threshold, window),
+        Rule::HostsPerSource { threshold, window } => (Counting::HostsPerSource, threshold, window),
+        Rule::AlertPorts(ports) => {
+            return arrivals.iter().filter(|a| ports.contains(&a.port)).map(|a| a.at).reduce(f64::min);
+        }
+        Rule::ProbeShape => return None,
+    };
+    lab::alerts(arrivals, what, *threshold as usize, window.as_secs_f64()).first().copied()
 }

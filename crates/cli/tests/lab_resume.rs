@@ -1,0 +1,107 @@
+//! End-to-end: a scan interrupted (SIGINT) at several points and resumed with `--resume`
+//! from each kind of output file ends with the same files an uninterrupted scan writes, host
+//! for host and port for port, and probes again at most the host group it was in.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use lab::{Lab, SynCapture};
+
+const NETWORK: &str = "198.18.75.0/25";
+const HOSTS: usize = 128;
+const GROUP: usize = 16;
+
+/// The scan: 8 groups of 16 hosts, 2 ports each, at 100 probes a second (some 2.6 s), writing
+/// every format beside `base`.
+fn scan_args(base: &Path) -> Vec<String> {
+    let base = base.display().to_string();
+    [
+        "-sS",
+        "-n",
+        "-Pn",
+        "-p",
+        "22,80",
+        "--max-rate",
+        "100",
+        "--max-hostgroup",
+        &GROUP.to_string(),
+        "-oA",
+        &base,
+        NETWORK,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn record(path: &Path) -> history::ScanRecord {
+    history::read_scan(&std::fs::read_to_string(path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The up hosts a normal-output file reports, over every run appended to it.
+fn normal_hosts(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut hosts: Vec<String> =
+        text.lines().filter_map(|l| l.strip_prefix("portolan scan report for ")).map(String::from).collect();
+    hosts.sort();
+    hosts
+}
+
+#[test]
+fn a_scan_interrupted_anywhere_and_resumed_equals_one_uninterrupted_scan() {
+    if !lab::available() || !has("tcpdump") {
+        return;
+    }
+    let lab = Lab::new().expect("build lab");
+    lab.any_ip(NETWORK).expect("AnyIP");
+    let _listeners = lab.listen_tcp(&[22]).expect("listener");
+    let dir = scratch_dir("resume");
+
+    let whole = dir.join("whole");
+    let args = scan_args(&whole);
+    let output = portolan(&lab, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    // Interrupted early, midway and late; resumed from each kind of file in turn.
+    for (run, (after, resume_from)) in
+        [(400, "nmap"), (1300, "xml"), (2100, "json"), (900, "gnmap")].into_iter().enumerate()
+    {
+        let base = dir.join(format!("part{run}"));
+        let capture = SynCapture::start(lab.target_namespace()).expect("tcpdump");
+        let mut first = Command::new("ip")
+            .args(["netns", "exec", lab.scanner_namespace(), env!("CARGO_BIN_EXE_portolan")])
+            .args(scan_args(&base))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(after));
+        Command::new("kill").args(["-INT", &first.id().to_string()]).status().unwrap();
+        let first = first.wait_with_output().unwrap();
+        let told = String::from_utf8_lossy(&first.stderr);
+        assert!(told.contains("portolan --resume"), "the interruption says how to go on: {told}");
+
+        let file = format!("{}.{resume_from}", base.display());
+        let resumed = portolan(&lab, &["--resume", &file]);
+        assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+        std::thread::sleep(Duration::from_millis(200));
+        let probes = capture.stop().len();
+        assert!(probes <= 2 * (HOSTS + GROUP), "run {run}: {probes} SYNs: finished groups were probed again");
+
+        for format in ["xml", "json"] {
+            let one = record(&dir.join(format!("whole.{format}")));
+            let parts = record(&dir.join(format!("part{run}.{format}")));
+            assert_eq!(one.hosts.len(), HOSTS);
+            assert_eq!(
+                one, parts,
+                "run {run} (interrupted after {after} ms, resumed from .{resume_from}): {format} differs"
+            );
+        }
+        assert_valid_against_nmap_dtd(&dir.join(format!("part{run}.xml")));
+        assert_matches_json_schema(&dir.join(format!("part{run}.json")), false);
+        assert_eq!(normal_hosts(&dir.join(format!("part{run}.nmap"))), normal_hosts(&dir.join("whole.nmap")));
+    }
+}
