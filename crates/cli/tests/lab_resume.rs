@@ -71,7 +71,7 @@ fn a_scan_interrupted_anywhere_and_resumed_equals_one_uninterrupted_scan() {
     {
         let base = dir.join(format!("part{run}"));
         let capture = SynCapture::start(lab.target_namespace()).expect("tcpdump");
-        let mut first = Command::new("ip")
+        let first = Command::new("ip")
             .args(["netns", "exec", lab.scanner_namespace(), env!("CARGO_BIN_EXE_portolan")])
             .args(scan_args(&base))
             .stdout(Stdio::null())

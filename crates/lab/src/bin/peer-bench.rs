@@ -686,7 +686,7 @@ fn detection(portolan: &str) {
     ];
     let budgets = stealth::presets(&["all".into()]).expect("presets");
     println!("S1: a /24 of lab hosts x the top 100 ports: the first alert of each detector rule (seconds into the scan; - for none)");
-    let rules: Vec<String> = budgets.iter().filter_map(|b| rule_label(b)).collect();
+    let rules: Vec<String> = budgets.iter().filter_map(rule_label).collect();
     println!("{:<32} {:>8} {:>6}  {}", "tool", "time", "SYNs", rules.join("  "));
     for tool in &tools {
         let capture = lab::SynCapture::start(lab.target_namespace()).expect("tcpdump in the target");
