@@ -142,16 +142,16 @@ fn apply(port: &mut PortResult, outcome: Outcome) {
     }
     match outcome {
         Outcome::Unrecognized(fingerprint) => {
-            port.detail = Some(ServiceDetail {
+            port.detail = Some(Box::new(ServiceDetail {
                 confidence: TABLE_CONFIDENCE,
                 fingerprint: Some(fingerprint.text()),
                 ..ServiceDetail::default()
-            })
+            }))
         }
         outcome => {
             if let Some((service, detail)) = outcome.into_service() {
                 port.service = Some(service);
-                port.detail = Some(detail);
+                port.detail = Some(Box::new(detail));
             }
         }
     }

@@ -168,9 +168,10 @@ pub struct PortResult {
     /// The service name: from the services table (Nmap's `method="table"`), or what version
     /// detection found (then `detail` says more).
     pub service: Option<String>,
-    /// What version detection (`-sV`) learned, when it ran on this port.
+    /// What version detection (`-sV`) learned, when it ran on this port. Boxed: most ports
+    /// have none, and a scan of many hosts holds a result for every port it probed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<ServiceDetail>,
+    pub detail: Option<Box<ServiceDetail>>,
 }
 
 /// What version detection learned about a port's service (Nmap's `<service>` attributes).

@@ -68,7 +68,8 @@ impl<W: Write> Sink for GrepableSink<W> {
 fn port_field(port: &PortResult) -> String {
     let service = port.service.as_deref().unwrap_or_default();
     // The version field is the VERSION column, with the field separators it must not hold.
-    let version = port.detail.as_ref().map(ServiceDetail::version_column).unwrap_or_default().replace(['/', ','], "|");
+    let version =
+        port.detail.as_deref().map(ServiceDetail::version_column).unwrap_or_default().replace(['/', ','], "|");
     format!("{}/{}/{}//{service}//{version}/", port.port, port.state, port.protocol)
 }
 

@@ -252,7 +252,7 @@ fn port_record(port: &PortResult) -> Port<'_> {
         reason_ttl: port.reason_ttl,
         reason_ip: port.reason_ip,
         service: port.service.as_deref(),
-        version: port.detail.as_ref(),
+        version: port.detail.as_deref(),
     }
 }
 

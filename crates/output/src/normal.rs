@@ -241,7 +241,7 @@ fn port_table(ports: &[&PortResult], with_reason: bool) -> String {
             row.push(reason_text(port));
         }
         if with_version {
-            row.push(port.detail.as_ref().map(ServiceDetail::version_column).unwrap_or_default());
+            row.push(port.detail.as_deref().map(ServiceDetail::version_column).unwrap_or_default());
         }
         rows.push(row);
     }
@@ -252,7 +252,7 @@ fn port_table(ports: &[&PortResult], with_reason: bool) -> String {
     for (port, line) in ports.iter().zip(lines) {
         text += line;
         text.push('\n');
-        if let Some(tls) = port.detail.as_ref().and_then(|detail| detail.tls.as_ref()) {
+        if let Some(tls) = port.detail.as_deref().and_then(|detail| detail.tls.as_ref()) {
             text += &tls_block(tls);
         }
     }
@@ -276,7 +276,7 @@ fn tls_block(tls: &TlsDetail) -> String {
 /// only the services table names the port.
 fn service_cell(port: &PortResult) -> String {
     let name = port.service.clone().unwrap_or_else(|| "unknown".into());
-    match &port.detail {
+    match port.detail.as_deref() {
         Some(detail) if detail.fingerprint.is_some() => format!("{name}?"),
         Some(ServiceDetail { tunnel: Some(tunnel), .. }) => format!("{tunnel}/{name}"),
         _ => name,
@@ -286,7 +286,7 @@ fn service_cell(port: &PortResult) -> String {
 /// "Service Info: Host: mail.lab; OS: Linux; CPE: cpe:/o:linux:linux_kernel": what the ports'
 /// services said about the host, each value once; empty when they said nothing.
 fn service_info_line(ports: &[&PortResult]) -> String {
-    let details: Vec<&ServiceDetail> = ports.iter().filter_map(|port| port.detail.as_ref()).collect();
+    let details: Vec<&ServiceDetail> = ports.iter().filter_map(|port| port.detail.as_deref()).collect();
     let distinct = |field: fn(&ServiceDetail) -> Option<&String>| {
         let mut values: Vec<&str> = details.iter().filter_map(|detail| field(detail)).map(String::as_str).collect();
         values.sort_unstable();
@@ -320,7 +320,7 @@ fn service_info_line(ports: &[&PortResult]) -> String {
 /// The fingerprints of services that answered but matched no rule, for submission.
 fn unrecognized_services(ports: &[&PortResult]) -> String {
     let fingerprints: Vec<&str> =
-        ports.iter().filter_map(|port| port.detail.as_ref()?.fingerprint.as_deref()).collect();
+        ports.iter().filter_map(|port| port.detail.as_deref()?.fingerprint.as_deref()).collect();
     match fingerprints.len() {
         0 => String::new(),
         count => {

@@ -159,9 +159,9 @@ impl<W: Write> Drop for XmlSink<W> {
 }
 
 fn port_element(port: &PortResult) -> String {
-    let service = port.service.as_deref().map(|name| service_element(name, port.detail.as_ref())).unwrap_or_default();
+    let service = port.service.as_deref().map(|name| service_element(name, port.detail.as_deref())).unwrap_or_default();
     let reason_ip = port.reason_ip.map(|ip| format!(" reason_ip=\"{ip}\"")).unwrap_or_default();
-    let tls = port.detail.as_ref().and_then(|detail| detail.tls.as_ref()).map(tls_script).unwrap_or_default();
+    let tls = port.detail.as_deref().and_then(|detail| detail.tls.as_ref()).map(tls_script).unwrap_or_default();
     format!(
         "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"{}\"{reason_ip}/>{service}{tls}</port>",
         port.protocol,

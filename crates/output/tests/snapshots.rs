@@ -109,8 +109,8 @@ fn version_scanned_ports() -> Vec<PortResult> {
         fingerprint: Some(r#"SF-Port9999-TCP:V=portolan-0.1.0%r(NULL,7,"hello\r\n")"#.into()),
         ..ServiceDetail::default()
     };
-    let probed = |number, name: &str, detail| PortResult {
-        detail: Some(detail),
+    let probed = |number, name: &str, detail: ServiceDetail| PortResult {
+        detail: Some(Box::new(detail)),
         ..port(number, PortState::Open, Reason::SynAck, Some(64), Some(name))
     };
     let https = ServiceDetail {
