@@ -3,12 +3,9 @@
 //! hosts peaked at 97 MB when a group was 65,536 hosts and each port result held its
 //! version detail inline.)
 
-mod common;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::*;
 use lab::Lab;
 
 /// The most resident memory `pid` had while it ran, sampled every 10 ms.
