@@ -92,7 +92,6 @@ pub(crate) fn scan_start(options: &ScanOptions, technique: Option<TcpScan>, port
     }
 }
 
-/// The command line as typed, for the output files' headers.
 /// The command line as typed, quoted where a word needs it, so that `--resume` reads it back.
 fn command_line() -> String {
     let words: Vec<String> = std::iter::once("portolan".to_string()).chain(std::env::args().skip(1)).collect();

@@ -31,6 +31,11 @@ pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
     check_minimums(&options.timing)?;
     let technique = choose_technique(&options)?;
     check_udp(&options, technique)?;
+    if options.shard.is_some() && options.random_targets.is_some() && options.seed.is_none() {
+        return Err(RunError::Usage(
+            "--shards with -iR needs --seed, so that every shard draws the same targets".into(),
+        ));
+    }
     let services = load_services(&options)?;
     let ports = scan_ports(&options, &services, technique.is_some())?;
     let schedule = stealth_plan::schedule(&mut options, technique, &ports)?;
@@ -39,11 +44,6 @@ pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
         return Ok(());
     }
     let discovery = Discovery::choose(&options, technique)?;
-    if options.shard.is_some() && options.random_targets.is_some() && options.seed.is_none() {
-        return Err(RunError::Usage(
-            "--shards with -iR needs --seed, so that every shard draws the same targets".into(),
-        ));
-    }
     if options.aggressive {
         eprintln!(
             "Note: -A runs OS and version detection and traceroute (-O -sV --traceroute): scripts are not built yet"

@@ -190,3 +190,15 @@ fn resume_comes_alone_and_needs_a_file_that_records_a_scan() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn shards_of_random_targets_need_a_seed() {
+    assert_usage_error(
+        &["--shards", "0/2", "-iR", "10"],
+        "portolan: --shards with -iR needs --seed, so that every shard draws the same targets",
+    );
+    assert_usage_error(
+        &["--shards", "2/2", "127.0.0.1"],
+        "portolan: invalid shard '2/2': expected I/N with 0 <= I < N (e.g. 0/4) for --shards",
+    );
+}

@@ -228,7 +228,8 @@ struct HostState {
     ports_held: u32,
     unprovable: u8,
     first_probe: Option<Instant>,
-    /// Under `--max-host-rate`: when the host may be sent its next probe.
+    /// Under a per-host cap (`--max-host-rate`, a scan delay): when the host may be sent its
+    /// next probe.
     next_send_at: Option<Instant>,
     /// Probes sent to the host in the current second: the rate the host actually saw.
     second: OneSecond,
