@@ -285,6 +285,8 @@ pub struct TimingOptions {
     pub max_host_rate: Option<f64>,
     /// `--max-sweep-rate`: new hosts per second on any one port (beyond Nmap).
     pub max_sweep_rate: Option<f64>,
+    /// Probes per second from any one source address: set by the stealth schedule.
+    pub max_source_rate: Option<f64>,
     pub min_rate: Option<f64>,
     pub max_hostgroup: Option<usize>,
     pub min_parallelism: Option<usize>,
@@ -680,8 +682,7 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
             'i' => return input_option(rest, arg, tokens, options).map(|()| None),
             'S' => {
                 let value = tokens.value("-S", attached)?;
-                let addr = value.parse().map_err(|_| usage(format!("invalid source address '{value}' for -S")))?;
-                options.source.addr = Some(addr);
+                source_addresses(&value, &mut options.source)?;
                 return Ok(None);
             }
             'e' => {
@@ -829,6 +830,26 @@ fn input_option<I: Iterator<Item = String>>(
         "R" => options.random_targets = Some(number("-iR", &tokens.value("-iR", None)?)?),
         _ => return Err(usage(format!("unrecognized option '{arg}'"))),
     }
+    Ok(())
+}
+
+/// `-S address`, or beyond Nmap `-S a,b,…`: raw port scans send from each (IPv4).
+fn source_addresses(value: &str, source: &mut engine::Source) -> Result<(), UsageError> {
+    let addrs: Vec<std::net::IpAddr> = value
+        .split(',')
+        .map(|addr| addr.parse().map_err(|_| usage(format!("invalid source address '{addr}' for -S"))))
+        .collect::<Result<_, _>>()?;
+    if addrs.iter().collect::<std::collections::HashSet<_>>().len() < addrs.len() {
+        return Err(usage(format!("-S lists an address twice: '{value}'")));
+    }
+    let (first, more) = addrs.split_first().expect("split gives one item at least");
+    source.addr = Some(*first);
+    source.more_addrs = (more.iter())
+        .map(|addr| match addr {
+            std::net::IpAddr::V4(v4) => Ok(*v4),
+            std::net::IpAddr::V6(v6) => Err(usage(format!("-S lists IPv4 addresses only so far: '{v6}'"))),
+        })
+        .collect::<Result<_, _>>()?;
     Ok(())
 }
 
@@ -1044,6 +1065,14 @@ mod tests {
         assert_eq!(options.source.port, Some(53));
         assert_eq!(scan(&["--source-port", "88", "h"]).source.port, Some(88));
         assert_eq!(error(&["-S", "nowhere"]), "invalid source address 'nowhere' for -S");
+        let several = scan(&["-S", "198.18.0.1,198.18.0.11,198.18.0.12", "h"]).source;
+        assert_eq!(several.addr, Some("198.18.0.1".parse().unwrap()));
+        assert_eq!(
+            several.more_addrs,
+            ["198.18.0.11".parse::<std::net::Ipv4Addr>().unwrap(), "198.18.0.12".parse().unwrap()]
+        );
+        assert_eq!(error(&["-S", "198.18.0.1,x", "h"]), "invalid source address 'x' for -S");
+        assert_eq!(error(&["-S", "198.18.0.1,198.18.0.1", "h"]), "-S lists an address twice: '198.18.0.1,198.18.0.1'");
         assert_eq!(error(&["-g", "70000"]), "invalid value '70000' for -g: expected a whole number");
     }
 

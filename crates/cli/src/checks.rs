@@ -42,6 +42,11 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
         if options.source.port.is_some() {
             return Err(RunError::Usage("-g/--source-port works with raw-packet scans (e.g. -sS) only".into()));
         }
+        if !options.source.more_addrs.is_empty() {
+            return Err(RunError::Usage(
+                "-S with several addresses works with raw-packet scans (e.g. -sS) only".into(),
+            ));
+        }
         if options.timing.max_scan_delay.is_some() {
             return Err(RunError::Usage("--max-scan-delay works with raw-packet scans (e.g. -sS) only so far".into()));
         }

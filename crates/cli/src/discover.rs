@@ -106,7 +106,12 @@ impl Discovery {
         let elsewhere: Vec<Target> =
             (0..group.len()).filter(|&i| routes[i].is_none()).map(|i| group[i].clone()).collect();
         let by_ip = match ip {
-            Some(ip) => drivers::raw::run(ip.clone(), config.clone(), elsewhere, ip.indices(), &PingObserver, stop)?,
+            Some(ip) => {
+                // Discovery asks each host from one address: its leads are per host.
+                let mut config = config.clone();
+                config.source.more_addrs.clear();
+                drivers::raw::run(ip.clone(), config, elsewhere, ip.indices(), &PingObserver, stop)?
+            }
             None => elsewhere.into_iter().map(assumed_up).collect(),
         };
         let mut by_ip = by_ip.into_iter();

@@ -60,6 +60,7 @@ pub(crate) fn raw_scan(
         min_rate: options.timing.min_rate,
         max_host_rate,
         max_sweep_rate,
+        max_source_rate: options.timing.max_source_rate,
         assume_up: options.assume_up,
         sequential_ports: options.sequential_ports,
         source: options.source.clone(),

@@ -38,12 +38,13 @@ pub(crate) fn schedule(
     let probed: Vec<u16> = ports.tcp.iter().chain(&ports.udp).copied().collect();
     let group_hosts = raw_group_size(&options.timing, probed.len()) as u64;
     let plain_syn = matches!(technique, None | Some(TcpScan::Syn)) && options.scan_flags.is_none();
-    let mut plan = plan(&budgets, &ScanShape { hosts, group_hosts, ports: &probed, plain_syn });
+    let sources = 1 + options.source.more_addrs.len() as u64;
+    let mut plan = plan(&budgets, &ScanShape { hosts, group_hosts, sources, ports: &probed, plain_syn });
     if options.versions.is_some() || options.os.enabled || options.traceroute {
         plan.unavoidable.push("-sV, -O and --traceroute send their probes outside the schedule".into());
     }
     apply(options, &plan);
-    Ok(Some(describe(&budgets, &plan, hosts, probed.len())))
+    Ok(Some(describe(&budgets, &plan, hosts, probed.len(), sources)))
 }
 
 fn budgets(options: &ScanOptions) -> Result<Vec<Budget>, RunError> {
@@ -79,13 +80,13 @@ fn apply(options: &mut ScanOptions, plan: &Plan) {
     let timing = &mut options.timing;
     timing.max_host_rate = stricter(timing.max_host_rate, plan.host_rate);
     timing.max_sweep_rate = stricter(timing.max_sweep_rate, plan.sweep_rate);
-    timing.max_rate = stricter(timing.max_rate, plan.rate);
+    timing.max_source_rate = stricter(timing.max_source_rate, plan.rate);
     timing.max_retries =
         Some(timing.max_retries.map_or(u32::from(plan.max_retries), |n| n.min(u32::from(plan.max_retries))));
     options.assume_up = true;
 }
 
-fn describe(budgets: &[Budget], plan: &Plan, hosts: u64, ports: usize) -> String {
+fn describe(budgets: &[Budget], plan: &Plan, hosts: u64, ports: usize, sources: u64) -> String {
     let mut detectors: Vec<&str> = Vec::new();
     for budget in budgets {
         if !detectors.contains(&budget.detector.as_str()) {
@@ -101,10 +102,12 @@ fn describe(budgets: &[Budget], plan: &Plan, hosts: u64, ports: usize) -> String
     .into_iter()
     .flatten()
     .collect();
+    let from = if sources == 1 { "one source address".to_string() } else { format!("{sources} source addresses") };
     let mut text = format!(
-        "Stealth schedule for {} ({hosts} hosts x {ports} ports): {}; at most one try again; no host discovery (-Pn)\n",
+        "Stealth schedule for {} ({hosts} hosts x {ports} ports, {from}): {}{}; at most one try again; no host discovery (-Pn)\n",
         detectors.join(", "),
         if caps.is_empty() { "no caps needed".to_string() } else { caps.join(", ") },
+        if sources > 1 && !caps.is_empty() { ", from each address" } else { "" },
     );
     text.push_str(&format!("Stealth schedule ETA: {} for the first tries\n", clock_duration(plan.eta)));
     for rule in &plan.unavoidable {

@@ -76,7 +76,9 @@ OUTPUT:
   --reason: show why each port and host has its state
   --open: show only open (or possibly open) ports
 SOURCE:
-  -S <address>: send from this address
+  -S <address>[,<address>...]: send from this address; with several (addresses of ours),
+      raw port scans deal each host's ports among them, each with its own ICMP error budget
+      at the target and its own budget under --evade-detectors
   -e <interface>: send through this interface
   -g/--source-port <port>: send from this port (raw scans)
 MISC:

@@ -93,4 +93,21 @@ fn the_stealth_schedule_stays_under_every_budget_and_finds_every_open_port() {
     let eta = printed_eta(&stealthy);
     assert_eq!(eta, Duration::from_secs(4), "{stealthy}");
     assert!(took >= eta && took < eta + Duration::from_millis(2500), "took {took:?} against an ETA of {eta:?}");
+
+    // From four addresses, each with its own budget (detectors count per source): a quarter
+    // of the work each, side by side.
+    for addr in ["198.18.0.11", "198.18.0.12", "198.18.0.13"] {
+        lab.add_scanner_address(addr.parse().unwrap()).unwrap();
+    }
+    let sources = "198.18.0.1,198.18.0.11,198.18.0.12,198.18.0.13";
+    let (from_four, arrivals, took_four) =
+        scan_recorded(&lab, &["-sS", "-n", "--detector-budgets", budgets, "-S", sources, "-p", PORTS, NETWORK]);
+    assert_eq!(broken(&arrivals), [], "{from_four}");
+    assert_eq!(arrivals.len(), HOSTS * 5, "{from_four}");
+    let senders: std::collections::HashSet<_> = arrivals.iter().map(|a| a.src).collect();
+    assert_eq!(senders.len(), 4, "every address sent its share");
+    assert_eq!(from_four.matches(" open ").count(), 2 * HOSTS, "{from_four}");
+    let eta_four = printed_eta(&from_four);
+    assert!(eta_four <= Duration::from_secs(1), "{from_four}");
+    assert!(took_four < took / 2, "four addresses took {took_four:?}, one {took:?}");
 }

@@ -28,6 +28,9 @@ pub use crate::seed::{host_seed, order_rng};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Source {
     pub addr: Option<std::net::IpAddr>,
+    /// `-S a,b,…`: further addresses of ours that raw port scans also send from, each target's
+    /// ports dealt among them all (see [`ProbeEngine`]).
+    pub more_addrs: Vec<std::net::Ipv4Addr>,
     pub device: Option<String>,
     pub port: Option<u16>,
     pub via: SendVia,

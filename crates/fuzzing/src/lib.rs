@@ -69,7 +69,7 @@ thread_local! {
 fn engines() -> (ProbeEngine<SynScan>, ProbeEngine<UdpScan>) {
     let config = RawConfig::default();
     let group = || ScanGroup {
-        source: Ipv4Addr::UNSPECIFIED,
+        sources: vec![Ipv4Addr::UNSPECIFIED],
         targets: vec![Target::from_addr(Ipv4Addr::UNSPECIFIED.into()), Target::from_addr(Ipv4Addr::BROADCAST.into())],
         ports: vec![0, 22, 53, 80, 0xffff],
     };

@@ -9,15 +9,17 @@ use std::net::Ipv4Addr;
 use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 
-/// One probe as it arrived: when (seconds, the capture's clock), to which host and port.
+/// One probe as it arrived: when (seconds, the capture's clock), from which source, to which
+/// host and port.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Arrival {
     pub at: f64,
+    pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
     pub port: u16,
 }
 
-/// What a detector counts from one source within its window, and the count that alerts.
+/// What a detector counts from each source within its window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Counting {
     PacketsPerHost,
@@ -32,18 +34,19 @@ pub enum Counting {
 pub fn alerts(arrivals: &[Arrival], what: Counting, threshold: usize, window: f64) -> Vec<f64> {
     let mut sorted = arrivals.to_vec();
     sorted.sort_by(|a, b| a.at.total_cmp(&b.at));
-    // What each rule counts: distinct items within a group.
-    let group_and_item = |index: usize, arrival: &Arrival| -> (u64, u64) {
+    // What each rule counts: distinct items within a group, each source apart.
+    let group_and_item = |index: usize, arrival: &Arrival| -> ((Ipv4Addr, u64), u64) {
         let host = u64::from(u32::from(arrival.dst));
-        match what {
+        let (group, item) = match what {
             Counting::PacketsPerHost => (host, index as u64),
             Counting::PortsPerHost => (host, u64::from(arrival.port)),
             Counting::HostsPerPort => (u64::from(arrival.port), host),
             Counting::HostsPerSource => (0, host),
-        }
+        };
+        ((arrival.src, group), item)
     };
-    let mut in_window: HashMap<(u64, u64), usize> = HashMap::new();
-    let mut distinct: HashMap<u64, usize> = HashMap::new();
+    let mut in_window: HashMap<((Ipv4Addr, u64), u64), usize> = HashMap::new();
+    let mut distinct: HashMap<(Ipv4Addr, u64), usize> = HashMap::new();
     let mut oldest = 0;
     let mut fired = Vec::new();
     for (index, arrival) in sorted.iter().enumerate() {
@@ -123,11 +126,12 @@ impl Drop for SynCapture {
 
 /// "1733268000.123456 lo    In  IP 198.18.0.1.40000 > 198.18.80.5.22: Flags [S], …"
 fn parse(line: &str) -> Option<Arrival> {
-    let mut words = line.split_whitespace();
-    let at = words.next()?.parse().ok()?;
-    let destination = words.skip_while(|w| *w != ">").nth(1)?.trim_end_matches(':');
-    let (addr, port) = destination.rsplit_once('.')?;
-    Some(Arrival { at, dst: addr.parse().ok()?, port: port.parse().ok()? })
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let at = words.first()?.parse().ok()?;
+    let arrow = words.iter().position(|w| *w == ">")?;
+    let (src, _) = words.get(arrow.checked_sub(1)?)?.rsplit_once('.')?;
+    let (dst, port) = words.get(arrow + 1)?.trim_end_matches(':').rsplit_once('.')?;
+    Some(Arrival { at, src: src.parse().ok()?, dst: dst.parse().ok()?, port: port.parse().ok()? })
 }
 
 /// Arrivals per destination, for messages.
@@ -143,8 +147,10 @@ pub fn per_host(arrivals: &[Arrival]) -> HashMap<Ipv4Addr, usize> {
 mod tests {
     use super::*;
 
+    const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+
     fn at(at: f64, host: u8, port: u16) -> Arrival {
-        Arrival { at, dst: Ipv4Addr::new(198, 18, 80, host), port }
+        Arrival { at, src: SCANNER, dst: Ipv4Addr::new(198, 18, 80, host), port }
     }
 
     #[test]
@@ -160,7 +166,8 @@ mod tests {
         use std::collections::HashSet;
         let mut fired = Vec::new();
         for (index, arrival) in arrivals.iter().enumerate() {
-            let recent = arrivals[..=index].iter().filter(|earlier| arrival.at - earlier.at < window);
+            let recent = (arrivals[..=index].iter())
+                .filter(|earlier| earlier.src == arrival.src && arrival.at - earlier.at < window);
             let count = match what {
                 Counting::PacketsPerHost => recent.filter(|e| e.dst == arrival.dst).count(),
                 Counting::PortsPerHost => {
@@ -189,7 +196,8 @@ mod tests {
         let arrivals: Vec<Arrival> = (0..400)
             .map(|_| {
                 at += next(100) as f64 / 100.0;
-                Arrival { at, dst: Ipv4Addr::new(198, 18, 80, next(6) as u8), port: next(5) as u16 }
+                let src = Ipv4Addr::new(198, 18, 0, 1 + next(2) as u8);
+                Arrival { at, src, dst: Ipv4Addr::new(198, 18, 80, next(6) as u8), port: next(5) as u16 }
             })
             .collect();
         for what in [Counting::PacketsPerHost, Counting::PortsPerHost, Counting::HostsPerPort, Counting::HostsPerSource]
@@ -210,5 +218,8 @@ mod tests {
         assert_eq!(alerts(&scan, Counting::HostsPerPort, 2, 1.0), [0.2, 0.3]);
         assert_eq!(alerts(&scan, Counting::HostsPerSource, 2, 0.15), [0.2, 0.3]);
         assert_eq!(alerts(&scan, Counting::HostsPerSource, 3, 10.0), Vec::<f64>::new());
+        // Each source is counted apart.
+        let two_sources = [at(0.0, 1, 22), Arrival { src: Ipv4Addr::new(198, 18, 0, 11), ..at(0.1, 1, 80) }];
+        assert_eq!(alerts(&two_sources, Counting::PacketsPerHost, 2, 1.0), Vec::<f64>::new());
     }
 }

@@ -16,13 +16,16 @@ pub struct ScanShape<'a> {
     pub hosts: u64,
     /// Hosts scanned at once: larger scans run in groups of this many, one after another.
     pub group_hosts: u64,
+    /// Source addresses of ours the probes are dealt over: detectors count per source, so
+    /// each has a budget of its own.
+    pub sources: u64,
     pub ports: &'a [u16],
     /// Whether every probe is a plain SYN (or a connection's): signature rules on odd flags
     /// (FIN, NULL, Xmas, Maimon) cannot match it.
     pub plain_syn: bool,
 }
 
-/// The schedule: caps the engine enforces, and what it cannot avoid.
+/// The schedule: caps the engine enforces for each source address, and what it cannot avoid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     /// Probes per second to any one host.
@@ -113,16 +116,18 @@ fn cap(current: &mut Option<f64>, rate: Option<f64>, unavoidable: impl FnOnce() 
 
 /// The time the first tries take: in each group of hosts, the slowest of each host's ports
 /// at the host's rate, each port's hosts at the sweep rate, and every probe at the overall
-/// rate (n events spaced at a rate span n - 1 gaps); the groups one after another.
+/// rate, each source doing its share side by side (n events spaced at a rate span n - 1
+/// gaps); the groups one after another.
 fn eta(plan: &Plan, shape: &ScanShape) -> Duration {
-    let ports = shape.ports.len() as f64;
-    let hosts = shape.hosts.min(shape.group_hosts) as f64;
+    let sources = shape.sources.max(1) as f64;
+    let ports = (shape.ports.len() as f64 / sources).ceil();
+    let hosts = (shape.hosts.min(shape.group_hosts) as f64 / sources).ceil();
     let groups = shape.hosts.div_ceil(shape.group_hosts.max(1)) as f64;
     let gaps = |events: f64| (events - 1.0).max(0.0);
     let spans = [
         plan.host_rate.map(|rate| gaps(ports) / rate),
         plan.sweep_rate.map(|rate| gaps(hosts) / rate),
-        plan.rate.map(|rate| gaps(hosts * ports) / rate),
+        plan.rate.map(|rate| gaps(hosts * ports * sources) / rate),
     ];
     let seconds = groups * spans.into_iter().flatten().fold(0.0, f64::max);
     Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
@@ -134,7 +139,7 @@ mod tests {
     use crate::{parse_budgets, presets};
 
     fn shape(hosts: u64, ports: &[u16]) -> ScanShape<'_> {
-        ScanShape { hosts, group_hosts: hosts, ports, plain_syn: true }
+        ScanShape { hosts, group_hosts: hosts, sources: 1, ports, plain_syn: true }
     }
 
     /// Whether `times` (seconds) ever put `threshold` events within one `window`.
@@ -171,12 +176,18 @@ mod tests {
         assert_eq!(plan.max_retries, 1);
         let in_two_groups = ScanShape { group_hosts: 128, ..shape(256, &ports) };
         assert_eq!(super::plan(&budgets, &in_two_groups).eta.as_secs(), 2 * 90_882, "groups run one after another");
+        // From four sources, each probes 25 ports of a host: 24 gaps of 918 s.
+        let from_four = ScanShape { sources: 4, ..shape(256, &ports) };
+        assert_eq!(super::plan(&budgets, &from_four).eta.as_secs(), 24 * 918);
     }
 
     #[test]
     fn rules_it_cannot_keep_are_named_before_the_scan() {
         let budgets = presets(&["psad".into(), "et".into()]).unwrap();
-        let plan = plan(&budgets, &ScanShape { hosts: 1, group_hosts: 1, ports: &[22, 3389, 5900], plain_syn: false });
+        let plan = plan(
+            &budgets,
+            &ScanShape { hosts: 1, group_hosts: 1, sources: 1, ports: &[22, 3389, 5900], plain_syn: false },
+        );
         assert_eq!(
             plan.unavoidable,
             [

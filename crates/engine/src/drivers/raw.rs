@@ -92,7 +92,7 @@ pub fn run<T: Technique + Clone>(
     for (source, members) in by_source {
         let (indices, routed): (Vec<usize>, Vec<Routed>) = members.into_iter().unzip();
         let group = ScanGroup {
-            source,
+            sources: std::iter::once(source).chain(config.source.more_addrs.iter().copied()).collect(),
             targets: indices.iter().map(|&index| targets[index].clone()).collect(),
             ports: ports.clone(),
         };

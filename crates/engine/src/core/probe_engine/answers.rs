@@ -8,12 +8,12 @@ impl<T: Technique> ProbeEngine<T> {
     fn udp_canary_answered(&self, response: &Response) -> Option<u32> {
         let Response::Unreachable(error) = response else { return None };
         let QuotedProbe::Udp { src_port, dst_port: CANARY_UDP_PORT } = error.probe else { return None };
-        if error.probe_src != self.source || error.from != error.probe_dst {
+        if error.from != error.probe_dst {
             return None;
         }
-        let host = *self.host_index.get(&error.probe_dst)?;
+        let host = *self.host_index.get(&(error.probe_dst, error.probe_src))?;
         let echo = Echo::IpIdent(error.probe_ident);
-        self.key.verify(self.source, error.probe_dst, CANARY_UDP_PORT, src_port, echo, 0)?;
+        self.key.verify(error.probe_src, error.probe_dst, CANARY_UDP_PORT, src_port, echo, 0)?;
         Some(host)
     }
 
@@ -26,16 +26,14 @@ impl<T: Technique> ProbeEngine<T> {
             return None;
         }
         let answer = self.technique.read(response)?;
-        if answer.scanner != self.source {
-            return None;
-        }
         let (addr, port) = (answer.target, answer.target_port);
-        let host = *self.host_index.get(&addr)?;
+        let host = *self.host_index.get(&(addr, answer.scanner))?;
         let port_index = self.port_index[usize::from(port)];
         if port_index == u32::MAX {
             return None;
         }
-        let try_number = self.key.verify(self.source, addr, port, answer.scanner_port, answer.echo, self.max_try())?;
+        let try_number =
+            self.key.verify(answer.scanner, addr, port, answer.scanner_port, answer.echo, self.max_try())?;
         let slot = self.slot_of(host, port_index);
         // A router's errors say nothing of the target's own rationing, nor that it is up.
         let from_target = answer.sender == addr;

@@ -17,7 +17,7 @@ fn engine(now: Instant) -> ProbeEngine<HostDiscovery> {
     let discovery = HostDiscovery::nmap_default();
     let ports = discovery.indices();
     let targets = [FIRST, UP, DOWN].iter().map(|&a| Target::from_addr(a.into())).collect();
-    let group = ScanGroup { source: SCANNER, targets, ports };
+    let group = ScanGroup { sources: vec![SCANNER], targets, ports };
     let timing = Timing { max_parallelism: Some(4), ..Timing::default() };
     let config = RawConfig { timing, sequential_ports: true, ..config() };
     ProbeEngine::new(discovery, config, group, CookieKey::new(5, 6), &mut rand::rng(), now)

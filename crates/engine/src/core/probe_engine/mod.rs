@@ -41,6 +41,9 @@ pub struct RawConfig {
     /// `--max-sweep-rate`: new hosts per second on any one port at most (the first try of
     /// each (host, port)), as sweep detectors count them.
     pub max_sweep_rate: Option<f64>,
+    /// Probes per second from any one source address at most (the stealth schedule's budget
+    /// of each source, where `max_rate` is the scan's).
+    pub max_source_rate: Option<f64>,
     /// `-Pn`
     pub assume_up: bool,
     /// `-r`: ports in numerical order, each one on every host before the next, instead of a
@@ -93,10 +96,11 @@ impl ScanOrder {
     }
 }
 
-/// What one engine scans: every port of `ports` on every target, all reached from `source`.
+/// What one engine scans: every port of `ports` on every target, from `sources` (at least
+/// one; see [`ProbeEngine`] for how several share the work).
 #[derive(Debug, Clone)]
 pub struct ScanGroup {
-    pub source: Ipv4Addr,
+    pub sources: Vec<Ipv4Addr>,
     pub targets: Vec<Target>,
     pub ports: Vec<u16>,
 }
@@ -108,6 +112,18 @@ pub struct Settled {
     pub port: u16,
     pub state: PortState,
 }
+
+/// Whether `slot` (of `ports` per host) is dealt to its host's own source, of `sources`:
+/// port `p` of target `t` goes from source `(t + p) % sources`.
+fn dealt(slot: u64, ports: usize, sources: usize) -> bool {
+    let (host, port) = (slot / ports as u64, slot % ports as u64);
+    let (target, source) = (host / sources as u64, host % sources as u64);
+    (target + port) % sources as u64 == source
+}
+
+/// The mark of a slot dealt to another source: never probed, never reported.
+const NOT_DEALT: Verdict =
+    Verdict { state: PortState::Filtered, reason: Reason::NoResponse, ttl: None, by_router: None };
 
 /// What a port turned out to be, the TTL of the packet that said so, and who sent it when
 /// not the target (a router answering for it).
@@ -316,14 +332,23 @@ pub struct PeakRates {
     pub port_new_hosts: u32,
 }
 
+/// The raw-packet scan of one group, sans IO.
+///
+/// With several source addresses, each target's ports are dealt among them (port `p` of
+/// target `t` goes from source `(t + p) % k`), and every (target, source) pair is a host of
+/// its own to the engine: its own round trips, its own ICMP error budget (Linux rations
+/// errors per peer, so k sources learn closed ports k times as fast), its own caps. The
+/// `hosts` are indexed `t * k + s`; a host's slots dealt to another source are never probed.
 pub struct ProbeEngine<T> {
     technique: T,
     config: RawConfig,
     key: CookieKey,
-    source: Ipv4Addr,
+    sources: Vec<Ipv4Addr>,
     targets: Vec<Target>,
+    /// Per host: the target's address.
     addrs: Vec<Ipv4Addr>,
-    host_index: HashMap<Ipv4Addr, u32>,
+    /// (target address, source address) to host.
+    host_index: HashMap<(Ipv4Addr, Ipv4Addr), u32>,
     ports: Vec<u16>,
     /// Port number to its index in `ports`, `u32::MAX` for ports not scanned.
     port_index: Box<[u32]>,
@@ -332,8 +357,10 @@ pub struct ProbeEngine<T> {
     order: ScanOrder,
     cursor: u64,
     leads: Option<Leads>,
+    /// The slots this engine decides (those dealt to each host's source).
     slots: u64,
-    /// Final verdict per (host, port) slot; `None` while undecided.
+    /// Final verdict per (host, port) slot; `None` while undecided, and [`NOT_DEALT`] for a
+    /// slot dealt to another source.
     results: Vec<Option<Verdict>>,
     undecided: u64,
     outstanding: HashMap<u64, Sent>,
@@ -346,8 +373,10 @@ pub struct ProbeEngine<T> {
     sweeps: BinaryHeap<Reverse<(Instant, u32)>>,
     /// Tries to send before new work.
     retry_queue: VecDeque<Try>,
-    /// Per port, in the order of `ports`: how fast it reaches new hosts.
+    /// Per port (in the order of `ports`) and source: how fast it reaches new hosts.
     sweeps_by_port: Vec<PortSweep>,
+    /// Under `max_source_rate`, per source: when it may send again.
+    source_next_at: Vec<Option<Instant>>,
     /// Under `--max-host-rate` or `--max-sweep-rate`, work whose host or port had to wait:
     /// sent as soon as they may be sent to again, before anything else.
     deferred: VecDeque<Try>,
@@ -400,22 +429,31 @@ impl<T: Technique> ProbeEngine<T> {
         rng: &mut impl rand::Rng,
         now: Instant,
     ) -> Self {
-        let ScanGroup { source, targets, ports } = group;
+        let ScanGroup { sources, targets, ports } = group;
+        assert!(!sources.is_empty(), "a raw-engine group has a source");
+        let k = sources.len();
         let port_count = ports.len();
-        let addrs: Vec<Ipv4Addr> = targets.iter().filter_map(Target::ipv4).collect();
-        assert_eq!(addrs.len(), targets.len(), "the raw engine scans IPv4 targets only");
-        let host_index: HashMap<Ipv4Addr, u32> = addrs.iter().enumerate().map(|(i, &a)| (a, i as u32)).collect();
+        let target_addrs: Vec<Ipv4Addr> = targets.iter().filter_map(Target::ipv4).collect();
+        assert_eq!(target_addrs.len(), targets.len(), "the raw engine scans IPv4 targets only");
+        let addrs: Vec<Ipv4Addr> =
+            target_addrs.iter().flat_map(|&addr| std::iter::repeat_n(addr, sources.len())).collect();
+        let host_index: HashMap<(Ipv4Addr, Ipv4Addr), u32> =
+            addrs.iter().enumerate().map(|(i, &a)| ((a, sources[i % sources.len()]), i as u32)).collect();
         assert_eq!(host_index.len(), addrs.len(), "each address appears once in a raw-engine group");
         let mut port_index = vec![u32::MAX; 65536].into_boxed_slice();
         for (i, &port) in ports.iter().enumerate() {
             port_index[usize::from(port)] = i as u32;
         }
-        let slots = targets.len() as u64 * ports.len() as u64;
         let leads = (technique.finds_hosts() && ports.len() > 1).then(|| Leads::new(ports.len()));
+        assert!(leads.is_none() || sources.len() == 1, "host discovery leads run from one source");
         let first_probes_per_host = if leads.is_some() { 1 } else { ports.len() as u64 };
-        let order = ScanOrder::new(config.sequential_ports, targets.len() as u64, first_probes_per_host, rng);
+        let order = ScanOrder::new(config.sequential_ports, addrs.len() as u64, first_probes_per_host, rng);
+        let results: Vec<Option<Verdict>> = (0..addrs.len() as u64 * port_count as u64)
+            .map(|slot| if dealt(slot, port_count, k) { None } else { Some(NOT_DEALT) })
+            .collect();
+        let slots = results.iter().filter(|verdict| verdict.is_none()).count() as u64;
         let timing = &config.timing;
-        let hosts = targets
+        let hosts = addrs
             .iter()
             .map(|_| HostState {
                 rtt: RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout),
@@ -444,7 +482,7 @@ impl<T: Technique> ProbeEngine<T> {
         ProbeEngine {
             technique,
             key,
-            source,
+            sources,
             targets,
             addrs,
             host_index,
@@ -454,7 +492,7 @@ impl<T: Technique> ProbeEngine<T> {
             cursor: 0,
             leads,
             slots,
-            results: vec![None; slots as usize],
+            results,
             undecided: slots,
             outstanding: HashMap::new(),
             in_pipe: 0,
@@ -464,7 +502,8 @@ impl<T: Technique> ProbeEngine<T> {
             sweeps: BinaryHeap::new(),
             retry_queue: VecDeque::new(),
             deferred: VecDeque::new(),
-            sweeps_by_port: vec![PortSweep { next_at: None, second: OneSecond::starting(now) }; port_count],
+            sweeps_by_port: vec![PortSweep { next_at: None, second: OneSecond::starting(now) }; port_count * k],
+            source_next_at: vec![None; k],
             peaks: PeakRates::default(),
             canaries_due: Vec::new(),
             hosts,
@@ -511,6 +550,11 @@ impl<T: Technique> ProbeEngine<T> {
         (slot / self.ports.len() as u64) as u32
     }
 
+    /// The address `host`'s probes leave from.
+    fn source_of(&self, host: u32) -> Ipv4Addr {
+        self.sources[host as usize % self.sources.len()]
+    }
+
     fn decide(&mut self, slot: u64, verdict: Verdict) {
         let result = &mut self.results[slot as usize];
         if result.is_none() {
@@ -542,19 +586,21 @@ impl<T: Technique> ProbeEngine<T> {
 
     /// Every target's result, in the order the targets were given.
     pub fn into_results(self) -> Vec<HostResult> {
-        let ports_per_host = self.ports.len();
-        let protocol = self.technique.protocol();
-        let finds_hosts = self.technique.finds_hosts();
-        let mut results = self.results.into_iter();
-        self.targets
+        let ProbeEngine { technique, config, sources, targets, hosts, ports: scanned, results, .. } = self;
+        let protocol = technique.protocol();
+        let finds_hosts = technique.finds_hosts();
+        let mut hosts = hosts.into_iter();
+        let mut verdicts = results.into_iter().enumerate();
+        let slots_per_target = sources.len() * scanned.len();
+        targets
             .into_iter()
-            .zip(self.hosts)
-            .map(|(target, host)| {
-                let mut ports: Vec<PortResult> = self
-                    .ports
-                    .iter()
-                    .zip(results.by_ref().take(ports_per_host))
-                    .map(|(&port, verdict)| {
+            .map(|target| {
+                // The target's hosts, one per source, and the verdicts of the slots dealt to them.
+                let views: Vec<HostState> = hosts.by_ref().take(sources.len()).collect();
+                let mut ports: Vec<PortResult> = (verdicts.by_ref().take(slots_per_target))
+                    .filter(|&(slot, _)| dealt(slot as u64, scanned.len(), sources.len()))
+                    .map(|(slot, verdict)| {
+                        let port = scanned[slot % scanned.len()];
                         let Verdict { state, reason, ttl, by_router } =
                             verdict.expect("every slot is decided when the scan finishes");
                         let reason_ip = by_router.map(IpAddr::V4);
@@ -562,17 +608,22 @@ impl<T: Technique> ProbeEngine<T> {
                     })
                     .collect();
                 ports.sort_by_key(|p| p.port);
-                let status = if host.timed_out {
+                let timed_out = views.iter().any(|view| view.timed_out);
+                let status = if timed_out {
                     HostStatus::TimedOut
                 } else if finds_hosts {
-                    host.found.map_or(HostStatus::SILENT, |reason| HostStatus::Up { reason })
-                } else if self.config.assume_up {
+                    views
+                        .iter()
+                        .find_map(|view| view.found)
+                        .map_or(HostStatus::SILENT, |reason| HostStatus::Up { reason })
+                } else if config.assume_up {
                     HostStatus::Up { reason: Reason::UserSet }
                 } else {
                     model::alive_because(&ports).map_or(HostStatus::SILENT, |reason| HostStatus::Up { reason })
                 };
-                let ports = if host.timed_out || finds_hosts { Vec::new() } else { ports };
-                HostResult { target, status, round_trip: host.rtt.round_trip(), ports, os: None, trace: None }
+                let ports = if timed_out || finds_hosts { Vec::new() } else { ports };
+                let round_trip = views.iter().find_map(|view| view.rtt.round_trip());
+                HostResult { target, status, round_trip, ports, os: None, trace: None }
             })
             .collect()
     }

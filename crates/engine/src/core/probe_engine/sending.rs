@@ -74,16 +74,24 @@ impl<T: Technique> ProbeEngine<T> {
         self.free_at(work).is_none_or(|at| at <= now)
     }
 
-    /// When `work` may leave, as far as the per-host and per-port caps go.
+    /// When `work` may leave, as far as the per-host, per-port and per-source caps go.
     fn free_at(&self, work: &Try) -> Option<Instant> {
-        let host = self.hosts[self.host_of(work.slot) as usize].next_send_at;
+        let host = self.host_of(work.slot);
+        let host_free = self.hosts[host as usize].next_send_at;
         let new_host_on_port = work.number == 0 && work.canary.is_none();
-        let port = if new_host_on_port { self.sweeps_by_port[self.port_index_of(work.slot)].next_at } else { None };
-        host.max(port)
+        let port = if new_host_on_port { self.sweeps_by_port[self.sweep_of(work.slot)].next_at } else { None };
+        let source = self.source_next_at[host as usize % self.sources.len()];
+        host_free.max(port).max(source)
     }
 
     fn port_index_of(&self, slot: u64) -> usize {
         (slot % self.ports.len() as u64) as usize
+    }
+
+    /// The sweep `slot`'s first try counts in: its port's, from its host's source.
+    fn sweep_of(&self, slot: u64) -> usize {
+        let source = self.host_of(slot) as usize % self.sources.len();
+        self.port_index_of(slot) * self.sources.len() + source
     }
 
     /// Whether anything is left to send: tries again, deferred work, new slots.
@@ -125,6 +133,9 @@ impl<T: Technique> ProbeEngine<T> {
         let sending = Sending { order: self.probes_sent, at: now };
         self.probes_sent += 1;
         self.count_for_host(host, now);
+        if let Some(rate) = self.config.max_source_rate {
+            self.source_next_at[host as usize % self.sources.len()] = Some(now + Duration::from_secs_f64(1.0 / rate));
+        }
         if try_number == 0 && canary.is_none() {
             self.count_for_port(slot, now);
         }
@@ -174,8 +185,8 @@ impl<T: Technique> ProbeEngine<T> {
 
     /// Counts the first try of `slot` against its port's sweep rate and `--max-sweep-rate`.
     fn count_for_port(&mut self, slot: u64, now: Instant) {
-        let port = self.port_index_of(slot);
-        let sweep = &mut self.sweeps_by_port[port];
+        let sweep = self.sweep_of(slot);
+        let sweep = &mut self.sweeps_by_port[sweep];
         if let Some(rate) = self.config.max_sweep_rate {
             sweep.next_at = Some(now + Duration::from_secs_f64(1.0 / rate));
         }
@@ -186,18 +197,19 @@ impl<T: Technique> ProbeEngine<T> {
     /// The UDP canary for `host` (see [`Canary::Udp`]), its cookie in the source port and IP
     /// identification as for any UDP probe.
     fn udp_canary(&self, host: u32) -> Probe {
-        let dst = self.addrs[host as usize];
-        let cookie = self.key.probe(self.source, dst, CANARY_UDP_PORT, 0);
+        let (src, dst) = (self.source_of(host), self.addrs[host as usize]);
+        let cookie = self.key.probe(src, dst, CANARY_UDP_PORT, 0);
         let transport =
             Transport::Udp { src_port: cookie.src_port, dst_port: CANARY_UDP_PORT, payload: Arc::from(&[][..]) };
-        Probe { src: self.source, dst, ip_id: cookie.ip_id, transport }
+        Probe { src, dst, ip_id: cookie.ip_id, transport }
     }
 
     /// The packet of try `try_number` of `slot`, sent at `now`.
     fn probe(&self, slot: u64, try_number: u8, now: Instant) -> Probe {
-        let dst = self.addrs[self.host_of(slot) as usize];
+        let host = self.host_of(slot);
+        let (src, dst) = (self.source_of(host), self.addrs[host as usize]);
         let dst_port = self.ports[self.port_index_of(slot)];
-        let cookie = self.key.probe(self.source, dst, dst_port, try_number);
+        let cookie = self.key.probe(src, dst, dst_port, try_number);
         // Like Linux, a timestamp clock in milliseconds from a random start.
         let elapsed_ms = now.saturating_duration_since(self.started).as_millis() as u32;
         let transport = self.technique.probe(ProbeFields {
@@ -206,7 +218,7 @@ impl<T: Technique> ProbeEngine<T> {
             seq: cookie.seq,
             timestamp: self.timestamp_base.wrapping_add(elapsed_ms),
         });
-        Probe { src: self.source, dst, ip_id: cookie.ip_id, transport }
+        Probe { src, dst, ip_id: cookie.ip_id, transport }
     }
 
     /// Stops tracking `slot`'s probe (answered, given up, or its host settled).

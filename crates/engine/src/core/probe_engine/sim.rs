@@ -109,9 +109,10 @@ pub struct Sim<T> {
     /// Ports other than `default_port`.
     ports: HashMap<(Ipv4Addr, u16), Port>,
     pub default_port: Port,
-    /// Each host's ICMP error limit, when `error_limit` is set; the router's under `ROUTER`.
+    /// Each host's ICMP error limit towards each peer (as Linux rations them), when
+    /// `error_limit` is set; the router's under `ROUTER`.
     pub error_limit: Option<ErrorBucket>,
-    buckets: HashMap<Ipv4Addr, ErrorBucket>,
+    buckets: HashMap<(Ipv4Addr, Ipv4Addr), ErrorBucket>,
     probes_seen: HashMap<(Ipv4Addr, u16), u8>,
     in_transit: BinaryHeap<Reverse<InTransit>>,
     replies_sent: u64,
@@ -141,9 +142,21 @@ impl<T: Technique> Sim<T> {
     /// A network of `hosts`, every port `default_port` unless set otherwise, scanned with
     /// `technique` from `SCANNER`; `seed` fixes every random choice of the engine and the path.
     pub fn new(technique: T, config: RawConfig, hosts: &[Ipv4Addr], ports: &[u16], seed: u64) -> Sim<T> {
+        Sim::from_sources(technique, config, &[SCANNER], hosts, ports, seed)
+    }
+
+    /// As [`Sim::new`], the scanner sending from every one of `sources`.
+    pub fn from_sources(
+        technique: T,
+        config: RawConfig,
+        sources: &[Ipv4Addr],
+        hosts: &[Ipv4Addr],
+        ports: &[u16],
+        seed: u64,
+    ) -> Sim<T> {
         let now = Instant::now();
         let targets = hosts.iter().map(|&h| Target::from_addr(h.into())).collect();
-        let group = ScanGroup { source: SCANNER, targets, ports: ports.to_vec() };
+        let group = ScanGroup { sources: sources.to_vec(), targets, ports: ports.to_vec() };
         let mut rng = StdRng::seed_from_u64(seed);
         let key = CookieKey::new(rng.random(), rng.random());
         let engine = ProbeEngine::new(technique, config, group, key, &mut rng, now);
@@ -179,9 +192,9 @@ impl<T: Technique> Sim<T> {
         self
     }
 
-    /// Sets the ICMP error bucket of `host` (or of the router) as it is now.
+    /// Sets the ICMP error bucket of `host` (or of the router) towards `SCANNER` as it is now.
     pub fn set_bucket(&mut self, host: Ipv4Addr, bucket: ErrorBucket) -> &mut Self {
-        self.buckets.insert(host, bucket);
+        self.buckets.insert((host, SCANNER), bucket);
         self
     }
 
@@ -345,7 +358,7 @@ impl<T: Technique> Sim<T> {
     /// An ICMP destination unreachable from `from`, if its error bucket has a token.
     fn error(&mut self, probe: &Probe, from: Ipv4Addr, code: u8, quoted: QuotedProbe, at: Instant) -> Option<Response> {
         if let Some(limit) = self.error_limit {
-            let bucket = self.buckets.entry(from).or_insert(limit);
+            let bucket = self.buckets.entry((from, probe.src)).or_insert(limit);
             if !bucket.take(at) {
                 return None;
             }

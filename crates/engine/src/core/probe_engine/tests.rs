@@ -24,7 +24,7 @@ fn target(addr: Ipv4Addr) -> Target {
 }
 
 fn engine(config: RawConfig, targets: Vec<Target>, ports: Vec<u16>, now: Instant) -> ProbeEngine<SynScan> {
-    let group = ScanGroup { source: SCANNER, targets, ports };
+    let group = ScanGroup { sources: vec![SCANNER], targets, ports };
     ProbeEngine::new(SynScan, config, group, CookieKey::new(1, 2), &mut rand::rng(), now)
 }
 
@@ -316,7 +316,7 @@ fn without_caps_the_peaks_count_every_port_and_host() {
 fn a_seed_repeats_the_probe_order() {
     let order = |seed| {
         let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 8).into_iter().map(target).collect();
-        let group = ScanGroup { source: SCANNER, targets, ports: (1..=16).collect() };
+        let group = ScanGroup { sources: vec![SCANNER], targets, ports: (1..=16).collect() };
         let now = Instant::now();
         let mut rng = crate::order_rng(Some(seed));
         let mut engine = ProbeEngine::new(SynScan, config(), group, CookieKey::new(1, 2), &mut rng, now);
@@ -575,4 +575,50 @@ fn a_sweep_through_a_bottleneck_finds_every_host_at_the_bottlenecks_pace() {
     assert_eq!(found, 1 << 16);
     let floor = bottleneck.0 * (1 << 16);
     assert!(took < floor * 13 / 10, "{took:?}; the link alone takes {floor:?}");
+}
+
+#[test]
+fn several_sources_share_each_hosts_ports_and_keep_every_verdict() {
+    let sources = [SCANNER, Ipv4Addr::new(198, 18, 0, 11), Ipv4Addr::new(198, 18, 0, 12)];
+    let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 4);
+    let ports: Vec<u16> = (20..30).collect();
+    let config = RawConfig { max_host_rate: Some(100.0), ..config() };
+    let mut sim = Sim::from_sources(SynScan, config, &sources, &targets, &ports, 1);
+    for &host in &targets {
+        sim.set(host, 22, Port::Listening).set(host, 25, Port::Dropped).set(host, 28, Port::Rejected(13));
+    }
+    sim.run(Duration::from_secs(60));
+    // Port p of target t goes from source (t + p) % 3, and so do its tries again.
+    for (_, probe) in &sim.sent {
+        let target = targets.iter().position(|&t| t == probe.dst).unwrap();
+        let port = ports.iter().position(|&p| p == tcp(probe).dst_port).unwrap();
+        assert_eq!(probe.src, sources[(target + port) % 3], "{probe:?}");
+    }
+    // Each (target, source) pair is a host of its own to the caps: 100 probes a second each.
+    for &src in &sources {
+        let mut last: HashMap<Ipv4Addr, Instant> = HashMap::new();
+        for (at, probe) in sim.sent.iter().filter(|(_, probe)| probe.src == src) {
+            if let Some(before) = last.insert(probe.dst, *at) {
+                assert!(*at - before >= MS(10), "two probes from {src} to {} within 10 ms", probe.dst);
+            }
+        }
+    }
+    let results = sim.results();
+    assert_eq!(results.len(), 4);
+    for host in &results {
+        let states: Vec<(u16, PortState)> = host.ports.iter().map(|p| (p.port, p.state)).collect();
+        let expected: Vec<(u16, PortState)> = ports
+            .iter()
+            .map(|&p| {
+                let state = match p {
+                    22 => PortState::Open,
+                    25 | 28 => PortState::Filtered,
+                    _ => PortState::Closed,
+                };
+                (p, state)
+            })
+            .collect();
+        assert_eq!(states, expected, "{}", host.target.addr);
+        assert_eq!(host.status, HostStatus::Up { reason: Reason::SynAck });
+    }
 }

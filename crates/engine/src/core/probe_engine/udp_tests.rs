@@ -2,7 +2,7 @@
 
 use probes::{UdpPayloads, UdpScan};
 
-use super::sim::{config, ErrorBucket, Port, Sim, HOST};
+use super::sim::{config, ErrorBucket, Port, Sim, HOST, SCANNER};
 use super::*;
 
 /// A UDP scan of `ports` on `hosts` laid out by `layout`, every host limiting its errors as
@@ -130,4 +130,32 @@ fn a_host_refilling_slower_than_linux_still_gets_every_closed_port() {
     let mut sim = udp(&[HOST], &ports, mixed, true);
     sim.error_limit = Some(ErrorBucket { per_second: 1.0 / 1.4, ..ErrorBucket::LINUX });
     assert_eq!(run(sim).1, []);
+}
+
+/// Three addresses of the scanner's.
+const SOURCES: [Ipv4Addr; 3] = [SCANNER, Ipv4Addr::new(198, 18, 0, 11), Ipv4Addr::new(198, 18, 0, 12)];
+
+#[test]
+fn several_sources_learn_closed_ports_as_many_times_as_fast() {
+    // Linux rations its errors per peer: from three addresses of ours, a host's 60 closed
+    // ports answer three buckets, each six at once then one a second.
+    let ports: Vec<u16> = (1..=60).collect();
+    let from = |sources: &[Ipv4Addr]| {
+        let mut sim = Sim::from_sources(UdpScan::new(UdpPayloads::embedded()), config(), sources, &[HOST], &ports, 3);
+        sim.rtt = Duration::from_millis(1);
+        sim.error_limit = Some(ErrorBucket::LINUX);
+        let took = sim.run(Duration::from_secs(3600));
+        for (_, probe) in &sim.sent {
+            let Transport::Udp { dst_port: port, .. } = probe.transport else { panic!("a UDP scan sends UDP") };
+            let dealt = sources[usize::from(port - 1) % sources.len()];
+            assert!(probe.src == dealt || port == CANARY_UDP_PORT, "port {port} sent from {}", probe.src);
+        }
+        assert_eq!(sim.wrong_ports(truth), [], "from {} sources", sources.len());
+        took
+    };
+    let (one, three) = (from(&SOURCES[..1]), from(&SOURCES));
+    // One source: 60 errors, six at once then one a second; three: 20 each.
+    assert!(one >= Duration::from_secs(54), "{one:?}");
+    assert!(three <= Duration::from_secs(20), "{three:?}");
+    assert!(three * 2 < one, "{three:?} from three sources against {one:?} from one");
 }
