@@ -55,32 +55,19 @@ pub fn plan(budgets: &[Budget], shape: &ScanShape) -> Plan {
     for budget in budgets {
         let detector = &budget.detector;
         match &budget.rule {
-            Rule::PacketsPerHost { threshold, window } | Rule::PortsPerHost { threshold, window } => {
-                let spacing = spacing_rate(*threshold, *window);
-                cap(
-                    &mut plan.host_rate,
-                    spacing,
-                    || format!("{detector} alerts on the first probe to a host"),
-                    &mut plan.unavoidable,
-                );
-            }
-            Rule::HostsPerPort { threshold, window } => {
-                let spacing = spacing_rate(*threshold, *window);
-                cap(
-                    &mut plan.sweep_rate,
-                    spacing,
-                    || format!("{detector} alerts on the first host probed on a port"),
-                    &mut plan.unavoidable,
-                );
-            }
-            Rule::HostsPerSource { threshold, window } => {
-                let spacing = spacing_rate(*threshold, *window);
-                cap(
-                    &mut plan.rate,
-                    spacing,
-                    || format!("{detector} alerts on the first host probed"),
-                    &mut plan.unavoidable,
-                );
+            &Rule::PacketsPerHost { threshold, window }
+            | &Rule::PortsPerHost { threshold, window }
+            | &Rule::HostsPerPort { threshold, window }
+            | &Rule::HostsPerSource { threshold, window } => {
+                let (cap, first) = match budget.rule {
+                    Rule::HostsPerPort { .. } => (&mut plan.sweep_rate, "host probed on a port"),
+                    Rule::HostsPerSource { .. } => (&mut plan.rate, "host probed"),
+                    _ => (&mut plan.host_rate, "probe to a host"),
+                };
+                match spacing_rate(threshold, window) {
+                    Some(rate) => *cap = Some(cap.map_or(rate, |now| now.min(rate))),
+                    None => plan.unavoidable.push(format!("{detector} alerts on the first {first}")),
+                }
             }
             Rule::AlertPorts(alerting) => {
                 for port in shape.ports.iter().filter(|p| alerting.contains(p)) {
@@ -104,14 +91,6 @@ pub fn plan(budgets: &[Budget], shape: &ScanShape) -> Plan {
 fn spacing_rate(threshold: u32, window: Duration) -> Option<f64> {
     let allowed = threshold.checked_sub(1).filter(|&n| n > 0)?;
     Some(f64::from(allowed) / (window.as_secs_f64() * (1.0 + MARGIN)))
-}
-
-/// Lowers `current` to `rate`, or notes the rule it cannot keep.
-fn cap(current: &mut Option<f64>, rate: Option<f64>, unavoidable: impl FnOnce() -> String, notes: &mut Vec<String>) {
-    match rate {
-        Some(rate) => *current = Some(current.map_or(rate, |now| now.min(rate))),
-        None => notes.push(unavoidable()),
-    }
 }
 
 /// The time the first tries take: in each group of hosts, the slowest of each host's ports

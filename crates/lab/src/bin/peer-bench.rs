@@ -24,9 +24,10 @@
 //!            other systems (see lab::Personality), vs nmap -O; found = hosts whose best match
 //!            is the system they are
 //!   s1       a /24 of AnyIP hosts x the top 100 ports: which detectors (the stealth presets'
-//!            rules, counted in sliding windows over the SYNs that reach the target) each scan
-//!            trips and when, for nmap -T4/-T2/-T1, portolan, portolan --max-host-rate and the
-//!            stealth schedule; slow scans are cut after a minute
+//!            rules, counted per source in sliding windows over the SYNs that reach the
+//!            target) each scan trips and when, for nmap -T4/-T2/-T1, portolan, portolan
+//!            --max-host-rate and the stealth schedule from one and from four addresses; slow
+//!            scans are cut after a minute
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
 //! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
@@ -673,6 +674,10 @@ fn detection(portolan: &str) {
     let lab = Lab::new().expect("build lab (run as root)");
     lab.any_ip(NETWORK).expect("AnyIP");
     let _listeners = lab.listen_tcp(&[22, 80, 443]).expect("listeners");
+    for more in ["198.18.0.11", "198.18.0.12", "198.18.0.13"] {
+        lab.add_scanner_address(more.parse().expect("an address")).expect("a scanner address");
+    }
+    let four = ["-S", "198.18.0.1,198.18.0.11,198.18.0.12,198.18.0.13"];
     let common = ["-sS", "-n", "--top-ports", "100", NETWORK];
     let minute = Some(Duration::from_secs(60));
     let cut = |tool: Tool| Tool { deadline: minute, ..tool };
@@ -683,6 +688,11 @@ fn detection(portolan: &str) {
         tool("portolan", portolan, &common),
         cut(tool("portolan --max-host-rate 10", portolan, &[&["--max-host-rate", "10"], &common[..]].concat())),
         cut(tool("portolan --evade-detectors all", portolan, &[&["--evade-detectors", "all"], &common[..]].concat())),
+        cut(tool(
+            "  the same from four addresses",
+            portolan,
+            &[&["--evade-detectors", "all"], &four[..], &common[..]].concat(),
+        )),
     ];
     let budgets = stealth::presets(&["all".into()]).expect("presets");
     println!("S1: a /24 of lab hosts x the top 100 ports: the first alert of each detector rule (seconds into the scan; - for none)");
@@ -710,8 +720,8 @@ fn detection(portolan: &str) {
             arrivals.len(),
             firsts.join("  ")
         );
-        if let Some(eta) = stdout.lines().find(|l| l.starts_with("Stealth schedule")) {
-            println!("    {eta}");
+        for schedule in stdout.lines().filter(|l| l.starts_with("Stealth schedule")) {
+            println!("    {schedule}");
         }
     }
 }
