@@ -4,10 +4,11 @@
 use std::io::Read;
 use std::path::Path;
 
-use model::{HostResult, Protocol};
+use model::{HostResult, Protocol, Target};
 use services::{DataDirs, ServicesTable};
 use targets::{
-    parse_target_list, select_ports, ExcludeList, PortSelection, PortSpec, RandomTargets, SystemResolver, TargetSpec,
+    parse_target_list, select_ports, ExcludeList, Family, PortSelection, PortSpec, RandomTargets, Shard,
+    SystemResolver, TargetSpec, TargetWalk,
 };
 
 use crate::args::ScanOptions;
@@ -99,4 +100,14 @@ pub(crate) fn exclusions(options: &ScanOptions) -> Result<ExcludeList, RunError>
         specs.extend(parse_target_list(&read_list(path)?).map_err(usage)?);
     }
     ExcludeList::new(specs, &SystemResolver).map_err(|e| RunError::Usage(e.to_string()))
+}
+
+/// This run's targets in the order they are scanned: the whole walk, or this shard's slice
+/// of it; a target that cannot be resolved keeps its place as an error.
+pub(crate) fn target_walk(
+    options: &ScanOptions,
+) -> Result<impl Iterator<Item = Result<Target, targets::WalkProblem>>, RunError> {
+    let family = if options.ipv6 { Family::V6 } else { Family::V4 };
+    let walk = TargetWalk::new(target_specs(options)?, family, exclusions(options)?, &SystemResolver);
+    Ok(options.shard.unwrap_or(Shard::WHOLE).select(walk))
 }

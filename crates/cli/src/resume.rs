@@ -1,15 +1,18 @@
 //! `portolan --resume FILE`: an interrupted scan goes on from where it stopped. FILE is any
-//! of its outputs (-oN, -oG, -oX, -oJ); the scan runs again with its own command line,
+//! of its outputs (-oN, -oG, -oX, -oJ; or Nmap's -oN/-oG of a scan portolan can run); the
+//! scan runs again with its own command line,
 //! skipping the targets it completed; normal and grepable files are appended to, as Nmap
 //! does, and the XML and JSON documents are rewritten whole, the hosts of both runs in one
 //! valid document.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use history::{join_resumed, resume_point, ShardFile};
+use history::{join_resumed, resume_point, Completed, ShardFile};
 
 use crate::args::{Command, OutputFormat, Resumed, ScanOptions};
 use crate::error::RunError;
+use crate::inputs::target_walk;
 
 /// The options of the scan that `path` records, set to go on from where it stopped.
 pub(crate) fn options(path: &Path) -> Result<ScanOptions, RunError> {
@@ -23,9 +26,22 @@ pub(crate) fn options(path: &Path) -> Result<ScanOptions, RunError> {
         .map(|path| std::fs::read_to_string(&path).map(|text| (path, text)))
         .collect::<Result<_, _>>()
         .map_err(|e| unreadable(format!("its documents cannot be read: {e}")))?;
+    let Completed { through, then } = point.completed;
+    let before = match through {
+        None => 0,
+        Some(addr) => targets_through(&options, addr)?
+            .ok_or_else(|| unreadable(format!("its last host, {addr}, is not among its targets")))?,
+    };
+    let completed = before + then;
     options.append_output = true;
-    options.resumed = Some(Resumed { completed: point.completed, documents });
+    options.resumed = Some(Resumed { completed, documents });
     Ok(*options)
+}
+
+/// How many targets the scan walks up to `addr`, the last host a file reports, included.
+fn targets_through(options: &ScanOptions, addr: IpAddr) -> Result<Option<u64>, RunError> {
+    let mut walk = target_walk(options)?.filter_map(Result::ok);
+    Ok(walk.position(|target| target.addr == addr).map(|index| index as u64 + 1))
 }
 
 /// The XML and JSON documents a scan writes to files.

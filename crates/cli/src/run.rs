@@ -6,14 +6,13 @@ use std::time::Instant;
 use model::{HostResult, HostStatus, ScanSummary, Target};
 use output::{Fanout, JsonLayout, JsonSink, Sink};
 use services::{ServicesTable, TableSource};
-use targets::{Family, Shard, SystemResolver, TargetWalk};
 
 use crate::args::{Ping, ScanOptions, TcpScan};
 use crate::checks::{check_minimums, check_udp, choose_technique};
 use crate::connect_scan::connect_scan;
 use crate::discover::Discovery;
 use crate::error::{write_failed, RunError};
-use crate::inputs::{exclusions, load_services, name_services, scan_ports, target_specs};
+use crate::inputs::{load_services, name_services, scan_ports, target_walk};
 use crate::names::NameFinder;
 use crate::os_scan::OsScan;
 use crate::outputs::{normal_options, scan_start, sinks, terminal_output, SharedBuffer};
@@ -55,8 +54,7 @@ pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
     if options.verbosity > 0 && options.pings.contains(&Ping::Arp) {
         eprintln!("Note: -PR asks for nothing more: ARP already finds targets on our own Ethernet links");
     }
-    let specs = target_specs(&options)?;
-    let exclude = exclusions(&options)?;
+    let walk = target_walk(&options)?;
     let stop = stop_on_signal()?;
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| RunError::Failed(format!("cannot start the runtime: {e}")))?;
@@ -76,10 +74,6 @@ pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
         tell(&options, schedule);
     }
 
-    let family = if options.ipv6 { Family::V6 } else { Family::V4 };
-    let resolver = SystemResolver;
-    let walk = TargetWalk::new(specs, family, exclude, &resolver);
-    let walk = options.shard.unwrap_or(Shard::WHOLE).select(walk);
     // A target that cannot be resolved is told and skipped, as Nmap does.
     let targets = walk.filter_map(|item| item.map_err(|problem| eprintln!("{problem}")).ok());
     let completed = options.resumed.as_ref().map_or(0, |resumed| resumed.completed);

@@ -6,11 +6,10 @@
 use std::path::Path;
 
 use stealth::{parse_budgets, plan, presets, Budget, Plan, ScanShape};
-use targets::{Family, Shard, SystemResolver, TargetWalk};
 
 use crate::args::{ScanOptions, TcpScan};
 use crate::error::RunError;
-use crate::inputs::{exclusions, target_specs, Ports};
+use crate::inputs::{target_walk, Ports};
 use crate::progress::clock_duration;
 use crate::raw_scan::raw_group_size;
 use crate::session::stricter;
@@ -69,9 +68,7 @@ fn count_targets(options: &ScanOptions) -> Result<u64, RunError> {
             "--evade-detectors counts the targets before the scan: give a finite list (not -iR 0 or -iL -)".into(),
         ));
     }
-    let family = if options.ipv6 { Family::V6 } else { Family::V4 };
-    let walk = TargetWalk::new(target_specs(options)?, family, exclusions(options)?, &SystemResolver);
-    Ok(options.shard.unwrap_or(Shard::WHOLE).select(walk).filter(Result::is_ok).count() as u64)
+    Ok(target_walk(options)?.filter(Result::is_ok).count() as u64)
 }
 
 /// Lays the plan's caps over the user's: the stricter wins. Host discovery is left out, since

@@ -65,8 +65,8 @@ OUTPUT:
   -oJ <file>: one JSON document for the scan ('-': one JSON object per line on stdout)
   --ndjson <file>: one JSON object per line, written as results come (see docs/json.md)
   --append-output: add to output files instead of replacing them
-  --resume <file>: go on with an interrupted scan from any of its output files (alone:
-      portolan --resume scan.nmap); its XML and JSON end up as one whole document
+  --resume <file>: go on with an interrupted scan from any of its output files, or Nmap's
+      -oN/-oG (alone: portolan --resume scan.nmap); XML and JSON end up as one document
   --stylesheet <path/URL>, --webxml, --no-stylesheet: the XSL the XML output names
   'portolan merge [-o <file>] <file>...': one report from the XML or JSON files of shards
   --save: keep the scan in the history ('portolan history' lists them; 'portolan diff A B'

@@ -105,3 +105,44 @@ fn a_scan_interrupted_anywhere_and_resumed_equals_one_uninterrupted_scan() {
         assert_eq!(normal_hosts(&dir.join(format!("part{run}.nmap"))), normal_hosts(&dir.join("whole.nmap")));
     }
 }
+
+#[test]
+fn nmaps_own_interrupted_file_is_resumed_after_its_last_host() {
+    if !lab::available() || !has("nmap") {
+        return;
+    }
+    let lab = Lab::new().expect("build lab");
+    lab.any_ip("198.18.76.0/28").expect("AnyIP");
+    let _listeners = lab.listen_tcp(&[22]).expect("listener");
+    let dir = scratch_dir("resume-nmap");
+    let file = dir.join("scan.nmap");
+    let nmap = lab
+        .in_scanner("nmap")
+        .args(["-sS", "-n", "-Pn", "-p", "22,80", "-oN", file.to_str().unwrap(), "198.18.76.0/28"])
+        .output()
+        .unwrap();
+    assert!(nmap.status.success(), "{}", String::from_utf8_lossy(&nmap.stderr));
+    // As Nmap leaves it when interrupted: six hosts reported, no end line.
+    let whole = std::fs::read_to_string(&file).unwrap();
+    let seventh = whole.match_indices("Nmap scan report for ").nth(6).expect("16 hosts").0;
+    std::fs::write(&file, &whole[..seventh]).unwrap();
+
+    let resumed = portolan(&lab, &["--resume", file.to_str().unwrap()]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut reported: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Nmap scan report for ").or(l.strip_prefix("portolan scan report for ")))
+        .collect();
+    assert_eq!(text.matches("Nmap scan report for ").count(), 6, "Nmap's six hosts kept:\n{text}");
+    reported.sort_by_key(|addr| addr.parse::<std::net::Ipv4Addr>().unwrap());
+    let every: Vec<String> = (0..16).map(|i| format!("198.18.76.{i}")).collect();
+    assert_eq!(reported, every, "every host once, the last ten by portolan:\n{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("22/tcp") && l.contains(" open ")).count(), 16, "{text}");
+
+    // Resumed again, the file says both runs together completed every target.
+    let again = portolan(&lab, &["--resume", file.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(after.matches("scan report for ").count(), 16, "nothing scanned twice:\n{after}");
+}

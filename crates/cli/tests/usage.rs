@@ -184,7 +184,7 @@ fn resume_comes_alone_and_needs_a_file_that_records_a_scan() {
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
         format!(
-            "portolan: cannot resume from {}: malformed scan: no end line: the scan's end was not written\n",
+            "portolan: cannot resume from {}: malformed scan: no end line and no host: nothing to go on from\n",
             unfinished.display()
         )
     );

@@ -14,5 +14,5 @@ mod store;
 pub use diff::{diff, Change};
 pub use merge::{join_resumed, merge, MergeError, ShardFile};
 pub use read::{read_scan, HostPorts, PortLine, ReadError, ScanRecord};
-pub use resume::{join_words, resume_point, split_words, ResumePoint};
+pub use resume::{join_words, resume_point, split_words, Completed, ResumePoint};
 pub use store::{Store, StoreError, StoredScan};
