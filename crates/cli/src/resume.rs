@@ -1,9 +1,8 @@
 //! `portolan --resume FILE`: an interrupted scan goes on from where it stopped. FILE is any
 //! of its outputs (-oN, -oG, -oX, -oJ; or Nmap's -oN/-oG of a scan portolan can run); the
-//! scan runs again with its own command line,
-//! skipping the targets it completed; normal and grepable files are appended to, as Nmap
-//! does, and the XML and JSON documents are rewritten whole, the hosts of both runs in one
-//! valid document.
+//! scan runs again with its own command line, skipping the targets it completed; normal and
+//! grepable files are appended to, as Nmap does, and the XML and JSON documents are rewritten
+//! whole, the hosts of both runs in one valid document.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

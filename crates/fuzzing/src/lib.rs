@@ -186,14 +186,16 @@ pub fn os_answers(bytes: &[u8]) {
     let _ = os::observe(&[answers.clone(), answers]);
 }
 
-/// The bytes as scan files (`portolan diff`, `portolan merge`): read as one, and, cut at the
-/// first NUL byte, merged as two shards.
+/// The bytes as scan files (`portolan diff`, `portolan merge`, `--resume`): read as one, and,
+/// cut at the first NUL byte, merged as two shards and joined as two runs.
 pub fn scan_files(bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
     let _ = history::read_scan(&text);
+    let _ = history::resume_point(&text);
     let (first, second) = text.split_once('\0').unwrap_or((&text, &text));
     let file = |text: &str| history::ShardFile { name: "fuzz".into(), text: text.into() };
     if let Ok(merged) = history::merge(&[file(first), file(second)]) {
         let _ = history::read_scan(&merged);
     }
+    let _ = history::join_resumed(&[file(first), file(second)]);
 }
