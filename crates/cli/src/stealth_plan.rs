@@ -27,9 +27,16 @@ pub(crate) fn schedule(
         }
         return Ok(None);
     }
-    if technique == Some(TcpScan::Connect) || (technique.is_some() && options.udp) {
+    if technique == Some(TcpScan::Connect) {
         return Err(RunError::Usage(
-            "--evade-detectors needs one raw-packet scan (e.g. -sS, or -sU alone): the connect scan cannot cap its rates per host yet".into(),
+            "--evade-detectors needs a raw-packet scan (e.g. -sS): the connect scan cannot cap its rates per host yet"
+                .into(),
+        ));
+    }
+    if technique.is_some() && options.udp {
+        return Err(RunError::Usage(
+            "--evade-detectors schedules one protocol at a time: a TCP and a UDP scan together would each spend the budgets"
+                .into(),
         ));
     }
     let budgets = budgets(options)?;
@@ -111,4 +118,20 @@ fn describe(budgets: &[Budget], plan: &Plan, hosts: u64, ports: usize, sources: 
         text.push_str(&format!("WARNING: {rule}\n"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tcp_and_a_udp_scan_together_are_refused() {
+        let mut options = ScanOptions { udp: true, ..ScanOptions::default() };
+        options.stealth.detectors = vec!["zeek".into()];
+        let ports = Ports { tcp: vec![22], udp: vec![53] };
+        let Err(RunError::Usage(message)) = schedule(&mut options, Some(TcpScan::Syn), &ports) else {
+            panic!("a schedule for two protocols at once")
+        };
+        assert!(message.starts_with("--evade-detectors schedules one protocol at a time"), "{message}");
+    }
 }

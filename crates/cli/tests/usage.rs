@@ -202,3 +202,19 @@ fn shards_of_random_targets_need_a_seed() {
         "portolan: invalid shard '2/2': expected I/N with 0 <= I < N (e.g. 0/4) for --shards",
     );
 }
+
+#[test]
+fn the_stealth_schedule_refuses_what_it_cannot_cap() {
+    assert_usage_error(
+        &["-sT", "--evade-detectors", "zeek", "127.0.0.1"],
+        "portolan: --evade-detectors needs a raw-packet scan (e.g. -sS): the connect scan cannot cap its rates per host yet",
+    );
+    assert_usage_error(
+        &["--evade-detectors", "snort", "127.0.0.1"],
+        "portolan: --evade-detectors: unknown detector 'snort': known are psad, zeek, sfportscan-low, sfportscan-medium, sfportscan-high, et",
+    );
+    assert_usage_error(
+        &["--dry-run", "127.0.0.1"],
+        "portolan: --dry-run prints a stealth schedule: name --evade-detectors",
+    );
+}
