@@ -149,6 +149,16 @@ pub struct ScanOptions {
     pub stealth: StealthOptions,
     /// Set by `--resume`: where the interrupted scan stopped.
     pub resumed: Option<Resumed>,
+    /// `--privileged` (true) or `--unprivileged` (false), else Nmap's NMAP_PRIVILEGED and
+    /// NMAP_UNPRIVILEGED: whether to assume raw-socket privileges instead of asking the system.
+    pub privileged: Option<bool>,
+}
+
+impl ScanOptions {
+    /// Whether raw sockets may be used: as the user says, else as the system allows.
+    pub fn raw_sockets(&self) -> bool {
+        self.privileged.unwrap_or_else(netio::has_cap_net_raw)
+    }
 }
 
 /// An interrupted scan going on (`--resume`): the targets it completed, skipped now, and
@@ -308,8 +318,6 @@ const NOT_YET_LONG: &[&str] = &[
     "spoof-mac",
     "badsum",
     "iflist",
-    "privileged",
-    "unprivileged",
     "script",
     "script-args",
     "randomize-hosts",
@@ -419,6 +427,8 @@ const LONG_FLAGS: &[&str] = &[
     "fuzzy",
     "traceroute",
     "dry-run",
+    "privileged",
+    "unprivileged",
     "verbose",
     "vv",
 ];
@@ -503,6 +513,8 @@ fn parse_long<I: Iterator<Item = String>>(
             "osscan-guess" | "fuzzy" => options.os.guess = true,
             "traceroute" => options.traceroute = true,
             "dry-run" => options.stealth.dry_run = true,
+            "privileged" => options.privileged = Some(true),
+            "unprivileged" => options.privileged = Some(false),
             "verbose" => options.verbosity = options.verbosity.saturating_add(1),
             "vv" => options.verbosity = options.verbosity.saturating_add(2),
             "version" => return Ok(Some(Command::Version)),

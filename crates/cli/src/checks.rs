@@ -27,7 +27,7 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
     if options.hosts_only || options.list_only {
         return check_hosts_only(options).map(|()| None);
     }
-    let privileged = netio::has_cap_net_raw();
+    let privileged = options.raw_sockets();
     let technique = match options.technique {
         Some(chosen) => chosen,
         None if options.scan_flags.is_some() => TcpScan::Syn,
@@ -113,7 +113,7 @@ pub(crate) fn check_udp(options: &ScanOptions, tcp: Option<TcpScan>) -> Result<(
     if !options.udp {
         return Ok(());
     }
-    if !netio::has_cap_net_raw() {
+    if !options.raw_sockets() {
         return Err(not_permitted("-sU"));
     }
     if options.ipv6 {

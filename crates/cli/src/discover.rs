@@ -36,7 +36,7 @@ pub enum Discovery {
 impl Discovery {
     /// Nmap's choice: raw probes when permitted, connections otherwise.
     pub fn choose(options: &ScanOptions, technique: Option<TcpScan>) -> Result<Discovery, RunError> {
-        let privileged = netio::has_cap_net_raw();
+        let privileged = options.raw_sockets();
         let raw_possible = privileged && !options.ipv6 && technique != Some(TcpScan::Connect);
         let arp_links = if raw_possible { arp_links(options) } else { Vec::new() };
         if options.assume_up {

@@ -51,7 +51,7 @@ impl OsScan {
     /// Nmap's nmap-os-db where Nmap is installed (`--datadir`, `$NMAPDIR`, `~/.nmap`,
     /// `/usr/share/nmap`), else portolan's own coarse families.
     pub(crate) fn load(options: &ScanOptions) -> Result<OsScan, RunError> {
-        if !netio::has_cap_net_raw() {
+        if !options.raw_sockets() {
             return Err(not_permitted("-O"));
         }
         let verbose = options.verbosity > 0 && terminal_output(options);

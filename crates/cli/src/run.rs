@@ -27,6 +27,7 @@ use crate::version_scan::VersionScan;
 
 pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
     let started = Instant::now();
+    options.privileged = options.privileged.or_else(privilege_from_environment);
     check_minimums(&options.timing)?;
     let technique = choose_technique(&options)?;
     check_udp(&options, technique)?;
@@ -190,6 +191,15 @@ fn listed(target: Target) -> HostResult {
 }
 
 /// `-v` lines before the scan: what table names the ports, and which techniques run.
+/// Nmap's NMAP_PRIVILEGED and NMAP_UNPRIVILEGED, set to anything: as `--privileged` and
+/// `--unprivileged` (which win over them); NMAP_PRIVILEGED first, as in Nmap.
+fn privilege_from_environment() -> Option<bool> {
+    if std::env::var_os("NMAP_PRIVILEGED").is_some() {
+        return Some(true);
+    }
+    std::env::var_os("NMAP_UNPRIVILEGED").map(|_| false)
+}
+
 /// Text for the user before the scan: on standard output with the report, or on standard
 /// error when standard output carries a file format.
 fn tell(options: &ScanOptions, text: &str) {
@@ -214,7 +224,7 @@ fn announce(options: &ScanOptions, services: &ServicesTable, technique: Option<T
     }
     match technique {
         None => {}
-        Some(TcpScan::Connect) if options.technique.is_none() && options.ipv6 && netio::has_cap_net_raw() => {
+        Some(TcpScan::Connect) if options.technique.is_none() && options.ipv6 && options.raw_sockets() => {
             println!("Scan technique: TCP connect scan (-sT): raw-packet scans of IPv6 are not built yet")
         }
         Some(TcpScan::Connect) => println!("Scan technique: TCP connect scan (-sT)"),

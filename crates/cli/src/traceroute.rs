@@ -32,7 +32,7 @@ pub(crate) struct Traceroute {
 
 impl Traceroute {
     pub(crate) fn new(options: &crate::args::ScanOptions) -> Result<Traceroute, RunError> {
-        if !netio::has_cap_net_raw() {
+        if !options.raw_sockets() {
             return Err(not_permitted("--traceroute"));
         }
         Ok(Traceroute {

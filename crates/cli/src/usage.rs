@@ -84,6 +84,8 @@ SOURCE:
 MISC:
   -A: OS and version detection and traceroute (-O -sV --traceroute)
   --traceroute: trace the hop path to each host (needs CAP_NET_RAW)
+  --privileged/--unprivileged: assume raw sockets are permitted, or that they are not
+      (also NMAP_PRIVILEGED / NMAP_UNPRIVILEGED in the environment, as in Nmap)
   -6: scan IPv6 targets (with -sT so far)
   -n: never do reverse DNS resolution (portolan does none yet)
   --datadir <dir>: look for Nmap's data files (nmap-services, nmap-service-probes,

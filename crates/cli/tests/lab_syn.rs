@@ -90,6 +90,30 @@ fn syn_scan_without_cap_net_raw_says_what_it_needs() {
 }
 
 #[test]
+fn privileged_without_the_capability_tries_raw_sockets_as_nmap_does() {
+    if !lab::available() {
+        return;
+    }
+    // --privileged (or NMAP_PRIVILEGED) says to assume raw sockets: the default becomes the
+    // SYN scan, whose socket the kernel then refuses.
+    for (option, variable) in [(Some("--privileged"), None), (None, Some("NMAP_PRIVILEGED"))] {
+        let mut command = std::process::Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"])
+            .arg(env!("CARGO_BIN_EXE_portolan"))
+            .args(option)
+            .args(["-Pn", "-p", "80", "127.0.0.1"]);
+        if let Some(variable) = variable {
+            command.env(variable, "1");
+        }
+        let output = command.output().expect("run setpriv");
+        assert_eq!(output.status.code(), Some(1), "{option:?} {variable:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr, "portolan: -sS needs CAP_NET_RAW (run as root, or use -sT)\n", "{option:?} {variable:?}");
+    }
+}
+
+#[test]
 fn a_target_listed_twice_is_scanned_twice() {
     // Regression: replies were matched to one occurrence of a repeated address, leaving the
     // other's ports silent (filtered).

@@ -218,3 +218,21 @@ fn the_stealth_schedule_refuses_what_it_cannot_cap() {
         "portolan: --dry-run prints a stealth schedule: name --evade-detectors",
     );
 }
+
+#[test]
+fn unprivileged_as_an_option_or_from_nmaps_variable_keeps_to_connections() {
+    let needs_raw = "portolan: -sS needs CAP_NET_RAW";
+    let refused = |command: &mut Command| {
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        assert!(stderr.starts_with(needs_raw), "{stderr}");
+    };
+    let portolan = || Command::new(env!("CARGO_BIN_EXE_portolan"));
+    refused(portolan().args(["--unprivileged", "-sS", "-p", "1", "127.0.0.1"]));
+    refused(portolan().args(["-sS", "-p", "1", "127.0.0.1"]).env("NMAP_UNPRIVILEGED", "1"));
+    // Without a technique, the connect scan, as for a user without privileges.
+    let output = portolan().args(["--unprivileged", "-v", "-n", "-p", "1", "127.0.0.1"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Scan technique: TCP connect scan (-sT)"), "{stdout}");
+}
