@@ -71,10 +71,7 @@ fn scan(options: Result<args::ScanOptions, error::RunError>) -> ExitCode {
     match options.and_then(run::run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error::RunError::Usage(message)) => usage_error(&message),
-        Err(error::RunError::Failed(message)) => {
-            eprintln!("portolan: {message}");
-            ExitCode::from(EXIT_FAILURE)
-        }
+        Err(error::RunError::Failed(message)) => failure(&message, EXIT_FAILURE),
     }
 }
 
@@ -83,10 +80,7 @@ fn history_command(command: &str, words: &[String]) -> ExitCode {
         Err(error) => usage_error(&error.0),
         Ok(Ok(false)) => ExitCode::SUCCESS,
         Ok(Ok(true)) => ExitCode::from(EXIT_CHANGES),
-        Ok(Err(message)) => {
-            eprintln!("portolan: {message}");
-            ExitCode::from(if command == "diff" { EXIT_DIFF_TROUBLE } else { EXIT_FAILURE })
-        }
+        Ok(Err(message)) => failure(&message, if command == "diff" { EXIT_DIFF_TROUBLE } else { EXIT_FAILURE }),
     }
 }
 
@@ -94,11 +88,14 @@ fn merge_command(words: &[String]) -> ExitCode {
     match merge::parse(words).map(merge::run) {
         Err(error) => usage_error(&error.0),
         Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(message)) => {
-            eprintln!("portolan: {message}");
-            ExitCode::from(EXIT_FAILURE)
-        }
+        Ok(Err(message)) => failure(&message, EXIT_FAILURE),
     }
+}
+
+/// A command that could not do its work: one line saying why.
+fn failure(message: &str, code: u8) -> ExitCode {
+    eprintln!("portolan: {message}");
+    ExitCode::from(code)
 }
 
 fn usage_error(message: &str) -> ExitCode {

@@ -190,7 +190,6 @@ fn listed(target: Target) -> HostResult {
     HostResult { target, status: HostStatus::Listed, round_trip: None, ports: Vec::new(), os: None, trace: None }
 }
 
-/// `-v` lines before the scan: what table names the ports, and which techniques run.
 /// Nmap's NMAP_PRIVILEGED and NMAP_UNPRIVILEGED, set to anything: as `--privileged` and
 /// `--unprivileged` (which win over them); NMAP_PRIVILEGED first, as in Nmap.
 fn privilege_from_environment() -> Option<bool> {
@@ -210,6 +209,7 @@ fn tell(options: &ScanOptions, text: &str) {
     }
 }
 
+/// `-v` lines before the scan: what table names the ports, and which techniques run.
 fn announce(options: &ScanOptions, services: &ServicesTable, technique: Option<TcpScan>) {
     if options.verbosity == 0 || !terminal_output(options) {
         return;

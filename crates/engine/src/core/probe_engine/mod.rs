@@ -550,9 +550,14 @@ impl<T: Technique> ProbeEngine<T> {
         (slot / self.ports.len() as u64) as u32
     }
 
+    /// The index in `sources` of the address `host`'s probes leave from.
+    fn source_index(&self, host: u32) -> usize {
+        host as usize % self.sources.len()
+    }
+
     /// The address `host`'s probes leave from.
     fn source_of(&self, host: u32) -> Ipv4Addr {
-        self.sources[host as usize % self.sources.len()]
+        self.sources[self.source_index(host)]
     }
 
     fn decide(&mut self, slot: u64, verdict: Verdict) {

@@ -8,6 +8,11 @@ use super::*;
 /// not sweep the whole order into memory.
 const MAX_DEFERRED: usize = 4096;
 
+/// When a cap of `rate` events a second lets the next one go, after one at `now`.
+fn next_allowed(now: Instant, rate: f64) -> Instant {
+    now + Duration::from_secs_f64(1.0 / rate)
+}
+
 impl<T: Technique> ProbeEngine<T> {
     /// The next probe to send at `now`, if the window, the pacing and the work allow one.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Probe> {
@@ -80,7 +85,7 @@ impl<T: Technique> ProbeEngine<T> {
         let host_free = self.hosts[host as usize].next_send_at;
         let new_host_on_port = work.number == 0 && work.canary.is_none();
         let port = if new_host_on_port { self.sweeps_by_port[self.sweep_of(work.slot)].next_at } else { None };
-        let source = self.source_next_at[host as usize % self.sources.len()];
+        let source = self.source_next_at[self.source_index(host)];
         host_free.max(port).max(source)
     }
 
@@ -90,8 +95,7 @@ impl<T: Technique> ProbeEngine<T> {
 
     /// The sweep `slot`'s first try counts in: its port's, from its host's source.
     fn sweep_of(&self, slot: u64) -> usize {
-        let source = self.host_of(slot) as usize % self.sources.len();
-        self.port_index_of(slot) * self.sources.len() + source
+        self.port_index_of(slot) * self.sources.len() + self.source_index(self.host_of(slot))
     }
 
     /// Whether anything is left to send: tries again, deferred work, new slots.
@@ -134,7 +138,8 @@ impl<T: Technique> ProbeEngine<T> {
         self.probes_sent += 1;
         self.count_for_host(host, now);
         if let Some(rate) = self.config.max_source_rate {
-            self.source_next_at[host as usize % self.sources.len()] = Some(now + Duration::from_secs_f64(1.0 / rate));
+            let source = self.source_index(host);
+            self.source_next_at[source] = Some(next_allowed(now, rate));
         }
         if try_number == 0 && canary.is_none() {
             self.count_for_port(slot, now);
@@ -177,7 +182,7 @@ impl<T: Technique> ProbeEngine<T> {
     fn count_for_host(&mut self, host: u32, now: Instant) {
         let state = &mut self.hosts[host as usize];
         if let Some(rate) = self.config.max_host_rate {
-            state.next_send_at = Some(now + Duration::from_secs_f64(1.0 / rate));
+            state.next_send_at = Some(next_allowed(now, rate));
         }
         let count = state.second.count(now);
         self.peaks.host_probes = self.peaks.host_probes.max(count);
@@ -188,7 +193,7 @@ impl<T: Technique> ProbeEngine<T> {
         let sweep = self.sweep_of(slot);
         let sweep = &mut self.sweeps_by_port[sweep];
         if let Some(rate) = self.config.max_sweep_rate {
-            sweep.next_at = Some(now + Duration::from_secs_f64(1.0 / rate));
+            sweep.next_at = Some(next_allowed(now, rate));
         }
         let count = sweep.second.count(now);
         self.peaks.port_new_hosts = self.peaks.port_new_hosts.max(count);
