@@ -985,6 +985,7 @@ mod tests {
         assert!(error(&["--max-host-rate", "0", "h"]).starts_with("invalid value '0' for --max-host-rate"));
         assert_eq!(scan(&["--max-sweep-rate", "10", "h"]).timing.max_sweep_rate, Some(10.0));
         assert_eq!(scan(&["--seed", "42", "h"]).seed, Some(42));
+        assert_eq!(error(&["--seed", "-1", "h"]), "invalid value '-1' for --seed: expected a whole number");
         let stealth = scan(&["--evade-detectors", "psad,zeek", "--detector-budgets", "f", "--dry-run", "h"]).stealth;
         assert_eq!(stealth.detectors, ["psad", "zeek"]);
         assert_eq!((stealth.budget_file, stealth.dry_run), (Some(PathBuf::from("f")), true));

@@ -236,3 +236,25 @@ fn unprivileged_as_an_option_or_from_nmaps_variable_keeps_to_connections() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("Scan technique: TCP connect scan (-sT)"), "{stdout}");
 }
+
+#[test]
+fn a_bad_budget_file_is_one_error_naming_its_line() {
+    let dir = std::env::temp_dir().join(format!("portolan-budgets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let budgets = dir.join("budgets");
+    std::fs::write(&budgets, "# mine\nids  ports-per-host  5  60\nids  portz  3  60\n").unwrap();
+    let path = budgets.to_str().unwrap();
+    assert_usage_error(
+        &["--detector-budgets", path, "--dry-run", "127.0.0.1"],
+        &format!("portolan: {path}: line 3: unknown rule 'portz'"),
+    );
+    let missing = dir.join("missing");
+    let output = Command::new(env!("CARGO_BIN_EXE_portolan"))
+        .args(["--detector-budgets", missing.to_str().unwrap(), "--dry-run", "127.0.0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with(&format!("portolan: cannot read {}: ", missing.display())), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

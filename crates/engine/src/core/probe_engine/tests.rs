@@ -622,3 +622,29 @@ fn several_sources_share_each_hosts_ports_and_keep_every_verdict() {
         assert_eq!(host.status, HostStatus::Up { reason: Reason::SynAck });
     }
 }
+
+#[test]
+fn several_sources_keep_every_verdict_under_loss() {
+    // 10 % of packets lost each way: each (target, source) pair measures its own loss and
+    // retries, and every port still comes out as it is.
+    let sources = [SCANNER, Ipv4Addr::new(198, 18, 0, 11), Ipv4Addr::new(198, 18, 0, 12)];
+    let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 6);
+    let ports: Vec<u16> = (20..40).collect();
+    let mut sim = Sim::from_sources(SynScan, config(), &sources, &targets, &ports, 7);
+    sim.loss = 0.1;
+    for &host in &targets {
+        sim.set(host, 22, Port::Listening).set(host, 25, Port::Dropped);
+    }
+    sim.run(Duration::from_secs(600));
+    for host in sim.results() {
+        for port in &host.ports {
+            let expected = match port.port {
+                22 => PortState::Open,
+                25 => PortState::Filtered,
+                _ => PortState::Closed,
+            };
+            assert_eq!(port.state, expected, "{}:{}", host.target.addr, port.port);
+        }
+        assert_eq!(host.ports.len(), ports.len());
+    }
+}
