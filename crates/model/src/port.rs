@@ -107,6 +107,10 @@ pub enum Reason {
     AdminProhibited,
     HostProhibited,
     NetProhibited,
+    /// ICMPv6: the source address is beyond the destination's scope (a link-local source).
+    BeyondScope,
+    /// ICMPv6: a reject route leads to the destination.
+    RejectRoute,
     /// The user declared the state (e.g. `-Pn` marks hosts up).
     UserSet,
     /// No route leads to the target: nothing could be sent to it.
@@ -134,6 +138,8 @@ impl Reason {
             Reason::AdminProhibited => "admin-prohibited",
             Reason::HostProhibited => "host-prohibited",
             Reason::NetProhibited => "net-prohibited",
+            Reason::BeyondScope => "beyond-scope",
+            Reason::RejectRoute => "reject-route",
             Reason::UserSet => "user-set",
             Reason::NoRoute => "no-route",
         }

@@ -3,7 +3,7 @@
 
 use model::{PortState, Reason};
 
-use crate::{TcpReply, TcpTechnique};
+use crate::{TcpReply, TcpTechnique, UnreachableCode};
 
 pub struct CustomFlags {
     flags: u8,
@@ -51,7 +51,7 @@ impl TcpTechnique for CustomFlags {
         self.base.classify_tcp(reply)
     }
 
-    fn classify_unreachable(&self, code: u8) -> Option<(PortState, Reason)> {
+    fn classify_unreachable(&self, code: UnreachableCode) -> Option<(PortState, Reason)> {
         self.base.classify_unreachable(code)
     }
 

@@ -19,12 +19,12 @@ pub use ack::AckScan;
 pub use custom_flags::CustomFlags;
 pub use fin_null_xmas::StealthScan;
 pub use payloads::{PayloadError, UdpPayloads, MAX_PAYLOAD};
-pub use response::{parse_response, IcmpReply, QuotedProbe, Response, TcpReply, UdpReply, Unreachable};
+pub use response::{parse_response, IcmpReply, QuotedProbe, Response, TcpReply, UdpReply, Unreachable, UnreachableCode};
 pub use syn::SynScan;
 pub use udp::UdpScan;
 pub use window::WindowScan;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use model::{PortState, Protocol, Reason};
@@ -91,8 +91,18 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// Writes the whole IPv4 packet into `buf`; returns its length.
-    pub fn emit_v4(&self, src: Ipv4Addr, dst: Ipv4Addr, ident: u16, buf: &mut [u8]) -> wire::Result<usize> {
+    /// Writes the whole IP packet, of the family of `src` and `dst`, into `buf`; returns its
+    /// length. `ident` is the IPv4 identification, or the IPv6 flow label (which ICMPv6
+    /// errors quote as ICMP errors quote the identification).
+    pub fn emit(&self, src: IpAddr, dst: IpAddr, ident: u16, buf: &mut [u8]) -> wire::Result<usize> {
+        match (src, dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => self.emit_v4(src, dst, ident, buf),
+            (IpAddr::V6(src), IpAddr::V6(dst)) => self.emit_v6(src, dst, u32::from(ident), buf),
+            _ => Err(wire::Error::Malformed),
+        }
+    }
+
+    fn emit_v4(&self, src: Ipv4Addr, dst: Ipv4Addr, ident: u16, buf: &mut [u8]) -> wire::Result<usize> {
         match self {
             Transport::Tcp(tcp) => wire::tcp::emit_probe_v4(src, dst, ident, tcp, buf),
             Transport::Udp { src_port, dst_port, payload } => {
@@ -103,22 +113,36 @@ impl Transport {
             }
         }
     }
+
+    /// IPv6 has an echo but no timestamp or address mask query: those are an error.
+    fn emit_v6(&self, src: Ipv6Addr, dst: Ipv6Addr, flow_label: u32, buf: &mut [u8]) -> wire::Result<usize> {
+        match self {
+            Transport::Tcp(tcp) => wire::tcp::emit_probe_v6(src, dst, flow_label, tcp, buf),
+            Transport::Udp { src_port, dst_port, payload } => {
+                wire::udp::emit_probe_v6(src, dst, flow_label, *src_port, *dst_port, payload, buf)
+            }
+            Transport::Icmp { query: wire::icmp::Query::Echo, ident, seq } => {
+                wire::icmpv6::emit_echo_v6(src, dst, flow_label, *ident, *seq, buf)
+            }
+            Transport::Icmp { .. } => Err(wire::Error::Malformed),
+        }
+    }
 }
 
 /// A packet read as an answer about one port, before its cookie is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Answer {
     /// The probe's source: the address the scan sends from, if the packet is ours.
-    pub scanner: Ipv4Addr,
+    pub scanner: IpAddr,
     pub scanner_port: u16,
-    pub target: Ipv4Addr,
+    pub target: IpAddr,
     pub target_port: u16,
     /// What of the probe's cookie came back besides the source port.
     pub echo: Echo,
     /// The IP TTL of the packet that answered, and who sent it: the target, or a router
     /// answering for it with an ICMP error.
     pub ttl: u8,
-    pub sender: Ipv4Addr,
+    pub sender: IpAddr,
     pub state: PortState,
     pub reason: Reason,
     /// The answer is an ICMP error (which hosts may rate-limit).
@@ -147,8 +171,8 @@ pub trait TcpTechnique: Send + Sync {
     /// What a TCP reply to the probe says about the port, or `None` if it says nothing.
     fn classify_tcp(&self, reply: &TcpReply) -> Option<(PortState, Reason)>;
     /// What an ICMP destination-unreachable with this code says about the port.
-    fn classify_unreachable(&self, code: u8) -> Option<(PortState, Reason)> {
-        unreachable_reason(code).map(|reason| (PortState::Filtered, reason))
+    fn classify_unreachable(&self, code: UnreachableCode) -> Option<(PortState, Reason)> {
+        code.reason().map(|reason| (PortState::Filtered, reason))
     }
     /// What silence after every allowed retransmission means.
     fn on_timeout(&self) -> (PortState, Reason);
@@ -168,7 +192,7 @@ impl<T: TcpTechnique + ?Sized> TcpTechnique for &T {
         (**self).classify_tcp(reply)
     }
 
-    fn classify_unreachable(&self, code: u8) -> Option<(PortState, Reason)> {
+    fn classify_unreachable(&self, code: UnreachableCode) -> Option<(PortState, Reason)> {
         (**self).classify_unreachable(code)
     }
 
@@ -253,21 +277,6 @@ fn echoed_sequence(probe_flags: u8, reply: &TcpReply) -> u32 {
         reply.ack.wrapping_sub(occupied)
     } else {
         reply.seq
-    }
-}
-
-/// The reason Nmap gives for an ICMP destination-unreachable code; `None` for codes that Nmap
-/// does not take as an answer about the port (e.g. fragmentation needed).
-pub fn unreachable_reason(code: u8) -> Option<Reason> {
-    match code {
-        0 => Some(Reason::NetUnreach),
-        1 => Some(Reason::HostUnreach),
-        2 => Some(Reason::ProtoUnreach),
-        3 => Some(Reason::PortUnreach),
-        9 => Some(Reason::NetProhibited),
-        10 => Some(Reason::HostProhibited),
-        13 => Some(Reason::AdminProhibited),
-        _ => None,
     }
 }
 

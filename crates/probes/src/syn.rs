@@ -48,6 +48,7 @@ impl TcpTechnique for SynScan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::UnreachableCode;
     use crate::tests::reply;
 
     #[test]
@@ -65,9 +66,9 @@ mod tests {
             (10, Reason::HostProhibited),
             (13, Reason::AdminProhibited),
         ] {
-            assert_eq!(SynScan.classify_unreachable(code), Some((PortState::Filtered, reason)), "code {code}");
+            assert_eq!(SynScan.classify_unreachable(UnreachableCode::V4(code)), Some((PortState::Filtered, reason)), "code {code}");
         }
-        assert_eq!(SynScan.classify_unreachable(4), None, "fragmentation needed says nothing about the port");
+        assert_eq!(SynScan.classify_unreachable(UnreachableCode::V4(4)), None, "fragmentation needed says nothing about the port");
     }
 
     #[test]

@@ -8,12 +8,9 @@ use std::sync::Arc;
 use model::{PortState, Protocol, Reason};
 
 use crate::{
-    unreachable_reason, Answer, Echo, ErrorsAnswer, ProbeFields, QuotedProbe, Response, Technique, Transport,
+    Answer, Echo, ErrorsAnswer, ProbeFields, QuotedProbe, Response, Technique, Transport,
     UdpPayloads,
 };
-
-/// ICMP destination-unreachable code for "port unreachable".
-const PORT_UNREACHABLE: u8 = 3;
 
 #[derive(Debug, Clone)]
 pub struct UdpScan {
@@ -59,9 +56,9 @@ impl Technique for UdpScan {
             }),
             Response::Unreachable(u) => {
                 let QuotedProbe::Udp { src_port, dst_port } = u.probe else { return None };
-                let reason = unreachable_reason(u.code)?;
+                let reason = u.code.reason()?;
                 // Only the target itself says its port is closed (as Nmap reads it).
-                let closed = u.code == PORT_UNREACHABLE && u.from == u.probe_dst;
+                let closed = u.code.is_port_unreachable() && u.from == u.probe_dst;
                 let state = if closed { PortState::Closed } else { PortState::Filtered };
                 Some(Answer {
                     scanner: u.probe_src,
@@ -92,11 +89,11 @@ impl Technique for UdpScan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{UdpReply, Unreachable};
-    use std::net::Ipv4Addr;
+    use crate::{UdpReply, Unreachable, UnreachableCode};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-    const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
-    const TARGET: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+    const SCANNER: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1));
+    const TARGET: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2));
 
     fn scan() -> UdpScan {
         UdpScan::new(UdpPayloads::embedded())
@@ -105,7 +102,7 @@ mod tests {
     fn unreachable(code: u8) -> Response {
         Response::Unreachable(Unreachable {
             from: TARGET,
-            code,
+            code: UnreachableCode::V4(code),
             ttl: 64,
             probe_src: SCANNER,
             probe_dst: TARGET,
@@ -136,9 +133,37 @@ mod tests {
     }
 
     #[test]
+    fn nmaps_udp_scan_table_over_icmpv6() {
+        let (scanner, target) = (Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1), Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2));
+        let unreachable = |code| {
+            Response::Unreachable(Unreachable {
+                from: target.into(),
+                code: UnreachableCode::V6(code),
+                ttl: 64,
+                probe_src: scanner.into(),
+                probe_dst: target.into(),
+                probe_ident: 77,
+                probe: QuotedProbe::Udp { src_port: 40000, dst_port: 53 },
+            })
+        };
+        assert_eq!(verdict(&unreachable(4)), Some((PortState::Closed, Reason::PortUnreach)));
+        for (code, reason) in [
+            (0, Reason::NoRoute),
+            (1, Reason::AdminProhibited),
+            (2, Reason::BeyondScope),
+            (3, Reason::HostUnreach),
+            (5, Reason::AdminProhibited),
+            (6, Reason::RejectRoute),
+        ] {
+            assert_eq!(verdict(&unreachable(code)), Some((PortState::Filtered, reason)), "code {code}");
+        }
+        assert_eq!(verdict(&unreachable(7)), None, "an unassigned code says nothing");
+    }
+
+    #[test]
     fn a_port_unreachable_from_a_router_means_filtered() {
         let Response::Unreachable(from_target) = unreachable(3) else { unreachable!() };
-        let router = Ipv4Addr::new(198, 18, 0, 254);
+        let router = IpAddr::from([198, 18, 0, 254]);
         let answer = scan().read(&Response::Unreachable(Unreachable { from: router, ..from_target })).unwrap();
         assert_eq!((answer.state, answer.reason, answer.sender), (PortState::Filtered, Reason::PortUnreach, router));
         assert_eq!(scan().on_timeout(), (PortState::OpenFiltered, Reason::NoResponse));

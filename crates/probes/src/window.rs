@@ -35,6 +35,7 @@ impl TcpTechnique for WindowScan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::UnreachableCode;
     use crate::tests::reply;
 
     #[test]
@@ -42,6 +43,6 @@ mod tests {
         assert_eq!(WindowScan.classify_tcp(&reply(flags::RST, 4096)), Some((PortState::Open, Reason::Reset)));
         assert_eq!(WindowScan.classify_tcp(&reply(flags::RST, 0)), Some((PortState::Closed, Reason::Reset)));
         assert_eq!(WindowScan.on_timeout(), (PortState::Filtered, Reason::NoResponse));
-        assert_eq!(WindowScan.classify_unreachable(1), Some((PortState::Filtered, Reason::HostUnreach)));
+        assert_eq!(WindowScan.classify_unreachable(UnreachableCode::V4(1)), Some((PortState::Filtered, Reason::HostUnreach)));
     }
 }

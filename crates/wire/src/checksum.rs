@@ -1,6 +1,6 @@
 //! The Internet checksum (RFC 1071).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// The ones'-complement sum of 16-bit big-endian words, not yet complemented.
 pub fn sum(data: &[u8]) -> u32 {
@@ -20,9 +20,18 @@ pub fn finish(mut total: u32) -> u16 {
     !(total as u16)
 }
 
-/// The IPv4 pseudo-header sum that TCP and UDP checksums start from.
-pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16) -> u32 {
-    sum(&src.octets()) + sum(&dst.octets()) + u32::from(protocol) + u32::from(length)
+/// The pseudo-header sum that TCP, UDP and ICMPv6 checksums start from: the addresses, the
+/// protocol (IPv6: next header) and the upper-layer length (16 bits in IPv4, 32 in IPv6, RFC
+/// 8200 section 8.1; the same sum for any length below 65536).
+/// Addresses of two families have no pseudo-header: the sum is then that of the addresses
+/// alone, and the packet, which cannot be sent anyway, carries a wrong checksum.
+pub fn pseudo_header(src: IpAddr, dst: IpAddr, protocol: u8, length: usize) -> u32 {
+    let addresses = |addr: IpAddr| match addr {
+        IpAddr::V4(addr) => sum(&addr.octets()),
+        IpAddr::V6(addr) => sum(&addr.octets()),
+    };
+    let length = length as u32;
+    addresses(src) + addresses(dst) + u32::from(protocol) + (length >> 16) + (length & 0xffff)
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! TCP headers (RFC 9293) and the SYN portolan sends.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::{checksum, ipv4, Error, Result};
+use crate::{checksum, ipv4, ipv6, Error, Result};
 
 mod field {
     use core::ops::Range;
@@ -134,8 +134,8 @@ impl SegmentRepr<'_> {
         HEADER_LEN + self.options.len().next_multiple_of(4)
     }
 
-    /// Writes the header and options, with the checksum over the IPv4 pseudo-header.
-    pub fn emit(&self, src: Ipv4Addr, dst: Ipv4Addr, buf: &mut [u8]) -> Result<usize> {
+    /// Writes the header and options, with the checksum over the pseudo-header of `src`'s family.
+    pub fn emit(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>, buf: &mut [u8]) -> Result<usize> {
         let len = self.header_len();
         if len > 60 {
             return Err(Error::Malformed);
@@ -153,7 +153,7 @@ impl SegmentRepr<'_> {
         let options = &mut buf[HEADER_LEN..];
         options.fill(0);
         options[..self.options.len()].copy_from_slice(self.options);
-        let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_TCP, len as u16) + checksum::sum(buf);
+        let sum = checksum::pseudo_header(src.into(), dst.into(), ipv4::PROTO_TCP, len) + checksum::sum(buf);
         buf[field::CHECKSUM].copy_from_slice(&checksum::finish(sum).to_be_bytes());
         Ok(len)
     }
@@ -203,12 +203,15 @@ pub struct ProbeRepr {
 const OPTIONS_LEN: usize = 20;
 pub const LINUX_SYN_WINDOW: u16 = 64240;
 
-/// IPv4 + TCP + options: the length of the longest probe.
+/// IPv4 + TCP + options: the length of the longest IPv4 probe.
 pub const PROBE_LEN: usize = ipv4::HEADER_LEN + HEADER_LEN + OPTIONS_LEN;
+/// IPv6 + TCP + options: the length of the longest IPv6 probe.
+pub const PROBE_LEN_V6: usize = ipv6::HEADER_LEN + HEADER_LEN + OPTIONS_LEN;
 
 impl ProbeRepr {
-    /// Writes the TCP header and options, with the checksum over the IPv4 pseudo-header.
-    pub fn emit(&self, src: Ipv4Addr, dst: Ipv4Addr, buf: &mut [u8]) -> Result<usize> {
+    /// Writes the TCP header and options, with the checksum over the pseudo-header of `src`'s
+    /// family.
+    pub fn emit(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>, buf: &mut [u8]) -> Result<usize> {
         let options_len = if self.flags & flags::SYN != 0 { OPTIONS_LEN } else { 0 };
         let len = HEADER_LEN + options_len;
         let buf = buf.get_mut(..len).ok_or(Error::Truncated)?;
@@ -230,7 +233,7 @@ impl ProbeRepr {
             3, 3, 7, // window scale 7
         ];
         buf[HEADER_LEN..].copy_from_slice(&options[..options_len]);
-        let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_TCP, len as u16) + checksum::sum(buf);
+        let sum = checksum::pseudo_header(src.into(), dst.into(), ipv4::PROTO_TCP, len) + checksum::sum(buf);
         buf[field::CHECKSUM].copy_from_slice(&checksum::finish(sum).to_be_bytes());
         Ok(len)
     }
@@ -251,6 +254,27 @@ pub fn emit_probe_v4(src: Ipv4Addr, dst: Ipv4Addr, ident: u16, tcp: &ProbeRepr, 
     };
     ip.emit(buf)?;
     Ok(ipv4::HEADER_LEN + tcp_len)
+}
+
+/// Builds a whole IPv6 probe (header + TCP + options) into `buf`; returns its length.
+pub fn emit_probe_v6(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    flow_label: u32,
+    tcp: &ProbeRepr,
+    buf: &mut [u8],
+) -> Result<usize> {
+    let tcp_len = tcp.emit(src, dst, buf.get_mut(ipv6::HEADER_LEN..).ok_or(Error::Truncated)?)?;
+    let ip = ipv6::Ipv6Repr {
+        src,
+        dst,
+        next_header: ipv4::PROTO_TCP,
+        hop_limit: ipv6::DEFAULT_HOP_LIMIT,
+        flow_label,
+        payload_len: tcp_len,
+    };
+    ip.emit(buf)?;
+    Ok(ipv6::HEADER_LEN + tcp_len)
 }
 
 #[cfg(test)]
@@ -279,7 +303,7 @@ mod tests {
         assert_eq!((parsed.reserved(), parsed.flags(), parsed.urgent_pointer()), (8, 0xc2, 0xf7f5));
         assert_eq!(parsed.options(), segment.options);
         assert!(parsed.payload().is_empty());
-        let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_TCP, len as u16) + checksum::sum(&buf[..len]);
+        let sum = checksum::pseudo_header(src.into(), dst.into(), ipv4::PROTO_TCP, len) + checksum::sum(&buf[..len]);
         assert_eq!(checksum::finish(sum), 0);
     }
 
@@ -307,8 +331,23 @@ mod tests {
         assert_eq!((tcp.src_port(), tcp.dst_port(), tcp.seq(), tcp.flags()), (40001, 443, 0x0102_0304, flags::SYN));
         assert_eq!(tcp.window(), 64240);
         assert_eq!(tcp.options(), &[2, 4, 5, 180, 4, 2, 8, 10, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0, 1, 3, 3, 7]);
-        let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_TCP, ip.payload().len() as u16)
+        let sum = checksum::pseudo_header(src.into(), dst.into(), ipv4::PROTO_TCP, ip.payload().len())
             + checksum::sum(ip.payload());
+        assert_eq!(checksum::finish(sum), 0, "TCP checksum verifies");
+    }
+
+    #[test]
+    fn an_ipv6_probe_is_the_same_syn_with_a_checksum_over_the_ipv6_pseudo_header() {
+        let (src, dst) = (Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1), Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2));
+        let mut buf = [0u8; PROBE_LEN_V6];
+        assert_eq!(emit_probe_v6(src, dst, 0xfffff, &syn(), &mut buf).unwrap(), PROBE_LEN_V6);
+        let ip = ipv6::Ipv6Packet::new_checked(&buf[..]).unwrap();
+        assert_eq!((ip.src(), ip.dst(), ip.hop_limit(), ip.flow_label()), (src, dst, 64, 0xfffff));
+        let (protocol, segment) = ip.upper_layer().unwrap();
+        assert_eq!(protocol, ipv4::PROTO_TCP);
+        let tcp = TcpPacket::new_checked(segment).unwrap();
+        assert_eq!((tcp.dst_port(), tcp.flags(), tcp.options().len()), (443, flags::SYN, 20));
+        let sum = checksum::pseudo_header(src.into(), dst.into(), ipv4::PROTO_TCP, segment.len()) + checksum::sum(segment);
         assert_eq!(checksum::finish(sum), 0, "TCP checksum verifies");
     }
 
@@ -322,7 +361,7 @@ mod tests {
         let ip = ipv4::Ipv4Packet::new_checked(&buf[..len]).unwrap();
         let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
         assert_eq!((tcp.flags(), tcp.options().len()), (flags::FIN | flags::PSH | flags::URG, 0));
-        let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_TCP, ip.payload().len() as u16)
+        let sum = checksum::pseudo_header(src.into(), dst.into(), ipv4::PROTO_TCP, ip.payload().len())
             + checksum::sum(ip.payload());
         assert_eq!(checksum::finish(sum), 0, "TCP checksum verifies");
     }

@@ -1,8 +1,8 @@
 //! UDP datagrams (RFC 768): the view of a reply and the builder of a probe.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::{checksum, ipv4, Error, Result};
+use crate::{checksum, ipv4, ipv6, Error, Result};
 
 pub const HEADER_LEN: usize = 8;
 
@@ -67,10 +67,37 @@ pub fn emit_probe_v4(
     Ok(total)
 }
 
-/// Writes a UDP header and `payload` (the IPv4 payload) with its checksum; returns its length.
+/// Builds a whole IPv6 UDP probe into `buf`; returns its length.
+pub fn emit_probe_v6(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    flow_label: u32,
+    src_port: u16,
+    dst_port: u16,
+    payload: &[u8],
+    buf: &mut [u8],
+) -> Result<usize> {
+    let udp_len = HEADER_LEN + payload.len();
+    let total = ipv6::HEADER_LEN + udp_len;
+    let buf = buf.get_mut(..total).ok_or(Error::Truncated)?;
+    let ip = ipv6::Ipv6Repr {
+        src,
+        dst,
+        next_header: ipv4::PROTO_UDP,
+        hop_limit: ipv6::DEFAULT_HOP_LIMIT,
+        flow_label,
+        payload_len: udp_len,
+    };
+    ip.emit(buf)?;
+    emit_datagram(src, dst, src_port, dst_port, payload, &mut buf[ipv6::HEADER_LEN..])?;
+    Ok(total)
+}
+
+/// Writes a UDP header and `payload` (the IP payload) with its checksum over the
+/// pseudo-header of `src`'s family; returns its length.
 pub fn emit_datagram(
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
+    src: impl Into<IpAddr>,
+    dst: impl Into<IpAddr>,
     src_port: u16,
     dst_port: u16,
     payload: &[u8],
@@ -83,7 +110,7 @@ pub fn emit_datagram(
     udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
     udp[6..8].copy_from_slice(&[0, 0]);
     udp[HEADER_LEN..].copy_from_slice(payload);
-    let sum = checksum::pseudo_header_v4(src, dst, ipv4::PROTO_UDP, udp_len) + checksum::sum(udp);
+    let sum = checksum::pseudo_header(src.into(), dst.into(), ipv4::PROTO_UDP, usize::from(udp_len)) + checksum::sum(udp);
     // An all-zero UDP checksum means "none"; a computed zero is sent as all ones (RFC 768).
     let sum = match checksum::finish(sum) {
         0 => 0xffff,
@@ -113,8 +140,21 @@ mod tests {
         let udp = UdpPacket::new_checked(ip.payload()).unwrap();
         assert_eq!((udp.src_port(), udp.dst_port(), udp.payload()), (40000, 53, &b"hello"[..]));
         let udp_len = ip.payload().len() as u16;
-        let total = checksum::pseudo_header_v4(SRC, DST, ipv4::PROTO_UDP, udp_len) + checksum::sum(ip.payload());
+        let total = checksum::pseudo_header(SRC.into(), DST.into(), ipv4::PROTO_UDP, usize::from(udp_len)) + checksum::sum(ip.payload());
         assert_eq!(checksum::finish(total), 0, "the checksum covers the pseudo-header, header and payload");
+    }
+
+    #[test]
+    fn an_ipv6_probe_reads_back_with_a_checksum_over_the_ipv6_pseudo_header() {
+        let (src, dst) = (Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1), Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2));
+        let mut buf = [0u8; 64];
+        let len = emit_probe_v6(src, dst, 0x5a5a5, 40000, 53, b"hello", &mut buf).unwrap();
+        let ip = crate::ipv6::Ipv6Packet::new_checked(&buf[..len]).unwrap();
+        assert_eq!((ip.next_header(), ip.flow_label(), ip.payload().len()), (ipv4::PROTO_UDP, 0x5a5a5, 13));
+        let udp = UdpPacket::new_checked(ip.payload()).unwrap();
+        assert_eq!((udp.src_port(), udp.dst_port(), udp.payload()), (40000, 53, &b"hello"[..]));
+        let total = checksum::pseudo_header(src.into(), dst.into(), ipv4::PROTO_UDP, 13) + checksum::sum(ip.payload());
+        assert_eq!(checksum::finish(total), 0);
     }
 
     #[test]

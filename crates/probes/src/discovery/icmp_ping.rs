@@ -58,8 +58,8 @@ mod tests {
     fn each_query_reads_only_its_own_reply() {
         let reply = |query| {
             Response::IcmpReply(IcmpReply {
-                from: Ipv4Addr::new(198, 18, 0, 2),
-                to: Ipv4Addr::new(198, 18, 0, 1),
+                from: Ipv4Addr::new(198, 18, 0, 2).into(),
+                to: Ipv4Addr::new(198, 18, 0, 1).into(),
                 query,
                 ident: 40000,
                 seq: 7,

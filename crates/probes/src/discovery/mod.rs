@@ -12,7 +12,7 @@ pub use tcp_ack_ping::AckPing;
 pub use tcp_syn_ping::SynPing;
 pub use udp_ping::UdpPing;
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use model::{PortState, Protocol, Reason};
@@ -37,10 +37,10 @@ pub trait PingProbe: Send + Sync + std::fmt::Debug {
 /// An answer to a discovery probe, before its cookie is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PingAnswer {
-    pub scanner: Ipv4Addr,
+    pub scanner: IpAddr,
     /// The cookie's port: the probe's source port, or an ICMP query's identifier.
     pub scanner_port: u16,
-    pub target: Ipv4Addr,
+    pub target: IpAddr,
     pub echo: Echo,
     pub ttl: u8,
     pub reason: Reason,

@@ -8,9 +8,6 @@ use model::{Protocol, Reason};
 use super::{PingAnswer, PingProbe};
 use crate::{Echo, ProbeFields, QuotedProbe, Response, Transport, UdpPayloads};
 
-/// ICMP destination-unreachable code for "port unreachable".
-const PORT_UNREACHABLE: u8 = 3;
-
 #[derive(Debug, Clone)]
 pub struct UdpPing {
     port: u16,
@@ -43,7 +40,7 @@ impl PingProbe for UdpPing {
                 let QuotedProbe::Udp { src_port, dst_port } = u.probe else { return None };
                 // Only the host itself says its port is closed; a router's error says nothing
                 // of the host being up.
-                let from_the_host = u.from == u.probe_dst && u.code == PORT_UNREACHABLE;
+                let from_the_host = u.from == u.probe_dst && u.code.is_port_unreachable();
                 (dst_port == self.port && from_the_host).then_some(PingAnswer {
                     scanner: u.probe_src,
                     scanner_port: src_port,
