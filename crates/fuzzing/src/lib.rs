@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 use std::cell::RefCell;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -15,6 +15,7 @@ use probes::discovery::{HostDiscovery, PingProbe, UdpPing};
 use probes::{AckScan, StealthScan, SynScan, Technique, UdpPayloads, UdpScan, WindowScan};
 use services::ServicesTable;
 use wire::ipv4::Ipv4Packet;
+use wire::ipv6::Ipv6Packet;
 use wire::tcp::{QuotedTcp, TcpPacket};
 use wire::udp::UdpPacket;
 
@@ -53,24 +54,28 @@ pub fn reply(bytes: &[u8]) {
         let _ = technique.read(&response);
     }
     ENGINES.with(|engines| {
-        let (syn, udp) = &mut *engines.borrow_mut();
         let now = Instant::now();
-        let _ = syn.handle(&response, now);
-        let _ = udp.handle(&response, now);
+        for (syn, udp) in &mut *engines.borrow_mut() {
+            let _ = syn.handle(&response, now);
+            let _ = udp.handle(&response, now);
+        }
     });
 }
 
 thread_local! {
-    /// A SYN and a UDP engine, kept from input to input (building one allocates a port
-    /// index), scanning a few ports of the addresses a fuzzer's bytes most often hold.
-    static ENGINES: RefCell<(ProbeEngine<SynScan>, ProbeEngine<UdpScan>)> = RefCell::new(engines());
+    /// A SYN and a UDP engine per family, kept from input to input (building one allocates a
+    /// port index), scanning a few ports of the addresses a fuzzer's bytes most often hold.
+    static ENGINES: RefCell<[(ProbeEngine<SynScan>, ProbeEngine<UdpScan>); 2]> = RefCell::new([
+        engines(Ipv4Addr::UNSPECIFIED.into(), [Ipv4Addr::UNSPECIFIED.into(), Ipv4Addr::BROADCAST.into()]),
+        engines(Ipv6Addr::UNSPECIFIED.into(), [Ipv6Addr::UNSPECIFIED.into(), Ipv6Addr::from(u128::MAX).into()]),
+    ]);
 }
 
-fn engines() -> (ProbeEngine<SynScan>, ProbeEngine<UdpScan>) {
+fn engines(source: IpAddr, targets: [IpAddr; 2]) -> (ProbeEngine<SynScan>, ProbeEngine<UdpScan>) {
     let config = RawConfig::default();
     let group = || ScanGroup {
-        sources: vec![Ipv4Addr::UNSPECIFIED],
-        targets: vec![Target::from_addr(Ipv4Addr::UNSPECIFIED.into()), Target::from_addr(Ipv4Addr::BROADCAST.into())],
+        sources: vec![source],
+        targets: targets.iter().map(|&addr| Target::from_addr(addr)).collect(),
         ports: vec![0, 22, 53, 80, 0xffff],
     };
     let now = Instant::now();
@@ -96,6 +101,11 @@ pub fn wire(bytes: &[u8]) {
     let _ = wire::icmp::parse_query_reply(bytes);
     let _ = wire::icmp::parse_unreachable(bytes);
     let _ = wire::arp::parse_reply(bytes);
+    if let Ok(ip) = Ipv6Packet::new_checked(bytes) {
+        let _ = (ip.payload(), ip.flow_label(), ip.src(), ip.dst(), ip.into_upper_layer());
+    }
+    let _ = wire::icmpv6::parse_error(bytes);
+    let _ = wire::icmpv6::parse_echo_reply(bytes);
 }
 
 /// The bytes as a datagram of netlink replies (routes, neighbours, errors).

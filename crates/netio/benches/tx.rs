@@ -58,11 +58,11 @@ fn main() {
     }
     wire::ethernet::emit_header(NOBODYS_MAC, our_mac, wire::ethernet::IPV4, &mut frame).unwrap();
 
-    let ip = RawSender::open(None).expect("raw IP socket");
+    let ip = RawSender::open(false, None).expect("raw IP socket");
     let link = FrameSender::open(interface).expect("link-layer socket");
     let (mut ip_rates, mut link_rates) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        ip_rates.push(rate(|| ip.send(&frame[14..14 + len], NOBODY).map(|()| 1)));
+        ip_rates.push(rate(|| ip.send(&frame[14..14 + len], NOBODY.into()).map(|()| 1)));
         link_rates.push(rate(|| link.send(&frame[..14 + len]).map(|()| 1)));
     }
     let best = |rates: &[f64]| rates.iter().copied().fold(0.0, f64::max);

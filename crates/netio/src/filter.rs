@@ -11,6 +11,7 @@ use libc::sock_filter;
 
 /// Classic BPF opcodes (linux/filter.h).
 const LD_ABS_B: u16 = 0x30; // A = P[k], 8 bits
+const LD_ABS_H: u16 = 0x28; // A = P[k], 16 bits
 const LDX_MSH_B: u16 = 0xb1; // X = 4 * (P[k] & 0x0f): the IP header length
 const LD_IND_H: u16 = 0x48; // A = P[X + k], 16 bits
 const LD_IND_B: u16 = 0x50; // A = P[X + k], 8 bits
@@ -74,6 +75,38 @@ pub fn answers(ports: RangeInclusive<u16>) -> Vec<sock_filter> {
     program.extend(to_ports);
     program.extend(icmp);
     program
+}
+
+/// For a link-layer socket receiving IPv6: TCP segments and UDP datagrams to `ports`,
+/// ICMPv6 destination unreachable (type 1), time exceeded (3) and echo replies (129), and
+/// any packet whose fixed header is followed by an extension header (hop-by-hop 0, routing
+/// 43, fragment 44, destination options 60), which classic BPF cannot walk: the parsers do.
+pub fn answers_v6(ports: RangeInclusive<u16>) -> Vec<sock_filter> {
+    const NEXT_HEADER: u32 = 6;
+    const UPPER_LAYER: u32 = 40;
+    // Jumps count the instructions skipped: the port check starts at 8, the ICMPv6 type
+    // check at 11, and the last two instructions (15, 16) accept and reject.
+    vec![
+        op(LD_ABS_B, 0, 0, NEXT_HEADER),
+        op(JEQ, 6, 0, u32::from(wire::ipv4::PROTO_TCP)),
+        op(JEQ, 5, 0, u32::from(wire::ipv4::PROTO_UDP)),
+        op(JEQ, 7, 0, u32::from(wire::ipv6::NEXT_ICMPV6)),
+        op(JEQ, 10, 0, 0),
+        op(JEQ, 9, 0, 43),
+        op(JEQ, 8, 0, 44),
+        op(JEQ, 7, 8, 60),
+        // 8: TCP or UDP, the destination port.
+        op(LD_ABS_H, 0, 0, UPPER_LAYER + 2),
+        op(JGE, 0, 6, u32::from(*ports.start())),
+        op(JGT, 5, 4, u32::from(*ports.end())),
+        // 11: ICMPv6, the type.
+        op(LD_ABS_B, 0, 0, UPPER_LAYER),
+        op(JEQ, 2, 0, 1),
+        op(JEQ, 1, 0, 3),
+        op(JEQ, 0, 1, 129),
+        op(RET, 0, 0, KEEP),
+        op(RET, 0, 0, 0),
+    ]
 }
 
 /// Attaches `program` to `socket` (SO_ATTACH_FILTER).

@@ -13,6 +13,9 @@ use crate::raw::RECEIVE_BUFFER;
 use crate::RawSocketError;
 
 const ETH_P_IP: u16 = libc::ETH_P_IP as u16;
+const ETH_P_IPV6: u16 = libc::ETH_P_IPV6 as u16;
+/// Binding a packet socket to interface 0 receives from every interface.
+const EVERY_INTERFACE: u32 = 0;
 
 /// Sends complete Ethernet frames on one interface.
 pub struct FrameSender {
@@ -37,8 +40,8 @@ impl FrameSender {
     }
 }
 
-/// Receives the IPv4 packets arriving on one interface (from their IP header on), never the
-/// ones sent from this host.
+/// Receives the IP packets arriving on one interface, or IPv6 packets on every interface (from
+/// their IP header on), never the ones sent from this host.
 pub struct LinkReceiver {
     socket: Socket,
 }
@@ -47,15 +50,30 @@ impl LinkReceiver {
     /// A receiver keeping only TCP segments and UDP datagrams to `ports` (the scan's source
     /// ports) and the ICMP messages that answer probes.
     pub fn open(interface: u32, ports: RangeInclusive<u16>) -> Result<LinkReceiver, RawSocketError> {
+        Self::open_filtered(interface, ETH_P_IP, &crate::filter::answers(ports))
+    }
+
+    /// A receiver of the IPv6 packets arriving on any interface that can answer probes from
+    /// `ports`: TCP and UDP to those ports, ICMPv6 errors and echo replies, and packets with
+    /// extension headers, which the parsers walk.
+    pub fn open_ipv6(ports: RangeInclusive<u16>) -> Result<LinkReceiver, RawSocketError> {
+        Self::open_filtered(EVERY_INTERFACE, ETH_P_IPV6, &crate::filter::answers_v6(ports))
+    }
+
+    fn open_filtered(
+        interface: u32,
+        protocol: u16,
+        filter: &[libc::sock_filter],
+    ) -> Result<LinkReceiver, RawSocketError> {
         // Datagram mode strips the link header, so the filter and the parsers see what a raw
         // IP socket sees. Opened for protocol 0 the socket receives nothing; binding it to the
-        // interface for IPv4 starts reception, once the filter and options are on, so nothing
-        // unfiltered or from another interface is ever queued.
+        // interface for the protocol starts reception, once the filter and options are on, so
+        // nothing unfiltered or from another interface is ever queued.
         let socket =
             Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(0))).map_err(RawSocketError::opening)?;
-        crate::filter::attach(&socket, &crate::filter::answers(ports)).map_err(RawSocketError::Io)?;
+        crate::filter::attach(&socket, filter).map_err(RawSocketError::Io)?;
         set_option(&socket, libc::PACKET_IGNORE_OUTGOING, 1).map_err(RawSocketError::Io)?;
-        socket.bind(&link_address(interface, ETH_P_IP)).map_err(RawSocketError::Io)?;
+        socket.bind(&link_address(interface, protocol)).map_err(RawSocketError::Io)?;
         let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
         Ok(LinkReceiver { socket })
     }

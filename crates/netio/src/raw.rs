@@ -1,11 +1,15 @@
-//! Raw IPv4 sockets: one to send whole packets we built, and one per protocol to receive.
+//! Raw IP sockets: one to send whole packets we built, and for IPv4 one per protocol to
+//! receive.
 //!
-//! Sending uses IPPROTO_RAW (the kernel routes the packet and resolves the next hop, so the
-//! same code serves Ethernet, loopback and tunnels). Receiving uses a raw socket per protocol,
-//! which gets a copy of every incoming TCP (or ICMP) packet and never our own outgoing ones.
+//! Sending uses IPPROTO_RAW, of either family (the kernel routes the packet and resolves the
+//! next hop, by ARP or neighbour discovery, so the same code serves Ethernet, loopback and
+//! tunnels; an IPv6 IPPROTO_RAW socket takes the IPv6 header from us as the IPv4 one does).
+//! Receiving IPv4 uses a raw socket per protocol, which gets a copy of every incoming TCP (or
+//! ICMP) packet and never our own outgoing ones. A raw IPv6 socket delivers no IPv6 header,
+//! so IPv6 replies are read by a link-layer socket instead (see `packet.rs`).
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -30,8 +34,8 @@ impl RawSocketError {
     }
 }
 
-fn open(protocol: i32) -> Result<Socket, RawSocketError> {
-    Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(protocol))).map_err(RawSocketError::opening)
+fn open(domain: Domain, protocol: i32) -> Result<Socket, RawSocketError> {
+    Socket::new(domain, Type::RAW, Some(Protocol::from(protocol))).map_err(RawSocketError::opening)
 }
 
 const IPPROTO_RAW: i32 = 255;
@@ -43,15 +47,16 @@ pub struct RawSender {
 }
 
 impl RawSender {
-    /// A sender, tied to `device` when one is named (`-e`).
-    pub fn open(device: Option<&str>) -> Result<RawSender, RawSocketError> {
-        let socket = open(IPPROTO_RAW)?;
+    /// A sender of IPv4 packets (of IPv6 ones when `ipv6`), tied to `device` when one is
+    /// named (`-e`).
+    pub fn open(ipv6: bool, device: Option<&str>) -> Result<RawSender, RawSocketError> {
+        let socket = open(if ipv6 { Domain::IPV6 } else { Domain::IPV4 }, IPPROTO_RAW)?;
         crate::bind_device(&socket, device).map_err(RawSocketError::Io)?;
         Ok(RawSender { socket })
     }
 
-    /// Sends a complete IPv4 packet (header included) to `dst`.
-    pub fn send(&self, packet: &[u8], dst: Ipv4Addr) -> io::Result<()> {
+    /// Sends a complete IP packet (header included, of the sender's family) to `dst`.
+    pub fn send(&self, packet: &[u8], dst: IpAddr) -> io::Result<()> {
         crate::sent_whole(self.socket.send_to(packet, &SocketAddr::from((dst, 0)).into())?, packet.len())
     }
 }
@@ -63,7 +68,7 @@ pub struct RawReceiver {
 impl RawReceiver {
     /// Receives every incoming IPv4 packet of `protocol` (6 for TCP, 17 for UDP, 1 for ICMP).
     pub fn open(protocol: u8) -> Result<RawReceiver, RawSocketError> {
-        let socket = open(i32::from(protocol))?;
+        let socket = open(Domain::IPV4, i32::from(protocol))?;
         // A smaller buffer than asked for still works; only the burst it absorbs shrinks.
         let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
         Ok(RawReceiver { socket })

@@ -1,10 +1,11 @@
 //! The kernel filters on raw and link-layer receivers keep exactly what they promise (needs root).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use netio::{LinkReceiver, RawReceiver, RawSender};
 use wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use wire::ipv6::Ipv6Packet;
 use wire::tcp::{emit_probe_v4, flags, ProbeRepr, TcpPacket, PROBE_LEN};
 use wire::udp::UdpPacket;
 
@@ -57,9 +58,9 @@ fn three_of_ours<T: Ord>(
 fn keeps_only_packets_to_the_scan_ports(protocol: u8) {
     let receiver = RawReceiver::open(protocol).unwrap();
     receiver.keep_to_ports(40000..=40010).unwrap();
-    let sender = RawSender::open(None).unwrap();
+    let sender = RawSender::open(false, None).unwrap();
     for port in [39999, 40000, 40005, 40010, 40011, 80] {
-        sender.send(&packet(protocol, port), TO).unwrap();
+        sender.send(&packet(protocol, port), TO.into()).unwrap();
     }
     let ours = three_of_ours(
         |buf| receiver.recv_timeout(buf, Duration::from_millis(50)).unwrap(),
@@ -95,15 +96,15 @@ fn the_link_filter_keeps_replies_to_the_scan_ports_and_icmp_answers_only() {
     }
     let lo = nix::net::if_::if_nametoindex("lo").unwrap();
     let receiver = LinkReceiver::open(lo, 41000..=41010).unwrap();
-    let sender = RawSender::open(None).unwrap();
+    let sender = RawSender::open(false, None).unwrap();
     for port in [40999, 41003, 41011] {
-        sender.send(&packet(PROTO_TCP, port), TO).unwrap();
-        sender.send(&packet(PROTO_UDP, port), TO).unwrap();
+        sender.send(&packet(PROTO_TCP, port), TO.into()).unwrap();
+        sender.send(&packet(PROTO_UDP, port), TO.into()).unwrap();
     }
     // An echo request (not an answer) from FROM to TO draws an echo reply (an answer) back.
     let mut echo = vec![0u8; 64];
     let len = wire::icmp::emit_query_v4(FROM, TO, 1, wire::icmp::Query::Echo, 0x5151, 7, &mut echo).unwrap();
-    sender.send(&echo[..len], TO).unwrap();
+    sender.send(&echo[..len], TO.into()).unwrap();
     let ours = three_of_ours(
         |buf| receiver.recv_timeout(buf, Duration::from_millis(50)).unwrap(),
         |ip| match ip.protocol() {
@@ -121,4 +122,55 @@ fn the_link_filter_keeps_replies_to_the_scan_ports_and_icmp_answers_only() {
         },
     );
     assert_eq!(ours, ["17 41003", "6 41003", "echo reply"]);
+}
+
+#[test]
+fn the_ipv6_filter_keeps_replies_to_the_scan_ports_and_icmpv6_answers_only() {
+    if !lab::available() {
+        return;
+    }
+    let (from, to) = (Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST);
+    let receiver = LinkReceiver::open_ipv6(42000..=42010).unwrap();
+    let sender = RawSender::open(true, None).unwrap();
+    let mut buf = vec![0u8; 128];
+    for port in [41999, 42003, 42011] {
+        let repr = ProbeRepr {
+            src_port: FROM_PORT,
+            dst_port: port,
+            seq: 1,
+            ack: 0,
+            flags: flags::ACK,
+            window: 512,
+            timestamp: 0,
+        };
+        let len = wire::tcp::emit_probe_v6(from, to, 1, &repr, &mut buf).unwrap();
+        sender.send(&buf[..len], to.into()).unwrap();
+        let len = wire::udp::emit_probe_v6(from, to, 1, FROM_PORT, port, b"", &mut buf).unwrap();
+        sender.send(&buf[..len], to.into()).unwrap();
+    }
+    // An echo request (not an answer) draws an echo reply (an answer) back.
+    let len = wire::icmpv6::emit_echo_v6(from, to, 1, 0x5151, 7, &mut buf).unwrap();
+    sender.send(&buf[..len], to.into()).unwrap();
+    let mut ours = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut packet = [0u8; 2048];
+    while ours.len() < 3 && Instant::now() < deadline {
+        let Some(len) = receiver.recv_timeout(&mut packet, Duration::from_millis(50)).unwrap() else { continue };
+        let ip = Ipv6Packet::new_checked(&packet[..len]).unwrap();
+        let (protocol, upper) = ip.upper_layer().unwrap();
+        match protocol {
+            PROTO_TCP | PROTO_UDP => {
+                let (src_port, dst_port) = ports(protocol, upper);
+                assert!((42000..=42010).contains(&dst_port), "the filter let port {dst_port} through");
+                ours.extend((src_port == FROM_PORT).then(|| format!("{protocol} {dst_port}")));
+            }
+            wire::ipv6::NEXT_ICMPV6 => {
+                assert!([1, 3, 129].contains(&upper[0]), "the filter let ICMPv6 type {} through", upper[0]);
+                ours.extend((upper[0] == 129 && upper[4..6] == [0x51, 0x51]).then(|| "echo reply".to_string()));
+            }
+            other => panic!("the filter let next header {other} through"),
+        }
+    }
+    ours.sort();
+    assert_eq!(ours, ["17 42003", "6 42003", "echo reply"]);
 }

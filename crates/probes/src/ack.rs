@@ -31,14 +31,17 @@ impl TcpTechnique for AckScan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::UnreachableCode;
     use crate::tests::reply;
+    use crate::UnreachableCode;
 
     #[test]
     fn nmaps_ack_table() {
         assert_eq!(AckScan.classify_tcp(&reply(flags::RST, 0)), Some((PortState::Unfiltered, Reason::Reset)));
         assert_eq!(AckScan.classify_tcp(&reply(flags::RST, 512)), Some((PortState::Unfiltered, Reason::Reset)));
         assert_eq!(AckScan.on_timeout(), (PortState::Filtered, Reason::NoResponse));
-        assert_eq!(AckScan.classify_unreachable(UnreachableCode::V4(13)), Some((PortState::Filtered, Reason::AdminProhibited)));
+        assert_eq!(
+            AckScan.classify_unreachable(UnreachableCode::V4(13)),
+            Some((PortState::Filtered, Reason::AdminProhibited))
+        );
     }
 }

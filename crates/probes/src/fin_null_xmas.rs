@@ -46,8 +46,8 @@ impl TcpTechnique for StealthScan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::UnreachableCode;
     use crate::tests::reply;
+    use crate::UnreachableCode;
 
     #[test]
     fn nmaps_fin_null_xmas_maimon_table() {
@@ -55,7 +55,10 @@ mod tests {
             assert_eq!(scan.classify_tcp(&reply(flags::RST | flags::ACK, 0)), Some((PortState::Closed, Reason::Reset)));
             assert_eq!(scan.classify_tcp(&reply(flags::SYN | flags::ACK, 0)), None);
             assert_eq!(scan.on_timeout(), (PortState::OpenFiltered, Reason::NoResponse));
-            assert_eq!(scan.classify_unreachable(UnreachableCode::V4(13)), Some((PortState::Filtered, Reason::AdminProhibited)));
+            assert_eq!(
+                scan.classify_unreachable(UnreachableCode::V4(13)),
+                Some((PortState::Filtered, Reason::AdminProhibited))
+            );
         }
         assert_eq!(StealthScan::XMAS.probe_flags(), 0x29, "FIN, PSH and URG");
         assert_eq!(StealthScan::NULL.probe_flags(), 0);

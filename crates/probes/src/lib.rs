@@ -19,7 +19,9 @@ pub use ack::AckScan;
 pub use custom_flags::CustomFlags;
 pub use fin_null_xmas::StealthScan;
 pub use payloads::{PayloadError, UdpPayloads, MAX_PAYLOAD};
-pub use response::{parse_response, IcmpReply, QuotedProbe, Response, TcpReply, UdpReply, Unreachable, UnreachableCode};
+pub use response::{
+    parse_response, IcmpReply, QuotedProbe, Response, TcpReply, UdpReply, Unreachable, UnreachableCode,
+};
 pub use syn::SynScan;
 pub use udp::UdpScan;
 pub use window::WindowScan;

@@ -246,8 +246,8 @@ fn quoted_probe(protocol: u8, transport: &[u8]) -> Option<QuotedProbe> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::{Ipv4Addr, Ipv6Addr};
     use proptest::prelude::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
     use wire::tcp::{emit_probe_v4, flags, ProbeRepr, LINUX_SYN_WINDOW, PROBE_LEN};
 
     const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);

@@ -48,8 +48,8 @@ impl TcpTechnique for SynScan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::UnreachableCode;
     use crate::tests::reply;
+    use crate::UnreachableCode;
 
     #[test]
     fn nmaps_syn_scan_table() {
@@ -66,9 +66,17 @@ mod tests {
             (10, Reason::HostProhibited),
             (13, Reason::AdminProhibited),
         ] {
-            assert_eq!(SynScan.classify_unreachable(UnreachableCode::V4(code)), Some((PortState::Filtered, reason)), "code {code}");
+            assert_eq!(
+                SynScan.classify_unreachable(UnreachableCode::V4(code)),
+                Some((PortState::Filtered, reason)),
+                "code {code}"
+            );
         }
-        assert_eq!(SynScan.classify_unreachable(UnreachableCode::V4(4)), None, "fragmentation needed says nothing about the port");
+        assert_eq!(
+            SynScan.classify_unreachable(UnreachableCode::V4(4)),
+            None,
+            "fragmentation needed says nothing about the port"
+        );
     }
 
     #[test]

@@ -7,10 +7,7 @@ use std::sync::Arc;
 
 use model::{PortState, Protocol, Reason};
 
-use crate::{
-    Answer, Echo, ErrorsAnswer, ProbeFields, QuotedProbe, Response, Technique, Transport,
-    UdpPayloads,
-};
+use crate::{Answer, Echo, ErrorsAnswer, ProbeFields, QuotedProbe, Response, Technique, Transport, UdpPayloads};
 
 #[derive(Debug, Clone)]
 pub struct UdpScan {
@@ -134,7 +131,8 @@ mod tests {
 
     #[test]
     fn nmaps_udp_scan_table_over_icmpv6() {
-        let (scanner, target) = (Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1), Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2));
+        let (scanner, target) =
+            (Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1), Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2));
         let unreachable = |code| {
             Response::Unreachable(Unreachable {
                 from: target.into(),

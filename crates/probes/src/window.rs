@@ -35,14 +35,17 @@ impl TcpTechnique for WindowScan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::UnreachableCode;
     use crate::tests::reply;
+    use crate::UnreachableCode;
 
     #[test]
     fn nmaps_window_table() {
         assert_eq!(WindowScan.classify_tcp(&reply(flags::RST, 4096)), Some((PortState::Open, Reason::Reset)));
         assert_eq!(WindowScan.classify_tcp(&reply(flags::RST, 0)), Some((PortState::Closed, Reason::Reset)));
         assert_eq!(WindowScan.on_timeout(), (PortState::Filtered, Reason::NoResponse));
-        assert_eq!(WindowScan.classify_unreachable(UnreachableCode::V4(1)), Some((PortState::Filtered, Reason::HostUnreach)));
+        assert_eq!(
+            WindowScan.classify_unreachable(UnreachableCode::V4(1)),
+            Some((PortState::Filtered, Reason::HostUnreach))
+        );
     }
 }

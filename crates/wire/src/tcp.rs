@@ -257,13 +257,7 @@ pub fn emit_probe_v4(src: Ipv4Addr, dst: Ipv4Addr, ident: u16, tcp: &ProbeRepr, 
 }
 
 /// Builds a whole IPv6 probe (header + TCP + options) into `buf`; returns its length.
-pub fn emit_probe_v6(
-    src: Ipv6Addr,
-    dst: Ipv6Addr,
-    flow_label: u32,
-    tcp: &ProbeRepr,
-    buf: &mut [u8],
-) -> Result<usize> {
+pub fn emit_probe_v6(src: Ipv6Addr, dst: Ipv6Addr, flow_label: u32, tcp: &ProbeRepr, buf: &mut [u8]) -> Result<usize> {
     let tcp_len = tcp.emit(src, dst, buf.get_mut(ipv6::HEADER_LEN..).ok_or(Error::Truncated)?)?;
     let ip = ipv6::Ipv6Repr {
         src,
@@ -347,7 +341,8 @@ mod tests {
         assert_eq!(protocol, ipv4::PROTO_TCP);
         let tcp = TcpPacket::new_checked(segment).unwrap();
         assert_eq!((tcp.dst_port(), tcp.flags(), tcp.options().len()), (443, flags::SYN, 20));
-        let sum = checksum::pseudo_header(src.into(), dst.into(), ipv4::PROTO_TCP, segment.len()) + checksum::sum(segment);
+        let sum =
+            checksum::pseudo_header(src.into(), dst.into(), ipv4::PROTO_TCP, segment.len()) + checksum::sum(segment);
         assert_eq!(checksum::finish(sum), 0, "TCP checksum verifies");
     }
 

@@ -110,7 +110,8 @@ pub fn emit_datagram(
     udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
     udp[6..8].copy_from_slice(&[0, 0]);
     udp[HEADER_LEN..].copy_from_slice(payload);
-    let sum = checksum::pseudo_header(src.into(), dst.into(), ipv4::PROTO_UDP, usize::from(udp_len)) + checksum::sum(udp);
+    let sum =
+        checksum::pseudo_header(src.into(), dst.into(), ipv4::PROTO_UDP, usize::from(udp_len)) + checksum::sum(udp);
     // An all-zero UDP checksum means "none"; a computed zero is sent as all ones (RFC 768).
     let sum = match checksum::finish(sum) {
         0 => 0xffff,
@@ -140,7 +141,8 @@ mod tests {
         let udp = UdpPacket::new_checked(ip.payload()).unwrap();
         assert_eq!((udp.src_port(), udp.dst_port(), udp.payload()), (40000, 53, &b"hello"[..]));
         let udp_len = ip.payload().len() as u16;
-        let total = checksum::pseudo_header(SRC.into(), DST.into(), ipv4::PROTO_UDP, usize::from(udp_len)) + checksum::sum(ip.payload());
+        let total = checksum::pseudo_header(SRC.into(), DST.into(), ipv4::PROTO_UDP, usize::from(udp_len))
+            + checksum::sum(ip.payload());
         assert_eq!(checksum::finish(total), 0, "the checksum covers the pseudo-header, header and payload");
     }
 

@@ -7,7 +7,7 @@
 //! which try was answered), the sequence number and the IP ID.
 
 use std::hash::Hasher;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use siphasher::sip::SipHasher13;
 
@@ -63,12 +63,13 @@ impl CookieKey {
     }
 
     /// Where this target port's run of source ports starts.
-    fn port_offset(&self, dst: Ipv4Addr, dst_port: u16) -> u16 {
-        (self.hash(&[b"port", &dst.octets(), &dst_port.to_be_bytes()]) % u64::from(EPHEMERAL_COUNT)) as u16
+    fn port_offset(&self, dst: IpAddr, dst_port: u16) -> u16 {
+        let dst = Octets::of(dst);
+        (self.hash(&[b"port", dst.as_ref(), &dst_port.to_be_bytes()]) % u64::from(EPHEMERAL_COUNT)) as u16
     }
 
     /// The cookie fields of try `try_number` (0 = first probe) to `dst:dst_port`.
-    pub fn probe(&self, src: Ipv4Addr, dst: Ipv4Addr, dst_port: u16, try_number: u8) -> ProbeCookie {
+    pub fn probe(&self, src: IpAddr, dst: IpAddr, dst_port: u16, try_number: u8) -> ProbeCookie {
         let src_port = self.fixed_port.unwrap_or_else(|| {
             EPHEMERAL_FIRST + (self.port_offset(dst, dst_port) + u16::from(try_number)) % EPHEMERAL_COUNT
         });
@@ -76,9 +77,10 @@ impl CookieKey {
         ProbeCookie { src_port, seq: word as u32, ip_id: (word >> 32) as u16 }
     }
 
-    fn sequence_word(&self, src: Ipv4Addr, dst: Ipv4Addr, dst_port: u16, src_port: u16, try_number: u8) -> u64 {
+    fn sequence_word(&self, src: IpAddr, dst: IpAddr, dst_port: u16, src_port: u16, try_number: u8) -> u64 {
         let ports = [dst_port.to_be_bytes(), src_port.to_be_bytes()].concat();
-        self.hash(&[b"seq", &src.octets(), &dst.octets(), &ports, &[try_number]])
+        let (src, dst) = (Octets::of(src), Octets::of(dst));
+        self.hash(&[b"seq", src.as_ref(), dst.as_ref(), &ports, &[try_number]])
     }
 
     /// Checks that a probe with these fields could only have come from us, and returns its try
@@ -88,8 +90,8 @@ impl CookieKey {
     /// vouches for).
     pub fn verify(
         &self,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
+        src: IpAddr,
+        dst: IpAddr,
         dst_port: u16,
         src_port: u16,
         echo: Echo,
@@ -115,18 +117,48 @@ impl CookieKey {
     }
 }
 
+/// An address's bytes, without allocating: 4 for IPv4, 16 for IPv6.
+struct Octets {
+    bytes: [u8; 16],
+    len: usize,
+}
+
+impl Octets {
+    fn of(addr: IpAddr) -> Octets {
+        let mut bytes = [0u8; 16];
+        let len = match addr {
+            IpAddr::V4(addr) => {
+                bytes[..4].copy_from_slice(&addr.octets());
+                4
+            }
+            IpAddr::V6(addr) => {
+                bytes = addr.octets();
+                16
+            }
+        };
+        Octets { bytes, len }
+    }
+}
+
+impl AsRef<[u8]> for Octets {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
-    const SRC: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+    const SRC: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1));
 
     proptest! {
         #[test]
         fn our_own_probes_verify_with_their_try_number(k0: u64, k1: u64, dst: u32, port: u16, try_number in 0u8..=10) {
             let key = CookieKey::new(k0, k1);
-            let dst = Ipv4Addr::from(dst);
+            let dst = IpAddr::from(Ipv4Addr::from(dst));
             let cookie = key.probe(SRC, dst, port, try_number);
             prop_assert!((32768..=60999).contains(&cookie.src_port));
             prop_assert_eq!(key.verify(SRC, dst, port, cookie.src_port, Echo::Sequence(cookie.seq), 10), Some(try_number));
@@ -135,7 +167,7 @@ mod tests {
         #[test]
         fn forged_replies_are_rejected(k0: u64, k1: u64, dst: u32, port: u16, forged_seq: u32, src_port: u16) {
             let key = CookieKey::new(k0, k1);
-            let dst = Ipv4Addr::from(dst);
+            let dst = IpAddr::from(Ipv4Addr::from(dst));
             let genuine = key.probe(SRC, dst, port, 0);
             prop_assume!(forged_seq != genuine.seq);
             // A forger who knows the port but not the secret guesses the sequence number.
@@ -149,7 +181,7 @@ mod tests {
         #[test]
         fn a_reply_from_another_host_or_port_is_rejected(k0: u64, k1: u64, dst: u32, port: u16, other: u32) {
             let key = CookieKey::new(k0, k1);
-            let (dst, other) = (Ipv4Addr::from(dst), Ipv4Addr::from(other));
+            let (dst, other) = (IpAddr::from(Ipv4Addr::from(dst)), IpAddr::from(Ipv4Addr::from(other)));
             prop_assume!(dst != other);
             let cookie = key.probe(SRC, dst, port, 0);
             prop_assert_eq!(key.verify(SRC, other, port, cookie.src_port, Echo::Sequence(cookie.seq), 10), None);
@@ -159,9 +191,23 @@ mod tests {
 
     proptest! {
         #[test]
+        fn ipv6_probes_verify_and_forgeries_do_not(k0: u64, k1: u64, dst: u128, port: u16, try_number in 0u8..=10, forged: u32) {
+            let key = CookieKey::new(k0, k1);
+            let src = IpAddr::from(Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1));
+            let dst = IpAddr::from(Ipv6Addr::from(dst));
+            let cookie = key.probe(src, dst, port, try_number);
+            prop_assert_eq!(key.verify(src, dst, port, cookie.src_port, Echo::Sequence(cookie.seq), 10), Some(try_number));
+            prop_assert_eq!(key.verify(src, dst, port, cookie.src_port, Echo::IpIdent(cookie.ip_id), 10), Some(try_number));
+            prop_assume!(forged != cookie.seq);
+            prop_assert_eq!(key.verify(src, dst, port, cookie.src_port, Echo::Sequence(forged), 10), None);
+        }
+    }
+
+    proptest! {
+        #[test]
         fn a_fixed_source_port_still_tells_the_try_apart(k0: u64, dst: u32, port: u16, fixed: u16, try_number in 0u8..=10) {
             let key = CookieKey::new(k0, 7).with_source_port(fixed);
-            let dst = Ipv4Addr::from(dst);
+            let dst = IpAddr::from(Ipv4Addr::from(dst));
             let cookie = key.probe(SRC, dst, port, try_number);
             prop_assert_eq!(cookie.src_port, fixed);
             prop_assert_eq!(key.verify(SRC, dst, port, fixed, Echo::Sequence(cookie.seq), 10), Some(try_number));
@@ -173,7 +219,7 @@ mod tests {
         #[test]
         fn icmp_errors_about_udp_probes_verify_by_ip_identification(k0: u64, k1: u64, dst: u32, port: u16, try_number in 0u8..=10, forged: u16) {
             let key = CookieKey::new(k0, k1);
-            let dst = Ipv4Addr::from(dst);
+            let dst = IpAddr::from(Ipv4Addr::from(dst));
             let cookie = key.probe(SRC, dst, port, try_number);
             prop_assert_eq!(key.verify(SRC, dst, port, cookie.src_port, Echo::IpIdent(cookie.ip_id), 10), Some(try_number));
             prop_assume!(forged != cookie.ip_id);
@@ -183,7 +229,7 @@ mod tests {
         #[test]
         fn a_udp_reply_is_vouched_for_by_its_port_alone(k0: u64, k1: u64, dst: u32, port: u16, try_number in 0u8..=10) {
             let key = CookieKey::new(k0, k1);
-            let dst = Ipv4Addr::from(dst);
+            let dst = IpAddr::from(Ipv4Addr::from(dst));
             let cookie = key.probe(SRC, dst, port, try_number);
             prop_assert_eq!(key.verify(SRC, dst, port, cookie.src_port, Echo::Nothing, 10), Some(try_number));
             let other_port = 32768 + (cookie.src_port - 32768 + 100) % (60999 - 32768 + 1);
@@ -194,7 +240,7 @@ mod tests {
     #[test]
     fn tries_beyond_the_allowed_count_are_rejected() {
         let key = CookieKey::new(1, 2);
-        let dst = Ipv4Addr::new(198, 18, 0, 2);
+        let dst = IpAddr::from([198, 18, 0, 2]);
         let cookie = key.probe(SRC, dst, 80, 3);
         assert_eq!(key.verify(SRC, dst, 80, cookie.src_port, Echo::Sequence(cookie.seq), 2), None);
         assert_eq!(key.verify(SRC, dst, 80, cookie.src_port, Echo::Sequence(cookie.seq), 3), Some(3));
@@ -202,7 +248,7 @@ mod tests {
 
     #[test]
     fn different_keys_give_different_cookies() {
-        let dst = Ipv4Addr::new(198, 18, 0, 2);
+        let dst = IpAddr::from([198, 18, 0, 2]);
         assert_ne!(CookieKey::new(1, 2).probe(SRC, dst, 80, 0), CookieKey::new(3, 4).probe(SRC, dst, 80, 0));
     }
 }

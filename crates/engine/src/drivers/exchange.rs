@@ -35,7 +35,7 @@ pub fn run(
     observer: &dyn ScanObserver,
     stop: &AtomicBool,
 ) -> Result<(), RawScanError> {
-    let sender = RawSender::open(device)?;
+    let sender = RawSender::open(false, device)?;
     let tcp = RawReceiver::open(PROTO_TCP)?;
     tcp.keep_to_ports(reply_ports).map_err(RawScanError::Receive)?;
     let icmp = RawReceiver::open(PROTO_ICMP)?;
@@ -48,7 +48,7 @@ pub fn run(
         }
         let now = Instant::now();
         while let Some((dst, packet)) = exchange.poll_transmit(now) {
-            if let Err(error) = sender.send(&packet, dst) {
+            if let Err(error) = sender.send(&packet, dst.into()) {
                 // As in a port scan, a probe a local firewall or a missing route keeps from
                 // leaving counts as unanswered.
                 if unsendable.insert(dst) {

@@ -47,8 +47,8 @@ pub enum RawScanError {
     Send { addr: Ipv4Addr, source: io::Error },
     #[error("receiving failed: {0}")]
     Receive(io::Error),
-    #[error("raw-packet scans of IPv6 targets ({0}) are not supported yet; use -sT")]
-    Ipv6(std::net::Ipv6Addr),
+    #[error("the source address {0} is not of the targets' family")]
+    SourceFamily(IpAddr),
     #[error("--send-eth: {0}")]
     NoEthernet(String),
     /// `stop` was raised before the group was done; its partial results are dropped.

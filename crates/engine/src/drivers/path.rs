@@ -5,10 +5,11 @@
 //! tunnels, next hops that stay unknown), or with `--send-ip`, the kernel routes raw IP
 //! packets. Replies are read off the interface when every target is sent frames on that one
 //! interface, else by raw IP sockets, which see every interface. The sender alone is twice as
-//! fast through the link-layer socket (`cargo bench -p netio --bench tx`).
+//! fast through the link-layer socket (`cargo bench -p netio --bench tx`). IPv6 probes go as
+//! raw IPv6 packets, routed by the kernel, and their replies are read off every interface.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::AtomicBool;
 
 use netio::{FrameSender, Link, LinkReceiver, RawReceiver, RawSender, Route};
@@ -47,16 +48,32 @@ pub(super) struct Transmitter {
     /// Whether every target is sent frames: else some go by raw IP, perhaps through another
     /// interface, whose replies only the IP layer's receivers are sure to see.
     frames_to_every_target: bool,
+    ipv6: bool,
 }
 
 impl Transmitter {
     /// Room to leave before a probe's IP header for a link-layer header.
     pub(super) const HEADROOM: usize = ethernet::HEADER_LEN;
 
+    /// A transmitter of raw IPv6 packets, which the kernel routes.
+    pub(super) fn ipv6(config: &RawConfig) -> Result<Transmitter, RawScanError> {
+        Ok(Transmitter {
+            ip: RawSender::open(true, config.source.device.as_deref())?,
+            links: Vec::new(),
+            frames: HashMap::new(),
+            frames_to_every_target: false,
+            ipv6: true,
+        })
+    }
+
     /// Sends the IP packet at `buf[HEADROOM..HEADROOM + len]` to `dst`, as a frame when the
     /// next hop's hardware address is known.
-    pub(super) fn send(&self, buf: &mut [u8], len: usize, dst: Ipv4Addr) -> std::io::Result<()> {
-        match self.frames.get(&dst) {
+    pub(super) fn send(&self, buf: &mut [u8], len: usize, dst: IpAddr) -> std::io::Result<()> {
+        let frame_path = match dst {
+            IpAddr::V4(dst) => self.frames.get(&dst),
+            IpAddr::V6(_) => None,
+        };
+        match frame_path {
             Some(&(link, next_hop)) => {
                 let link = &self.links[link];
                 ethernet::emit_header(next_hop, link.our_mac, ethernet::IPV4, buf).expect("headroom left");
@@ -68,12 +85,16 @@ impl Transmitter {
 
     /// The receivers for the replies: the interface's link-layer socket when every probe goes
     /// out on it as a frame, else one raw socket per protocol that can answer (ICMP last),
-    /// which see replies from every interface.
+    /// which see replies from every interface; for IPv6, a link-layer socket on every
+    /// interface.
     pub(super) fn receivers(
         &self,
         protocols: &[u8],
         ports: std::ops::RangeInclusive<u16>,
     ) -> Result<Vec<Receiver>, RawScanError> {
+        if self.ipv6 {
+            return Ok(vec![Receiver::Link(LinkReceiver::open_ipv6(ports)?)]);
+        }
         if let [link] = self.links.as_slice() {
             if self.frames_to_every_target {
                 return Ok(vec![Receiver::Link(LinkReceiver::open(link.interface, ports)?)]);
@@ -122,7 +143,7 @@ pub(super) fn transmitter(
     targets: &[Routed],
     stop: &AtomicBool,
 ) -> Result<Transmitter, RawScanError> {
-    let ip = RawSender::open(config.source.device.as_deref())?;
+    let ip = RawSender::open(false, config.source.device.as_deref())?;
     let no_frames = || (Vec::new(), HashMap::new());
     let (links, frames) = match config.source.via {
         SendVia::Ip => no_frames(),
@@ -146,7 +167,7 @@ pub(super) fn transmitter(
         }
     };
     let frames_to_every_target = frames.len() == targets.len();
-    Ok(Transmitter { ip, links, frames, frames_to_every_target })
+    Ok(Transmitter { ip, links, frames, frames_to_every_target, ipv6: false })
 }
 
 fn leaves_on_ethernet(target: &Routed, links: &[Link]) -> bool {

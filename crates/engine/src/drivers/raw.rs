@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -37,16 +37,17 @@ struct Sockets {
     sender: Transmitter,
     receivers: Vec<Receiver>,
     /// Targets a send to has failed, each told to the observer once.
-    unsendable: Mutex<HashSet<Ipv4Addr>>,
+    unsendable: Mutex<HashSet<IpAddr>>,
 }
 
-/// The largest IPv4 packet after a link-layer header: room for a probe with any payload.
+/// The largest IP packet after a link-layer header: room for a probe with any payload.
 const LARGEST_FRAME: usize = Transmitter::HEADROOM + u16::MAX as usize;
 
-/// Scans `ports` of every target (all IPv4) and returns their results in target order, unless
-/// `stop` is raised first. Each target follows its own route; targets no route leads to are
+/// Scans `ports` of every target and returns their results in target order, unless `stop`
+/// is raised first. Each IPv4 target follows its own route; targets no route leads to are
 /// reported down (no-route), and the rest are scanned in groups by the address their probes
-/// leave from.
+/// leave from. IPv6 targets, in groups of their own, are sent raw IPv6 packets, which the
+/// kernel routes (and finds next hops for by neighbour discovery).
 pub fn run<T: Technique + Clone>(
     technique: T,
     config: RawConfig,
@@ -55,63 +56,115 @@ pub fn run<T: Technique + Clone>(
     observer: &(dyn ScanObserver + 'static),
     stop: &AtomicBool,
 ) -> Result<Vec<HostResult>, RawScanError> {
-    let addrs: Vec<Ipv4Addr> = targets
-        .iter()
-        .map(|target| match target.addr {
-            std::net::IpAddr::V4(addr) => Ok(addr),
-            std::net::IpAddr::V6(addr) => Err(RawScanError::Ipv6(addr)),
-        })
-        .collect::<Result<_, _>>()?;
-    let fixed_source = match config.source.addr {
-        Some(std::net::IpAddr::V4(addr)) => Some(addr),
-        Some(std::net::IpAddr::V6(addr)) => return Err(RawScanError::Ipv6(addr)),
-        None => None,
-    };
-    let device = config.source.device.as_deref();
-    let through = device.map(netio::interface_index).transpose().map_err(RawScanError::Routes)?;
-    let routes = netio::routes_to(&addrs, through).map_err(RawScanError::Routes)?;
     let mut results: Vec<Option<HostResult>> = vec![None; targets.len()];
-    let mut by_source: Vec<(Ipv4Addr, Vec<(usize, Routed)>)> = Vec::new();
-    for (index, route) in routes.into_iter().enumerate() {
-        let source = route.and_then(|route| {
-            let chosen = fixed_source.or(route.source);
-            chosen.map_or_else(|| kernels_source(addrs[index], device), Ok).map(|source| (source, route))
-        });
-        match source {
-            Ok((source, route)) => {
-                let routed = (index, Routed { addr: addrs[index], mac: targets[index].mac, route });
-                match by_source.iter_mut().find(|(from, _)| *from == source) {
-                    Some((_, group)) => group.push(routed),
-                    None => by_source.push((source, vec![routed])),
-                }
-            }
-            Err(error) => {
-                observer.unreachable(addrs[index].into(), &error);
-                results[index] = Some(no_route(targets[index].clone()));
-            }
-        }
-    }
-    for (source, members) in by_source {
-        let (indices, routed): (Vec<usize>, Vec<Routed>) = members.into_iter().unzip();
+    let (v6, v4): (Vec<usize>, Vec<usize>) = (0..targets.len()).partition(|&index| targets[index].addr.is_ipv6());
+    let mut groups = by_route_v4(&config, &targets, &v4, &mut results, observer)?;
+    groups.extend(by_source_v6(&config, &targets, &v6, &mut results, observer)?);
+    for (source, members, paths) in groups {
         let group = ScanGroup {
-            sources: std::iter::once(source).chain(config.source.more_addrs.iter().copied()).collect(),
-            targets: indices.iter().map(|&index| targets[index].clone()).collect(),
+            sources: std::iter::once(source).chain(config.source.more_addrs.iter().map(|&addr| addr.into())).collect(),
+            targets: members.iter().map(|&index| targets[index].clone()).collect(),
             ports: ports.clone(),
         };
-        let scanned = scan_from(technique.clone(), &config, group, &routed, observer, stop)?;
-        for (index, host) in indices.into_iter().zip(scanned) {
+        let sender = match paths {
+            Some(routed) => super::path::transmitter(&config, &routed, stop)?,
+            None => Transmitter::ipv6(&config)?,
+        };
+        let scanned = scan_from(technique.clone(), &config, group, sender, observer, stop)?;
+        for (index, host) in members.into_iter().zip(scanned) {
             results[index] = Some(host);
         }
     }
     Ok(results.into_iter().map(|host| host.expect("every target has a result")).collect())
 }
 
-/// The address the kernel would send to `dst` from, for a route that names none.
-fn kernels_source(dst: Ipv4Addr, device: Option<&str>) -> io::Result<Ipv4Addr> {
-    match netio::source_for(dst.into(), device)? {
-        std::net::IpAddr::V4(source) => Ok(source),
-        std::net::IpAddr::V6(_) => Err(io::Error::other("an IPv6 source for an IPv4 destination")),
+/// A group of targets (their indices) scanned from one source address, with the IPv4
+/// routes their probes follow (`None`: IPv6, left to the kernel's routing).
+type SourceGroup = (IpAddr, Vec<usize>, Option<Vec<Routed>>);
+
+/// The IPv4 targets at `indices` grouped by the address their probes leave from; those no
+/// route leads to get their result now.
+fn by_route_v4(
+    config: &RawConfig,
+    targets: &[Target],
+    indices: &[usize],
+    results: &mut [Option<HostResult>],
+    observer: &dyn ScanObserver,
+) -> Result<Vec<SourceGroup>, RawScanError> {
+    if indices.is_empty() {
+        return Ok(Vec::new());
     }
+    let addrs: Vec<Ipv4Addr> = indices.iter().filter_map(|&index| targets[index].ipv4()).collect();
+    let fixed_source = match config.source.addr {
+        Some(IpAddr::V4(addr)) => Some(addr),
+        Some(other) => return Err(RawScanError::SourceFamily(other)),
+        None => None,
+    };
+    let device = config.source.device.as_deref();
+    let through = device.map(netio::interface_index).transpose().map_err(RawScanError::Routes)?;
+    let routes = netio::routes_to(&addrs, through).map_err(RawScanError::Routes)?;
+    let mut groups: Vec<SourceGroup> = Vec::new();
+    for ((&index, addr), route) in indices.iter().zip(addrs).zip(routes) {
+        let source = route.and_then(|route| {
+            let chosen = fixed_source.or(route.source).map(IpAddr::V4);
+            chosen.map_or_else(|| netio::source_for(addr.into(), device), Ok).map(|source| (source, route))
+        });
+        match source {
+            Ok((source, route)) => {
+                let routed = Routed { addr, mac: targets[index].mac, route };
+                match groups.iter_mut().find(|(from, _, _)| *from == source) {
+                    Some((_, members, Some(paths))) => {
+                        members.push(index);
+                        paths.push(routed);
+                    }
+                    _ => groups.push((source, vec![index], Some(vec![routed]))),
+                }
+            }
+            Err(error) => {
+                observer.unreachable(addr.into(), &error);
+                results[index] = Some(no_route(targets[index].clone()));
+            }
+        }
+    }
+    Ok(groups)
+}
+
+/// The IPv6 targets at `indices` grouped by the address the kernel would send to them from
+/// (or `-S`'s); those it has no route to get their result now.
+fn by_source_v6(
+    config: &RawConfig,
+    targets: &[Target],
+    indices: &[usize],
+    results: &mut [Option<HostResult>],
+    observer: &dyn ScanObserver,
+) -> Result<Vec<SourceGroup>, RawScanError> {
+    if indices.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fixed_source = match config.source.addr {
+        Some(addr @ IpAddr::V6(_)) => Some(addr),
+        Some(other) => return Err(RawScanError::SourceFamily(other)),
+        None => None,
+    };
+    if let Some(&more) = config.source.more_addrs.first() {
+        return Err(RawScanError::SourceFamily(more.into()));
+    }
+    let device = config.source.device.as_deref();
+    let mut groups: Vec<SourceGroup> = Vec::new();
+    for &index in indices {
+        let addr = targets[index].addr;
+        match fixed_source.map_or_else(|| netio::source_for(addr, device), Ok) {
+            Ok(source) => match groups.iter_mut().find(|(from, _, _)| *from == source) {
+                Some((_, members, _)) => members.push(index),
+                None => groups.push((source, vec![index], None)),
+            },
+            Err(error) => {
+                observer.unreachable(addr, &error);
+                results[index] = Some(no_route(targets[index].clone()));
+            }
+        }
+    }
+    Ok(groups)
 }
 
 /// A target no route leads to: down, as Nmap reports it.
@@ -126,12 +179,12 @@ fn no_route(target: Target) -> HostResult {
     }
 }
 
-/// Scans `group`, whose targets follow the `routed` routes.
+/// Scans `group`, whose probes leave through `sender`.
 fn scan_from<T: Technique>(
     technique: T,
     config: &RawConfig,
     group: ScanGroup,
-    routed: &[Routed],
+    sender: Transmitter,
     observer: &(dyn ScanObserver + 'static),
     stop: &AtomicBool,
 ) -> Result<Vec<HostResult>, RawScanError> {
@@ -139,7 +192,6 @@ fn scan_from<T: Technique>(
         Some(port) => CookieKey::random().with_source_port(port),
         None => CookieKey::random(),
     };
-    let sender = super::path::transmitter(config, routed, stop)?;
     let mut protocols: Vec<u8> = technique
         .reply_protocols()
         .iter()
@@ -195,14 +247,14 @@ fn work<T: Technique>(
         let sent = !probes.is_empty();
         for probe in probes.drain(..) {
             let packet = &mut frame[Transmitter::HEADROOM..];
-            let len = (probe.transport.emit_v4(probe.src, probe.dst, probe.ip_id, packet))
-                .expect("a probe fits the largest packet");
+            let len = (probe.transport.emit(probe.src, probe.dst, probe.ip_id, packet))
+                .expect("a probe fits the largest packet, in its targets' family");
             if let Err(error) = send_retrying(&sockets.sender, &mut frame, len, probe.dst) {
                 // The probe counts as sent and unanswered, as in Nmap: a target a local
                 // firewall or a missing route keeps probes from has its ports filtered, and
                 // the scan goes on.
                 if sockets.unsendable.lock().expect("unsendable lock").insert(probe.dst) {
-                    observer.unreachable(probe.dst.into(), &error);
+                    observer.unreachable(probe.dst, &error);
                 }
             }
         }
@@ -242,13 +294,13 @@ fn hand_over<T: Technique>(replies: &mut Vec<Response>, engine: &Mutex<ProbeEngi
         (replies.drain(..).filter_map(|reply| engine.handle(&reply, now)).collect(), engine.protocol())
     };
     for port in settled.into_iter().filter(|s| s.state == PortState::Open) {
-        observer.open_port_found(port.addr.into(), protocol, port.port);
+        observer.open_port_found(port.addr, protocol, port.port);
     }
 }
 
 /// Sends the probe of `len` bytes in `frame` (after the link-layer headroom), waiting briefly
 /// while the kernel's queue is full rather than losing it.
-fn send_retrying(sender: &Transmitter, frame: &mut [u8], len: usize, dst: Ipv4Addr) -> io::Result<()> {
+fn send_retrying(sender: &Transmitter, frame: &mut [u8], len: usize, dst: IpAddr) -> io::Result<()> {
     const NO_BUFFER_SPACE: i32 = 105;
     loop {
         match sender.send(frame, len, dst) {

@@ -13,7 +13,7 @@ mod silence;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,8 +57,8 @@ pub struct RawConfig {
 /// One probe to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
-    pub src: Ipv4Addr,
-    pub dst: Ipv4Addr,
+    pub src: IpAddr,
+    pub dst: IpAddr,
     pub ip_id: u16,
     pub transport: Transport,
 }
@@ -100,7 +100,7 @@ impl ScanOrder {
 /// one; see [`ProbeEngine`] for how several share the work).
 #[derive(Debug, Clone)]
 pub struct ScanGroup {
-    pub sources: Vec<Ipv4Addr>,
+    pub sources: Vec<IpAddr>,
     pub targets: Vec<Target>,
     pub ports: Vec<u16>,
 }
@@ -108,7 +108,7 @@ pub struct ScanGroup {
 /// A port whose state became known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settled {
-    pub addr: Ipv4Addr,
+    pub addr: IpAddr,
     pub port: u16,
     pub state: PortState,
 }
@@ -132,7 +132,7 @@ struct Verdict {
     state: PortState,
     reason: Reason,
     ttl: Option<u8>,
-    by_router: Option<Ipv4Addr>,
+    by_router: Option<IpAddr>,
 }
 
 /// The first step of an adaptive scan delay.
@@ -343,12 +343,12 @@ pub struct ProbeEngine<T> {
     technique: T,
     config: RawConfig,
     key: CookieKey,
-    sources: Vec<Ipv4Addr>,
+    sources: Vec<IpAddr>,
     targets: Vec<Target>,
     /// Per host: the target's address.
-    addrs: Vec<Ipv4Addr>,
+    addrs: Vec<IpAddr>,
     /// (target address, source address) to host.
-    host_index: HashMap<(Ipv4Addr, Ipv4Addr), u32>,
+    host_index: HashMap<(IpAddr, IpAddr), u32>,
     ports: Vec<u16>,
     /// Port number to its index in `ports`, `u32::MAX` for ports not scanned.
     port_index: Box<[u32]>,
@@ -419,7 +419,7 @@ impl<T: Technique> ProbeEngine<T> {
     /// simulation repeats exactly.
     ///
     /// # Panics
-    /// If a target is not IPv4 (callers route IPv6 targets elsewhere), or an address appears
+    /// If a target is not of the sources' family, or an address appears
     /// twice (replies are matched to targets by address; callers split such groups).
     pub fn new(
         technique: T,
@@ -433,11 +433,14 @@ impl<T: Technique> ProbeEngine<T> {
         assert!(!sources.is_empty(), "a raw-engine group has a source");
         let k = sources.len();
         let port_count = ports.len();
-        let target_addrs: Vec<Ipv4Addr> = targets.iter().filter_map(Target::ipv4).collect();
-        assert_eq!(target_addrs.len(), targets.len(), "the raw engine scans IPv4 targets only");
-        let addrs: Vec<Ipv4Addr> =
+        assert!(
+            targets.iter().all(|target| target.addr.is_ipv4() == sources[0].is_ipv4()),
+            "a raw-engine group's targets are of its sources' family"
+        );
+        let target_addrs: Vec<IpAddr> = targets.iter().map(|target| target.addr).collect();
+        let addrs: Vec<IpAddr> =
             target_addrs.iter().flat_map(|&addr| std::iter::repeat_n(addr, sources.len())).collect();
-        let host_index: HashMap<(Ipv4Addr, Ipv4Addr), u32> =
+        let host_index: HashMap<(IpAddr, IpAddr), u32> =
             addrs.iter().enumerate().map(|(i, &a)| ((a, sources[i % sources.len()]), i as u32)).collect();
         assert_eq!(host_index.len(), addrs.len(), "each address appears once in a raw-engine group");
         let mut port_index = vec![u32::MAX; 65536].into_boxed_slice();
@@ -556,7 +559,7 @@ impl<T: Technique> ProbeEngine<T> {
     }
 
     /// The address `host`'s probes leave from.
-    fn source_of(&self, host: u32) -> Ipv4Addr {
+    fn source_of(&self, host: u32) -> IpAddr {
         self.sources[self.source_index(host)]
     }
 
@@ -608,7 +611,7 @@ impl<T: Technique> ProbeEngine<T> {
                         let port = scanned[slot % scanned.len()];
                         let Verdict { state, reason, ttl, by_router } =
                             verdict.expect("every slot is decided when the scan finishes");
-                        let reason_ip = by_router.map(IpAddr::V4);
+                        let reason_ip = by_router;
                         PortResult { reason_ttl: ttl, reason_ip, ..PortResult::new(protocol, port, state, reason) }
                     })
                     .collect();

@@ -134,6 +134,7 @@ impl<T: Technique> ProbeEngine<T> {
     /// or give the port up by the host's retry allowance.
     fn after_silence(&mut self, slot: u64, sent: Sent, now: Instant) {
         let host = self.host_of(slot);
+        self.hosts[host as usize].icmp.unanswered(sent.at);
         let state = &self.hosts[host as usize];
         // Try numbers ride in a byte: past 255 tries (a --max-retries that large) the port is
         // given up like any other.

@@ -5,11 +5,13 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use model::{HostResult, PortState, Reason, Target};
-use probes::{IcmpReply, QuotedProbe, Response, TcpReply, Technique, Transport, UdpReply, Unreachable};
+use probes::{
+    IcmpReply, QuotedProbe, Response, TcpReply, Technique, Transport, UdpReply, Unreachable, UnreachableCode,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use wire::icmp::Query;
@@ -18,10 +20,13 @@ use wire::tcp::{flags, ProbeRepr, QuotedTcp};
 use super::{Probe, ProbeEngine, RawConfig, ScanGroup};
 use crate::CookieKey;
 
-pub const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
-pub const HOST: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+pub const SCANNER: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1));
+pub const HOST: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2));
 /// The router that answers for hosts behind it (see [`Port::RouterRejects`]).
-pub const ROUTER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 254);
+pub const ROUTER: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 254));
+/// The scanner and a host over IPv6.
+pub const SCANNER_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1));
+pub const HOST_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2));
 pub const MS: fn(u64) -> Duration = Duration::from_millis;
 
 /// Default timing, no rate limits, not `-Pn`, the source the routing table chooses.
@@ -107,13 +112,13 @@ pub struct Sim<T> {
     pub now: Instant,
     pub rtt: Duration,
     /// Ports other than `default_port`.
-    ports: HashMap<(Ipv4Addr, u16), Port>,
+    ports: HashMap<(IpAddr, u16), Port>,
     pub default_port: Port,
     /// Each host's ICMP error limit towards each peer (as Linux rations them), when
     /// `error_limit` is set; the router's under `ROUTER`.
     pub error_limit: Option<ErrorBucket>,
-    buckets: HashMap<(Ipv4Addr, Ipv4Addr), ErrorBucket>,
-    probes_seen: HashMap<(Ipv4Addr, u16), u8>,
+    buckets: HashMap<(IpAddr, IpAddr), ErrorBucket>,
+    probes_seen: HashMap<(IpAddr, u16), u8>,
     in_transit: BinaryHeap<Reverse<InTransit>>,
     replies_sent: u64,
     pub sent: Vec<(Instant, Probe)>,
@@ -128,20 +133,20 @@ pub struct Sim<T> {
     queue_empties: Instant,
     /// A host that replies at most once per this interval (as BSDs limit their RSTs).
     pub reply_interval: Option<Duration>,
-    last_reply: HashMap<Ipv4Addr, Instant>,
+    last_reply: HashMap<IpAddr, Instant>,
     /// What sending one probe costs the scanner (unlimited when zero), and when it can next.
     pub send_cost: Duration,
     sender_free: Instant,
     /// Whether the hosts' firewalls drop ICMP echo and timestamp requests, as many do.
     pub pings_dropped: bool,
     /// Addresses where no host is: nothing answers there.
-    pub absent: std::collections::HashSet<Ipv4Addr>,
+    pub absent: std::collections::HashSet<IpAddr>,
 }
 
 impl<T: Technique> Sim<T> {
     /// A network of `hosts`, every port `default_port` unless set otherwise, scanned with
     /// `technique` from `SCANNER`; `seed` fixes every random choice of the engine and the path.
-    pub fn new(technique: T, config: RawConfig, hosts: &[Ipv4Addr], ports: &[u16], seed: u64) -> Sim<T> {
+    pub fn new(technique: T, config: RawConfig, hosts: &[IpAddr], ports: &[u16], seed: u64) -> Sim<T> {
         Sim::from_sources(technique, config, &[SCANNER], hosts, ports, seed)
     }
 
@@ -149,8 +154,8 @@ impl<T: Technique> Sim<T> {
     pub fn from_sources(
         technique: T,
         config: RawConfig,
-        sources: &[Ipv4Addr],
-        hosts: &[Ipv4Addr],
+        sources: &[IpAddr],
+        hosts: &[IpAddr],
         ports: &[u16],
         seed: u64,
     ) -> Sim<T> {
@@ -187,18 +192,18 @@ impl<T: Technique> Sim<T> {
         }
     }
 
-    pub fn set(&mut self, host: Ipv4Addr, port: u16, what: Port) -> &mut Self {
-        self.ports.insert((host, port), what);
+    pub fn set(&mut self, host: impl Into<IpAddr>, port: u16, what: Port) -> &mut Self {
+        self.ports.insert((host.into(), port), what);
         self
     }
 
     /// Sets the ICMP error bucket of `host` (or of the router) towards `SCANNER` as it is now.
-    pub fn set_bucket(&mut self, host: Ipv4Addr, bucket: ErrorBucket) -> &mut Self {
+    pub fn set_bucket(&mut self, host: IpAddr, bucket: ErrorBucket) -> &mut Self {
         self.buckets.insert((host, SCANNER), bucket);
         self
     }
 
-    pub fn port(&self, host: Ipv4Addr, port: u16) -> Port {
+    pub fn port(&self, host: IpAddr, port: u16) -> Port {
         self.ports.get(&(host, port)).copied().unwrap_or(self.default_port)
     }
 
@@ -303,7 +308,7 @@ impl<T: Technique> Sim<T> {
 
     /// What the firewall lets through to the port, after counting the probe: `Ok` with what
     /// stands behind it, or `Err` with who rejects it (or `None` if dropped).
-    fn filter(&mut self, host: Ipv4Addr, port: u16) -> Result<Port, Option<(Ipv4Addr, u8)>> {
+    fn filter(&mut self, host: IpAddr, port: u16) -> Result<Port, Option<(IpAddr, u8)>> {
         let seen = self.probes_seen.entry((host, port)).or_default();
         *seen = seen.saturating_add(1);
         let seen = *seen;
@@ -347,7 +352,7 @@ impl<T: Technique> Sim<T> {
     fn reject(
         &mut self,
         probe: &Probe,
-        rejection: Option<(Ipv4Addr, u8)>,
+        rejection: Option<(IpAddr, u8)>,
         quoted: QuotedProbe,
         at: Instant,
     ) -> Option<Response> {
@@ -356,13 +361,14 @@ impl<T: Technique> Sim<T> {
     }
 
     /// An ICMP destination unreachable from `from`, if its error bucket has a token.
-    fn error(&mut self, probe: &Probe, from: Ipv4Addr, code: u8, quoted: QuotedProbe, at: Instant) -> Option<Response> {
+    fn error(&mut self, probe: &Probe, from: IpAddr, code: u8, quoted: QuotedProbe, at: Instant) -> Option<Response> {
         if let Some(limit) = self.error_limit {
             let bucket = self.buckets.entry((from, probe.src)).or_insert(limit);
             if !bucket.take(at) {
                 return None;
             }
         }
+        let code = if probe.dst.is_ipv6() { UnreachableCode::V6(icmpv6_code(code)) } else { UnreachableCode::V4(code) };
         let unreachable = Unreachable {
             from,
             code,
@@ -376,18 +382,18 @@ impl<T: Technique> Sim<T> {
     }
 
     /// The probes sent to `host`'s `port`.
-    pub fn probes_to(&self, host: Ipv4Addr, port: u16) -> Vec<&(Instant, Probe)> {
+    pub fn probes_to(&self, host: IpAddr, port: u16) -> Vec<&(Instant, Probe)> {
         self.sent.iter().filter(|(_, probe)| probe.dst == host && probe_port(probe) == port).collect()
     }
 
     /// Each host's ports whose reported state is not what `truth` makes of what stands behind
     /// them, the scan having finished.
-    pub fn wrong_ports(self, truth: impl Fn(Port) -> PortState) -> Vec<(Ipv4Addr, u16, PortState)> {
+    pub fn wrong_ports(self, truth: impl Fn(Port) -> PortState) -> Vec<(IpAddr, u16, PortState)> {
         let ports = self.ports.clone();
         let default_port = self.default_port;
         let results = self.results();
         let reported = results.iter().flat_map(|host| {
-            let addr = host.target.ipv4().expect("the simulation holds IPv4 hosts");
+            let addr = host.target.addr;
             host.ports.iter().map(move |port| (addr, port.port, port.state))
         });
         reported
@@ -402,7 +408,7 @@ impl<T: Technique> Sim<T> {
         let default_port = self.default_port;
         let results = self.results();
         let reported = results.iter().flat_map(|host| {
-            let addr = host.target.ipv4().expect("the simulation holds IPv4 hosts");
+            let addr = host.target.addr;
             host.ports.iter().map(move |port| (addr, port))
         });
         reported
@@ -417,6 +423,18 @@ impl<T: Technique> Sim<T> {
     pub fn results(self) -> Vec<HostResult> {
         assert!(self.engine.is_finished(), "the scan did not finish");
         self.engine.into_results()
+    }
+}
+
+/// The ICMPv6 code a host sends where an IPv4 host sends ICMP code `code` (the simulation's
+/// ports are set with ICMP's codes): port and host unreachable, and administratively
+/// prohibited; others keep their number.
+fn icmpv6_code(code: u8) -> u8 {
+    match code {
+        3 => wire::icmpv6::unreachable::PORT,
+        1 => wire::icmpv6::unreachable::ADDRESS,
+        13 => wire::icmpv6::unreachable::ADMIN_PROHIBITED,
+        other => other,
     }
 }
 
@@ -438,6 +456,9 @@ pub fn tcp(probe: &Probe) -> &ProbeRepr {
 }
 
 /// Consecutive addresses from `first`: a block of simulated hosts.
-pub fn hosts(first: Ipv4Addr, count: u32) -> Vec<Ipv4Addr> {
-    (0..count).map(|i| Ipv4Addr::from(u32::from(first) + i)).collect()
+pub fn hosts(first: IpAddr, count: u32) -> Vec<IpAddr> {
+    match first {
+        IpAddr::V4(first) => (0..count).map(|i| Ipv4Addr::from(u32::from(first) + i).into()).collect(),
+        IpAddr::V6(first) => (0..count).map(|i| Ipv6Addr::from(u128::from(first) + u128::from(i)).into()).collect(),
+    }
 }

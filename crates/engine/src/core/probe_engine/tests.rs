@@ -2,14 +2,15 @@
 
 use std::collections::HashSet;
 
-use probes::{QuotedProbe, SynScan, TcpReply, Unreachable};
+use probes::{QuotedProbe, SynScan, TcpReply, Unreachable, UnreachableCode};
 use wire::tcp::{flags, QuotedTcp};
 
 use super::sim::{config, hosts, tcp, Port, Sim, HOST, MS, SCANNER};
 use super::*;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// A SYN scan of `ports` on `hosts`, every port closed unless set otherwise.
-fn syn(config: RawConfig, hosts: &[Ipv4Addr], ports: &[u16]) -> Sim<SynScan> {
+fn syn(config: RawConfig, hosts: &[IpAddr], ports: &[u16]) -> Sim<SynScan> {
     Sim::new(SynScan, config, hosts, ports, 1)
 }
 
@@ -19,7 +20,7 @@ fn state(results: &[HostResult], host: usize, port: u16) -> (PortState, Reason) 
     (found.state, found.reason)
 }
 
-fn target(addr: Ipv4Addr) -> Target {
+fn target(addr: IpAddr) -> Target {
     Target::from_addr(addr.into())
 }
 
@@ -46,7 +47,7 @@ fn unreachable(probe: &Probe, code: u8) -> Unreachable {
     let quoted = QuotedTcp { src_port: tcp(probe).src_port, dst_port: tcp(probe).dst_port, seq: tcp(probe).seq };
     Unreachable {
         from: probe.dst,
-        code,
+        code: UnreachableCode::V4(code),
         ttl: 64,
         probe_src: probe.src,
         probe_dst: probe.dst,
@@ -108,7 +109,7 @@ fn a_host_that_has_not_answered_yet_is_timed_by_the_scan() {
     // The second host is silent. Its probe is sent again a round trip late, judged by the
     // other host's answers over the same path (it may have been lost); its last try waits the
     // scan's measured timeout, not the initial second.
-    let silent = Ipv4Addr::new(198, 18, 0, 3);
+    let silent = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 3));
     let mut sim = syn(config(), &[HOST, silent], &[80]);
     sim.set(silent, 80, Port::Dropped);
     sim.run(Duration::from_secs(60));
@@ -148,10 +149,16 @@ fn forged_and_stray_replies_are_ignored() {
     let open = flags::SYN | flags::ACK;
     let forged = [
         tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(2)), // wrong ack
-        TcpReply { src: Ipv4Addr::new(198, 18, 0, 3), ..tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(1)) }, // wrong host
+        TcpReply {
+            src: IpAddr::V4(Ipv4Addr::new(198, 18, 0, 3)),
+            ..tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(1))
+        }, // wrong host
         TcpReply { src_port: 81, ..tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(1)) }, // wrong port
         TcpReply { dst_port: tcp(&probe).src_port ^ 1, ..tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(1)) }, // wrong try port
-        TcpReply { dst: Ipv4Addr::new(198, 18, 0, 7), ..tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(1)) }, // not to us
+        TcpReply {
+            dst: IpAddr::V4(Ipv4Addr::new(198, 18, 0, 7)),
+            ..tcp_reply(&probe, open, tcp(&probe).seq.wrapping_add(1))
+        }, // not to us
     ];
     for reply in forged {
         assert_eq!(engine.handle(&Response::Tcp(reply), now), None, "{reply:?}");
@@ -214,7 +221,7 @@ fn max_rate_spaces_the_probes() {
 
 /// The gaps between the probes each host was sent.
 fn gaps_per_host(sim: &Sim<SynScan>) -> Vec<Duration> {
-    let mut last: HashMap<Ipv4Addr, Instant> = HashMap::new();
+    let mut last: HashMap<IpAddr, Instant> = HashMap::new();
     let mut gaps = Vec::new();
     for (at, probe) in &sim.sent {
         if let Some(before) = last.insert(probe.dst, *at) {
@@ -227,7 +234,7 @@ fn gaps_per_host(sim: &Sim<SynScan>) -> Vec<Duration> {
 #[test]
 fn max_host_rate_spaces_each_hosts_probes_while_other_hosts_go() {
     let config = RawConfig { max_host_rate: Some(10.0), ..config() };
-    let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 20);
+    let targets = hosts(IpAddr::V4(Ipv4Addr::new(198, 18, 1, 1)), 20);
     let mut sim = syn(config, &targets, &[1, 2, 3, 4, 5]);
     let took = sim.run(Duration::from_secs(60));
     assert!(gaps_per_host(&sim).iter().all(|&gap| gap >= MS(100)), "no host sent two probes within 100 ms");
@@ -275,7 +282,7 @@ fn first_try_gaps_per_port(sim: &Sim<SynScan>) -> Vec<Duration> {
 #[test]
 fn max_sweep_rate_spaces_each_ports_new_hosts_while_other_ports_go() {
     let config = RawConfig { max_sweep_rate: Some(10.0), ..config() };
-    let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 10);
+    let targets = hosts(IpAddr::V4(Ipv4Addr::new(198, 18, 1, 1)), 10);
     let mut sim = syn(config, &targets, &[1, 2, 3]);
     let took = sim.run(Duration::from_secs(60));
     let gaps = first_try_gaps_per_port(&sim);
@@ -292,7 +299,7 @@ fn max_sweep_rate_leaves_tries_again_to_the_window() {
     // Only first tries count as a port reaching a new host: a silent port's tries again go
     // out at the timeout's pace, not five seconds apart.
     let config = RawConfig { max_sweep_rate: Some(0.2), ..config() };
-    let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 2);
+    let targets = hosts(IpAddr::V4(Ipv4Addr::new(198, 18, 1, 1)), 2);
     let mut sim = syn(config, &targets, &[80]);
     sim.set(targets[0], 80, Port::Dropped);
     sim.run(Duration::from_secs(60));
@@ -306,7 +313,7 @@ fn max_sweep_rate_leaves_tries_again_to_the_window() {
 
 #[test]
 fn without_caps_the_peaks_count_every_port_and_host() {
-    let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 4);
+    let targets = hosts(IpAddr::V4(Ipv4Addr::new(198, 18, 1, 1)), 4);
     let mut sim = syn(config(), &targets, &[1, 2]);
     sim.run(Duration::from_secs(60));
     assert_eq!(sim.engine.peak_rates(), PeakRates { host_probes: 2, port_new_hosts: 4 });
@@ -315,7 +322,7 @@ fn without_caps_the_peaks_count_every_port_and_host() {
 #[test]
 fn a_seed_repeats_the_probe_order() {
     let order = |seed| {
-        let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 8).into_iter().map(target).collect();
+        let targets = hosts(IpAddr::V4(Ipv4Addr::new(198, 18, 1, 1)), 8).into_iter().map(target).collect();
         let group = ScanGroup { sources: vec![SCANNER], targets, ports: (1..=16).collect() };
         let now = Instant::now();
         let mut rng = crate::order_rng(Some(seed));
@@ -343,7 +350,7 @@ fn host_timeout_gives_up_on_a_slow_host() {
     // The silent host needs a round trip and a 100 ms timeout to be decided: longer than its
     // 50 ms limit.
     let config = RawConfig { timing: Timing { host_timeout: Some(MS(50)), ..Timing::default() }, ..config() };
-    let slow = Ipv4Addr::new(198, 18, 0, 3);
+    let slow = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 3));
     let mut sim = syn(config, &[HOST, slow], &[80]);
     sim.set(slow, 80, Port::Dropped);
     sim.run(Duration::from_secs(60));
@@ -365,27 +372,27 @@ fn silent_hosts_are_down_unless_assumed_up() {
 
 #[test]
 fn every_slot_is_probed_once_across_many_hosts() {
-    let hosts = hosts(Ipv4Addr::new(198, 19, 0, 0), 64);
+    let hosts = hosts(IpAddr::V4(Ipv4Addr::new(198, 19, 0, 0)), 64);
     let mut sim = syn(config(), &hosts, &[22, 80, 443]);
     sim.run(Duration::from_secs(60));
     assert_eq!(sim.sent.len(), 64 * 3);
-    let mut distinct: Vec<(Ipv4Addr, u16)> = sim.sent.iter().map(|(_, p)| (p.dst, tcp(p).dst_port)).collect();
+    let mut distinct: Vec<(IpAddr, u16)> = sim.sent.iter().map(|(_, p)| (p.dst, tcp(p).dst_port)).collect();
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), 64 * 3);
     // Pseudo-random order: the first probes do not all go to one host.
-    let first_hosts: std::collections::HashSet<Ipv4Addr> = sim.sent[..16].iter().map(|(_, p)| p.dst).collect();
+    let first_hosts: std::collections::HashSet<IpAddr> = sim.sent[..16].iter().map(|(_, p)| p.dst).collect();
     assert!(first_hosts.len() > 8);
 }
 
 #[test]
 fn sequential_ports_go_in_order_on_every_host() {
     // Regression: -r was taken by the raw scans and ignored.
-    let hosts = hosts(Ipv4Addr::new(198, 19, 0, 0), 3);
+    let hosts = hosts(IpAddr::V4(Ipv4Addr::new(198, 19, 0, 0)), 3);
     let mut sim = syn(RawConfig { sequential_ports: true, ..config() }, &hosts, &[21, 22, 80, 443]);
     sim.run(Duration::from_secs(60));
-    let order: Vec<(Ipv4Addr, u16)> = sim.sent.iter().map(|(_, probe)| (probe.dst, tcp(probe).dst_port)).collect();
-    let expected: Vec<(Ipv4Addr, u16)> =
+    let order: Vec<(IpAddr, u16)> = sim.sent.iter().map(|(_, probe)| (probe.dst, tcp(probe).dst_port)).collect();
+    let expected: Vec<(IpAddr, u16)> =
         [21, 22, 80, 443].iter().flat_map(|&port| hosts.iter().map(move |&host| (host, port))).collect();
     assert_eq!(order, expected);
 }
@@ -488,7 +495,7 @@ fn silent_hosts_do_not_hold_the_window_shut() {
     // hosts up took 100 s). Probes past a round trip no longer count against the window, and
     // their silence grows it while the path shows no loss; and before the first answer the
     // pipe time is the minimum timeout, not the initial second.
-    let hosts = hosts(Ipv4Addr::new(198, 19, 0, 0), 4096);
+    let hosts = hosts(IpAddr::V4(Ipv4Addr::new(198, 19, 0, 0)), 4096);
     let mut sim = syn(config(), &hosts, &[80]);
     sim.default_port = Port::Dropped;
     for &host in hosts.iter().step_by(64) {
@@ -538,7 +545,7 @@ fn lost_probes_are_sent_again_once_later_ones_are_answered() {
 /// over a 1 ms path losing `loss` of the packets each way, perhaps behind a `bottleneck`;
 /// returns how long it took and how many hosts were found.
 fn sweep(loss: f64, seed: u64, bottleneck: Option<(Duration, u32)>) -> (Duration, usize) {
-    let hosts = hosts(Ipv4Addr::new(198, 19, 0, 0), 1 << 16);
+    let hosts = hosts(IpAddr::V4(Ipv4Addr::new(198, 19, 0, 0)), 1 << 16);
     let mut sim = Sim::new(SynScan, RawConfig { assume_up: true, ..config() }, &hosts, &[80], seed);
     sim.default_port = Port::Listening;
     sim.rtt = MS(1);
@@ -579,8 +586,8 @@ fn a_sweep_through_a_bottleneck_finds_every_host_at_the_bottlenecks_pace() {
 
 #[test]
 fn several_sources_share_each_hosts_ports_and_keep_every_verdict() {
-    let sources = [SCANNER, Ipv4Addr::new(198, 18, 0, 11), Ipv4Addr::new(198, 18, 0, 12)];
-    let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 4);
+    let sources = [SCANNER, IpAddr::V4(Ipv4Addr::new(198, 18, 0, 11)), IpAddr::V4(Ipv4Addr::new(198, 18, 0, 12))];
+    let targets = hosts(IpAddr::V4(Ipv4Addr::new(198, 18, 1, 1)), 4);
     let ports: Vec<u16> = (20..30).collect();
     let config = RawConfig { max_host_rate: Some(100.0), ..config() };
     let mut sim = Sim::from_sources(SynScan, config, &sources, &targets, &ports, 1);
@@ -596,7 +603,7 @@ fn several_sources_share_each_hosts_ports_and_keep_every_verdict() {
     }
     // Each (target, source) pair is a host of its own to the caps: 100 probes a second each.
     for &src in &sources {
-        let mut last: HashMap<Ipv4Addr, Instant> = HashMap::new();
+        let mut last: HashMap<IpAddr, Instant> = HashMap::new();
         for (at, probe) in sim.sent.iter().filter(|(_, probe)| probe.src == src) {
             if let Some(before) = last.insert(probe.dst, *at) {
                 assert!(*at - before >= MS(10), "two probes from {src} to {} within 10 ms", probe.dst);
@@ -627,8 +634,8 @@ fn several_sources_share_each_hosts_ports_and_keep_every_verdict() {
 fn several_sources_keep_every_verdict_under_loss() {
     // 10 % of packets lost each way: each (target, source) pair measures its own loss and
     // retries, and every port still comes out as it is.
-    let sources = [SCANNER, Ipv4Addr::new(198, 18, 0, 11), Ipv4Addr::new(198, 18, 0, 12)];
-    let targets = hosts(Ipv4Addr::new(198, 18, 1, 1), 6);
+    let sources = [SCANNER, IpAddr::V4(Ipv4Addr::new(198, 18, 0, 11)), IpAddr::V4(Ipv4Addr::new(198, 18, 0, 12))];
+    let targets = hosts(IpAddr::V4(Ipv4Addr::new(198, 18, 1, 1)), 6);
     let ports: Vec<u16> = (20..40).collect();
     let mut sim = Sim::from_sources(SynScan, config(), &sources, &targets, &ports, 7);
     sim.loss = 0.1;
