@@ -32,7 +32,7 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
         Some(chosen) => chosen,
         None if options.scan_flags.is_some() => TcpScan::Syn,
         None if options.udp => return Ok(None),
-        None if privileged && !options.ipv6 => TcpScan::Syn,
+        None if privileged => TcpScan::Syn,
         None => TcpScan::Connect,
     };
     if technique == TcpScan::Connect {
@@ -67,9 +67,6 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
     }
     if !privileged {
         return Err(not_permitted(technique.flag()));
-    }
-    if options.ipv6 {
-        return Err(RunError::Usage(format!("{} does not scan IPv6 yet; use -sT with -6", technique.flag())));
     }
     Ok(Some(technique))
 }
@@ -115,9 +112,6 @@ pub(crate) fn check_udp(options: &ScanOptions, tcp: Option<TcpScan>) -> Result<(
     }
     if !options.raw_sockets() {
         return Err(not_permitted("-sU"));
-    }
-    if options.ipv6 {
-        return Err(RunError::Usage("-sU does not scan IPv6 yet".into()));
     }
     Ok(())
 }

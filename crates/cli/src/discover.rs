@@ -28,7 +28,7 @@ pub enum Discovery {
     /// Raw-packet probes: `-PE`, `-PS`, … or Nmap's default set; and ARP for the targets on
     /// one of our Ethernet links (unless `--send-ip`), as Nmap does whatever the `-P` options.
     Raw { ip: HostDiscovery, arp_links: Vec<Link> },
-    /// Without raw sockets (or for IPv6, or the connect scan): a connection to ports 80 and
+    /// Without raw sockets (or for the connect scan): a connection to ports 80 and
     /// 443; an answer of either kind (accepted or refused) means the host is up.
     Connect,
 }
@@ -37,7 +37,7 @@ impl Discovery {
     /// Nmap's choice: raw probes when permitted, connections otherwise.
     pub fn choose(options: &ScanOptions, technique: Option<TcpScan>) -> Result<Discovery, RunError> {
         let privileged = options.raw_sockets();
-        let raw_possible = privileged && !options.ipv6 && technique != Some(TcpScan::Connect);
+        let raw_possible = privileged && technique != Some(TcpScan::Connect);
         let arp_links = if raw_possible { arp_links(options) } else { Vec::new() };
         if options.assume_up {
             if let Some(ping) = options.pings.iter().find(|ping| **ping != Ping::Arp) {
@@ -51,17 +51,20 @@ impl Discovery {
             let most = HostDiscovery::MAX_PROBES;
             return Err(RunError::Usage(format!("{count} discovery probes per host: at most {most}")));
         }
-        let ip = if ip_probes.is_empty() { HostDiscovery::nmap_default() } else { HostDiscovery::new(ip_probes) };
+        let ip = match ip_probes.is_empty() {
+            true if options.ipv6 => HostDiscovery::nmap_default_v6(),
+            true => HostDiscovery::nmap_default(),
+            false => HostDiscovery::new(ip_probes),
+        };
         match options.pings.first() {
             None if raw_possible => Ok(Discovery::Raw { ip, arp_links }),
             None => Ok(Discovery::Connect),
             Some(ping) if !privileged => {
                 Err(RunError::Failed(format!("{} needs CAP_NET_RAW (run as root, or use -Pn)", ping.flag())))
             }
-            Some(ping) if !raw_possible => Err(RunError::Usage(format!(
-                "{} works with raw-packet scans of IPv4 only so far (not with -sT or -6)",
-                ping.flag()
-            ))),
+            Some(ping) if !raw_possible => {
+                Err(RunError::Usage(format!("{} works with raw-packet scans only (not with -sT)", ping.flag())))
+            }
             Some(_) => Ok(Discovery::Raw { ip, arp_links }),
         }
     }
@@ -161,6 +164,9 @@ fn probes(pings: &[Ping], options: &ScanOptions) -> Result<Vec<Box<dyn PingProbe
         match ping {
             Ping::Arp => {} // on our own links, whatever the other probes
             Ping::Echo => probes.push(Box::new(IcmpPing::ECHO)),
+            Ping::Timestamp | Ping::AddressMask if options.ipv6 => {
+                return Err(RunError::Usage(format!("{} has no ICMPv6 counterpart; use -PE with -6", ping.flag())))
+            }
             Ping::Timestamp => probes.push(Box::new(IcmpPing::TIMESTAMP)),
             Ping::AddressMask => probes.push(Box::new(IcmpPing::ADDRESS_MASK)),
             Ping::Syn(ports) => probes.extend(ports.iter().map(|&p| Box::new(SynPing::new(p)) as Box<dyn PingProbe>)),

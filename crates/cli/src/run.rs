@@ -224,9 +224,6 @@ fn announce(options: &ScanOptions, services: &ServicesTable, technique: Option<T
     }
     match technique {
         None => {}
-        Some(TcpScan::Connect) if options.technique.is_none() && options.ipv6 && options.raw_sockets() => {
-            println!("Scan technique: TCP connect scan (-sT): raw-packet scans of IPv6 are not built yet")
-        }
         Some(TcpScan::Connect) => println!("Scan technique: TCP connect scan (-sT)"),
         Some(raw) => {
             let name = raw_technique(raw, options.scan_flags).name();

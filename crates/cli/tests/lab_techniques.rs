@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use lab::TARGET_V4;
+use lab::{TARGET_V4, TARGET_V6};
 
 /// The open port whose RSTs carry a non-zero window (see `Lab::rst_window`).
 const WINDOWED: u16 = 22;
@@ -118,16 +118,20 @@ fn technique_lab() -> StandardLab {
     lab
 }
 
+/// Runs the technique over IPv4 and over IPv6 against the same target (its firewall rules
+/// hold for both families), each against the ground truth and against Nmap.
 fn check_technique(flags: &[&str]) {
     if !lab::available() {
         return;
     }
     let lab = technique_lab();
-    let target = TARGET_V4.to_string();
-    let args = [flags, &["-n", "-Pn", "--reason", "-p", PORTS, &target]].concat();
-    let report = stdout(&portolan(&lab.lab, &args));
-    assert_eq!(rows(&report), expected(flags), "{flags:?}, full report:\n{report}");
-    assert_same_table_as_nmap(&lab.lab, &args, &report);
+    let (v4, v6) = (TARGET_V4.to_string(), TARGET_V6.to_string());
+    for [family, target] in [["-4", v4.as_str()], ["-6", v6.as_str()]] {
+        let args = [flags, &["-n", "-Pn", "--reason", "-p", PORTS, family, target]].concat();
+        let report = stdout(&portolan(&lab.lab, &args));
+        assert_eq!(rows(&report), expected(flags), "{args:?}, full report:\n{report}");
+        assert_same_table_as_nmap(&lab.lab, &args, &report);
+    }
 }
 
 #[test]

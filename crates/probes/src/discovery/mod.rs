@@ -76,6 +76,12 @@ impl HostDiscovery {
         ])
     }
 
+    /// Nmap's default for IPv6 as root: ICMPv6 echo, TCP SYN to 443, TCP ACK to 80 (ICMPv6
+    /// has no timestamp request).
+    pub fn nmap_default_v6() -> HostDiscovery {
+        HostDiscovery::new(vec![Box::new(IcmpPing::ECHO), Box::new(SynPing::new(443)), Box::new(AckPing::new(80))])
+    }
+
     /// The engine's "ports": one index per probe.
     pub fn indices(&self) -> Vec<u16> {
         (0..=u16::MAX).take(self.probes.len()).collect()
