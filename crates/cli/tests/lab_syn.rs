@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use lab::TARGET_V4;
+use lab::{TARGET_V4, TARGET_V6};
 
 /// Ground truth of the standard lab as a SYN scan sees it: (port, state, reason).
 fn interesting_ports() -> Vec<(u16, &'static str, &'static str)> {
@@ -58,6 +58,31 @@ fn five_percent_loss_both_ways_still_gives_the_exact_table() {
     let lab = standard_lab();
     lab.lab.lose_packets(5).unwrap();
     let report = stdout(&portolan(&lab.lab, &["-sS", "-n", "--reason", "-p", PORTS, &TARGET_V4.to_string()]));
+    assert_eq!(port_section(&report), expected_section(), "full report:\n{report}");
+}
+
+#[test]
+fn ipv6_syn_scan_reports_the_known_mix_exactly_after_default_discovery() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    // Root's default over IPv6 too: the SYN scan, after ICMPv6 echo, SYN 443 and ACK 80.
+    let report = stdout(&portolan(&lab.lab, &["-6", "-n", "--reason", "-p", PORTS, &TARGET_V6.to_string()]));
+    assert_eq!(port_section(&report), expected_section(), "full report:\n{report}");
+    assert!(found_up_by_default_discovery(&report), "{report}");
+    assert!(report.contains(&format!("scan report for {TARGET_V6}\n")), "{report}");
+}
+
+#[test]
+fn ipv6_under_five_percent_loss_both_ways_still_gives_the_exact_table() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    lab.lab.lose_packets(5).unwrap();
+    let args = ["-6", "-sS", "-n", "--reason", "-p", PORTS, &TARGET_V6.to_string()];
+    let report = stdout(&portolan(&lab.lab, &args));
     assert_eq!(port_section(&report), expected_section(), "full report:\n{report}");
 }
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use lab::{Lab, Listeners, UdpService, TARGET_V4};
+use lab::{Lab, Listeners, UdpService, TARGET_V4, TARGET_V6};
 use model::Protocol;
 
 /// Fixture services that answer only their own protocol's requests.
@@ -58,10 +58,13 @@ fn section(report: &str) -> Vec<String> {
 }
 
 fn scan(lab: &Lab, ports: &str, extra: &[&str]) -> String {
-    let target = TARGET_V4.to_string();
+    scan_target(lab, &TARGET_V4.to_string(), ports, extra)
+}
+
+fn scan_target(lab: &Lab, target: &str, ports: &str, extra: &[&str]) -> String {
     let mut args = vec!["-sU", "-n", "--reason", "-p", ports];
     args.extend(extra);
-    args.push(&target);
+    args.push(target);
     stdout(&portolan(lab, &args))
 }
 
@@ -88,6 +91,37 @@ fn closed_ports_behind_linuxs_icmp_rate_limit_come_out_closed() {
     lab.lab.sysctl("net.ipv4.icmp_ratelimit", "1000").unwrap();
     let ports = "7,53,123,161,500,1000-1011,1434";
     let report = scan(&lab.lab, ports, &[]);
+    let mut rows = interesting_rows();
+    rows.extend((1000..=1011).map(|port| row(port, "closed", "port-unreach ttl 64")));
+    rows.sort_by_key(|(port, ..)| port.trim_end_matches("/udp").parse::<u16>().unwrap());
+    assert_eq!(section(&report), port_table(&rows), "full report:\n{report}");
+}
+
+#[test]
+fn ipv6_udp_scan_reports_every_state_exactly_as_nmap_does() {
+    if !lab::available() {
+        return;
+    }
+    let lab = udp_lab();
+    let report = scan_target(&lab.lab, &TARGET_V6.to_string(), "1-200,500,1434", &["-6"]);
+    assert_eq!(section(&report), expected_section(202), "full report:\n{report}");
+    assert!(found_up_by_default_discovery(&report), "{report}");
+    let target = TARGET_V6.to_string();
+    let args = ["-6", "-sU", "-n", "-Pn", "--reason", "-p", "7,53,123,161,500,1000-1011,1434", &target];
+    let ours = stdout(&portolan(&lab.lab, &args));
+    assert_same_table_as_nmap(&lab.lab, &args, &ours);
+}
+
+#[test]
+fn ipv6_closed_ports_behind_linuxs_icmpv6_rate_limit_come_out_closed() {
+    if !lab::available() {
+        return;
+    }
+    let lab = udp_lab();
+    // Linux's default for ICMPv6 errors too: 6 at once, then one a second.
+    lab.lab.sysctl("net.ipv6.icmp.ratelimit", "1000").unwrap();
+    let ports = "7,53,123,161,500,1000-1011,1434";
+    let report = scan_target(&lab.lab, &TARGET_V6.to_string(), ports, &["-6"]);
     let mut rows = interesting_rows();
     rows.extend((1000..=1011).map(|port| row(port, "closed", "port-unreach ttl 64")));
     rows.sort_by_key(|(port, ..)| port.trim_end_matches("/udp").parse::<u16>().unwrap());
