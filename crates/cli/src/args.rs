@@ -115,6 +115,9 @@ pub struct ScanOptions {
     pub seed: Option<u64>,
     /// `--shards I/N`: scan slice I of N of the targets (beyond Nmap).
     pub shard: Option<targets::Shard>,
+    /// `--ipv6-prefix-limit`: the most addresses an IPv6 prefix may hold (beyond Nmap); `None`
+    /// for [`targets::DEFAULT_IPV6_PREFIX_LIMIT`].
+    pub ipv6_prefix_limit: Option<u128>,
     pub exclude: Vec<String>,
     pub exclude_file: Option<PathBuf>,
     pub ports: Option<String>,
@@ -381,6 +384,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "max-sweep-rate",
     "seed",
     "shards",
+    "ipv6-prefix-limit",
     "evade-detectors",
     "resume",
     "detector-budgets",
@@ -547,6 +551,7 @@ fn parse_long<I: Iterator<Item = String>>(
         "iL" => options.input_list = Some(PathBuf::from(value)),
         "iR" => options.random_targets = Some(number(&option, &value)?),
         "seed" => options.seed = Some(number(&option, &value)?),
+        "ipv6-prefix-limit" => options.ipv6_prefix_limit = Some(positive(&option, &value)? as u128),
         "resume" => return Err(usage("--resume takes no other options: portolan --resume FILE")),
         "evade-detectors" => options.stealth.detectors.extend(value.split(',').map(String::from)),
         "detector-budgets" => options.stealth.budget_file = Some(PathBuf::from(value)),

@@ -7,8 +7,8 @@ use std::path::Path;
 use model::{HostResult, Protocol, Target};
 use services::{DataDirs, ServicesTable};
 use targets::{
-    parse_target_list, select_ports, ExcludeList, Family, PortSelection, PortSpec, RandomTargets, Shard,
-    SystemResolver, TargetSpec, TargetWalk,
+    parse_target_list, select_ports, ExcludeList, Family, PortSelection, PortSpec, PrefixTooLarge, RandomTargets,
+    Shard, SystemResolver, TargetSpec, TargetWalk,
 };
 
 use crate::args::ScanOptions;
@@ -77,8 +77,27 @@ pub(crate) fn target_specs(options: &ScanOptions) -> Result<Box<dyn Iterator<Ite
     if let Some(path) = &options.input_list {
         specs.extend(parse_target_list(&read_list(path)?).map_err(usage)?);
     }
+    if options.ipv6 {
+        refuse_large_prefixes(&specs, ipv6_prefix_limit(options))?;
+    }
     let random = options.random_targets.map(|count| RandomTargets::new(count, engine::order_rng(options.seed)));
     Ok(Box::new(specs.into_iter().chain(random.into_iter().flatten())))
+}
+
+fn ipv6_prefix_limit(options: &ScanOptions) -> u128 {
+    options.ipv6_prefix_limit.unwrap_or(targets::DEFAULT_IPV6_PREFIX_LIMIT)
+}
+
+/// An IPv6 prefix written out that is too large to walk is a usage error, before anything
+/// runs (a name with a prefix is only known to be one when resolved: the walk skips it).
+fn refuse_large_prefixes(specs: &[TargetSpec], limit: u128) -> Result<(), RunError> {
+    for spec in specs {
+        if let TargetSpec::Network(net) = spec {
+            PrefixTooLarge::check(&net.to_string(), *net, limit)
+                .map_err(|problem| RunError::Usage(problem.to_string()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Reads an `-iL` or `--excludefile` list; `-` is standard input.
@@ -108,6 +127,7 @@ pub(crate) fn target_walk(
     options: &ScanOptions,
 ) -> Result<impl Iterator<Item = Result<Target, targets::WalkProblem>>, RunError> {
     let family = if options.ipv6 { Family::V6 } else { Family::V4 };
-    let walk = TargetWalk::new(target_specs(options)?, family, exclusions(options)?, &SystemResolver);
+    let walk = TargetWalk::new(target_specs(options)?, family, exclusions(options)?, &SystemResolver)
+        .with_ipv6_prefix_limit(ipv6_prefix_limit(options));
     Ok(options.shard.unwrap_or(Shard::WHOLE).select(walk))
 }

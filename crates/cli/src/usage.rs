@@ -11,6 +11,8 @@ TARGET SPECIFICATION:
   --shards <I/N>: scan slice I (from 0) of N disjoint slices of the targets; 'portolan
       merge' joins the slices' XML or JSON files (docs/shards.md)
   --seed <number>: the same random choices each run (-iR's targets, the probe order)
+  --ipv6-prefix-limit <number>: the most addresses an IPv6 prefix may hold (default 65536,
+      a /112); a /64 is found from a list (-iL), not walked
 HOST DISCOVERY:
   -Pn: treat every target as up (otherwise a host is up when a port answers)
 SCAN TECHNIQUES:
@@ -86,7 +88,7 @@ MISC:
   --traceroute: trace the hop path to each host (needs CAP_NET_RAW)
   --privileged/--unprivileged: assume raw sockets are permitted, or that they are not
       (also NMAP_PRIVILEGED / NMAP_UNPRIVILEGED in the environment, as in Nmap)
-  -6: scan IPv6 targets (with -sT so far)
+  -6: scan IPv6 targets
   -n: never do reverse DNS resolution (portolan does none yet)
   --datadir <dir>: look for Nmap's data files (nmap-services, nmap-service-probes,
       nmap-os-db) here first

@@ -258,3 +258,20 @@ fn a_bad_budget_file_is_one_error_naming_its_line() {
     assert!(stderr.starts_with(&format!("portolan: cannot read {}: ", missing.display())), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn an_ipv6_prefix_too_large_to_walk_is_refused_with_the_ways_around_it() {
+    assert_usage_error(
+        &["-6", "-sL", "2001:2::/64"],
+        "portolan: \"2001:2::/64\": its 18446744073709551616 IPv6 addresses are more than the 65536 a prefix \
+         may hold; scan a longer prefix (a /112 holds 65536), list the hosts with -iL, or raise \
+         --ipv6-prefix-limit",
+    );
+    let raised = portolan(&["-6", "-sL", "-n", "--ipv6-prefix-limit", "131072", "2001:2::/111"]);
+    assert!(raised.status.success(), "{}", String::from_utf8_lossy(&raised.stderr));
+    assert_eq!(String::from_utf8_lossy(&raised.stdout).matches("scan report for").count(), 1 << 17);
+    assert_usage_error(
+        &["-6", "--ipv6-prefix-limit", "0", "::1"],
+        "portolan: invalid value '0' for --ipv6-prefix-limit: must be at least 1",
+    );
+}

@@ -23,4 +23,4 @@ pub use random::RandomTargets;
 pub use resolve::{Resolve, SystemResolver};
 pub use shard::{Shard, ShardError};
 pub use spec::{parse_target_list, Family, TargetSpec, TargetSpecError};
-pub use walk::{TargetWalk, WalkProblem};
+pub use walk::{PrefixTooLarge, TargetWalk, WalkProblem, DEFAULT_IPV6_PREFIX_LIMIT};

@@ -71,6 +71,16 @@ fn mask128(prefix: u8) -> u128 {
     u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0)
 }
 
+/// The block as written in CIDR notation: `198.18.0.0/24`, `2001:2::/120`.
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Network::V4 { base, prefix } => write!(f, "{}/{prefix}", Ipv4Addr::from(base)),
+            Network::V6 { base, prefix } => write!(f, "{}/{prefix}", Ipv6Addr::from(base)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

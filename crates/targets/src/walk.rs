@@ -12,6 +12,36 @@ pub enum WalkProblem {
     ResolveFailed(String),
     #[error("Skipping \"{spec}\": it has no {wanted} address (use -6 for IPv6 targets)")]
     WrongFamily { spec: String, wanted: &'static str },
+    #[error("Skipping {0}")]
+    PrefixTooLarge(PrefixTooLarge),
+}
+
+/// The most addresses an IPv6 prefix may hold unless the user raises the limit: a /112. A /64
+/// holds 2^64, which no scan can walk; its hosts are found from a list, not by enumeration.
+pub const DEFAULT_IPV6_PREFIX_LIMIT: u128 = 1 << 16;
+
+/// An IPv6 prefix too large to enumerate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "\"{spec}\": its {addrs} IPv6 addresses are more than the {limit} a prefix may hold; scan a \
+     longer prefix (a /112 holds 65536), list the hosts with -iL, or raise --ipv6-prefix-limit"
+)]
+pub struct PrefixTooLarge {
+    pub spec: String,
+    pub addrs: u128,
+    pub limit: u128,
+}
+
+impl PrefixTooLarge {
+    /// Whether `net`, written as `spec`, is an IPv6 prefix of more than `limit` addresses.
+    pub fn check(spec: &str, net: Network, limit: u128) -> Result<(), PrefixTooLarge> {
+        match net {
+            Network::V6 { .. } if net.len() > limit => {
+                Err(PrefixTooLarge { spec: spec.to_string(), addrs: net.len(), limit })
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Every target of a list of specs, in order, one at a time: names are resolved when reached,
@@ -22,17 +52,24 @@ pub struct TargetWalk<'r, S> {
     family: Family,
     exclude: ExcludeList,
     resolver: &'r dyn Resolve,
+    ipv6_prefix_limit: u128,
 }
 
 impl<'r, S: Iterator<Item = TargetSpec>> TargetWalk<'r, S> {
     pub fn new(specs: S, family: Family, exclude: ExcludeList, resolver: &'r dyn Resolve) -> Self {
-        TargetWalk { specs, current: Box::new(std::iter::empty()), family, exclude, resolver }
+        let ipv6_prefix_limit = DEFAULT_IPV6_PREFIX_LIMIT;
+        TargetWalk { specs, current: Box::new(std::iter::empty()), family, exclude, resolver, ipv6_prefix_limit }
+    }
+
+    /// Lets IPv6 prefixes hold up to `limit` addresses (larger ones are skipped, reported).
+    pub fn with_ipv6_prefix_limit(self, limit: u128) -> Self {
+        TargetWalk { ipv6_prefix_limit: limit, ..self }
     }
 
     /// Starts walking one spec; returns a target directly when the spec is a plain name.
     fn start(&mut self, spec: TargetSpec) -> Option<Result<Target, WalkProblem>> {
         match spec {
-            TargetSpec::Network(net) => self.walk_network(net, || net_text(net)),
+            TargetSpec::Network(net) => self.walk_network(net, || net.to_string()),
             TargetSpec::Octets(ranges) => self.walk_addrs(Box::new(ranges.addrs()), Family::V4, || "range".into()),
             TargetSpec::Name { name, prefix } => self.start_name(name, prefix),
         }
@@ -43,6 +80,10 @@ impl<'r, S: Iterator<Item = TargetSpec>> TargetWalk<'r, S> {
             Network::V4 { .. } => Family::V4,
             Network::V6 { .. } => Family::V6,
         };
+        if family == Family::V6 && self.family == Family::V6 && net.len() > self.ipv6_prefix_limit {
+            let problem = PrefixTooLarge { spec: text(), addrs: net.len(), limit: self.ipv6_prefix_limit };
+            return Some(Err(WalkProblem::PrefixTooLarge(problem)));
+        }
         self.walk_addrs(Box::new(net.addrs()), family, text)
     }
 
@@ -82,13 +123,6 @@ impl<'r, S: Iterator<Item = TargetSpec>> TargetWalk<'r, S> {
             Family::V6 => "IPv6",
         };
         WalkProblem::WrongFamily { spec, wanted }
-    }
-}
-
-fn net_text(net: Network) -> String {
-    match net {
-        Network::V4 { base, prefix } => format!("{}/{prefix}", std::net::Ipv4Addr::from(base)),
-        Network::V6 { base, prefix } => format!("{}/{prefix}", std::net::Ipv6Addr::from(base)),
     }
 }
 
@@ -151,6 +185,25 @@ mod tests {
         let resolver = FakeResolver::with(&[("edge.lab", &["198.18.3.9"])]);
         let results = walk(&["edge.lab/31"], Family::V4, &[], &resolver);
         assert_eq!(addrs(&results), ["198.18.3.8", "198.18.3.9"]);
+    }
+
+    #[test]
+    fn an_ipv6_prefix_beyond_the_limit_is_reported_and_the_walk_goes_on() {
+        let resolver = FakeResolver::with(&[("net.lab", &["2001:2::9"])]);
+        let results = walk(&["2001:2::/120", "net.lab/64", "2001:2::/111", "2001:2::1"], Family::V6, &[], &resolver);
+        assert_eq!(results.len(), 256 + 1 + 1 + 1);
+        let Err(WalkProblem::PrefixTooLarge(problem)) = &results[256] else { panic!("{:?}", results[256]) };
+        assert_eq!((problem.spec.as_str(), problem.addrs, problem.limit), ("net.lab", 1 << 64, 1 << 16));
+        assert_eq!(
+            results[257].as_ref().unwrap_err().to_string(),
+            "Skipping \"2001:2::/111\": its 131072 IPv6 addresses are more than the 65536 a prefix may hold; \
+             scan a longer prefix (a /112 holds 65536), list the hosts with -iL, or raise --ipv6-prefix-limit"
+        );
+        assert_eq!(results[258].as_ref().unwrap().addr.to_string(), "2001:2::1");
+        let specs = ["2001:2::/111"].map(|s| TargetSpec::parse(s).unwrap());
+        let raised = TargetWalk::new(specs.into_iter(), Family::V6, ExcludeList::default(), &resolver)
+            .with_ipv6_prefix_limit(1 << 17);
+        assert_eq!(raised.count(), 1 << 17);
     }
 
     #[test]
