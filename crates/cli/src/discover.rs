@@ -1,15 +1,15 @@
 //! Host discovery before the port scan, as Nmap's ping scan: which hosts of a group are up,
 //! and why. The port scan then probes only those.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::atomic::AtomicBool;
 
 use engine::drivers::connect::ConnectScanner;
 use engine::drivers::{self, RawScanError, ScanObserver};
-use engine::ArpFound;
+use engine::NeighbourFound;
 use engine::RawConfig;
 use model::{HostResult, HostStatus, Protocol, Reason, RoundTrip, Target};
-use netio::Link;
+use netio::{Ipv6Link, Link};
 use probes::discovery::{AckPing, HostDiscovery, IcmpPing, PingProbe, SynPing, UdpPing};
 use probes::UdpPayloads;
 
@@ -22,12 +22,14 @@ const CONNECT_PING_PORTS: [u16; 2] = [80, 443];
 
 /// How the hosts that are up are found.
 pub enum Discovery {
-    /// `-Pn`: every host is up, as the user says; but on our own Ethernet links ARP still
-    /// asks, as Nmap does (a host silent there is not there), unless `--disable-arp-ping`.
-    AssumeUp { arp_links: Vec<Link> },
-    /// Raw-packet probes: `-PE`, `-PS`, … or Nmap's default set; and ARP for the targets on
-    /// one of our Ethernet links (unless `--send-ip`), as Nmap does whatever the `-P` options.
-    Raw { ip: HostDiscovery, arp_links: Vec<Link> },
+    /// `-Pn`: every host is up, as the user says; but on our own Ethernet links ARP (IPv6:
+    /// neighbour discovery) still asks, as Nmap does (a host silent there is not there),
+    /// unless `--disable-arp-ping`.
+    AssumeUp { links: Vec<NeighbourLink> },
+    /// Raw-packet probes: `-PE`, `-PS`, … or Nmap's default set; and ARP or neighbour
+    /// discovery for the targets on one of our Ethernet links (unless `--send-ip`), as Nmap
+    /// does whatever the `-P` options.
+    Raw { ip: HostDiscovery, links: Vec<NeighbourLink> },
     /// Without raw sockets (or for the connect scan): a connection to ports 80 and
     /// 443; an answer of either kind (accepted or refused) means the host is up.
     Connect,
@@ -38,12 +40,12 @@ impl Discovery {
     pub fn choose(options: &ScanOptions, technique: Option<TcpScan>) -> Result<Discovery, RunError> {
         let privileged = options.raw_sockets();
         let raw_possible = privileged && technique != Some(TcpScan::Connect);
-        let arp_links = if raw_possible { arp_links(options) } else { Vec::new() };
+        let links = if raw_possible { neighbour_links(options) } else { Vec::new() };
         if options.assume_up {
             if let Some(ping) = options.pings.iter().find(|ping| **ping != Ping::Arp) {
                 return Err(RunError::Usage(format!("-Pn skips host discovery; it cannot go with {}", ping.flag())));
             }
-            return Ok(Discovery::AssumeUp { arp_links });
+            return Ok(Discovery::AssumeUp { links });
         }
         let ip_probes = probes(&options.pings, options)?;
         if ip_probes.len() > HostDiscovery::MAX_PROBES {
@@ -57,7 +59,7 @@ impl Discovery {
             false => HostDiscovery::new(ip_probes),
         };
         match options.pings.first() {
-            None if raw_possible => Ok(Discovery::Raw { ip, arp_links }),
+            None if raw_possible => Ok(Discovery::Raw { ip, links }),
             None => Ok(Discovery::Connect),
             Some(ping) if !privileged => {
                 Err(RunError::Failed(format!("{} needs CAP_NET_RAW (run as root, or use -Pn)", ping.flag())))
@@ -65,7 +67,7 @@ impl Discovery {
             Some(ping) if !raw_possible => {
                 Err(RunError::Usage(format!("{} works with raw-packet scans only (not with -sT)", ping.flag())))
             }
-            Some(_) => Ok(Discovery::Raw { ip, arp_links }),
+            Some(_) => Ok(Discovery::Raw { ip, links }),
         }
     }
 
@@ -86,24 +88,24 @@ impl Discovery {
         group: Vec<Target>,
         stop: &AtomicBool,
     ) -> Result<Vec<HostResult>, RawScanError> {
-        let (ip, arp_links) = match self {
-            Discovery::Raw { ip, arp_links } => (Some(ip), arp_links),
-            Discovery::AssumeUp { arp_links } => (None, arp_links),
+        let (ip, links) = match self {
+            Discovery::Raw { ip, links } => (Some(ip), links),
+            Discovery::AssumeUp { links } => (None, links),
             Discovery::Connect => unreachable!("raw-packet scans discover with raw probes or not at all"),
         };
         // Each target goes to the first link that reaches it, else to the IP probes.
-        let link_of = |target: &Target| target.ipv4().and_then(|addr| arp_links.iter().position(|l| l.reaches(addr)));
-        let routes: Vec<Option<usize>> = group.iter().map(link_of).collect();
+        let routes: Vec<Option<usize>> =
+            group.iter().map(|target| links.iter().position(|link| link.reaches(target.addr))).collect();
         let mut found: Vec<Option<HostResult>> = vec![None; group.len()];
-        for (index, link) in arp_links.iter().enumerate() {
+        for (index, link) in links.iter().enumerate() {
             let on_link: Vec<usize> = (0..group.len()).filter(|&i| routes[i] == Some(index)).collect();
             if on_link.is_empty() {
                 continue;
             }
-            let addrs: Vec<Ipv4Addr> = on_link.iter().filter_map(|&i| group[i].ipv4()).collect();
-            let replies = drivers::arp::run(link, &addrs, &config.timing, config.max_rate, stop)?;
+            let addrs: Vec<IpAddr> = on_link.iter().map(|&i| group[i].addr).collect();
+            let replies = link.ask(&addrs, config, stop)?;
             for (&i, reply) in on_link.iter().zip(replies) {
-                found[i] = Some(arp_result(group[i].clone(), reply));
+                found[i] = Some(neighbour_result(group[i].clone(), reply, link.reason()));
             }
         }
         let elsewhere: Vec<Target> =
@@ -141,14 +143,78 @@ impl Discovery {
     }
 }
 
-/// The Ethernet links ARP asks on: ours (only `-e`'s, when given), none with `--send-ip` or
-/// `--disable-arp-ping`.
-fn arp_links(options: &ScanOptions) -> Vec<Link> {
+/// An Ethernet link of ours and how hosts on it are asked for: ARP, or IPv6 neighbour
+/// discovery.
+pub enum NeighbourLink {
+    Arp(Link),
+    Nd(Ipv6Link),
+}
+
+impl NeighbourLink {
+    fn reaches(&self, addr: IpAddr) -> bool {
+        match (self, addr) {
+            (NeighbourLink::Arp(link), IpAddr::V4(addr)) => link.reaches(addr),
+            (NeighbourLink::Nd(link), IpAddr::V6(addr)) => link.reaches(addr),
+            _ => false,
+        }
+    }
+
+    /// Asks for `addrs` (all reached by this link, of its family).
+    fn ask(
+        &self,
+        addrs: &[IpAddr],
+        config: &RawConfig,
+        stop: &AtomicBool,
+    ) -> Result<Vec<Option<NeighbourFound>>, RawScanError> {
+        let (timing, max_rate) = (&config.timing, config.max_rate);
+        match self {
+            NeighbourLink::Arp(link) => {
+                let addrs: Vec<_> = addrs.iter().filter_map(|addr| as_v4(*addr)).collect();
+                drivers::arp::run(link, &addrs, timing, max_rate, stop)
+            }
+            NeighbourLink::Nd(link) => {
+                let addrs: Vec<_> = addrs.iter().filter_map(|addr| as_v6(*addr)).collect();
+                drivers::nd::run(link, &addrs, timing, max_rate, stop)
+            }
+        }
+    }
+
+    /// Nmap's reason for a host that answered.
+    fn reason(&self) -> Reason {
+        match self {
+            NeighbourLink::Arp(_) => Reason::ArpResponse,
+            NeighbourLink::Nd(_) => Reason::NdResponse,
+        }
+    }
+}
+
+fn as_v4(addr: IpAddr) -> Option<std::net::Ipv4Addr> {
+    match addr {
+        IpAddr::V4(addr) => Some(addr),
+        IpAddr::V6(_) => None,
+    }
+}
+
+fn as_v6(addr: IpAddr) -> Option<std::net::Ipv6Addr> {
+    match addr {
+        IpAddr::V6(addr) => Some(addr),
+        IpAddr::V4(_) => None,
+    }
+}
+
+/// The Ethernet links asked on, of the scan's family: ours (only `-e`'s, when given), none
+/// with `--send-ip` or `--disable-arp-ping`.
+fn neighbour_links(options: &ScanOptions) -> Vec<NeighbourLink> {
     if options.no_arp {
         return Vec::new();
     }
     let device = options.source.device.as_deref();
-    netio::ethernet_links().into_iter().filter(|link| device.is_none_or(|name| link.name == name)).collect()
+    let named = |name: &str| device.is_none_or(|device| device == name);
+    if options.ipv6 {
+        netio::ethernet_links_v6().into_iter().filter(|link| named(&link.name)).map(NeighbourLink::Nd).collect()
+    } else {
+        netio::ethernet_links().into_iter().filter(|link| named(&link.name)).map(NeighbourLink::Arp).collect()
+    }
 }
 
 /// The discovery probes the `-P` options ask for, in the order given; UDP pings carry the
@@ -179,9 +245,9 @@ fn probes(pings: &[Ping], options: &ScanOptions) -> Result<Vec<Box<dyn PingProbe
     Ok(probes)
 }
 
-/// A target ARP asked for: up with its hardware address, or down if it stayed silent (on its
-/// own link, a silent host is not there, as Nmap concludes too).
-fn arp_result(mut target: Target, reply: Option<ArpFound>) -> HostResult {
+/// A target asked for on its link: up with its hardware address (for `reason`), or down if
+/// it stayed silent (on its own link, a silent host is not there, as Nmap concludes too).
+fn neighbour_result(mut target: Target, reply: Option<NeighbourFound>, reason: Reason) -> HostResult {
     let Some(reply) = reply else {
         return HostResult {
             target,
@@ -195,7 +261,7 @@ fn arp_result(mut target: Target, reply: Option<ArpFound>) -> HostResult {
     target.mac = Some(reply.mac);
     HostResult {
         target,
-        status: HostStatus::Up { reason: Reason::ArpResponse },
+        status: HostStatus::Up { reason },
         round_trip: Some(RoundTrip::from_sample(reply.rtt)),
         ports: Vec::new(),
         os: None,

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use lab::{Lab, ABSENT_V4, TARGET_V4};
+use lab::{Lab, ABSENT_V4, ABSENT_V6, TARGET_V4, TARGET_V6};
 
 /// A second address of the target that drops ICMP echo and timestamp requests: a host behind
 /// a firewall that blocks pings, as the seed describes.
@@ -12,7 +12,7 @@ const PING_BLOCKED: &str = "198.18.0.3";
 
 fn discovery_lab() -> StandardLab {
     let lab = standard_lab();
-    lab.lab.add_target_address(PING_BLOCKED.parse().unwrap()).unwrap();
+    lab.lab.add_target_address(PING_BLOCKED.parse::<std::net::IpAddr>().unwrap()).unwrap();
     lab.lab
         .input_rule(&format!("ip daddr {PING_BLOCKED} icmp type {{ echo-request, timestamp-request }} drop"))
         .unwrap();
@@ -190,6 +190,44 @@ fn arp_finds_hosts_on_the_link_with_their_hardware_address_as_nmap_does() {
         let theirs = lab.lab.in_scanner("nmap").args(["-sn", "-n"]).args(hosts).output().unwrap();
         let theirs = String::from_utf8(theirs.stdout).unwrap();
         assert!(theirs.contains("3 IP addresses (2 hosts up)"), "{theirs}");
+        assert!(theirs.contains(&format!("MAC Address: {mac} ")), "{theirs}");
+    }
+}
+
+#[test]
+fn neighbour_discovery_finds_ipv6_hosts_on_the_link_with_their_hardware_address_as_nmap_does() {
+    if !lab::available() {
+        return;
+    }
+    let lab = discovery_lab();
+    // A second IPv6 address of the target that drops every IP packet: it still answers
+    // neighbour solicitations, as a host dropping IPv4 still answers ARP.
+    let blocked = "2001:2::3";
+    lab.lab.add_target_address(blocked.parse::<std::net::IpAddr>().unwrap()).unwrap();
+    lab.lab.input_rule(&format!("ip6 daddr {blocked} meta l4proto != ipv6-icmp drop")).unwrap();
+    lab.lab.input_rule(&format!("ip6 daddr {blocked} icmpv6 type echo-request drop")).unwrap();
+    let dir = scratch_dir("nd");
+    let xml = dir.join("nd.xml");
+    let (target, absent) = (TARGET_V6.to_string(), ABSENT_V6.to_string());
+    let hosts = [target.as_str(), blocked, absent.as_str()];
+    let mut args = vec!["-6", "-sn", "-n", "--reason", "-oX", xml.to_str().unwrap()];
+    args.extend(hosts);
+    let report = stdout(&portolan(&lab.lab, &args));
+    let mac = lab.lab.target_mac().unwrap().to_uppercase();
+    for host in [target.as_str(), blocked] {
+        assert_eq!(reason_for(&report, host).as_deref(), Some("nd-response"), "{report}");
+    }
+    assert!(report.contains(&format!("MAC Address: {mac} (Unknown)")), "{report}");
+    assert!(report.contains("3 IP addresses (2 hosts up)"), "{report}");
+    assert_valid_against_nmap_dtd(&xml);
+    let document = std::fs::read_to_string(&xml).unwrap();
+    assert!(document.contains(&format!("<address addr=\"{target}\" addrtype=\"ipv6\"/>")), "{document}");
+    assert!(document.contains(&format!("<address addr=\"{mac}\" addrtype=\"mac\"/>")), "{document}");
+    if has("nmap") {
+        let theirs = lab.lab.in_scanner("nmap").args(["-6", "-sn", "-n", "--reason"]).args(hosts).output().unwrap();
+        let theirs = String::from_utf8(theirs.stdout).unwrap();
+        assert!(theirs.contains("3 IP addresses (2 hosts up)"), "{theirs}");
+        assert!(theirs.contains("Host is up, received nd-response"), "{theirs}");
         assert!(theirs.contains(&format!("MAC Address: {mac} ")), "{theirs}");
     }
 }

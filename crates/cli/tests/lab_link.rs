@@ -148,7 +148,7 @@ fn a_local_firewall_refusing_probes_leaves_that_target_unanswered_and_the_scan_g
         return;
     }
     let lab = standard_lab();
-    lab.lab.add_target_address("198.18.0.3".parse().unwrap()).unwrap();
+    lab.lab.add_target_address("198.18.0.3".parse::<std::net::IpAddr>().unwrap()).unwrap();
     lab.lab.scanner_output_rule("ip daddr 198.18.0.3 drop").unwrap();
     let target = TARGET_V4.to_string();
     let args = ["-sS", "-n", "-Pn", "--send-ip", "--max-retries", "1", "-p", "22,23", "198.18.0.3", &target];

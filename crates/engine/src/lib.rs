@@ -18,7 +18,7 @@ mod seed;
 
 pub use crate::core::probe_engine::{PeakRates, ProbeEngine, RawConfig, ScanGroup};
 pub use crate::core::{
-    ArpFound, ArpSweep, CongestionWindow, CookieKey, IcmpLimit, Judgement, LossRate, LostTries, Pacer, Permutation,
+    NeighbourFound, NeighbourSweep, CongestionWindow, CookieKey, IcmpLimit, Judgement, LossRate, LostTries, Pacer, Permutation,
     ProbeCookie, RetryAllowance, RttEstimator, Sending, Timing, TimingTemplate,
 };
 pub use crate::seed::{host_seed, order_rng};

@@ -39,6 +39,8 @@ pub const ROUTED_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 2, 2);
 const ROUTER_INSIDE_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 2, 1);
 pub const SCANNER_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
 pub const TARGET_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2);
+/// An address in the lab link's IPv6 prefix that no host answers for.
+pub const ABSENT_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 9);
 
 /// Every lab namespace name starts with this, then the creating process id.
 const PREFIX: &str = "pl";
@@ -88,12 +90,14 @@ impl Lab {
         let (s, t) = (self.scanner.as_str(), self.target.as_str());
         run("ip", &["link", "add", "scan0", "netns", s, "type", "veth", "peer", "name", "tgt0", "netns", t])?;
         for (ns, dev, v4, v6) in [(s, "scan0", SCANNER_V4, SCANNER_V6), (t, "tgt0", TARGET_V4, TARGET_V6)] {
+            // The link-local address is usable at once, as the global ones are (nodad).
+            run("ip", &["netns", "exec", ns, "sysctl", "-qw", &format!("net.ipv6.conf.{dev}.accept_dad=0")])?;
             run("ip", &["-n", ns, "addr", "add", &format!("{v4}/24"), "dev", dev])?;
             run("ip", &["-n", ns, "addr", "add", &format!("{v6}/64"), "dev", dev, "nodad"])?;
             run("ip", &["-n", ns, "link", "set", dev, "up"])?;
             run("ip", &["-n", ns, "link", "set", "lo", "up"])?;
         }
-        Ok(())
+        wait_for_ipv6(t, "tgt0")
     }
 
     /// Adds `count` hosts at 198.18.0.10 onwards, each a namespace of its own with Linux's
@@ -189,9 +193,16 @@ impl Lab {
     }
 
     /// Gives the target a further address on the lab link: a second host in the same kernel.
-    pub fn add_target_address(&self, addr: Ipv4Addr) -> io::Result<()> {
+    pub fn add_target_address(&self, addr: impl Into<IpAddr>) -> io::Result<()> {
         let device = if self.hosts.lock().expect("hosts lock").is_empty() { "tgt0" } else { "br0" };
-        run("ip", &["-n", &self.target, "addr", "add", &format!("{addr}/24"), "dev", device])
+        match addr.into() {
+            IpAddr::V4(addr) => run("ip", &["-n", &self.target, "addr", "add", &format!("{addr}/24"), "dev", device]),
+            // Without duplicate address detection the address is usable at once.
+            IpAddr::V6(addr) => {
+                run("ip", &["-n", &self.target, "addr", "add", &format!("{addr}/64"), "dev", device, "nodad"])?;
+                Ok(())
+            }
+        }
     }
 
     /// Puts each personality on its address of the target (see [`Personality`]): the kernel's
@@ -363,6 +374,25 @@ impl Drop for Lab {
 fn run(program: &str, args: &[&str]) -> io::Result<()> {
     let output = Command::new(program).args(args).output()?;
     check(program, args, output)
+}
+
+/// Waits until IPv6 runs on `dev` in namespace `ns`: its link-local address is there. Linux
+/// starts IPv6 on a link when it sees the carrier come up, which it learns up to a second
+/// late; until then the host ignores neighbour solicitations, and a scan started at once
+/// found a fresh lab's IPv6 target down.
+fn wait_for_ipv6(ns: &str, dev: &str) -> io::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let output = Command::new("ip").args(["-n", ns, "-6", "addr", "show", "dev", dev, "scope", "link"]).output()?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        if text.contains("inet6 fe80") && !text.contains("tentative") {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(io::Error::other(format!("IPv6 never started on {dev} in {ns}")));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 fn run_with_input(program: &str, args: &[&str], input: &str) -> io::Result<()> {

@@ -94,6 +94,8 @@ pub enum Reason {
     UdpResponse,
     /// Host discovery: an ARP reply on our own link.
     ArpResponse,
+    /// Host discovery: an IPv6 neighbour advertisement on our own link.
+    NdResponse,
     /// Host discovery: an ICMP echo, timestamp or address mask reply.
     EchoReply,
     TimestampReply,
@@ -127,6 +129,7 @@ impl Reason {
             Reason::Reset => "reset",
             Reason::UdpResponse => "udp-response",
             Reason::ArpResponse => "arp-response",
+            Reason::NdResponse => "nd-response",
             Reason::EchoReply => "echo-reply",
             Reason::TimestampReply => "timestamp-reply",
             Reason::AddressMaskReply => "addressmask-reply",

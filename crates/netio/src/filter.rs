@@ -109,6 +109,20 @@ pub fn answers_v6(ports: RangeInclusive<u16>) -> Vec<sock_filter> {
     ]
 }
 
+/// For a link-layer socket receiving IPv6: neighbour advertisements (ICMPv6 type 136), which
+/// come without extension headers (RFC 4861 section 7.1.2 wants their hop limit intact, and
+/// no router forwards them).
+pub fn neighbour_advertisements() -> Vec<sock_filter> {
+    vec![
+        op(LD_ABS_B, 0, 0, 6), // the next header
+        op(JEQ, 0, 3, u32::from(wire::ipv6::NEXT_ICMPV6)),
+        op(LD_ABS_B, 0, 0, 40), // the ICMPv6 type
+        op(JEQ, 0, 1, u32::from(wire::icmpv6::TYPE_NEIGHBOR_ADVERTISEMENT)),
+        op(RET, 0, 0, KEEP),
+        op(RET, 0, 0, 0),
+    ]
+}
+
 /// Attaches `program` to `socket` (SO_ATTACH_FILTER).
 pub fn attach(socket: &impl AsRawFd, program: &[sock_filter]) -> io::Result<()> {
     let fprog = libc::sock_fprog {

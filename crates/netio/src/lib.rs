@@ -11,7 +11,7 @@ mod privilege;
 mod raw;
 mod route;
 
-pub use link::{ethernet_links, ArpSocket, Link};
+pub use link::{ethernet_links, ethernet_links_v6, ArpSocket, Ipv6Link, Link, NeighbourSocket};
 pub use names::system_reverse_name;
 #[cfg(feature = "fuzzing")]
 pub use netlink::parse_any_datagram as parse_any_netlink_datagram;

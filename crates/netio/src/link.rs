@@ -1,8 +1,9 @@
 //! The directly attached Ethernet link towards a destination, and an ARP socket on it, for
-//! ARP host discovery (Nmap's -PR), which needs no route and finds hosts that drop all IP.
+//! ARP host discovery (Nmap's -PR), which needs no route and finds hosts that drop all IP;
+//! and for IPv6 the link's prefixes and a socket for neighbour discovery, its counterpart.
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -51,6 +52,80 @@ pub fn ethernet_links() -> Vec<Link> {
             })
         })
         .collect()
+}
+
+/// An Ethernet interface and one of its global IPv6 prefixes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv6Link {
+    pub name: String,
+    pub index: u32,
+    pub mac: [u8; 6],
+    /// Our address on the link, the solicitations' source.
+    pub addr: Ipv6Addr,
+    pub prefix_len: u32,
+}
+
+impl Ipv6Link {
+    /// Whether `dst` sits in this link's prefix (and is not our own address).
+    pub fn reaches(&self, dst: Ipv6Addr) -> bool {
+        let mask = u128::MAX.checked_shl(128 - self.prefix_len).unwrap_or(0);
+        u128::from(self.addr) & mask == u128::from(dst) & mask && dst != self.addr
+    }
+}
+
+/// Every global IPv6 prefix of this host's Ethernet interfaces (link-local ones, which need a
+/// scope to be reached, are left out).
+pub fn ethernet_links_v6() -> Vec<Ipv6Link> {
+    let Ok(interfaces) = nix::ifaddrs::getifaddrs() else { return Vec::new() };
+    interfaces
+        .filter_map(|interface| {
+            let addr = interface.address.as_ref()?.as_sockaddr_in6()?.ip();
+            let netmask = interface.netmask.as_ref()?.as_sockaddr_in6()?.ip();
+            if !is_ethernet(&interface.interface_name) || addr.is_unicast_link_local() {
+                return None;
+            }
+            Some(Ipv6Link {
+                index: nix::net::if_::if_nametoindex(interface.interface_name.as_str()).ok()?,
+                mac: hardware_address(&interface.interface_name)?,
+                addr,
+                prefix_len: u128::from(netmask).count_ones(),
+                name: interface.interface_name,
+            })
+        })
+        .collect()
+}
+
+/// A link-layer socket that sends IPv6 packets to a hardware address on one interface and
+/// receives the neighbour advertisements arriving there (from their IPv6 header on).
+pub struct NeighbourSocket {
+    socket: Socket,
+    index: u32,
+}
+
+impl NeighbourSocket {
+    pub fn open(link: &Ipv6Link) -> Result<NeighbourSocket, RawSocketError> {
+        // As for the scan's receivers: opened for no protocol, filtered, then bound, so
+        // nothing unfiltered is ever queued.
+        let socket =
+            Socket::new(Domain::PACKET, Type::DGRAM, Some(Protocol::from(0))).map_err(RawSocketError::opening)?;
+        crate::filter::attach(&socket, &crate::filter::neighbour_advertisements()).map_err(RawSocketError::Io)?;
+        socket.bind(&ipv6_address(link.index, None)).map_err(RawSocketError::Io)?;
+        Ok(NeighbourSocket { socket, index: link.index })
+    }
+
+    /// Sends a whole IPv6 packet in a frame to `mac`.
+    pub fn send(&self, packet: &[u8], mac: [u8; 6]) -> io::Result<()> {
+        crate::sent_whole(self.socket.send_to(packet, &ipv6_address(self.index, Some(mac)))?, packet.len())
+    }
+
+    /// The next advertisement, waiting at most `timeout`.
+    pub fn recv_timeout(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
+        crate::raw::recv_timeout(&self.socket, buf, timeout)
+    }
+}
+
+fn ipv6_address(index: u32, mac: Option<[u8; 6]>) -> SockAddr {
+    sockaddr_ll(index, (libc::ETH_P_IPV6 as u16).to_be(), mac)
 }
 
 fn is_ethernet(name: &str) -> bool {

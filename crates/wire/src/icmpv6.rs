@@ -10,6 +10,14 @@ pub const TYPE_DEST_UNREACHABLE: u8 = 1;
 pub const TYPE_TIME_EXCEEDED: u8 = 3;
 pub const TYPE_ECHO_REQUEST: u8 = 128;
 pub const TYPE_ECHO_REPLY: u8 = 129;
+pub const TYPE_NEIGHBOR_SOLICITATION: u8 = 135;
+pub const TYPE_NEIGHBOR_ADVERTISEMENT: u8 = 136;
+/// Neighbour discovery options (RFC 4861 section 4.6.1).
+const OPTION_SOURCE_LINK_LAYER: u8 = 1;
+const OPTION_TARGET_LINK_LAYER: u8 = 2;
+/// Neighbour discovery messages travel one link only: they leave, and must arrive, with the
+/// hop limit at its maximum (RFC 4861 section 7.1).
+const ND_HOP_LIMIT: u8 = 255;
 
 /// Destination unreachable codes (RFC 4443 section 3.1).
 pub mod unreachable {
@@ -106,6 +114,80 @@ pub fn parse_error(icmp: &[u8]) -> Result<Option<QuotingError<'_>>> {
     }))
 }
 
+/// A neighbour solicitation: IPv6 header, ICMPv6 header, target address, and our hardware
+/// address as a source link-layer option.
+pub const SOLICITATION_LEN: usize = ipv6::HEADER_LEN + 8 + 16 + 8;
+
+/// The solicited-node multicast group of `addr` (RFC 4291 section 2.7.1), which a
+/// solicitation for it is sent to: ff02::1:ff00:0 and the address's low 24 bits.
+pub fn solicited_node(addr: Ipv6Addr) -> Ipv6Addr {
+    let low = u128::from(addr) & 0xff_ffff;
+    Ipv6Addr::from(0xff02_0000_0000_0000_0000_0001_ff00_0000u128 | low)
+}
+
+/// The Ethernet address an IPv6 multicast group maps to (RFC 2464 section 7): 33:33 and the
+/// group's low 32 bits.
+pub fn multicast_mac(group: Ipv6Addr) -> [u8; 6] {
+    let octets = group.octets();
+    [0x33, 0x33, octets[12], octets[13], octets[14], octets[15]]
+}
+
+/// Builds a whole neighbour solicitation for `target` from `src` (our address on the link,
+/// whose hardware address is `src_mac`) into `buf`; returns its length.
+pub fn emit_solicitation(src: Ipv6Addr, src_mac: [u8; 6], target: Ipv6Addr, buf: &mut [u8]) -> Result<usize> {
+    let buf = buf.get_mut(..SOLICITATION_LEN).ok_or(Error::Truncated)?;
+    let dst = solicited_node(target);
+    let icmp_len = SOLICITATION_LEN - ipv6::HEADER_LEN;
+    let ip =
+        Ipv6Repr { src, dst, next_header: ipv6::NEXT_ICMPV6, hop_limit: ND_HOP_LIMIT, flow_label: 0, payload_len: icmp_len };
+    ip.emit(buf)?;
+    let icmp = &mut buf[ipv6::HEADER_LEN..];
+    icmp.fill(0);
+    icmp[0] = TYPE_NEIGHBOR_SOLICITATION;
+    icmp[8..24].copy_from_slice(&target.octets());
+    icmp[24] = OPTION_SOURCE_LINK_LAYER;
+    icmp[25] = 1; // in units of eight bytes
+    icmp[26..32].copy_from_slice(&src_mac);
+    let sum = checksum::pseudo_header(src.into(), dst.into(), ipv6::NEXT_ICMPV6, icmp.len()) + checksum::sum(icmp);
+    icmp[2..4].copy_from_slice(&checksum::finish(sum).to_be_bytes());
+    Ok(SOLICITATION_LEN)
+}
+
+/// A neighbour advertisement: whose address it answers for, and its hardware address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Advertisement {
+    pub target: Ipv6Addr,
+    pub mac: [u8; 6],
+}
+
+/// Reads an ICMPv6 message as a neighbour advertisement carrying the target's hardware
+/// address; `Ok(None)` for other types, and for an advertisement without that option.
+pub fn parse_advertisement(icmp: &[u8]) -> Result<Option<Advertisement>> {
+    if icmp.len() < 24 {
+        return Err(Error::Truncated);
+    }
+    if icmp[0] != TYPE_NEIGHBOR_ADVERTISEMENT {
+        return Ok(None);
+    }
+    let mut target = [0u8; 16];
+    target.copy_from_slice(&icmp[8..24]);
+    let mut options = &icmp[24..];
+    while let [kind, len, ..] = *options {
+        let len = usize::from(len) * 8;
+        if len == 0 {
+            return Err(Error::Malformed); // RFC 4861: a zero-length option is invalid
+        }
+        let option = options.get(..len).ok_or(Error::Truncated)?;
+        if kind == OPTION_TARGET_LINK_LAYER && len >= 8 {
+            let mut mac = [0u8; 6];
+            mac.copy_from_slice(&option[2..8]);
+            return Ok(Some(Advertisement { target: Ipv6Addr::from(target), mac }));
+        }
+        options = &options[len..];
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,7 +229,47 @@ mod tests {
         assert_eq!(parse_error(&[TYPE_ECHO_REPLY, 0, 0, 0, 0, 0, 0, 0]).unwrap(), None);
     }
 
+    #[test]
+    fn a_solicitation_goes_to_the_solicited_node_group_with_our_hardware_address() {
+        let target = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0xab, 0xcdef);
+        let mac = [2, 0, 0, 0, 0, 1];
+        let mut buf = [0u8; SOLICITATION_LEN];
+        assert_eq!(emit_solicitation(SRC, mac, target, &mut buf).unwrap(), SOLICITATION_LEN);
+        let ip = Ipv6Packet::new_checked(&buf[..]).unwrap();
+        assert_eq!(ip.dst(), "ff02::1:ffab:cdef".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(multicast_mac(ip.dst()), [0x33, 0x33, 0xff, 0xab, 0xcd, 0xef]);
+        assert_eq!(ip.hop_limit(), 255);
+        let icmp = ip.payload();
+        assert_eq!((icmp[0], &icmp[8..24], &icmp[24..32]), (135, &target.octets()[..], &[1, 1, 2, 0, 0, 0, 0, 1][..]));
+        let total =
+            checksum::pseudo_header(SRC.into(), ip.dst().into(), ipv6::NEXT_ICMPV6, icmp.len()) + checksum::sum(icmp);
+        assert_eq!(checksum::finish(total), 0);
+    }
+
+    #[test]
+    fn an_advertisement_gives_the_targets_hardware_address() {
+        let mut message = vec![TYPE_NEIGHBOR_ADVERTISEMENT, 0, 0, 0, 0x60, 0, 0, 0];
+        message.extend(DST.octets());
+        message.extend([14, 1, 0, 0, 0, 0, 0, 0]); // an option of another kind first
+        message.extend([2, 1, 2, 0, 0, 0, 0, 2]);
+        let advertisement = parse_advertisement(&message).unwrap().unwrap();
+        assert_eq!(advertisement, Advertisement { target: DST, mac: [2, 0, 0, 0, 0, 2] });
+        assert_eq!(parse_advertisement(&message[..32]).unwrap(), None, "no hardware address given");
+        let mut zero_length = message.clone();
+        zero_length[25] = 0;
+        assert_eq!(parse_advertisement(&zero_length), Err(Error::Malformed));
+        assert_eq!(parse_advertisement(&message[..36]), Err(Error::Truncated));
+    }
+
     proptest! {
+        #[test]
+        fn any_advertisement_bytes_parse_without_panicking(mut bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            if let Some(first) = bytes.first_mut() {
+                *first = TYPE_NEIGHBOR_ADVERTISEMENT;
+            }
+            let _ = parse_advertisement(&bytes);
+        }
+
         #[test]
         fn any_bytes_parse_without_panicking(mut bytes in proptest::collection::vec(any::<u8>(), 0..120), kind: bool) {
             if bytes.len() > 8 {

@@ -150,11 +150,11 @@ pub fn assert_matches_json_schema(file: &Path, lines: bool) {
     assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
 }
 
-/// Whether the report says the host was found up by the default discovery: ARP on the lab
-/// link, or (with --send-ip) one of the IP probes (ICMP echo, TCP SYN to 443, TCP ACK to 80,
-/// ICMP timestamp), whichever answer came first.
+/// Whether the report says the host was found up by the default discovery: ARP (IPv6:
+/// neighbour discovery) on the lab link, or (with --send-ip) one of the IP probes (ICMP echo,
+/// TCP SYN to 443, TCP ACK to 80, ICMP timestamp), whichever answer came first.
 pub fn found_up_by_default_discovery(report: &str) -> bool {
-    ["arp-response", "echo-reply", "syn-ack", "reset", "timestamp-reply"]
+    ["arp-response", "nd-response", "echo-reply", "syn-ack", "reset", "timestamp-reply"]
         .iter()
         .any(|reason| report.contains(&format!("Host is up, received {reason} (")))
 }

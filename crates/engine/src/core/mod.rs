@@ -1,7 +1,7 @@
 //! The sans-IO half of the engine: state machines fed instants and packets, with no socket,
 //! thread or clock of their own (see the crate's documentation).
 
-mod arp_sweep;
+mod neighbour_sweep;
 mod cookie;
 mod icmp_limit;
 mod ledger;
@@ -13,7 +13,7 @@ mod rtt;
 mod timing;
 mod window;
 
-pub use arp_sweep::{ArpFound, ArpSweep};
+pub use neighbour_sweep::{NeighbourFound, NeighbourSweep};
 pub use cookie::{CookieKey, ProbeCookie};
 pub use icmp_limit::{IcmpLimit, Sending};
 pub use ledger::LostTries;

@@ -1,13 +1,13 @@
-//! Drives an [`ArpSweep`] over a link-layer socket.
+//! Drives an [`NeighbourSweep`] over a link-layer socket.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use netio::{ArpSocket, Link};
 
 use super::RawScanError;
-use crate::core::{ArpFound, ArpSweep, Timing};
+use crate::core::{NeighbourFound, NeighbourSweep, Timing};
 
 /// The longest a sweep waits for a reply when it has nothing to send.
 const IDLE_WAIT: Duration = Duration::from_millis(5);
@@ -19,24 +19,25 @@ pub fn run(
     timing: &Timing,
     max_rate: Option<f64>,
     stop: &AtomicBool,
-) -> Result<Vec<Option<ArpFound>>, RawScanError> {
+) -> Result<Vec<Option<NeighbourFound>>, RawScanError> {
     let socket = ArpSocket::open(link)?;
-    let mut sweep = ArpSweep::new(addrs, timing, max_rate);
+    let asked: Vec<IpAddr> = addrs.iter().map(|&addr| addr.into()).collect();
+    let mut sweep = NeighbourSweep::new(&asked, timing, max_rate);
     let mut buf = [0u8; 64];
     while !sweep.is_finished() {
         if stop.load(Ordering::Relaxed) {
             return Err(RawScanError::Interrupted);
         }
         let now = Instant::now();
-        while let Some(addr) = sweep.poll_transmit(now) {
+        while let Some(IpAddr::V4(addr)) = sweep.poll_transmit(now) {
             let request = wire::arp::request(link.mac, link.addr, addr);
-            socket.broadcast(&request).map_err(|source| RawScanError::Send { addr, source })?;
+            socket.broadcast(&request).map_err(|source| RawScanError::Send { addr: addr.into(), source })?;
         }
         let wait = sweep.next_wakeup(now).map_or(IDLE_WAIT, |at| at.saturating_duration_since(now).min(IDLE_WAIT));
         let Some(len) = socket.recv_timeout(&mut buf, wait).map_err(RawScanError::Receive)? else { continue };
         if let Ok(Some(reply)) = wire::arp::parse_reply(&buf[..len]) {
             if reply.target == link.addr {
-                sweep.handle(reply.sender, reply.sender_mac, Instant::now());
+                sweep.handle(reply.sender.into(), reply.sender_mac, Instant::now());
             }
         }
     }

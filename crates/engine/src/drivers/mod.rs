@@ -7,11 +7,12 @@
 pub mod arp;
 pub mod connect;
 pub mod exchange;
+pub mod nd;
 mod path;
 pub mod raw;
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use model::Protocol;
 use netio::RawSocketError;
@@ -44,7 +45,7 @@ pub enum RawScanError {
     #[error("looking up routes failed: {0}")]
     Routes(io::Error),
     #[error("sending to {addr} failed: {source}")]
-    Send { addr: Ipv4Addr, source: io::Error },
+    Send { addr: IpAddr, source: io::Error },
     #[error("receiving failed: {0}")]
     Receive(io::Error),
     #[error("the source address {0} is not of the targets' family")]

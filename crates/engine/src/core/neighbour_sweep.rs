@@ -1,14 +1,15 @@
-//! ARP host discovery (Nmap's `-PR`) on a directly attached Ethernet link: one broadcast
-//! request per target, sent again while it stays silent; a reply says the host is up and
-//! gives its hardware address. Hosts that drop every IP packet still answer ARP, and no
-//! router's view of the link is involved.
+//! Host discovery on a directly attached Ethernet link: ARP (Nmap's `-PR`) for IPv4, neighbour
+//! discovery (RFC 4861) for IPv6. One request per target (a broadcast, or a solicitation to
+//! the target's solicited-node multicast group), sent again while it stays silent; a reply
+//! says the host is up and gives its hardware address. Hosts that drop every IP packet still
+//! answer, and no router's view of the link is involved.
 //!
-//! [`ArpSweep`] is the sans-IO state machine; [`crate::drivers::arp::run`] drives it over a
-//! link-layer socket.
+//! [`NeighbourSweep`] is the sans-IO state machine; [`crate::drivers::arp::run`] and
+//! [`crate::drivers::nd::run`] drive it over link-layer sockets.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::core::{Pacer, Timing};
@@ -21,21 +22,21 @@ const MAX_TRIES: u32 = 3;
 
 /// A host that answered: its hardware address, and how long its reply took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ArpFound {
+pub struct NeighbourFound {
     pub mac: [u8; 6],
     pub rtt: Duration,
 }
 
 struct Target {
-    addr: Ipv4Addr,
+    addr: IpAddr,
     tries: u32,
     sent_at: Option<Instant>,
-    found: Option<ArpFound>,
+    found: Option<NeighbourFound>,
 }
 
-pub struct ArpSweep {
+pub struct NeighbourSweep {
     targets: Vec<Target>,
-    index: HashMap<Ipv4Addr, usize>,
+    index: HashMap<IpAddr, usize>,
     queue: VecDeque<usize>,
     deadlines: BinaryHeap<Reverse<(Instant, usize)>>,
     pacer: Pacer,
@@ -44,11 +45,11 @@ pub struct ArpSweep {
     undecided: usize,
 }
 
-impl ArpSweep {
-    pub fn new(addrs: &[Ipv4Addr], timing: &Timing, max_rate: Option<f64>) -> ArpSweep {
+impl NeighbourSweep {
+    pub fn new(addrs: &[IpAddr], timing: &Timing, max_rate: Option<f64>) -> NeighbourSweep {
         let targets: Vec<Target> =
             addrs.iter().map(|&addr| Target { addr, tries: 0, sent_at: None, found: None }).collect();
-        ArpSweep {
+        NeighbourSweep {
             index: addrs.iter().enumerate().map(|(i, &addr)| (addr, i)).collect(),
             queue: (0..targets.len()).collect(),
             undecided: targets.len(),
@@ -77,7 +78,7 @@ impl ArpSweep {
     }
 
     /// The next address to ask for at `now`, if any is due and the pace allows.
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<Ipv4Addr> {
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<IpAddr> {
         self.expire(now);
         if self.pacer.next_slot(now) > now {
             return None;
@@ -116,11 +117,11 @@ impl ArpSweep {
 
     /// A reply from `sender` with hardware address `mac` arrived at `now`. Returns whether it
     /// found a target (replies for others, and repeats, are ignored).
-    pub fn handle(&mut self, sender: Ipv4Addr, mac: [u8; 6], now: Instant) -> bool {
+    pub fn handle(&mut self, sender: IpAddr, mac: [u8; 6], now: Instant) -> bool {
         let Some(&index) = self.index.get(&sender) else { return false };
         let target = &mut self.targets[index];
         let Some(sent_at) = target.sent_at.filter(|_| target.found.is_none()) else { return false };
-        target.found = Some(ArpFound { mac, rtt: now.saturating_duration_since(sent_at) });
+        target.found = Some(NeighbourFound { mac, rtt: now.saturating_duration_since(sent_at) });
         self.undecided -= 1;
         true
     }
@@ -133,7 +134,7 @@ impl ArpSweep {
     }
 
     /// Each target's finding, in the order given; `None` for the silent ones.
-    pub fn into_results(self) -> Vec<Option<ArpFound>> {
+    pub fn into_results(self) -> Vec<Option<NeighbourFound>> {
         self.targets.into_iter().map(|target| target.found).collect()
     }
 }
@@ -141,15 +142,16 @@ impl ArpSweep {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     const MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
 
-    fn addrs() -> Vec<Ipv4Addr> {
-        (2..6).map(|i| Ipv4Addr::new(198, 18, 0, i)).collect()
+    fn addrs() -> Vec<IpAddr> {
+        (2..6).map(|i| Ipv4Addr::new(198, 18, 0, i).into()).collect()
     }
 
     /// Sends whatever is due at each instant from `start` for `span`, in 1 ms steps.
-    fn sent_during(sweep: &mut ArpSweep, start: Instant, span: Duration) -> Vec<Ipv4Addr> {
+    fn sent_during(sweep: &mut NeighbourSweep, start: Instant, span: Duration) -> Vec<IpAddr> {
         let mut sent = Vec::new();
         let mut now = start;
         while now < start + span {
@@ -162,18 +164,18 @@ mod tests {
     #[test]
     fn a_reply_settles_its_host_and_silent_ones_get_three_tries() {
         let start = Instant::now();
-        let mut sweep = ArpSweep::new(&addrs(), &Timing::default(), None);
+        let mut sweep = NeighbourSweep::new(&addrs(), &Timing::default(), None);
         let first = sent_during(&mut sweep, start, Duration::from_millis(5));
         assert_eq!(first, addrs());
         assert!(sweep.handle(addrs()[0], MAC, start + Duration::from_millis(1)));
         assert!(!sweep.handle(addrs()[0], MAC, start + Duration::from_millis(2)), "a repeat finds nothing new");
-        assert!(!sweep.handle(Ipv4Addr::new(198, 18, 0, 99), MAC, start), "not a target");
+        assert!(!sweep.handle(Ipv4Addr::new(198, 18, 0, 99).into(), MAC, start), "not a target");
         let later = sent_during(&mut sweep, start + Duration::from_millis(5), Duration::from_secs(2));
         assert_eq!(later.len(), 3 * 2, "three silent targets, two more tries each");
         assert!(!later.contains(&addrs()[0]));
         assert!(sweep.is_finished());
         let results = sweep.into_results();
-        assert_eq!(results[0], Some(ArpFound { mac: MAC, rtt: Duration::from_millis(1) }));
+        assert_eq!(results[0], Some(NeighbourFound { mac: MAC, rtt: Duration::from_millis(1) }));
         assert!(results[1..].iter().all(Option::is_none));
     }
 
@@ -181,7 +183,7 @@ mod tests {
     fn max_retries_zero_sends_one_request() {
         let start = Instant::now();
         let timing = Timing { max_retries: 0, ..Timing::default() };
-        let mut sweep = ArpSweep::new(&addrs(), &timing, None);
+        let mut sweep = NeighbourSweep::new(&addrs(), &timing, None);
         assert_eq!(sent_during(&mut sweep, start, Duration::from_secs(1)).len(), 4);
         assert!(sweep.is_finished());
     }
@@ -189,7 +191,7 @@ mod tests {
     #[test]
     fn max_rate_spaces_the_broadcasts() {
         let start = Instant::now();
-        let mut sweep = ArpSweep::new(&addrs(), &Timing::default(), Some(1000.0));
+        let mut sweep = NeighbourSweep::new(&addrs(), &Timing::default(), Some(1000.0));
         assert!(sent_during(&mut sweep, start, Duration::from_millis(2)).len() <= 3);
     }
 
@@ -198,7 +200,7 @@ mod tests {
         // Regression: ARP discovery went at its own pace whatever --scan-delay said.
         let start = Instant::now();
         let timing = Timing { scan_delay: Duration::from_millis(50), ..Timing::default() };
-        let mut sweep = ArpSweep::new(&addrs(), &timing, None);
+        let mut sweep = NeighbourSweep::new(&addrs(), &timing, None);
         assert_eq!(sent_during(&mut sweep, start, Duration::from_millis(120)).len(), 3);
     }
 }
