@@ -232,6 +232,23 @@ fn neighbour_discovery_finds_ipv6_hosts_on_the_link_with_their_hardware_address_
     }
 }
 
+#[test]
+fn a_routed_ipv6_prefix_of_256_hosts_is_found_up_as_nmap_finds_it() {
+    if !lab::available() {
+        return;
+    }
+    let lab = Lab::new().unwrap();
+    lab.any_ip_v6("2001:2:0:1::/120").unwrap();
+    let report = stdout(&portolan(&lab, &["-6", "-sn", "-n", "2001:2:0:1::/120"]));
+    assert!(report.contains("256 IP addresses (256 hosts up)"), "{report}");
+    assert!(report.contains("portolan scan report for 2001:2:0:1::ff\n"), "{report}");
+    if has("nmap") {
+        let theirs = lab.in_scanner("nmap").args(["-6", "-sn", "-n", "2001:2:0:1::/120"]).output().unwrap();
+        let theirs = String::from_utf8(theirs.stdout).unwrap();
+        assert!(theirs.contains("256 IP addresses (256 hosts up)"), "{theirs}");
+    }
+}
+
 /// Replaces what varies between runs (clock times, durations, latencies) with placeholders.
 fn mask_timings(report: &str) -> String {
     report

@@ -278,6 +278,13 @@ impl Lab {
         run("ip", &["-n", &self.scanner, "route", "add", block, "via", &TARGET_V4.to_string()])
     }
 
+    /// The same for an IPv6 `block` (inside 2001:2::/48, off the lab link's /64), routed from
+    /// the scanner through the target's IPv6 address.
+    pub fn any_ip_v6(&self, block: &str) -> io::Result<()> {
+        run("ip", &["-n", &self.target, "-6", "route", "add", "local", block, "dev", "lo"])?;
+        run("ip", &["-n", &self.scanner, "-6", "route", "add", block, "via", &TARGET_V6.to_string()])
+    }
+
     /// Makes the host at `host` (one of `add_hosts`) answer for every address of `block`,
     /// routed from the scanner through it: a second gateway, with a hardware address of its
     /// own.
