@@ -18,8 +18,8 @@ mod seed;
 
 pub use crate::core::probe_engine::{PeakRates, ProbeEngine, RawConfig, ScanGroup};
 pub use crate::core::{
-    NeighbourFound, NeighbourSweep, CongestionWindow, CookieKey, IcmpLimit, Judgement, LossRate, LostTries, Pacer, Permutation,
-    ProbeCookie, RetryAllowance, RttEstimator, Sending, Timing, TimingTemplate,
+    CongestionWindow, CookieKey, IcmpLimit, Judgement, LossRate, LostTries, NeighbourFound, NeighbourSweep, Pacer,
+    Permutation, ProbeCookie, RetryAllowance, RttEstimator, Sending, Timing, TimingTemplate,
 };
 pub use crate::seed::{host_seed, order_rng};
 

@@ -138,8 +138,14 @@ pub fn emit_solicitation(src: Ipv6Addr, src_mac: [u8; 6], target: Ipv6Addr, buf:
     let buf = buf.get_mut(..SOLICITATION_LEN).ok_or(Error::Truncated)?;
     let dst = solicited_node(target);
     let icmp_len = SOLICITATION_LEN - ipv6::HEADER_LEN;
-    let ip =
-        Ipv6Repr { src, dst, next_header: ipv6::NEXT_ICMPV6, hop_limit: ND_HOP_LIMIT, flow_label: 0, payload_len: icmp_len };
+    let ip = Ipv6Repr {
+        src,
+        dst,
+        next_header: ipv6::NEXT_ICMPV6,
+        hop_limit: ND_HOP_LIMIT,
+        flow_label: 0,
+        payload_len: icmp_len,
+    };
     ip.emit(buf)?;
     let icmp = &mut buf[ipv6::HEADER_LEN..];
     icmp.fill(0);

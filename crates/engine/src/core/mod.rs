@@ -1,10 +1,10 @@
 //! The sans-IO half of the engine: state machines fed instants and packets, with no socket,
 //! thread or clock of their own (see the crate's documentation).
 
-mod neighbour_sweep;
 mod cookie;
 mod icmp_limit;
 mod ledger;
+mod neighbour_sweep;
 mod pacer;
 mod permutation;
 pub mod probe_engine;
@@ -13,10 +13,10 @@ mod rtt;
 mod timing;
 mod window;
 
-pub use neighbour_sweep::{NeighbourFound, NeighbourSweep};
 pub use cookie::{CookieKey, ProbeCookie};
 pub use icmp_limit::{IcmpLimit, Sending};
 pub use ledger::LostTries;
+pub use neighbour_sweep::{NeighbourFound, NeighbourSweep};
 pub use pacer::Pacer;
 pub use permutation::Permutation;
 pub use retry::{LossRate, RetryAllowance};
