@@ -459,7 +459,32 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageErr
             return Ok(command);
         }
     }
+    interface_from_zones(&mut options)?;
     Ok(Command::Scan(Box::new(options)))
+}
+
+/// A target written with a zone (`fe80::1%eth0`, a link-local address on that link) names
+/// the interface the scan goes out of, as `-e` does: every zone and `-e` must agree, since
+/// the scan leaves through one interface.
+fn interface_from_zones(options: &mut ScanOptions) -> Result<(), UsageError> {
+    for target in &options.targets {
+        let Some(zone) = targets::zone(target) else { continue };
+        match options.source.device.as_deref() {
+            Some(device) if device != zone => {
+                return Err(usage(format!("{target}: a scan goes out of one interface, and {device} was named before")))
+            }
+            Some(_) => {}
+            None => options.source.device = Some(zone.to_string()),
+        }
+    }
+    let link_local =
+        |target: &String| target.parse::<std::net::Ipv6Addr>().is_ok_and(|addr| addr.is_unicast_link_local());
+    match options.targets.iter().find(|target| link_local(target)) {
+        Some(target) if options.source.device.is_none() => {
+            Err(usage(format!("{target} is link-local: name its interface, as {target}%eth0 or with -e")))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Handles one argument; returns a command when the argument ends parsing (`-h`, `-V`).

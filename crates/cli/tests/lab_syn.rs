@@ -87,6 +87,37 @@ fn ipv6_under_five_percent_loss_both_ways_still_gives_the_exact_table() {
 }
 
 #[test]
+fn a_link_local_target_is_scanned_through_the_interface_its_zone_names() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let target = format!("{}%scan0", lab.lab.target_link_local().unwrap());
+    for technique in ["-sS", "-sT"] {
+        let report = stdout(&portolan(&lab.lab, &["-6", technique, "-n", "--reason", "-p", "22,23,25,110", &target]));
+        let row = |port: u16| -> Option<(String, String)> {
+            let line = report.lines().find(|line| line.starts_with(&format!("{port}/tcp ")))?;
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            Some((fields[1].to_string(), fields[3..].join(" ")))
+        };
+        let reasons = if technique == "-sS" {
+            ["syn-ack ttl 64", "reset ttl 64", "no-response", "admin-prohibited ttl 64"]
+        } else {
+            // Linux keeps trying a connection an ICMPv6 admin-prohibited answers, until the
+            // timeout: nmap -6 -sT reads the same silence.
+            ["syn-ack", "conn-refused", "no-response", "no-response"]
+        };
+        let states = [(22, "open"), (23, "closed"), (25, "filtered"), (110, "filtered")];
+        for ((port, state), reason) in states.into_iter().zip(reasons) {
+            assert_eq!(row(port), Some((state.to_string(), reason.to_string())), "{technique} {port}: {report}");
+        }
+        if technique == "-sS" {
+            assert!(report.contains("Host is up, received nd-response"), "{report}");
+        }
+    }
+}
+
+#[test]
 fn syn_port_table_matches_nmap_line_by_line() {
     if !lab::available() {
         return;

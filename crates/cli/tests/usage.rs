@@ -275,3 +275,19 @@ fn an_ipv6_prefix_too_large_to_walk_is_refused_with_the_ways_around_it() {
         "portolan: invalid value '0' for --ipv6-prefix-limit: must be at least 1",
     );
 }
+
+#[test]
+fn a_link_local_target_needs_its_interface_and_zones_name_one() {
+    assert_usage_error(
+        &["-6", "fe80::1"],
+        "portolan: fe80::1 is link-local: name its interface, as fe80::1%eth0 or with -e",
+    );
+    assert_usage_error(
+        &["-6", "-e", "lo", "fe80::1%eth9"],
+        "portolan: fe80::1%eth9: a scan goes out of one interface, and lo was named before",
+    );
+    assert_usage_error(
+        &["-6", "fe80::1%"],
+        "portolan: invalid target specification \"fe80::1%\": empty interface name after '%'",
+    );
+}

@@ -308,6 +308,17 @@ impl Lab {
         link_address(&self.target, "tgt0")
     }
 
+    /// The target's link-local IPv6 address on the lab link.
+    pub fn target_link_local(&self) -> io::Result<Ipv6Addr> {
+        let output = Command::new("ip")
+            .args(["-n", &self.target, "-6", "addr", "show", "dev", "tgt0", "scope", "link"])
+            .output()?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let addr = text.split_whitespace().skip_while(|word| *word != "inet6").nth(1);
+        addr.and_then(|cidr| cidr.split('/').next()?.parse().ok())
+            .ok_or_else(|| io::Error::other(format!("no link-local address on tgt0: {text}")))
+    }
+
     /// The scanner's link-layer address.
     pub fn scanner_mac(&self) -> io::Result<String> {
         link_address(&self.scanner, "scan0")

@@ -54,7 +54,7 @@ pub fn ethernet_links() -> Vec<Link> {
         .collect()
 }
 
-/// An Ethernet interface and one of its global IPv6 prefixes.
+/// An Ethernet interface and one of its IPv6 prefixes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ipv6Link {
     pub name: String,
@@ -73,15 +73,16 @@ impl Ipv6Link {
     }
 }
 
-/// Every global IPv6 prefix of this host's Ethernet interfaces (link-local ones, which need a
-/// scope to be reached, are left out).
+/// Every IPv6 prefix of this host's Ethernet interfaces, link-local ones included (every
+/// interface has fe80::/64: a link-local target is asked for on the interface it was named
+/// with).
 pub fn ethernet_links_v6() -> Vec<Ipv6Link> {
     let Ok(interfaces) = nix::ifaddrs::getifaddrs() else { return Vec::new() };
     interfaces
         .filter_map(|interface| {
             let addr = interface.address.as_ref()?.as_sockaddr_in6()?.ip();
             let netmask = interface.netmask.as_ref()?.as_sockaddr_in6()?.ip();
-            if !is_ethernet(&interface.interface_name) || addr.is_unicast_link_local() {
+            if !is_ethernet(&interface.interface_name) {
                 return None;
             }
             Some(Ipv6Link {

@@ -94,12 +94,12 @@ pub enum Transport {
 
 impl Transport {
     /// Writes the whole IP packet, of the family of `src` and `dst`, into `buf`; returns its
-    /// length. `ident` is the IPv4 identification, or the IPv6 flow label (which ICMPv6
-    /// errors quote as ICMP errors quote the identification).
+    /// length. `ident` is the IPv4 identification, or the low 16 bits of the IPv6 flow label
+    /// (which ICMPv6 errors quote as ICMP errors quote the identification).
     pub fn emit(&self, src: IpAddr, dst: IpAddr, ident: u16, buf: &mut [u8]) -> wire::Result<usize> {
         match (src, dst) {
             (IpAddr::V4(src), IpAddr::V4(dst)) => self.emit_v4(src, dst, ident, buf),
-            (IpAddr::V6(src), IpAddr::V6(dst)) => self.emit_v6(src, dst, u32::from(ident), buf),
+            (IpAddr::V6(src), IpAddr::V6(dst)) => self.emit_v6(src, dst, flow_label(ident), buf),
             _ => Err(wire::Error::Malformed),
         }
     }
@@ -129,6 +129,14 @@ impl Transport {
             Transport::Icmp { .. } => Err(wire::Error::Malformed),
         }
     }
+}
+
+/// The flow label carrying `ident` in its low 16 bits. Linux labels a connection's packets
+/// with a hash spread over all 20 bits; the top four are drawn from `ident` so that probes'
+/// labels spread the same way rather than all staying below 0x10000.
+fn flow_label(ident: u16) -> u32 {
+    let top = u32::from(ident.wrapping_mul(0x9e37) >> 12);
+    top << 16 | u32::from(ident)
 }
 
 /// A packet read as an answer about one port, before its cookie is checked.
@@ -285,6 +293,15 @@ fn echoed_sequence(probe_flags: u8, reply: &TcpReply) -> u32 {
 #[cfg(test)]
 pub(crate) mod tests {
     use crate::TcpReply;
+
+    #[test]
+    fn flow_labels_carry_the_identification_and_spread_over_twenty_bits() {
+        let labels: Vec<u32> = (0..=u16::MAX).step_by(97).map(super::flow_label).collect();
+        assert!(labels.iter().zip((0..=u16::MAX).step_by(97)).all(|(&label, ident)| label as u16 == ident));
+        assert!(labels.iter().all(|&label| label <= wire::ipv6::FLOW_LABEL_MASK));
+        let high = labels.iter().filter(|&&label| label >= 1 << 19).count();
+        assert!(high * 3 > labels.len() && high * 3 < labels.len() * 2, "{high} of {} in the top half", labels.len());
+    }
 
     /// A reply from the lab target to one of our probes, with the given flags and window.
     pub fn reply(flags: u8, window: u16) -> TcpReply {

@@ -22,5 +22,5 @@ pub use ports::{parse_port_list, select_ports, PortSelection, PortSet, PortSpec,
 pub use random::RandomTargets;
 pub use resolve::{Resolve, SystemResolver};
 pub use shard::{Shard, ShardError};
-pub use spec::{parse_target_list, Family, TargetSpec, TargetSpecError};
+pub use spec::{parse_target_list, zone, Family, TargetSpec, TargetSpecError};
 pub use walk::{PrefixTooLarge, TargetWalk, WalkProblem, DEFAULT_IPV6_PREFIX_LIMIT};

@@ -47,6 +47,13 @@ impl TargetSpec {
         if host.is_empty() {
             return Err(error("empty host"));
         }
+        // An IPv6 literal's zone (`fe80::1%eth0`) names the interface to reach it through,
+        // which the caller takes from [`zone`]; the address stands without it.
+        let host = match zone(host) {
+            Some(zone) if zone.is_empty() => return Err(error("empty interface name after '%'")),
+            Some(zone) => &host[..host.len() - zone.len() - 1],
+            None => host,
+        };
         if let Ok(addr) = host.parse::<IpAddr>() {
             let full = if addr.is_ipv4() { 32 } else { 128 };
             let network = Network::new(addr, prefix.unwrap_or(full)).ok_or_else(|| error("prefix length too long"))?;
@@ -66,6 +73,13 @@ impl TargetSpec {
         }
         Ok(TargetSpec::Name { name: host.to_string(), prefix })
     }
+}
+
+/// The zone (interface name) of an IPv6 literal written `addr%zone`, as in `fe80::1%eth0`.
+pub fn zone(spec: &str) -> Option<&str> {
+    let host = spec.split('/').next().unwrap_or(spec);
+    let (addr, zone) = host.split_once('%')?;
+    addr.contains(':').then_some(zone)
 }
 
 fn parse_prefix(text: &str) -> Result<u8, &'static str> {
@@ -120,6 +134,14 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_literals_zone_names_its_interface_and_the_address_stands_without_it() {
+        let TargetSpec::Network(net) = TargetSpec::parse("fe80::1%scan0").unwrap() else { panic!("not an address") };
+        assert_eq!(net.to_string(), "fe80::1/128");
+        assert_eq!(zone("fe80::1%scan0"), Some("scan0"));
+        assert_eq!((zone("198.18.0.1"), zone("2001:2::1"), zone("host%x")), (None, None, None));
+    }
+
+    #[test]
     fn addresses_blocks_ranges_and_names() {
         assert_eq!(count("10.0.0.1"), 1);
         assert_eq!(count("10.0.0.0/8"), 1 << 24);
@@ -144,6 +166,8 @@ mod tests {
             ("10.0.0", "an IPv4 range needs four octets"),
             ("10.0.0.300", "octets are numbers from 0 to 255"),
             ("2001:2::zz", "not a valid IPv6 address"),
+            ("fe80::1%", "empty interface name after '%'"),
+            ("fe80::zz%eth0", "not a valid IPv6 address"),
             ("::1/200", "prefix length too long"),
             ("bad_host!", "not an address, range or host name"),
             ("-host", "not an address, range or host name"),
