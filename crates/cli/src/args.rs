@@ -115,6 +115,8 @@ pub struct ScanOptions {
     pub seed: Option<u64>,
     /// `--shards I/N`: scan slice I of N of the targets (beyond Nmap).
     pub shard: Option<targets::Shard>,
+    /// `--resolve-all`: scan every address a name resolves to (of the scan's family).
+    pub resolve_all: bool,
     /// `--ipv6-prefix-limit`: the most addresses an IPv6 prefix may hold (beyond Nmap); `None`
     /// for [`targets::DEFAULT_IPV6_PREFIX_LIMIT`].
     pub ipv6_prefix_limit: Option<u128>,
@@ -348,7 +350,6 @@ const NOT_YET_LONG: &[&str] = &[
     "proxy",
     "rH",
     "release-memory",
-    "resolve-all",
     "route-dst",
     "script-args-file",
     "script-help",
@@ -412,6 +413,7 @@ const LONG_WITH_VALUE: &[&str] = &[
 ];
 const LONG_FLAGS: &[&str] = &[
     "open",
+    "resolve-all",
     "reason",
     "version",
     "help",
@@ -523,6 +525,7 @@ fn parse_long<I: Iterator<Item = String>>(
         }
         match name {
             "open" => options.open_only = true,
+            "resolve-all" => options.resolve_all = true,
             "reason" => options.reason = true,
             "webxml" => options.stylesheet = Stylesheet::Href(NMAP_ORG_XSL.into()),
             "no-stylesheet" => options.stylesheet = Stylesheet::Omitted,
@@ -1275,7 +1278,7 @@ mod tests {
     #[test]
     fn every_option_of_nmap_is_known_by_name() {
         // Regression: Nmap options portolan lacks were refused as unrecognized, as if mistyped.
-        assert_eq!(error(&["--resolve-all"]), "option '--resolve-all' is not supported yet");
+        assert_eq!(error(&["--proxies", "x"]), "option '--proxies' is not supported yet");
         assert_eq!(error(&["-q"]), "option '-q' is not supported yet");
         // Other spellings of options portolan has, which Nmap takes with either dash count.
         let options =

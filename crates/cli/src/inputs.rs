@@ -129,5 +129,6 @@ pub(crate) fn target_walk(
     let family = if options.ipv6 { Family::V6 } else { Family::V4 };
     let walk = TargetWalk::new(target_specs(options)?, family, exclusions(options)?, &SystemResolver)
         .with_ipv6_prefix_limit(ipv6_prefix_limit(options));
+    let walk = if options.resolve_all { walk.resolving_all() } else { walk };
     Ok(options.shard.unwrap_or(Shard::WHOLE).select(walk))
 }

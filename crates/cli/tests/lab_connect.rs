@@ -147,6 +147,24 @@ fn host_names_resolve_once_and_list_their_other_addresses() {
 }
 
 #[test]
+fn resolve_all_scans_every_address_of_a_name_in_the_scans_family() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let second: std::net::IpAddr = "2001:2::3".parse().unwrap();
+    lab.lab.add_target_address(second).unwrap();
+    let entries = [(TARGET_V4.into(), "target.lab"), (TARGET_V6.into(), "target.lab"), (second, "target.lab")];
+    lab.lab.hosts_file(&entries).unwrap();
+    let report = stdout(&portolan(&lab.lab, &["-6", "-sS", "-n", "-p", "22", "--resolve-all", "target.lab"]));
+    for addr in [TARGET_V6.to_string(), second.to_string()] {
+        assert!(report.contains(&format!("portolan scan report for target.lab ({addr})\n")), "{report}");
+    }
+    assert!(!report.contains("Other addresses"), "{report}");
+    assert!(report.contains("2 IP addresses (2 hosts up)"), "{report}");
+}
+
+#[test]
 fn target_lists_and_exclusions_choose_the_hosts() {
     if !lab::available() {
         return;

@@ -53,12 +53,30 @@ pub struct TargetWalk<'r, S> {
     exclude: ExcludeList,
     resolver: &'r dyn Resolve,
     ipv6_prefix_limit: u128,
+    /// `--resolve-all`: every address of a name (of the walk's family) is a target; these are
+    /// the ones still to come.
+    resolve_all: bool,
+    pending: std::collections::VecDeque<Target>,
 }
 
 impl<'r, S: Iterator<Item = TargetSpec>> TargetWalk<'r, S> {
     pub fn new(specs: S, family: Family, exclude: ExcludeList, resolver: &'r dyn Resolve) -> Self {
-        let ipv6_prefix_limit = DEFAULT_IPV6_PREFIX_LIMIT;
-        TargetWalk { specs, current: Box::new(std::iter::empty()), family, exclude, resolver, ipv6_prefix_limit }
+        TargetWalk {
+            specs,
+            current: Box::new(std::iter::empty()),
+            family,
+            exclude,
+            resolver,
+            ipv6_prefix_limit: DEFAULT_IPV6_PREFIX_LIMIT,
+            resolve_all: false,
+            pending: Default::default(),
+        }
+    }
+
+    /// Makes every address a name resolves to (of the walk's family) a target of its own, as
+    /// Nmap's `--resolve-all` does, instead of the first alone.
+    pub fn resolving_all(self) -> Self {
+        TargetWalk { resolve_all: true, ..self }
     }
 
     /// Lets IPv6 prefixes hold up to `limit` addresses (larger ones are skipped, reported).
@@ -110,6 +128,13 @@ impl<'r, S: Iterator<Item = TargetSpec>> TargetWalk<'r, S> {
         if let Some(net) = prefix.and_then(|p| Network::new(chosen, p)) {
             return self.walk_network(net, || name);
         }
+        if self.resolve_all {
+            let family = self.family;
+            let wanted = addrs.into_iter().filter(|&a| Family::of(a) == family && !self.exclude.contains(a));
+            let named = |addr| Target { name: Some(name.clone()), ..Target::from_addr(addr) };
+            self.pending.extend(wanted.map(named));
+            return self.pending.pop_front().map(Ok);
+        }
         if self.exclude.contains(chosen) {
             return None;
         }
@@ -131,6 +156,9 @@ impl<S: Iterator<Item = TargetSpec>> Iterator for TargetWalk<'_, S> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
+            if let Some(target) = self.pending.pop_front() {
+                return Some(Ok(target));
+            }
             if let Some(addr) = self.current.by_ref().find(|&a| !self.exclude.contains(a)) {
                 return Some(Ok(Target::from_addr(addr)));
             }
@@ -178,6 +206,26 @@ mod tests {
         assert_eq!(target.other_addrs, vec!["2001:2::5".parse::<IpAddr>().unwrap(), "198.18.0.6".parse().unwrap()]);
         let v6 = walk(&["dual.lab"], Family::V6, &[], &resolver);
         assert_eq!(v6[0].as_ref().unwrap().addr.to_string(), "2001:2::5");
+    }
+
+    #[test]
+    fn resolve_all_makes_each_address_of_the_family_a_named_target() {
+        let resolver = FakeResolver::with(&[("multi.lab", &["198.18.0.5", "2001:2::5", "198.18.0.6", "198.18.0.7"])]);
+        let specs = ["multi.lab", "198.18.0.1"].map(|s| TargetSpec::parse(s).unwrap());
+        let exclude = ExcludeList::new(vec![TargetSpec::parse("198.18.0.6").unwrap()], &resolver).unwrap();
+        let walk = TargetWalk::new(specs.into_iter(), Family::V4, exclude, &resolver).resolving_all();
+        let targets: Vec<Target> = walk.map(Result::unwrap).collect();
+        let listed: Vec<(String, Option<&str>)> =
+            targets.iter().map(|t| (t.addr.to_string(), t.name.as_deref())).collect();
+        assert_eq!(
+            listed,
+            [
+                ("198.18.0.5".into(), Some("multi.lab")),
+                ("198.18.0.7".into(), Some("multi.lab")),
+                ("198.18.0.1".into(), None)
+            ]
+        );
+        assert!(targets[0].other_addrs.is_empty(), "each address is scanned, none merely listed");
     }
 
     #[test]
