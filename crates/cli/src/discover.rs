@@ -168,14 +168,8 @@ impl NeighbourLink {
     ) -> Result<Vec<Option<NeighbourFound>>, RawScanError> {
         let (timing, max_rate) = (&config.timing, config.max_rate);
         match self {
-            NeighbourLink::Arp(link) => {
-                let addrs: Vec<_> = addrs.iter().filter_map(|addr| as_v4(*addr)).collect();
-                drivers::arp::run(link, &addrs, timing, max_rate, stop)
-            }
-            NeighbourLink::Nd(link) => {
-                let addrs: Vec<_> = addrs.iter().filter_map(|addr| as_v6(*addr)).collect();
-                drivers::nd::run(link, &addrs, timing, max_rate, stop)
-            }
+            NeighbourLink::Arp(link) => drivers::arp::run(link, addrs, timing, max_rate, stop),
+            NeighbourLink::Nd(link) => drivers::nd::run(link, addrs, timing, max_rate, stop),
         }
     }
 
@@ -185,20 +179,6 @@ impl NeighbourLink {
             NeighbourLink::Arp(_) => Reason::ArpResponse,
             NeighbourLink::Nd(_) => Reason::NdResponse,
         }
-    }
-}
-
-fn as_v4(addr: IpAddr) -> Option<std::net::Ipv4Addr> {
-    match addr {
-        IpAddr::V4(addr) => Some(addr),
-        IpAddr::V6(_) => None,
-    }
-}
-
-fn as_v6(addr: IpAddr) -> Option<std::net::Ipv6Addr> {
-    match addr {
-        IpAddr::V6(addr) => Some(addr),
-        IpAddr::V4(_) => None,
     }
 }
 

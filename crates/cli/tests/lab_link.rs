@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 use common::*;
-use lab::{Lab, TARGET_V4};
+use lab::{Lab, TARGET_V4, TARGET_V6};
 
 /// The port whose SYNs are counted: one of the standard lab's open ports.
 const COUNTED_PORT: u16 = 443;
@@ -17,7 +17,7 @@ const COUNTED_PORT: u16 = 443;
 /// the scanner's kernel sends to SYN/ACKs it knows nothing of).
 fn count_ip_output(lab: &Lab) {
     let ruleset = format!(
-        "table ip probes {{\n  counter sent {{}}\n  chain output {{\n    type filter hook output priority 0; policy accept;\n    tcp dport {COUNTED_PORT} tcp flags & (syn | ack) == syn counter name sent\n  }}\n}}\n"
+        "table inet probes {{\n  counter sent {{}}\n  chain output {{\n    type filter hook output priority 0; policy accept;\n    tcp dport {COUNTED_PORT} tcp flags & (syn | ack) == syn counter name sent\n  }}\n}}\n"
     );
     let mut nft = lab.in_scanner("nft").args(["-f", "-"]).stdin(Stdio::piped()).spawn().expect("run nft");
     nft.stdin.take().unwrap().write_all(ruleset.as_bytes()).unwrap();
@@ -25,7 +25,7 @@ fn count_ip_output(lab: &Lab) {
 }
 
 fn ip_output_counted(lab: &Lab) -> u64 {
-    let output = lab.in_scanner("nft").args(["list", "counter", "ip", "probes", "sent"]).output().expect("run nft");
+    let output = lab.in_scanner("nft").args(["list", "counter", "inet", "probes", "sent"]).output().expect("run nft");
     let text = String::from_utf8_lossy(&output.stdout);
     let packets = text.split_whitespace().skip_while(|word| *word != "packets").nth(1);
     packets.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no packet count in:\n{text}"))
@@ -46,20 +46,21 @@ fn probes_leave_as_ethernet_frames_unless_send_ip_and_the_table_is_the_same() {
     }
     let lab = standard_lab();
     count_ip_output(&lab.lab);
-    let target = TARGET_V4.to_string();
-    let mut tables = Vec::new();
-    for (via, through_ip) in [(None, false), (Some("--send-eth"), false), (Some("--send-ip"), true)] {
-        let before = ip_output_counted(&lab.lab);
-        let mut args = vec!["-sS", "-n", "-Pn", "--reason", "-p", PORTS, &target];
-        args.extend(via);
-        let report = stdout(&portolan(&lab.lab, &args));
-        let counted = ip_output_counted(&lab.lab) - before;
-        assert_eq!(counted > 0, through_ip, "{via:?}: {counted} probes through the IP stack");
-        tables.push(port_section(&report));
+    for (family, target) in [("-4", TARGET_V4.to_string()), ("-6", TARGET_V6.to_string())] {
+        let mut tables = Vec::new();
+        for (via, through_ip) in [(None, false), (Some("--send-eth"), false), (Some("--send-ip"), true)] {
+            let before = ip_output_counted(&lab.lab);
+            let mut args = vec![family, "-sS", "-n", "-Pn", "--reason", "-p", PORTS, &target];
+            args.extend(via);
+            let report = stdout(&portolan(&lab.lab, &args));
+            let counted = ip_output_counted(&lab.lab) - before;
+            assert_eq!(counted > 0, through_ip, "{family} {via:?}: {counted} probes through the IP stack");
+            tables.push(port_section(&report));
+        }
+        assert_eq!(open_ports(&tables[0].join("\n")), ["22", "80", "443", "8080"], "{family}: {:?}", tables[0]);
+        assert_eq!(tables[0], tables[1], "{family}");
+        assert_eq!(tables[0], tables[2], "{family}");
     }
-    assert_eq!(open_ports(&tables[0].join("\n")), ["22", "80", "443", "8080"], "{:?}", tables[0]);
-    assert_eq!(tables[0], tables[1]);
-    assert_eq!(tables[0], tables[2]);
 }
 
 #[test]
@@ -72,7 +73,11 @@ fn a_routed_block_is_reached_through_the_gateways_hardware_address() {
     count_ip_output(&lab.lab);
     let report = stdout(&portolan(&lab.lab, &["-sS", "-n", "-Pn", "--send-eth", "-p", "443", "198.18.200.0/29"]));
     assert_eq!(report.matches("443/tcp open  https").count(), 8, "{report}");
-    assert_eq!(ip_output_counted(&lab.lab), 0, "every probe left as a frame");
+    lab.lab.any_ip_v6("2001:2:0:200::/125").unwrap();
+    let args = ["-6", "-sS", "-n", "-Pn", "--send-eth", "-p", "443", "2001:2:0:200::/125"];
+    let report = stdout(&portolan(&lab.lab, &args));
+    assert_eq!(report.matches("443/tcp open  https").count(), 8, "{report}");
+    assert_eq!(ip_output_counted(&lab.lab), 0, "every probe of both families left as a frame");
 }
 
 #[test]

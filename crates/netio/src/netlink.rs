@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -14,9 +14,9 @@ pub struct Route {
     /// The outgoing interface's index.
     pub interface: u32,
     /// The next hop, when the destination is not on the interface's own link.
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     /// The address the kernel would send from.
-    pub source: Option<Ipv4Addr>,
+    pub source: Option<IpAddr>,
 }
 
 // rtnetlink message types and flags (linux/rtnetlink.h, linux/netlink.h).
@@ -46,7 +46,7 @@ const NDMSG_LEN: usize = 12;
 const ROUTES_IN_FLIGHT: usize = 256;
 
 /// The route the kernel would take to `dst`, out of interface `through` when one is given (`-e`).
-pub fn route_to(dst: Ipv4Addr, through: Option<u32>) -> io::Result<Route> {
+pub fn route_to(dst: IpAddr, through: Option<u32>) -> io::Result<Route> {
     let replies = ask(RTM_GETROUTE, NLM_F_REQUEST, &route_request(dst, through))?;
     replies
         .iter()
@@ -59,7 +59,7 @@ pub fn route_to(dst: Ipv4Addr, through: Option<u32>) -> io::Result<Route> {
 /// own (policy routes, several gateways). The kernel answers each request on the asking
 /// thread, so the lookups are shared among threads, one per core, each with its socket and
 /// many requests in flight.
-pub fn routes_to(dsts: &[Ipv4Addr], through: Option<u32>) -> io::Result<Vec<io::Result<Route>>> {
+pub fn routes_to(dsts: &[IpAddr], through: Option<u32>) -> io::Result<Vec<io::Result<Route>>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_ROUTE_THREADS);
     let share = dsts.len().div_ceil(threads).max(ROUTES_IN_FLIGHT);
     let looked_up: Vec<io::Result<Vec<io::Result<Route>>>> = std::thread::scope(|scope| {
@@ -78,7 +78,7 @@ pub fn routes_to(dsts: &[Ipv4Addr], through: Option<u32>) -> io::Result<Vec<io::
 const MAX_ROUTE_THREADS: usize = 4;
 
 /// [`routes_to`] over one socket, many requests in flight.
-fn routes_over_one_socket(dsts: &[Ipv4Addr], through: Option<u32>) -> io::Result<Vec<io::Result<Route>>> {
+fn routes_over_one_socket(dsts: &[IpAddr], through: Option<u32>) -> io::Result<Vec<io::Result<Route>>> {
     let socket = Socket::new(Domain::from(libc::AF_NETLINK), Type::RAW, Some(Protocol::from(libc::NETLINK_ROUTE)))?;
     let mut routes: Vec<Option<io::Result<Route>>> = (0..dsts.len()).map(|_| None).collect();
     let mut buf = vec![0u8; 64 << 10];
@@ -117,21 +117,29 @@ fn routes_over_one_socket(dsts: &[Ipv4Addr], through: Option<u32>) -> io::Result
 }
 
 /// An RTM_GETROUTE body for a host route to `dst`.
-fn route_request(dst: Ipv4Addr, through: Option<u32>) -> Vec<u8> {
+fn route_request(dst: IpAddr, through: Option<u32>) -> Vec<u8> {
     let mut body = vec![0u8; RTMSG_LEN];
-    body[0] = libc::AF_INET as u8;
-    body[1] = 32; // rtm_dst_len: a host route
-    push_attribute(&mut body, RTA_DST, &dst.octets());
+    // rtm_family, and rtm_dst_len: a host route.
+    match dst {
+        IpAddr::V4(dst) => {
+            (body[0], body[1]) = (libc::AF_INET as u8, 32);
+            push_attribute(&mut body, RTA_DST, &dst.octets());
+        }
+        IpAddr::V6(dst) => {
+            (body[0], body[1]) = (libc::AF_INET6 as u8, 128);
+            push_attribute(&mut body, RTA_DST, &dst.octets());
+        }
+    }
     if let Some(index) = through {
         push_attribute(&mut body, RTA_OIF, &index.to_ne_bytes());
     }
     body
 }
 
-/// The IPv4 neighbours of interface `interface` with a usable hardware address.
-pub fn neighbours(interface: u32) -> io::Result<HashMap<Ipv4Addr, [u8; 6]>> {
-    let mut body = vec![0u8; NDMSG_LEN];
-    body[0] = libc::AF_INET as u8;
+/// The neighbours of interface `interface`, of both families, with a usable hardware address.
+pub fn neighbours(interface: u32) -> io::Result<HashMap<IpAddr, [u8; 6]>> {
+    let body = vec![0u8; NDMSG_LEN]; // ndm_family AF_UNSPEC: ARP's and neighbour discovery's
+
     let replies = ask(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, &body)?;
     Ok(replies
         .iter()
@@ -235,17 +243,26 @@ fn parse_route(body: &[u8]) -> Option<Route> {
     for (kind, value) in attributes(body, RTMSG_LEN) {
         match kind {
             RTA_OIF => interface = Some(u32::from_ne_bytes(value.try_into().ok()?)),
-            RTA_GATEWAY => gateway = Some(Ipv4Addr::from(<[u8; 4]>::try_from(value).ok()?)),
-            RTA_PREFSRC => source = Some(Ipv4Addr::from(<[u8; 4]>::try_from(value).ok()?)),
+            RTA_GATEWAY => gateway = Some(address(value)?),
+            RTA_PREFSRC => source = Some(address(value)?),
             _ => {}
         }
     }
     Some(Route { interface: interface?, gateway, source })
 }
 
+/// An address attribute: four bytes for IPv4, sixteen for IPv6.
+fn address(value: &[u8]) -> Option<IpAddr> {
+    match value.len() {
+        4 => Some(Ipv4Addr::from(<[u8; 4]>::try_from(value).ok()?).into()),
+        16 => Some(Ipv6Addr::from(<[u8; 16]>::try_from(value).ok()?).into()),
+        _ => None,
+    }
+}
+
 struct Neighbour {
     interface: u32,
-    addr: Ipv4Addr,
+    addr: IpAddr,
     mac: [u8; 6],
 }
 
@@ -258,7 +275,7 @@ fn parse_neighbour(body: &[u8]) -> Option<Neighbour> {
     let (mut addr, mut mac) = (None, None);
     for (kind, value) in attributes(body, NDMSG_LEN) {
         match kind {
-            NDA_DST => addr = <[u8; 4]>::try_from(value).ok().map(Ipv4Addr::from),
+            NDA_DST => addr = address(value),
             NDA_LLADDR => mac = <[u8; 6]>::try_from(value).ok(),
             _ => {}
         }
@@ -296,7 +313,7 @@ mod tests {
 
     #[test]
     fn loopback_is_routed_through_the_loopback_interface_without_a_gateway() {
-        let route = route_to(Ipv4Addr::LOCALHOST, None).expect("a route to 127.0.0.1");
+        let route = route_to(Ipv4Addr::LOCALHOST.into(), None).expect("a route to 127.0.0.1");
         assert_eq!(route.gateway, None);
         let lo = nix::net::if_::if_nametoindex("lo").expect("lo");
         assert_eq!(route.interface, lo);
@@ -315,16 +332,22 @@ mod tests {
         push_attribute(&mut body, RTA_GATEWAY, &[198, 18, 0, 2]);
         push_attribute(&mut body, RTA_OIF, &7u32.to_ne_bytes());
         push_attribute(&mut body, RTA_PREFSRC, &[198, 18, 0, 1]);
-        let (gateway, source) = (Some(Ipv4Addr::new(198, 18, 0, 2)), Some(Ipv4Addr::new(198, 18, 0, 1)));
+        let (gateway, source) = (Some([198, 18, 0, 2].into()), Some([198, 18, 0, 1].into()));
         assert_eq!(parse_route(&body), Some(Route { interface: 7, gateway, source }));
+        let mut body = vec![0u8; RTMSG_LEN];
+        let router: Ipv6Addr = "2001:2::2".parse().unwrap();
+        push_attribute(&mut body, RTA_GATEWAY, &router.octets());
+        push_attribute(&mut body, RTA_OIF, &7u32.to_ne_bytes());
+        assert_eq!(parse_route(&body), Some(Route { interface: 7, gateway: Some(router.into()), source: None }));
     }
 
     #[test]
     fn routes_to_many_destinations_come_back_in_order_with_the_unroutable_ones_said_so() {
         // Loopback everywhere; an unroutable class-E address among them (first of the second
         // thread's share on two cores), and more than one round of requests in flight.
-        let mut dsts: Vec<Ipv4Addr> = (0..600).map(|i| Ipv4Addr::from(0x7f00_0001 + i)).collect();
-        dsts[300] = Ipv4Addr::new(240, 0, 0, 1);
+        let mut dsts: Vec<IpAddr> = (0..600).map(|i| Ipv4Addr::from(0x7f00_0001 + i).into()).collect();
+        dsts[300] = Ipv4Addr::new(240, 0, 0, 1).into();
+        dsts[301] = Ipv6Addr::LOCALHOST.into();
         let routes = routes_to(&dsts, None).expect("a netlink socket");
         assert_eq!(routes.len(), 600);
         let lo = nix::net::if_::if_nametoindex("lo").expect("lo");
@@ -342,7 +365,7 @@ mod tests {
             push_attribute(&mut body, NDA_LLADDR, &[2, 0, 0, 0, 0, 2]);
             parse_neighbour(&body).map(|n| (n.interface, n.addr, n.mac))
         };
-        assert_eq!(neighbour(0x02), Some((3, Ipv4Addr::new(198, 18, 0, 2), [2, 0, 0, 0, 0, 2])));
+        assert_eq!(neighbour(0x02), Some((3, IpAddr::from([198, 18, 0, 2]), [2, 0, 0, 0, 0, 2])));
         assert_eq!(neighbour(0x01), None, "incomplete");
         assert_eq!(neighbour(0x20), None, "failed");
     }

@@ -53,11 +53,12 @@ impl LinkReceiver {
         Self::open_filtered(interface, ETH_P_IP, &crate::filter::answers(ports))
     }
 
-    /// A receiver of the IPv6 packets arriving on any interface that can answer probes from
-    /// `ports`: TCP and UDP to those ports, ICMPv6 errors and echo replies, and packets with
-    /// extension headers, which the parsers walk.
-    pub fn open_ipv6(ports: RangeInclusive<u16>) -> Result<LinkReceiver, RawSocketError> {
-        Self::open_filtered(EVERY_INTERFACE, ETH_P_IPV6, &crate::filter::answers_v6(ports))
+    /// A receiver of the IPv6 packets arriving on `interface` (on every one when `None`) that
+    /// can answer probes from `ports`: TCP and UDP to those ports, ICMPv6 errors and echo
+    /// replies, and packets with extension headers, which the parsers walk.
+    pub fn open_ipv6(interface: Option<u32>, ports: RangeInclusive<u16>) -> Result<LinkReceiver, RawSocketError> {
+        let interface = interface.unwrap_or(EVERY_INTERFACE);
+        Self::open_filtered(interface, ETH_P_IPV6, &crate::filter::answers_v6(ports))
     }
 
     fn open_filtered(

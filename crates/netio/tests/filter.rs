@@ -130,7 +130,7 @@ fn the_ipv6_filter_keeps_replies_to_the_scan_ports_and_icmpv6_answers_only() {
         return;
     }
     let (from, to) = (Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST);
-    let receiver = LinkReceiver::open_ipv6(42000..=42010).unwrap();
+    let receiver = LinkReceiver::open_ipv6(None, 42000..=42010).unwrap();
     let sender = RawSender::open(true, None).unwrap();
     let mut buf = vec![0u8; 128];
     for port in [41999, 42003, 42011] {

@@ -5,6 +5,7 @@ use crate::{Error, Result};
 pub const HEADER_LEN: usize = 14;
 /// The EtherType of IPv4.
 pub const IPV4: u16 = 0x0800;
+pub const IPV6: u16 = 0x86dd;
 
 /// Writes an Ethernet header for a frame from `src` to `dst` carrying `ethertype`.
 pub fn emit_header(dst: [u8; 6], src: [u8; 6], ethertype: u16, buf: &mut [u8]) -> Result<()> {

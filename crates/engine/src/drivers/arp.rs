@@ -1,6 +1,6 @@
 //! Drives an [`NeighbourSweep`] over a link-layer socket.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -12,24 +12,26 @@ use crate::core::{NeighbourFound, NeighbourSweep, Timing};
 /// The longest a sweep waits for a reply when it has nothing to send.
 const IDLE_WAIT: Duration = Duration::from_millis(5);
 
-/// Sweeps `addrs`, all on `link`, unless `stop` is raised first.
+/// Sweeps `addrs`, all on `link` (IPv4 ones: no other is asked for), unless `stop` is raised
+/// first.
 pub fn run(
     link: &Link,
-    addrs: &[Ipv4Addr],
+    addrs: &[IpAddr],
     timing: &Timing,
     max_rate: Option<f64>,
     stop: &AtomicBool,
 ) -> Result<Vec<Option<NeighbourFound>>, RawScanError> {
     let socket = ArpSocket::open(link)?;
-    let asked: Vec<IpAddr> = addrs.iter().map(|&addr| addr.into()).collect();
-    let mut sweep = NeighbourSweep::new(&asked, timing, max_rate);
+    let mut sweep = NeighbourSweep::new(addrs, timing, max_rate);
     let mut buf = [0u8; 64];
     while !sweep.is_finished() {
         if stop.load(Ordering::Relaxed) {
             return Err(RawScanError::Interrupted);
         }
         let now = Instant::now();
-        while let Some(IpAddr::V4(addr)) = sweep.poll_transmit(now) {
+        while let Some(asked) = sweep.poll_transmit(now) {
+            // An address of the other family is never asked for: it stays silent.
+            let IpAddr::V4(addr) = asked else { continue };
             let request = wire::arp::request(link.mac, link.addr, addr);
             socket.broadcast(&request).map_err(|source| RawScanError::Send { addr: addr.into(), source })?;
         }

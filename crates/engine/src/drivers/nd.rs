@@ -1,6 +1,6 @@
 //! Drives a [`NeighbourSweep`] with IPv6 neighbour solicitations over a link-layer socket.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -14,17 +14,17 @@ use crate::core::{NeighbourFound, NeighbourSweep, Timing};
 /// The longest a sweep waits for an advertisement when it has nothing to send.
 const IDLE_WAIT: Duration = Duration::from_millis(5);
 
-/// Sweeps `addrs`, all on `link`, unless `stop` is raised first.
+/// Sweeps `addrs`, all on `link` (IPv6 ones: no other is asked for), unless `stop` is raised
+/// first.
 pub fn run(
     link: &Ipv6Link,
-    addrs: &[Ipv6Addr],
+    addrs: &[IpAddr],
     timing: &Timing,
     max_rate: Option<f64>,
     stop: &AtomicBool,
 ) -> Result<Vec<Option<NeighbourFound>>, RawScanError> {
     let socket = NeighbourSocket::open(link)?;
-    let asked: Vec<IpAddr> = addrs.iter().map(|&addr| addr.into()).collect();
-    let mut sweep = NeighbourSweep::new(&asked, timing, max_rate);
+    let mut sweep = NeighbourSweep::new(addrs, timing, max_rate);
     let mut solicitation = [0u8; icmpv6::SOLICITATION_LEN];
     let mut buf = [0u8; 256];
     while !sweep.is_finished() {
@@ -32,7 +32,9 @@ pub fn run(
             return Err(RawScanError::Interrupted);
         }
         let now = Instant::now();
-        while let Some(IpAddr::V6(addr)) = sweep.poll_transmit(now) {
+        while let Some(asked) = sweep.poll_transmit(now) {
+            // An address of the other family is never asked for: it stays silent.
+            let IpAddr::V6(addr) = asked else { continue };
             let len = icmpv6::emit_solicitation(link.addr, link.mac, addr, &mut solicitation)
                 .expect("a solicitation fits its buffer");
             let group_mac = icmpv6::multicast_mac(icmpv6::solicited_node(addr));

@@ -1,32 +1,33 @@
 //! How probes leave and how replies come back. Each target follows its own route (a policy
 //! route, a second gateway, a tunnel): on an Ethernet interface its probes go out as whole
 //! frames through a link-layer socket, addressed to its next hop's hardware address from ARP
-//! discovery, the kernel's neighbour table, or an ARP request of our own; elsewhere (loopback,
-//! tunnels, next hops that stay unknown), or with `--send-ip`, the kernel routes raw IP
-//! packets. Replies are read off the interface when every target is sent frames on that one
-//! interface, else by raw IP sockets, which see every interface. The sender alone is twice as
-//! fast through the link-layer socket (`cargo bench -p netio --bench tx`). IPv6 probes go as
-//! raw IPv6 packets, routed by the kernel, and their replies are read off every interface.
+//! or neighbour discovery, the kernel's neighbour table, or a request of our own; elsewhere
+//! (loopback, tunnels, next hops that stay unknown), or with `--send-ip`, the kernel routes
+//! raw IP packets. IPv4 replies are read off the interface when every target is sent frames
+//! on that one interface, else by raw IP sockets, which see every interface; IPv6 replies
+//! always by a link-layer socket (a raw IPv6 socket gives no IPv6 header), on the one
+//! interface or on all. The sender alone is twice as fast through the link-layer socket
+//! (`cargo bench -p netio --bench tx`).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::atomic::AtomicBool;
 
-use netio::{FrameSender, Link, LinkReceiver, RawReceiver, RawSender, Route};
+use netio::{FrameSender, Ipv6Link, Link, LinkReceiver, RawReceiver, RawSender, Route};
 use wire::ethernet;
 
 use super::RawScanError;
 use crate::{RawConfig, SendVia};
 
-/// Next hops at most that a scan asks for by ARP before its first probe; more (an `-Pn`
-/// sweep of a whole subnet) would wait on ARP longer than raw IP packets take.
-const ARP_RESOLVE_LIMIT: usize = 256;
+/// Next hops at most that a scan asks for (by ARP or neighbour discovery) before its first
+/// probe; more (an `-Pn` sweep of a whole subnet) would wait longer than raw IP packets take.
+const RESOLVE_LIMIT: usize = 256;
 
-/// A target of the scan: its address, the hardware address ARP discovery found for it (if
-/// any), and the kernel's route to it.
+/// A target of the scan: its address, the hardware address discovery found for it (if any),
+/// and the kernel's route to it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Routed {
-    pub addr: Ipv4Addr,
+    pub addr: IpAddr,
     pub mac: Option<[u8; 6]>,
     pub route: Route,
 }
@@ -46,7 +47,7 @@ pub(super) struct Transmitter {
     /// For each target sent frames: which of `links`, and its next hop's hardware address.
     frames: FramePaths,
     /// Whether every target is sent frames: else some go by raw IP, perhaps through another
-    /// interface, whose replies only the IP layer's receivers are sure to see.
+    /// interface, whose replies only receivers on every interface are sure to see.
     frames_to_every_target: bool,
     ipv6: bool,
 }
@@ -55,28 +56,14 @@ impl Transmitter {
     /// Room to leave before a probe's IP header for a link-layer header.
     pub(super) const HEADROOM: usize = ethernet::HEADER_LEN;
 
-    /// A transmitter of raw IPv6 packets, which the kernel routes.
-    pub(super) fn ipv6(config: &RawConfig) -> Result<Transmitter, RawScanError> {
-        Ok(Transmitter {
-            ip: RawSender::open(true, config.source.device.as_deref())?,
-            links: Vec::new(),
-            frames: HashMap::new(),
-            frames_to_every_target: false,
-            ipv6: true,
-        })
-    }
-
     /// Sends the IP packet at `buf[HEADROOM..HEADROOM + len]` to `dst`, as a frame when the
     /// next hop's hardware address is known.
     pub(super) fn send(&self, buf: &mut [u8], len: usize, dst: IpAddr) -> std::io::Result<()> {
-        let frame_path = match dst {
-            IpAddr::V4(dst) => self.frames.get(&dst),
-            IpAddr::V6(_) => None,
-        };
-        match frame_path {
+        match self.frames.get(&dst) {
             Some(&(link, next_hop)) => {
                 let link = &self.links[link];
-                ethernet::emit_header(next_hop, link.our_mac, ethernet::IPV4, buf).expect("headroom left");
+                let ethertype = if dst.is_ipv6() { ethernet::IPV6 } else { ethernet::IPV4 };
+                ethernet::emit_header(next_hop, link.our_mac, ethertype, buf).expect("headroom left");
                 link.frames.send(&buf[..Self::HEADROOM + len])
             }
             None => self.ip.send(&buf[Self::HEADROOM..Self::HEADROOM + len], dst),
@@ -84,21 +71,22 @@ impl Transmitter {
     }
 
     /// The receivers for the replies: the interface's link-layer socket when every probe goes
-    /// out on it as a frame, else one raw socket per protocol that can answer (ICMP last),
-    /// which see replies from every interface; for IPv6, a link-layer socket on every
-    /// interface.
+    /// out on it as a frame; else, for IPv4, one raw socket per protocol that can answer
+    /// (ICMP last), and for IPv6 a link-layer socket on every interface.
     pub(super) fn receivers(
         &self,
         protocols: &[u8],
         ports: std::ops::RangeInclusive<u16>,
     ) -> Result<Vec<Receiver>, RawScanError> {
+        let one_link = match self.links.as_slice() {
+            [link] if self.frames_to_every_target => Some(link.interface),
+            _ => None,
+        };
         if self.ipv6 {
-            return Ok(vec![Receiver::Link(LinkReceiver::open_ipv6(ports)?)]);
+            return Ok(vec![Receiver::Link(LinkReceiver::open_ipv6(one_link, ports)?)]);
         }
-        if let [link] = self.links.as_slice() {
-            if self.frames_to_every_target {
-                return Ok(vec![Receiver::Link(LinkReceiver::open(link.interface, ports)?)]);
-            }
+        if let Some(interface) = one_link {
+            return Ok(vec![Receiver::Link(LinkReceiver::open(interface, ports)?)]);
         }
         let mut receivers = Vec::new();
         for &protocol in protocols {
@@ -137,13 +125,14 @@ impl Receiver {
     }
 }
 
-/// Chooses how the probes to each of `targets` leave, by its own route.
+/// Chooses how the probes to each of `targets` (all of one family) leave, by its own route.
 pub(super) fn transmitter(
     config: &RawConfig,
     targets: &[Routed],
     stop: &AtomicBool,
 ) -> Result<Transmitter, RawScanError> {
-    let ip = RawSender::open(false, config.source.device.as_deref())?;
+    let ipv6 = targets.first().is_some_and(|target| target.addr.is_ipv6());
+    let ip = RawSender::open(ipv6, config.source.device.as_deref())?;
     let no_frames = || (Vec::new(), HashMap::new());
     let (links, frames) = match config.source.via {
         SendVia::Ip => no_frames(),
@@ -156,7 +145,7 @@ pub(super) fn transmitter(
             let found = ethernet_paths(targets, config, stop)?;
             if found.1.is_empty() {
                 let reason = match targets.first() {
-                    Some(first) if !leaves_on_ethernet(first, &netio::ethernet_links()) => {
+                    Some(first) if !OurLinks::find().leaves_on(first) => {
                         format!("the route to {} does not leave through an Ethernet interface", first.addr)
                     }
                     _ => "no next hop's hardware address is known".into(),
@@ -167,16 +156,42 @@ pub(super) fn transmitter(
         }
     };
     let frames_to_every_target = frames.len() == targets.len();
-    Ok(Transmitter { ip, links, frames, frames_to_every_target, ipv6: false })
+    Ok(Transmitter { ip, links, frames, frames_to_every_target, ipv6 })
 }
 
-fn leaves_on_ethernet(target: &Routed, links: &[Link]) -> bool {
-    links.iter().any(|link| link.index == target.route.interface)
+/// This host's Ethernet interfaces: their IPv4 subnets and IPv6 prefixes.
+struct OurLinks {
+    v4: Vec<Link>,
+    v6: Vec<Ipv6Link>,
+}
+
+impl OurLinks {
+    fn find() -> OurLinks {
+        OurLinks { v4: netio::ethernet_links(), v6: netio::ethernet_links_v6() }
+    }
+
+    fn leaves_on(&self, target: &Routed) -> bool {
+        self.mac(target.route.interface).is_some()
+    }
+
+    /// Our hardware address on interface `index`, if it is one of ours on Ethernet.
+    fn mac(&self, index: u32) -> Option<[u8; 6]> {
+        let v4 = self.v4.iter().find(|link| link.index == index).map(|link| link.mac);
+        v4.or_else(|| self.v6.iter().find(|link| link.index == index).map(|link| link.mac))
+    }
+
+    /// Whether `addr` is on one of interface `index`'s own subnets or prefixes.
+    fn on_link(&self, index: u32, addr: IpAddr) -> bool {
+        match addr {
+            IpAddr::V4(addr) => self.v4.iter().any(|link| link.index == index && link.reaches(addr)),
+            IpAddr::V6(addr) => self.v6.iter().any(|link| link.index == index && link.reaches(addr)),
+        }
+    }
 }
 
 /// For each target reached by Ethernet frames: which of the link senders it leaves through,
 /// and its next hop's hardware address.
-type FramePaths = HashMap<Ipv4Addr, (usize, [u8; 6])>;
+type FramePaths = HashMap<IpAddr, (usize, [u8; 6])>;
 
 /// The Ethernet interfaces the targets' routes leave through, and for each target a next hop
 /// whose hardware address is known or can be learnt, the link it is on, and that address.
@@ -185,9 +200,9 @@ fn ethernet_paths(
     config: &RawConfig,
     stop: &AtomicBool,
 ) -> Result<(Vec<LinkSender>, FramePaths), RawScanError> {
-    let links = netio::ethernet_links();
+    let ours = OurLinks::find();
     let mut by_interface: Vec<(u32, Vec<&Routed>)> = Vec::new();
-    for target in targets.iter().filter(|target| leaves_on_ethernet(target, &links)) {
+    for target in targets.iter().filter(|target| ours.leaves_on(target)) {
         match by_interface.iter_mut().find(|(interface, _)| *interface == target.route.interface) {
             Some((_, on_it)) => on_it.push(target),
             None => by_interface.push((target.route.interface, vec![target])),
@@ -195,51 +210,74 @@ fn ethernet_paths(
     }
     let mut senders = Vec::new();
     let mut frames = HashMap::new();
-    let mut arp_budget = ARP_RESOLVE_LIMIT;
+    let mut budget = RESOLVE_LIMIT;
     for (interface, on_it) in by_interface {
-        let subnets: Vec<&Link> = links.iter().filter(|link| link.index == interface).collect();
-        let macs = next_hop_macs(&on_it, &subnets, &mut arp_budget, config, stop)?;
-        if macs.is_empty() {
-            continue;
-        }
+        let macs = next_hop_macs(&on_it, interface, &ours, &mut budget, config, stop)?;
+        let Some(our_mac) = ours.mac(interface).filter(|_| !macs.is_empty()) else { continue };
         let link = senders.len();
         frames.extend(macs.into_iter().map(|(addr, mac)| (addr, (link, mac))));
-        senders.push(LinkSender { frames: FrameSender::open(interface)?, interface, our_mac: subnets[0].mac });
+        senders.push(LinkSender { frames: FrameSender::open(interface)?, interface, our_mac });
     }
     Ok((senders, frames))
 }
 
-/// The hardware address of the next hop of each of `targets` (all leaving through the link
-/// of `subnets`) that is known, or learnt by ARP within `arp_budget` next hops.
+/// The hardware address of the next hop of each of `targets` (all leaving through interface
+/// `interface`) that is known, or learnt by ARP or neighbour discovery within `budget` next
+/// hops.
 fn next_hop_macs(
     targets: &[&Routed],
-    subnets: &[&Link],
-    arp_budget: &mut usize,
+    interface: u32,
+    ours: &OurLinks,
+    budget: &mut usize,
     config: &RawConfig,
     stop: &AtomicBool,
-) -> Result<HashMap<Ipv4Addr, [u8; 6]>, RawScanError> {
-    let link = subnets[0];
-    let next_hops: Vec<(Ipv4Addr, Ipv4Addr)> =
-        targets.iter().map(|target| (target.addr, next_hop(&target.route, subnets, target.addr))).collect();
-    let mut known = netio::neighbours(link.index).unwrap_or_default();
+) -> Result<HashMap<IpAddr, [u8; 6]>, RawScanError> {
+    let next_hops: Vec<(IpAddr, IpAddr)> = targets
+        .iter()
+        .map(|target| (target.addr, next_hop(&target.route, ours.on_link(interface, target.addr), target.addr)))
+        .collect();
+    let mut known = netio::neighbours(interface).unwrap_or_default();
     known.extend(targets.iter().filter_map(|target| Some((target.addr, target.mac?))));
-    let mut missing: Vec<Ipv4Addr> =
+    let mut missing: Vec<IpAddr> =
         next_hops.iter().map(|&(_, hop)| hop).filter(|hop| !known.contains_key(hop)).collect();
     missing.sort_unstable();
     missing.dedup();
-    if !missing.is_empty() && missing.len() <= *arp_budget {
-        *arp_budget -= missing.len();
-        let found = super::arp::run(link, &missing, &config.timing, config.max_rate, stop)?;
-        known.extend(missing.iter().zip(found).filter_map(|(&addr, found)| Some((addr, found?.mac))));
+    if !missing.is_empty() && missing.len() <= *budget {
+        *budget -= missing.len();
+        known.extend(ask_for(&missing, interface, ours, config, stop)?);
     }
     Ok(next_hops.into_iter().filter_map(|(target, hop)| Some((target, *known.get(&hop)?))).collect())
 }
 
-/// The hop a probe to `target` goes to first: the target itself on the interface's own
-/// subnets (or when the route names no gateway), else the gateway.
-fn next_hop(route: &Route, subnets: &[&Link], target: Ipv4Addr) -> Ipv4Addr {
+/// Asks the link of interface `interface` for the hardware addresses of `addrs` (all of one
+/// family): by ARP, or by neighbour discovery.
+fn ask_for(
+    addrs: &[IpAddr],
+    interface: u32,
+    ours: &OurLinks,
+    config: &RawConfig,
+    stop: &AtomicBool,
+) -> Result<Vec<(IpAddr, [u8; 6])>, RawScanError> {
+    let (timing, max_rate) = (&config.timing, config.max_rate);
+    let found = match addrs.first() {
+        Some(IpAddr::V4(_)) => {
+            let Some(link) = ours.v4.iter().find(|link| link.index == interface) else { return Ok(Vec::new()) };
+            super::arp::run(link, addrs, timing, max_rate, stop)?
+        }
+        Some(IpAddr::V6(_)) => {
+            let Some(link) = ours.v6.iter().find(|link| link.index == interface) else { return Ok(Vec::new()) };
+            super::nd::run(link, addrs, timing, max_rate, stop)?
+        }
+        None => return Ok(Vec::new()),
+    };
+    Ok(addrs.iter().zip(found).filter_map(|(&addr, found)| Some((addr, found?.mac))).collect())
+}
+
+/// The hop a probe to `target` goes to first: the target itself when it is `on_link` (on
+/// the interface's own subnets) or the route names no gateway, else the gateway.
+fn next_hop(route: &Route, on_link: bool, target: IpAddr) -> IpAddr {
     match route.gateway {
-        Some(gateway) if !subnets.iter().any(|link| link.reaches(target)) => gateway,
+        Some(gateway) if !on_link => gateway,
         _ => target,
     }
 }
@@ -248,24 +286,14 @@ fn next_hop(route: &Route, subnets: &[&Link], target: Ipv4Addr) -> Ipv4Addr {
 mod tests {
     use super::*;
 
-    fn subnet() -> Link {
-        Link {
-            name: "scan0".into(),
-            index: 2,
-            mac: [2, 0, 0, 0, 0, 1],
-            addr: Ipv4Addr::new(198, 18, 0, 1),
-            netmask: Ipv4Addr::new(255, 255, 255, 0),
-        }
-    }
-
     #[test]
     fn targets_on_the_link_are_their_own_next_hop_and_others_go_through_the_gateway() {
-        let link = subnet();
-        let gateway = Ipv4Addr::new(198, 18, 0, 2);
+        let gateway = IpAddr::from([198, 18, 0, 2]);
         let route = Route { interface: 2, gateway: Some(gateway), source: None };
-        assert_eq!(next_hop(&route, &[&link], Ipv4Addr::new(198, 18, 0, 9)), Ipv4Addr::new(198, 18, 0, 9));
-        assert_eq!(next_hop(&route, &[&link], Ipv4Addr::new(198, 19, 3, 4)), gateway);
+        let (near, far) = (IpAddr::from([198, 18, 0, 9]), IpAddr::from([198, 19, 3, 4]));
+        assert_eq!(next_hop(&route, true, near), near);
+        assert_eq!(next_hop(&route, false, far), gateway);
         let direct = Route { interface: 2, gateway: None, source: None };
-        assert_eq!(next_hop(&direct, &[&link], Ipv4Addr::new(198, 19, 3, 4)), Ipv4Addr::new(198, 19, 3, 4));
+        assert_eq!(next_hop(&direct, false, far), far);
     }
 }

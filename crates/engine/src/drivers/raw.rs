@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -44,10 +44,9 @@ struct Sockets {
 const LARGEST_FRAME: usize = Transmitter::HEADROOM + u16::MAX as usize;
 
 /// Scans `ports` of every target and returns their results in target order, unless `stop`
-/// is raised first. Each IPv4 target follows its own route; targets no route leads to are
+/// is raised first. Each target follows its own route; targets no route leads to are
 /// reported down (no-route), and the rest are scanned in groups by the address their probes
-/// leave from. IPv6 targets, in groups of their own, are sent raw IPv6 packets, which the
-/// kernel routes (and finds next hops for by neighbour discovery).
+/// leave from (IPv4 and IPv6 targets never share one).
 pub fn run<T: Technique + Clone>(
     technique: T,
     config: RawConfig,
@@ -57,19 +56,18 @@ pub fn run<T: Technique + Clone>(
     stop: &AtomicBool,
 ) -> Result<Vec<HostResult>, RawScanError> {
     let mut results: Vec<Option<HostResult>> = vec![None; targets.len()];
-    let (v6, v4): (Vec<usize>, Vec<usize>) = (0..targets.len()).partition(|&index| targets[index].addr.is_ipv6());
-    let mut groups = by_route_v4(&config, &targets, &v4, &mut results, observer)?;
-    groups.extend(by_source_v6(&config, &targets, &v6, &mut results, observer)?);
-    for (source, members, paths) in groups {
+    for (source, members, routed) in by_route(&config, &targets, &mut results, observer)? {
+        if source.is_ipv6() {
+            if let Some(&more) = config.source.more_addrs.first() {
+                return Err(RawScanError::SourceFamily(more.into()));
+            }
+        }
         let group = ScanGroup {
             sources: std::iter::once(source).chain(config.source.more_addrs.iter().map(|&addr| addr.into())).collect(),
             targets: members.iter().map(|&index| targets[index].clone()).collect(),
             ports: ports.clone(),
         };
-        let sender = match paths {
-            Some(routed) => super::path::transmitter(&config, &routed, stop)?,
-            None => Transmitter::ipv6(&config)?,
-        };
+        let sender = super::path::transmitter(&config, &routed, stop)?;
         let scanned = scan_from(technique.clone(), &config, group, sender, observer, stop)?;
         for (index, host) in members.into_iter().zip(scanned) {
             results[index] = Some(host);
@@ -78,86 +76,45 @@ pub fn run<T: Technique + Clone>(
     Ok(results.into_iter().map(|host| host.expect("every target has a result")).collect())
 }
 
-/// A group of targets (their indices) scanned from one source address, with the IPv4
-/// routes their probes follow (`None`: IPv6, left to the kernel's routing).
-type SourceGroup = (IpAddr, Vec<usize>, Option<Vec<Routed>>);
+/// A group of targets (their indices) scanned from one source address, with the routes
+/// their probes follow.
+type SourceGroup = (IpAddr, Vec<usize>, Vec<Routed>);
 
-/// The IPv4 targets at `indices` grouped by the address their probes leave from; those no
-/// route leads to get their result now.
-fn by_route_v4(
+/// The targets grouped by the address their probes leave from (`-S`'s, the route's, or the
+/// one the kernel would choose); those no route leads to get their result now.
+fn by_route(
     config: &RawConfig,
     targets: &[Target],
-    indices: &[usize],
     results: &mut [Option<HostResult>],
     observer: &dyn ScanObserver,
 ) -> Result<Vec<SourceGroup>, RawScanError> {
-    if indices.is_empty() {
+    if targets.is_empty() {
         return Ok(Vec::new());
     }
-    let addrs: Vec<Ipv4Addr> = indices.iter().filter_map(|&index| targets[index].ipv4()).collect();
-    let fixed_source = match config.source.addr {
-        Some(IpAddr::V4(addr)) => Some(addr),
-        Some(other) => return Err(RawScanError::SourceFamily(other)),
-        None => None,
-    };
+    let addrs: Vec<IpAddr> = targets.iter().map(|target| target.addr).collect();
+    if let Some(fixed) = config.source.addr.filter(|fixed| addrs.iter().any(|addr| addr.is_ipv6() != fixed.is_ipv6())) {
+        return Err(RawScanError::SourceFamily(fixed));
+    }
     let device = config.source.device.as_deref();
     let through = device.map(netio::interface_index).transpose().map_err(RawScanError::Routes)?;
     let routes = netio::routes_to(&addrs, through).map_err(RawScanError::Routes)?;
     let mut groups: Vec<SourceGroup> = Vec::new();
-    for ((&index, addr), route) in indices.iter().zip(addrs).zip(routes) {
+    for ((index, &addr), route) in addrs.iter().enumerate().zip(routes) {
         let source = route.and_then(|route| {
-            let chosen = fixed_source.or(route.source).map(IpAddr::V4);
-            chosen.map_or_else(|| netio::source_for(addr.into(), device), Ok).map(|source| (source, route))
+            let chosen = config.source.addr.or(route.source);
+            chosen.map_or_else(|| netio::source_for(addr, device), Ok).map(|source| (source, route))
         });
         match source {
             Ok((source, route)) => {
                 let routed = Routed { addr, mac: targets[index].mac, route };
                 match groups.iter_mut().find(|(from, _, _)| *from == source) {
-                    Some((_, members, Some(paths))) => {
+                    Some((_, members, paths)) => {
                         members.push(index);
                         paths.push(routed);
                     }
-                    _ => groups.push((source, vec![index], Some(vec![routed]))),
+                    None => groups.push((source, vec![index], vec![routed])),
                 }
             }
-            Err(error) => {
-                observer.unreachable(addr.into(), &error);
-                results[index] = Some(no_route(targets[index].clone()));
-            }
-        }
-    }
-    Ok(groups)
-}
-
-/// The IPv6 targets at `indices` grouped by the address the kernel would send to them from
-/// (or `-S`'s); those it has no route to get their result now.
-fn by_source_v6(
-    config: &RawConfig,
-    targets: &[Target],
-    indices: &[usize],
-    results: &mut [Option<HostResult>],
-    observer: &dyn ScanObserver,
-) -> Result<Vec<SourceGroup>, RawScanError> {
-    if indices.is_empty() {
-        return Ok(Vec::new());
-    }
-    let fixed_source = match config.source.addr {
-        Some(addr @ IpAddr::V6(_)) => Some(addr),
-        Some(other) => return Err(RawScanError::SourceFamily(other)),
-        None => None,
-    };
-    if let Some(&more) = config.source.more_addrs.first() {
-        return Err(RawScanError::SourceFamily(more.into()));
-    }
-    let device = config.source.device.as_deref();
-    let mut groups: Vec<SourceGroup> = Vec::new();
-    for &index in indices {
-        let addr = targets[index].addr;
-        match fixed_source.map_or_else(|| netio::source_for(addr, device), Ok) {
-            Ok(source) => match groups.iter_mut().find(|(from, _, _)| *from == source) {
-                Some((_, members, _)) => members.push(index),
-                None => groups.push((source, vec![index], None)),
-            },
             Err(error) => {
                 observer.unreachable(addr, &error);
                 results[index] = Some(no_route(targets[index].clone()));
