@@ -227,6 +227,7 @@ fn firewalled_ports_v6(portolan: &str, runs: usize) {
     let common = ["-6", "-sS", "-n", "-Pn", "-p-", target.as_str()];
     let mut tools = vec![
         tool("portolan -6 -sS", portolan, &common),
+        tool("portolan --send-ip", portolan, &[&common[..], &["--send-ip"]].concat()),
         tool("nmap -6 -sS -T5", "nmap", &[&["-T5"], &common[..]].concat()),
     ];
     tools.extend(baseline(&common));
