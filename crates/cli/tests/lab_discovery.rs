@@ -207,10 +207,11 @@ fn neighbour_discovery_finds_ipv6_hosts_on_the_link_with_their_hardware_address_
     lab.lab.input_rule(&format!("ip6 daddr {blocked} meta l4proto != ipv6-icmp drop")).unwrap();
     lab.lab.input_rule(&format!("ip6 daddr {blocked} icmpv6 type echo-request drop")).unwrap();
     let dir = scratch_dir("nd");
-    let xml = dir.join("nd.xml");
+    let (xml, grepable, json) = (dir.join("nd.xml"), dir.join("nd.gnmap"), dir.join("nd.json"));
     let (target, absent) = (TARGET_V6.to_string(), ABSENT_V6.to_string());
     let hosts = [target.as_str(), blocked, absent.as_str()];
-    let mut args = vec!["-6", "-sn", "-n", "--reason", "-oX", xml.to_str().unwrap()];
+    let files = ["-oX", xml.to_str().unwrap(), "-oG", grepable.to_str().unwrap(), "-oJ", json.to_str().unwrap()];
+    let mut args = [&["-6", "-sn", "-n", "--reason"][..], &files[..]].concat();
     args.extend(hosts);
     let report = stdout(&portolan(&lab.lab, &args));
     let mac = lab.lab.target_mac().unwrap().to_uppercase();
@@ -223,6 +224,10 @@ fn neighbour_discovery_finds_ipv6_hosts_on_the_link_with_their_hardware_address_
     let document = std::fs::read_to_string(&xml).unwrap();
     assert!(document.contains(&format!("<address addr=\"{target}\" addrtype=\"ipv6\"/>")), "{document}");
     assert!(document.contains(&format!("<address addr=\"{mac}\" addrtype=\"mac\"/>")), "{document}");
+    let grepable = std::fs::read_to_string(&grepable).unwrap();
+    assert!(grepable.contains(&format!("Host: {target} ()\tStatus: Up")), "{grepable}");
+    assert_matches_json_schema(&json, false);
+    assert!(std::fs::read_to_string(&json).unwrap().contains(&format!("\"{target}\"")));
     if has("nmap") {
         let theirs = lab.lab.in_scanner("nmap").args(["-6", "-sn", "-n", "--reason"]).args(hosts).output().unwrap();
         let theirs = String::from_utf8(theirs.stdout).unwrap();
