@@ -134,6 +134,8 @@ pub struct ScanOptions {
     pub datadir: Option<PathBuf>,
     /// `-S`, `-e`, `-g`/`--source-port`
     pub source: engine::Source,
+    /// `--ttl`, `--badsum`, `-f`, `--mtu`: how raw probes are changed once built.
+    pub shaping: engine::Shaping,
     /// `-oN`, `-oX`, `-oG`, `-oA`: each format with its file (`-` for standard output).
     pub outputs: Vec<(OutputFormat, PathBuf)>,
     /// `--append-output`: add to output files instead of replacing them.
@@ -319,9 +321,7 @@ fn usage(message: impl Into<String>) -> UsageError {
 
 /// Nmap options that a later portolan release will build; refused clearly until then.
 const NOT_YET_LONG: &[&str] = &[
-    "ttl",
     "spoof-mac",
-    "badsum",
     "iflist",
     "script",
     "script-args",
@@ -331,7 +331,6 @@ const NOT_YET_LONG: &[&str] = &[
     "port-ratio",
     "defeat-rst-ratelimit",
     "defeat-icmp-ratelimit",
-    "mtu",
     "ip-options",
     "noninteractive",
     "discovery-ignore-rst",
@@ -341,7 +340,6 @@ const NOT_YET_LONG: &[&str] = &[
     "adler32",
     "debug",
     "deprecated-xml-osclass",
-    "ff",
     "log-errors",
     "nogcc",
     "nsock-engine",
@@ -386,6 +384,8 @@ const LONG_WITH_VALUE: &[&str] = &[
     "seed",
     "shards",
     "ipv6-prefix-limit",
+    "ttl",
+    "mtu",
     "evade-detectors",
     "resume",
     "detector-budgets",
@@ -413,6 +413,7 @@ const LONG_WITH_VALUE: &[&str] = &[
 ];
 const LONG_FLAGS: &[&str] = &[
     "open",
+    "badsum",
     "resolve-all",
     "reason",
     "version",
@@ -530,6 +531,7 @@ fn parse_long<I: Iterator<Item = String>>(
             "webxml" => options.stylesheet = Stylesheet::Href(NMAP_ORG_XSL.into()),
             "no-stylesheet" => options.stylesheet = Stylesheet::Omitted,
             "append-output" => options.append_output = true,
+            "badsum" => options.shaping.bad_checksum = true,
             "save" => options.save = true,
             "system-dns" => options.system_dns = true,
             "send-ip" => {
@@ -580,6 +582,11 @@ fn parse_long<I: Iterator<Item = String>>(
         "iR" => options.random_targets = Some(number(&option, &value)?),
         "seed" => options.seed = Some(number(&option, &value)?),
         "ipv6-prefix-limit" => options.ipv6_prefix_limit = Some(positive(&option, &value)? as u128),
+        "ttl" => options.shaping.ttl = Some(number(&option, &value)?),
+        "mtu" => match positive(&option, &value)? {
+            size if size % 8 == 0 => options.shaping.fragment_size = Some(size),
+            _ => return Err(usage(format!("invalid value '{value}' for {option}: a multiple of 8"))),
+        },
         "resume" => return Err(usage("--resume takes no other options: portolan --resume FILE")),
         "evade-detectors" => options.stealth.detectors.extend(value.split(',').map(String::from)),
         "detector-budgets" => options.stealth.budget_file = Some(PathBuf::from(value)),
@@ -747,7 +754,12 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 version_options(options);
             }
             'O' => options.os.enabled = true,
-            'd' | 'f' | 'D' | 'b' | 'M' | 'Y' | 'I' | 'q' | 'm' => {
+            // -f fragments probes into 8-byte pieces; twice (-ff), 16.
+            'f' => {
+                let size = options.shaping.fragment_size.map_or(8, |_| 16);
+                options.shaping.fragment_size = Some(size);
+            }
+            'd' | 'D' | 'b' | 'M' | 'Y' | 'I' | 'q' | 'm' => {
                 return Err(usage(format!("option '{arg}' is not supported yet")));
             }
             'o' => return Err(usage(format!("option '{arg}' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)"))),

@@ -63,6 +63,9 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
                 "--scanflags needs a raw-packet scan type (e.g. -sS, -sF, -sA), not -sT".into(),
             ));
         }
+        if options.shaping != engine::Shaping::default() {
+            return Err(RunError::Usage("--ttl, --badsum, -f and --mtu change raw probes: use -sS, not -sT".into()));
+        }
         return Ok(Some(technique));
     }
     if !privileged {

@@ -64,6 +64,7 @@ pub(crate) fn raw_scan(
         assume_up: options.assume_up,
         sequential_ports: options.sequential_ports,
         source: options.source.clone(),
+        shaping: options.shaping,
         seed: options.seed,
     };
     let techniques = RawTechniques {

@@ -84,12 +84,17 @@ SOURCE:
       at the target and its own budget under --evade-detectors
   -e <interface>: send through this interface
   -g/--source-port <port>: send from this port (raw scans)
+FIREWALL/IDS EVASION (raw scans):
+  -f; --mtu <size>: send probes in fragments of 8 bytes (-ff: 16) or <size> (a multiple
+      of 8); IPv6 fragments under 24 bytes split the TCP header, which Linux hosts drop
+  --ttl <value>: the IP time-to-live (IPv6: hop limit) of every probe
+  --badsum: a wrong TCP/UDP checksum: hosts drop such probes; what answers did not check
 MISC:
   -A: OS and version detection and traceroute (-O -sV --traceroute)
   --traceroute: trace the hop path to each host (needs CAP_NET_RAW)
   --privileged/--unprivileged: assume raw sockets are permitted, or that they are not
       (also NMAP_PRIVILEGED / NMAP_UNPRIVILEGED in the environment, as in Nmap)
-  -6: scan IPv6 targets
+  -6: scan IPv6 targets (link-local ones as fe80::1%eth0)
   -n: never do reverse DNS resolution (portolan does none yet)
   --datadir <dir>: look for Nmap's data files (nmap-services, nmap-service-probes,
       nmap-os-db) here first

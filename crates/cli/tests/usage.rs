@@ -291,3 +291,16 @@ fn a_link_local_target_needs_its_interface_and_zones_name_one() {
         "portolan: invalid target specification \"fe80::1%\": empty interface name after '%'",
     );
 }
+
+#[test]
+fn evasion_values_and_the_connect_scan_are_refused_clearly() {
+    assert_usage_error(&["--mtu", "12", "127.0.0.1"], "portolan: invalid value '12' for --mtu: a multiple of 8");
+    assert_usage_error(
+        &["--ttl", "300", "127.0.0.1"],
+        "portolan: invalid value '300' for --ttl: expected a whole number",
+    );
+    assert_usage_error(
+        &["-sT", "-f", "127.0.0.1"],
+        "portolan: --ttl, --badsum, -f and --mtu change raw probes: use -sS, not -sT",
+    );
+}

@@ -36,6 +36,18 @@ pub struct Source {
     pub via: SendVia,
 }
 
+/// How probes are changed once built, to get past firewalls and detectors (`--ttl`,
+/// `--badsum`, `-f`, `-ff`, `--mtu`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shaping {
+    /// The TTL (IPv6: hop limit) instead of an ordinary host's 64.
+    pub ttl: Option<u8>,
+    /// A wrong transport checksum: hosts drop such probes; what answers does not check them.
+    pub bad_checksum: bool,
+    /// Fragments carrying this many bytes of each probe's payload (a multiple of eight).
+    pub fragment_size: Option<usize>,
+}
+
 /// Which sockets raw probes leave through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SendVia {

@@ -4,10 +4,10 @@
 //! in windows of their own, which never alert where a sliding window does not).
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader};
+use std::io;
 use std::net::Ipv4Addr;
-use std::process::{Child, Command, Stdio};
-use std::thread::JoinHandle;
+
+use crate::capture::Capture;
 
 /// One probe as it arrived: when (seconds, the capture's clock), from which source, to which
 /// host and port.
@@ -75,52 +75,17 @@ pub fn alerts(arrivals: &[Arrival], what: Counting, threshold: usize, window: f6
 }
 
 /// tcpdump in a namespace, recording every SYN (without ACK) that arrives.
-pub struct SynCapture {
-    tcpdump: Child,
-    reader: Option<JoinHandle<Vec<Arrival>>>,
-}
+pub struct SynCapture(Capture);
 
 impl SynCapture {
     /// Starts capturing on every interface of `namespace`; returns once tcpdump listens.
     pub fn start(namespace: &str) -> io::Result<SynCapture> {
-        let filter = "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn";
-        let mut tcpdump = Command::new("ip")
-            .args(["netns", "exec", namespace, "tcpdump", "-i", "any", "-Q", "in", "-n", "-tt", "-l", filter])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let mut errors = BufReader::new(tcpdump.stderr.take().expect("piped"));
-        let mut line = String::new();
-        while !line.contains("listening on") {
-            line.clear();
-            if errors.read_line(&mut line)? == 0 {
-                return Err(io::Error::other("tcpdump ended before it listened"));
-            }
-        }
-        let output = BufReader::new(tcpdump.stdout.take().expect("piped"));
-        let reader =
-            std::thread::spawn(move || output.lines().map_while(Result::ok).filter_map(|l| parse(&l)).collect());
-        Ok(SynCapture { tcpdump, reader: Some(reader) })
+        Capture::start(namespace, "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn", &[]).map(SynCapture)
     }
 
     /// Stops the capture and returns what arrived.
-    pub fn stop(mut self) -> Vec<Arrival> {
-        self.interrupt();
-        self.reader.take().map(|reader| reader.join().unwrap_or_default()).unwrap_or_default()
-    }
-
-    fn interrupt(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.tcpdump.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
-        let _ = self.tcpdump.wait();
-    }
-}
-
-impl Drop for SynCapture {
-    fn drop(&mut self) {
-        if self.reader.is_some() {
-            self.interrupt();
-        }
+    pub fn stop(self) -> Vec<Arrival> {
+        self.0.stop().iter().filter_map(|line| parse(line)).collect()
     }
 }
 

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod capture;
 mod daemons;
 mod detectors;
 mod listener;
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use capture::Capture;
 pub use daemons::{service_columns, Daemon, Daemons, MAIL_NAME, TLS_NAME, TLS_PORT};
 pub use detectors::{alerts, per_host, Arrival, Counting, SynCapture};
 pub use listener::Listeners;

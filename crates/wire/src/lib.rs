@@ -14,6 +14,7 @@ pub mod icmp;
 pub mod icmpv6;
 pub mod ipv4;
 pub mod ipv6;
+pub mod shape;
 pub mod tcp;
 pub mod udp;
 

@@ -19,8 +19,8 @@ use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 use super::path::{Receiver, Routed, Transmitter};
 use super::{close_in_background, RawScanError, ScanObserver};
-use crate::core::probe_engine::{ProbeEngine, RawConfig, ScanGroup, Settled};
-use crate::CookieKey;
+use crate::core::probe_engine::{Probe, ProbeEngine, RawConfig, ScanGroup, Settled};
+use crate::{CookieKey, Shaping};
 
 /// Probes taken from the engine, or replies handed to it, per lock. 256 rather than 64: the
 /// two workers hand the lock over a quarter as often (a /16 sweep 0.37 s instead of 0.43 s;
@@ -38,6 +38,7 @@ struct Sockets {
     receivers: Vec<Receiver>,
     /// Targets a send to has failed, each told to the observer once.
     unsendable: Mutex<HashSet<IpAddr>>,
+    shaping: Shaping,
 }
 
 /// The largest IP packet after a link-layer header: room for a probe with any payload.
@@ -156,7 +157,7 @@ fn scan_from<T: Technique>(
         .collect();
     protocols.push(PROTO_ICMP);
     let receivers = sender.receivers(&protocols, key.source_ports())?;
-    let sockets = Sockets { sender, receivers, unsendable: Mutex::new(HashSet::new()) };
+    let sockets = Sockets { sender, receivers, unsendable: Mutex::new(HashSet::new()), shaping: config.shaping };
     let engine =
         ProbeEngine::new(technique, config.clone(), group, key, &mut crate::order_rng(config.seed), Instant::now());
     let engine = Mutex::new(engine);
@@ -206,7 +207,7 @@ fn work<T: Technique>(
             let packet = &mut frame[Transmitter::HEADROOM..];
             let len = (probe.transport.emit(probe.src, probe.dst, probe.ip_id, packet))
                 .expect("a probe fits the largest packet, in its targets' family");
-            if let Err(error) = send_retrying(&sockets.sender, &mut frame, len, probe.dst) {
+            if let Err(error) = send_shaped(sockets, &mut frame, len, &probe) {
                 // The probe counts as sent and unanswered, as in Nmap: a target a local
                 // firewall or a missing route keeps probes from has its ports filtered, and
                 // the scan goes on.
@@ -255,7 +256,29 @@ fn hand_over<T: Technique>(replies: &mut Vec<Response>, engine: &Mutex<ProbeEngi
     }
 }
 
-/// Sends the probe of `len` bytes in `frame` (after the link-layer headroom), waiting briefly
+/// Sends the probe of `len` bytes in `frame` (after the link-layer headroom) as the evasion
+/// options shape it: its TTL, its checksum, in fragments.
+fn send_shaped(sockets: &Sockets, frame: &mut [u8], len: usize, probe: &Probe) -> io::Result<()> {
+    let shaping = &sockets.shaping;
+    let packet = &mut frame[Transmitter::HEADROOM..Transmitter::HEADROOM + len];
+    if let Some(ttl) = shaping.ttl {
+        wire::shape::set_ttl(packet, ttl).expect("a probe is a whole IP packet");
+    }
+    if shaping.bad_checksum {
+        wire::shape::spoil_checksum(packet).expect("a probe is a whole IP packet");
+    }
+    let Some(size) = shaping.fragment_size else {
+        return send_retrying(&sockets.sender, frame, len, probe.dst);
+    };
+    let fragments = wire::shape::fragment(packet, size, u32::from(probe.ip_id)).expect("a probe is a whole IP packet");
+    for fragment in fragments {
+        frame[Transmitter::HEADROOM..Transmitter::HEADROOM + fragment.len()].copy_from_slice(&fragment);
+        send_retrying(&sockets.sender, frame, fragment.len(), probe.dst)?;
+    }
+    Ok(())
+}
+
+/// Sends the packet of `len` bytes in `frame` (after the link-layer headroom), waiting briefly
 /// while the kernel's queue is full rather than losing it.
 fn send_retrying(sender: &Transmitter, frame: &mut [u8], len: usize, dst: IpAddr) -> io::Result<()> {
     const NO_BUFFER_SPACE: i32 = 105;

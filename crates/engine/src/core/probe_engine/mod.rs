@@ -50,6 +50,7 @@ pub struct RawConfig {
     /// pseudo-random order over every host and port.
     pub sequential_ports: bool,
     pub source: Source,
+    pub shaping: crate::Shaping,
     /// `--seed`: the probe order drawn from this number, the same each run.
     pub seed: Option<u64>,
 }

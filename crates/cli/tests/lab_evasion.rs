@@ -1,0 +1,118 @@
+//! End-to-end: the evasion options change the packets really sent, checked on the wire by a
+//! capture in the target namespace, and the results stay right where the option allows.
+
+mod common;
+
+use common::*;
+use lab::{Capture, TARGET_V4, TARGET_V6};
+
+/// Scans ports 22 (open) and 23 (closed) with `extra`, over IPv4 then IPv6, and returns each
+/// family's report and what tcpdump printed of the packets to those ports (`flags` for it).
+fn scan_captured(lab: &StandardLab, extra: &[&str], filter: &str, flags: &[&str]) -> Vec<(String, Vec<String>)> {
+    let (v4, v6) = (TARGET_V4.to_string(), TARGET_V6.to_string());
+    [["-4", v4.as_str()], ["-6", v6.as_str()]]
+        .into_iter()
+        .map(|[family, target]| {
+            // Immediate mode: the scan is over in milliseconds, before a capture block fills.
+            let flags = [flags, &["--immediate-mode"]].concat();
+            let capture = Capture::start(lab.lab.target_namespace(), filter, &flags).unwrap();
+            let args = [&[family, "-sS", "-n", "-Pn", "--reason", "-p", "22,23"][..], extra, &[target]].concat();
+            let report = stdout(&portolan(&lab.lab, &args));
+            (report, capture.stop())
+        })
+        .collect()
+}
+
+/// tcpdump's packets, each header line joined with the lines that continue it (-v prints
+/// IPv4's transport header on a line of its own).
+fn packets(lines: &[String]) -> Vec<String> {
+    let mut joined: Vec<String> = Vec::new();
+    for line in lines.iter().filter(|line| !line.trim().is_empty()) {
+        match joined.last_mut() {
+            Some(last) if line.starts_with(char::is_whitespace) => last.push_str(line),
+            _ => joined.push(line.clone()),
+        }
+    }
+    joined
+}
+
+/// The state and reason of `port` in a report.
+fn verdict(report: &str, port: u16) -> Option<String> {
+    let line = report.lines().find(|line| line.starts_with(&format!("{port}/tcp ")))?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    Some(format!("{} {}", fields[1], fields[3..].join(" ")))
+}
+
+const PROBES: &str = "(tcp dst port 22 or tcp dst port 23) or (ip6 and tcp and (dst port 22 or dst port 23))";
+
+#[test]
+fn ttl_is_every_probes_ttl_and_hop_limit() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    for (report, lines) in scan_captured(&lab, &["--ttl", "7"], PROBES, &["-v"]) {
+        // The probes, not the RSTs the scanner's own kernel sends to SYN/ACKs it never asked for.
+        let probes: Vec<String> = packets(&lines).into_iter().filter(|packet| packet.contains("Flags [S]")).collect();
+        assert!(probes.len() >= 2, "{lines:#?}");
+        assert!(probes.iter().all(|probe| probe.contains("ttl 7,") || probe.contains("hlim 7,")), "{probes:#?}");
+        assert_eq!(verdict(&report, 22).as_deref(), Some("open syn-ack ttl 64"), "{report}");
+        assert_eq!(verdict(&report, 23).as_deref(), Some("closed reset ttl 64"), "{report}");
+    }
+}
+
+#[test]
+fn badsum_probes_arrive_with_a_wrong_checksum_and_the_host_drops_them() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let extra = ["--badsum", "--max-retries", "1"];
+    for (report, packets) in scan_captured(&lab, &extra, PROBES, &["-vv"]) {
+        let checked: Vec<&String> = packets.iter().filter(|line| line.contains("cksum")).collect();
+        assert!(!checked.is_empty(), "{packets:#?}");
+        assert!(checked.iter().all(|line| line.contains("(incorrect ->")), "{packets:#?}");
+        // Linux drops them: silence, as Nmap reports it.
+        for port in [22, 23] {
+            assert_eq!(verdict(&report, port).as_deref(), Some("filtered no-response"), "{report}");
+        }
+    }
+}
+
+#[test]
+fn fragments_arrive_in_pieces_of_the_size_asked_and_the_table_stays_exact() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    // Fragments other than the first carry no ports: capture every fragment.
+    let fragments = "(ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] == 44)";
+    for (option, size) in [(&["-f"][..], 8), (&["-ff"][..], 16), (&["--mtu", "24"][..], 24), (&["--mtu", "32"][..], 32)]
+    {
+        for (report, lines) in scan_captured(&lab, option, fragments, &["-v"]) {
+            let v6 = report.contains("2001:2::2");
+            let headers = packets(&lines);
+            // A SYN's 40 bytes of TCP header and options, in pieces of `size` (the capture
+            // may miss the last pieces of a busy machine's last probe).
+            assert!(headers.len() >= 40usize.div_ceil(size), "{option:?}: {headers:#?}");
+            let first_piece = |packet: &&String| {
+                if v6 {
+                    packet.contains(&format!(":0|{size})"))
+                } else {
+                    packet.contains("offset 0, flags [+]") && packet.contains(&format!("length {}", 20 + size))
+                }
+            };
+            assert!(headers.iter().any(|packet| first_piece(&packet)), "{option:?}: {headers:#?}");
+            // Linux, following RFC 7112, drops IPv6 first fragments that split the TCP header
+            // (its 20 fixed bytes; the options may go on in the next fragment).
+            let dropped = v6 && size < 20;
+            let (open, closed) = if dropped {
+                ("filtered no-response", "filtered no-response")
+            } else {
+                ("open syn-ack ttl 64", "closed reset ttl 64")
+            };
+            assert_eq!(verdict(&report, 22).as_deref(), Some(open), "{option:?}: {report}");
+            assert_eq!(verdict(&report, 23).as_deref(), Some(closed), "{option:?}: {report}");
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Changes to a probe already built, for the evasion options: its TTL (`--ttl`), a wrong
+//! transport checksum (`--badsum`), and fragmentation (`-f`, `-ff`, `--mtu`). The probe is a
+//! whole IPv4 or IPv6 packet as the builders write it: no IPv4 options, no IPv6 extension
+//! headers, the transport header right after the IP header.
+
+use crate::ipv4::{self, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use crate::ipv6::{self, NEXT_ICMPV6};
+use crate::{checksum, Error, Result};
+
+/// IPv6's fragment header (RFC 8200 section 4.5).
+const NEXT_FRAGMENT: u8 = 44;
+const FRAGMENT_HEADER_LEN: usize = 8;
+const MORE_FRAGMENTS: u16 = 0x1;
+
+/// Sets the packet's TTL (IPv6: hop limit), keeping the IPv4 header checksum right.
+pub fn set_ttl(packet: &mut [u8], ttl: u8) -> Result<()> {
+    match version(packet)? {
+        4 => {
+            packet[8] = ttl;
+            refresh_ipv4_checksum(packet);
+        }
+        _ => packet[7] = ttl,
+    }
+    Ok(())
+}
+
+/// Makes the transport checksum wrong, so that a host's stack drops the probe and only what
+/// does not check it (a firewall, a middlebox) may answer.
+pub fn spoil_checksum(packet: &mut [u8]) -> Result<()> {
+    let (protocol, header_len) = match version(packet)? {
+        4 => (packet[9], usize::from(packet[0] & 0x0f) * 4),
+        _ => (packet[6], ipv6::HEADER_LEN),
+    };
+    let offset = match protocol {
+        PROTO_TCP => 16,
+        PROTO_UDP => 6,
+        PROTO_ICMP | NEXT_ICMPV6 => 2,
+        _ => return Err(Error::Malformed),
+    };
+    let field = packet.get_mut(header_len + offset..header_len + offset + 2).ok_or(Error::Truncated)?;
+    let right = u16::from_be_bytes([field[0], field[1]]);
+    // Any other value is wrong, except a zero UDP checksum, which means "none".
+    let wrong = match right ^ 0x5555 {
+        0 => 0xaaaa,
+        wrong => wrong,
+    };
+    field.copy_from_slice(&wrong.to_be_bytes());
+    Ok(())
+}
+
+/// The packet cut into fragments carrying at most `size` bytes of its payload each (a
+/// multiple of eight, as fragment offsets count in eight-byte units): IPv4 fragments, or
+/// IPv6 ones with a fragment header whose identification is `ident`. A packet whose payload
+/// fits in one is still sent as one fragment, as Nmap's `-f` does.
+pub fn fragment(packet: &[u8], size: usize, ident: u32) -> Result<Vec<Vec<u8>>> {
+    if size == 0 || size % 8 != 0 {
+        return Err(Error::Malformed);
+    }
+    match version(packet)? {
+        4 => fragment_v4(packet, size),
+        _ => fragment_v6(packet, size, ident),
+    }
+}
+
+fn fragment_v4(packet: &[u8], size: usize) -> Result<Vec<Vec<u8>>> {
+    let header_len = usize::from(packet[0] & 0x0f) * 4;
+    let payload = packet.get(header_len..).ok_or(Error::Truncated)?;
+    let pieces = payload.chunks(size).count();
+    let mut fragments = Vec::with_capacity(pieces);
+    for (index, piece) in payload.chunks(size).enumerate() {
+        let mut fragment = Vec::with_capacity(header_len + piece.len());
+        fragment.extend_from_slice(&packet[..header_len]);
+        fragment.extend_from_slice(piece);
+        let total = u16::try_from(fragment.len()).map_err(|_| Error::Malformed)?;
+        fragment[2..4].copy_from_slice(&total.to_be_bytes());
+        // Offset in eight-byte units; DF cleared, MF on all but the last.
+        let more = if index + 1 < pieces { 0x2000 } else { 0 };
+        let flags_offset = more | ((index * size / 8) as u16 & 0x1fff);
+        fragment[6..8].copy_from_slice(&flags_offset.to_be_bytes());
+        refresh_ipv4_checksum(&mut fragment);
+        fragments.push(fragment);
+    }
+    Ok(fragments)
+}
+
+fn fragment_v6(packet: &[u8], size: usize, ident: u32) -> Result<Vec<Vec<u8>>> {
+    let header = packet.get(..ipv6::HEADER_LEN).ok_or(Error::Truncated)?;
+    let next_header = header[6];
+    let payload = &packet[ipv6::HEADER_LEN..];
+    let pieces = payload.chunks(size).count();
+    let mut fragments = Vec::with_capacity(pieces);
+    for (index, piece) in payload.chunks(size).enumerate() {
+        let mut fragment = Vec::with_capacity(ipv6::HEADER_LEN + FRAGMENT_HEADER_LEN + piece.len());
+        fragment.extend_from_slice(header);
+        let more = if index + 1 < pieces { MORE_FRAGMENTS } else { 0 };
+        let offset_flags = ((index * size) as u16 & !0x7) | more;
+        fragment.extend_from_slice(&[next_header, 0]);
+        fragment.extend_from_slice(&offset_flags.to_be_bytes());
+        fragment.extend_from_slice(&ident.to_be_bytes());
+        fragment.extend_from_slice(piece);
+        let payload_len = u16::try_from(fragment.len() - ipv6::HEADER_LEN).map_err(|_| Error::Malformed)?;
+        fragment[4..6].copy_from_slice(&payload_len.to_be_bytes());
+        fragment[6] = NEXT_FRAGMENT;
+        fragments.push(fragment);
+    }
+    Ok(fragments)
+}
+
+/// The packet's IP version, once its header is known to be whole (an IPv4 header of a valid
+/// length).
+fn version(packet: &[u8]) -> Result<u8> {
+    match packet.first().map(|byte| byte >> 4) {
+        Some(4) => {
+            let header_len = usize::from(packet[0] & 0x0f) * 4;
+            if header_len < ipv4::HEADER_LEN {
+                return Err(Error::Malformed);
+            }
+            if packet.len() < header_len {
+                return Err(Error::Truncated);
+            }
+            Ok(4)
+        }
+        Some(6) if packet.len() >= ipv6::HEADER_LEN => Ok(6),
+        Some(6) | None => Err(Error::Truncated),
+        Some(_) => Err(Error::Malformed),
+    }
+}
+
+fn refresh_ipv4_checksum(packet: &mut [u8]) {
+    let header_len = usize::from(packet[0] & 0x0f) * 4;
+    packet[10..12].copy_from_slice(&[0, 0]);
+    let sum = checksum::finish(checksum::sum(&packet[..header_len]));
+    packet[10..12].copy_from_slice(&sum.to_be_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipv4::Ipv4Packet;
+    use crate::ipv6::Ipv6Packet;
+    use crate::tcp::{emit_probe_v4, emit_probe_v6, flags, ProbeRepr, TcpPacket, PROBE_LEN, PROBE_LEN_V6};
+    use proptest::prelude::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn syn() -> ProbeRepr {
+        ProbeRepr { src_port: 40000, dst_port: 80, seq: 7, ack: 0, flags: flags::SYN, window: 64240, timestamp: 1 }
+    }
+
+    fn probe_v4() -> Vec<u8> {
+        let mut buf = vec![0u8; PROBE_LEN];
+        emit_probe_v4(Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 2), 0x1234, &syn(), &mut buf).unwrap();
+        buf
+    }
+
+    fn probe_v6() -> Vec<u8> {
+        let (src, dst) = (Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1), Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2));
+        let mut buf = vec![0u8; PROBE_LEN_V6];
+        emit_probe_v6(src, dst, 0x1234, &syn(), &mut buf).unwrap();
+        buf
+    }
+
+    #[test]
+    fn the_ttl_changes_and_the_header_checksum_follows() {
+        let mut packet = probe_v4();
+        set_ttl(&mut packet, 3).unwrap();
+        let ip = Ipv4Packet::new_checked(&packet[..]).unwrap();
+        assert_eq!(ip.ttl(), 3);
+        assert!(ip.checksum_ok());
+        let mut packet = probe_v6();
+        set_ttl(&mut packet, 9).unwrap();
+        assert_eq!(Ipv6Packet::new_checked(&packet[..]).unwrap().hop_limit(), 9);
+    }
+
+    #[test]
+    fn a_spoiled_checksum_no_longer_verifies() {
+        for mut packet in [probe_v4(), probe_v6()] {
+            let before = packet.clone();
+            spoil_checksum(&mut packet).unwrap();
+            assert_ne!(before, packet);
+            let header_len = if packet[0] >> 4 == 4 { 20 } else { 40 };
+            let changed: Vec<usize> = (0..packet.len()).filter(|&i| before[i] != packet[i]).collect();
+            assert!(changed.iter().all(|&i| i == header_len + 16 || i == header_len + 17), "{changed:?}");
+        }
+    }
+
+    #[test]
+    fn ipv4_fragments_carry_eight_bytes_each_and_reassemble_to_the_probe() {
+        let packet = probe_v4();
+        let fragments = fragment(&packet, 8, 0).unwrap();
+        assert_eq!(fragments.len(), 5, "40 bytes of TCP in 8-byte pieces");
+        let mut reassembled = Vec::new();
+        for (index, bytes) in fragments.iter().enumerate() {
+            let ip = Ipv4Packet::new_checked(&bytes[..]).unwrap();
+            assert!(ip.checksum_ok() && !ip.dont_fragment());
+            assert_eq!((ip.ident(), ip.fragment_offset(), ip.payload().len()), (0x1234, index * 8, 8));
+            let more = u16::from_be_bytes([bytes[6], bytes[7]]) & 0x2000 != 0;
+            assert_eq!(more, index < 4);
+            reassembled.extend_from_slice(ip.payload());
+        }
+        assert_eq!(reassembled, packet[20..]);
+    }
+
+    #[test]
+    fn ipv6_fragments_carry_a_fragment_header_and_reassemble_to_the_probe() {
+        let packet = probe_v6();
+        let fragments = fragment(&packet, 16, 0xabcd).unwrap();
+        assert_eq!(fragments.len(), 3, "40 bytes of TCP in 16-byte pieces");
+        let mut reassembled = Vec::new();
+        for (index, bytes) in fragments.iter().enumerate() {
+            let ip = Ipv6Packet::new_checked(&bytes[..]).unwrap();
+            assert_eq!(ip.next_header(), NEXT_FRAGMENT);
+            let header = &ip.payload()[..8];
+            assert_eq!(header[0], PROTO_TCP);
+            let offset_flags = u16::from_be_bytes([header[2], header[3]]);
+            assert_eq!((usize::from(offset_flags & !0x7), offset_flags & 1 == 1), (index * 16, index < 2));
+            assert_eq!(u32::from_be_bytes([header[4], header[5], header[6], header[7]]), 0xabcd);
+            reassembled.extend_from_slice(&ip.payload()[8..]);
+        }
+        assert_eq!(reassembled, packet[40..]);
+        let (protocol, first) = Ipv6Packet::new_checked(&fragments[0][..]).unwrap().into_upper_layer().unwrap();
+        assert_eq!(
+            (protocol, TcpPacket::new_checked(&packet[40..]).unwrap().dst_port(), first.len()),
+            (PROTO_TCP, 80, 16)
+        );
+    }
+
+    #[test]
+    fn fragment_sizes_must_be_multiples_of_eight() {
+        assert_eq!(fragment(&probe_v4(), 12, 0), Err(Error::Malformed));
+        assert_eq!(fragment(&probe_v4(), 0, 0), Err(Error::Malformed));
+        assert_eq!(fragment(&[0x45; 10], 8, 0), Err(Error::Truncated));
+        assert_eq!(fragment(&[0x41; 30], 8, 0), Err(Error::Malformed), "a header shorter than 20 bytes");
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_shaped_without_panicking(mut bytes in proptest::collection::vec(any::<u8>(), 0..100), size in 1usize..64, v6: bool) {
+            if let Some(first) = bytes.first_mut() {
+                *first = if v6 { 0x60 } else { 0x40 | (*first & 0x0f) };
+            }
+            let _ = fragment(&bytes, size * 8, 1);
+            let _ = spoil_checksum(&mut bytes);
+            let _ = set_ttl(&mut bytes, 1);
+        }
+    }
+}
