@@ -136,6 +136,8 @@ pub struct ScanOptions {
     pub source: engine::Source,
     /// `--ttl`, `--badsum`, `-f`, `--mtu`: how raw probes are changed once built.
     pub shaping: engine::Shaping,
+    /// `-D`: the decoys as written; random ones are drawn when the scan starts.
+    pub decoys: Option<Vec<Decoy>>,
     /// `-oN`, `-oX`, `-oG`, `-oA`: each format with its file (`-` for standard output).
     pub outputs: Vec<(OutputFormat, PathBuf)>,
     /// `--append-output`: add to output files instead of replacing them.
@@ -741,6 +743,11 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 options.source.device = Some(tokens.value("-e", attached)?);
                 return Ok(None);
             }
+            'D' => {
+                let value = tokens.value("-D", attached)?;
+                options.decoys = Some(decoy_list(&value)?);
+                return Ok(None);
+            }
             'g' => {
                 let value = tokens.value("-g", attached)?;
                 options.source.port = Some(number("-g", &value)?);
@@ -759,7 +766,7 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 let size = options.shaping.fragment_size.map_or(8, |_| 16);
                 options.shaping.fragment_size = Some(size);
             }
-            'd' | 'D' | 'b' | 'M' | 'Y' | 'I' | 'q' | 'm' => {
+            'd' | 'b' | 'M' | 'Y' | 'I' | 'q' | 'm' => {
                 return Err(usage(format!("option '{arg}' is not supported yet")));
             }
             'o' => return Err(usage(format!("option '{arg}' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)"))),
@@ -908,6 +915,38 @@ fn source_addresses(value: &str, source: &mut engine::Source) -> Result<(), Usag
         })
         .collect::<Result<_, _>>()?;
     Ok(())
+}
+
+/// One entry of `-D`'s list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoy {
+    Addr(std::net::IpAddr),
+    /// `ME`: where the scanner's own probes go among the decoys'.
+    Me,
+    /// `RND` or `RND:n`: that many random routable IPv4 addresses.
+    Random(u32),
+}
+
+/// `-D decoy1,decoy2,ME,RND:5`: addresses (names are not looked up), at most one `ME`.
+fn decoy_list(value: &str) -> Result<Vec<Decoy>, UsageError> {
+    let decoys = value
+        .split(',')
+        .map(|entry| match entry {
+            "ME" => Ok(Decoy::Me),
+            "RND" => Ok(Decoy::Random(1)),
+            _ => match entry.strip_prefix("RND:") {
+                Some(count) => positive("-D RND:", count).map(|count| Decoy::Random(count as u32)),
+                None => entry
+                    .parse()
+                    .map(Decoy::Addr)
+                    .map_err(|_| usage(format!("invalid decoy '{entry}' for -D: an address, ME, RND or RND:<count>"))),
+            },
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if decoys.iter().filter(|decoy| **decoy == Decoy::Me).count() > 1 {
+        return Err(usage(format!("-D {value}: ME appears more than once")));
+    }
+    Ok(decoys)
 }
 
 fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, UsageError> {

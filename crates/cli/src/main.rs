@@ -5,6 +5,7 @@
 mod args;
 mod checks;
 mod connect_scan;
+mod decoys;
 mod discover;
 mod error;
 mod history;

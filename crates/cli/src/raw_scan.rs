@@ -65,6 +65,7 @@ pub(crate) fn raw_scan(
         sequential_ports: options.sequential_ports,
         source: options.source.clone(),
         shaping: options.shaping,
+        decoys: crate::decoys::resolve(options),
         seed: options.seed,
     };
     let techniques = RawTechniques {

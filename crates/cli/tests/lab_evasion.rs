@@ -116,3 +116,39 @@ fn fragments_arrive_in_pieces_of_the_size_asked_and_the_table_stays_exact() {
         }
     }
 }
+
+#[test]
+fn decoys_send_each_probe_in_the_order_given_and_only_ours_is_answered_to_us() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let cases = [
+        (
+            "-4",
+            TARGET_V4.to_string(),
+            "198.18.0.50,198.18.0.51,ME,198.18.0.52",
+            ["198.18.0.50", "198.18.0.51", "198.18.0.1", "198.18.0.52"],
+        ),
+        (
+            "-6",
+            TARGET_V6.to_string(),
+            "2001:2::50,2001:2::51,ME,2001:2::52",
+            ["2001:2::50", "2001:2::51", "2001:2::1", "2001:2::52"],
+        ),
+    ];
+    for (family, target, decoys, expected) in cases {
+        let capture = Capture::start(lab.lab.target_namespace(), "tcp dst port 22", &["--immediate-mode"]).unwrap();
+        let args = [family, "-sS", "-n", "-Pn", "--reason", "--max-retries", "0", "-p", "22", "-D", decoys, &target];
+        let report = stdout(&portolan(&lab.lab, &args));
+        let syns: Vec<String> = capture.stop().into_iter().filter(|line| line.contains("Flags [S]")).collect();
+        // "… IP 198.18.0.50.41234 > 198.18.0.2.22: Flags [S], …": the source, without its port.
+        let sources: Vec<&str> = syns
+            .iter()
+            .filter_map(|line| line.split_whitespace().skip_while(|word| !word.starts_with("IP")).nth(1))
+            .map(|source| source.rsplit_once('.').map_or(source, |(addr, _)| addr))
+            .collect();
+        assert_eq!(sources, expected, "{family}: {syns:#?}");
+        assert_eq!(verdict(&report, 22).as_deref(), Some("open syn-ack ttl 64"), "{report}");
+    }
+}

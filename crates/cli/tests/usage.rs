@@ -300,6 +300,12 @@ fn evasion_values_and_the_connect_scan_are_refused_clearly() {
         "portolan: invalid value '300' for --ttl: expected a whole number",
     );
     assert_usage_error(
+        &["-D", "198.18.0.5,decoy.lab", "127.0.0.1"],
+        "portolan: invalid decoy 'decoy.lab' for -D: an address, ME, RND or RND:<count>",
+    );
+    assert_usage_error(&["-D", "ME,ME", "127.0.0.1"], "portolan: -D ME,ME: ME appears more than once");
+    assert_usage_error(&["-6", "-D", "RND:3", "::1"], "portolan: -D RND: random decoys are IPv4 addresses");
+    assert_usage_error(
         &["-sT", "-f", "127.0.0.1"],
         "portolan: --ttl, --badsum, -f and --mtu change raw probes: use -sS, not -sT",
     );

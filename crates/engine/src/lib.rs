@@ -48,6 +48,14 @@ pub struct Shaping {
     pub fragment_size: Option<usize>,
 }
 
+/// `-D`: addresses that appear to send every probe too, and where among them the scanner's
+/// own probe goes (a probe from each, in this order, with ours at `me_at`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decoys {
+    pub addrs: Vec<std::net::IpAddr>,
+    pub me_at: usize,
+}
+
 /// Which sockets raw probes leave through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SendVia {

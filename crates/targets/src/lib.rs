@@ -19,7 +19,7 @@ pub use exclude::{ExcludeList, UnresolvedExclude};
 pub use network::Network;
 pub use octets::{OctetAddrs, OctetRanges};
 pub use ports::{parse_port_list, select_ports, PortSelection, PortSet, PortSpec, PortSpecError};
-pub use random::RandomTargets;
+pub use random::{is_routable, RandomTargets};
 pub use resolve::{Resolve, SystemResolver};
 pub use shard::{Shard, ShardError};
 pub use spec::{parse_target_list, zone, Family, TargetSpec, TargetSpecError};

@@ -20,7 +20,7 @@ use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use super::path::{Receiver, Routed, Transmitter};
 use super::{close_in_background, RawScanError, ScanObserver};
 use crate::core::probe_engine::{Probe, ProbeEngine, RawConfig, ScanGroup, Settled};
-use crate::{CookieKey, Shaping};
+use crate::{CookieKey, Decoys, Shaping};
 
 /// Probes taken from the engine, or replies handed to it, per lock. 256 rather than 64: the
 /// two workers hand the lock over a quarter as often (a /16 sweep 0.37 s instead of 0.43 s;
@@ -39,6 +39,7 @@ struct Sockets {
     /// Targets a send to has failed, each told to the observer once.
     unsendable: Mutex<HashSet<IpAddr>>,
     shaping: Shaping,
+    decoys: Decoys,
 }
 
 /// The largest IP packet after a link-layer header: room for a probe with any payload.
@@ -157,7 +158,13 @@ fn scan_from<T: Technique>(
         .collect();
     protocols.push(PROTO_ICMP);
     let receivers = sender.receivers(&protocols, key.source_ports())?;
-    let sockets = Sockets { sender, receivers, unsendable: Mutex::new(HashSet::new()), shaping: config.shaping };
+    let sockets = Sockets {
+        sender,
+        receivers,
+        unsendable: Mutex::new(HashSet::new()),
+        shaping: config.shaping,
+        decoys: config.decoys.clone(),
+    };
     let engine =
         ProbeEngine::new(technique, config.clone(), group, key, &mut crate::order_rng(config.seed), Instant::now());
     let engine = Mutex::new(engine);
@@ -204,10 +211,7 @@ fn work<T: Technique>(
         }
         let sent = !probes.is_empty();
         for probe in probes.drain(..) {
-            let packet = &mut frame[Transmitter::HEADROOM..];
-            let len = (probe.transport.emit(probe.src, probe.dst, probe.ip_id, packet))
-                .expect("a probe fits the largest packet, in its targets' family");
-            if let Err(error) = send_shaped(sockets, &mut frame, len, &probe) {
+            if let Err(error) = send_probe(sockets, &mut frame, &probe) {
                 // The probe counts as sent and unanswered, as in Nmap: a target a local
                 // firewall or a missing route keeps probes from has its ports filtered, and
                 // the scan goes on.
@@ -254,6 +258,21 @@ fn hand_over<T: Technique>(replies: &mut Vec<Response>, engine: &Mutex<ProbeEngi
     for port in settled.into_iter().filter(|s| s.state == PortState::Open) {
         observer.open_port_found(port.addr, protocol, port.port);
     }
+}
+
+/// Sends `probe`, and a copy from each decoy around it (`-D`), built in `frame`.
+fn send_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe) -> io::Result<()> {
+    let decoys = &sockets.decoys;
+    let mut sources = decoys.addrs.iter().copied().filter(|decoy| decoy.is_ipv4() == probe.src.is_ipv4());
+    for position in 0..=decoys.addrs.len() {
+        let src = if position == decoys.me_at { Some(probe.src) } else { sources.next() };
+        let Some(src) = src else { continue };
+        let packet = &mut frame[Transmitter::HEADROOM..];
+        let len = (probe.transport.emit(src, probe.dst, probe.ip_id, packet))
+            .expect("a probe fits the largest packet, in its targets' family");
+        send_shaped(sockets, frame, len, probe)?;
+    }
+    Ok(())
 }
 
 /// Sends the probe of `len` bytes in `frame` (after the link-layer headroom) as the evasion

@@ -51,6 +51,7 @@ pub struct RawConfig {
     pub sequential_ports: bool,
     pub source: Source,
     pub shaping: crate::Shaping,
+    pub decoys: crate::Decoys,
     /// `--seed`: the probe order drawn from this number, the same each run.
     pub seed: Option<u64>,
 }
