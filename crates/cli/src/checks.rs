@@ -1,7 +1,7 @@
 //! Refusals of option combinations that cannot run, before anything is printed or sent,
 //! and the TCP technique the options come to.
 
-use crate::args::{Ping, ScanOptions, TcpScan, TimingOptions};
+use crate::args::{ScanOptions, TcpScan, TimingOptions};
 use crate::error::{not_permitted, RunError};
 
 /// A minimum above its maximum cannot be honoured: refused before anything runs.
@@ -103,11 +103,9 @@ fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
 
 /// Refusals for the UDP scan and the payload options, before anything is printed.
 pub(crate) fn check_udp(options: &ScanOptions, tcp: Option<TcpScan>) -> Result<(), RunError> {
-    let udp_probes = options.udp || options.pings.iter().any(|ping| matches!(ping, Ping::Udp(_)));
-    if options.payload.is_some() && (!udp_probes || tcp.is_some()) {
+    if options.payload.is_some() && tcp == Some(TcpScan::Connect) {
         return Err(RunError::Usage(
-            "--data, --data-string and --data-length apply to UDP probes only so far (-sU or -PU, without a TCP scan)"
-                .into(),
+            "--data, --data-string and --data-length go into raw probes: use -sS, not -sT".into(),
         ));
     }
     if !options.udp {

@@ -1,4 +1,7 @@
-//! The payloads UDP probes carry, scan and ping alike.
+//! The payloads UDP probes carry, scan and ping alike, and the data the user gives every other
+//! raw probe.
+
+use std::sync::Arc;
 
 use probes::UdpPayloads;
 use services::DataDirs;
@@ -11,10 +14,7 @@ use crate::error::RunError;
 pub(crate) fn udp_payloads(options: &ScanOptions) -> Result<(UdpPayloads, String), RunError> {
     match &options.payload {
         Some(Payload::Bytes(bytes)) => Ok((UdpPayloads::same_for_all(bytes.clone()), "--data".into())),
-        Some(Payload::Random(length)) => {
-            let bytes = (0..*length).map(|_| rand::random::<u8>()).collect();
-            Ok((UdpPayloads::same_for_all(bytes), "--data-length".into()))
-        }
+        Some(Payload::Random(length)) => Ok((UdpPayloads::same_for_all(random_bytes(*length)), "--data-length".into())),
         None => {
             let ours = UdpPayloads::embedded();
             let Some(path) = DataDirs::from_env(options.datadir.clone()).find("nmap-payloads") else {
@@ -26,4 +26,17 @@ pub(crate) fn udp_payloads(options: &ScanOptions) -> Result<(UdpPayloads, String
             Ok((ours.or(nmaps), format!("portolan's embedded table, then {}", path.display())))
         }
     }
+}
+
+/// `--data`, `--data-string` or `--data-length`: what TCP and ICMP probes carry after their
+/// header.
+pub(crate) fn probe_data(options: &ScanOptions) -> Option<Arc<[u8]>> {
+    match options.payload.as_ref()? {
+        Payload::Bytes(bytes) => Some(bytes.as_slice().into()),
+        Payload::Random(length) => Some(random_bytes(*length).into()),
+    }
+}
+
+fn random_bytes(length: usize) -> Vec<u8> {
+    (0..length).map(|_| rand::random::<u8>()).collect()
 }

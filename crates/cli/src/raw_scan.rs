@@ -66,6 +66,7 @@ pub(crate) fn raw_scan(
         source: options.source.clone(),
         shaping: options.shaping,
         decoys: crate::decoys::resolve(options),
+        data: crate::payloads::probe_data(options),
         seed: options.seed,
     };
     let techniques = RawTechniques {

@@ -89,6 +89,8 @@ FIREWALL/IDS EVASION (raw scans):
       of 8); IPv6 fragments under 24 bytes split the TCP header, which Linux hosts drop
   --ttl <value>: the IP time-to-live (IPv6: hop limit) of every probe
   --badsum: a wrong TCP/UDP checksum: hosts drop such probes; what answers did not check
+  --data <hex>; --data-string <text>; --data-length <n>: this payload in every raw probe
+      (UDP: instead of the protocol payloads)
   -D <decoy1,decoy2[,ME],...>: send each probe from these addresses too, ours at ME (else
       at random); RND:<n> adds n random addresses
 MISC:

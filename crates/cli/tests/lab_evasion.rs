@@ -152,3 +152,24 @@ fn decoys_send_each_probe_in_the_order_given_and_only_ours_is_answered_to_us() {
         assert_eq!(verdict(&report, 22).as_deref(), Some("open syn-ack ttl 64"), "{report}");
     }
 }
+
+#[test]
+fn data_rides_in_every_raw_probe_and_the_table_stays_exact() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    for (report, lines) in scan_captured(&lab, &["--data-string", "portolan!"], PROBES, &["-v"]) {
+        let probes: Vec<String> = packets(&lines).into_iter().filter(|packet| packet.contains("Flags [S]")).collect();
+        assert!(probes.len() >= 2, "{lines:#?}");
+        assert!(probes.iter().all(|probe| probe.ends_with("length 9")), "{probes:#?}");
+        assert!(
+            probes
+                .iter()
+                .all(|probe| probe.contains("cksum") && probe.contains("(correct)") || !probe.contains("cksum")),
+            "{probes:#?}"
+        );
+        assert_eq!(verdict(&report, 22).as_deref(), Some("open syn-ack ttl 64"), "{report}");
+        assert_eq!(verdict(&report, 23).as_deref(), Some("closed reset ttl 64"), "{report}");
+    }
+}

@@ -46,8 +46,8 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
         "portolan: invalid value 'ns.example' for --dns-servers: name servers are given by address",
     );
     assert_usage_error(
-        &["-sS", "-sU", "--data", "00", "127.0.0.1"],
-        "portolan: --data, --data-string and --data-length apply to UDP probes only so far (-sU or -PU, without a TCP scan)",
+        &["-sT", "--data", "00", "127.0.0.1"],
+        "portolan: --data, --data-string and --data-length go into raw probes: use -sS, not -sT",
     );
     assert_usage_error(
         &["-sS", "-sT", "127.0.0.1"],

@@ -1,5 +1,6 @@
-//! Changes to a probe already built, for the evasion options: its TTL (`--ttl`), a wrong
-//! transport checksum (`--badsum`), and fragmentation (`-f`, `-ff`, `--mtu`). The probe is a
+//! Changes to a probe already built, for the evasion options: data after its transport
+//! header (`--data` on TCP and ICMP probes), its TTL (`--ttl`), a wrong transport checksum
+//! (`--badsum`), and fragmentation (`-f`, `-ff`, `--mtu`). The probe is a
 //! whole IPv4 or IPv6 packet as the builders write it: no IPv4 options, no IPv6 extension
 //! headers, the transport header right after the IP header.
 
@@ -11,6 +12,68 @@ use crate::{checksum, Error, Result};
 const NEXT_FRAGMENT: u8 = 44;
 const FRAGMENT_HEADER_LEN: usize = 8;
 const MORE_FRAGMENTS: u16 = 0x1;
+
+/// Appends `data` to the packet of `len` bytes at the start of `buf`, keeping its lengths and
+/// checksums right; returns the new length.
+pub fn append_data(buf: &mut [u8], len: usize, data: &[u8]) -> Result<usize> {
+    let total = len + data.len();
+    let packet = buf.get_mut(..total).ok_or(Error::Truncated)?;
+    let v4 = version(&packet[..len])? == 4;
+    let (protocol, header_len) =
+        if v4 { (packet[9], usize::from(packet[0] & 0x0f) * 4) } else { (packet[6], ipv6::HEADER_LEN) };
+    let offset = checksum_offset(protocol)?;
+    let shortest = if protocol == PROTO_UDP { 8 } else { offset + 2 };
+    if len - header_len < shortest {
+        return Err(Error::Truncated);
+    }
+    packet[len..].copy_from_slice(data);
+    if v4 {
+        let total = u16::try_from(total).map_err(|_| Error::Malformed)?;
+        packet[2..4].copy_from_slice(&total.to_be_bytes());
+        refresh_ipv4_checksum(packet);
+    } else {
+        let payload_len = u16::try_from(total - ipv6::HEADER_LEN).map_err(|_| Error::Malformed)?;
+        packet[4..6].copy_from_slice(&payload_len.to_be_bytes());
+    }
+    let (src, dst) = addresses(packet, v4);
+    let transport = &mut packet[header_len..];
+    if protocol == PROTO_UDP {
+        let udp_len = u16::try_from(transport.len()).map_err(|_| Error::Malformed)?;
+        transport[4..6].copy_from_slice(&udp_len.to_be_bytes());
+    }
+    transport[offset..offset + 2].copy_from_slice(&[0, 0]);
+    // ICMP (for IPv4) alone has no pseudo-header in its checksum.
+    let pseudo = if protocol == PROTO_ICMP { 0 } else { checksum::pseudo_header(src, dst, protocol, transport.len()) };
+    let sum = checksum::finish(pseudo + checksum::sum(transport));
+    let sum = if protocol == PROTO_UDP && sum == 0 { 0xffff } else { sum };
+    transport[offset..offset + 2].copy_from_slice(&sum.to_be_bytes());
+    Ok(total)
+}
+
+/// The packet's source and destination addresses.
+fn addresses(packet: &[u8], v4: bool) -> (std::net::IpAddr, std::net::IpAddr) {
+    if v4 {
+        let octets = |at: usize| std::net::Ipv4Addr::new(packet[at], packet[at + 1], packet[at + 2], packet[at + 3]);
+        (octets(12).into(), octets(16).into())
+    } else {
+        let octets = |at: usize| {
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(&packet[at..at + 16]);
+            std::net::Ipv6Addr::from(bytes)
+        };
+        (octets(8).into(), octets(24).into())
+    }
+}
+
+/// Where the checksum sits in the transport header of `protocol`.
+fn checksum_offset(protocol: u8) -> Result<usize> {
+    match protocol {
+        PROTO_TCP => Ok(16),
+        PROTO_UDP => Ok(6),
+        PROTO_ICMP | NEXT_ICMPV6 => Ok(2),
+        _ => Err(Error::Malformed),
+    }
+}
 
 /// Sets the packet's TTL (IPv6: hop limit), keeping the IPv4 header checksum right.
 pub fn set_ttl(packet: &mut [u8], ttl: u8) -> Result<()> {
@@ -31,12 +94,7 @@ pub fn spoil_checksum(packet: &mut [u8]) -> Result<()> {
         4 => (packet[9], usize::from(packet[0] & 0x0f) * 4),
         _ => (packet[6], ipv6::HEADER_LEN),
     };
-    let offset = match protocol {
-        PROTO_TCP => 16,
-        PROTO_UDP => 6,
-        PROTO_ICMP | NEXT_ICMPV6 => 2,
-        _ => return Err(Error::Malformed),
-    };
+    let offset = checksum_offset(protocol)?;
     let field = packet.get_mut(header_len + offset..header_len + offset + 2).ok_or(Error::Truncated)?;
     let right = u16::from_be_bytes([field[0], field[1]]);
     // Any other value is wrong, except a zero UDP checksum, which means "none".
@@ -160,6 +218,29 @@ mod tests {
     }
 
     #[test]
+    fn appended_data_keeps_lengths_and_checksums_right() {
+        for packet in [probe_v4(), probe_v6()] {
+            let mut buf = packet.clone();
+            buf.resize(packet.len() + 16, 0);
+            let len = append_data(&mut buf, packet.len(), b"hello").unwrap();
+            assert_eq!(len, packet.len() + 5);
+            let (src, dst, segment) = if buf[0] >> 4 == 4 {
+                let ip = Ipv4Packet::new_checked(&buf[..len]).unwrap();
+                assert!(ip.checksum_ok() && ip.total_len() == len);
+                (ip.src().into(), ip.dst().into(), ip.payload().to_vec())
+            } else {
+                let ip = Ipv6Packet::new_checked(&buf[..len]).unwrap();
+                assert_eq!(ip.payload_len(), len - 40);
+                (ip.src().into(), ip.dst().into(), ip.payload().to_vec())
+            };
+            let tcp = TcpPacket::new_checked(&segment[..]).unwrap();
+            assert_eq!(tcp.payload(), b"hello");
+            let sum = checksum::pseudo_header(src, dst, PROTO_TCP, segment.len()) + checksum::sum(&segment);
+            assert_eq!(checksum::finish(sum), 0, "the TCP checksum covers the data");
+        }
+    }
+
+    #[test]
     fn the_ttl_changes_and_the_header_checksum_follows() {
         let mut packet = probe_v4();
         set_ttl(&mut packet, 3).unwrap();
@@ -239,6 +320,9 @@ mod tests {
                 *first = if v6 { 0x60 } else { 0x40 | (*first & 0x0f) };
             }
             let _ = fragment(&bytes, size * 8, 1);
+            let len = bytes.len();
+            bytes.resize(len + 8, 0);
+            let _ = append_data(&mut bytes, len, b"data");
             let _ = spoil_checksum(&mut bytes);
             let _ = set_ttl(&mut bytes, 1);
         }

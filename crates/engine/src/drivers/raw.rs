@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use model::{HostResult, HostStatus, PortState, Protocol, Reason, Target};
-use probes::{parse_response, Response, Technique};
+use probes::{parse_response, Response, Technique, Transport};
 use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 use super::path::{Receiver, Routed, Transmitter};
@@ -40,6 +40,7 @@ struct Sockets {
     unsendable: Mutex<HashSet<IpAddr>>,
     shaping: Shaping,
     decoys: Decoys,
+    data: Option<std::sync::Arc<[u8]>>,
 }
 
 /// The largest IP packet after a link-layer header: room for a probe with any payload.
@@ -164,6 +165,7 @@ fn scan_from<T: Technique>(
         unsendable: Mutex::new(HashSet::new()),
         shaping: config.shaping,
         decoys: config.decoys.clone(),
+        data: config.data.clone(),
     };
     let engine =
         ProbeEngine::new(technique, config.clone(), group, key, &mut crate::order_rng(config.seed), Instant::now());
@@ -268,8 +270,11 @@ fn send_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe) -> io::Result<
         let src = if position == decoys.me_at { Some(probe.src) } else { sources.next() };
         let Some(src) = src else { continue };
         let packet = &mut frame[Transmitter::HEADROOM..];
-        let len = (probe.transport.emit(src, probe.dst, probe.ip_id, packet))
+        let mut len = (probe.transport.emit(src, probe.dst, probe.ip_id, packet))
             .expect("a probe fits the largest packet, in its targets' family");
+        if let Some(data) = sockets.data.as_deref().filter(|_| !matches!(probe.transport, Transport::Udp { .. })) {
+            len = wire::shape::append_data(packet, len, data).expect("the data fits the largest packet");
+        }
         send_shaped(sockets, frame, len, probe)?;
     }
     Ok(())

@@ -17,6 +17,19 @@ impl<T: Technique> ProbeEngine<T> {
         Some(host)
     }
 
+    /// The try an answer proves it answers, checked against its cookie. A segment answering a
+    /// probe that carried data (`--data`) may acknowledge the data too (a RST from a closed
+    /// port does; a SYN/ACK does not): its sequence echo is then that much further on.
+    fn verify(&self, answer: &probes::Answer, addr: IpAddr, port: u16) -> Option<u8> {
+        let check = |echo| self.key.verify(answer.scanner, addr, port, answer.scanner_port, echo, self.max_try());
+        check(answer.echo).or_else(|| match (answer.echo, self.config.data.as_deref()) {
+            (Echo::Sequence(seq), Some(data)) if !data.is_empty() => {
+                check(Echo::Sequence(seq.wrapping_sub(data.len() as u32)))
+            }
+            _ => None,
+        })
+    }
+
     /// Learns from a packet received at `now`. Returns the port it settled, if it proves to be
     /// a new answer to one of this engine's probes; anything else is ignored.
     pub fn handle(&mut self, response: &Response, now: Instant) -> Option<Settled> {
@@ -32,8 +45,7 @@ impl<T: Technique> ProbeEngine<T> {
         if port_index == u32::MAX {
             return None;
         }
-        let try_number =
-            self.key.verify(answer.scanner, addr, port, answer.scanner_port, answer.echo, self.max_try())?;
+        let try_number = self.verify(&answer, addr, port)?;
         let slot = self.slot_of(host, port_index);
         // A router's errors say nothing of the target's own rationing, nor that it is up.
         let from_target = answer.sender == addr;

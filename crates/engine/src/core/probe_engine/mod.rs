@@ -52,6 +52,9 @@ pub struct RawConfig {
     pub source: Source,
     pub shaping: crate::Shaping,
     pub decoys: crate::Decoys,
+    /// `--data`, `--data-string`, `--data-length`: what TCP and ICMP probes carry after their
+    /// header (UDP probes carry it as their payload, which their technique chooses).
+    pub data: Option<std::sync::Arc<[u8]>>,
     /// `--seed`: the probe order drawn from this number, the same each run.
     pub seed: Option<u64>,
 }

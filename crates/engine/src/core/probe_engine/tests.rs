@@ -655,3 +655,16 @@ fn several_sources_keep_every_verdict_under_loss() {
         assert_eq!(host.ports.len(), ports.len());
     }
 }
+
+#[test]
+fn a_reset_acknowledging_the_probes_data_still_answers_it() {
+    // Regression: with --data, Linux's RST from a closed port acknowledged the SYN and its
+    // data, the echo did not match the cookie, and the closed port came out filtered.
+    let now = Instant::now();
+    let config = RawConfig { data: Some(std::sync::Arc::from(&b"portolan!"[..])), ..config() };
+    let mut engine = engine(config, vec![target(HOST)], vec![23], now);
+    let probe = engine.poll_transmit(now).expect("a probe");
+    let rst = tcp_reply(&probe, flags::RST | flags::ACK, tcp(&probe).seq.wrapping_add(1 + 9));
+    let settled = engine.handle(&Response::Tcp(rst), now + MS(1)).expect("the RST answers the probe");
+    assert_eq!((settled.port, settled.state), (23, PortState::Closed));
+}
