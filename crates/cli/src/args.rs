@@ -117,6 +117,8 @@ pub struct ScanOptions {
     pub shard: Option<targets::Shard>,
     /// `--resolve-all`: scan every address a name resolves to (of the scan's family).
     pub resolve_all: bool,
+    /// `--randomize-hosts`: shuffle each group of 16384 targets (by `--seed` when given).
+    pub randomize_hosts: bool,
     /// `--ipv6-prefix-limit`: the most addresses an IPv6 prefix may hold (beyond Nmap); `None`
     /// for [`targets::DEFAULT_IPV6_PREFIX_LIMIT`].
     pub ipv6_prefix_limit: Option<u128>,
@@ -327,7 +329,6 @@ const NOT_YET_LONG: &[&str] = &[
     "iflist",
     "script",
     "script-args",
-    "randomize-hosts",
     "packet-trace",
     "exclude-ports",
     "port-ratio",
@@ -415,6 +416,7 @@ const LONG_WITH_VALUE: &[&str] = &[
 ];
 const LONG_FLAGS: &[&str] = &[
     "open",
+    "randomize-hosts",
     "badsum",
     "resolve-all",
     "reason",
@@ -529,6 +531,7 @@ fn parse_long<I: Iterator<Item = String>>(
         match name {
             "open" => options.open_only = true,
             "resolve-all" => options.resolve_all = true,
+            "randomize-hosts" => options.randomize_hosts = true,
             "reason" => options.reason = true,
             "webxml" => options.stylesheet = Stylesheet::Href(NMAP_ORG_XSL.into()),
             "no-stylesheet" => options.stylesheet = Stylesheet::Omitted,

@@ -130,5 +130,60 @@ pub(crate) fn target_walk(
     let walk = TargetWalk::new(target_specs(options)?, family, exclusions(options)?, &SystemResolver)
         .with_ipv6_prefix_limit(ipv6_prefix_limit(options));
     let walk = if options.resolve_all { walk.resolving_all() } else { walk };
-    Ok(options.shard.unwrap_or(Shard::WHOLE).select(walk))
+    let walk = options.shard.unwrap_or(Shard::WHOLE).select(walk);
+    Ok(ShuffledGroups::new(walk, options.randomize_hosts.then(|| engine::order_rng(options.seed))))
+}
+
+/// Nmap's `--randomize-hosts`: each run of 16384 targets shuffled before it is scanned.
+const SHUFFLED_GROUP: usize = 16384;
+
+/// The targets of `inner` in shuffled groups of [`SHUFFLED_GROUP`] when `rng` is given, else
+/// in order.
+struct ShuffledGroups<I: Iterator, R> {
+    inner: I,
+    rng: Option<R>,
+    group: std::vec::IntoIter<I::Item>,
+}
+
+impl<I: Iterator, R: rand::Rng> ShuffledGroups<I, R> {
+    fn new(inner: I, rng: Option<R>) -> Self {
+        ShuffledGroups { inner, rng, group: Vec::new().into_iter() }
+    }
+}
+
+impl<I: Iterator, R: rand::Rng> Iterator for ShuffledGroups<I, R> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let Some(rng) = self.rng.as_mut() else { return self.inner.next() };
+        if let Some(item) = self.group.next() {
+            return Some(item);
+        }
+        let mut group: Vec<I::Item> = self.inner.by_ref().take(SHUFFLED_GROUP).collect();
+        rand::seq::SliceRandom::shuffle(group.as_mut_slice(), rng);
+        self.group = group.into_iter();
+        self.group.next()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn randomized_hosts_are_shuffled_within_groups_of_16384_and_none_is_lost() {
+        let walk = 0..40_000u32;
+        let shuffled: Vec<u32> = ShuffledGroups::new(walk.clone(), Some(engine::order_rng(Some(3)))).collect();
+        assert_ne!(shuffled[..100], (0..100).collect::<Vec<_>>()[..]);
+        let mut first_group = shuffled[..SHUFFLED_GROUP].to_vec();
+        first_group.sort_unstable();
+        assert_eq!(first_group, (0..SHUFFLED_GROUP as u32).collect::<Vec<_>>());
+        let mut all = shuffled.clone();
+        all.sort_unstable();
+        assert_eq!(all, walk.clone().collect::<Vec<_>>());
+        let again: Vec<u32> = ShuffledGroups::new(walk.clone(), Some(engine::order_rng(Some(3)))).collect();
+        assert_eq!(shuffled, again, "a seed repeats the order");
+        let in_order: Vec<u32> = ShuffledGroups::new(walk.clone(), None::<rand::rngs::StdRng>).collect();
+        assert_eq!(in_order, walk.collect::<Vec<_>>());
+    }
 }

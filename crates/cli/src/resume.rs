@@ -21,6 +21,9 @@ pub(crate) fn options(path: &Path) -> Result<ScanOptions, RunError> {
     let Ok(Command::Scan(mut options)) = crate::args::parse(point.arguments) else {
         return Err(unreadable("its command line is not a scan portolan can run".into()));
     };
+    if options.randomize_hosts && options.seed.is_none() {
+        return Err(unreadable("it shuffled its hosts without --seed, so their order cannot be walked again".into()));
+    }
     let documents = documents(&options)
         .map(|path| std::fs::read_to_string(&path).map(|text| (path, text)))
         .collect::<Result<_, _>>()

@@ -310,3 +310,20 @@ fn evasion_values_and_the_connect_scan_are_refused_clearly() {
         "portolan: --ttl, --badsum, -f and --mtu change raw probes: use -sS, not -sT",
     );
 }
+
+#[test]
+fn randomize_hosts_lists_every_target_in_a_shuffled_order_a_seed_repeats() {
+    let listed = |seed: &str| -> Vec<String> {
+        let output = portolan(&["-sL", "-n", "--randomize-hosts", "--seed", seed, "198.18.0.0/26"]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let text = String::from_utf8(output.stdout).unwrap();
+        text.lines().filter_map(|line| line.strip_prefix("portolan scan report for ")).map(String::from).collect()
+    };
+    let (first, again, other) = (listed("1"), listed("1"), listed("2"));
+    let mut sorted: Vec<String> = first.clone();
+    sorted.sort_by_key(|addr| addr.parse::<std::net::Ipv4Addr>().unwrap());
+    assert_eq!(sorted, (0..64).map(|i| format!("198.18.0.{i}")).collect::<Vec<_>>());
+    assert_ne!(first, sorted, "shuffled");
+    assert_eq!(first, again, "the seed repeats the order");
+    assert_ne!(first, other);
+}
