@@ -39,9 +39,6 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
         if options.udp {
             return Err(RunError::Usage("-sU with -sT is not supported yet; use -sS -sU".into()));
         }
-        if options.source.port.is_some() {
-            return Err(RunError::Usage("-g/--source-port works with raw-packet scans (e.g. -sS) only".into()));
-        }
         if !options.source.more_addrs.is_empty() {
             return Err(RunError::Usage(
                 "-S with several addresses works with raw-packet scans (e.g. -sS) only".into(),

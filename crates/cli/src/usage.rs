@@ -84,7 +84,7 @@ SOURCE:
       raw port scans deal each host's ports among them, each with its own ICMP error budget
       at the target and its own budget under --evade-detectors
   -e <interface>: send through this interface
-  -g/--source-port <port>: send from this port (raw scans)
+  -g/--source-port <port>: send from this port
 FIREWALL/IDS EVASION (raw scans):
   -f; --mtu <size>: send probes in fragments of 8 bytes (-ff: 16) or <size> (a multiple
       of 8); IPv6 fragments under 24 bytes split the TCP header, which Linux hosts drop

@@ -173,3 +173,28 @@ fn data_rides_in_every_raw_probe_and_the_table_stays_exact() {
         assert_eq!(verdict(&report, 23).as_deref(), Some("closed reset ttl 64"), "{report}");
     }
 }
+
+#[test]
+fn a_connect_scan_leaves_from_the_source_port_asked_for() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let capture = Capture::start(
+        lab.lab.target_namespace(),
+        "tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0",
+        &["--immediate-mode"],
+    )
+    .unwrap();
+    let target = TARGET_V4.to_string();
+    let report =
+        stdout(&portolan(&lab.lab, &["-sT", "-n", "-Pn", "--reason", "-g", "5353", "-p", "22,23,80,443", &target]));
+    let syns: Vec<String> = capture.stop().into_iter().filter(|line| !line.is_empty()).collect();
+    assert!(syns.len() >= 4, "{syns:#?}");
+    assert!(syns.iter().all(|syn| syn.contains("198.18.0.1.5353 >")), "{syns:#?}");
+    for (port, verdict_text) in
+        [(22, "open syn-ack"), (23, "closed conn-refused"), (80, "open syn-ack"), (443, "open syn-ack")]
+    {
+        assert_eq!(verdict(&report, port).as_deref(), Some(verdict_text), "{report}");
+    }
+}

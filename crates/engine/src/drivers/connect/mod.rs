@@ -12,7 +12,7 @@ mod outcome;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -370,14 +370,21 @@ async fn wait_to_send(rate: Option<&Mutex<Pacer>>, host: &Mutex<HostTiming>) {
 }
 
 /// Connects with SO_LINGER 0, so that dropping the stream resets the connection: an open port
-/// costs the target no lingering connection and us no TIME_WAIT entry.
+/// costs the target no lingering connection and us no TIME_WAIT entry. With `-g`, every
+/// connection leaves from that port: SO_REUSEADDR lets the sockets share it, each connecting
+/// to another port or host (Linux refuses only a second connection of the same four-tuple,
+/// which the reset of the first has ended).
 async fn connect(target: SocketAddr, source: &Source) -> io::Result<TcpStream> {
     let socket = socket2::Socket::new(socket2::Domain::for_address(target), socket2::Type::STREAM, None)?;
     socket.set_nonblocking(true)?;
     socket.set_linger(Some(Duration::ZERO))?;
     netio::bind_device(&socket, source.device.as_deref())?;
-    if let Some(addr) = source.addr {
-        socket.bind(&SocketAddr::new(addr, 0).into())?;
+    if source.addr.is_some() || source.port.is_some() {
+        let unspecified = if target.is_ipv4() { Ipv4Addr::UNSPECIFIED.into() } else { Ipv6Addr::UNSPECIFIED.into() };
+        if source.port.is_some() {
+            socket.set_reuse_address(true)?;
+        }
+        socket.bind(&SocketAddr::new(source.addr.unwrap_or(unspecified), source.port.unwrap_or(0)).into())?;
     }
     TcpSocket::from_std_stream(socket.into()).connect(target).await
 }
