@@ -138,6 +138,9 @@ pub struct ScanOptions {
     pub source: engine::Source,
     /// `--ttl`, `--badsum`, `-f`, `--mtu`: how raw probes are changed once built.
     pub shaping: engine::Shaping,
+    /// `--spoof-mac`: as written (0, a prefix, a whole address or a vendor's name); the
+    /// address is drawn when the scan starts, from the vendors table.
+    pub spoof_mac: Option<String>,
     /// `-D`: the decoys as written; random ones are drawn when the scan starts.
     pub decoys: Option<Vec<Decoy>>,
     /// `-oN`, `-oX`, `-oG`, `-oA`: each format with its file (`-` for standard output).
@@ -325,7 +328,6 @@ fn usage(message: impl Into<String>) -> UsageError {
 
 /// Nmap options that a later portolan release will build; refused clearly until then.
 const NOT_YET_LONG: &[&str] = &[
-    "spoof-mac",
     "iflist",
     "script",
     "script-args",
@@ -389,6 +391,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "ipv6-prefix-limit",
     "ttl",
     "mtu",
+    "spoof-mac",
     "evade-detectors",
     "resume",
     "detector-budgets",
@@ -588,6 +591,7 @@ fn parse_long<I: Iterator<Item = String>>(
         "seed" => options.seed = Some(number(&option, &value)?),
         "ipv6-prefix-limit" => options.ipv6_prefix_limit = Some(positive(&option, &value)? as u128),
         "ttl" => options.shaping.ttl = Some(number(&option, &value)?),
+        "spoof-mac" => options.spoof_mac = Some(value),
         "mtu" => match positive(&option, &value)? {
             size if size % 8 == 0 => options.shaping.fragment_size = Some(size),
             _ => return Err(usage(format!("invalid value '{value}' for {option}: a multiple of 8"))),

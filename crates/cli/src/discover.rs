@@ -12,6 +12,7 @@ use model::{HostResult, HostStatus, Protocol, Reason, RoundTrip, Target};
 use netio::{Ipv6Link, Link};
 use probes::discovery::{AckPing, HostDiscovery, IcmpPing, PingProbe, SynPing, UdpPing};
 use probes::UdpPayloads;
+use services::{DataDirs, MacVendors};
 
 use crate::args::{Ping, ScanOptions, TcpScan};
 use crate::error::RunError;
@@ -25,11 +26,11 @@ pub enum Discovery {
     /// `-Pn`: every host is up, as the user says; but on our own Ethernet links ARP (IPv6:
     /// neighbour discovery) still asks, as Nmap does (a host silent there is not there),
     /// unless `--disable-arp-ping`.
-    AssumeUp { links: Vec<NeighbourLink> },
+    AssumeUp { links: Neighbours },
     /// Raw-packet probes: `-PE`, `-PS`, … or Nmap's default set; and ARP or neighbour
     /// discovery for the targets on one of our Ethernet links (unless `--send-ip`), as Nmap
     /// does whatever the `-P` options.
-    Raw { ip: HostDiscovery, links: Vec<NeighbourLink> },
+    Raw { ip: HostDiscovery, links: Neighbours },
     /// Without raw sockets (or for the connect scan): a connection to ports 80 and
     /// 443; an answer of either kind (accepted or refused) means the host is up.
     Connect,
@@ -40,7 +41,10 @@ impl Discovery {
     pub fn choose(options: &ScanOptions, technique: Option<TcpScan>) -> Result<Discovery, RunError> {
         let privileged = options.raw_sockets();
         let raw_possible = privileged && technique != Some(TcpScan::Connect);
-        let links = if raw_possible { neighbour_links(options) } else { Vec::new() };
+        let links = Neighbours {
+            links: if raw_possible { neighbour_links(options) } else { Vec::new() },
+            vendors: MacVendors::load(&DataDirs::from_env(options.datadir.clone())),
+        };
         if options.assume_up {
             if let Some(ping) = options.pings.iter().find(|ping| **ping != Ping::Arp) {
                 return Err(RunError::Usage(format!("-Pn skips host discovery; it cannot go with {}", ping.flag())));
@@ -95,9 +99,9 @@ impl Discovery {
         };
         // Each target goes to the first link that reaches it, else to the IP probes.
         let routes: Vec<Option<usize>> =
-            group.iter().map(|target| links.iter().position(|link| link.reaches(target.addr))).collect();
+            group.iter().map(|target| links.links.iter().position(|link| link.reaches(target.addr))).collect();
         let mut found: Vec<Option<HostResult>> = vec![None; group.len()];
-        for (index, link) in links.iter().enumerate() {
+        for (index, link) in links.links.iter().enumerate() {
             let on_link: Vec<usize> = (0..group.len()).filter(|&i| routes[i] == Some(index)).collect();
             if on_link.is_empty() {
                 continue;
@@ -105,7 +109,7 @@ impl Discovery {
             let addrs: Vec<IpAddr> = on_link.iter().map(|&i| group[i].addr).collect();
             let replies = link.ask(&addrs, config, stop)?;
             for (&i, reply) in on_link.iter().zip(replies) {
-                found[i] = Some(neighbour_result(group[i].clone(), reply, link.reason()));
+                found[i] = Some(neighbour_result(group[i].clone(), reply, link.reason(), &links.vendors));
             }
         }
         let elsewhere: Vec<Target> =
@@ -141,6 +145,12 @@ impl Discovery {
             Discovery::Raw { .. } => unreachable!("the connect scan discovers by connecting or not at all"),
         }
     }
+}
+
+/// Our Ethernet links, and the vendors of the hardware addresses found on them.
+pub struct Neighbours {
+    links: Vec<NeighbourLink>,
+    vendors: MacVendors,
 }
 
 /// An Ethernet link of ours and how hosts on it are asked for: ARP, or IPv6 neighbour
@@ -190,10 +200,14 @@ fn neighbour_links(options: &ScanOptions) -> Vec<NeighbourLink> {
     }
     let device = options.source.device.as_deref();
     let named = |name: &str| device.is_none_or(|device| device == name);
+    // `--spoof-mac`: the requests carry the spoofed address, so that the answers come to it.
+    let mac = |ours: [u8; 6]| options.source.mac.unwrap_or(ours);
     if options.ipv6 {
-        netio::ethernet_links_v6().into_iter().filter(|link| named(&link.name)).map(NeighbourLink::Nd).collect()
+        let links = netio::ethernet_links_v6().into_iter().filter(|link| named(&link.name));
+        links.map(|link| NeighbourLink::Nd(Ipv6Link { mac: mac(link.mac), ..link })).collect()
     } else {
-        netio::ethernet_links().into_iter().filter(|link| named(&link.name)).map(NeighbourLink::Arp).collect()
+        let links = netio::ethernet_links().into_iter().filter(|link| named(&link.name));
+        links.map(|link| NeighbourLink::Arp(Link { mac: mac(link.mac), ..link })).collect()
     }
 }
 
@@ -227,7 +241,12 @@ fn probes(pings: &[Ping], options: &ScanOptions) -> Result<Vec<Box<dyn PingProbe
 
 /// A target asked for on its link: up with its hardware address (for `reason`), or down if
 /// it stayed silent (on its own link, a silent host is not there, as Nmap concludes too).
-fn neighbour_result(mut target: Target, reply: Option<NeighbourFound>, reason: Reason) -> HostResult {
+fn neighbour_result(
+    mut target: Target,
+    reply: Option<NeighbourFound>,
+    reason: Reason,
+    vendors: &MacVendors,
+) -> HostResult {
     let Some(reply) = reply else {
         return HostResult {
             target,
@@ -239,6 +258,7 @@ fn neighbour_result(mut target: Target, reply: Option<NeighbourFound>, reason: R
         };
     };
     target.mac = Some(reply.mac);
+    target.mac_vendor = vendors.vendor(reply.mac).map(String::from);
     HostResult {
         target,
         status: HostStatus::Up { reason },

@@ -22,6 +22,7 @@ mod raw_scan;
 mod resume;
 mod run;
 mod session;
+mod spoof_mac;
 mod stealth_plan;
 mod traceroute;
 mod usage;

@@ -32,6 +32,7 @@ pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
     let technique = choose_technique(&options)?;
     check_udp(&options, technique)?;
     crate::decoys::check(&options, technique)?;
+    crate::spoof_mac::apply(&mut options, technique)?;
     crate::notes::fragments_split_headers(options.ipv6, technique.is_some(), options.shaping.fragment_size);
     if options.shard.is_some() && options.random_targets.is_some() && options.seed.is_none() {
         return Err(RunError::Usage(

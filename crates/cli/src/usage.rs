@@ -92,6 +92,8 @@ FIREWALL/IDS EVASION (raw scans):
   --badsum: a wrong TCP/UDP checksum: hosts drop such probes; what answers did not check
   --data <hex>; --data-string <text>; --data-length <n>: this payload in every raw probe
       (UDP: instead of the protocol payloads)
+  --spoof-mac <mac address/prefix/vendor name>: send frames from this hardware address (0:
+      a random one; a prefix or vendor is completed at random); implies --send-eth
   -D <decoy1,decoy2[,ME],...>: send each probe from these addresses too, ours at ME (else
       at random); RND:<n> adds n random addresses
 MISC:

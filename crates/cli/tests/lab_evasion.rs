@@ -198,3 +198,22 @@ fn a_connect_scan_leaves_from_the_source_port_asked_for() {
         assert_eq!(verdict(&report, port).as_deref(), Some(verdict_text), "{report}");
     }
 }
+
+#[test]
+fn a_spoofed_mac_is_every_frames_source_and_the_answers_still_come_back() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let spoofed = "02:11:22:33:44:55";
+    for [family, target] in [["-4", &TARGET_V4.to_string()], ["-6", &TARGET_V6.to_string()]] {
+        let capture = Capture::start(lab.lab.target_namespace(), PROBES, &["-e", "--immediate-mode"]).unwrap();
+        let args = [family, "-sS", "-n", "-Pn", "--reason", "--spoof-mac", spoofed, "-p", "22,23", target];
+        let report = stdout(&portolan(&lab.lab, &args));
+        let syns: Vec<String> = capture.stop().into_iter().filter(|line| line.contains("Flags [S]")).collect();
+        assert!(syns.len() >= 2, "{family}: {syns:#?}");
+        assert!(syns.iter().all(|syn| syn.contains(&format!(" {spoofed} ethertype "))), "{family}: {syns:#?}");
+        assert_eq!(verdict(&report, 22).as_deref(), Some("open syn-ack ttl 64"), "{family}: {report}");
+        assert_eq!(verdict(&report, 23).as_deref(), Some("closed reset ttl 64"), "{family}: {report}");
+    }
+}

@@ -327,3 +327,15 @@ fn randomize_hosts_lists_every_target_in_a_shuffled_order_a_seed_repeats() {
     assert_eq!(first, again, "the seed repeats the order");
     assert_ne!(first, other);
 }
+
+#[test]
+fn a_spoof_mac_nobody_makes_is_refused_naming_it() {
+    assert_usage_error(
+        &["--privileged", "--spoof-mac", "No Such Maker", "127.0.0.1"],
+        "portolan: invalid value 'No Such Maker' for --spoof-mac: 0, a MAC address or prefix, or a vendor's name",
+    );
+    assert_usage_error(
+        &["--privileged", "--spoof-mac", "0", "--send-ip", "127.0.0.1"],
+        "portolan: --spoof-mac sends Ethernet frames: it cannot go with --send-ip",
+    );
+}

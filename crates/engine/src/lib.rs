@@ -34,6 +34,9 @@ pub struct Source {
     pub device: Option<String>,
     pub port: Option<u16>,
     pub via: SendVia,
+    /// `--spoof-mac`: the hardware address frames, ARP requests and neighbour solicitations
+    /// carry instead of the interface's own.
+    pub mac: Option<[u8; 6]>,
 }
 
 /// How probes are changed once built, to get past firewalls and detectors (`--ttl`,

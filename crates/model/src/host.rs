@@ -19,11 +19,14 @@ pub struct Target {
     /// The hardware address an ARP reply gave, for a host on our own Ethernet link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<[u8; 6]>,
+    /// Who made the network card, from the hardware address's prefix, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_vendor: Option<String>,
 }
 
 impl Target {
     pub fn from_addr(addr: IpAddr) -> Target {
-        Target { addr, name: None, other_addrs: Vec::new(), reverse_name: None, mac: None }
+        Target { addr, name: None, other_addrs: Vec::new(), reverse_name: None, mac: None, mac_vendor: None }
     }
 
     /// The address, if it is IPv4 (the raw engine and ARP work on IPv4 only).

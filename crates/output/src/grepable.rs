@@ -104,6 +104,7 @@ mod tests {
                 other_addrs: vec![],
                 reverse_name: None,
                 mac: None,
+                mac_vendor: None,
             },
             status: HostStatus::Up { reason: Reason::SynAck },
             round_trip: Some(model::RoundTrip::from_sample(Duration::from_micros(100))),

@@ -127,7 +127,8 @@ pub fn host_report(host: &HostResult, options: &NormalOptions) -> String {
         let name = host.target.name.as_deref().unwrap_or_default();
         text += &format!("Other addresses for {name} (not scanned): {}\n", others.join(" "));
     }
-    let mac_line = host.target.mac_text().map(|mac| format!("MAC Address: {mac} (Unknown)\n"));
+    let vendor = host.target.mac_vendor.as_deref().unwrap_or("Unknown");
+    let mac_line = host.target.mac_text().map(|mac| format!("MAC Address: {mac} ({vendor})\n"));
     if options.hosts_only {
         return text + mac_line.as_deref().unwrap_or_default();
     }
@@ -494,6 +495,7 @@ mod tests {
             other_addrs: vec!["::1".parse().unwrap()],
             reverse_name: None,
             mac: None,
+            mac_vendor: None,
         };
         let report = host_report(&host, &NormalOptions::default());
         assert!(report.starts_with("portolan scan report for localhost (127.0.0.1)\nHost is up (0.00023s latency).\nOther addresses for localhost (not scanned): ::1\n"), "{report}");

@@ -92,7 +92,12 @@ impl<W: Write> Sink for XmlSink<W> {
         writeln!(self.out, "<host><status state=\"{state}\" reason=\"{reason}\" reason_ttl=\"0\"/>")?;
         writeln!(self.out, "<address addr=\"{}\" addrtype=\"{addrtype}\"/>", host.target.addr)?;
         if let Some(mac) = host.target.mac_text() {
-            writeln!(self.out, "<address addr=\"{mac}\" addrtype=\"mac\"/>")?;
+            match &host.target.mac_vendor {
+                Some(vendor) => {
+                    writeln!(self.out, "<address addr=\"{mac}\" addrtype=\"mac\" vendor=\"{}\"/>", escape(vendor))?
+                }
+                None => writeln!(self.out, "<address addr=\"{mac}\" addrtype=\"mac\"/>")?,
+            }
         }
         writeln!(self.out, "<hostnames>")?;
         if let Some(name) = &host.target.name {

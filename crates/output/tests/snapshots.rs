@@ -42,6 +42,7 @@ fn hosts() -> Vec<HostResult> {
             other_addrs: vec!["2001:2::3".parse().unwrap()],
             reverse_name: None,
             mac: None,
+            mac_vendor: None,
         },
         status: HostStatus::Up { reason: Reason::SynAck },
         round_trip: Some(RoundTrip::from_sample(Duration::from_micros(1500))),

@@ -139,7 +139,7 @@ impl<'r, S: Iterator<Item = TargetSpec>> TargetWalk<'r, S> {
             return None;
         }
         let other_addrs = addrs.into_iter().filter(|&a| a != chosen).collect();
-        Some(Ok(Target { addr: chosen, name: Some(name), other_addrs, reverse_name: None, mac: None }))
+        Some(Ok(Target { name: Some(name), other_addrs, ..Target::from_addr(chosen) }))
     }
 
     fn wrong_family(&self, spec: String) -> WalkProblem {

@@ -145,7 +145,7 @@ pub(super) fn transmitter(
             let found = ethernet_paths(targets, config, stop)?;
             if found.1.is_empty() {
                 let reason = match targets.first() {
-                    Some(first) if !OurLinks::find().leaves_on(first) => {
+                    Some(first) if !OurLinks::find(None).leaves_on(first) => {
                         format!("the route to {} does not leave through an Ethernet interface", first.addr)
                     }
                     _ => "no next hop's hardware address is known".into(),
@@ -166,8 +166,14 @@ struct OurLinks {
 }
 
 impl OurLinks {
-    fn find() -> OurLinks {
-        OurLinks { v4: netio::ethernet_links(), v6: netio::ethernet_links_v6() }
+    /// Our links, each with `spoofed` for its hardware address when one is given.
+    fn find(spoofed: Option<[u8; 6]>) -> OurLinks {
+        let mut ours = OurLinks { v4: netio::ethernet_links(), v6: netio::ethernet_links_v6() };
+        if let Some(mac) = spoofed {
+            ours.v4.iter_mut().for_each(|link| link.mac = mac);
+            ours.v6.iter_mut().for_each(|link| link.mac = mac);
+        }
+        ours
     }
 
     fn leaves_on(&self, target: &Routed) -> bool {
@@ -200,7 +206,7 @@ fn ethernet_paths(
     config: &RawConfig,
     stop: &AtomicBool,
 ) -> Result<(Vec<LinkSender>, FramePaths), RawScanError> {
-    let ours = OurLinks::find();
+    let ours = OurLinks::find(config.source.mac);
     let mut by_interface: Vec<(u32, Vec<&Routed>)> = Vec::new();
     for target in targets.iter().filter(|target| ours.leaves_on(target)) {
         match by_interface.iter_mut().find(|(interface, _)| *interface == target.route.interface) {
