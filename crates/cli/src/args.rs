@@ -1304,7 +1304,7 @@ mod tests {
         assert_eq!(error(&["-sUC"]), not_yet);
         assert_eq!(error(&["-PY"]), "option '-PY' is not supported yet");
         assert_eq!(error(&["-oS", "out"]), "option '-oS' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)");
-        assert_eq!(error(&["--ttl", "10"]), "option '--ttl' is not supported yet");
+        assert_eq!(error(&["--ip-options", "R"]), "option '--ip-options' is not supported yet");
     }
 
     #[test]
