@@ -273,6 +273,11 @@ impl Ping {
             Ping::Udp(_) => "-PU",
         }
     }
+
+    /// Whether IPv6 has the probe: ICMPv6 has no timestamp or address mask request.
+    pub fn over_ipv6(&self) -> bool {
+        !matches!(self, Ping::Timestamp | Ping::AddressMask)
+    }
 }
 
 /// Nmap's ports for `-PS`, `-PA` and `-PU` given without a list.

@@ -30,7 +30,7 @@ pub enum Discovery {
     /// Raw-packet probes: `-PE`, `-PS`, … or Nmap's default set; and ARP or neighbour
     /// discovery for the targets on one of our Ethernet links (unless `--send-ip`), as Nmap
     /// does whatever the `-P` options.
-    Raw { ip: HostDiscovery, links: Neighbours },
+    Raw { ip: IpProbes, links: Neighbours },
     /// Without raw sockets (or for the connect scan): a connection to ports 80 and
     /// 443; an answer of either kind (accepted or refused) means the host is up.
     Connect,
@@ -51,16 +51,13 @@ impl Discovery {
             }
             return Ok(Discovery::AssumeUp { links });
         }
-        let ip_probes = probes(&options.pings, options)?;
-        if ip_probes.len() > HostDiscovery::MAX_PROBES {
-            let count = ip_probes.len();
-            let most = HostDiscovery::MAX_PROBES;
-            return Err(RunError::Usage(format!("{count} discovery probes per host: at most {most}")));
+        if let Some(ping) = options.pings.iter().find(|ping| options.ipv6 && !ping.over_ipv6()) {
+            return Err(RunError::Usage(format!("{} has no ICMPv6 counterpart; use -PE with -6", ping.flag())));
         }
-        let ip = match ip_probes.is_empty() {
-            true if options.ipv6 => HostDiscovery::nmap_default_v6(),
-            true => HostDiscovery::nmap_default(),
-            false => HostDiscovery::new(ip_probes),
+        let ip = IpProbes {
+            v4: host_discovery(options, false)?,
+            v6: host_discovery(options, true)?,
+            scan_is_ipv6: options.ipv6,
         };
         match options.pings.first() {
             None if raw_possible => Ok(Discovery::Raw { ip, links }),
@@ -79,7 +76,7 @@ impl Discovery {
     pub fn probes_per_host(&self) -> usize {
         match self {
             Discovery::AssumeUp { .. } => 0,
-            Discovery::Raw { ip, .. } => ip.indices().len(),
+            Discovery::Raw { ip, .. } => ip.of_scan().indices().len(),
             Discovery::Connect => CONNECT_PING_PORTS.len(),
         }
     }
@@ -115,12 +112,7 @@ impl Discovery {
         let elsewhere: Vec<Target> =
             (0..group.len()).filter(|&i| routes[i].is_none()).map(|i| group[i].clone()).collect();
         let by_ip = match ip {
-            Some(ip) => {
-                // Discovery asks each host from one address: its leads are per host.
-                let mut config = config.clone();
-                config.source.more_addrs.clear();
-                drivers::raw::run(ip.clone(), config, elsewhere, ip.indices(), &PingObserver, stop)?
-            }
+            Some(ip) => ip.find(config, elsewhere, stop)?,
             None => elsewhere.into_iter().map(assumed_up).collect(),
         };
         let mut by_ip = by_ip.into_iter();
@@ -145,6 +137,67 @@ impl Discovery {
             Discovery::Raw { .. } => unreachable!("the connect scan discovers by connecting or not at all"),
         }
     }
+}
+
+/// The IP probes of a discovery, per family: a scan of names resolved with `--resolve-all`
+/// holds both.
+pub struct IpProbes {
+    v4: HostDiscovery,
+    v6: HostDiscovery,
+    scan_is_ipv6: bool,
+}
+
+impl IpProbes {
+    /// The probes of the scan's own family (`-6` or not).
+    fn of_scan(&self) -> &HostDiscovery {
+        if self.scan_is_ipv6 {
+            &self.v6
+        } else {
+            &self.v4
+        }
+    }
+
+    /// Asks each of `targets` with the probes of its family; results in the order given.
+    fn find(
+        &self,
+        config: &RawConfig,
+        targets: Vec<Target>,
+        stop: &AtomicBool,
+    ) -> Result<Vec<HostResult>, RawScanError> {
+        // Discovery asks each host from one address: its leads are per host.
+        let mut config = config.clone();
+        config.source.more_addrs.clear();
+        let (v6, v4): (Vec<(usize, Target)>, Vec<(usize, Target)>) =
+            targets.into_iter().enumerate().partition(|(_, target)| target.addr.is_ipv6());
+        let mut found: Vec<(usize, HostResult)> = Vec::new();
+        for (probes, family) in [(&self.v4, v4), (&self.v6, v6)] {
+            if family.is_empty() {
+                continue;
+            }
+            let (indices, targets): (Vec<usize>, Vec<Target>) = family.into_iter().unzip();
+            let hosts =
+                drivers::raw::run(probes.clone(), config.clone(), targets, probes.indices(), &PingObserver, stop)?;
+            found.extend(indices.into_iter().zip(hosts));
+        }
+        found.sort_by_key(|(index, _)| *index);
+        Ok(found.into_iter().map(|(_, host)| host).collect())
+    }
+}
+
+/// The discovery probes for targets of one family: those the `-P` options ask for that the
+/// family has (ICMPv6 has no timestamp or address mask request), else Nmap's default set.
+fn host_discovery(options: &ScanOptions, ipv6: bool) -> Result<HostDiscovery, RunError> {
+    let pings: Vec<Ping> = options.pings.iter().filter(|ping| !ipv6 || ping.over_ipv6()).cloned().collect();
+    let probes = probes(&pings, options)?;
+    if probes.len() > HostDiscovery::MAX_PROBES {
+        let (count, most) = (probes.len(), HostDiscovery::MAX_PROBES);
+        return Err(RunError::Usage(format!("{count} discovery probes per host: at most {most}")));
+    }
+    Ok(match probes.is_empty() {
+        true if ipv6 => HostDiscovery::nmap_default_v6(),
+        true => HostDiscovery::nmap_default(),
+        false => HostDiscovery::new(probes),
+    })
 }
 
 /// Our Ethernet links, and the vendors of the hardware addresses found on them.
@@ -192,8 +245,8 @@ impl NeighbourLink {
     }
 }
 
-/// The Ethernet links asked on, of the scan's family: ours (only `-e`'s, when given), none
-/// with `--send-ip` or `--disable-arp-ping`.
+/// The Ethernet links asked on, for both families (ARP and neighbour discovery): ours (only
+/// `-e`'s, when given), none with `--send-ip` or `--disable-arp-ping`.
 fn neighbour_links(options: &ScanOptions) -> Vec<NeighbourLink> {
     if options.no_arp {
         return Vec::new();
@@ -202,13 +255,10 @@ fn neighbour_links(options: &ScanOptions) -> Vec<NeighbourLink> {
     let named = |name: &str| device.is_none_or(|device| device == name);
     // `--spoof-mac`: the requests carry the spoofed address, so that the answers come to it.
     let mac = |ours: [u8; 6]| options.source.mac.unwrap_or(ours);
-    if options.ipv6 {
-        let links = netio::ethernet_links_v6().into_iter().filter(|link| named(&link.name));
-        links.map(|link| NeighbourLink::Nd(Ipv6Link { mac: mac(link.mac), ..link })).collect()
-    } else {
-        let links = netio::ethernet_links().into_iter().filter(|link| named(&link.name));
-        links.map(|link| NeighbourLink::Arp(Link { mac: mac(link.mac), ..link })).collect()
-    }
+    let v4 = netio::ethernet_links().into_iter().filter(|link| named(&link.name));
+    let v6 = netio::ethernet_links_v6().into_iter().filter(|link| named(&link.name));
+    let arp = v4.map(|link| NeighbourLink::Arp(Link { mac: mac(link.mac), ..link }));
+    arp.chain(v6.map(|link| NeighbourLink::Nd(Ipv6Link { mac: mac(link.mac), ..link }))).collect()
 }
 
 /// The discovery probes the `-P` options ask for, in the order given; UDP pings carry the
@@ -224,9 +274,6 @@ fn probes(pings: &[Ping], options: &ScanOptions) -> Result<Vec<Box<dyn PingProbe
         match ping {
             Ping::Arp => {} // on our own links, whatever the other probes
             Ping::Echo => probes.push(Box::new(IcmpPing::ECHO)),
-            Ping::Timestamp | Ping::AddressMask if options.ipv6 => {
-                return Err(RunError::Usage(format!("{} has no ICMPv6 counterpart; use -PE with -6", ping.flag())))
-            }
             Ping::Timestamp => probes.push(Box::new(IcmpPing::TIMESTAMP)),
             Ping::AddressMask => probes.push(Box::new(IcmpPing::ADDRESS_MASK)),
             Ping::Syn(ports) => probes.extend(ports.iter().map(|&p| Box::new(SynPing::new(p)) as Box<dyn PingProbe>)),

@@ -12,7 +12,8 @@ TARGET SPECIFICATION:
       merge' joins the slices' XML or JSON files (docs/shards.md)
   --seed <number>: the same random choices each run (-iR's targets, the probe order)
   --randomize-hosts: shuffle each group of 16384 targets before scanning it
-  --resolve-all: scan every address a host name resolves to, not the first alone
+  --resolve-all: scan every address a host name resolves to, of both families, not the
+      first alone
   --ipv6-prefix-limit <number>: the most addresses an IPv6 prefix may hold (default 65536,
       a /112); a /64 is found from a list (-iL), not walked
 HOST DISCOVERY:

@@ -147,7 +147,7 @@ fn host_names_resolve_once_and_list_their_other_addresses() {
 }
 
 #[test]
-fn resolve_all_scans_every_address_of_a_name_in_the_scans_family() {
+fn resolve_all_scans_every_address_of_a_name_of_both_families() {
     if !lab::available() {
         return;
     }
@@ -156,12 +156,19 @@ fn resolve_all_scans_every_address_of_a_name_in_the_scans_family() {
     lab.lab.add_target_address(second).unwrap();
     let entries = [(TARGET_V4.into(), "target.lab"), (TARGET_V6.into(), "target.lab"), (second, "target.lab")];
     lab.lab.hosts_file(&entries).unwrap();
-    let report = stdout(&portolan(&lab.lab, &["-6", "-sS", "-n", "-p", "22", "--resolve-all", "target.lab"]));
-    for addr in [TARGET_V6.to_string(), second.to_string()] {
-        assert!(report.contains(&format!("portolan scan report for target.lab ({addr})\n")), "{report}");
+    // A SYN scan after the default discovery: ARP and neighbour discovery on the lab link.
+    let report = stdout(&portolan(&lab.lab, &["-sS", "-n", "--reason", "-p", "22", "--resolve-all", "target.lab"]));
+    for addr in [TARGET_V4.to_string(), TARGET_V6.to_string(), second.to_string()] {
+        let section = report.split(&format!("portolan scan report for target.lab ({addr})\n")).nth(1);
+        let section = section.unwrap_or_else(|| panic!("{addr} not reported: {report}"));
+        assert!(section.lines().any(|line| line.starts_with("22/tcp open")), "{addr}: {report}");
     }
+    assert!(report.contains("received arp-response") && report.contains("received nd-response"), "{report}");
     assert!(!report.contains("Other addresses"), "{report}");
-    assert!(report.contains("2 IP addresses (2 hosts up)"), "{report}");
+    assert!(report.contains("3 IP addresses (3 hosts up)"), "{report}");
+    // Through routers, each family gets its own probes: ICMPv6 has no timestamp request.
+    let report = stdout(&portolan(&lab.lab, &["-sn", "-n", "--send-ip", "-PE", "-PP", "--resolve-all", "target.lab"]));
+    assert!(report.contains("3 IP addresses (3 hosts up)"), "{report}");
 }
 
 #[test]

@@ -287,6 +287,10 @@ fn a_link_local_target_needs_its_interface_and_zones_name_one() {
         "portolan: fe80::1%eth9: a scan goes out of one interface, and lo was named before",
     );
     assert_usage_error(
+        &["-6", "--privileged", "-PP", "2001:2::1"],
+        "portolan: -PP has no ICMPv6 counterpart; use -PE with -6",
+    );
+    assert_usage_error(
         &["-6", "fe80::1%"],
         "portolan: invalid target specification \"fe80::1%\": empty interface name after '%'",
     );

@@ -53,8 +53,8 @@ pub struct TargetWalk<'r, S> {
     exclude: ExcludeList,
     resolver: &'r dyn Resolve,
     ipv6_prefix_limit: u128,
-    /// `--resolve-all`: every address of a name (of the walk's family) is a target; these are
-    /// the ones still to come.
+    /// `--resolve-all`: every address of a name, of either family, is a target; these are the
+    /// ones still to come.
     resolve_all: bool,
     pending: std::collections::VecDeque<Target>,
 }
@@ -73,8 +73,9 @@ impl<'r, S: Iterator<Item = TargetSpec>> TargetWalk<'r, S> {
         }
     }
 
-    /// Makes every address a name resolves to (of the walk's family) a target of its own, as
-    /// Nmap's `--resolve-all` does, instead of the first alone.
+    /// Makes every address a name resolves to a target of its own, IPv4 and IPv6 alike,
+    /// instead of the first of the walk's family alone (Nmap's `--resolve-all` keeps to one
+    /// family).
     pub fn resolving_all(self) -> Self {
         TargetWalk { resolve_all: true, ..self }
     }
@@ -122,18 +123,17 @@ impl<'r, S: Iterator<Item = TargetSpec>> TargetWalk<'r, S> {
         let Ok(addrs) = self.resolver.resolve(&name) else {
             return Some(Err(WalkProblem::ResolveFailed(name)));
         };
+        if self.resolve_all && prefix.is_none() {
+            let wanted = addrs.into_iter().filter(|&a| !self.exclude.contains(a));
+            let named = |addr| Target { name: Some(name.clone()), ..Target::from_addr(addr) };
+            self.pending.extend(wanted.map(named));
+            return self.pending.pop_front().map(Ok);
+        }
         let Some(chosen) = addrs.iter().copied().find(|&a| Family::of(a) == self.family) else {
             return Some(Err(self.wrong_family(name)));
         };
         if let Some(net) = prefix.and_then(|p| Network::new(chosen, p)) {
             return self.walk_network(net, || name);
-        }
-        if self.resolve_all {
-            let family = self.family;
-            let wanted = addrs.into_iter().filter(|&a| Family::of(a) == family && !self.exclude.contains(a));
-            let named = |addr| Target { name: Some(name.clone()), ..Target::from_addr(addr) };
-            self.pending.extend(wanted.map(named));
-            return self.pending.pop_front().map(Ok);
         }
         if self.exclude.contains(chosen) {
             return None;
@@ -209,7 +209,7 @@ mod tests {
     }
 
     #[test]
-    fn resolve_all_makes_each_address_of_the_family_a_named_target() {
+    fn resolve_all_makes_each_address_of_both_families_a_named_target() {
         let resolver = FakeResolver::with(&[("multi.lab", &["198.18.0.5", "2001:2::5", "198.18.0.6", "198.18.0.7"])]);
         let specs = ["multi.lab", "198.18.0.1"].map(|s| TargetSpec::parse(s).unwrap());
         let exclude = ExcludeList::new(vec![TargetSpec::parse("198.18.0.6").unwrap()], &resolver).unwrap();
@@ -221,6 +221,7 @@ mod tests {
             listed,
             [
                 ("198.18.0.5".into(), Some("multi.lab")),
+                ("2001:2::5".into(), Some("multi.lab")),
                 ("198.18.0.7".into(), Some("multi.lab")),
                 ("198.18.0.1".into(), None)
             ]
