@@ -138,6 +138,8 @@ pub struct ScanOptions {
     pub source: engine::Source,
     /// `--ttl`, `--badsum`, `-f`, `--mtu`: how raw probes are changed once built.
     pub shaping: engine::Shaping,
+    /// `--ip-options`: the IPv4 options every raw probe carries.
+    pub ip_options: Option<Vec<u8>>,
     /// `--spoof-mac`: as written (0, a prefix, a whole address or a vendor's name); the
     /// address is drawn when the scan starts, from the vendors table.
     pub spoof_mac: Option<String>,
@@ -341,7 +343,6 @@ const NOT_YET_LONG: &[&str] = &[
     "port-ratio",
     "defeat-rst-ratelimit",
     "defeat-icmp-ratelimit",
-    "ip-options",
     "noninteractive",
     "discovery-ignore-rst",
     "allports",
@@ -397,6 +398,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "ttl",
     "mtu",
     "spoof-mac",
+    "ip-options",
     "evade-detectors",
     "resume",
     "detector-budgets",
@@ -597,6 +599,12 @@ fn parse_long<I: Iterator<Item = String>>(
         "ipv6-prefix-limit" => options.ipv6_prefix_limit = Some(positive(&option, &value)? as u128),
         "ttl" => options.shaping.ttl = Some(number(&option, &value)?),
         "spoof-mac" => options.spoof_mac = Some(value),
+        "ip-options" => {
+            let bytes = crate::ip_options::parse(&value).ok_or_else(|| {
+                usage(format!("invalid value '{value}' for --ip-options: R, T, U, L or S with addresses, or \\x bytes"))
+            })?;
+            options.ip_options = Some(bytes);
+        }
         "mtu" => match positive(&option, &value)? {
             size if size % 8 == 0 => options.shaping.fragment_size = Some(size),
             _ => return Err(usage(format!("invalid value '{value}' for {option}: a multiple of 8"))),
@@ -1309,7 +1317,7 @@ mod tests {
         assert_eq!(error(&["-sUC"]), not_yet);
         assert_eq!(error(&["-PY"]), "option '-PY' is not supported yet");
         assert_eq!(error(&["-oS", "out"]), "option '-oS' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)");
-        assert_eq!(error(&["--ip-options", "R"]), "option '--ip-options' is not supported yet");
+        assert_eq!(error(&["--proxies", "socks4://198.18.0.9:1080"]), "option '--proxies' is not supported yet");
     }
 
     #[test]

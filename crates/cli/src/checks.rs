@@ -60,13 +60,18 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
                 "--scanflags needs a raw-packet scan type (e.g. -sS, -sF, -sA), not -sT".into(),
             ));
         }
-        if options.shaping != engine::Shaping::default() {
-            return Err(RunError::Usage("--ttl, --badsum, -f and --mtu change raw probes: use -sS, not -sT".into()));
+        if options.shaping != engine::Shaping::default() || options.ip_options.is_some() {
+            return Err(RunError::Usage(
+                "--ttl, --badsum, -f, --mtu and --ip-options change raw probes: use -sS, not -sT".into(),
+            ));
         }
         return Ok(Some(technique));
     }
     if !privileged {
         return Err(not_permitted(technique.flag()));
+    }
+    if options.ip_options.is_some() && options.ipv6 {
+        return Err(RunError::Usage("--ip-options are IPv4 header options: IPv6 has none of them".into()));
     }
     Ok(Some(technique))
 }

@@ -10,6 +10,7 @@ mod discover;
 mod error;
 mod history;
 mod inputs;
+mod ip_options;
 mod merge;
 mod names;
 mod notes;

@@ -67,6 +67,7 @@ pub(crate) fn raw_scan(
         shaping: options.shaping,
         decoys: crate::decoys::resolve(options),
         data: crate::payloads::probe_data(options),
+        ip_options: options.ip_options.as_deref().map(std::sync::Arc::from),
         seed: options.seed,
     };
     let techniques = RawTechniques {

@@ -90,6 +90,8 @@ FIREWALL/IDS EVASION (raw scans):
   -f; --mtu <size>: send probes in fragments of 8 bytes (-ff: 16) or <size> (a multiple
       of 8); IPv6 fragments under 24 bytes split the TCP header, which Linux hosts drop
   --ttl <value>: the IP time-to-live (IPv6: hop limit) of every probe
+  --ip-options <R|T|U|L addr...|S addr...|\\xHH...>: IPv4 options in every probe (record
+      route, timestamps, loose or strict source route, or bytes)
   --badsum: a wrong TCP/UDP checksum: hosts drop such probes; what answers did not check
   --data <hex>; --data-string <text>; --data-length <n>: this payload in every raw probe
       (UDP: instead of the protocol payloads)

@@ -217,3 +217,29 @@ fn a_spoofed_mac_is_every_frames_source_and_the_answers_still_come_back() {
         assert_eq!(verdict(&report, 23).as_deref(), Some("closed reset ttl 64"), "{family}: {report}");
     }
 }
+
+#[test]
+fn ip_options_ride_in_every_ipv4_probe() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let target = TARGET_V4.to_string();
+    // Record route: the target takes it and answers; a loose source route through the target
+    // itself: Linux drops source-routed packets (accept_source_route is 0), so silence.
+    for (options, shown, accepted) in [("R", "options (RR", true), ("L 198.18.0.2", "options (LSRR", false)] {
+        let capture = Capture::start(lab.lab.target_namespace(), PROBES, &["-v", "--immediate-mode"]).unwrap();
+        let args =
+            ["-sS", "-n", "-Pn", "--reason", "--max-retries", "1", "--ip-options", options, "-p", "22,23", &target];
+        let report = stdout(&portolan(&lab.lab, &args));
+        let probes: Vec<String> = packets(&capture.stop()).into_iter().filter(|p| p.contains("Flags [S]")).collect();
+        assert!(!probes.is_empty() && probes.iter().all(|probe| probe.contains(shown)), "{options}: {probes:#?}");
+        let (open, closed) = if accepted {
+            ("open syn-ack ttl 64", "closed reset ttl 64")
+        } else {
+            ("filtered no-response", "filtered no-response")
+        };
+        assert_eq!(verdict(&report, 22).as_deref(), Some(open), "{options}: {report}");
+        assert_eq!(verdict(&report, 23).as_deref(), Some(closed), "{options}: {report}");
+    }
+}

@@ -75,6 +75,35 @@ fn checksum_offset(protocol: u8) -> Result<usize> {
     }
 }
 
+/// The most option bytes an IPv4 header holds (a 60-byte header).
+pub const MAX_IPV4_OPTIONS: usize = 40;
+
+/// Inserts IPv4 `options` (padded with end-of-list zeros to a multiple of four) after the
+/// header of the IPv4 packet of `len` bytes at the start of `buf`, keeping its lengths and
+/// header checksum right; returns the new length. The transport checksum covers no header
+/// field that changes.
+pub fn insert_ipv4_options(buf: &mut [u8], len: usize, options: &[u8]) -> Result<usize> {
+    if version(buf.get(..len).ok_or(Error::Truncated)?)? != 4 || options.len() > MAX_IPV4_OPTIONS {
+        return Err(Error::Malformed);
+    }
+    let header_len = usize::from(buf[0] & 0x0f) * 4;
+    let padded = options.len().next_multiple_of(4);
+    let new_header_len = header_len + padded;
+    if new_header_len > 60 {
+        return Err(Error::Malformed);
+    }
+    let total = len + padded;
+    let packet = buf.get_mut(..total).ok_or(Error::Truncated)?;
+    packet.copy_within(header_len..len, new_header_len);
+    packet[header_len..new_header_len].fill(0);
+    packet[header_len..header_len + options.len()].copy_from_slice(options);
+    packet[0] = 0x40 | (new_header_len / 4) as u8;
+    let total16 = u16::try_from(total).map_err(|_| Error::Malformed)?;
+    packet[2..4].copy_from_slice(&total16.to_be_bytes());
+    refresh_ipv4_checksum(packet);
+    Ok(total)
+}
+
 /// Sets the packet's TTL (IPv6: hop limit), keeping the IPv4 header checksum right.
 pub fn set_ttl(packet: &mut [u8], ttl: u8) -> Result<()> {
     match version(packet)? {
@@ -241,6 +270,22 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_options_go_after_the_header_and_the_probe_still_reads() {
+        let packet = probe_v4();
+        let mut buf = packet.clone();
+        buf.resize(packet.len() + 40, 0);
+        let record_route = [7, 7, 4, 0, 0, 0, 0]; // one slot
+        let len = insert_ipv4_options(&mut buf, packet.len(), &record_route).unwrap();
+        assert_eq!(len, packet.len() + 8);
+        let ip = Ipv4Packet::new_checked(&buf[..len]).unwrap();
+        assert!(ip.checksum_ok());
+        assert_eq!((ip.header_len(), ip.total_len(), &buf[20..28]), (28, len, &[7, 7, 4, 0, 0, 0, 0, 0][..]));
+        assert_eq!(ip.payload(), &packet[20..], "the TCP segment unchanged");
+        assert_eq!(insert_ipv4_options(&mut buf, packet.len(), &[1; 41]), Err(Error::Malformed));
+        assert_eq!(insert_ipv4_options(&mut probe_v6(), 60, &[1]), Err(Error::Malformed));
+    }
+
+    #[test]
     fn the_ttl_changes_and_the_header_checksum_follows() {
         let mut packet = probe_v4();
         set_ttl(&mut packet, 3).unwrap();
@@ -323,6 +368,8 @@ mod tests {
             let len = bytes.len();
             bytes.resize(len + 8, 0);
             let _ = append_data(&mut bytes, len, b"data");
+            bytes.resize(len + 48, 0);
+            let _ = insert_ipv4_options(&mut bytes, len, &[7, 3, 4]);
             let _ = spoil_checksum(&mut bytes);
             let _ = set_ttl(&mut bytes, 1);
         }

@@ -41,6 +41,7 @@ struct Sockets {
     shaping: Shaping,
     decoys: Decoys,
     data: Option<std::sync::Arc<[u8]>>,
+    ip_options: Option<std::sync::Arc<[u8]>>,
 }
 
 /// The largest IP packet after a link-layer header: room for a probe with any payload.
@@ -166,6 +167,7 @@ fn scan_from<T: Technique>(
         shaping: config.shaping,
         decoys: config.decoys.clone(),
         data: config.data.clone(),
+        ip_options: config.ip_options.clone(),
     };
     let engine =
         ProbeEngine::new(technique, config.clone(), group, key, &mut crate::order_rng(config.seed), Instant::now());
@@ -274,6 +276,9 @@ fn send_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe) -> io::Result<
             .expect("a probe fits the largest packet, in its targets' family");
         if let Some(data) = sockets.data.as_deref().filter(|_| !matches!(probe.transport, Transport::Udp { .. })) {
             len = wire::shape::append_data(packet, len, data).expect("the data fits the largest packet");
+        }
+        if let Some(options) = sockets.ip_options.as_deref().filter(|_| src.is_ipv4()) {
+            len = wire::shape::insert_ipv4_options(packet, len, options).expect("options fit an IPv4 header");
         }
         send_shaped(sockets, frame, len, probe)?;
     }

@@ -55,6 +55,8 @@ pub struct RawConfig {
     /// `--data`, `--data-string`, `--data-length`: what TCP and ICMP probes carry after their
     /// header (UDP probes carry it as their payload, which their technique chooses).
     pub data: Option<std::sync::Arc<[u8]>>,
+    /// `--ip-options`: IPv4 options every IPv4 probe carries.
+    pub ip_options: Option<std::sync::Arc<[u8]>>,
     /// `--seed`: the probe order drawn from this number, the same each run.
     pub seed: Option<u64>,
 }
