@@ -399,6 +399,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "mtu",
     "spoof-mac",
     "ip-options",
+    "mimic",
     "evade-detectors",
     "resume",
     "detector-budgets",
@@ -599,6 +600,14 @@ fn parse_long<I: Iterator<Item = String>>(
         "ipv6-prefix-limit" => options.ipv6_prefix_limit = Some(positive(&option, &value)? as u128),
         "ttl" => options.shaping.ttl = Some(number(&option, &value)?),
         "spoof-mac" => options.spoof_mac = Some(value),
+        "mimic" => {
+            options.shaping.mimic = Some(match value.to_lowercase().as_str() {
+                "linux" => engine::Stack::Linux,
+                "windows" => engine::Stack::Windows,
+                "macos" => engine::Stack::MacOs,
+                _ => return Err(usage(format!("invalid value '{value}' for --mimic: linux, windows or macos"))),
+            })
+        }
         "ip-options" => {
             let bytes = crate::ip_options::parse(&value).ok_or_else(|| {
                 usage(format!("invalid value '{value}' for --ip-options: R, T, U, L or S with addresses, or \\x bytes"))

@@ -62,7 +62,7 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
         }
         if options.shaping != engine::Shaping::default() || options.ip_options.is_some() {
             return Err(RunError::Usage(
-                "--ttl, --badsum, -f, --mtu and --ip-options change raw probes: use -sS, not -sT".into(),
+                "--mimic, --ttl, --badsum, -f, --mtu and --ip-options change raw probes: use -sS, not -sT".into(),
             ));
         }
         return Ok(Some(technique));

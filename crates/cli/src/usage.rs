@@ -89,6 +89,8 @@ SOURCE:
 FIREWALL/IDS EVASION (raw scans):
   -f; --mtu <size>: send probes in fragments of 8 bytes (-ff: 16) or <size> (a multiple
       of 8); IPv6 fragments under 24 bytes split the TCP header, which Linux hosts drop
+  --mimic <linux|windows|macos>: probes copy that client system's SYN (options and their
+      order, window, TTL), so that passive fingerprinting (p0f) names it, not a scanner
   --ttl <value>: the IP time-to-live (IPv6: hop limit) of every probe
   --ip-options <R|T|U|L addr...|S addr...|\\xHH...>: IPv4 options in every probe (record
       route, timestamps, loose or strict source route, or bytes)

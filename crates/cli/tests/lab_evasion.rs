@@ -47,7 +47,7 @@ const PROBES: &str = "(tcp dst port 22 or tcp dst port 23) or (ip6 and tcp and (
 
 #[test]
 fn ttl_is_every_probes_ttl_and_hop_limit() {
-    if !lab::available() {
+    if !lab::available() || !has("tcpdump") {
         return;
     }
     let lab = standard_lab();
@@ -63,7 +63,7 @@ fn ttl_is_every_probes_ttl_and_hop_limit() {
 
 #[test]
 fn badsum_probes_arrive_with_a_wrong_checksum_and_the_host_drops_them() {
-    if !lab::available() {
+    if !lab::available() || !has("tcpdump") {
         return;
     }
     let lab = standard_lab();
@@ -81,7 +81,7 @@ fn badsum_probes_arrive_with_a_wrong_checksum_and_the_host_drops_them() {
 
 #[test]
 fn fragments_arrive_in_pieces_of_the_size_asked_and_the_table_stays_exact() {
-    if !lab::available() {
+    if !lab::available() || !has("tcpdump") {
         return;
     }
     let lab = standard_lab();
@@ -119,7 +119,7 @@ fn fragments_arrive_in_pieces_of_the_size_asked_and_the_table_stays_exact() {
 
 #[test]
 fn decoys_send_each_probe_in_the_order_given_and_only_ours_is_answered_to_us() {
-    if !lab::available() {
+    if !lab::available() || !has("tcpdump") {
         return;
     }
     let lab = standard_lab();
@@ -155,7 +155,7 @@ fn decoys_send_each_probe_in_the_order_given_and_only_ours_is_answered_to_us() {
 
 #[test]
 fn data_rides_in_every_raw_probe_and_the_table_stays_exact() {
-    if !lab::available() {
+    if !lab::available() || !has("tcpdump") {
         return;
     }
     let lab = standard_lab();
@@ -176,7 +176,7 @@ fn data_rides_in_every_raw_probe_and_the_table_stays_exact() {
 
 #[test]
 fn a_connect_scan_leaves_from_the_source_port_asked_for() {
-    if !lab::available() {
+    if !lab::available() || !has("tcpdump") {
         return;
     }
     let lab = standard_lab();
@@ -201,7 +201,7 @@ fn a_connect_scan_leaves_from_the_source_port_asked_for() {
 
 #[test]
 fn a_spoofed_mac_is_every_frames_source_and_the_answers_still_come_back() {
-    if !lab::available() {
+    if !lab::available() || !has("tcpdump") {
         return;
     }
     let lab = standard_lab();
@@ -220,7 +220,7 @@ fn a_spoofed_mac_is_every_frames_source_and_the_answers_still_come_back() {
 
 #[test]
 fn ip_options_ride_in_every_ipv4_probe() {
-    if !lab::available() {
+    if !lab::available() || !has("tcpdump") {
         return;
     }
     let lab = standard_lab();
@@ -241,5 +241,51 @@ fn ip_options_ride_in_every_ipv4_probe() {
         };
         assert_eq!(verdict(&report, 22).as_deref(), Some(open), "{options}: {report}");
         assert_eq!(verdict(&report, 23).as_deref(), Some(closed), "{options}: {report}");
+    }
+}
+
+/// p0f in the target namespace, logging what it makes of each connection's SYN.
+fn p0f_names(lab: &StandardLab, log: &std::path::Path, scan: &[&str]) -> Vec<String> {
+    use std::io::BufRead;
+    let _ = std::fs::remove_file(log);
+    let mut p0f = lab
+        .lab
+        .in_target("p0f")
+        .args(["-i", "tgt0", "-o", log.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run p0f");
+    let mut output = std::io::BufReader::new(p0f.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("Entered main event loop") {
+        line.clear();
+        assert!(output.read_line(&mut line).unwrap() > 0, "p0f ended before it listened");
+    }
+    stdout(&portolan(&lab.lab, scan));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = p0f.kill();
+    let _ = p0f.wait();
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    // "[…] mod=syn|cli=198.18.0.1/41000|srv=198.18.0.2/22|subj=cli|os=Linux 2.2.x-3.x|…"
+    text.lines()
+        .filter(|record| record.contains("mod=syn|") && record.contains("|subj=cli|"))
+        .filter_map(|record| record.split('|').find_map(|field| field.strip_prefix("os=")).map(String::from))
+        .collect()
+}
+
+#[test]
+fn p0f_names_the_mimicked_system_and_never_a_scanner() {
+    if !lab::available() || !has("p0f") {
+        return;
+    }
+    let lab = standard_lab();
+    let log = scratch_dir("p0f").join("p0f.log");
+    let target = TARGET_V4.to_string();
+    for (stack, named) in [("linux", "Linux"), ("windows", "Windows"), ("macos", "Mac OS X")] {
+        let scan = ["-sS", "-n", "-Pn", "--mimic", stack, "-p", "22,23,80", target.as_str()];
+        let names = p0f_names(&lab, &log, &scan);
+        assert!(!names.is_empty(), "{stack}: p0f saw no SYN");
+        assert!(names.iter().all(|name| name.starts_with(named)), "{stack}: {names:?}");
     }
 }

@@ -300,6 +300,10 @@ fn a_link_local_target_needs_its_interface_and_zones_name_one() {
 fn evasion_values_and_the_connect_scan_are_refused_clearly() {
     assert_usage_error(&["--mtu", "12", "127.0.0.1"], "portolan: invalid value '12' for --mtu: a multiple of 8");
     assert_usage_error(
+        &["--mimic", "plan9", "127.0.0.1"],
+        "portolan: invalid value 'plan9' for --mimic: linux, windows or macos",
+    );
+    assert_usage_error(
         &["--ip-options", "L 198.18.0.300", "127.0.0.1"],
         "portolan: invalid value 'L 198.18.0.300' for --ip-options: R, T, U, L or S with addresses, or \\x bytes",
     );
@@ -319,7 +323,7 @@ fn evasion_values_and_the_connect_scan_are_refused_clearly() {
     assert_usage_error(&["-6", "-D", "RND:3", "::1"], "portolan: -D RND: random decoys are IPv4 addresses");
     assert_usage_error(
         &["-sT", "-f", "127.0.0.1"],
-        "portolan: --ttl, --badsum, -f, --mtu and --ip-options change raw probes: use -sS, not -sT",
+        "portolan: --mimic, --ttl, --badsum, -f, --mtu and --ip-options change raw probes: use -sS, not -sT",
     );
 }
 

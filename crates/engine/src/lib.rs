@@ -22,6 +22,7 @@ pub use crate::core::{
     Permutation, ProbeCookie, RetryAllowance, RttEstimator, Sending, Timing, TimingTemplate,
 };
 pub use crate::seed::{host_seed, order_rng};
+pub use wire::shape::Stack;
 
 /// Where probes leave from, when the user says (`-S`, `-e`, `-g`, `--send-eth`, `--send-ip`);
 /// the routing table decides whatever is left unsaid.
@@ -39,8 +40,8 @@ pub struct Source {
     pub mac: Option<[u8; 6]>,
 }
 
-/// How probes are changed once built, to get past firewalls and detectors (`--ttl`,
-/// `--badsum`, `-f`, `-ff`, `--mtu`).
+/// How probes are changed once built, to get past firewalls and detectors (`--mimic`,
+/// `--ttl`, `--badsum`, `-f`, `-ff`, `--mtu`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Shaping {
     /// The TTL (IPv6: hop limit) instead of an ordinary host's 64.
@@ -49,6 +50,8 @@ pub struct Shaping {
     pub bad_checksum: bool,
     /// Fragments carrying this many bytes of each probe's payload (a multiple of eight).
     pub fragment_size: Option<usize>,
+    /// `--mimic`: the client system whose SYNs (and TTL) the probes copy.
+    pub mimic: Option<wire::shape::Stack>,
 }
 
 /// `-D`: addresses that appear to send every probe too, and where among them the scanner's

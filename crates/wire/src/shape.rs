@@ -75,6 +75,90 @@ fn checksum_offset(protocol: u8) -> Result<usize> {
     }
 }
 
+/// A client operating system whose first SYN a probe copies (`--mimic`), so that neither
+/// signature rules nor passive fingerprinting (p0f) single the scanner out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stack {
+    /// What the builders write: a Linux client's SYN (TTL 64, window 64240, MSS, SACK
+    /// permitted, timestamps, NOP, window scale 7).
+    Linux,
+    /// Windows 10 and 11: TTL 128, window 64240, MSS, NOP, window scale 8, NOP, NOP, SACK
+    /// permitted; no timestamps.
+    Windows,
+    /// macOS: TTL 64, window 65535, MSS, NOP, window scale 6, NOP, NOP, timestamps, SACK
+    /// permitted, end of list.
+    MacOs,
+}
+
+impl Stack {
+    fn ttl(self) -> u8 {
+        match self {
+            Stack::Windows => 128,
+            Stack::Linux | Stack::MacOs => 64,
+        }
+    }
+
+    /// The SYN's window and options (laid out, a multiple of four bytes), with `timestamp`
+    /// as the timestamp value where the system sends one.
+    fn syn(self, timestamp: [u8; 4]) -> Option<(u16, Vec<u8>)> {
+        let ts = timestamp;
+        match self {
+            Stack::Linux => None,
+            Stack::Windows => Some((64240, vec![2, 4, 0x05, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2])),
+            Stack::MacOs => Some((
+                65535,
+                vec![2, 4, 0x05, 0xb4, 1, 3, 3, 6, 1, 1, 8, 10, ts[0], ts[1], ts[2], ts[3], 0, 0, 0, 0, 4, 2, 0, 0],
+            )),
+        }
+    }
+}
+
+/// Makes the probe of `len` bytes at the start of `buf` look like `stack`'s: its TTL (IPv6:
+/// hop limit), and for a SYN the window and options of that system's first SYN, the lengths
+/// and checksums kept right; returns the new length. The probe must be as the builders write
+/// it (a Linux SYN's options, if any).
+pub fn mimic(buf: &mut [u8], len: usize, stack: Stack) -> Result<usize> {
+    let v4 = version(buf.get(..len).ok_or(Error::Truncated)?)? == 4;
+    set_ttl(&mut buf[..len], stack.ttl())?;
+    let (protocol, header_len) = if v4 { (buf[9], usize::from(buf[0] & 0x0f) * 4) } else { (buf[6], ipv6::HEADER_LEN) };
+    let tcp_start = header_len;
+    if protocol != PROTO_TCP || len < tcp_start + 20 {
+        return Ok(len);
+    }
+    let tcp_len = usize::from(buf[tcp_start + 12] >> 4) * 4;
+    let flags = buf[tcp_start + 13];
+    let is_syn = flags & 0x02 != 0 && flags & 0x10 == 0;
+    if !is_syn || tcp_len < 20 || len < tcp_start + tcp_len {
+        return Ok(len);
+    }
+    // The builders' Linux options put the timestamp value at offset 8 of the options.
+    let old_options = &buf[tcp_start + 20..tcp_start + tcp_len];
+    let timestamp = old_options.get(8..12).map_or([0; 4], |ts| [ts[0], ts[1], ts[2], ts[3]]);
+    let Some((window, options)) = stack.syn(timestamp) else { return Ok(len) };
+    let new_tcp_len = 20 + options.len();
+    let total = len - tcp_len + new_tcp_len;
+    let packet = buf.get_mut(..total.max(len)).ok_or(Error::Truncated)?;
+    packet.copy_within(tcp_start + tcp_len..len, tcp_start + new_tcp_len);
+    packet[tcp_start + 20..tcp_start + new_tcp_len].copy_from_slice(&options);
+    packet[tcp_start + 12] = ((new_tcp_len / 4) as u8) << 4;
+    packet[tcp_start + 14..tcp_start + 16].copy_from_slice(&window.to_be_bytes());
+    let packet = &mut packet[..total];
+    if v4 {
+        let total16 = u16::try_from(total).map_err(|_| Error::Malformed)?;
+        packet[2..4].copy_from_slice(&total16.to_be_bytes());
+        refresh_ipv4_checksum(packet);
+    } else {
+        let payload_len = u16::try_from(total - ipv6::HEADER_LEN).map_err(|_| Error::Malformed)?;
+        packet[4..6].copy_from_slice(&payload_len.to_be_bytes());
+    }
+    let (src, dst) = addresses(packet, v4);
+    let segment = &mut packet[tcp_start..];
+    segment[16..18].copy_from_slice(&[0, 0]);
+    let sum = checksum::finish(checksum::pseudo_header(src, dst, PROTO_TCP, segment.len()) + checksum::sum(segment));
+    segment[16..18].copy_from_slice(&sum.to_be_bytes());
+    Ok(total)
+}
+
 /// The most option bytes an IPv4 header holds (a 60-byte header).
 pub const MAX_IPV4_OPTIONS: usize = 40;
 
@@ -286,6 +370,38 @@ mod tests {
     }
 
     #[test]
+    fn a_mimicked_syn_carries_that_systems_options_window_and_ttl() {
+        for (stack, ttl, window, options) in [
+            (Stack::Windows, 128, 64240, vec![2, 4, 5, 180, 1, 3, 3, 8, 1, 1, 4, 2]),
+            (Stack::MacOs, 64, 65535, vec![2, 4, 5, 180, 1, 3, 3, 6, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 4, 2, 0, 0]),
+        ] {
+            for packet in [probe_v4(), probe_v6()] {
+                let mut buf = packet.clone();
+                buf.resize(packet.len() + 8, 0);
+                let len = mimic(&mut buf, packet.len(), stack).unwrap();
+                let v4 = buf[0] >> 4 == 4;
+                let (src, dst, segment, hops) = if v4 {
+                    let ip = Ipv4Packet::new_checked(&buf[..len]).unwrap();
+                    assert!(ip.checksum_ok() && ip.total_len() == len);
+                    (ip.src().into(), ip.dst().into(), ip.payload().to_vec(), ip.ttl())
+                } else {
+                    let ip = Ipv6Packet::new_checked(&buf[..len]).unwrap();
+                    assert_eq!(ip.payload_len(), len - 40);
+                    (ip.src().into(), ip.dst().into(), ip.payload().to_vec(), ip.hop_limit())
+                };
+                let tcp = TcpPacket::new_checked(&segment[..]).unwrap();
+                assert_eq!((hops, tcp.window(), tcp.options()), (ttl, window, &options[..]), "{stack:?}");
+                assert_eq!((tcp.seq(), tcp.dst_port()), (7, 80));
+                let sum = checksum::pseudo_header(src, dst, PROTO_TCP, segment.len()) + checksum::sum(&segment);
+                assert_eq!(checksum::finish(sum), 0, "{stack:?}");
+            }
+        }
+        let mut linux = probe_v4();
+        assert_eq!(mimic(&mut linux, PROBE_LEN, Stack::Linux), Ok(PROBE_LEN));
+        assert_eq!(linux, probe_v4(), "the builders' SYN is Linux's");
+    }
+
+    #[test]
     fn the_ttl_changes_and_the_header_checksum_follows() {
         let mut packet = probe_v4();
         set_ttl(&mut packet, 3).unwrap();
@@ -370,6 +486,7 @@ mod tests {
             let _ = append_data(&mut bytes, len, b"data");
             bytes.resize(len + 48, 0);
             let _ = insert_ipv4_options(&mut bytes, len, &[7, 3, 4]);
+            let _ = mimic(&mut bytes, len, Stack::MacOs);
             let _ = spoil_checksum(&mut bytes);
             let _ = set_ttl(&mut bytes, 1);
         }

@@ -274,6 +274,9 @@ fn send_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe) -> io::Result<
         let packet = &mut frame[Transmitter::HEADROOM..];
         let mut len = (probe.transport.emit(src, probe.dst, probe.ip_id, packet))
             .expect("a probe fits the largest packet, in its targets' family");
+        if let Some(stack) = sockets.shaping.mimic {
+            len = wire::shape::mimic(packet, len, stack).expect("a probe is a whole IP packet");
+        }
         if let Some(data) = sockets.data.as_deref().filter(|_| !matches!(probe.transport, Transport::Udp { .. })) {
             len = wire::shape::append_data(packet, len, data).expect("the data fits the largest packet");
         }
