@@ -289,3 +289,25 @@ fn p0f_names_the_mimicked_system_and_never_a_scanner() {
         assert!(names.iter().all(|name| name.starts_with(named)), "{stack}: {names:?}");
     }
 }
+
+#[test]
+fn sneaky_timing_spaces_probes_fifteen_seconds_apart_on_the_wire() {
+    if !lab::available() || !has("tcpdump") {
+        return;
+    }
+    let lab = standard_lab();
+    let capture = Capture::start(lab.lab.target_namespace(), PROBES, &["--immediate-mode"]).unwrap();
+    let target = TARGET_V4.to_string();
+    let report = stdout(&portolan(&lab.lab, &["-T1", "-sS", "-n", "-Pn", "--reason", "-p", "22,23", &target]));
+    let arrivals: Vec<f64> = capture
+        .stop()
+        .iter()
+        .filter(|line| line.contains("Flags [S]"))
+        .filter_map(|line| line.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(arrivals.len(), 2, "{arrivals:?}");
+    let gap = arrivals[1] - arrivals[0];
+    assert!((15.0..16.0).contains(&gap), "-T1 waits 15 s between probes: {gap} s");
+    assert_eq!(verdict(&report, 22).as_deref(), Some("open syn-ack ttl 64"), "{report}");
+    assert_eq!(verdict(&report, 23).as_deref(), Some("closed reset ttl 64"), "{report}");
+}
