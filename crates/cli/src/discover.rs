@@ -167,7 +167,8 @@ impl IpProbes {
         // Discovery asks each host from one address: its leads are per host.
         let mut config = config.clone();
         config.source.more_addrs.clear();
-        let (v6, v4): (Vec<(usize, Target)>, Vec<(usize, Target)>) =
+        type Numbered = Vec<(usize, Target)>;
+        let (v6, v4): (Numbered, Numbered) =
             targets.into_iter().enumerate().partition(|(_, target)| target.addr.is_ipv6());
         let mut found: Vec<(usize, HostResult)> = Vec::new();
         for (probes, family) in [(&self.v4, v4), (&self.v6, v6)] {

@@ -39,7 +39,7 @@ fn spoofed(text: &str, vendors: &MacVendors, rng: &mut impl Rng) -> Option<[u8; 
     }
     let digits: String = text.chars().filter(|c| !matches!(c, ':' | '-' | '.')).collect();
     let prefix: Vec<u8> =
-        if digits.len() <= 12 && digits.len() % 2 == 0 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        if digits.len() <= 12 && digits.len().is_multiple_of(2) && digits.chars().all(|c| c.is_ascii_hexdigit()) {
             (0..digits.len())
                 .step_by(2)
                 .map(|at| u8::from_str_radix(&digits[at..at + 2], 16).ok())

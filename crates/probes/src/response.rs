@@ -253,8 +253,9 @@ mod tests {
     const SCANNER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
     const TARGET: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 
-    fn probe() -> Vec<u8> {
-        let syn = ProbeRepr {
+    /// The SYN both families' test probes carry: port 40000 to 22, sequence 77.
+    fn syn() -> ProbeRepr {
+        ProbeRepr {
             src_port: 40000,
             dst_port: 22,
             seq: 77,
@@ -262,7 +263,11 @@ mod tests {
             flags: flags::SYN,
             window: LINUX_SYN_WINDOW,
             timestamp: 1,
-        };
+        }
+    }
+
+    fn probe() -> Vec<u8> {
+        let syn = syn();
         let mut buf = vec![0; PROBE_LEN];
         emit_probe_v4(SCANNER, TARGET, 9, &syn, &mut buf).unwrap();
         buf
@@ -342,15 +347,7 @@ mod tests {
     const TARGET_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2);
 
     fn probe_v6() -> Vec<u8> {
-        let syn = ProbeRepr {
-            src_port: 40000,
-            dst_port: 22,
-            seq: 77,
-            ack: 0,
-            flags: flags::SYN,
-            window: LINUX_SYN_WINDOW,
-            timestamp: 1,
-        };
+        let syn = syn();
         let mut buf = vec![0; wire::tcp::PROBE_LEN_V6];
         wire::tcp::emit_probe_v6(SCANNER_V6, TARGET_V6, 0x4321, &syn, &mut buf).unwrap();
         buf

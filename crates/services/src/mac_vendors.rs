@@ -55,7 +55,7 @@ impl MacVendors {
 
     fn from_entries(entries: impl Iterator<Item = (u64, u8, String)>) -> MacVendors {
         let mut entries: Vec<_> = entries.collect();
-        entries.sort_by(|a, b| b.1.cmp(&a.1));
+        entries.sort_by_key(|entry| std::cmp::Reverse(entry.1));
         MacVendors { entries }
     }
 

@@ -50,7 +50,7 @@ impl TargetSpec {
         // An IPv6 literal's zone (`fe80::1%eth0`) names the interface to reach it through,
         // which the caller takes from [`zone`]; the address stands without it.
         let host = match zone(host) {
-            Some(zone) if zone.is_empty() => return Err(error("empty interface name after '%'")),
+            Some("") => return Err(error("empty interface name after '%'")),
             Some(zone) => &host[..host.len() - zone.len() - 1],
             None => host,
         };

@@ -27,27 +27,43 @@ pub fn append_data(buf: &mut [u8], len: usize, data: &[u8]) -> Result<usize> {
         return Err(Error::Truncated);
     }
     packet[len..].copy_from_slice(data);
+    set_total_length(packet, v4)?;
+    if protocol == PROTO_UDP {
+        let udp_len = u16::try_from(total - header_len).map_err(|_| Error::Malformed)?;
+        packet[header_len + 4..header_len + 6].copy_from_slice(&udp_len.to_be_bytes());
+    }
+    refresh_transport_checksum(packet, v4, header_len, protocol)?;
+    Ok(total)
+}
+
+/// Sets the IP header's length field to the packet's length (IPv4: total length, with the
+/// header checksum; IPv6: payload length).
+fn set_total_length(packet: &mut [u8], v4: bool) -> Result<()> {
     if v4 {
-        let total = u16::try_from(total).map_err(|_| Error::Malformed)?;
+        let total = u16::try_from(packet.len()).map_err(|_| Error::Malformed)?;
         packet[2..4].copy_from_slice(&total.to_be_bytes());
         refresh_ipv4_checksum(packet);
     } else {
-        let payload_len = u16::try_from(total - ipv6::HEADER_LEN).map_err(|_| Error::Malformed)?;
+        let payload_len = u16::try_from(packet.len() - ipv6::HEADER_LEN).map_err(|_| Error::Malformed)?;
         packet[4..6].copy_from_slice(&payload_len.to_be_bytes());
     }
+    Ok(())
+}
+
+/// Recomputes the checksum of the transport header of `protocol` starting at `header_len`,
+/// over the rest of the packet.
+fn refresh_transport_checksum(packet: &mut [u8], v4: bool, header_len: usize, protocol: u8) -> Result<()> {
+    let offset = checksum_offset(protocol)?;
     let (src, dst) = addresses(packet, v4);
     let transport = &mut packet[header_len..];
-    if protocol == PROTO_UDP {
-        let udp_len = u16::try_from(transport.len()).map_err(|_| Error::Malformed)?;
-        transport[4..6].copy_from_slice(&udp_len.to_be_bytes());
-    }
     transport[offset..offset + 2].copy_from_slice(&[0, 0]);
     // ICMP (for IPv4) alone has no pseudo-header in its checksum.
     let pseudo = if protocol == PROTO_ICMP { 0 } else { checksum::pseudo_header(src, dst, protocol, transport.len()) };
     let sum = checksum::finish(pseudo + checksum::sum(transport));
+    // A computed zero UDP checksum is sent as all ones: zero means "none" (RFC 768).
     let sum = if protocol == PROTO_UDP && sum == 0 { 0xffff } else { sum };
     transport[offset..offset + 2].copy_from_slice(&sum.to_be_bytes());
-    Ok(total)
+    Ok(())
 }
 
 /// The packet's source and destination addresses.
@@ -143,19 +159,8 @@ pub fn mimic(buf: &mut [u8], len: usize, stack: Stack) -> Result<usize> {
     packet[tcp_start + 12] = ((new_tcp_len / 4) as u8) << 4;
     packet[tcp_start + 14..tcp_start + 16].copy_from_slice(&window.to_be_bytes());
     let packet = &mut packet[..total];
-    if v4 {
-        let total16 = u16::try_from(total).map_err(|_| Error::Malformed)?;
-        packet[2..4].copy_from_slice(&total16.to_be_bytes());
-        refresh_ipv4_checksum(packet);
-    } else {
-        let payload_len = u16::try_from(total - ipv6::HEADER_LEN).map_err(|_| Error::Malformed)?;
-        packet[4..6].copy_from_slice(&payload_len.to_be_bytes());
-    }
-    let (src, dst) = addresses(packet, v4);
-    let segment = &mut packet[tcp_start..];
-    segment[16..18].copy_from_slice(&[0, 0]);
-    let sum = checksum::finish(checksum::pseudo_header(src, dst, PROTO_TCP, segment.len()) + checksum::sum(segment));
-    segment[16..18].copy_from_slice(&sum.to_be_bytes());
+    set_total_length(packet, v4)?;
+    refresh_transport_checksum(packet, v4, tcp_start, PROTO_TCP)?;
     Ok(total)
 }
 
@@ -182,9 +187,7 @@ pub fn insert_ipv4_options(buf: &mut [u8], len: usize, options: &[u8]) -> Result
     packet[header_len..new_header_len].fill(0);
     packet[header_len..header_len + options.len()].copy_from_slice(options);
     packet[0] = 0x40 | (new_header_len / 4) as u8;
-    let total16 = u16::try_from(total).map_err(|_| Error::Malformed)?;
-    packet[2..4].copy_from_slice(&total16.to_be_bytes());
-    refresh_ipv4_checksum(packet);
+    set_total_length(packet, true)?;
     Ok(total)
 }
 
@@ -224,7 +227,7 @@ pub fn spoil_checksum(packet: &mut [u8]) -> Result<()> {
 /// IPv6 ones with a fragment header whose identification is `ident`. A packet whose payload
 /// fits in one is still sent as one fragment, as Nmap's `-f` does.
 pub fn fragment(packet: &[u8], size: usize, ident: u32) -> Result<Vec<Vec<u8>>> {
-    if size == 0 || size % 8 != 0 {
+    if size == 0 || !size.is_multiple_of(8) {
         return Err(Error::Malformed);
     }
     match version(packet)? {

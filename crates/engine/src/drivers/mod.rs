@@ -8,6 +8,7 @@ pub mod arp;
 pub mod connect;
 pub mod exchange;
 pub mod nd;
+mod neighbours;
 mod path;
 pub mod raw;
 

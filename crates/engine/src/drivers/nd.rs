@@ -1,18 +1,18 @@
-//! Drives a [`NeighbourSweep`] with IPv6 neighbour solicitations over a link-layer socket.
+//! IPv6 neighbour solicitations on an Ethernet link (RFC 4861), for a
+//! [`crate::core::NeighbourSweep`].
 
+use std::io;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use netio::{Ipv6Link, NeighbourSocket};
 use wire::icmpv6;
 use wire::ipv6::Ipv6Packet;
 
+use super::neighbours::{sweep, Asker};
 use super::RawScanError;
-use crate::core::{NeighbourFound, NeighbourSweep, Timing};
-
-/// The longest a sweep waits for an advertisement when it has nothing to send.
-const IDLE_WAIT: Duration = Duration::from_millis(5);
+use crate::core::{NeighbourFound, Timing};
 
 /// Sweeps `addrs`, all on `link` (IPv6 ones: no other is asked for), unless `stop` is raised
 /// first.
@@ -23,38 +23,39 @@ pub fn run(
     max_rate: Option<f64>,
     stop: &AtomicBool,
 ) -> Result<Vec<Option<NeighbourFound>>, RawScanError> {
-    let socket = NeighbourSocket::open(link)?;
-    let mut sweep = NeighbourSweep::new(addrs, timing, max_rate);
-    let mut solicitation = [0u8; icmpv6::SOLICITATION_LEN];
-    let mut buf = [0u8; 256];
-    while !sweep.is_finished() {
-        if stop.load(Ordering::Relaxed) {
-            return Err(RawScanError::Interrupted);
-        }
-        let now = Instant::now();
-        while let Some(asked) = sweep.poll_transmit(now) {
-            // An address of the other family is never asked for: it stays silent.
-            let IpAddr::V6(addr) = asked else { continue };
-            let len = icmpv6::emit_solicitation(link.addr, link.mac, addr, &mut solicitation)
-                .expect("a solicitation fits its buffer");
-            let group_mac = icmpv6::multicast_mac(icmpv6::solicited_node(addr));
-            let sent = socket.send(&solicitation[..len], group_mac);
-            sent.map_err(|source| RawScanError::Send { addr: addr.into(), source })?;
-        }
-        let wait = sweep.next_wakeup(now).map_or(IDLE_WAIT, |at| at.saturating_duration_since(now).min(IDLE_WAIT));
-        let Some(len) = socket.recv_timeout(&mut buf, wait).map_err(RawScanError::Receive)? else { continue };
-        if let Some(advertisement) = read_advertisement(&buf[..len]) {
-            sweep.handle(advertisement.target.into(), advertisement.mac, Instant::now());
-        }
-    }
-    super::close_in_background(socket);
-    Ok(sweep.into_results())
+    let mut nd = Nd { socket: NeighbourSocket::open(link)?, link, solicitation: [0; icmpv6::SOLICITATION_LEN] };
+    let found = sweep(&mut nd, addrs, timing, max_rate, stop);
+    super::close_in_background(nd.socket);
+    found
 }
 
-/// An advertisement that can only have come from the link: hop limit 255 (RFC 4861 section
-/// 7.1.2), as a router would have lowered it.
-fn read_advertisement(packet: &[u8]) -> Option<icmpv6::Advertisement> {
-    let ip = Ipv6Packet::new_checked(packet).ok().filter(|ip| ip.hop_limit() == 255)?;
-    let (protocol, icmp) = ip.into_upper_layer()?;
-    (protocol == wire::ipv6::NEXT_ICMPV6).then(|| icmpv6::parse_advertisement(icmp).ok().flatten())?
+struct Nd<'a> {
+    socket: NeighbourSocket,
+    link: &'a Ipv6Link,
+    solicitation: [u8; icmpv6::SOLICITATION_LEN],
+}
+
+impl Asker for Nd<'_> {
+    /// A solicitation to the target's solicited-node group, from our address on the link.
+    fn ask(&mut self, addr: IpAddr) -> io::Result<()> {
+        let IpAddr::V6(addr) = addr else { return Ok(()) };
+        let len = icmpv6::emit_solicitation(self.link.addr, self.link.mac, addr, &mut self.solicitation)
+            .expect("a solicitation fits its buffer");
+        let group_mac = icmpv6::multicast_mac(icmpv6::solicited_node(addr));
+        self.socket.send(&self.solicitation[..len], group_mac)
+    }
+
+    fn recv(&self, buf: &mut [u8], wait: Duration) -> io::Result<Option<usize>> {
+        self.socket.recv_timeout(buf, wait)
+    }
+
+    /// An advertisement that can only have come from the link: hop limit 255 (RFC 4861
+    /// section 7.1.2), as a router would have lowered it.
+    fn read(&self, message: &[u8]) -> Option<(IpAddr, [u8; 6])> {
+        let ip = Ipv6Packet::new_checked(message).ok().filter(|ip| ip.hop_limit() == 255)?;
+        let (protocol, icmp) = ip.into_upper_layer()?;
+        let advertisement =
+            icmpv6::parse_advertisement(icmp).ok().flatten().filter(|_| protocol == wire::ipv6::NEXT_ICMPV6)?;
+        Some((advertisement.target.into(), advertisement.mac))
+    }
 }

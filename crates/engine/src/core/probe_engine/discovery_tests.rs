@@ -17,7 +17,7 @@ const DOWN: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 9));
 fn engine(now: Instant) -> ProbeEngine<HostDiscovery> {
     let discovery = HostDiscovery::nmap_default();
     let ports = discovery.indices();
-    let targets = [FIRST, UP, DOWN].iter().map(|&a| Target::from_addr(a.into())).collect();
+    let targets = [FIRST, UP, DOWN].iter().map(|&a| Target::from_addr(a)).collect();
     let group = ScanGroup { sources: vec![SCANNER], targets, ports };
     let timing = Timing { max_parallelism: Some(4), ..Timing::default() };
     let config = RawConfig { timing, sequential_ports: true, ..config() };

@@ -128,7 +128,7 @@ fn a_port_unreachable_from_a_router_means_filtered_and_says_nothing_of_the_host(
     sim.run(Duration::from_secs(600));
     let results = sim.results();
     let verdicts: Vec<_> = results[0].ports.iter().map(|p| (p.state, p.reason, p.reason_ip)).collect();
-    let by_router = (PortState::Filtered, Reason::PortUnreach, Some(ROUTER.into()));
+    let by_router = (PortState::Filtered, Reason::PortUnreach, Some(ROUTER));
     assert_eq!(verdicts, [by_router; 3]);
     assert_eq!(results[0].status, HostStatus::SILENT);
 }

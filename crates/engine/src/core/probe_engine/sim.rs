@@ -160,7 +160,7 @@ impl<T: Technique> Sim<T> {
         seed: u64,
     ) -> Sim<T> {
         let now = Instant::now();
-        let targets = hosts.iter().map(|&h| Target::from_addr(h.into())).collect();
+        let targets = hosts.iter().map(|&h| Target::from_addr(h)).collect();
         let group = ScanGroup { sources: sources.to_vec(), targets, ports: ports.to_vec() };
         let mut rng = StdRng::seed_from_u64(seed);
         let key = CookieKey::new(rng.random(), rng.random());

@@ -21,7 +21,7 @@ fn state(results: &[HostResult], host: usize, port: u16) -> (PortState, Reason) 
 }
 
 fn target(addr: IpAddr) -> Target {
-    Target::from_addr(addr.into())
+    Target::from_addr(addr)
 }
 
 fn engine(config: RawConfig, targets: Vec<Target>, ports: Vec<u16>, now: Instant) -> ProbeEngine<SynScan> {
