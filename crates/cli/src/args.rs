@@ -115,7 +115,7 @@ pub struct ScanOptions {
     pub seed: Option<u64>,
     /// `--shards I/N`: scan slice I of N of the targets (beyond Nmap).
     pub shard: Option<targets::Shard>,
-    /// `--resolve-all`: scan every address a name resolves to (of the scan's family).
+    /// `--resolve-all`: scan every address a name resolves to, of both families.
     pub resolve_all: bool,
     /// `--randomize-hosts`: shuffle each group of 16384 targets (by `--seed` when given).
     pub randomize_hosts: bool,
@@ -615,7 +615,7 @@ fn parse_long<I: Iterator<Item = String>>(
             options.ip_options = Some(bytes);
         }
         "mtu" => match positive(&option, &value)? {
-            size if size % 8 == 0 => options.shaping.fragment_size = Some(size),
+            size if size.is_multiple_of(8) => options.shaping.fragment_size = Some(size),
             _ => return Err(usage(format!("invalid value '{value}' for {option}: a multiple of 8"))),
         },
         "resume" => return Err(usage("--resume takes no other options: portolan --resume FILE")),
@@ -946,6 +946,9 @@ fn source_addresses(value: &str, source: &mut engine::Source) -> Result<(), Usag
     Ok(())
 }
 
+/// The most decoys `-D` may list (Nmap's limit): each sends every probe once more.
+const MAX_DECOYS: usize = 128;
+
 /// One entry of `-D`'s list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decoy {
@@ -964,7 +967,9 @@ fn decoy_list(value: &str) -> Result<Vec<Decoy>, UsageError> {
             "ME" => Ok(Decoy::Me),
             "RND" => Ok(Decoy::Random(1)),
             _ => match entry.strip_prefix("RND:") {
-                Some(count) => positive("-D RND:", count).map(|count| Decoy::Random(count as u32)),
+                Some(count) => {
+                    positive("-D RND:", count).map(|count| Decoy::Random(count.min(u32::MAX as usize) as u32))
+                }
                 None => entry
                     .parse()
                     .map(Decoy::Addr)
@@ -974,6 +979,17 @@ fn decoy_list(value: &str) -> Result<Vec<Decoy>, UsageError> {
         .collect::<Result<Vec<_>, _>>()?;
     if decoys.iter().filter(|decoy| **decoy == Decoy::Me).count() > 1 {
         return Err(usage(format!("-D {value}: ME appears more than once")));
+    }
+    let count: usize = decoys
+        .iter()
+        .map(|decoy| match decoy {
+            Decoy::Random(count) => *count as usize,
+            Decoy::Addr(_) => 1,
+            Decoy::Me => 0,
+        })
+        .sum();
+    if count > MAX_DECOYS {
+        return Err(usage(format!("-D {value}: {count} decoys, more than the {MAX_DECOYS} Nmap allows")));
     }
     Ok(decoys)
 }

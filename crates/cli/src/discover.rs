@@ -41,9 +41,13 @@ impl Discovery {
     pub fn choose(options: &ScanOptions, technique: Option<TcpScan>) -> Result<Discovery, RunError> {
         let privileged = options.raw_sockets();
         let raw_possible = privileged && technique != Some(TcpScan::Connect);
-        let links = Neighbours {
-            links: if raw_possible { neighbour_links(options) } else { Vec::new() },
-            vendors: MacVendors::load(&DataDirs::from_env(options.datadir.clone())),
+        // Only raw scans ask our links for hardware addresses, and so need their vendors.
+        let links = match raw_possible {
+            true => Neighbours {
+                links: neighbour_links(options),
+                vendors: MacVendors::load(&DataDirs::from_env(options.datadir.clone())),
+            },
+            false => Neighbours { links: Vec::new(), vendors: MacVendors::default() },
         };
         if options.assume_up {
             if let Some(ping) = options.pings.iter().find(|ping| **ping != Ping::Arp) {

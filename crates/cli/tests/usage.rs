@@ -320,6 +320,10 @@ fn evasion_values_and_the_connect_scan_are_refused_clearly() {
         "portolan: invalid decoy 'decoy.lab' for -D: an address, ME, RND or RND:<count>",
     );
     assert_usage_error(&["-D", "ME,ME", "127.0.0.1"], "portolan: -D ME,ME: ME appears more than once");
+    assert_usage_error(
+        &["-D", "RND:1000000", "127.0.0.1"],
+        "portolan: -D RND:1000000: 1000000 decoys, more than the 128 Nmap allows",
+    );
     assert_usage_error(&["-6", "-D", "RND:3", "::1"], "portolan: -D RND: random decoys are IPv4 addresses");
     assert_usage_error(
         &["-sT", "-f", "127.0.0.1"],
