@@ -355,7 +355,6 @@ const NOT_YET_LONG: &[&str] = &[
     "nogcc",
     "nsock-engine",
     "oH",
-    "proxies",
     "proxy",
     "rH",
     "release-memory",
@@ -400,6 +399,7 @@ const LONG_WITH_VALUE: &[&str] = &[
     "spoof-mac",
     "ip-options",
     "mimic",
+    "proxies",
     "evade-detectors",
     "resume",
     "detector-budgets",
@@ -600,6 +600,16 @@ fn parse_long<I: Iterator<Item = String>>(
         "ipv6-prefix-limit" => options.ipv6_prefix_limit = Some(positive(&option, &value)? as u128),
         "ttl" => options.shaping.ttl = Some(number(&option, &value)?),
         "spoof-mac" => options.spoof_mac = Some(value),
+        "proxies" => {
+            let chain = value.split(',').map(|url| {
+                engine::drivers::connect::Proxy::parse(url).ok_or_else(|| {
+                    usage(format!(
+                        "invalid proxy '{url}' for --proxies: socks4://, socks5:// or http:// and an address:port"
+                    ))
+                })
+            });
+            options.source.proxies = chain.collect::<Result<_, _>>()?;
+        }
         "mimic" => {
             options.shaping.mimic = Some(match value.to_lowercase().as_str() {
                 "linux" => engine::Stack::Linux,
@@ -1342,7 +1352,7 @@ mod tests {
         assert_eq!(error(&["-sUC"]), not_yet);
         assert_eq!(error(&["-PY"]), "option '-PY' is not supported yet");
         assert_eq!(error(&["-oS", "out"]), "option '-oS' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)");
-        assert_eq!(error(&["--proxies", "socks4://198.18.0.9:1080"]), "option '--proxies' is not supported yet");
+        assert_eq!(error(&["--script", "default"]), "option '--script' is not supported yet");
     }
 
     #[test]
@@ -1374,7 +1384,10 @@ mod tests {
     #[test]
     fn every_option_of_nmap_is_known_by_name() {
         // Regression: Nmap options portolan lacks were refused as unrecognized, as if mistyped.
-        assert_eq!(error(&["--proxies", "x"]), "option '--proxies' is not supported yet");
+        assert_eq!(
+            error(&["-sC"]),
+            "scan type '-sC' is not supported yet (the TCP scan types, -sU, -sV, -sn and -sL work so far)"
+        );
         assert_eq!(error(&["-q"]), "option '-q' is not supported yet");
         // Other spellings of options portolan has, which Nmap takes with either dash count.
         let options =

@@ -36,6 +36,11 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
         None => TcpScan::Connect,
     };
     if technique == TcpScan::Connect {
+        let direct =
+            [("-sV", options.versions.is_some()), ("-O", options.os.enabled), ("--traceroute", options.traceroute)];
+        if let Some((option, _)) = direct.iter().find(|(_, asked)| *asked && !options.source.proxies.is_empty()) {
+            return Err(RunError::Usage(format!("{option} does not go through --proxies yet")));
+        }
         if options.udp {
             return Err(RunError::Usage("-sU with -sT is not supported yet; use -sS -sU".into()));
         }
@@ -66,6 +71,9 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
             ));
         }
         return Ok(Some(technique));
+    }
+    if !options.source.proxies.is_empty() {
+        return Err(RunError::Usage("--proxies relays connections: use -sT".into()));
     }
     if !privileged {
         return Err(not_permitted(technique.flag()));

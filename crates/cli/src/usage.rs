@@ -99,6 +99,8 @@ FIREWALL/IDS EVASION (raw scans):
       (UDP: instead of the protocol payloads)
   --spoof-mac <mac address/prefix/vendor name>: send frames from this hardware address (0:
       a random one; a prefix or vendor is completed at random); implies --send-eth
+  --proxies <url1,[url2],...>: relay -sT's connections through a chain of proxies
+      (socks4://, socks5:// or http:// with an address:port)
   -D <decoy1,decoy2[,ME],...>: send each probe from these addresses too, ours at ME (else
       at random); RND:<n> adds n random addresses
 MISC:

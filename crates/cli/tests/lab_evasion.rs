@@ -311,3 +311,41 @@ fn sneaky_timing_spaces_probes_fifteen_seconds_apart_on_the_wire() {
     assert_eq!(verdict(&report, 22).as_deref(), Some("open syn-ack ttl 64"), "{report}");
     assert_eq!(verdict(&report, 23).as_deref(), Some("closed reset ttl 64"), "{report}");
 }
+
+#[test]
+fn proxies_relay_the_connect_scan_and_the_target_sees_only_them() {
+    if !lab::available() || !has("tcpdump") {
+        return;
+    }
+    let lab = standard_lab();
+    let _proxies = lab
+        .lab
+        .proxies(&[(1080, lab::ProxyKind::Socks5), (1081, lab::ProxyKind::Socks4), (3128, lab::ProxyKind::Http)])
+        .unwrap();
+    let target = TARGET_V4.to_string();
+    let chains = [
+        "socks5://198.18.0.2:1080",
+        "http://198.18.0.2:3128",
+        "socks4://198.18.0.2:1081",
+        "socks5://198.18.0.2:1080,http://198.18.0.2:3128",
+    ];
+    for chain in chains {
+        let direct = "tcp dst port 22 or tcp dst port 23 or tcp dst port 25";
+        let capture = Capture::start(
+            lab.lab.target_namespace(),
+            &format!("src host 198.18.0.1 and ({direct})"),
+            &["--immediate-mode"],
+        )
+        .unwrap();
+        let args =
+            ["-sT", "-n", "-Pn", "--reason", "--max-retries", "1", "--proxies", chain, "-p", "22,23,25", &target];
+        let report = stdout(&portolan(&lab.lab, &args));
+        let straight: Vec<String> = capture.stop().into_iter().filter(|line| !line.is_empty()).collect();
+        assert_eq!(straight, Vec::<String>::new(), "{chain}: the scanner reached the target itself");
+        let state = |port| verdict(&report, port).map(|v| v.split_whitespace().next().unwrap().to_string());
+        assert_eq!(state(22).as_deref(), Some("open"), "{chain}: {report}");
+        assert_eq!(state(23).as_deref(), Some("closed"), "{chain}: {report}");
+        // Behind the target's firewall the proxy waits in vain, and so does the scan.
+        assert_eq!(state(25).as_deref(), Some("filtered"), "{chain}: {report}");
+    }
+}

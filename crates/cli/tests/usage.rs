@@ -359,3 +359,19 @@ fn a_spoof_mac_nobody_makes_is_refused_naming_it() {
         "portolan: --spoof-mac sends Ethernet frames: it cannot go with --send-ip",
     );
 }
+
+#[test]
+fn proxies_are_given_by_address_and_relay_the_connect_scan_only() {
+    assert_usage_error(
+        &["-sT", "--proxies", "socks5://proxy.lab:1080", "127.0.0.1"],
+        "portolan: invalid proxy 'socks5://proxy.lab:1080' for --proxies: socks4://, socks5:// or http:// and an address:port",
+    );
+    assert_usage_error(
+        &["--privileged", "-sS", "--proxies", "socks5://127.0.0.1:1080", "127.0.0.1"],
+        "portolan: --proxies relays connections: use -sT",
+    );
+    assert_usage_error(
+        &["-sT", "-sV", "--proxies", "http://127.0.0.1:3128", "127.0.0.1"],
+        "portolan: -sV does not go through --proxies yet",
+    );
+}

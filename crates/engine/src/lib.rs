@@ -38,6 +38,8 @@ pub struct Source {
     /// `--spoof-mac`: the hardware address frames, ARP requests and neighbour solicitations
     /// carry instead of the interface's own.
     pub mac: Option<[u8; 6]>,
+    /// `--proxies`: the chain connections are relayed through (the connect scan's).
+    pub proxies: Vec<drivers::connect::Proxy>,
 }
 
 /// How probes are changed once built, to get past firewalls and detectors (`--mimic`,

@@ -13,6 +13,7 @@ mod detectors;
 mod listener;
 mod netns;
 mod personality;
+mod proxy;
 mod raw;
 mod udp_service;
 
@@ -27,6 +28,7 @@ pub use daemons::{service_columns, Daemon, Daemons, MAIL_NAME, TLS_NAME, TLS_POR
 pub use detectors::{alerts, per_host, Arrival, Counting, SynCapture};
 pub use listener::Listeners;
 pub use personality::{nmap_os_db, Personality, SYSTEMS};
+pub use proxy::ProxyKind;
 pub use raw::PERSONALITY_MARK;
 pub use udp_service::{lab_name, UdpService, HOSTILE_LABEL, HOSTILE_V4};
 
@@ -341,6 +343,12 @@ impl Lab {
     /// until the returned handle drops.
     pub fn listen_tcp(&self, ports: &[u16]) -> io::Result<Listeners> {
         Listeners::tcp(&self.target, ports)
+    }
+
+    /// Runs proxies in the target namespace, one of each kind on its port, until the returned
+    /// handle drops.
+    pub fn proxies(&self, proxies: &[(u16, ProxyKind)]) -> io::Result<Listeners> {
+        Listeners::proxies(&self.target, proxies)
     }
 
     /// Serves these UDP ports of every target address, each as its fixture service answers,

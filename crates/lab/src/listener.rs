@@ -30,6 +30,16 @@ impl Listeners {
         Listeners::start(namespace, move || bind_all(&ports), |listeners| accept_all(listeners))
     }
 
+    /// Runs a proxy of each kind on its port (see [`crate::ProxyKind`]).
+    pub fn proxies(namespace: &str, proxies: &[(u16, crate::ProxyKind)]) -> io::Result<Listeners> {
+        let proxies = proxies.to_vec();
+        Listeners::start(
+            namespace,
+            move || crate::proxy::bind(&proxies),
+            |listeners| crate::proxy::accept_all(listeners),
+        )
+    }
+
     /// Answers datagrams on each port as its service does.
     pub fn udp(namespace: &str, services: &[(u16, UdpService)]) -> io::Result<Listeners> {
         let services = services.to_vec();

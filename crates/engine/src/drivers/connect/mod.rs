@@ -8,6 +8,9 @@
 //! the descriptor budget.
 
 mod outcome;
+mod proxy;
+
+pub use proxy::{Proxy, ProxyKind};
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -369,12 +372,22 @@ async fn wait_to_send(rate: Option<&Mutex<Pacer>>, host: &Mutex<HostTiming>) {
     }
 }
 
-/// Connects with SO_LINGER 0, so that dropping the stream resets the connection: an open port
-/// costs the target no lingering connection and us no TIME_WAIT entry. With `-g`, every
-/// connection leaves from that port: SO_REUSEADDR lets the sockets share it, each connecting
-/// to another port or host (Linux refuses only a second connection of the same four-tuple,
-/// which the reset of the first has ended).
+/// Connects to `target`, directly or through `--proxies` (then a proxy that cannot be reached
+/// is an error of the scan, not an answer about the port).
 async fn connect(target: SocketAddr, source: &Source) -> io::Result<TcpStream> {
+    let Some(first) = source.proxies.first() else { return connect_direct(target, source).await };
+    let stream = connect_direct(first.addr, source)
+        .await
+        .map_err(|error| io::Error::other(format!("proxy {first} cannot be reached: {error}")))?;
+    proxy::through(stream, &source.proxies, target).await
+}
+
+/// A connection of our own to `target`, with SO_LINGER 0, so that dropping the stream resets
+/// the connection: an open port costs the target no lingering connection and us no
+/// TIME_WAIT entry. With `-g`, every connection leaves from that port: SO_REUSEADDR lets the
+/// sockets share it, each connecting to another port or host (Linux refuses only a second
+/// connection of the same four-tuple, which the reset of the first has ended).
+async fn connect_direct(target: SocketAddr, source: &Source) -> io::Result<TcpStream> {
     let socket = socket2::Socket::new(socket2::Domain::for_address(target), socket2::Type::STREAM, None)?;
     socket.set_nonblocking(true)?;
     socket.set_linger(Some(Duration::ZERO))?;
