@@ -117,6 +117,8 @@ pub struct ScanOptions {
     pub shard: Option<targets::Shard>,
     /// `--resolve-all`: scan every address a name resolves to, of both families.
     pub resolve_all: bool,
+    /// `--packet-trace`: print every packet raw scans send and receive.
+    pub packet_trace: bool,
     /// `--randomize-hosts`: shuffle each group of 16384 targets (by `--seed` when given).
     pub randomize_hosts: bool,
     /// `--ipv6-prefix-limit`: the most addresses an IPv6 prefix may hold (beyond Nmap); `None`
@@ -338,7 +340,6 @@ const NOT_YET_LONG: &[&str] = &[
     "iflist",
     "script",
     "script-args",
-    "packet-trace",
     "exclude-ports",
     "port-ratio",
     "defeat-rst-ratelimit",
@@ -427,6 +428,7 @@ const LONG_WITH_VALUE: &[&str] = &[
 ];
 const LONG_FLAGS: &[&str] = &[
     "open",
+    "packet-trace",
     "randomize-hosts",
     "badsum",
     "resolve-all",
@@ -548,6 +550,7 @@ fn parse_long<I: Iterator<Item = String>>(
             "no-stylesheet" => options.stylesheet = Stylesheet::Omitted,
             "append-output" => options.append_output = true,
             "badsum" => options.shaping.bad_checksum = true,
+            "packet-trace" => options.packet_trace = true,
             "save" => options.save = true,
             "system-dns" => options.system_dns = true,
             "send-ip" => {

@@ -16,6 +16,7 @@ use services::{DataDirs, MacVendors};
 
 use crate::args::{Ping, ScanOptions, TcpScan};
 use crate::error::RunError;
+use crate::notes::PacketTrace;
 use crate::payloads::udp_payloads;
 
 /// Nmap's discovery without raw sockets: a connection to each of these ports.
@@ -62,6 +63,7 @@ impl Discovery {
             v4: host_discovery(options, false)?,
             v6: host_discovery(options, true)?,
             scan_is_ipv6: options.ipv6,
+            trace: PacketTrace::asked(options),
         };
         match options.pings.first() {
             None if raw_possible => Ok(Discovery::Raw { ip, links }),
@@ -132,7 +134,7 @@ impl Discovery {
             Discovery::AssumeUp { .. } => Ok(assumed_up(target)),
             Discovery::Connect => {
                 let mut host = scanner
-                    .scan_host(target, &CONNECT_PING_PORTS, &PingObserver)
+                    .scan_host(target, &CONNECT_PING_PORTS, &PingObserver { trace: None })
                     .await
                     .map_err(|e| RunError::Failed(e.to_string()))?;
                 host.ports.clear();
@@ -149,6 +151,7 @@ pub struct IpProbes {
     v4: HostDiscovery,
     v6: HostDiscovery,
     scan_is_ipv6: bool,
+    trace: Option<PacketTrace>,
 }
 
 impl IpProbes {
@@ -180,8 +183,8 @@ impl IpProbes {
                 continue;
             }
             let (indices, targets): (Vec<usize>, Vec<Target>) = family.into_iter().unzip();
-            let hosts =
-                drivers::raw::run(probes.clone(), config.clone(), targets, probes.indices(), &PingObserver, stop)?;
+            let observer = PingObserver { trace: self.trace };
+            let hosts = drivers::raw::run(probes.clone(), config.clone(), targets, probes.indices(), &observer, stop)?;
             found.extend(indices.into_iter().zip(hosts));
         }
         found.sort_by_key(|(index, _)| *index);
@@ -348,12 +351,24 @@ pub fn with_discovery(mut scanned: HostResult, found: &HostResult) -> HostResult
 
 /// Discovery answers are not open ports: nothing to tell `-v`; targets that cannot be reached
 /// are told as in the port scan.
-struct PingObserver;
+struct PingObserver {
+    trace: Option<PacketTrace>,
+}
 
 impl ScanObserver for PingObserver {
     fn open_port_found(&self, _: std::net::IpAddr, _: Protocol, _: u16) {}
 
     fn unreachable(&self, addr: std::net::IpAddr, error: &std::io::Error) {
         crate::notes::unreachable(addr, error);
+    }
+
+    fn traces_packets(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    fn packet(&self, sent: bool, packet: &[u8]) {
+        if let Some(trace) = &self.trace {
+            trace.print(sent, packet);
+        }
     }
 }

@@ -20,3 +20,23 @@ pub(crate) fn fragments_split_headers(ipv6: bool, tcp: bool, fragment_size: Opti
         );
     }
 }
+
+/// `--packet-trace`: each packet a raw scan sends or receives, as Nmap prints them: "SENT
+/// (0.0452s) TCP 198.18.0.1:40000 > 198.18.0.2:22 S ttl=64 …", the time since the scan began.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PacketTrace {
+    started: std::time::Instant,
+}
+
+impl PacketTrace {
+    /// A trace when `--packet-trace` asks for one.
+    pub(crate) fn asked(options: &crate::args::ScanOptions) -> Option<PacketTrace> {
+        options.packet_trace.then(|| PacketTrace { started: std::time::Instant::now() })
+    }
+
+    pub(crate) fn print(&self, sent: bool, packet: &[u8]) {
+        let label = if sent { "SENT" } else { "RCVD" };
+        let elapsed = self.started.elapsed().as_secs_f64();
+        println!("{label} ({elapsed:.4}s) {}", wire::describe::describe(packet));
+    }
+}

@@ -87,7 +87,8 @@ pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
     let reporter = progress.report(options.stats_every, !terminal_output(&options), options.verbosity == 0);
     let verbose = options.verbosity > 0 && terminal_output(&options);
     let capped = rate_caps(&options.timing) != (None, None);
-    let observer = Discoveries { verbose, report_peaks: verbose && capped, progress: progress.clone() };
+    let trace = crate::notes::PacketTrace::asked(&options);
+    let observer = Discoveries { verbose, report_peaks: verbose && capped, progress: progress.clone(), trace };
     let (mut scanned, mut up) = (0u64, 0u64);
     let version_scan = options.versions.as_ref().map(|settings| VersionScan::load(&options, settings)).transpose()?;
     let os_scan = options.os.enabled.then(|| OsScan::load(&options)).transpose()?;

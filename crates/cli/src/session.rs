@@ -64,6 +64,7 @@ pub(crate) struct Discoveries {
     /// asked for (Nmap's `-v` output has no such lines).
     pub report_peaks: bool,
     pub progress: Arc<Progress>,
+    pub trace: Option<crate::notes::PacketTrace>,
 }
 
 impl ScanObserver for Discoveries {
@@ -88,6 +89,16 @@ impl ScanObserver for Discoveries {
 
     fn unreachable(&self, addr: IpAddr, error: &std::io::Error) {
         self.progress.while_hidden(|| crate::notes::unreachable(addr, error));
+    }
+
+    fn traces_packets(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    fn packet(&self, sent: bool, packet: &[u8]) {
+        if let Some(trace) = &self.trace {
+            self.progress.while_hidden(|| trace.print(sent, packet));
+        }
     }
 }
 

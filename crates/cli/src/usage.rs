@@ -79,6 +79,7 @@ OUTPUT:
   -oA <basename>: normal, XML, grepable and JSON, as <basename>.nmap, .xml, .gnmap, .json
   -v: more verbose (-vv or -v<level> for more)
   --reason: show why each port and host has its state
+  --packet-trace: show every packet raw scans send and receive
   --open: show only open (or possibly open) ports
 SOURCE:
   -S <address>[,<address>...]: send from this address; with several (addresses of ours),

@@ -220,3 +220,21 @@ fn stats_every_goes_to_standard_error_when_standard_output_carries_a_format() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.lines().filter(|line| line.starts_with("Stats: ")).count() >= 2, "{stderr}");
 }
+
+#[test]
+fn packet_trace_shows_every_probe_and_answer_as_nmap_does() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let target = TARGET_V4.to_string();
+    let report = stdout(&portolan(&lab.lab, &["-sS", "-n", "-Pn", "--packet-trace", "-p", "22,23", &target]));
+    let line = |prefix: &str, needle: &str| report.lines().any(|l| l.starts_with(prefix) && l.contains(needle));
+    for port in [22, 23] {
+        assert!(line("SENT (", &format!("> 198.18.0.2:{port} S ttl=64 id=")), "{port}: {report}");
+    }
+    assert!(line("RCVD (", "TCP 198.18.0.2:22 > 198.18.0.1:"), "{report}");
+    assert!(line("RCVD (", " SA ttl=64 "), "{report}");
+    assert!(line("RCVD (", " RA ttl=64 "), "{report}");
+    assert!(report.contains("22/tcp open"), "{report}");
+}

@@ -9,6 +9,7 @@
 
 pub mod arp;
 pub mod checksum;
+pub mod describe;
 pub mod ethernet;
 pub mod icmp;
 pub mod icmpv6;

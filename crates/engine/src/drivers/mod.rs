@@ -29,6 +29,12 @@ pub trait ScanObserver: Send + Sync {
     fn unreachable(&self, _addr: IpAddr, _error: &io::Error) {}
     /// A raw-packet scan of a group ended, having reached at most these rates.
     fn peak_rates(&self, _peaks: crate::PeakRates) {}
+    /// Whether every packet sent and received is to be told (`--packet-trace`).
+    fn traces_packets(&self) -> bool {
+        false
+    }
+    /// A whole IP packet was sent (`sent`) or received, when [`Self::traces_packets`].
+    fn packet(&self, _sent: bool, _packet: &[u8]) {}
 }
 
 /// Closes sockets on a thread of their own: closing a link-layer socket waits for the

@@ -215,7 +215,7 @@ fn work<T: Technique>(
         }
         let sent = !probes.is_empty();
         for probe in probes.drain(..) {
-            if let Err(error) = send_probe(sockets, &mut frame, &probe) {
+            if let Err(error) = send_probe(sockets, &mut frame, &probe, observer) {
                 // The probe counts as sent and unanswered, as in Nmap: a target a local
                 // firewall or a missing route keeps probes from has its ports filtered, and
                 // the scan goes on.
@@ -224,12 +224,12 @@ fn work<T: Technique>(
                 }
             }
         }
-        let mut received = drain(sockets, &mut buf, &mut replies)?;
+        let mut received = drain(sockets, &mut buf, &mut replies, observer)?;
         if !sent && !received {
             // Idle: wait for a reply, or until the engine has something to do.
             let idle = wakeup.map_or(IDLE_WAIT, |at| at.saturating_duration_since(now).min(IDLE_WAIT));
             if let Some(len) = sockets.receivers[0].recv_timeout(&mut buf, idle).map_err(RawScanError::Receive)? {
-                replies.extend(parse_response(&buf[..len]));
+                replies.extend(read_reply(&buf[..len], observer));
                 received = true;
             }
         }
@@ -240,16 +240,29 @@ fn work<T: Technique>(
 }
 
 /// Reads up to a batch of queued replies from every receiver without waiting.
-fn drain(sockets: &Sockets, buf: &mut [u8], replies: &mut Vec<Response>) -> Result<bool, RawScanError> {
+fn drain(
+    sockets: &Sockets,
+    buf: &mut [u8],
+    replies: &mut Vec<Response>,
+    observer: &dyn ScanObserver,
+) -> Result<bool, RawScanError> {
     let mut read_any = false;
     for receiver in &sockets.receivers {
         while replies.len() < BATCH {
             let Some(len) = receiver.try_recv(buf).map_err(RawScanError::Receive)? else { break };
             read_any = true;
-            replies.extend(parse_response(&buf[..len]));
+            replies.extend(read_reply(&buf[..len], observer));
         }
     }
     Ok(read_any)
+}
+
+/// A packet received, as a reply, told to the observer when it traces packets.
+fn read_reply(packet: &[u8], observer: &dyn ScanObserver) -> Option<Response> {
+    if observer.traces_packets() {
+        observer.packet(false, packet);
+    }
+    parse_response(packet)
 }
 
 /// Gives the engine a batch of replies under one lock, then reports the open ports found.
@@ -265,7 +278,7 @@ fn hand_over<T: Technique>(replies: &mut Vec<Response>, engine: &Mutex<ProbeEngi
 }
 
 /// Sends `probe`, and a copy from each decoy around it (`-D`), built in `frame`.
-fn send_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe) -> io::Result<()> {
+fn send_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe, observer: &dyn ScanObserver) -> io::Result<()> {
     let decoys = &sockets.decoys;
     let mut sources = decoys.addrs.iter().copied().filter(|decoy| decoy.is_ipv4() == probe.src.is_ipv4());
     for position in 0..=decoys.addrs.len() {
@@ -283,14 +296,20 @@ fn send_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe) -> io::Result<
         if let Some(options) = sockets.ip_options.as_deref().filter(|_| src.is_ipv4()) {
             len = wire::shape::insert_ipv4_options(packet, len, options).expect("options fit an IPv4 header");
         }
-        send_shaped(sockets, frame, len, probe)?;
+        send_shaped(sockets, frame, len, probe, observer)?;
     }
     Ok(())
 }
 
 /// Sends the probe of `len` bytes in `frame` (after the link-layer headroom) as the evasion
 /// options shape it: its TTL, its checksum, in fragments.
-fn send_shaped(sockets: &Sockets, frame: &mut [u8], len: usize, probe: &Probe) -> io::Result<()> {
+fn send_shaped(
+    sockets: &Sockets,
+    frame: &mut [u8],
+    len: usize,
+    probe: &Probe,
+    observer: &dyn ScanObserver,
+) -> io::Result<()> {
     let shaping = &sockets.shaping;
     let packet = &mut frame[Transmitter::HEADROOM..Transmitter::HEADROOM + len];
     if let Some(ttl) = shaping.ttl {
@@ -300,12 +319,27 @@ fn send_shaped(sockets: &Sockets, frame: &mut [u8], len: usize, probe: &Probe) -
         wire::shape::spoil_checksum(packet).expect("a probe is a whole IP packet");
     }
     let Some(size) = shaping.fragment_size else {
-        return send_retrying(&sockets.sender, frame, len, probe.dst);
+        return send_traced(&sockets.sender, frame, len, probe.dst, observer);
     };
     let fragments = wire::shape::fragment(packet, size, u32::from(probe.ip_id)).expect("a probe is a whole IP packet");
     for fragment in fragments {
         frame[Transmitter::HEADROOM..Transmitter::HEADROOM + fragment.len()].copy_from_slice(&fragment);
-        send_retrying(&sockets.sender, frame, fragment.len(), probe.dst)?;
+        send_traced(&sockets.sender, frame, fragment.len(), probe.dst, observer)?;
+    }
+    Ok(())
+}
+
+/// Sends as [`send_retrying`] does, telling the observer of the packet when it traces them.
+fn send_traced(
+    sender: &Transmitter,
+    frame: &mut [u8],
+    len: usize,
+    dst: IpAddr,
+    observer: &dyn ScanObserver,
+) -> io::Result<()> {
+    send_retrying(sender, frame, len, dst)?;
+    if observer.traces_packets() {
+        observer.packet(true, &frame[Transmitter::HEADROOM..Transmitter::HEADROOM + len]);
     }
     Ok(())
 }
