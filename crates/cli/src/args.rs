@@ -13,6 +13,8 @@ pub enum Command {
     Scan(Box<ScanOptions>),
     Help,
     Version,
+    /// `--iflist`: list interfaces and routes.
+    InterfaceList,
 }
 
 /// A file output format (`-oN`, `-oX`, `-oG`, `-oJ`, `--ndjson`; `-oA` asks for the first four).
@@ -337,7 +339,6 @@ fn usage(message: impl Into<String>) -> UsageError {
 
 /// Nmap options that a later portolan release will build; refused clearly until then.
 const NOT_YET_LONG: &[&str] = &[
-    "iflist",
     "script",
     "script-args",
     "exclude-ports",
@@ -428,6 +429,7 @@ const LONG_WITH_VALUE: &[&str] = &[
 ];
 const LONG_FLAGS: &[&str] = &[
     "open",
+    "iflist",
     "packet-trace",
     "randomize-hosts",
     "badsum",
@@ -571,6 +573,7 @@ fn parse_long<I: Iterator<Item = String>>(
             "verbose" => options.verbosity = options.verbosity.saturating_add(1),
             "vv" => options.verbosity = options.verbosity.saturating_add(2),
             "version" => return Ok(Some(Command::Version)),
+            "iflist" => return Ok(Some(Command::InterfaceList)),
             _ => return Ok(Some(Command::Help)),
         }
         return Ok(None);

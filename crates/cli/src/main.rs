@@ -9,6 +9,7 @@ mod decoys;
 mod discover;
 mod error;
 mod history;
+mod iflist;
 mod inputs;
 mod ip_options;
 mod merge;
@@ -65,13 +66,19 @@ fn main() -> ExitCode {
             println!("portolan version {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Ok(Command::InterfaceList) => finish(iflist::print()),
         Ok(Command::Scan(options)) => scan(Ok(*options)),
         Err(error) => usage_error(&error.0),
     }
 }
 
 fn scan(options: Result<args::ScanOptions, error::RunError>) -> ExitCode {
-    match options.and_then(run::run) {
+    finish(options.and_then(run::run))
+}
+
+/// The exit code of a command's work: usage errors 2, failures 1.
+fn finish(result: Result<(), error::RunError>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error::RunError::Usage(message)) => usage_error(&message),
         Err(error::RunError::Failed(message)) => failure(&message, EXIT_FAILURE),

@@ -110,6 +110,7 @@ MISC:
   --privileged/--unprivileged: assume raw sockets are permitted, or that they are not
       (also NMAP_PRIVILEGED / NMAP_UNPRIVILEGED in the environment, as in Nmap)
   -6: scan IPv6 targets (link-local ones as fe80::1%eth0)
+  --iflist: list this host's interfaces and routes
   -n: never do reverse DNS resolution (portolan does none yet)
   --datadir <dir>: look for Nmap's data files (nmap-services, nmap-service-probes,
       nmap-os-db) here first

@@ -166,3 +166,22 @@ fn a_local_firewall_refusing_probes_leaves_that_target_unanswered_and_the_scan_g
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("WARNING: probes to 198.18.0.3 cannot be sent (Operation not permitted"), "{stderr}");
 }
+
+#[test]
+fn iflist_lists_the_interfaces_and_routes_nmap_lists() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    let ours = stdout(&portolan(&lab.lab, &["--iflist"]));
+    let tables = |text: &str| -> Vec<String> {
+        text.lines().skip_while(|line| !line.starts_with("****")).map(|line| line.trim_end().to_string()).collect()
+    };
+    assert!(ours.contains("scan0 (scan0) 198.18.0.1/24"), "{ours}");
+    assert!(ours.contains("198.18.0.0/24"), "{ours}");
+    if has("nmap") {
+        let theirs = lab.lab.in_scanner("nmap").arg("--iflist").output().unwrap();
+        let theirs = String::from_utf8(theirs.stdout).unwrap();
+        assert_eq!(tables(&ours), tables(&theirs), "portolan:\n{ours}\nnmap:\n{theirs}");
+    }
+}

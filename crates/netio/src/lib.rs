@@ -3,6 +3,7 @@
 //! crate makes system calls of its own, and no other crate holds `unsafe` code.
 
 mod filter;
+mod iflist;
 mod link;
 mod names;
 mod netlink;
@@ -11,6 +12,7 @@ mod privilege;
 mod raw;
 mod route;
 
+pub use iflist::{interface_addresses, route_table, InterfaceAddress, InterfaceKind, RouteEntry};
 pub use link::{ethernet_links, ethernet_links_v6, ArpSocket, Ipv6Link, Link, NeighbourSocket};
 pub use names::system_reverse_name;
 #[cfg(feature = "fuzzing")]

@@ -133,7 +133,7 @@ fn is_ethernet(name: &str) -> bool {
     std::fs::read_to_string(format!("/sys/class/net/{name}/type")).is_ok_and(|kind| kind.trim() == ARPHRD_ETHER)
 }
 
-fn hardware_address(name: &str) -> Option<[u8; 6]> {
+pub(crate) fn hardware_address(name: &str) -> Option<[u8; 6]> {
     let text = std::fs::read_to_string(format!("/sys/class/net/{name}/address")).ok()?;
     let mut mac = [0u8; 6];
     let mut octets = text.trim().split(':');
