@@ -119,6 +119,8 @@ pub struct ScanOptions {
     pub shard: Option<targets::Shard>,
     /// `--resolve-all`: scan every address a name resolves to, of both families.
     pub resolve_all: bool,
+    /// `-d`, `-dd`, `-d<level>`: how much of the engine's decisions to tell.
+    pub debug: u8,
     /// `--packet-trace`: print every packet raw scans send and receive.
     pub packet_trace: bool,
     /// `--randomize-hosts`: shuffle each group of 16384 targets (by `--seed` when given).
@@ -767,6 +769,11 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 options.verbosity = verbosity(options.verbosity, rest, arg)?;
                 return Ok(None);
             }
+            'd' => {
+                let level = level(options.debug, 'd', rest);
+                options.debug = level.ok_or_else(|| usage(format!("invalid debugging level '{arg}'")))?;
+                return Ok(None);
+            }
             'p' => {
                 options.ports = Some(tokens.value("-p", attached)?);
                 return Ok(None);
@@ -811,7 +818,7 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 let size = options.shaping.fragment_size.map_or(8, |_| 16);
                 options.shaping.fragment_size = Some(size);
             }
-            'd' | 'b' | 'M' | 'Y' | 'I' | 'q' | 'm' => {
+            'b' | 'M' | 'Y' | 'I' | 'q' | 'm' => {
                 return Err(usage(format!("option '{arg}' is not supported yet")));
             }
             'o' => return Err(usage(format!("option '{arg}' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)"))),
@@ -823,14 +830,17 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
 
 /// `-v`, `-vv`, `-vvv` or `-v3`.
 fn verbosity(current: u8, rest: &str, arg: &str) -> Result<u8, UsageError> {
-    if rest.is_empty() {
-        return Ok(current.saturating_add(1));
-    }
-    if rest.bytes().all(|b| b == b'v') {
+    level(current, 'v', rest).ok_or_else(|| usage(format!("invalid verbosity '{arg}'")))
+}
+
+/// A level given by repeating `letter` (`-vvv`, `-dd`) or by a number after it (`-v3`,
+/// `-d2`): `rest` is what follows the first letter.
+fn level(current: u8, letter: char, rest: &str) -> Option<u8> {
+    if rest.chars().all(|c| c == letter) {
         let count = u8::try_from(rest.len() + 1).unwrap_or(u8::MAX);
-        return Ok(current.saturating_add(count));
+        return Some(current.saturating_add(count));
     }
-    rest.parse::<u8>().map_err(|_| usage(format!("invalid verbosity '{arg}'")))
+    rest.parse::<u8>().ok()
 }
 
 /// The TCP techniques (`-sT`, `-sS`, `-sF`, `-sN`, `-sX`, `-sM`, `-sA`, `-sW`) and UDP (`-sU`);

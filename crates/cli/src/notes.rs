@@ -40,3 +40,18 @@ impl PacketTrace {
         println!("{label} ({elapsed:.4}s) {}", wire::describe::describe(packet));
     }
 }
+
+/// `-d`: the round-trip estimate a host ended with, in microseconds, as Nmap's debugging
+/// output gives it ("Final times for host").
+pub(crate) fn final_times(host: &model::HostResult) {
+    if let Some(times) = host.round_trip {
+        let micros = |duration: std::time::Duration| duration.as_micros();
+        println!(
+            "Final times for host {}: srtt: {} rttvar: {} to: {}",
+            host.target.addr,
+            micros(times.srtt),
+            micros(times.rttvar),
+            micros(times.timeout)
+        );
+    }
+}

@@ -69,6 +69,7 @@ pub(crate) fn raw_scan(
         data: crate::payloads::probe_data(options),
         ip_options: options.ip_options.as_deref().map(std::sync::Arc::from),
         seed: options.seed,
+        debug_level: options.debug,
     };
     let techniques = RawTechniques {
         tcp: tcp.map(|scan| raw_technique(scan, options.scan_flags)),
@@ -122,14 +123,20 @@ pub(crate) fn raw_scan(
             phase.end(scanned.len() * per_host, "ports");
         }
         // Reported in the order of the targets, each up host with its port scan.
-        let hosts = found.into_iter().map(|host| {
-            if host.is_up() {
-                with_discovery(scanned.next().expect("a port scan per host up"), &host)
-            } else {
-                host
-            }
-        });
-        report(hosts.collect())?;
+        let hosts: Vec<HostResult> = found
+            .into_iter()
+            .map(|host| {
+                if host.is_up() {
+                    with_discovery(scanned.next().expect("a port scan per host up"), &host)
+                } else {
+                    host
+                }
+            })
+            .collect();
+        if options.debug > 0 {
+            hosts.iter().for_each(crate::notes::final_times);
+        }
+        report(hosts)?;
     }
 }
 

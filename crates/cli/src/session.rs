@@ -95,6 +95,10 @@ impl ScanObserver for Discoveries {
         self.trace.is_some()
     }
 
+    fn debug(&self, event: &engine::DebugEvent) {
+        self.progress.while_hidden(|| println!("{event}"));
+    }
+
     fn packet(&self, sent: bool, packet: &[u8]) {
         if let Some(trace) = &self.trace {
             self.progress.while_hidden(|| trace.print(sent, packet));

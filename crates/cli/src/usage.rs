@@ -78,6 +78,8 @@ OUTPUT:
       shows what changed between two saved scans or XML/JSON files, ours or Nmap's)
   -oA <basename>: normal, XML, grepable and JSON, as <basename>.nmap, .xml, .gnmap, .json
   -v: more verbose (-vv or -v<level> for more)
+  -d: debugging output: timing decisions and final round-trip times (-dd or -d<level>: and
+      every retransmission)
   --reason: show why each port and host has its state
   --packet-trace: show every packet raw scans send and receive
   --open: show only open (or possibly open) ports

@@ -238,3 +238,23 @@ fn packet_trace_shows_every_probe_and_answer_as_nmap_does() {
     assert!(line("RCVD (", " RA ttl=64 "), "{report}");
     assert!(report.contains("22/tcp open"), "{report}");
 }
+
+#[test]
+fn debugging_output_tells_retransmissions_and_final_times_under_loss() {
+    if !lab::available() {
+        return;
+    }
+    let lab = standard_lab();
+    lab.lab.lose_packets(10).unwrap();
+    let target = TARGET_V4.to_string();
+    let debug = stdout(&portolan(&lab.lab, &["-sS", "-n", "-Pn", "-dd", "-p", PORTS, &target]));
+    assert!(debug.lines().any(|line| line.starts_with(&format!("Retransmitting probe to {target}:"))), "{debug}");
+    let final_times = format!("Final times for host {target}: srtt: ");
+    assert!(debug.lines().any(|line| line.starts_with(&final_times) && line.contains(" to: ")), "{debug}");
+    assert_eq!(port_section(&debug).iter().filter(|line| line.contains(" open ")).count(), OPEN.len(), "{debug}");
+    let one_level = stdout(&portolan(&lab.lab, &["-sS", "-n", "-Pn", "-d", "-p", PORTS, &target]));
+    assert!(!one_level.contains("Retransmitting probe"), "-d alone leaves retransmissions to -dd: {one_level}");
+    assert!(one_level.contains(&final_times), "{one_level}");
+    let quiet = stdout(&portolan(&lab.lab, &["-sS", "-n", "-Pn", "-p", PORTS, &target]));
+    assert!(!quiet.contains("Final times"), "{quiet}");
+}

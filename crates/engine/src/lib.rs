@@ -16,7 +16,7 @@ pub mod core;
 pub mod drivers;
 mod seed;
 
-pub use crate::core::probe_engine::{PeakRates, ProbeEngine, RawConfig, ScanGroup};
+pub use crate::core::probe_engine::{DebugEvent, PeakRates, ProbeEngine, RawConfig, ScanGroup};
 pub use crate::core::{
     CongestionWindow, CookieKey, IcmpLimit, Judgement, LossRate, LostTries, NeighbourFound, NeighbourSweep, Pacer,
     Permutation, ProbeCookie, RetryAllowance, RttEstimator, Sending, Timing, TimingTemplate,

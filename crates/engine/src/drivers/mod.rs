@@ -35,6 +35,8 @@ pub trait ScanObserver: Send + Sync {
     }
     /// A whole IP packet was sent (`sent`) or received, when [`Self::traces_packets`].
     fn packet(&self, _sent: bool, _packet: &[u8]) {}
+    /// The engine made a decision `-d` asks to be told of.
+    fn debug(&self, _event: &crate::DebugEvent) {}
 }
 
 /// Closes sockets on a thread of their own: closing a link-layer socket waits for the

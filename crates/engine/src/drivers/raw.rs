@@ -200,15 +200,16 @@ fn work<T: Technique>(
             return Err(RawScanError::Interrupted);
         }
         let now = Instant::now();
-        let (wakeup, progress) = {
+        let (wakeup, progress, events) = {
             let mut engine = engine.lock().expect("engine lock");
             if engine.is_finished() {
                 return Ok(());
             }
             probes.extend(std::iter::from_fn(|| engine.poll_transmit(now)).take(BATCH));
             let report_progress = now >= next_progress_report;
-            (engine.next_wakeup(now), report_progress.then(|| engine.progress()))
+            (engine.next_wakeup(now), report_progress.then(|| engine.progress()), engine.drain_debug_events())
         };
+        events.iter().for_each(|event| observer.debug(event));
         if let Some((settled, total)) = progress {
             observer.probes_settled(settled, total);
             next_progress_report = now + PROGRESS_EVERY;
@@ -268,10 +269,12 @@ fn read_reply(packet: &[u8], observer: &dyn ScanObserver) -> Option<Response> {
 /// Gives the engine a batch of replies under one lock, then reports the open ports found.
 fn hand_over<T: Technique>(replies: &mut Vec<Response>, engine: &Mutex<ProbeEngine<T>>, observer: &dyn ScanObserver) {
     let now = Instant::now();
-    let (settled, protocol): (Vec<Settled>, Protocol) = {
+    let (settled, protocol, events): (Vec<Settled>, Protocol, _) = {
         let mut engine = engine.lock().expect("engine lock");
-        (replies.drain(..).filter_map(|reply| engine.handle(&reply, now)).collect(), engine.protocol())
+        let settled = replies.drain(..).filter_map(|reply| engine.handle(&reply, now)).collect();
+        (settled, engine.protocol(), engine.drain_debug_events())
     };
+    events.iter().for_each(|event| observer.debug(event));
     for port in settled.into_iter().filter(|s| s.state == PortState::Open) {
         observer.open_port_found(port.addr, protocol, port.port);
     }

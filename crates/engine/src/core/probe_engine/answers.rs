@@ -171,6 +171,7 @@ impl<T: Technique> ProbeEngine<T> {
             judgement @ (Judgement::Cut | Judgement::OverrunAtFloor) => {
                 self.losses_look_random = false;
                 self.last_cut = Some(now);
+                self.tell(DebugEvent::WindowCut { allowed: self.window.allowed() });
                 // Once probes are spaced out in time, the spacing sets the pace, not the window.
                 if judgement == Judgement::OverrunAtFloor || self.delay_grown() {
                     self.slow_down(now);

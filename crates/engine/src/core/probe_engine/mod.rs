@@ -7,9 +7,12 @@
 //! estimates and Nmap's retransmission rule adapt the pace to what the path delivers.
 
 mod answers;
+mod debug;
 mod pace;
 mod sending;
 mod silence;
+
+pub use debug::DebugEvent;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -59,6 +62,8 @@ pub struct RawConfig {
     pub ip_options: Option<std::sync::Arc<[u8]>>,
     /// `--seed`: the probe order drawn from this number, the same each run.
     pub seed: Option<u64>,
+    /// `-d`'s level: which of the engine's decisions it tells ([`DebugEvent`]).
+    pub debug_level: u8,
 }
 
 /// One probe to send.
@@ -418,6 +423,8 @@ pub struct ProbeEngine<T> {
     started: Instant,
     probes_sent: u64,
     timestamp_base: u32,
+    /// Decisions to tell, under `-d` (see [`DebugEvent`]).
+    debug_events: Vec<DebugEvent>,
 }
 
 impl<T: Technique> ProbeEngine<T> {
@@ -530,6 +537,7 @@ impl<T: Technique> ProbeEngine<T> {
             started: now,
             probes_sent: 0,
             timestamp_base: rng.random(),
+            debug_events: Vec::new(),
             config,
         }
     }

@@ -38,6 +38,15 @@ impl<T: Technique> ProbeEngine<T> {
         let cap = self.config.timing.max_scan_delay.max(self.config.timing.scan_delay);
         self.delay.set_interval(wanted.min(cap).max(current));
         self.delay_changed = now;
+        self.tell_delay_change(current);
+    }
+
+    /// Tells a change of the scan delay from `from`, if it changed.
+    fn tell_delay_change(&mut self, from: Duration) {
+        let to = self.delay.interval();
+        if to != from {
+            self.tell(DebugEvent::DelayChanged { from, to });
+        }
     }
 
     /// A window of answers came without loss: once the scan delay has gone a while without new
@@ -47,10 +56,12 @@ impl<T: Technique> ProbeEngine<T> {
         if !self.delay_grown() || now < self.delay_changed + SCAN_DELAY_RELAXES_AFTER {
             return;
         }
-        let halved = self.delay.interval() / 2;
+        let current = self.delay.interval();
+        let halved = current / 2;
         let wanted = if halved < FIRST_SCAN_DELAY { Duration::ZERO } else { halved };
         self.delay.set_interval(wanted.max(self.config.timing.scan_delay));
         self.delay_changed = now;
+        self.tell_delay_change(current);
     }
 
     /// Whether the scan delay has grown past `--scan-delay` for loss: probes are spaced out in

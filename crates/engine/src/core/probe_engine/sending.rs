@@ -144,6 +144,10 @@ impl<T: Technique> ProbeEngine<T> {
         if try_number == 0 && canary.is_none() {
             self.count_for_port(slot, now);
         }
+        if try_number > 0 && canary.is_none() {
+            let (addr, port) = (probe.dst, self.ports[(slot % self.ports.len() as u64) as usize]);
+            self.tell(DebugEvent::Retransmit { addr, port, try_number });
+        }
         let state = &mut self.hosts[host as usize];
         state.icmp.sent(now);
         if canary.is_some() {

@@ -668,3 +668,21 @@ fn a_reset_acknowledging_the_probes_data_still_answers_it() {
     let settled = engine.handle(&Response::Tcp(rst), now + MS(1)).expect("the RST answers the probe");
     assert_eq!((settled.port, settled.state), (23, PortState::Closed));
 }
+
+#[test]
+fn debugging_levels_tell_retransmissions_only_when_asked() {
+    for (level, told) in [(0, false), (1, false), (2, true)] {
+        let config = RawConfig { debug_level: level, ..config() };
+        let mut sim = Sim::new(SynScan, config, &[HOST], &[22, 23], 1);
+        sim.set(HOST, 23, Port::Dropped);
+        let mut events = Vec::new();
+        while !sim.engine.is_finished() {
+            sim.run(MS(50));
+            events.extend(sim.engine.drain_debug_events());
+        }
+        let retransmitted = events.iter().any(|event| matches!(event, DebugEvent::Retransmit { port: 23, .. }));
+        assert_eq!(retransmitted, told, "-d level {level}: {events:?}");
+    }
+    let told = DebugEvent::Retransmit { addr: HOST, port: 23, try_number: 1 }.to_string();
+    assert_eq!(told, "Retransmitting probe to 198.18.0.2:23 (try 2)");
+}
