@@ -929,7 +929,7 @@ fn ping_ports(arg: &str, list: &str, default: u16) -> Result<Vec<u16>, UsageErro
 }
 
 /// A timing template by number or name (`-T4`, `-T aggressive`, `--timing 4`).
-fn timing_template(value: &str) -> Result<TimingTemplate, UsageError> {
+pub(crate) fn timing_template(value: &str) -> Result<TimingTemplate, UsageError> {
     TimingTemplate::parse(value).ok_or_else(|| {
         usage(format!(
             "invalid timing template '-T{value}' (use 0-5 or paranoid|sneaky|polite|normal|aggressive|insane)"

@@ -4,6 +4,7 @@
 
 mod args;
 mod checks;
+mod config;
 mod connect_scan;
 mod decoys;
 mod discover;
@@ -51,6 +52,12 @@ fn main() -> ExitCode {
     if words.first().map(String::as_str) == Some("merge") {
         return merge_command(&words[1..]);
     }
+    if words.first().map(String::as_str) == Some("config") {
+        return match &words[1..] {
+            [show] if show == "show" => finish(config::load().map(|loaded| print!("{}", loaded.show()))),
+            _ => usage_error("portolan config show: the settings in force and where each comes from"),
+        };
+    }
     if words.first().map(String::as_str) == Some("--resume") {
         let [_, file] = &words[..] else {
             return usage_error("--resume takes no other options: portolan --resume FILE");
@@ -67,7 +74,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::InterfaceList) => finish(iflist::print()),
-        Ok(Command::Scan(options)) => scan(Ok(*options)),
+        Ok(Command::Scan(options)) => scan(config::load().map(|loaded| {
+            let mut options = *options;
+            loaded.apply(&mut options);
+            options
+        })),
         Err(error) => usage_error(&error.0),
     }
 }

@@ -116,6 +116,8 @@ MISC:
   -n: never do reverse DNS resolution (portolan does none yet)
   --datadir <dir>: look for Nmap's data files (nmap-services, nmap-service-probes,
       nmap-os-db) here first
+  portolan config show: the defaults in force from $XDG_CONFIG_HOME/portolan/config.toml
+      (save, output_dir, timing, datadir), and where each comes from
   -V, --version: print the version
   -h, --help: print this summary
 ";

@@ -375,3 +375,35 @@ fn proxies_are_given_by_address_and_relay_the_connect_scan_only() {
         "portolan: -sV does not go through --proxies yet",
     );
 }
+
+/// Runs portolan with its config home in `home`.
+fn portolan_configured(home: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_portolan")).env("XDG_CONFIG_HOME", home).args(args).output().expect("run portolan")
+}
+
+#[test]
+fn a_config_file_gives_defaults_the_command_line_overrides_and_says_where_they_come_from() {
+    let home = std::env::temp_dir().join(format!("portolan-config-{}", std::process::id()));
+    let scans = home.join("scans");
+    std::fs::create_dir_all(home.join("portolan")).unwrap();
+    std::fs::create_dir_all(&scans).unwrap();
+    let file = home.join("portolan/config.toml");
+    std::fs::write(&file, format!("output_dir = \"{}\"\ntiming = 4\n", scans.display())).unwrap();
+    let shown = portolan_configured(&home, &["config", "show"]);
+    let shown = String::from_utf8(shown.stdout).unwrap();
+    assert!(shown.contains("timing     = 4 (-T4)") && shown.contains(&format!("({})", file.display())), "{shown}");
+    assert!(shown.lines().any(|line| line.starts_with("save ") && line.ends_with("(default)")), "{shown}");
+    // A relative output file lands in the configured directory.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let scan = portolan_configured(&home, &["-sT", "-p", &port, "-oX", "scan.xml", "127.0.0.1"]);
+    assert!(scan.status.success(), "{}", String::from_utf8_lossy(&scan.stderr));
+    assert!(scans.join("scan.xml").exists(), "the XML went to output_dir");
+    // A bad file is one error naming its line.
+    std::fs::write(&file, "save = true\ntimng = 4\n").unwrap();
+    let bad = portolan_configured(&home, &["-sT", "127.0.0.1"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8(bad.stderr).unwrap();
+    assert!(stderr.starts_with(&format!("portolan: {}: line 2: unknown field `timng`", file.display())), "{stderr}");
+    std::fs::remove_dir_all(&home).unwrap();
+}
