@@ -373,6 +373,19 @@ const NOT_YET_LONG: &[&str] = &[
     "unique",
 ];
 
+/// The short options and scan types the parser takes, as typed (for the completions and the
+/// man page: the parser itself reads them letter by letter).
+pub(crate) const SHORT_OPTIONS: &[&str] = &[
+    "-sS", "-sT", "-sU", "-sA", "-sW", "-sM", "-sN", "-sF", "-sX", "-sn", "-sL", "-sV", "-Pn", "-PE", "-PP", "-PM",
+    "-PS", "-PA", "-PU", "-PR", "-p", "-F", "-r", "-T", "-A", "-O", "-6", "-4", "-n", "-R", "-v", "-d", "-S", "-e",
+    "-g", "-D", "-f", "-h", "-V",
+];
+
+/// Every long option, with a value or without.
+pub(crate) fn long_options() -> impl Iterator<Item = &'static str> {
+    LONG_WITH_VALUE.iter().chain(LONG_FLAGS).copied()
+}
+
 /// Single-dash spellings that are long options in Nmap (`-iL`, `-oX`, …) are handled by the
 /// short-option parser, which reads the letter after `i`, `o` or `s`.
 const LONG_WITH_VALUE: &[&str] = &[

@@ -8,6 +8,7 @@ mod config;
 mod connect_scan;
 mod decoys;
 mod discover;
+mod docs;
 mod error;
 mod history;
 mod iflist;
@@ -51,6 +52,19 @@ fn main() -> ExitCode {
     }
     if words.first().map(String::as_str) == Some("merge") {
         return merge_command(&words[1..]);
+    }
+    if words.first().map(String::as_str) == Some("manpage") {
+        print!("{}", docs::man_page());
+        return ExitCode::SUCCESS;
+    }
+    if words.first().map(String::as_str) == Some("completions") {
+        return match words.get(1).and_then(|shell| docs::completions(shell)) {
+            Some(script) => {
+                print!("{script}");
+                ExitCode::SUCCESS
+            }
+            None => usage_error("portolan completions bash|zsh|fish: a completion script for that shell"),
+        };
     }
     if words.first().map(String::as_str) == Some("config") {
         return match &words[1..] {

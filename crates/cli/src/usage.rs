@@ -17,12 +17,18 @@ TARGET SPECIFICATION:
   --ipv6-prefix-limit <number>: the most addresses an IPv6 prefix may hold (default 65536,
       a /112); a /64 is found from a list (-iL), not walked
 HOST DISCOVERY:
+  -sL: list the targets only, sending nothing
+  -sn: find which hosts are up (ping scan), scan no ports
   -Pn: treat every target as up (otherwise a host is up when a port answers)
+  -PS/-PA/-PU [portlist]: TCP SYN, TCP ACK or UDP discovery probes to these ports
+  -PE/-PP/-PM: ICMP echo, timestamp or address mask requests
+  -PR: ARP (IPv6: neighbour discovery), which our own links are always asked with
 SCAN TECHNIQUES:
   -sS: TCP SYN scan (the default when raw sockets are permitted)
   -sT: TCP connect() scan (the default otherwise; needs no privileges)
   -sA/-sW/-sM: TCP ACK, Window and Maimon scans
   -sN/-sF/-sX: TCP NULL, FIN and Xmas scans
+  -sU: UDP scan
   --scanflags <flags>: custom TCP flags (e.g. SYNFIN, or a number), read as -sS unless
       another technique is given
   Every technique but -sT needs CAP_NET_RAW (root).
@@ -44,7 +50,7 @@ OS DETECTION:
   --osscan-guess, --fuzzy: print the closest guesses when nothing matches exactly
   --max-os-tries <tries>: rounds of probes at most for a host without a perfect match
 TIMING AND PERFORMANCE:
-  -T<0-5>: timing template (higher is faster)
+  -T<0-5>, --timing <0-5>: timing template (higher is faster)
   --min-rtt-timeout/--max-rtt-timeout/--initial-rtt-timeout <time>: probe timeouts
   --max-retries <tries>: cap retransmissions of a silent port
   --host-timeout <time>: give up on a host after this long
@@ -66,7 +72,8 @@ STEALTH:
   --dry-run: print the stealth schedule and send nothing
   <time> is in seconds, or append 'ms', 's', 'm' or 'h' (e.g. 500ms, 30m)
 OUTPUT:
-  -oN/-oX/-oG <file>: normal, XML (Nmap's DTD) or grepable output to a file ('-': stdout)
+  -oN/-oX/-oG <file>: normal, XML (Nmap's DTD) or grepable output to a file ('-': stdout);
+      -oM is -oG's old name
   -oJ <file>: one JSON document for the scan ('-': one JSON object per line on stdout)
   --ndjson <file>: one JSON object per line, written as results come (see docs/json.md)
   --append-output: add to output files instead of replacing them
@@ -77,7 +84,8 @@ OUTPUT:
   --save: keep the scan in the history ('portolan history' lists them; 'portolan diff A B'
       shows what changed between two saved scans or XML/JSON files, ours or Nmap's)
   -oA <basename>: normal, XML, grepable and JSON, as <basename>.nmap, .xml, .gnmap, .json
-  -v: more verbose (-vv or -v<level> for more)
+  -v, --verbose: more verbose (-vv or -v<level> for more)
+  --stats-every <time>: print the scan's progress this often
   -d: debugging output: timing decisions and final round-trip times (-dd or -d<level>: and
       every retransmission)
   --reason: show why each port and host has its state
@@ -88,6 +96,8 @@ SOURCE:
       raw port scans deal each host's ports among them, each with its own ICMP error budget
       at the target and its own budget under --evade-detectors
   -e <interface>: send through this interface
+  --send-eth/--send-ip: send Ethernet frames, or raw IP packets the kernel routes
+  --disable-arp-ping: no ARP or neighbour discovery on our own links
   -g/--source-port <port>: send from this port
 FIREWALL/IDS EVASION (raw scans):
   -f; --mtu <size>: send probes in fragments of 8 bytes (-ff: 16) or <size> (a multiple
@@ -111,9 +121,11 @@ MISC:
   --traceroute: trace the hop path to each host (needs CAP_NET_RAW)
   --privileged/--unprivileged: assume raw sockets are permitted, or that they are not
       (also NMAP_PRIVILEGED / NMAP_UNPRIVILEGED in the environment, as in Nmap)
-  -6: scan IPv6 targets (link-local ones as fe80::1%eth0)
+  -6: scan IPv6 targets (link-local ones as fe80::1%eth0); -4: IPv4 ones (the default)
   --iflist: list this host's interfaces and routes
-  -n: never do reverse DNS resolution (portolan does none yet)
+  -n/-R: never, or always, do reverse DNS resolution (by default: of the hosts up)
+  --dns-servers <serv1[,serv2],...>: ask these name servers
+  --system-dns: ask the C library's resolver instead
   --datadir <dir>: look for Nmap's data files (nmap-services, nmap-service-probes,
       nmap-os-db) here first
   portolan config show: the defaults in force from $XDG_CONFIG_HOME/portolan/config.toml

@@ -407,3 +407,36 @@ fn a_config_file_gives_defaults_the_command_line_overrides_and_says_where_they_c
     assert!(stderr.starts_with(&format!("portolan: {}: line 2: unknown field `timng`", file.display())), "{stderr}");
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+#[test]
+fn the_man_page_renders_and_the_completions_load() {
+    let page = portolan(&["manpage"]);
+    assert!(page.status.success());
+    let dir = std::env::temp_dir().join(format!("portolan-docs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("portolan.1");
+    std::fs::write(&file, &page.stdout).unwrap();
+    let present = Command::new("groff").arg("--version").output().is_ok();
+    assert!(present || std::env::var_os("CI").is_none(), "the test script installs groff under CI");
+    if present {
+        let rendered = Command::new("groff").args(["-man", "-Tutf8", "-ww"]).arg(&file).output().unwrap();
+        assert!(rendered.status.success());
+        assert_eq!(String::from_utf8_lossy(&rendered.stderr), "", "groff warns");
+        let text = String::from_utf8_lossy(&rendered.stdout);
+        assert!(text.contains("show every packet raw scans send and receive"), "{text}");
+    }
+    let bash = portolan(&["completions", "bash"]);
+    let script = dir.join("portolan.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    let checked = Command::new("bash").arg("-n").arg(&script).output().unwrap();
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    for shell in ["zsh", "fish"] {
+        let script = String::from_utf8(portolan(&["completions", shell]).stdout).unwrap();
+        assert!(script.contains("portolan") && script.contains("packet-trace"), "{shell}: {script}");
+    }
+    assert_usage_error(
+        &["completions", "tcsh"],
+        "portolan: portolan completions bash|zsh|fish: a completion script for that shell",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
