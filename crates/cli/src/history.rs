@@ -77,7 +77,7 @@ fn list(json: bool) -> Result<(), String> {
 }
 
 /// A saved scan's number, or a file of Nmap-format XML or portolan JSON.
-fn load(scan: &str) -> Result<history::ScanRecord, String> {
+pub fn load(scan: &str) -> Result<history::ScanRecord, String> {
     let text = match scan.parse::<i64>() {
         Ok(id) => Store::open(&database_path()?).and_then(|store| store.document(id)).map_err(|e| e.to_string())?,
         Err(_) => std::fs::read_to_string(scan).map_err(|e| format!("cannot read {scan}: {e}"))?,

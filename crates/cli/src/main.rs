@@ -23,6 +23,7 @@ mod payloads;
 mod phases;
 mod progress;
 mod raw_scan;
+mod report;
 mod resume;
 mod run;
 mod session;
@@ -52,6 +53,9 @@ fn main() -> ExitCode {
     }
     if words.first().map(String::as_str) == Some("merge") {
         return merge_command(&words[1..]);
+    }
+    if words.first().map(String::as_str) == Some("report") {
+        return report_command(&words[1..]);
     }
     if words.first().map(String::as_str) == Some("manpage") {
         print!("{}", docs::man_page());
@@ -121,6 +125,14 @@ fn history_command(command: &str, words: &[String]) -> ExitCode {
 
 fn merge_command(words: &[String]) -> ExitCode {
     match merge::parse(words).map(merge::run) {
+        Err(error) => usage_error(&error.0),
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(message)) => failure(&message, EXIT_FAILURE),
+    }
+}
+
+fn report_command(words: &[String]) -> ExitCode {
+    match report::parse(words).map(report::run) {
         Err(error) => usage_error(&error.0),
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(message)) => failure(&message, EXIT_FAILURE),

@@ -83,6 +83,9 @@ OUTPUT:
   'portolan merge [-o <file>] <file>...': one report from the XML or JSON files of shards
   --save: keep the scan in the history ('portolan history' lists them; 'portolan diff A B'
       shows what changed between two saved scans or XML/JSON files, ours or Nmap's)
+  'portolan report [-o <file>] [<scan>...]': one HTML page of open ports, what opened and
+      closed between scans, and exposure over time, from saved scans (all when none is
+      named) or XML/JSON files
   -oA <basename>: normal, XML, grepable and JSON, as <basename>.nmap, .xml, .gnmap, .json
   -v, --verbose: more verbose (-vv or -v<level> for more)
   --stats-every <time>: print the scan's progress this often

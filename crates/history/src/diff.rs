@@ -54,8 +54,12 @@ impl std::fmt::Display for Change {
             None => address.to_string(),
         };
         let line = |line: &Option<PortLine>| match line {
-            Some(PortLine { state, service: Some(service) }) => format!("{state} {service}"),
-            Some(PortLine { state, service: None }) => state.clone(),
+            Some(PortLine { state, service, version }) => [Some(state), service.as_ref(), version.as_ref()]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" "),
             None => "(not listed)".to_string(),
         };
         match self {
@@ -81,8 +85,10 @@ mod tests {
         for (address, ports) in hosts {
             let mut host = HostPorts::default();
             for &(port, state, service) in *ports {
-                host.ports
-                    .insert(("tcp".into(), port), PortLine { state: state.into(), service: service.map(String::from) });
+                host.ports.insert(
+                    ("tcp".into(), port),
+                    PortLine { state: state.into(), service: service.map(String::from), version: None },
+                );
             }
             record.hosts.insert(address.to_string(), host);
         }
@@ -114,6 +120,19 @@ mod tests {
                 "+198.18.0.4: new host",
             ]
         );
+    }
+
+    #[test]
+    fn a_new_version_on_an_open_port_is_a_change() {
+        let ssh = |version: &str| {
+            let mut scan = record(&[("198.18.0.2", &[(22, "open", Some("ssh"))])]);
+            let port = scan.hosts.get_mut("198.18.0.2").unwrap().ports.get_mut(&("tcp".into(), 22)).unwrap();
+            port.version = Some(version.into());
+            scan
+        };
+        let lines: Vec<String> =
+            diff(&ssh("OpenSSH 9.2p1"), &ssh("OpenSSH 9.3p1")).iter().map(|c| c.to_string()).collect();
+        assert_eq!(lines, [" 198.18.0.2 22/tcp: open ssh OpenSSH 9.2p1 -> open ssh OpenSSH 9.3p1"]);
     }
 
     #[test]

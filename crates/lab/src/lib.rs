@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod browser;
 mod capture;
 mod daemons;
 mod detectors;
@@ -23,6 +24,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use browser::{file_url, Browser};
 pub use capture::Capture;
 pub use daemons::{service_columns, Daemon, Daemons, MAIL_NAME, TLS_NAME, TLS_PORT};
 pub use detectors::{alerts, per_host, Arrival, Counting, SynCapture};
