@@ -92,6 +92,8 @@ pub struct ScanOptions {
     pub scan_flags: Option<u8>,
     /// `-sU`
     pub udp: bool,
+    /// `-sO`: the IP protocol scan.
+    pub ip_protocols: bool,
     /// `-sn`: find the hosts that are up, scan no ports.
     pub hosts_only: bool,
     /// `-sL`: list the targets, probe nothing.
@@ -376,9 +378,9 @@ const NOT_YET_LONG: &[&str] = &[
 /// The short options and scan types the parser takes, as typed (for the completions and the
 /// man page: the parser itself reads them letter by letter).
 pub(crate) const SHORT_OPTIONS: &[&str] = &[
-    "-sS", "-sT", "-sU", "-sA", "-sW", "-sM", "-sN", "-sF", "-sX", "-sn", "-sL", "-sV", "-Pn", "-PE", "-PP", "-PM",
-    "-PS", "-PA", "-PU", "-PR", "-p", "-F", "-r", "-T", "-A", "-O", "-6", "-4", "-n", "-R", "-v", "-d", "-S", "-e",
-    "-g", "-D", "-f", "-h", "-V",
+    "-sS", "-sT", "-sU", "-sO", "-sA", "-sW", "-sM", "-sN", "-sF", "-sX", "-sn", "-sL", "-sV", "-Pn", "-PE", "-PP",
+    "-PM", "-PS", "-PA", "-PU", "-PR", "-p", "-F", "-r", "-T", "-A", "-O", "-6", "-4", "-n", "-R", "-v", "-d", "-S",
+    "-e", "-g", "-D", "-f", "-h", "-V",
 ];
 
 /// Every long option, with a value or without.
@@ -876,6 +878,10 @@ fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
                 options.udp = true;
                 continue;
             }
+            'O' => {
+                options.ip_protocols = true;
+                continue;
+            }
             // -sP is Nmap's old name for -sn.
             'n' | 'P' => {
                 options.hosts_only = true;
@@ -889,9 +895,9 @@ fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
                 version_options(options);
                 continue;
             }
-            'C' | 'O' | 'Y' | 'Z' | 'I' | 'R' => {
+            'C' | 'Y' | 'Z' | 'I' | 'R' => {
                 return Err(usage(format!(
-                    "scan type '-s{letter}' is not supported yet (the TCP scan types, -sU, -sV, -sn and -sL work so far)"
+                    "scan type '-s{letter}' is not supported yet (the TCP scan types, -sU, -sO, -sV, -sn and -sL work so far)"
                 )));
             }
             _ => return Err(usage(format!("unrecognized scan type '-s{letter}' in '{arg}'"))),
@@ -1354,6 +1360,8 @@ mod tests {
         assert_eq!((options.technique, options.udp), (Some(TcpScan::Syn), true));
         let options = scan(&["-sU", "h"]);
         assert_eq!((options.technique, options.udp), (None, true));
+        let options = scan(&["-sO", "h"]);
+        assert_eq!((options.technique, options.udp, options.ip_protocols), (None, false, true));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
     let technique = match options.technique {
         Some(chosen) => chosen,
         None if options.scan_flags.is_some() => TcpScan::Syn,
-        None if options.udp => return Ok(None),
+        None if options.udp || options.ip_protocols => return Ok(None),
         None if privileged => TcpScan::Syn,
         None => TcpScan::Connect,
     };
@@ -43,6 +43,9 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
         }
         if options.udp {
             return Err(RunError::Usage("-sU with -sT is not supported yet; use -sS -sU".into()));
+        }
+        if options.ip_protocols {
+            return Err(RunError::Usage("-sO with -sT is not supported yet; use -sS -sO".into()));
         }
         if !options.source.more_addrs.is_empty() {
             return Err(RunError::Usage(
@@ -92,7 +95,7 @@ fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
         Some("-sn")
     } else if options.list_only && (!options.pings.is_empty() || options.assume_up) {
         Some("-P options")
-    } else if options.technique.is_some() || options.udp || options.scan_flags.is_some() {
+    } else if options.technique.is_some() || options.udp || options.ip_protocols || options.scan_flags.is_some() {
         Some("a port scan type")
     } else if options.versions.is_some() {
         Some("-sV")
@@ -123,6 +126,20 @@ pub(crate) fn check_udp(options: &ScanOptions, tcp: Option<TcpScan>) -> Result<(
     }
     if !options.raw_sockets() {
         return Err(not_permitted("-sU"));
+    }
+    Ok(())
+}
+
+/// Refusals for the IP protocol scan, before anything is printed.
+pub(crate) fn check_ip_protocols(options: &ScanOptions) -> Result<(), RunError> {
+    if !options.ip_protocols {
+        return Ok(());
+    }
+    if options.ipv6 {
+        return Err(RunError::Usage("-sO scans IPv4 hosts only so far".into()));
+    }
+    if !options.raw_sockets() {
+        return Err(not_permitted("-sO"));
     }
     Ok(())
 }

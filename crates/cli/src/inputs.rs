@@ -14,11 +14,14 @@ use targets::{
 use crate::args::ScanOptions;
 use crate::error::RunError;
 
+/// The services table, with names of IP protocol numbers when the IP protocol scan asks.
 pub(crate) fn load_services(options: &ScanOptions) -> Result<ServicesTable, RunError> {
-    match services::find_nmap_services(&DataDirs::from_env(options.datadir.clone())) {
-        Some(path) => ServicesTable::load_nmap_services(&path).map_err(|e| RunError::Failed(e.to_string())),
-        None => Ok(ServicesTable::embedded()),
-    }
+    let dirs = DataDirs::from_env(options.datadir.clone());
+    let table = match services::find_nmap_services(&dirs) {
+        Some(path) => ServicesTable::load_nmap_services(&path).map_err(|e| RunError::Failed(e.to_string()))?,
+        None => ServicesTable::embedded(),
+    };
+    Ok(if options.ip_protocols { table.with_protocol_names(&dirs) } else { table })
 }
 
 pub(crate) fn name_services(mut host: HostResult, services: &ServicesTable) -> HostResult {
@@ -33,13 +36,18 @@ pub(crate) fn name_services(mut host: HostResult, services: &ServicesTable) -> H
 pub(crate) struct Ports {
     pub tcp: Vec<u16>,
     pub udp: Vec<u16>,
+    /// The IP protocol scan's protocol numbers.
+    pub protocols: Vec<u16>,
 }
+
+/// The highest IP protocol number.
+const LAST_PROTOCOL: u16 = 255;
 
 /// The ports each protocol's scan probes: `-p`, `--top-ports` or `-F`, else the most common
 /// thousand; none for `-sn` and `-sL`.
 pub(crate) fn scan_ports(options: &ScanOptions, services: &ServicesTable, scans_tcp: bool) -> Result<Ports, RunError> {
     if options.hosts_only || options.list_only {
-        return Ok(Ports { tcp: Vec::new(), udp: Vec::new() });
+        return Ok(Ports { tcp: Vec::new(), udp: Vec::new(), protocols: Vec::new() });
     }
     let explicit = options
         .ports
@@ -57,9 +65,26 @@ pub(crate) fn scan_ports(options: &ScanOptions, services: &ServicesTable, scans_
         }
         Ok(ports)
     };
-    let ports = Ports { tcp: chosen(scans_tcp, &spec.tcp, "TCP")?, udp: chosen(options.udp, &spec.udp, "UDP")? };
+    let protocols: Vec<u16> = match options.ports {
+        // -p names protocol numbers too: those up to 255 are scanned.
+        Some(_) => spec.ip.iter().filter(|&number| number <= LAST_PROTOCOL).collect(),
+        None => (0..=LAST_PROTOCOL).collect(),
+    };
+    if options.ip_protocols && protocols.is_empty() {
+        return Err(RunError::Usage("the port specification names no IP protocol numbers (0-255) to scan".into()));
+    }
+    let ports = Ports {
+        tcp: chosen(scans_tcp, &spec.tcp, "TCP")?,
+        udp: chosen(options.udp, &spec.udp, "UDP")?,
+        protocols: if options.ip_protocols { protocols } else { Vec::new() },
+    };
     if prefixed.contains(&Protocol::Udp) && !options.udp || prefixed.contains(&Protocol::Sctp) {
         eprintln!("WARNING: Your ports include \"U:\" or \"S:\" but you haven't specified a UDP or SCTP scan; those ports are ignored.");
+    }
+    if prefixed.contains(&Protocol::Ip) && !options.ip_protocols {
+        eprintln!(
+            "WARNING: Your ports include \"P:\" but you haven't specified -sO; those protocol numbers are ignored."
+        );
     }
     if prefixed.contains(&Protocol::Tcp) && !scans_tcp {
         eprintln!(

@@ -98,7 +98,7 @@ fn command_line() -> String {
     history::join_words(&words)
 }
 
-/// One `scaninfo` per protocol scanned, TCP first.
+/// One `scaninfo` per protocol scanned: TCP, UDP, then IP protocols, as Nmap orders them.
 fn scan_infos(technique: Option<TcpScan>, ports: &Ports) -> Vec<ScanInfo> {
     let tcp = technique.map(|technique| ScanInfo {
         scan_type: xml_scan_type(technique),
@@ -110,7 +110,12 @@ fn scan_infos(technique: Option<TcpScan>, ports: &Ports) -> Vec<ScanInfo> {
         protocol: Protocol::Udp,
         ports: ports.udp.clone(),
     });
-    tcp.into_iter().chain(udp).collect()
+    let protocols = (!ports.protocols.is_empty()).then(|| ScanInfo {
+        scan_type: "ipproto",
+        protocol: Protocol::Ip,
+        ports: ports.protocols.clone(),
+    });
+    tcp.into_iter().chain(udp).chain(protocols).collect()
 }
 
 /// Nmap's name for the technique in XML's `scaninfo`.

@@ -1,6 +1,6 @@
 //! The raw-packet path of a scan: each group of targets goes through host discovery, reverse
-//! DNS of the hosts found, then the TCP technique and UDP (both at once when there are two),
-//! and its hosts are reported in the order given.
+//! DNS of the hosts found, then the TCP technique, UDP and the IP protocol scan (all at once
+//! when there are several), and its hosts are reported in the order given.
 
 use std::sync::atomic::AtomicBool;
 
@@ -8,7 +8,7 @@ use engine::drivers::{self, RawScanError};
 use engine::RawConfig;
 use model::{HostResult, HostStatus, Target};
 use netio::RawSocketError;
-use probes::{AckScan, CustomFlags, StealthScan, SynScan, TcpTechnique, UdpScan, WindowScan};
+use probes::{AckScan, CustomFlags, IpProtocolScan, StealthScan, SynScan, TcpTechnique, UdpScan, WindowScan};
 
 use crate::args::{ScanOptions, TcpScan, TimingOptions};
 use crate::discover::{with_discovery, Discovery};
@@ -71,17 +71,16 @@ pub(crate) fn raw_scan(
         seed: options.seed,
         debug_level: options.debug,
     };
-    let techniques = RawTechniques {
-        tcp: tcp.map(|scan| raw_technique(scan, options.scan_flags)),
-        udp: if options.udp { Some(UdpScan::new(udp_payloads(options)?.0)) } else { None },
-    };
+    let techniques = RawTechniques::new(options, tcp)?;
     let flag = match tcp {
         Some(scan) => scan.flag(),
         None if options.udp => "-sU",
+        None if options.ip_protocols => "-sO",
         None => "-sn",
     };
     let verbose = options.verbosity > 0 && terminal_output(options);
-    let probes_per_host = (ports.tcp.len() + ports.udp.len()).max(discovery.probes_per_host()).max(1);
+    let probes_per_host =
+        (ports.tcp.len() + ports.udp.len() + ports.protocols.len()).max(discovery.probes_per_host()).max(1);
     let group_size = raw_group_size(&options.timing, probes_per_host);
     loop {
         let group = next_group(&mut targets, group_size);
@@ -146,18 +145,33 @@ fn dns_phase_name(hosts: usize) -> String {
     format!("Parallel DNS resolution of {hosts} {noun}.")
 }
 
-/// The raw-packet techniques of a scan: at most one TCP technique, and UDP.
+/// The raw-packet techniques of a scan: at most one TCP technique, UDP, and the IP protocol
+/// scan.
 struct RawTechniques {
     tcp: Option<Box<dyn TcpTechnique>>,
     udp: Option<UdpScan>,
+    protocols: Option<IpProtocolScan>,
 }
 
+/// One technique's scan of a group of hosts.
+type GroupScan<'a> = Box<dyn Fn(Vec<Target>) -> Result<Vec<HostResult>, RawScanError> + Send + Sync + 'a>;
+
 impl RawTechniques {
-    /// The name of the scan, as progress displays call it: the TCP technique's, else UDP's.
+    fn new(options: &ScanOptions, tcp: Option<TcpScan>) -> Result<RawTechniques, RunError> {
+        Ok(RawTechniques {
+            tcp: tcp.map(|scan| raw_technique(scan, options.scan_flags)),
+            udp: if options.udp { Some(UdpScan::new(udp_payloads(options)?.0)) } else { None },
+            protocols: options.ip_protocols.then(|| IpProtocolScan::new(protocol_scan_port(options))),
+        })
+    }
+
+    /// The name of the scan, as progress displays call it: the TCP technique's, else UDP's,
+    /// else the IP protocol scan's.
     fn name(&self) -> &'static str {
-        match &self.tcp {
-            Some(tcp) => tcp.name(),
-            None => "UDP Scan",
+        match (&self.tcp, &self.udp) {
+            (Some(tcp), _) => tcp.name(),
+            (None, Some(udp)) => probes::Technique::name(udp),
+            (None, None) => "IPProto Scan",
         }
     }
 
@@ -168,11 +182,14 @@ impl RawTechniques {
         }
         let tcp = self.tcp.as_ref().map(|tcp| (tcp.name(), ports.tcp.len()));
         let udp = self.udp.as_ref().map(|udp| (probes::Technique::name(udp), ports.udp.len()));
-        tcp.into_iter().chain(udp).map(|(name, count)| (Phase::begin(verbose, name, targets, count), count)).collect()
+        let protocols = self.protocols.as_ref().map(|scan| (probes::Technique::name(scan), ports.protocols.len()));
+        (tcp.into_iter().chain(udp).chain(protocols))
+            .map(|(name, count)| (Phase::begin(verbose, name, targets, count), count))
+            .collect()
     }
 
-    /// Scans one group with each technique, both at once when there are two, and joins each
-    /// host's results, TCP ports first as Nmap lists them.
+    /// Scans one group with each technique, all at once, and joins each host's results in
+    /// Nmap's order: TCP ports, UDP ports, then protocols.
     fn scan(
         &self,
         config: &RawConfig,
@@ -181,29 +198,50 @@ impl RawTechniques {
         observer: &Discoveries,
         stop: &AtomicBool,
     ) -> Result<Vec<HostResult>, RawScanError> {
-        let scan_tcp = |technique: &dyn TcpTechnique, group| {
-            drivers::raw::run(technique, config.clone(), group, ports.tcp.clone(), observer, stop)
-        };
-        let scan_udp = |udp: &UdpScan, group| {
-            drivers::raw::run(udp.clone(), config.clone(), group, ports.udp.clone(), observer, stop)
-        };
-        match (self.tcp.as_deref(), &self.udp) {
-            (Some(tcp), None) => scan_tcp(tcp, group),
-            (None, Some(udp)) => scan_udp(udp, group),
-            (Some(tcp), Some(udp)) => {
-                let (tcp_results, udp_results) = std::thread::scope(|scope| {
-                    let udp_group = group.clone();
-                    let udp_scan = scope.spawn(|| scan_udp(udp, udp_group));
-                    (scan_tcp(tcp, group), udp_scan.join().expect("the UDP scan panicked"))
-                });
-                Ok(tcp_results?.into_iter().zip(udp_results?).map(|(tcp, udp)| join_results(tcp, udp)).collect())
-            }
-            (None, None) => unreachable!("choose_technique picks a TCP technique unless -sU is given"),
+        let mut scans: Vec<GroupScan> = Vec::new();
+        if let Some(tcp) = self.tcp.as_deref() {
+            scans.push(Box::new(move |group| {
+                drivers::raw::run(tcp, config.clone(), group, ports.tcp.clone(), observer, stop)
+            }));
         }
+        if let Some(udp) = &self.udp {
+            scans.push(Box::new(move |group| {
+                drivers::raw::run(udp.clone(), config.clone(), group, ports.udp.clone(), observer, stop)
+            }));
+        }
+        if let Some(protocols) = self.protocols {
+            // Its answers carry no port of ours but the one it sends from (see IpProtocolScan).
+            let mut config = config.clone();
+            config.source.port = Some(protocols.source_port());
+            scans.push(Box::new(move |group| {
+                drivers::raw::run(protocols, config.clone(), group, ports.protocols.clone(), observer, stop)
+            }));
+        }
+        let (first, others) = scans.split_first().expect("choose_technique picks a technique");
+        std::thread::scope(|scope| {
+            let running: Vec<_> = others
+                .iter()
+                .map(|scan| {
+                    let group = group.clone();
+                    scope.spawn(move || scan(group))
+                })
+                .collect();
+            let mut joined = first(group)?;
+            for scan in running {
+                let results = scan.join().expect("a raw scan panicked")?;
+                joined = joined.into_iter().zip(results).map(|(host, more)| join_results(host, more)).collect();
+            }
+            Ok(joined)
+        })
     }
 }
 
-/// One host's TCP and UDP results as one: up if either protocol found it up, skipped if either
+/// The source port of the IP protocol scan's probes: `-g`'s, else one drawn for the scan.
+fn protocol_scan_port(options: &ScanOptions) -> u16 {
+    options.source.port.unwrap_or_else(|| rand::random_range(32768..61000))
+}
+
+/// One host's results of two techniques as one: up if either found it up, skipped if either
 /// ran past `--host-timeout` (as Nmap skips a timed-out host whole).
 fn join_results(mut tcp: HostResult, udp: HostResult) -> HostResult {
     tcp.status = match (tcp.status, udp.status) {

@@ -8,7 +8,7 @@ use output::{Fanout, JsonLayout, JsonSink, Sink};
 use services::{ServicesTable, TableSource};
 
 use crate::args::{Ping, ScanOptions, TcpScan};
-use crate::checks::{check_minimums, check_udp, choose_technique};
+use crate::checks::{check_ip_protocols, check_minimums, check_udp, choose_technique};
 use crate::connect_scan::connect_scan;
 use crate::discover::Discovery;
 use crate::error::{write_failed, RunError};
@@ -31,6 +31,7 @@ pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
     check_minimums(&options.timing)?;
     let technique = choose_technique(&options)?;
     check_udp(&options, technique)?;
+    check_ip_protocols(&options)?;
     crate::decoys::check(&options, technique)?;
     crate::spoof_mac::apply(&mut options, technique)?;
     crate::notes::fragments_split_headers(options.ipv6, technique.is_some(), options.shaping.fragment_size);

@@ -29,11 +29,13 @@ SCAN TECHNIQUES:
   -sA/-sW/-sM: TCP ACK, Window and Maimon scans
   -sN/-sF/-sX: TCP NULL, FIN and Xmas scans
   -sU: UDP scan
+  -sO: IP protocol scan: which IP protocols (ICMP, TCP, GRE, ...) hosts support; -p
+      names protocol numbers (0-255, all by default; P: prefixes them); IPv4
   --scanflags <flags>: custom TCP flags (e.g. SYNFIN, or a number), read as -sS unless
       another technique is given
   Every technique but -sT needs CAP_NET_RAW (root).
 PORT SPECIFICATION AND SCAN ORDER:
-  -p <ranges>: e.g. -p22; -p1-65535; -p-; -p U:53,T:21-25,80; -p http,ssh; -p [1-1024]
+  -p <ranges>: e.g. -p22; -p1-65535; -p-; -p U:53,T:21-25,80,P:47; -p http,ssh; -p [1-1024]
   -F: fast mode, the top 100 ports
   -r: scan ports in order instead of at random
   --top-ports <number>: the <number> most common ports

@@ -9,20 +9,24 @@ pub enum Protocol {
     Tcp,
     Udp,
     Sctp,
+    /// The IP protocol scan's "ports": protocol numbers (0-255).
+    Ip,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp];
+    pub const ALL: [Protocol; 4] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp, Protocol::Ip];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Tcp => "tcp",
             Protocol::Udp => "udp",
             Protocol::Sctp => "sctp",
+            Protocol::Ip => "ip",
         }
     }
 
-    /// Parses the lowercase name used in services files ("tcp", "udp", "sctp").
+    /// Parses the lowercase name used in services files and Nmap's XML ("tcp", "udp", "sctp",
+    /// "ip").
     pub fn from_name(name: &str) -> Option<Protocol> {
         Protocol::ALL.into_iter().find(|p| p.as_str() == name)
     }
@@ -92,6 +96,8 @@ pub enum Reason {
     Reset,
     /// A UDP datagram came back from the probed port.
     UdpResponse,
+    /// The IP protocol scan: a packet of the probed protocol came back.
+    ProtoResponse,
     /// Host discovery: an ARP reply on our own link.
     ArpResponse,
     /// Host discovery: an IPv6 neighbour advertisement on our own link.
@@ -128,6 +134,7 @@ impl Reason {
             Reason::ConnRefused => "conn-refused",
             Reason::Reset => "reset",
             Reason::UdpResponse => "udp-response",
+            Reason::ProtoResponse => "proto-response",
             Reason::ArpResponse => "arp-response",
             Reason::NdResponse => "nd-response",
             Reason::EchoReply => "echo-reply",

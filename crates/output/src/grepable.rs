@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use model::{HostResult, HostStatus, PortResult, ScanSummary, ServiceDetail};
+use model::{HostResult, HostStatus, PortResult, Protocol, ScanSummary, ServiceDetail};
 
 use crate::normal::initiated_line;
 use crate::{ctime, finished_at, split_ignored, totals, NormalOptions, ScanStart, Sink};
@@ -45,8 +45,18 @@ impl<W: Write> Sink for GrepableSink<W> {
         if self.options.hosts_only {
             return Ok(());
         }
-        let ports: Vec<String> = shown.iter().map(|p| port_field(p)).collect();
-        write!(self.out, "{id}\tPorts: {}", ports.join(", "))?;
+        // Ports of TCP and UDP under "Ports:", the IP protocol scan's numbers under "Protocols:".
+        let (protocols, ports): (Vec<&PortResult>, Vec<&PortResult>) =
+            shown.iter().partition(|p| p.protocol == Protocol::Ip);
+        write!(self.out, "{id}")?;
+        if !ports.is_empty() || protocols.is_empty() {
+            let ports: Vec<String> = ports.iter().map(|p| port_field(p)).collect();
+            write!(self.out, "\tPorts: {}", ports.join(", "))?;
+        }
+        if !protocols.is_empty() {
+            let protocols: Vec<String> = protocols.iter().map(|p| protocol_field(p)).collect();
+            write!(self.out, "\tProtocols: {}", protocols.join(", "))?;
+        }
         if let Some((state, count)) = largest_state(&hidden) {
             write!(self.out, "\tIgnored State: {state} ({count})")?;
         }
@@ -71,6 +81,11 @@ fn port_field(port: &PortResult) -> String {
     let version =
         port.detail.as_deref().map(ServiceDetail::version_column).unwrap_or_default().replace(['/', ','], "|");
     format!("{}/{}/{}//{service}//{version}/", port.port, port.state, port.protocol)
+}
+
+/// An IP protocol as Nmap's grepable output has it: "47/closed/gre/".
+fn protocol_field(port: &PortResult) -> String {
+    format!("{}/{}/{}/", port.port, port.state, port.service.as_deref().unwrap_or_default())
 }
 
 /// The summarised state with the most ports, which Nmap names as "Ignored State".

@@ -219,16 +219,30 @@ fn not_shown_line(hidden: &[&PortResult]) -> Option<String> {
     for ((protocol, state), reasons) in groups {
         let mut reasons: Vec<_> = reasons.into_iter().collect();
         reasons.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
+        // Nmap's words for protocols, which are no protocol's ports: "closed n/a protocols".
+        let what = match protocol {
+            Protocol::Ip => "n/a protocols".to_string(),
+            other => format!("{other} ports"),
+        };
         for (reason, count) in reasons {
-            entries.push(format!("{count} {state} {protocol} ports ({reason})"));
+            entries.push(format!("{count} {state} {what} ({reason})"));
         }
     }
     Some(format!("Not shown: {}\n", entries.join(", ")))
 }
 
+/// "22/tcp"; a protocol number alone, as the IP protocol scan lists them.
+fn port_cell(port: &PortResult) -> String {
+    match port.protocol {
+        Protocol::Ip => port.port.to_string(),
+        protocol => format!("{}/{protocol}", port.port),
+    }
+}
+
 fn port_table(ports: &[&PortResult], with_reason: bool) -> String {
     let with_version = ports.iter().any(|port| port.detail.is_some());
-    let mut header = vec!["PORT".to_string(), "STATE".into(), "SERVICE".into()];
+    let first = if ports.iter().any(|port| port.protocol == Protocol::Ip) { "PROTOCOL" } else { "PORT" };
+    let mut header = vec![first.to_string(), "STATE".into(), "SERVICE".into()];
     if with_reason {
         header.push("REASON".into());
     }
@@ -237,7 +251,7 @@ fn port_table(ports: &[&PortResult], with_reason: bool) -> String {
     }
     let mut rows = vec![header];
     for port in ports {
-        let mut row = vec![format!("{}/{}", port.port, port.protocol), port.state.to_string(), service_cell(port)];
+        let mut row = vec![port_cell(port), port.state.to_string(), service_cell(port)];
         if with_reason {
             row.push(reason_text(port));
         }

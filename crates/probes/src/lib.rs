@@ -9,6 +9,7 @@ mod ack;
 mod custom_flags;
 pub mod discovery;
 mod fin_null_xmas;
+mod ip_protocol;
 mod payloads;
 mod response;
 mod syn;
@@ -18,6 +19,7 @@ mod window;
 pub use ack::AckScan;
 pub use custom_flags::CustomFlags;
 pub use fin_null_xmas::StealthScan;
+pub use ip_protocol::IpProtocolScan;
 pub use payloads::{PayloadError, UdpPayloads, MAX_PAYLOAD};
 pub use response::{
     parse_response, IcmpReply, QuotedProbe, Response, TcpReply, UdpReply, Unreachable, UnreachableCode,
@@ -88,8 +90,21 @@ pub struct ProbeFields {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transport {
     Tcp(ProbeRepr),
-    Udp { src_port: u16, dst_port: u16, payload: Arc<[u8]> },
-    Icmp { query: wire::icmp::Query, ident: u16, seq: u16 },
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+        payload: Arc<[u8]>,
+    },
+    Icmp {
+        query: wire::icmp::Query,
+        ident: u16,
+        seq: u16,
+    },
+    /// A bare IP header of this protocol (IPv4 only): the IP protocol scan's probe of
+    /// protocols it builds no header for.
+    Bare {
+        protocol: u8,
+    },
 }
 
 impl Transport {
@@ -113,10 +128,12 @@ impl Transport {
             Transport::Icmp { query, ident: icmp_ident, seq } => {
                 wire::icmp::emit_query_v4(src, dst, ident, *query, *icmp_ident, *seq, buf)
             }
+            Transport::Bare { protocol } => wire::ipv4::emit_bare_v4(src, dst, ident, *protocol, buf),
         }
     }
 
-    /// IPv6 has an echo but no timestamp or address mask query: those are an error.
+    /// IPv6 has an echo but no timestamp or address mask query, and the IP protocol scan is
+    /// IPv4's: those are an error.
     fn emit_v6(&self, src: Ipv6Addr, dst: Ipv6Addr, flow_label: u32, buf: &mut [u8]) -> wire::Result<usize> {
         match self {
             Transport::Tcp(tcp) => wire::tcp::emit_probe_v6(src, dst, flow_label, tcp, buf),
@@ -126,7 +143,7 @@ impl Transport {
             Transport::Icmp { query: wire::icmp::Query::Echo, ident, seq } => {
                 wire::icmpv6::emit_echo_v6(src, dst, flow_label, *ident, *seq, buf)
             }
-            Transport::Icmp { .. } => Err(wire::Error::Malformed),
+            Transport::Icmp { .. } | Transport::Bare { .. } => Err(wire::Error::Malformed),
         }
     }
 }
@@ -281,7 +298,7 @@ impl<T: TcpTechnique> Technique for T {
 /// acknowledges the probe's sequence number plus what the probe occupied of the sequence space
 /// (one for SYN, one for FIN); a reply without ACK (a RST answering an ACK-bearing probe) takes
 /// the probe's acknowledgment number, which carries the cookie too, as its sequence number.
-fn echoed_sequence(probe_flags: u8, reply: &TcpReply) -> u32 {
+pub(crate) fn echoed_sequence(probe_flags: u8, reply: &TcpReply) -> u32 {
     if reply.flags & flags::ACK != 0 {
         let occupied = u32::from(probe_flags & flags::SYN != 0) + u32::from(probe_flags & flags::FIN != 0);
         reply.ack.wrapping_sub(occupied)

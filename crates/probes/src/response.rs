@@ -52,7 +52,14 @@ pub struct IcmpReply {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuotedProbe {
     Tcp(QuotedTcp),
-    Udp { src_port: u16, dst_port: u16 },
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+    },
+    /// A probe of another protocol (the IP protocol scan's), known by its number alone.
+    Other {
+        protocol: u8,
+    },
 }
 
 /// A destination-unreachable code: ICMP and ICMPv6 number their codes differently.
@@ -231,7 +238,7 @@ fn icmp_reply(envelope: &Envelope, query: icmp::Query, ident: u16, seq: u16) -> 
     Response::IcmpReply(IcmpReply { from: envelope.src, to: envelope.dst, query, ident, seq, ttl: envelope.ttl })
 }
 
-/// The TCP or UDP header start an ICMP error quotes.
+/// The TCP or UDP header start an ICMP error quotes, or the protocol of another probe.
 fn quoted_probe(protocol: u8, transport: &[u8]) -> Option<QuotedProbe> {
     match protocol {
         PROTO_TCP => Some(QuotedProbe::Tcp(QuotedTcp::parse(transport).ok()?)),
@@ -239,7 +246,7 @@ fn quoted_probe(protocol: u8, transport: &[u8]) -> Option<QuotedProbe> {
             let udp = UdpPacket::new_checked(transport).ok()?;
             Some(QuotedProbe::Udp { src_port: udp.src_port(), dst_port: udp.dst_port() })
         }
-        _ => None,
+        protocol => Some(QuotedProbe::Other { protocol }),
     }
 }
 

@@ -53,6 +53,12 @@ impl ServicesTable {
             .map(|((_, port), _)| *port)
     }
 
+    /// The table with `names` added for `proto`'s numbers.
+    pub(crate) fn with_names(mut self, proto: Protocol, names: impl Iterator<Item = (u16, String)>) -> ServicesTable {
+        self.names.extend(names.map(|(number, name)| ((proto, number), name)));
+        self
+    }
+
     /// All ports of `proto` in rank order, most likely open first.
     pub fn ranked(&self, proto: Protocol) -> &[u16] {
         self.ranked.get(&proto).map(Vec::as_slice).unwrap_or(&[])

@@ -82,6 +82,8 @@ pub struct PortSpec {
     pub tcp: PortSet,
     pub udp: PortSet,
     pub sctp: PortSet,
+    /// IP protocol numbers, for the IP protocol scan (-sO): `P:` items and unprefixed ones.
+    pub ip: PortSet,
     /// Protocols the text named with a `T:`/`U:`/`S:` prefix, so that the CLI can warn when
     /// the user asked for ports of a protocol no requested scan covers.
     pub prefixed: Vec<Protocol>,
@@ -100,6 +102,7 @@ impl PortSpec {
             Protocol::Tcp => &self.tcp,
             Protocol::Udp => &self.udp,
             Protocol::Sctp => &self.sctp,
+            Protocol::Ip => &self.ip,
         }
     }
 
@@ -108,6 +111,7 @@ impl PortSpec {
             Protocol::Tcp => &mut self.tcp,
             Protocol::Udp => &mut self.udp,
             Protocol::Sctp => &mut self.sctp,
+            Protocol::Ip => &mut self.ip,
         }
     }
 
@@ -119,7 +123,8 @@ impl PortSpec {
             let error = |problem: &str| PortSpecError { token: raw.to_string(), problem: problem.to_string() };
             let (prefix, item) = split_prefix(raw);
             if let Some(prefix) = prefix {
-                protos = prefix_protocols(prefix).ok_or_else(|| error("unknown protocol prefix (use T:, U: or S:)"))?;
+                protos =
+                    prefix_protocols(prefix).ok_or_else(|| error("unknown protocol prefix (use T:, U:, S: or P:)"))?;
                 for &proto in protos {
                     if !spec.prefixed.contains(&proto) {
                         spec.prefixed.push(proto);
@@ -196,6 +201,7 @@ fn prefix_protocols(prefix: &str) -> Option<&'static [Protocol]> {
         "T" | "t" => Some(&[Protocol::Tcp]),
         "U" | "u" => Some(&[Protocol::Udp]),
         "S" | "s" => Some(&[Protocol::Sctp]),
+        "P" | "p" => Some(&[Protocol::Ip]),
         _ => None,
     }
 }
@@ -343,7 +349,7 @@ mod tests {
         assert_eq!(problem("70000"), "port 70000 is above 65535");
         assert_eq!(problem("10-5"), "range 10-5 runs backwards");
         assert_eq!(problem("22,,80"), "empty port item");
-        assert_eq!(problem("X:22"), "unknown protocol prefix (use T:, U: or S:)");
+        assert_eq!(problem("X:22"), "unknown protocol prefix (use T:, U:, S: or P:)");
         assert_eq!(problem("[1-10"), "'[' without a closing ']'");
         assert_eq!(problem("nosuchservice"), "no service named \"nosuchservice\" in the services table");
         assert_eq!(problem("1-2x"), "\"2x\" is not a port number");

@@ -145,10 +145,10 @@ pub fn parse_unreachable(icmp: &[u8]) -> Result<Option<Unreachable<'_>>> {
     }
     let quoted = Ipv4Packet::new_checked(&icmp[8..])?;
     let header_len = quoted.header_len();
-    let transport = &icmp[8 + header_len..];
-    if transport.len() < 8 {
-        return Err(Error::Truncated);
-    }
+    // As much of the probe's payload as the error quotes: RFC 792 asks for 8 bytes, but a
+    // probe of a bare IP header (the IP protocol scan's) has none to quote. Readers of a
+    // transport header check its length themselves.
+    let transport = icmp.get(8 + header_len..).unwrap_or_default();
     Ok(Some(Unreachable {
         code: icmp[1],
         original_src: quoted.src(),
@@ -186,6 +186,27 @@ mod tests {
         assert_eq!(unreachable.code, 13);
         assert_eq!((unreachable.original_src, unreachable.original_dst), (repr.src, repr.dst));
         assert_eq!(unreachable.original_transport, &[0x9c, 0x41, 0x01, 0xbb, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn an_error_about_a_bare_ip_header_quotes_no_transport() {
+        let mut message = vec![3, 2, 0, 0, 0, 0, 0, 0];
+        let mut quoted = [0u8; 20];
+        let repr = Ipv4Repr {
+            src: Ipv4Addr::new(198, 18, 0, 1),
+            dst: Ipv4Addr::new(198, 18, 0, 2),
+            protocol: 47,
+            ident: 7,
+            tos: 0,
+            ttl: 64,
+            dont_fragment: false,
+            payload_len: 0,
+        };
+        repr.emit(&mut quoted).unwrap();
+        message.extend_from_slice(&quoted);
+        let unreachable = parse_unreachable(&message).unwrap().unwrap();
+        assert_eq!((unreachable.code, unreachable.original_protocol, unreachable.original_ident), (2, 47, 7));
+        assert!(unreachable.original_transport.is_empty());
     }
 
     #[test]

@@ -147,6 +147,14 @@ impl Ipv4Repr {
     }
 }
 
+/// Writes a bare IPv4 header of `protocol` with no payload into `buf`, as the IP protocol
+/// scan probes protocols it builds no header for; returns its length.
+pub fn emit_bare_v4(src: Ipv4Addr, dst: Ipv4Addr, ident: u16, protocol: u8, buf: &mut [u8]) -> Result<usize> {
+    let repr = Ipv4Repr { src, dst, protocol, ident, tos: 0, ttl: 64, dont_fragment: false, payload_len: 0 };
+    repr.emit(buf)?;
+    Ok(HEADER_LEN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +171,15 @@ mod tests {
             dont_fragment: true,
             payload_len: 40,
         }
+    }
+
+    #[test]
+    fn a_bare_header_is_all_the_packet() {
+        let mut buf = [0xffu8; 40];
+        let len = emit_bare_v4(repr().src, repr().dst, 9, 47, &mut buf).unwrap();
+        let packet = Ipv4Packet::new_checked(&buf[..len]).unwrap();
+        assert_eq!((len, packet.protocol(), packet.ident(), packet.payload().len()), (HEADER_LEN, 47, 9, 0));
+        assert!(packet.checksum_ok());
     }
 
     #[test]
