@@ -22,7 +22,9 @@
 //! saw spent: the quiet period after the last error heard would let the next probes' silence
 //! count while the bucket is in fact empty, and every port probed then would lose a try for
 //! one lost packet. So a probe that went unanswered although the host had refilled a token
-//! for it is taken to have spent that token, and the quiet period runs from it too.
+//! for it is taken to have spent that token, and the quiet period runs from it too; and so
+//! on from that spend, for up to a few errors lost in a row — beyond that, silence is
+//! believed, or a host whose remaining ports all drop their probes would be held forever.
 //!
 //! The refill period is assumed to be Linux's second until the host proves it shorter: once a
 //! port that went unanswered later answers with an error, the bucket was empty when it was
@@ -45,6 +47,9 @@ const LONGEST_REFILL: Duration = Duration::from_secs(10);
 const QUIET_HALF_PERIODS: u32 = 3;
 /// Proofs kept: enough for every probe a sweep sends again before its canary.
 const PROOFS_KEPT: usize = 256;
+/// How many errors in a row may have been lost unseen after the last one heard. Under 5 %
+/// loss each way, one error in ten is lost; three in a row, one run in a thousand.
+const UNHEARD_SPENDS: u8 = 3;
 
 /// When a probe left, and its place in the order of sending: probes sent at one instant (a
 /// batch) still reach the host one after the other.
@@ -61,8 +66,10 @@ pub struct IcmpLimit {
     first_probe: Option<Instant>,
     last_error: Option<Instant>,
     /// The last probe that went unanswered when the host had refilled a token for it since
-    /// its last error heard: that token may have gone to an error lost on the way back.
+    /// its last error heard (or since the spend before): that token may have gone to an error
+    /// lost on the way back. How many such spends were assumed since the last error heard.
     unheard_spend: Option<Instant>,
+    unheard_spends: u8,
     longest_gap: Duration,
     /// Probes sent to the host, and errors heard from it, since the last sweep was planned.
     sent: u32,
@@ -106,17 +113,20 @@ impl IcmpLimit {
             }
         }
         self.last_error = Some(now.max(self.last_error.unwrap_or(now)));
+        self.unheard_spends = 0;
     }
 
     /// A probe sent at `sent` went unanswered. If a token had come back for it since the
-    /// host's last error (and the quiet period had not yet begun, after which silence is
-    /// believed), that token may have been spent on an error that was lost.
+    /// host's last spend (its last error heard, or a token taken to have gone to a lost
+    /// error), and the quiet period after that spend had not yet begun (after which silence
+    /// is believed), that token may have been spent on an error that was lost too.
     pub fn unanswered(&mut self, sent: Instant) {
-        let Some(last_error) = self.last_error else { return };
-        let refilled = sent >= last_error + self.refill();
-        let before_quiet = sent < last_error + self.quiet_needed();
-        if refilled && before_quiet {
-            self.unheard_spend = Some(self.unheard_spend.map_or(sent, |spend| spend.max(sent)));
+        let Some(last_spend) = self.last_error.max(self.unheard_spend) else { return };
+        let refilled = sent >= last_spend + self.refill();
+        let before_quiet = sent < last_spend + self.quiet_needed();
+        if refilled && before_quiet && self.unheard_spends < UNHEARD_SPENDS {
+            self.unheard_spend = Some(sent);
+            self.unheard_spends += 1;
         }
     }
 
@@ -233,6 +243,28 @@ mod tests {
         assert!(limit.silence_counts(ms(2500)));
         limit.unanswered(ms(2500));
         assert!(limit.silence_counts(ms(2600)), "silence in the quiet period is believed, and moves nothing");
+    }
+
+    #[test]
+    fn errors_lost_in_a_row_are_taken_as_spent_up_to_a_few() {
+        // Regression: an IP protocol scan under 5 % loss reported every closed protocol of a
+        // host open|filtered. Two errors in a row were lost, a second apart: the second spend
+        // was measured from the last error heard, whose quiet period had passed, so it moved
+        // nothing, and the next sweep's silence counted while the bucket was empty.
+        let start = Instant::now();
+        let ms = |ms| start + Duration::from_millis(ms);
+        let mut limit = IcmpLimit::default();
+        limit.heard_error(start, None);
+        limit.unanswered(ms(1000));
+        limit.unanswered(ms(2000));
+        assert!(!limit.silence_counts(ms(3000)), "the token refilled at 2 s may have gone to a lost error too");
+        limit.unanswered(ms(3000));
+        assert!(!limit.silence_counts(ms(4000)));
+        limit.unanswered(ms(4000));
+        assert!(limit.silence_counts(ms(5500)), "four in a row is not taken for loss: a silent port is given up");
+        limit.heard_error(ms(6000), None);
+        limit.unanswered(ms(7000));
+        assert!(!limit.silence_counts(ms(8000)), "an error heard starts the count again");
     }
 
     #[test]

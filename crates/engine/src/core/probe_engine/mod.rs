@@ -655,6 +655,8 @@ impl<T: Technique> ProbeEngine<T> {
 #[cfg(test)]
 mod discovery_tests;
 #[cfg(test)]
+mod ip_protocol_tests;
+#[cfg(test)]
 mod rationing_tests;
 #[cfg(test)]
 mod sim;

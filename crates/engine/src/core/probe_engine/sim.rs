@@ -164,6 +164,11 @@ impl<T: Technique> Sim<T> {
         let group = ScanGroup { sources: sources.to_vec(), targets, ports: ports.to_vec() };
         let mut rng = StdRng::seed_from_u64(seed);
         let key = CookieKey::new(rng.random(), rng.random());
+        // As the raw driver does: -g (or the IP protocol scan) fixes the source port.
+        let key = match config.source.port {
+            Some(port) => key.with_source_port(port),
+            None => key,
+        };
         let engine = ProbeEngine::new(technique, config, group, key, &mut rng, now);
         Sim {
             engine,
@@ -303,6 +308,10 @@ impl<T: Technique> Sim<T> {
                 }))
             }
             Transport::Icmp { .. } => None,
+            // No handler for the protocol: Linux answers with a protocol unreachable.
+            Transport::Bare { protocol } => {
+                self.error(probe, probe.dst, 2, QuotedProbe::Other { protocol: *protocol }, at)
+            }
         }
     }
 
@@ -444,6 +453,7 @@ pub fn probe_port(probe: &Probe) -> u16 {
         Transport::Tcp(tcp) => tcp.dst_port,
         Transport::Udp { dst_port, .. } => *dst_port,
         Transport::Icmp { .. } => 0,
+        Transport::Bare { protocol } => u16::from(*protocol),
     }
 }
 

@@ -65,7 +65,9 @@ fn mixed(port: u16) -> Port {
 fn every_state_of_nmaps_udp_table_without_a_rate_limit() {
     let mut sim = udp(&[HOST], &[7, 53, 69, 123, 161, 500], mixed, false);
     let took = sim.run(Duration::from_secs(60));
-    assert!(took < Duration::from_secs(3), "took {took:?}");
+    // The dropped port's silence counts once Linux's refill (assumed until a host proves it
+    // shorter) would have let up to three errors lost in a row through.
+    assert!(took < Duration::from_secs(5), "took {took:?}");
     let results = sim.results();
     let states: Vec<_> = results[0].ports.iter().map(|p| (p.port, p.state, p.reason)).collect();
     assert_eq!(
@@ -211,5 +213,18 @@ fn closed_ports_under_loss_behind_the_error_limit_are_not_reported_open_filtered
             assert_eq!(wrong, [], "seed {seed}, from {first}");
             assert!(took < Duration::from_secs(40), "took {took:?}");
         }
+    }
+}
+#[test]
+fn errors_lost_twice_in_a_row_leave_no_port_open_filtered() {
+    // Regression: with 28 ports on each of 8 hosts under 5 % loss, a prohibited port came out
+    // open|filtered: two of its host's errors were lost a second apart (see
+    // IcmpLimit::unanswered).
+    let ports: Vec<u16> = (1..=24).chain([53, 69, 123, 161]).collect();
+    for seed in 0..=4 {
+        let mut sim = udp_from(SCANNER, &hosts(HOST, 8), &ports, mixed, seed);
+        sim.loss = 0.05;
+        let (_, wrong) = run(sim);
+        assert_eq!(wrong, [], "seed {seed}");
     }
 }
