@@ -1384,7 +1384,8 @@ mod tests {
 
     #[test]
     fn options_of_later_releases_are_refused_not_ignored() {
-        let not_yet = "scan type '-sC' is not supported yet (the TCP scan types, -sU, -sV, -sn and -sL work so far)";
+        let not_yet =
+            "scan type '-sC' is not supported yet (the TCP scan types, -sU, -sO, -sV, -sn and -sL work so far)";
         assert_eq!(error(&["-sC"]), not_yet);
         assert_eq!(error(&["-sUC"]), not_yet);
         assert_eq!(error(&["-PY"]), "option '-PY' is not supported yet");
@@ -1423,7 +1424,7 @@ mod tests {
         // Regression: Nmap options portolan lacks were refused as unrecognized, as if mistyped.
         assert_eq!(
             error(&["-sC"]),
-            "scan type '-sC' is not supported yet (the TCP scan types, -sU, -sV, -sn and -sL work so far)"
+            "scan type '-sC' is not supported yet (the TCP scan types, -sU, -sO, -sV, -sn and -sL work so far)"
         );
         assert_eq!(error(&["-q"]), "option '-q' is not supported yet");
         // Other spellings of options portolan has, which Nmap takes with either dash count.

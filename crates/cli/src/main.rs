@@ -29,6 +29,7 @@ mod run;
 mod session;
 mod spoof_mac;
 mod stealth_plan;
+mod subcommand;
 mod traceroute;
 mod usage;
 mod version_scan;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use history::{merge, ShardFile};
 
 use crate::args::UsageError;
+use crate::subcommand::{operands_and_output, write_or_print};
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct MergeCommand {
@@ -15,24 +16,11 @@ pub struct MergeCommand {
 
 /// Parses the words after `portolan merge`.
 pub fn parse(words: &[String]) -> Result<MergeCommand, UsageError> {
-    let mut command = MergeCommand { files: Vec::new(), output: None };
-    let mut words = words.iter();
-    while let Some(word) = words.next() {
-        match word.as_str() {
-            "-o" | "--output" => {
-                let path = words.next().ok_or_else(|| UsageError(format!("{word} needs a file name")))?;
-                command.output = Some(PathBuf::from(path));
-            }
-            option if option.starts_with('-') => {
-                return Err(UsageError(format!("unrecognized option '{option}' for 'portolan merge'")));
-            }
-            file => command.files.push(PathBuf::from(file)),
-        }
-    }
-    if command.files.is_empty() {
+    let (files, output) = operands_and_output("merge", words)?;
+    if files.is_empty() {
         return Err(UsageError("portolan merge needs the shards' files: portolan merge [-o FILE] FILE...".into()));
     }
-    Ok(command)
+    Ok(MergeCommand { files: files.into_iter().map(PathBuf::from).collect(), output })
 }
 
 /// Reads the files, merges them and writes the report.
@@ -46,13 +34,7 @@ pub fn run(command: MergeCommand) -> Result<(), String> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let merged = merge(&files).map_err(|e| e.to_string())?;
-    match &command.output {
-        Some(path) => std::fs::write(path, merged).map_err(|e| format!("cannot write {}: {e}", path.display())),
-        None => {
-            print!("{merged}");
-            Ok(())
-        }
-    }
+    write_or_print(command.output.as_deref(), &merged)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use history::Store;
 
 use crate::args::UsageError;
 use crate::history::{database_path, load};
+use crate::subcommand::{operands_and_output, write_or_print};
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct ReportCommand {
@@ -17,21 +18,8 @@ pub struct ReportCommand {
 
 /// Parses the words after `portolan report`.
 pub fn parse(words: &[String]) -> Result<ReportCommand, UsageError> {
-    let mut command = ReportCommand { scans: Vec::new(), output: None };
-    let mut words = words.iter();
-    while let Some(word) = words.next() {
-        match word.as_str() {
-            "-o" | "--output" => {
-                let path = words.next().ok_or_else(|| UsageError(format!("{word} needs a file name")))?;
-                command.output = Some(PathBuf::from(path));
-            }
-            option if option.starts_with('-') => {
-                return Err(UsageError(format!("unrecognized option '{option}' for 'portolan report'")));
-            }
-            scan => command.scans.push(scan.to_string()),
-        }
-    }
-    Ok(command)
+    let (scans, output) = operands_and_output("report", words)?;
+    Ok(ReportCommand { scans, output })
 }
 
 /// Reads the scans, renders the page and writes it.
@@ -45,13 +33,7 @@ pub fn run(command: ReportCommand) -> Result<(), String> {
         .map(|name| load(name).map(|record| report::Scan { label: label(name), record }))
         .collect::<Result<Vec<_>, _>>()?;
     let page = report::render(scans).map_err(|e| e.to_string())?;
-    match &command.output {
-        Some(path) => std::fs::write(path, page).map_err(|e| format!("cannot write {}: {e}", path.display())),
-        None => {
-            print!("{page}");
-            Ok(())
-        }
-    }
+    write_or_print(command.output.as_deref(), &page)
 }
 
 fn every_saved_scan() -> Result<Vec<String>, String> {

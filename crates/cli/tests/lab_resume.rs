@@ -95,8 +95,9 @@ fn a_scan_interrupted_anywhere_and_resumed_equals_one_uninterrupted_scan() {
             let one = record(&dir.join(format!("whole.{format}")));
             let parts = record(&dir.join(format!("part{run}.{format}")));
             assert_eq!(one.hosts.len(), HOSTS);
+            // Host for host, port for port (the runs started at different times).
             assert_eq!(
-                one, parts,
+                one.hosts, parts.hosts,
                 "run {run} (interrupted after {after} ms, resumed from .{resume_from}): {format} differs"
             );
         }

@@ -86,7 +86,8 @@ fn shards_run_side_by_side_and_merged_equal_one_scan() {
         merge(&lab, &files, &merged);
         let (one, joined) = (record(&dir.join(format!("whole.{format}"))), record(&merged));
         assert_eq!(one.hosts.len(), 48, "48 hosts up");
-        assert_eq!(one, joined, "{format}: the merged shards differ from one scan");
+        // Host for host, port for port (the runs started at different times).
+        assert_eq!(one.hosts, joined.hosts, "{format}: the merged shards differ from one scan");
     }
     assert_valid_against_nmap_dtd(&dir.join("merged.xml"));
     assert_matches_json_schema(&dir.join("merged.json"), false);

@@ -35,7 +35,7 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
     );
     assert_usage_error(
         &["-sC", "127.0.0.1"],
-        "portolan: scan type '-sC' is not supported yet (the TCP scan types, -sU, -sV, -sn and -sL work so far)",
+        "portolan: scan type '-sC' is not supported yet (the TCP scan types, -sU, -sO, -sV, -sn and -sL work so far)",
     );
     assert_usage_error(&["-sn", "-p", "80", "127.0.0.1"], "portolan: -sn scans no ports: it cannot go with -p");
     assert_usage_error(&["-sn", "-sV", "127.0.0.1"], "portolan: -sn scans no ports: it cannot go with -sV");

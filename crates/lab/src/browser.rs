@@ -5,6 +5,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Chromium as installed by Debian's `chromium` package.
 pub struct Browser {
@@ -20,8 +21,12 @@ impl Browser {
             ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().map(PathBuf::from).find(|p| p.exists());
         match program {
             Some(program) => {
-                let profile = std::env::temp_dir().join(format!("portolan-chromium-{}", std::process::id()));
-                Some(Browser { program, profile })
+                // A profile of its own: Chromium refuses a second instance on a profile in use,
+                // and tests of one process run side by side.
+                static NEXT: AtomicU32 = AtomicU32::new(0);
+                let instance = NEXT.fetch_add(1, Ordering::Relaxed);
+                let name = format!("portolan-chromium-{}-{instance}", std::process::id());
+                Some(Browser { program, profile: std::env::temp_dir().join(name) })
             }
             None => {
                 assert!(std::env::var_os("CI").is_none(), "the browser tests need chromium under CI");

@@ -11,8 +11,8 @@ function applyFilter() {
     const text = row.textContent.toLowerCase();
     row.hidden = !words.every((word) => text.includes(word));
   }
-  const fragment = words.length > 0 ? "#filter=" + encodeURIComponent(filterInput.value) : " ";
-  history.replaceState(null, "", fragment);
+  const fragment = words.length > 0 ? "#filter=" + encodeURIComponent(filterInput.value) : "";
+  history.replaceState(null, "", location.pathname + location.search + fragment);
 }
 
 function filterFromFragment() {

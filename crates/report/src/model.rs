@@ -21,26 +21,28 @@ pub struct PortKey {
     pub port: u16,
 }
 
-/// An address ordered as addresses are (IPv4 before IPv6, numerically), falling back to text
-/// for anything a file named that is not an IP address.
+/// An address as the scan file wrote it, ordered as addresses are (IPv4 before IPv6,
+/// numerically), after any text a file named that is not an IP address.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum HostAddress {
-    Ip(IpAddr),
-    Other(String),
+pub struct HostAddress {
+    ip: Option<IpAddr>,
+    text: String,
 }
 
 impl HostAddress {
     fn parse(text: &str) -> HostAddress {
-        text.parse().map_or_else(|_| HostAddress::Other(text.to_string()), HostAddress::Ip)
+        HostAddress { ip: text.parse().ok(), text: text.to_string() }
+    }
+
+    /// The address as the scan files key their hosts.
+    fn as_str(&self) -> &str {
+        &self.text
     }
 }
 
 impl std::fmt::Display for HostAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HostAddress::Ip(ip) => ip.fmt(f),
-            HostAddress::Other(text) => f.write_str(text),
-        }
+        f.write_str(&self.text)
     }
 }
 
@@ -135,7 +137,7 @@ fn open_ports(record: &ScanRecord) -> impl Iterator<Item = (PortKey, &PortLine)>
 }
 
 fn presence(record: &ScanRecord, key: &PortKey) -> Presence {
-    let Some(host) = record.hosts.get(&key.address.to_string()) else { return Presence::HostAbsent };
+    let Some(host) = record.hosts.get(key.address.as_str()) else { return Presence::HostAbsent };
     match host.ports.get(&(key.protocol.clone(), key.port)) {
         Some(line) if is_open(line) => Presence::Open,
         _ => Presence::NotOpen,
@@ -166,7 +168,7 @@ fn latest_open(scans: &[Scan], timeline: &[TimelineRow]) -> Vec<OpenPort> {
             let row = timeline.iter().find(|row| row.key == key).expect("every open port is on the timeline");
             let open_run = row.presence.iter().rev().take_while(|p| **p == Presence::Open).count();
             OpenPort {
-                host_name: latest.hosts[&key.address.to_string()].name.clone(),
+                host_name: latest.hosts[key.address.as_str()].name.clone(),
                 service: line.service.clone(),
                 version: line.version.clone(),
                 open_since: scans.len() - open_run,
