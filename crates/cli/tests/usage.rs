@@ -37,6 +37,12 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
         &["-sC", "127.0.0.1"],
         "portolan: scan type '-sC' is not supported yet (the TCP scan types, -sU, -sO, -sV, -sn and -sL work so far)",
     );
+    assert_usage_error(&["-sO", "-6", "::1"], "portolan: -sO scans IPv4 hosts only so far");
+    assert_usage_error(&["-sT", "-sO", "127.0.0.1"], "portolan: -sO with -sT is not supported yet; use -sS -sO");
+    assert_usage_error(
+        &["-sn", "-sO", "127.0.0.1"],
+        "portolan: -sn scans no ports: it cannot go with a port scan type",
+    );
     assert_usage_error(&["-sn", "-p", "80", "127.0.0.1"], "portolan: -sn scans no ports: it cannot go with -p");
     assert_usage_error(&["-sn", "-sV", "127.0.0.1"], "portolan: -sn scans no ports: it cannot go with -sV");
     assert_usage_error(&["-sL", "-PE", "127.0.0.1"], "portolan: -sL probes no host: it cannot go with -P options");
