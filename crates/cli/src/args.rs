@@ -66,6 +66,8 @@ pub enum TcpScan {
     Maimon,
     Ack,
     Window,
+    /// `-sI`: through an idle zombie (see [`ScanOptions::zombie`]).
+    Idle,
 }
 
 impl TcpScan {
@@ -80,6 +82,7 @@ impl TcpScan {
             TcpScan::Maimon => "-sM",
             TcpScan::Ack => "-sA",
             TcpScan::Window => "-sW",
+            TcpScan::Idle => "-sI",
         }
     }
 }
@@ -153,6 +156,8 @@ pub struct ScanOptions {
     pub spoof_mac: Option<String>,
     /// `-D`: the decoys as written; random ones are drawn when the scan starts.
     pub decoys: Option<Vec<Decoy>>,
+    /// `-sI <zombie>[:<port>]`: the idle scan's zombie as written, and the port it is asked on.
+    pub zombie: Option<(String, u16)>,
     /// `-oN`, `-oX`, `-oG`, `-oA`: each format with its file (`-` for standard output).
     pub outputs: Vec<(OutputFormat, PathBuf)>,
     /// `--append-output`: add to output files instead of replacing them.
@@ -352,7 +357,6 @@ const NOT_YET_LONG: &[&str] = &[
     "noninteractive",
     "discovery-ignore-rst",
     "allports",
-    "sI",
     "oS",
     "adler32",
     "debug",
@@ -378,9 +382,9 @@ const NOT_YET_LONG: &[&str] = &[
 /// The short options and scan types the parser takes, as typed (for the completions and the
 /// man page: the parser itself reads them letter by letter).
 pub(crate) const SHORT_OPTIONS: &[&str] = &[
-    "-sS", "-sT", "-sU", "-sO", "-sA", "-sW", "-sM", "-sN", "-sF", "-sX", "-sn", "-sL", "-sV", "-Pn", "-PE", "-PP",
-    "-PM", "-PS", "-PA", "-PU", "-PR", "-p", "-F", "-r", "-T", "-A", "-O", "-6", "-4", "-n", "-R", "-v", "-d", "-S",
-    "-e", "-g", "-D", "-f", "-h", "-V",
+    "-sS", "-sT", "-sU", "-sO", "-sI", "-sA", "-sW", "-sM", "-sN", "-sF", "-sX", "-sn", "-sL", "-sV", "-Pn", "-PE",
+    "-PP", "-PM", "-PS", "-PA", "-PU", "-PR", "-p", "-F", "-r", "-T", "-A", "-O", "-6", "-4", "-n", "-R", "-v", "-d",
+    "-S", "-e", "-g", "-D", "-f", "-h", "-V",
 ];
 
 /// Every long option, with a value or without.
@@ -798,6 +802,11 @@ fn parse_short_cluster<I: Iterator<Item = String>>(
                 options.timing.template = Some(timing_template(&value)?);
                 return Ok(None);
             }
+            's' if rest == "I" => {
+                let value = tokens.value("-sI", None)?;
+                options.zombie = Some(zombie(&value)?);
+                return scan_types(rest, arg, options).map(|()| None);
+            }
             's' => return scan_types(rest, arg, options).map(|()| None),
             'P' => return ping_types(rest, arg, options).map(|()| None),
             'i' => return input_option(rest, arg, tokens, options).map(|()| None),
@@ -874,6 +883,7 @@ fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
             'M' => TcpScan::Maimon,
             'A' => TcpScan::Ack,
             'W' => TcpScan::Window,
+            'I' if options.zombie.is_some() => TcpScan::Idle,
             'U' => {
                 options.udp = true;
                 continue;
@@ -895,21 +905,34 @@ fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
                 version_options(options);
                 continue;
             }
-            'C' | 'Y' | 'Z' | 'I' | 'R' => {
+            'I' => return Err(usage("-sI takes its zombie alone: -sI <zombie>[:<port>]")),
+            'C' | 'Y' | 'Z' | 'R' => {
                 return Err(usage(format!(
-                    "scan type '-s{letter}' is not supported yet (the TCP scan types, -sU, -sO, -sV, -sn and -sL work so far)"
+                    "scan type '-s{letter}' is not supported yet (the TCP scan types, -sI, -sU, -sO, -sV, -sn and -sL work so far)"
                 )));
             }
             _ => return Err(usage(format!("unrecognized scan type '-s{letter}' in '{arg}'"))),
         };
         if options.technique.is_some_and(|chosen| chosen != technique) {
             return Err(usage(
-                "You specified more than one type of TCP scan. Please choose only one of -sT, -sS, -sF, -sN, -sX, -sM, -sA and -sW",
+                "You specified more than one type of TCP scan. Please choose only one of -sT, -sS, -sF, -sN, -sX, -sM, -sA, -sW and -sI",
             ));
         }
         options.technique = Some(technique);
     }
     Ok(())
+}
+
+/// `-sI`'s zombie: a host, and the port it is asked on (Nmap's default, 80) after a colon.
+fn zombie(value: &str) -> Result<(String, u16), UsageError> {
+    let (host, port) = match value.rsplit_once(':') {
+        Some((host, port)) => (host, number("-sI", port)?),
+        None => (value, 80),
+    };
+    if host.is_empty() {
+        return Err(usage(format!("invalid zombie '{value}' for -sI: name a host, e.g. -sI 198.18.0.10:80")));
+    }
+    Ok((host.to_string(), port))
 }
 
 /// `-Pn` (and its old spelling `-P0`) skips host discovery; `-PE`, `-PP`, `-PM`, and `-PS`,
@@ -1212,7 +1235,7 @@ mod tests {
         assert_eq!(scan(&["-sT", "-sT", "h"]).technique, Some(TcpScan::Connect));
         assert_eq!(scan(&["h"]).technique, None);
         let refused =
-            "You specified more than one type of TCP scan. Please choose only one of -sT, -sS, -sF, -sN, -sX, -sM, -sA and -sW";
+            "You specified more than one type of TCP scan. Please choose only one of -sT, -sS, -sF, -sN, -sX, -sM, -sA, -sW and -sI";
         assert_eq!(error(&["-sF", "-sA"]), refused);
         let techniques = [
             ("-sF", TcpScan::Fin),
@@ -1383,9 +1406,20 @@ mod tests {
     }
 
     #[test]
+    fn idle_scan_names_its_zombie_and_port() {
+        let options = scan(&["-sI", "198.18.0.10:8080", "h"]);
+        assert_eq!((options.technique, options.zombie), (Some(TcpScan::Idle), Some(("198.18.0.10".into(), 8080))));
+        assert_eq!(scan(&["-sI", "zombie.lab", "h"]).zombie, Some(("zombie.lab".into(), 80)));
+        assert_eq!(error(&["-sI", "z:http", "h"]), "invalid value 'http' for -sI: expected a whole number");
+        assert_eq!(error(&["-sI", ":80", "h"]), "invalid zombie ':80' for -sI: name a host, e.g. -sI 198.18.0.10:80");
+        assert_eq!(error(&["-sSI", "h"]), "-sI takes its zombie alone: -sI <zombie>[:<port>]");
+        assert!(error(&["-sI", "z", "-sS", "h"]).starts_with("You specified more than one type of TCP scan"));
+    }
+
+    #[test]
     fn options_of_later_releases_are_refused_not_ignored() {
         let not_yet =
-            "scan type '-sC' is not supported yet (the TCP scan types, -sU, -sO, -sV, -sn and -sL work so far)";
+            "scan type '-sC' is not supported yet (the TCP scan types, -sI, -sU, -sO, -sV, -sn and -sL work so far)";
         assert_eq!(error(&["-sC"]), not_yet);
         assert_eq!(error(&["-sUC"]), not_yet);
         assert_eq!(error(&["-PY"]), "option '-PY' is not supported yet");
@@ -1424,7 +1458,7 @@ mod tests {
         // Regression: Nmap options portolan lacks were refused as unrecognized, as if mistyped.
         assert_eq!(
             error(&["-sC"]),
-            "scan type '-sC' is not supported yet (the TCP scan types, -sU, -sO, -sV, -sn and -sL work so far)"
+            "scan type '-sC' is not supported yet (the TCP scan types, -sI, -sU, -sO, -sV, -sn and -sL work so far)"
         );
         assert_eq!(error(&["-q"]), "option '-q' is not supported yet");
         // Other spellings of options portolan has, which Nmap takes with either dash count.

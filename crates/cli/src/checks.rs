@@ -81,6 +81,12 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
     if !privileged {
         return Err(not_permitted(technique.flag()));
     }
+    if technique == TcpScan::Idle && options.ipv6 {
+        return Err(RunError::Usage("-sI scans IPv4 hosts only so far".into()));
+    }
+    if technique == TcpScan::Idle && options.scan_flags.is_some() {
+        return Err(RunError::Usage("--scanflags changes probes' flags; the idle scan's SYNs are its own".into()));
+    }
     if options.ip_options.is_some() && options.ipv6 {
         return Err(RunError::Usage("--ip-options are IPv4 header options: IPv6 has none of them".into()));
     }

@@ -11,6 +11,7 @@ mod discover;
 mod docs;
 mod error;
 mod history;
+mod idle_scan;
 mod iflist;
 mod inputs;
 mod ip_options;

@@ -129,6 +129,7 @@ fn xml_scan_type(technique: TcpScan) -> &'static str {
         TcpScan::Maimon => "maimon",
         TcpScan::Ack => "ack",
         TcpScan::Window => "window",
+        TcpScan::Idle => "idle",
     }
 }
 

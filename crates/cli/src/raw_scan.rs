@@ -13,6 +13,7 @@ use probes::{AckScan, CustomFlags, IpProtocolScan, StealthScan, SynScan, TcpTech
 use crate::args::{ScanOptions, TcpScan, TimingOptions};
 use crate::discover::{with_discovery, Discovery};
 use crate::error::{not_permitted, RunError};
+use crate::idle_scan::Zombie;
 use crate::inputs::Ports;
 use crate::outputs::terminal_output;
 use crate::payloads::udp_payloads;
@@ -36,7 +37,7 @@ pub(crate) fn raw_technique(technique: TcpScan, scan_flags: Option<u8>) -> Box<d
         TcpScan::Maimon => Box::new(StealthScan::MAIMON),
         TcpScan::Ack => Box::new(AckScan),
         TcpScan::Window => Box::new(WindowScan),
-        TcpScan::Connect => unreachable!("the connect scan is not a raw-packet technique"),
+        TcpScan::Connect | TcpScan::Idle => unreachable!("neither the connect nor the idle scan is a probe technique"),
     };
     match scan_flags {
         Some(flags) => Box::new(CustomFlags::new(flags, table)),
@@ -149,17 +150,27 @@ fn dns_phase_name(hosts: usize) -> String {
 /// scan.
 struct RawTechniques {
     tcp: Option<Box<dyn TcpTechnique>>,
+    /// The idle scan's zombie, which takes the TCP technique's place.
+    zombie: Option<Zombie>,
     udp: Option<UdpScan>,
     protocols: Option<IpProtocolScan>,
 }
+
+/// Nmap's name for the idle scan's phase.
+const IDLE_SCAN: &str = "Idle Scan";
 
 /// One technique's scan of a group of hosts.
 type GroupScan<'a> = Box<dyn Fn(Vec<Target>) -> Result<Vec<HostResult>, RawScanError> + Send + Sync + 'a>;
 
 impl RawTechniques {
     fn new(options: &ScanOptions, tcp: Option<TcpScan>) -> Result<RawTechniques, RunError> {
+        let zombie = match (tcp, &options.zombie) {
+            (Some(TcpScan::Idle), Some(zombie)) => Some(Zombie::resolve(zombie)?),
+            _ => None,
+        };
         Ok(RawTechniques {
-            tcp: tcp.map(|scan| raw_technique(scan, options.scan_flags)),
+            tcp: tcp.filter(|&scan| scan != TcpScan::Idle).map(|scan| raw_technique(scan, options.scan_flags)),
+            zombie,
             udp: if options.udp { Some(UdpScan::new(udp_payloads(options)?.0)) } else { None },
             protocols: options.ip_protocols.then(|| IpProtocolScan::new(protocol_scan_port(options))),
         })
@@ -168,10 +179,11 @@ impl RawTechniques {
     /// The name of the scan, as progress displays call it: the TCP technique's, else UDP's,
     /// else the IP protocol scan's.
     fn name(&self) -> &'static str {
-        match (&self.tcp, &self.udp) {
-            (Some(tcp), _) => tcp.name(),
-            (None, Some(udp)) => probes::Technique::name(udp),
-            (None, None) => "IPProto Scan",
+        match (&self.tcp, &self.zombie, &self.udp) {
+            (Some(tcp), _, _) => tcp.name(),
+            (None, Some(_), _) => IDLE_SCAN,
+            (None, None, Some(udp)) => probes::Technique::name(udp),
+            (None, None, None) => "IPProto Scan",
         }
     }
 
@@ -180,7 +192,9 @@ impl RawTechniques {
         if targets.is_empty() {
             return Vec::new();
         }
-        let tcp = self.tcp.as_ref().map(|tcp| (tcp.name(), ports.tcp.len()));
+        let tcp = (self.tcp.as_ref().map(|tcp| tcp.name()))
+            .or(self.zombie.map(|_| IDLE_SCAN))
+            .map(|name| (name, ports.tcp.len()));
         let udp = self.udp.as_ref().map(|udp| (probes::Technique::name(udp), ports.udp.len()));
         let protocols = self.protocols.as_ref().map(|scan| (probes::Technique::name(scan), ports.protocols.len()));
         (tcp.into_iter().chain(udp).chain(protocols))
@@ -203,6 +217,9 @@ impl RawTechniques {
             scans.push(Box::new(move |group| {
                 drivers::raw::run(tcp, config.clone(), group, ports.tcp.clone(), observer, stop)
             }));
+        }
+        if let Some(zombie) = &self.zombie {
+            scans.push(Box::new(move |group| zombie.scan_group(config, group, &ports.tcp, observer, stop)));
         }
         if let Some(udp) = &self.udp {
             scans.push(Box::new(move |group| {

@@ -230,6 +230,10 @@ fn announce(options: &ScanOptions, services: &ServicesTable, technique: Option<T
     match technique {
         None => {}
         Some(TcpScan::Connect) => println!("Scan technique: TCP connect scan (-sT)"),
+        Some(TcpScan::Idle) => {
+            let (zombie, port) = options.zombie.as_ref().expect("-sI names its zombie");
+            println!("Scan technique: Idle Scan (-sI) through the zombie {zombie}, asked on port {port}");
+        }
         Some(raw) => {
             let name = raw_technique(raw, options.scan_flags).name();
             match options.scan_flags {

@@ -29,6 +29,8 @@ SCAN TECHNIQUES:
   -sA/-sW/-sM: TCP ACK, Window and Maimon scans
   -sN/-sF/-sX: TCP NULL, FIN and Xmas scans
   -sU: UDP scan
+  -sI <zombie>[:<port>]: idle scan: the target's open ports read from an idle zombie's IP
+      identification, never sending the target a packet from our own address
   -sO: IP protocol scan: which IP protocols (ICMP, TCP, GRE, ...) hosts support; -p
       names protocol numbers (0-255, all by default; P: prefixes them); IPv4
   --scanflags <flags>: custom TCP flags (e.g. SYNFIN, or a number), read as -sS unless

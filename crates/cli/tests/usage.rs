@@ -35,7 +35,7 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
     );
     assert_usage_error(
         &["-sC", "127.0.0.1"],
-        "portolan: scan type '-sC' is not supported yet (the TCP scan types, -sU, -sO, -sV, -sn and -sL work so far)",
+        "portolan: scan type '-sC' is not supported yet (the TCP scan types, -sI, -sU, -sO, -sV, -sn and -sL work so far)",
     );
     assert_usage_error(&["-sO", "-6", "::1"], "portolan: -sO scans IPv4 hosts only so far");
     assert_usage_error(&["-sT", "-sO", "127.0.0.1"], "portolan: -sO with -sT is not supported yet; use -sS -sO");
@@ -57,7 +57,7 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
     );
     assert_usage_error(
         &["-sS", "-sT", "127.0.0.1"],
-        "portolan: You specified more than one type of TCP scan. Please choose only one of -sT, -sS, -sF, -sN, -sX, -sM, -sA and -sW",
+        "portolan: You specified more than one type of TCP scan. Please choose only one of -sT, -sS, -sF, -sN, -sX, -sM, -sA, -sW and -sI",
     );
     assert_usage_error(&["-p", "U:53", "127.0.0.1"], "portolan: the port specification names no TCP ports to scan");
     assert_usage_error(

@@ -18,8 +18,9 @@ mod seed;
 
 pub use crate::core::probe_engine::{DebugEvent, PeakRates, ProbeEngine, RawConfig, ScanGroup};
 pub use crate::core::{
-    CongestionWindow, CookieKey, IcmpLimit, Judgement, LossRate, LostTries, NeighbourFound, NeighbourSweep, Pacer,
-    Permutation, ProbeCookie, RetryAllowance, RttEstimator, Sending, Timing, TimingTemplate,
+    CongestionWindow, CookieKey, IcmpLimit, IdleConfig, IdleError, IdleScan, Judgement, LossRate, LostTries,
+    NeighbourFound, NeighbourSweep, Pacer, Permutation, ProbeCookie, RetryAllowance, RttEstimator, Sending, Timing,
+    TimingTemplate,
 };
 pub use crate::seed::{host_seed, order_rng};
 pub use wire::shape::Stack;

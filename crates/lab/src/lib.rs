@@ -17,6 +17,7 @@ mod personality;
 mod proxy;
 mod raw;
 mod udp_service;
+mod zombie;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -33,6 +34,7 @@ pub use personality::{nmap_os_db, Personality, SYSTEMS};
 pub use proxy::ProxyKind;
 pub use raw::PERSONALITY_MARK;
 pub use udp_service::{lab_name, UdpService, HOSTILE_LABEL, HOSTILE_V4};
+pub use zombie::Zombie;
 
 /// The scanner's and the target's addresses on the lab link.
 pub const SCANNER_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -225,6 +227,24 @@ impl Lab {
             addrs.join(", ")
         ))?;
         Listeners::personalities(&self.target, personalities)
+    }
+
+    /// Adds an idle zombie (see [`Zombie`]) as a host of its own on the lab link (as
+    /// [`Lab::add_hosts`] adds one): its kernel's own TCP answers are dropped, the zombie
+    /// answers instead, until the returned handle drops. Returns its address.
+    pub fn zombie(&self) -> io::Result<(Ipv4Addr, Listeners)> {
+        let addr = *self.add_hosts(1)?.first().expect("one host added");
+        let namespace = self.hosts.lock().expect("hosts lock").last().expect("the host just added").clone();
+        run_with_input(
+            "ip",
+            &["netns", "exec", &namespace, "nft", "-f", "-"],
+            &format!(
+                "table ip zombie {{\n  chain output {{\n    type filter hook output priority 0; policy accept;\n    \
+                 meta l4proto tcp meta mark != {PERSONALITY_MARK:#x} drop\n  }}\n}}\n"
+            ),
+        )?;
+        let listeners = Listeners::zombie(&namespace, Zombie::new(addr, 1000))?;
+        Ok((addr, listeners))
     }
 
     /// Sets a sysctl inside the target namespace.

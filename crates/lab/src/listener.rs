@@ -51,6 +51,14 @@ impl Listeners {
     /// answers leave marked, so that the firewall can drop the kernel's own.
     ///
     /// [`Lab::personalities`]: crate::Lab::personalities
+    /// The idle zombie (see [`crate::Zombie`]) answering in `namespace`.
+    pub fn zombie(namespace: &str, zombie: crate::Zombie) -> io::Result<Listeners> {
+        let zombie = std::sync::Mutex::new([zombie]);
+        Listeners::start(namespace, crate::raw::open_raw, move |sockets| {
+            crate::raw::answer_all(sockets, &mut *zombie.lock().expect("zombie lock"))
+        })
+    }
+
     pub fn personalities(namespace: &str, personalities: Vec<crate::Personality>) -> io::Result<Listeners> {
         let personalities = std::sync::Mutex::new(personalities);
         Listeners::start(namespace, crate::raw::open_raw, move |sockets| {

@@ -1,5 +1,5 @@
-//! The raw sockets lab personalities answer through: one receiver per protocol, and a sender
-//! whose packets carry [`PERSONALITY_MARK`].
+//! The raw sockets the lab's user-space hosts (personalities, the idle zombie) answer through:
+//! one receiver per protocol, and a sender whose packets carry [`PERSONALITY_MARK`].
 
 use std::io::{self, Read};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -33,8 +33,25 @@ pub(crate) fn open_raw() -> io::Result<RawSockets> {
     Ok(RawSockets { receivers, sender })
 }
 
-/// Answers every queued packet addressed to a personality; whether there was any.
-pub(crate) fn answer_all(sockets: &RawSockets, personalities: &mut [Personality]) -> bool {
+/// A host of the lab played in user space: it answers packets to its address itself.
+pub(crate) trait Responder {
+    fn addr(&self) -> Ipv4Addr;
+    /// The whole IPv4 packet answering `packet`, if any.
+    fn answer(&mut self, packet: &[u8], now: std::time::Instant) -> Option<Vec<u8>>;
+}
+
+impl Responder for Personality {
+    fn addr(&self) -> Ipv4Addr {
+        self.addr
+    }
+
+    fn answer(&mut self, packet: &[u8], now: std::time::Instant) -> Option<Vec<u8>> {
+        Personality::answer(self, packet, now)
+    }
+}
+
+/// Answers every queued packet addressed to one of `responders`; whether there was any.
+pub(crate) fn answer_all(sockets: &RawSockets, responders: &mut [impl Responder]) -> bool {
     let mut buf = [0u8; 2048];
     let mut any = false;
     for mut receiver in &sockets.receivers {
@@ -42,8 +59,8 @@ pub(crate) fn answer_all(sockets: &RawSockets, personalities: &mut [Personality]
             any = true;
             let packet = &buf[..len];
             let Some(dst) = packet.get(16..20).map(|b| Ipv4Addr::new(b[0], b[1], b[2], b[3])) else { continue };
-            let Some(personality) = personalities.iter_mut().find(|p| p.addr == dst) else { continue };
-            if let Some(answer) = personality.answer(packet, std::time::Instant::now()) {
+            let Some(responder) = responders.iter_mut().find(|r| r.addr() == dst) else { continue };
+            if let Some(answer) = responder.answer(packet, std::time::Instant::now()) {
                 let to = Ipv4Addr::new(answer[16], answer[17], answer[18], answer[19]);
                 let _ = sockets.sender.send_to(&answer, &SocketAddrV4::new(to, 0).into());
             }

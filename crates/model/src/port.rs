@@ -98,6 +98,9 @@ pub enum Reason {
     UdpResponse,
     /// The IP protocol scan: a packet of the probed protocol came back.
     ProtoResponse,
+    /// The idle scan: the zombie's IP identification moved for the port, or did not.
+    IpIdChange,
+    NoIpIdChange,
     /// Host discovery: an ARP reply on our own link.
     ArpResponse,
     /// Host discovery: an IPv6 neighbour advertisement on our own link.
@@ -135,6 +138,8 @@ impl Reason {
             Reason::Reset => "reset",
             Reason::UdpResponse => "udp-response",
             Reason::ProtoResponse => "proto-response",
+            Reason::IpIdChange => "ipid-change",
+            Reason::NoIpIdChange => "no-ipid-change",
             Reason::ArpResponse => "arp-response",
             Reason::NdResponse => "nd-response",
             Reason::EchoReply => "echo-reply",

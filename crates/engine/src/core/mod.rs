@@ -3,6 +3,7 @@
 
 mod cookie;
 mod icmp_limit;
+mod idle_scan;
 mod ledger;
 mod neighbour_sweep;
 mod pacer;
@@ -15,6 +16,7 @@ mod window;
 
 pub use cookie::{CookieKey, ProbeCookie};
 pub use icmp_limit::{IcmpLimit, Sending};
+pub use idle_scan::{IdleConfig, IdleError, IdleScan};
 pub use ledger::LostTries;
 pub use neighbour_sweep::{NeighbourFound, NeighbourSweep};
 pub use pacer::Pacer;

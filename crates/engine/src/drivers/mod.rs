@@ -61,6 +61,8 @@ pub enum RawScanError {
     SourceFamily(IpAddr),
     #[error("--send-eth: {0}")]
     NoEthernet(String),
+    #[error(transparent)]
+    Idle(#[from] crate::core::IdleError),
     /// `stop` was raised before the group was done; its partial results are dropped.
     #[error("interrupted")]
     Interrupted,
