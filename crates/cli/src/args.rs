@@ -87,6 +87,15 @@ impl TcpScan {
     }
 }
 
+/// The SCTP scan types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SctpScanType {
+    /// `-sY`
+    Init,
+    /// `-sZ`
+    CookieEcho,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScanOptions {
     /// `None`: Nmap's default, SYN when raw sockets are permitted, else connect.
@@ -97,6 +106,8 @@ pub struct ScanOptions {
     pub udp: bool,
     /// `-sO`: the IP protocol scan.
     pub ip_protocols: bool,
+    /// `-sY` or `-sZ`: an SCTP scan.
+    pub sctp: Option<SctpScanType>,
     /// `-sn`: find the hosts that are up, scan no ports.
     pub hosts_only: bool,
     /// `-sL`: list the targets, probe nothing.
@@ -273,6 +284,8 @@ pub enum Ping {
     Syn(Vec<u16>),
     Ack(Vec<u16>),
     Udp(Vec<u16>),
+    /// `-PY`: SCTP INIT to these ports.
+    SctpInit(Vec<u16>),
 }
 
 impl Ping {
@@ -286,12 +299,14 @@ impl Ping {
             Ping::Syn(_) => "-PS",
             Ping::Ack(_) => "-PA",
             Ping::Udp(_) => "-PU",
+            Ping::SctpInit(_) => "-PY",
         }
     }
 
-    /// Whether IPv6 has the probe: ICMPv6 has no timestamp or address mask request.
+    /// Whether IPv6 has the probe: ICMPv6 has no timestamp or address mask request (and
+    /// SCTP probes are IPv4's so far).
     pub fn over_ipv6(&self) -> bool {
-        !matches!(self, Ping::Timestamp | Ping::AddressMask)
+        !matches!(self, Ping::Timestamp | Ping::AddressMask | Ping::SctpInit(_))
     }
 }
 
@@ -299,6 +314,7 @@ impl Ping {
 const DEFAULT_SYN_PING_PORT: u16 = 80;
 const DEFAULT_ACK_PING_PORT: u16 = 80;
 const DEFAULT_UDP_PING_PORT: u16 = 40125;
+const DEFAULT_SCTP_PING_PORT: u16 = 80;
 
 /// A payload the user gave for every probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -382,9 +398,9 @@ const NOT_YET_LONG: &[&str] = &[
 /// The short options and scan types the parser takes, as typed (for the completions and the
 /// man page: the parser itself reads them letter by letter).
 pub(crate) const SHORT_OPTIONS: &[&str] = &[
-    "-sS", "-sT", "-sU", "-sO", "-sI", "-sA", "-sW", "-sM", "-sN", "-sF", "-sX", "-sn", "-sL", "-sV", "-Pn", "-PE",
-    "-PP", "-PM", "-PS", "-PA", "-PU", "-PR", "-p", "-F", "-r", "-T", "-A", "-O", "-6", "-4", "-n", "-R", "-v", "-d",
-    "-S", "-e", "-g", "-D", "-f", "-h", "-V",
+    "-sS", "-sT", "-sU", "-sY", "-sZ", "-sO", "-sI", "-sA", "-sW", "-sM", "-sN", "-sF", "-sX", "-sn", "-sL", "-sV",
+    "-Pn", "-PE", "-PP", "-PM", "-PS", "-PA", "-PU", "-PY", "-PR", "-p", "-F", "-r", "-T", "-A", "-O", "-6", "-4",
+    "-n", "-R", "-v", "-d", "-S", "-e", "-g", "-D", "-f", "-h", "-V",
 ];
 
 /// Every long option, with a value or without.
@@ -892,6 +908,16 @@ fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
                 options.ip_protocols = true;
                 continue;
             }
+            'Y' | 'Z' => {
+                let kind = if letter == 'Y' { SctpScanType::Init } else { SctpScanType::CookieEcho };
+                if options.sctp.is_some_and(|chosen| chosen != kind) {
+                    return Err(usage(
+                        "You specified more than one type of SCTP scan. Please choose only one of -sY and -sZ",
+                    ));
+                }
+                options.sctp = Some(kind);
+                continue;
+            }
             // -sP is Nmap's old name for -sn.
             'n' | 'P' => {
                 options.hosts_only = true;
@@ -906,9 +932,9 @@ fn scan_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
                 continue;
             }
             'I' => return Err(usage("-sI takes its zombie alone: -sI <zombie>[:<port>]")),
-            'C' | 'Y' | 'Z' | 'R' => {
+            'C' | 'R' => {
                 return Err(usage(format!(
-                    "scan type '-s{letter}' is not supported yet (the TCP scan types, -sI, -sU, -sO, -sV, -sn and -sL work so far)"
+                    "scan type '-s{letter}' is not supported yet (the TCP scan types, -sI, -sU, -sY, -sZ, -sO, -sV, -sn and -sL work so far)"
                 )));
             }
             _ => return Err(usage(format!("unrecognized scan type '-s{letter}' in '{arg}'"))),
@@ -955,7 +981,8 @@ fn ping_types(letters: &str, arg: &str, options: &mut ScanOptions) -> Result<(),
         'S' => Ping::Syn(ping_ports(arg, ports, DEFAULT_SYN_PING_PORT)?),
         'A' => Ping::Ack(ping_ports(arg, ports, DEFAULT_ACK_PING_PORT)?),
         'U' => Ping::Udp(ping_ports(arg, ports, DEFAULT_UDP_PING_PORT)?),
-        'Y' | 'O' => return Err(usage(format!("option '{arg}' is not supported yet"))),
+        'Y' => Ping::SctpInit(ping_ports(arg, ports, DEFAULT_SCTP_PING_PORT)?),
+        'O' => return Err(usage(format!("option '{arg}' is not supported yet"))),
         _ => return Err(usage(format!("unrecognized option '{arg}'"))),
     };
     options.pings.push(ping);
@@ -1406,6 +1433,19 @@ mod tests {
     }
 
     #[test]
+    fn sctp_scans_and_ping() {
+        assert_eq!(scan(&["-sY", "h"]).sctp, Some(SctpScanType::Init));
+        let options = scan(&["-sSZ", "h"]);
+        assert_eq!((options.technique, options.sctp), (Some(TcpScan::Syn), Some(SctpScanType::CookieEcho)));
+        assert_eq!(
+            error(&["-sYZ", "h"]),
+            "You specified more than one type of SCTP scan. Please choose only one of -sY and -sZ"
+        );
+        assert_eq!(scan(&["-PY", "h"]).pings, [Ping::SctpInit(vec![80])]);
+        assert_eq!(scan(&["-PY2905,3868", "h"]).pings, [Ping::SctpInit(vec![2905, 3868])]);
+    }
+
+    #[test]
     fn idle_scan_names_its_zombie_and_port() {
         let options = scan(&["-sI", "198.18.0.10:8080", "h"]);
         assert_eq!((options.technique, options.zombie), (Some(TcpScan::Idle), Some(("198.18.0.10".into(), 8080))));
@@ -1419,10 +1459,10 @@ mod tests {
     #[test]
     fn options_of_later_releases_are_refused_not_ignored() {
         let not_yet =
-            "scan type '-sC' is not supported yet (the TCP scan types, -sI, -sU, -sO, -sV, -sn and -sL work so far)";
+            "scan type '-sC' is not supported yet (the TCP scan types, -sI, -sU, -sY, -sZ, -sO, -sV, -sn and -sL work so far)";
         assert_eq!(error(&["-sC"]), not_yet);
         assert_eq!(error(&["-sUC"]), not_yet);
-        assert_eq!(error(&["-PY"]), "option '-PY' is not supported yet");
+        assert_eq!(error(&["-PO"]), "option '-PO' is not supported yet");
         assert_eq!(error(&["-oS", "out"]), "option '-oS' is not supported yet (-oN, -oX, -oG, -oJ and -oA work)");
         assert_eq!(error(&["--script", "default"]), "option '--script' is not supported yet");
     }
@@ -1458,7 +1498,7 @@ mod tests {
         // Regression: Nmap options portolan lacks were refused as unrecognized, as if mistyped.
         assert_eq!(
             error(&["-sC"]),
-            "scan type '-sC' is not supported yet (the TCP scan types, -sI, -sU, -sO, -sV, -sn and -sL work so far)"
+            "scan type '-sC' is not supported yet (the TCP scan types, -sI, -sU, -sY, -sZ, -sO, -sV, -sn and -sL work so far)"
         );
         assert_eq!(error(&["-q"]), "option '-q' is not supported yet");
         // Other spellings of options portolan has, which Nmap takes with either dash count.

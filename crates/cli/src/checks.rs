@@ -1,7 +1,7 @@
 //! Refusals of option combinations that cannot run, before anything is printed or sent,
 //! and the TCP technique the options come to.
 
-use crate::args::{ScanOptions, TcpScan, TimingOptions};
+use crate::args::{ScanOptions, SctpScanType, TcpScan, TimingOptions};
 use crate::error::{not_permitted, RunError};
 
 /// A minimum above its maximum cannot be honoured: refused before anything runs.
@@ -31,7 +31,7 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
     let technique = match options.technique {
         Some(chosen) => chosen,
         None if options.scan_flags.is_some() => TcpScan::Syn,
-        None if options.udp || options.ip_protocols => return Ok(None),
+        None if options.udp || options.ip_protocols || options.sctp.is_some() => return Ok(None),
         None if privileged => TcpScan::Syn,
         None => TcpScan::Connect,
     };
@@ -46,6 +46,9 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
         }
         if options.ip_protocols {
             return Err(RunError::Usage("-sO with -sT is not supported yet; use -sS -sO".into()));
+        }
+        if options.sctp.is_some() {
+            return Err(RunError::Usage("-sY and -sZ with -sT are not supported yet; use -sS".into()));
         }
         if !options.source.more_addrs.is_empty() {
             return Err(RunError::Usage(
@@ -78,14 +81,15 @@ pub(crate) fn choose_technique(options: &ScanOptions) -> Result<Option<TcpScan>,
     if !options.source.proxies.is_empty() {
         return Err(RunError::Usage("--proxies relays connections: use -sT".into()));
     }
-    if !privileged {
-        return Err(not_permitted(technique.flag()));
-    }
+    // Usage first, privileges after: a combination that cannot run is refused as such.
     if technique == TcpScan::Idle && options.ipv6 {
         return Err(RunError::Usage("-sI scans IPv4 hosts only so far".into()));
     }
     if technique == TcpScan::Idle && options.scan_flags.is_some() {
         return Err(RunError::Usage("--scanflags changes probes' flags; the idle scan's SYNs are its own".into()));
+    }
+    if !privileged {
+        return Err(not_permitted(technique.flag()));
     }
     if options.ip_options.is_some() && options.ipv6 {
         return Err(RunError::Usage("--ip-options are IPv4 header options: IPv6 has none of them".into()));
@@ -101,7 +105,12 @@ fn check_hosts_only(options: &ScanOptions) -> Result<(), RunError> {
         Some("-sn")
     } else if options.list_only && (!options.pings.is_empty() || options.assume_up) {
         Some("-P options")
-    } else if options.technique.is_some() || options.udp || options.ip_protocols || options.scan_flags.is_some() {
+    } else if options.technique.is_some()
+        || options.udp
+        || options.ip_protocols
+        || options.sctp.is_some()
+        || options.scan_flags.is_some()
+    {
         Some("a port scan type")
     } else if options.versions.is_some() {
         Some("-sV")
@@ -136,16 +145,16 @@ pub(crate) fn check_udp(options: &ScanOptions, tcp: Option<TcpScan>) -> Result<(
     Ok(())
 }
 
-/// Refusals for the IP protocol scan, before anything is printed.
-pub(crate) fn check_ip_protocols(options: &ScanOptions) -> Result<(), RunError> {
-    if !options.ip_protocols {
-        return Ok(());
-    }
-    if options.ipv6 {
-        return Err(RunError::Usage("-sO scans IPv4 hosts only so far".into()));
-    }
-    if !options.raw_sockets() {
-        return Err(not_permitted("-sO"));
+/// Refusals for the IP protocol and SCTP scans, before anything is printed.
+pub(crate) fn check_ip_protocols_and_sctp(options: &ScanOptions) -> Result<(), RunError> {
+    let sctp_flag = options.sctp.map(|kind| if kind == SctpScanType::Init { "-sY" } else { "-sZ" });
+    for flag in [options.ip_protocols.then_some("-sO"), sctp_flag].into_iter().flatten() {
+        if options.ipv6 {
+            return Err(RunError::Usage(format!("{flag} scans IPv4 hosts only so far")));
+        }
+        if !options.raw_sockets() {
+            return Err(not_permitted(flag));
+        }
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use engine::NeighbourFound;
 use engine::RawConfig;
 use model::{HostResult, HostStatus, Protocol, Reason, RoundTrip, Target};
 use netio::{Ipv6Link, Link};
-use probes::discovery::{AckPing, HostDiscovery, IcmpPing, PingProbe, SynPing, UdpPing};
+use probes::discovery::{AckPing, HostDiscovery, IcmpPing, PingProbe, SctpInitPing, SynPing, UdpPing};
 use probes::UdpPayloads;
 use services::{DataDirs, MacVendors};
 
@@ -57,7 +57,10 @@ impl Discovery {
             return Ok(Discovery::AssumeUp { links });
         }
         if let Some(ping) = options.pings.iter().find(|ping| options.ipv6 && !ping.over_ipv6()) {
-            return Err(RunError::Usage(format!("{} has no ICMPv6 counterpart; use -PE with -6", ping.flag())));
+            return Err(RunError::Usage(match ping {
+                Ping::SctpInit(_) => "-PY probes IPv4 hosts only so far".to_string(),
+                _ => format!("{} has no ICMPv6 counterpart; use -PE with -6", ping.flag()),
+            }));
         }
         let ip = IpProbes {
             v4: host_discovery(options, false)?,
@@ -288,6 +291,9 @@ fn probes(pings: &[Ping], options: &ScanOptions) -> Result<Vec<Box<dyn PingProbe
             Ping::Ack(ports) => probes.extend(ports.iter().map(|&p| Box::new(AckPing::new(p)) as Box<dyn PingProbe>)),
             Ping::Udp(ports) => {
                 probes.extend(ports.iter().map(|&p| Box::new(UdpPing::new(p, &payloads)) as Box<dyn PingProbe>))
+            }
+            Ping::SctpInit(ports) => {
+                probes.extend(ports.iter().map(|&p| Box::new(SctpInitPing::new(p)) as Box<dyn PingProbe>))
             }
         }
     }

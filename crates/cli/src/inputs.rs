@@ -36,6 +36,7 @@ pub(crate) fn name_services(mut host: HostResult, services: &ServicesTable) -> H
 pub(crate) struct Ports {
     pub tcp: Vec<u16>,
     pub udp: Vec<u16>,
+    pub sctp: Vec<u16>,
     /// The IP protocol scan's protocol numbers.
     pub protocols: Vec<u16>,
 }
@@ -47,7 +48,7 @@ const LAST_PROTOCOL: u16 = 255;
 /// thousand; none for `-sn` and `-sL`.
 pub(crate) fn scan_ports(options: &ScanOptions, services: &ServicesTable, scans_tcp: bool) -> Result<Ports, RunError> {
     if options.hosts_only || options.list_only {
-        return Ok(Ports { tcp: Vec::new(), udp: Vec::new(), protocols: Vec::new() });
+        return Ok(Ports { tcp: Vec::new(), udp: Vec::new(), sctp: Vec::new(), protocols: Vec::new() });
     }
     let explicit = options
         .ports
@@ -76,9 +77,11 @@ pub(crate) fn scan_ports(options: &ScanOptions, services: &ServicesTable, scans_
     let ports = Ports {
         tcp: chosen(scans_tcp, &spec.tcp, "TCP")?,
         udp: chosen(options.udp, &spec.udp, "UDP")?,
+        sctp: chosen(options.sctp.is_some(), &spec.sctp, "SCTP")?,
         protocols: if options.ip_protocols { protocols } else { Vec::new() },
     };
-    if prefixed.contains(&Protocol::Udp) && !options.udp || prefixed.contains(&Protocol::Sctp) {
+    if prefixed.contains(&Protocol::Udp) && !options.udp || prefixed.contains(&Protocol::Sctp) && options.sctp.is_none()
+    {
         eprintln!("WARNING: Your ports include \"U:\" or \"S:\" but you haven't specified a UDP or SCTP scan; those ports are ignored.");
     }
     if prefixed.contains(&Protocol::Ip) && !options.ip_protocols {

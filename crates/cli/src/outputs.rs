@@ -11,7 +11,7 @@ use output::{
 };
 use services::DataDirs;
 
-use crate::args::{OutputFormat, ScanOptions, Stylesheet, TcpScan};
+use crate::args::{OutputFormat, ScanOptions, SctpScanType, Stylesheet, TcpScan};
 use crate::error::RunError;
 use crate::inputs::Ports;
 use crate::resume::is_document;
@@ -86,7 +86,7 @@ pub(crate) fn scan_start(options: &ScanOptions, technique: Option<TcpScan>, port
         version: env!("CARGO_PKG_VERSION").to_string(),
         command_line: command_line(),
         started: jiff::Zoned::now(),
-        scans: scan_infos(technique, ports),
+        scans: scan_infos(technique, options.sctp, ports),
         portless: if options.list_only { Some("list") } else { options.hosts_only.then_some("ping") },
         verbosity: options.verbosity,
     }
@@ -98,8 +98,8 @@ fn command_line() -> String {
     history::join_words(&words)
 }
 
-/// One `scaninfo` per protocol scanned: TCP, UDP, then IP protocols, as Nmap orders them.
-fn scan_infos(technique: Option<TcpScan>, ports: &Ports) -> Vec<ScanInfo> {
+/// One `scaninfo` per protocol scanned: TCP, UDP, SCTP, then IP protocols, as Nmap orders them.
+fn scan_infos(technique: Option<TcpScan>, sctp: Option<SctpScanType>, ports: &Ports) -> Vec<ScanInfo> {
     let tcp = technique.map(|technique| ScanInfo {
         scan_type: xml_scan_type(technique),
         protocol: Protocol::Tcp,
@@ -110,12 +110,17 @@ fn scan_infos(technique: Option<TcpScan>, ports: &Ports) -> Vec<ScanInfo> {
         protocol: Protocol::Udp,
         ports: ports.udp.clone(),
     });
+    let sctp = sctp.map(|kind| ScanInfo {
+        scan_type: if kind == SctpScanType::Init { "sctpinit" } else { "sctpcookieecho" },
+        protocol: Protocol::Sctp,
+        ports: ports.sctp.clone(),
+    });
     let protocols = (!ports.protocols.is_empty()).then(|| ScanInfo {
         scan_type: "ipproto",
         protocol: Protocol::Ip,
         ports: ports.protocols.clone(),
     });
-    tcp.into_iter().chain(udp).chain(protocols).collect()
+    tcp.into_iter().chain(udp).chain(sctp).chain(protocols).collect()
 }
 
 /// Nmap's name for the technique in XML's `scaninfo`.

@@ -8,9 +8,9 @@ use engine::drivers::{self, RawScanError};
 use engine::RawConfig;
 use model::{HostResult, HostStatus, Target};
 use netio::RawSocketError;
-use probes::{AckScan, CustomFlags, IpProtocolScan, StealthScan, SynScan, TcpTechnique, UdpScan, WindowScan};
+use probes::{AckScan, CustomFlags, IpProtocolScan, SctpScan, StealthScan, SynScan, TcpTechnique, UdpScan, WindowScan};
 
-use crate::args::{ScanOptions, TcpScan, TimingOptions};
+use crate::args::{ScanOptions, SctpScanType, TcpScan, TimingOptions};
 use crate::discover::{with_discovery, Discovery};
 use crate::error::{not_permitted, RunError};
 use crate::idle_scan::Zombie;
@@ -77,11 +77,14 @@ pub(crate) fn raw_scan(
         Some(scan) => scan.flag(),
         None if options.udp => "-sU",
         None if options.ip_protocols => "-sO",
+        None if options.sctp == Some(SctpScanType::Init) => "-sY",
+        None if options.sctp.is_some() => "-sZ",
         None => "-sn",
     };
     let verbose = options.verbosity > 0 && terminal_output(options);
-    let probes_per_host =
-        (ports.tcp.len() + ports.udp.len() + ports.protocols.len()).max(discovery.probes_per_host()).max(1);
+    let probes_per_host = (ports.tcp.len() + ports.udp.len() + ports.sctp.len() + ports.protocols.len())
+        .max(discovery.probes_per_host())
+        .max(1);
     let group_size = raw_group_size(&options.timing, probes_per_host);
     loop {
         let group = next_group(&mut targets, group_size);
@@ -153,6 +156,7 @@ struct RawTechniques {
     /// The idle scan's zombie, which takes the TCP technique's place.
     zombie: Option<Zombie>,
     udp: Option<UdpScan>,
+    sctp: Option<SctpScan>,
     protocols: Option<IpProtocolScan>,
 }
 
@@ -172,6 +176,10 @@ impl RawTechniques {
             tcp: tcp.filter(|&scan| scan != TcpScan::Idle).map(|scan| raw_technique(scan, options.scan_flags)),
             zombie,
             udp: if options.udp { Some(UdpScan::new(udp_payloads(options)?.0)) } else { None },
+            sctp: options.sctp.map(|kind| match kind {
+                SctpScanType::Init => SctpScan::INIT,
+                SctpScanType::CookieEcho => SctpScan::COOKIE_ECHO,
+            }),
             protocols: options.ip_protocols.then(|| IpProtocolScan::new(protocol_scan_port(options))),
         })
     }
@@ -179,12 +187,10 @@ impl RawTechniques {
     /// The name of the scan, as progress displays call it: the TCP technique's, else UDP's,
     /// else the IP protocol scan's.
     fn name(&self) -> &'static str {
-        match (&self.tcp, &self.zombie, &self.udp) {
-            (Some(tcp), _, _) => tcp.name(),
-            (None, Some(_), _) => IDLE_SCAN,
-            (None, None, Some(udp)) => probes::Technique::name(udp),
-            (None, None, None) => "IPProto Scan",
-        }
+        let tcp = self.tcp.as_ref().map(|tcp| tcp.name()).or(self.zombie.map(|_| IDLE_SCAN));
+        let udp = self.udp.as_ref().map(probes::Technique::name);
+        let sctp = self.sctp.as_ref().map(probes::Technique::name);
+        tcp.or(udp).or(sctp).unwrap_or("IPProto Scan")
     }
 
     /// `-v`'s phase lines, one per technique, with its ports per host; empty for no hosts.
@@ -196,14 +202,15 @@ impl RawTechniques {
             .or(self.zombie.map(|_| IDLE_SCAN))
             .map(|name| (name, ports.tcp.len()));
         let udp = self.udp.as_ref().map(|udp| (probes::Technique::name(udp), ports.udp.len()));
+        let sctp = self.sctp.as_ref().map(|scan| (probes::Technique::name(scan), ports.sctp.len()));
         let protocols = self.protocols.as_ref().map(|scan| (probes::Technique::name(scan), ports.protocols.len()));
-        (tcp.into_iter().chain(udp).chain(protocols))
+        (tcp.into_iter().chain(udp).chain(sctp).chain(protocols))
             .map(|(name, count)| (Phase::begin(verbose, name, targets, count), count))
             .collect()
     }
 
     /// Scans one group with each technique, all at once, and joins each host's results in
-    /// Nmap's order: TCP ports, UDP ports, then protocols.
+    /// Nmap's order: TCP ports, UDP ports, SCTP ports, then protocols.
     fn scan(
         &self,
         config: &RawConfig,
@@ -224,6 +231,11 @@ impl RawTechniques {
         if let Some(udp) = &self.udp {
             scans.push(Box::new(move |group| {
                 drivers::raw::run(udp.clone(), config.clone(), group, ports.udp.clone(), observer, stop)
+            }));
+        }
+        if let Some(sctp) = self.sctp {
+            scans.push(Box::new(move |group| {
+                drivers::raw::run(sctp, config.clone(), group, ports.sctp.clone(), observer, stop)
             }));
         }
         if let Some(protocols) = self.protocols {

@@ -7,8 +7,8 @@ use model::{HostResult, HostStatus, ScanSummary, Target};
 use output::{Fanout, JsonLayout, JsonSink, Sink};
 use services::{ServicesTable, TableSource};
 
-use crate::args::{Ping, ScanOptions, TcpScan};
-use crate::checks::{check_ip_protocols, check_minimums, check_udp, choose_technique};
+use crate::args::{Ping, ScanOptions, SctpScanType, TcpScan};
+use crate::checks::{check_ip_protocols_and_sctp, check_minimums, check_udp, choose_technique};
 use crate::connect_scan::connect_scan;
 use crate::discover::Discovery;
 use crate::error::{write_failed, RunError};
@@ -31,7 +31,7 @@ pub fn run(mut options: ScanOptions) -> Result<(), RunError> {
     check_minimums(&options.timing)?;
     let technique = choose_technique(&options)?;
     check_udp(&options, technique)?;
-    check_ip_protocols(&options)?;
+    check_ip_protocols_and_sctp(&options)?;
     crate::decoys::check(&options, technique)?;
     crate::spoof_mac::apply(&mut options, technique)?;
     crate::notes::fragments_split_headers(options.ipv6, technique.is_some(), options.shaping.fragment_size);
@@ -226,6 +226,14 @@ fn announce(options: &ScanOptions, services: &ServicesTable, technique: Option<T
     if options.udp {
         let source = udp_payloads(options).map_or_else(|_| "unreadable".into(), |(_, source)| source);
         println!("Scan technique: UDP Scan (-sU), payloads from {source}");
+    }
+    match options.sctp {
+        Some(SctpScanType::Init) => println!("Scan technique: SCTP INIT Scan (-sY)"),
+        Some(SctpScanType::CookieEcho) => println!("Scan technique: SCTP COOKIE-ECHO Scan (-sZ)"),
+        None => {}
+    }
+    if options.ip_protocols {
+        println!("Scan technique: IPProto Scan (-sO)");
     }
     match technique {
         None => {}

@@ -128,7 +128,7 @@ mod tests {
     fn a_tcp_and_a_udp_scan_together_are_refused() {
         let mut options = ScanOptions { udp: true, ..ScanOptions::default() };
         options.stealth.detectors = vec!["zeek".into()];
-        let ports = Ports { tcp: vec![22], udp: vec![53], protocols: vec![] };
+        let ports = Ports { tcp: vec![22], udp: vec![53], sctp: vec![], protocols: vec![] };
         let Err(RunError::Usage(message)) = schedule(&mut options, Some(TcpScan::Syn), &ports) else {
             panic!("a schedule for two protocols at once")
         };

@@ -20,7 +20,8 @@ HOST DISCOVERY:
   -sL: list the targets only, sending nothing
   -sn: find which hosts are up (ping scan), scan no ports
   -Pn: treat every target as up (otherwise a host is up when a port answers)
-  -PS/-PA/-PU [portlist]: TCP SYN, TCP ACK or UDP discovery probes to these ports
+  -PS/-PA/-PU/-PY [portlist]: TCP SYN, TCP ACK, UDP or SCTP INIT discovery probes to these
+      ports
   -PE/-PP/-PM: ICMP echo, timestamp or address mask requests
   -PR: ARP (IPv6: neighbour discovery), which our own links are always asked with
 SCAN TECHNIQUES:
@@ -31,6 +32,7 @@ SCAN TECHNIQUES:
   -sU: UDP scan
   -sI <zombie>[:<port>]: idle scan: the target's open ports read from an idle zombie's IP
       identification, never sending the target a packet from our own address
+  -sY/-sZ: SCTP INIT and COOKIE ECHO scans (IPv4)
   -sO: IP protocol scan: which IP protocols (ICMP, TCP, GRE, ...) hosts support; -p
       names protocol numbers (0-255, all by default; P: prefixes them); IPv4
   --scanflags <flags>: custom TCP flags (e.g. SYNFIN, or a number), read as -sS unless

@@ -35,9 +35,11 @@ fn bad_options_and_specs_exit_2_naming_the_token() {
     );
     assert_usage_error(
         &["-sC", "127.0.0.1"],
-        "portolan: scan type '-sC' is not supported yet (the TCP scan types, -sI, -sU, -sO, -sV, -sn and -sL work so far)",
+        "portolan: scan type '-sC' is not supported yet (the TCP scan types, -sI, -sU, -sY, -sZ, -sO, -sV, -sn and -sL work so far)",
     );
     assert_usage_error(&["-sO", "-6", "::1"], "portolan: -sO scans IPv4 hosts only so far");
+    assert_usage_error(&["-sY", "-6", "::1"], "portolan: -sY scans IPv4 hosts only so far");
+    assert_usage_error(&["-sI", "::1", "-6", "::1"], "portolan: -sI scans IPv4 hosts only so far");
     assert_usage_error(&["-sT", "-sO", "127.0.0.1"], "portolan: -sO with -sT is not supported yet; use -sS -sO");
     assert_usage_error(
         &["-sn", "-sO", "127.0.0.1"],

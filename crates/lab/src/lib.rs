@@ -16,6 +16,7 @@ mod netns;
 mod personality;
 mod proxy;
 mod raw;
+mod sctp;
 mod udp_service;
 mod zombie;
 
@@ -33,6 +34,7 @@ pub use listener::Listeners;
 pub use personality::{nmap_os_db, Personality, SYSTEMS};
 pub use proxy::ProxyKind;
 pub use raw::PERSONALITY_MARK;
+pub use sctp::SctpHost;
 pub use udp_service::{lab_name, UdpService, HOSTILE_LABEL, HOSTILE_V4};
 pub use zombie::Zombie;
 
@@ -245,6 +247,25 @@ impl Lab {
         )?;
         let listeners = Listeners::zombie(&namespace, Zombie::new(addr, 1000))?;
         Ok((addr, listeners))
+    }
+
+    /// Makes the target an SCTP host (see [`SctpHost`]) with `open` ports, every other port
+    /// closed, until the returned handle drops; `filter_sctp` then drops or rejects ports.
+    pub fn serve_sctp(&self, open: &[u16]) -> io::Result<Listeners> {
+        Listeners::sctp(&self.target, SctpHost::new(TARGET_V4, open))
+    }
+
+    /// Makes the target's firewall drop the `dropped` SCTP ports (silence) and reject the
+    /// `rejected` ones with an ICMP administratively prohibited.
+    pub fn filter_sctp(&self, dropped: &[u16], rejected: &[u16]) -> io::Result<()> {
+        let list = |ports: &[u16]| ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+        self.nft(&format!(
+            "table ip sctp_filter {{\n  chain input {{\n    type filter hook input priority 0; policy accept;\n    \
+             meta l4proto sctp th dport {{ {} }} drop\n    \
+             meta l4proto sctp th dport {{ {} }} reject with icmp type admin-prohibited\n  }}\n}}\n",
+            list(dropped),
+            list(rejected)
+        ))
     }
 
     /// Sets a sysctl inside the target namespace.

@@ -51,6 +51,16 @@ impl Listeners {
     /// answers leave marked, so that the firewall can drop the kernel's own.
     ///
     /// [`Lab::personalities`]: crate::Lab::personalities
+    /// The SCTP host (see [`crate::SctpHost`]) answering in `namespace`.
+    pub fn sctp(namespace: &str, host: crate::SctpHost) -> io::Result<Listeners> {
+        let host = std::sync::Mutex::new([host]);
+        Listeners::start(
+            namespace,
+            || crate::raw::open_raw_for(&[i32::from(wire::sctp::PROTO_SCTP)]),
+            move |sockets| crate::raw::answer_all(sockets, &mut *host.lock().expect("SCTP host lock")),
+        )
+    }
+
     /// The idle zombie (see [`crate::Zombie`]) answering in `namespace`.
     pub fn zombie(namespace: &str, zombie: crate::Zombie) -> io::Result<Listeners> {
         let zombie = std::sync::Mutex::new([zombie]);

@@ -19,10 +19,16 @@ pub(crate) struct RawSockets {
     sender: Socket,
 }
 
+/// Sockets receiving TCP, UDP and ICMP, as personalities answer them.
 pub(crate) fn open_raw() -> io::Result<RawSockets> {
-    let receivers = [6, 17, 1]
-        .into_iter()
-        .map(|protocol| {
+    open_raw_for(&[6, 17, 1])
+}
+
+/// Sockets receiving each of `protocols`, and the sender.
+pub(crate) fn open_raw_for(protocols: &[i32]) -> io::Result<RawSockets> {
+    let receivers = protocols
+        .iter()
+        .map(|&protocol| {
             let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(protocol)))?;
             socket.set_nonblocking(true)?;
             Ok(socket)

@@ -98,6 +98,9 @@ pub enum Reason {
     UdpResponse,
     /// The IP protocol scan: a packet of the probed protocol came back.
     ProtoResponse,
+    /// SCTP: an INIT ACK (the port accepts associations) or an ABORT (it refuses them).
+    InitAck,
+    Abort,
     /// The idle scan: the zombie's IP identification moved for the port, or did not.
     IpIdChange,
     NoIpIdChange,
@@ -138,6 +141,8 @@ impl Reason {
             Reason::Reset => "reset",
             Reason::UdpResponse => "udp-response",
             Reason::ProtoResponse => "proto-response",
+            Reason::InitAck => "init-ack",
+            Reason::Abort => "abort",
             Reason::IpIdChange => "ipid-change",
             Reason::NoIpIdChange => "no-ipid-change",
             Reason::ArpResponse => "arp-response",

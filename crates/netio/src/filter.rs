@@ -27,8 +27,8 @@ fn op(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
     sock_filter { code, jt, jf, k }
 }
 
-/// TCP segments or UDP datagrams (both keep the destination port at offset 2) whose
-/// destination port lies in `ports`.
+/// TCP segments, UDP datagrams or SCTP packets (all keep the destination port at offset 2)
+/// whose destination port lies in `ports`.
 pub fn to_ports(ports: RangeInclusive<u16>) -> Vec<sock_filter> {
     vec![
         op(LDX_MSH_B, 0, 0, 0),
@@ -57,8 +57,8 @@ pub fn icmp_answers() -> Vec<sock_filter> {
     ]
 }
 
-/// For a socket that receives every protocol: TCP segments and UDP datagrams to `ports`
-/// (as [`to_ports`]) and the ICMP messages of [`icmp_answers`]; nothing else.
+/// For a socket that receives every protocol: TCP segments, UDP datagrams and SCTP packets
+/// to `ports` (as [`to_ports`]) and the ICMP messages of [`icmp_answers`]; nothing else.
 pub fn answers(ports: RangeInclusive<u16>) -> Vec<sock_filter> {
     let to_ports = to_ports(ports);
     let icmp = icmp_answers();
@@ -68,8 +68,9 @@ pub fn answers(ports: RangeInclusive<u16>) -> Vec<sock_filter> {
     let to_reject = to_icmp - 1;
     let mut program = vec![
         op(LD_ABS_B, 0, 0, 9), // the IP protocol
-        op(JEQ, 2, 0, u32::from(wire::ipv4::PROTO_TCP)),
-        op(JEQ, 1, 0, u32::from(wire::ipv4::PROTO_UDP)),
+        op(JEQ, 3, 0, u32::from(wire::ipv4::PROTO_TCP)),
+        op(JEQ, 2, 0, u32::from(wire::ipv4::PROTO_UDP)),
+        op(JEQ, 1, 0, u32::from(wire::sctp::PROTO_SCTP)),
         op(JEQ, to_icmp, to_reject, u32::from(wire::ipv4::PROTO_ICMP)),
     ];
     program.extend(to_ports);

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use model::{PortState, Protocol, Reason};
 use wire::icmp::Query;
 use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use wire::sctp::PROTO_SCTP;
 use wire::tcp::{flags, ProbeRepr, LINUX_SYN_WINDOW};
 
 use crate::{echoed_sequence, Answer, Echo, ErrorsAnswer, ProbeFields, QuotedProbe, Response, Technique, Transport};
@@ -46,6 +47,7 @@ impl IpProtocolScan {
         let (protocol, scanner_port, echo) = match u.probe {
             QuotedProbe::Tcp(quoted) => (PROTO_TCP, quoted.src_port, Echo::Sequence(quoted.seq)),
             QuotedProbe::Udp { src_port, .. } => (PROTO_UDP, src_port, Echo::IpIdent(u.probe_ident)),
+            QuotedProbe::Sctp { .. } => (PROTO_SCTP, self.source_port, Echo::IpIdent(u.probe_ident)),
             QuotedProbe::Other { protocol } => (protocol, self.source_port, Echo::IpIdent(u.probe_ident)),
         };
         let state = match reason {

@@ -12,6 +12,7 @@ mod fin_null_xmas;
 mod ip_protocol;
 mod payloads;
 mod response;
+mod sctp;
 mod syn;
 mod udp;
 mod window;
@@ -22,8 +23,9 @@ pub use fin_null_xmas::StealthScan;
 pub use ip_protocol::IpProtocolScan;
 pub use payloads::{PayloadError, UdpPayloads, MAX_PAYLOAD};
 pub use response::{
-    parse_response, IcmpReply, QuotedProbe, Response, TcpReply, UdpReply, Unreachable, UnreachableCode,
+    parse_response, IcmpReply, QuotedProbe, Response, SctpReply, TcpReply, UdpReply, Unreachable, UnreachableCode,
 };
+pub use sctp::SctpScan;
 pub use syn::SynScan;
 pub use udp::UdpScan;
 pub use window::WindowScan;
@@ -100,6 +102,14 @@ pub enum Transport {
         ident: u16,
         seq: u16,
     },
+    /// An SCTP packet of one chunk (IPv4 only); the verification tag goes with a COOKIE ECHO
+    /// (an INIT's is zero, its tag riding in the chunk).
+    Sctp {
+        src_port: u16,
+        dst_port: u16,
+        verification_tag: u32,
+        chunk: wire::sctp::ProbeChunk,
+    },
     /// A bare IP header of this protocol (IPv4 only): the IP protocol scan's probe of
     /// protocols it builds no header for.
     Bare {
@@ -128,12 +138,15 @@ impl Transport {
             Transport::Icmp { query, ident: icmp_ident, seq } => {
                 wire::icmp::emit_query_v4(src, dst, ident, *query, *icmp_ident, *seq, buf)
             }
+            Transport::Sctp { src_port, dst_port, verification_tag, chunk } => {
+                wire::sctp::emit_probe_v4(src, dst, ident, *src_port, *dst_port, *verification_tag, *chunk, buf)
+            }
             Transport::Bare { protocol } => wire::ipv4::emit_bare_v4(src, dst, ident, *protocol, buf),
         }
     }
 
-    /// IPv6 has an echo but no timestamp or address mask query, and the IP protocol scan is
-    /// IPv4's: those are an error.
+    /// IPv6 has an echo but no timestamp or address mask query, and the IP protocol and SCTP
+    /// scans are IPv4's so far: those are an error.
     fn emit_v6(&self, src: Ipv6Addr, dst: Ipv6Addr, flow_label: u32, buf: &mut [u8]) -> wire::Result<usize> {
         match self {
             Transport::Tcp(tcp) => wire::tcp::emit_probe_v6(src, dst, flow_label, tcp, buf),
@@ -143,7 +156,7 @@ impl Transport {
             Transport::Icmp { query: wire::icmp::Query::Echo, ident, seq } => {
                 wire::icmpv6::emit_echo_v6(src, dst, flow_label, *ident, *seq, buf)
             }
-            Transport::Icmp { .. } | Transport::Bare { .. } => Err(wire::Error::Malformed),
+            Transport::Icmp { .. } | Transport::Sctp { .. } | Transport::Bare { .. } => Err(wire::Error::Malformed),
         }
     }
 }
@@ -285,7 +298,7 @@ impl<T: TcpTechnique> Technique for T {
                     by_icmp: true,
                 })
             }
-            Response::Udp(_) | Response::IcmpReply(_) => None,
+            Response::Udp(_) | Response::Sctp(_) | Response::IcmpReply(_) => None,
         }
     }
 

@@ -7,6 +7,7 @@ use wire::icmp;
 use wire::icmpv6;
 use wire::ipv4::{Ipv4Packet, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use wire::ipv6::{Ipv6Packet, NEXT_ICMPV6};
+use wire::sctp::{SctpPacket, PROTO_SCTP};
 use wire::tcp::{QuotedTcp, TcpPacket};
 use wire::udp::UdpPacket;
 
@@ -36,6 +37,20 @@ pub struct UdpReply {
     pub ttl: u8,
 }
 
+/// An SCTP packet received: its common header and first chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SctpReply {
+    pub src: IpAddr,
+    pub src_port: u16,
+    pub dst: IpAddr,
+    pub dst_port: u16,
+    pub verification_tag: u32,
+    /// The first chunk's type and flags.
+    pub chunk: u8,
+    pub chunk_flags: u8,
+    pub ttl: u8,
+}
+
 /// A reply to an ICMP query (echo, timestamp, address mask) or an ICMPv6 echo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IcmpReply {
@@ -55,6 +70,11 @@ pub enum QuotedProbe {
     Udp {
         src_port: u16,
         dst_port: u16,
+    },
+    Sctp {
+        src_port: u16,
+        dst_port: u16,
+        verification_tag: u32,
     },
     /// A probe of another protocol (the IP protocol scan's), known by its number alone.
     Other {
@@ -124,6 +144,7 @@ pub struct Unreachable {
 pub enum Response {
     Tcp(TcpReply),
     Udp(UdpReply),
+    Sctp(SctpReply),
     Unreachable(Unreachable),
     IcmpReply(IcmpReply),
 }
@@ -203,7 +224,8 @@ fn parse_v6(packet: &[u8]) -> Option<Response> {
     }))
 }
 
-/// A TCP segment or UDP datagram (`bytes`, from its header on); `None` for other protocols.
+/// A TCP segment, UDP datagram or SCTP packet (`bytes`, from its header on); `None` for
+/// other protocols.
 fn transport_reply(envelope: &Envelope, protocol: u8, bytes: &[u8]) -> Option<Response> {
     match protocol {
         PROTO_TCP => {
@@ -230,6 +252,20 @@ fn transport_reply(envelope: &Envelope, protocol: u8, bytes: &[u8]) -> Option<Re
                 ttl: envelope.ttl,
             }))
         }
+        PROTO_SCTP => {
+            let sctp = SctpPacket::new_checked(bytes).ok()?;
+            let (chunk, chunk_flags) = sctp.first_chunk()?;
+            Some(Response::Sctp(SctpReply {
+                src: envelope.src,
+                src_port: sctp.src_port(),
+                dst: envelope.dst,
+                dst_port: sctp.dst_port(),
+                verification_tag: sctp.verification_tag(),
+                chunk,
+                chunk_flags,
+                ttl: envelope.ttl,
+            }))
+        }
         _ => None,
     }
 }
@@ -238,13 +274,23 @@ fn icmp_reply(envelope: &Envelope, query: icmp::Query, ident: u16, seq: u16) -> 
     Response::IcmpReply(IcmpReply { from: envelope.src, to: envelope.dst, query, ident, seq, ttl: envelope.ttl })
 }
 
-/// The TCP or UDP header start an ICMP error quotes, or the protocol of another probe.
+/// The TCP, UDP or SCTP header start an ICMP error quotes, or the protocol of another probe.
 fn quoted_probe(protocol: u8, transport: &[u8]) -> Option<QuotedProbe> {
     match protocol {
         PROTO_TCP => Some(QuotedProbe::Tcp(QuotedTcp::parse(transport).ok()?)),
         PROTO_UDP => {
             let udp = UdpPacket::new_checked(transport).ok()?;
             Some(QuotedProbe::Udp { src_port: udp.src_port(), dst_port: udp.dst_port() })
+        }
+        // The common header's first eight bytes, ports and verification tag; a bare IP header
+        // of the protocol (the IP protocol scan's probe) quotes none.
+        PROTO_SCTP if transport.len() >= 8 => {
+            let header: [u8; 8] = transport[..8].try_into().ok()?;
+            Some(QuotedProbe::Sctp {
+                src_port: u16::from_be_bytes([header[0], header[1]]),
+                dst_port: u16::from_be_bytes([header[2], header[3]]),
+                verification_tag: u32::from_be_bytes([header[4], header[5], header[6], header[7]]),
+            })
         }
         protocol => Some(QuotedProbe::Other { protocol }),
     }

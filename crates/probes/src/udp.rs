@@ -70,7 +70,7 @@ impl Technique for UdpScan {
                     by_icmp: true,
                 })
             }
-            Response::Tcp(_) | Response::IcmpReply(_) => None,
+            Response::Tcp(_) | Response::Sctp(_) | Response::IcmpReply(_) => None,
         }
     }
 

@@ -9,6 +9,7 @@ use crate::{ServicesTable, TableSource};
 const NAMES: &str = include_str!("../../../data/service-names.tsv");
 const TOP_TCP: &str = include_str!("../../../data/top-ports-tcp.txt");
 const TOP_UDP: &str = include_str!("../../../data/top-ports-udp.txt");
+const TOP_SCTP: &str = include_str!("../../../data/top-ports-sctp.txt");
 
 /// The last port of the well-known range, all of which the ranking includes.
 const LAST_WELL_KNOWN: u16 = 1023;
@@ -17,7 +18,7 @@ impl ServicesTable {
     /// The table shipped inside portolan.
     pub fn embedded() -> ServicesTable {
         let names = parse_names(NAMES);
-        let ranked = [(Protocol::Tcp, TOP_TCP), (Protocol::Udp, TOP_UDP)]
+        let ranked = [(Protocol::Tcp, TOP_TCP), (Protocol::Udp, TOP_UDP), (Protocol::Sctp, TOP_SCTP)]
             .into_iter()
             .map(|(proto, head)| (proto, full_ranking(proto, head, &names)))
             .collect();
@@ -45,11 +46,13 @@ fn parse_names(text: &str) -> HashMap<(Protocol, u16), String> {
 }
 
 /// Our hand-ranked head, then the remaining well-known ports in order, then every other named
-/// port in order: a ranking of more than 1000 ports per protocol.
+/// port in order: a ranking of more than 1000 ports for TCP and UDP. SCTP, which few services
+/// use, ranks only the ports assigned to it, as Nmap's table does.
 fn full_ranking(proto: Protocol, head: &str, names: &HashMap<(Protocol, u16), String>) -> Vec<u16> {
     let head =
         data_lines(head).flat_map(str::split_whitespace).map(|p| p.parse::<u16>().expect("data/top-ports-*.txt: port"));
-    let well_known = 1..=LAST_WELL_KNOWN;
+    let last_well_known = if proto == Protocol::Sctp { 0 } else { LAST_WELL_KNOWN };
+    let well_known = 1..=last_well_known;
     let mut named: Vec<u16> = names.keys().filter(|(p, _)| *p == proto).map(|(_, port)| *port).collect();
     named.sort_unstable();
     head.chain(well_known).chain(named).collect()
@@ -81,6 +84,16 @@ mod tests {
         let table = ServicesTable::embedded();
         assert_eq!(&table.ranked(Protocol::Tcp)[..3], &[80, 443, 22]);
         assert_eq!(&table.ranked(Protocol::Udp)[..2], &[53, 123]);
+    }
+
+    #[test]
+    fn sctp_ranks_only_the_ports_assigned_to_it() {
+        let table = ServicesTable::embedded();
+        let sctp = table.ranked(Protocol::Sctp);
+        assert_eq!(&sctp[..3], &[80, 443, 22]);
+        assert!(sctp.iter().all(|&port| table.is_listed(Protocol::Sctp, port)), "{sctp:?}");
+        assert_eq!(table.name(Protocol::Sctp, 3868), Some("diameter"));
+        assert_eq!(table.name(Protocol::Sctp, 38412), Some("ng-control"));
     }
 
     #[test]

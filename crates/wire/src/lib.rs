@@ -15,6 +15,7 @@ pub mod icmp;
 pub mod icmpv6;
 pub mod ipv4;
 pub mod ipv6;
+pub mod sctp;
 pub mod shape;
 pub mod tcp;
 pub mod udp;

@@ -156,7 +156,11 @@ fn scan_from<T: Technique>(
     let mut protocols: Vec<u8> = technique
         .reply_protocols()
         .iter()
-        .map(|&protocol| if protocol == Protocol::Udp { PROTO_UDP } else { PROTO_TCP })
+        .map(|&protocol| match protocol {
+            Protocol::Udp => PROTO_UDP,
+            Protocol::Sctp => wire::sctp::PROTO_SCTP,
+            _ => PROTO_TCP,
+        })
         .collect();
     protocols.push(PROTO_ICMP);
     let receivers = sender.receivers(&protocols, key.source_ports())?;

@@ -3,11 +3,13 @@
 //! of the host and stops probing a host at its first answer.
 
 mod icmp_ping;
+mod sctp_init_ping;
 mod tcp_ack_ping;
 mod tcp_syn_ping;
 mod udp_ping;
 
 pub use icmp_ping::IcmpPing;
+pub use sctp_init_ping::SctpInitPing;
 pub use tcp_ack_ping::AckPing;
 pub use tcp_syn_ping::SynPing;
 pub use udp_ping::UdpPing;

@@ -308,6 +308,8 @@ impl<T: Technique> Sim<T> {
                 }))
             }
             Transport::Icmp { .. } => None,
+            // The simulated hosts have no SCTP stack, and the scans that use it no tests here.
+            Transport::Sctp { .. } => None,
             // No handler for the protocol: Linux answers with a protocol unreachable.
             Transport::Bare { protocol } => {
                 self.error(probe, probe.dst, 2, QuotedProbe::Other { protocol: *protocol }, at)
@@ -453,6 +455,7 @@ pub fn probe_port(probe: &Probe) -> u16 {
         Transport::Tcp(tcp) => tcp.dst_port,
         Transport::Udp { dst_port, .. } => *dst_port,
         Transport::Icmp { .. } => 0,
+        Transport::Sctp { dst_port, .. } => *dst_port,
         Transport::Bare { protocol } => u16::from(*protocol),
     }
 }
