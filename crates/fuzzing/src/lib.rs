@@ -106,6 +106,9 @@ pub fn wire(bytes: &[u8]) {
     }
     let _ = wire::icmpv6::parse_error(bytes);
     let _ = wire::icmpv6::parse_echo_reply(bytes);
+    if let Ok(sctp) = wire::sctp::SctpPacket::new_checked(bytes) {
+        let _ = (sctp.verification_tag(), sctp.checksum_ok(), sctp.first_chunk(), sctp.initiate_tag());
+    }
 }
 
 /// The bytes as a datagram of netlink replies (routes, neighbours, errors).
