@@ -47,20 +47,28 @@ fn roff(text: &str) -> String {
     }
 }
 
-/// A completion script for `shell` (bash, zsh or fish), or `None` for another shell.
+/// The commands `portolan` takes as its first word instead of a scan.
+const SUBCOMMANDS: [&str; 7] = ["history", "diff", "merge", "report", "config", "manpage", "completions"];
+
+/// A completion script for `shell` (bash, zsh or fish), or `None` for another shell. The
+/// subcommands complete as the first word only.
 pub(crate) fn completions(shell: &str) -> Option<String> {
     let names = option_names();
+    let subcommands = SUBCOMMANDS.join(" ");
     Some(match shell {
         "bash" => format!(
             "# bash completion for portolan\n\
              _portolan() {{\n    local cur=\"${{COMP_WORDS[COMP_CWORD]}}\"\n    \
-             COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))\n}}\n\
+             local words=\"{}\"\n    \
+             [ \"$COMP_CWORD\" -eq 1 ] && words=\"$words {subcommands}\"\n    \
+             COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n}}\n\
              complete -o default -F _portolan portolan\n",
             names.join(" ")
         ),
         "zsh" => format!(
             "#compdef portolan\n# zsh completion for portolan\n\
-             _portolan() {{\n    compadd -- {}\n    _hosts\n}}\n_portolan \"$@\"\n",
+             _portolan() {{\n    (( CURRENT == 2 )) && compadd -- {subcommands}\n    compadd -- {}\n    _hosts\n}}\n\
+             _portolan \"$@\"\n",
             names.join(" ")
         ),
         "fish" => {
@@ -78,7 +86,10 @@ pub(crate) fn completions(shell: &str) -> Option<String> {
                     }
                 })
                 .collect();
-            format!("# fish completion for portolan\n{}\n", lines.join("\n"))
+            format!(
+                "# fish completion for portolan\ncomplete -c portolan -n __fish_use_subcommand -a \"{subcommands}\"\n{}\n",
+                lines.join("\n")
+            )
         }
         _ => return None,
     })
@@ -96,6 +107,17 @@ mod tests {
             !before.is_some_and(|c| c.is_alphanumeric() || c == '-')
                 && !after.is_some_and(|c| c.is_alphanumeric() || c == '-')
         })
+    }
+
+    #[test]
+    fn every_subcommand_is_in_the_help_and_every_completion() {
+        for shell in ["bash", "zsh", "fish"] {
+            let script = completions(shell).unwrap();
+            for subcommand in SUBCOMMANDS {
+                assert!(names(&script, subcommand), "{shell} completion lacks {subcommand}");
+                assert!(HELP.contains(&format!("portolan {subcommand}")), "help lacks 'portolan {subcommand}'");
+            }
+        }
     }
 
     #[test]

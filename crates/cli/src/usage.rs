@@ -139,6 +139,8 @@ MISC:
       nmap-os-db) here first
   portolan config show: the defaults in force from $XDG_CONFIG_HOME/portolan/config.toml
       (save, output_dir, timing, datadir), and where each comes from
+  portolan manpage, portolan completions bash|zsh|fish: this summary as portolan(1), and
+      completion scripts for the shells
   -V, --version: print the version
   -h, --help: print this summary
 ";

@@ -59,7 +59,7 @@ fn describe_v6(packet: &[u8]) -> String {
     }
 }
 
-/// A TCP segment or UDP datagram, or another protocol by number.
+/// A TCP segment, UDP datagram or SCTP packet, or another protocol by number.
 fn transport(protocol: u8, src: &str, dst: &str, bytes: &[u8], ip_fields: &str) -> String {
     match protocol {
         PROTO_TCP => match TcpPacket::new_checked(bytes) {
@@ -86,6 +86,21 @@ fn transport(protocol: u8, src: &str, dst: &str, bytes: &[u8], ip_fields: &str) 
         PROTO_UDP => match UdpPacket::new_checked(bytes) {
             Ok(udp) => format!("UDP {src}:{} > {dst}:{} {ip_fields}", udp.src_port(), udp.dst_port()),
             Err(_) => format!("UDP {src} > {dst} (truncated) {ip_fields}"),
+        },
+        crate::sctp::PROTO_SCTP => match crate::sctp::SctpPacket::new_checked(bytes) {
+            Ok(sctp) => {
+                let chunk = match sctp.first_chunk().map(|(kind, _)| kind) {
+                    Some(crate::sctp::chunk::INIT) => "INIT".to_string(),
+                    Some(crate::sctp::chunk::INIT_ACK) => "INIT-ACK".to_string(),
+                    Some(crate::sctp::chunk::ABORT) => "ABORT".to_string(),
+                    Some(crate::sctp::chunk::COOKIE_ECHO) => "COOKIE-ECHO".to_string(),
+                    Some(other) => format!("chunk={other}"),
+                    None => "no chunk".to_string(),
+                };
+                let (sport, dport, tag) = (sctp.src_port(), sctp.dst_port(), sctp.verification_tag());
+                format!("SCTP {src}:{sport} > {dst}:{dport} {chunk} {ip_fields}  vtag={tag}")
+            }
+            Err(_) => format!("SCTP {src} > {dst} (truncated) {ip_fields}"),
         },
         other => format!("IP {src} > {dst} proto={other} {ip_fields}"),
     }
@@ -194,6 +209,15 @@ mod tests {
             describe(&buf[..len]),
             "ICMP [198.18.0.1 > 198.18.0.2 Echo request (type=8/code=0) ] IP [ttl=64 id=9 iplen=28 ]"
         );
+    }
+
+    #[test]
+    fn sctp_reads_with_its_chunk_and_tag() {
+        let mut buf = [0u8; crate::sctp::PROBE_LEN];
+        let (src, dst) = (Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 2));
+        let init = crate::sctp::ProbeChunk::Init { initiate_tag: 5 };
+        let len = crate::sctp::emit_probe_v4(src, dst, 3, 40000, 80, 0, init, &mut buf).unwrap();
+        assert_eq!(describe(&buf[..len]), "SCTP 198.18.0.1:40000 > 198.18.0.2:80 INIT ttl=64 id=3 iplen=52  vtag=0");
     }
 
     proptest! {
