@@ -1,6 +1,7 @@
 //! The raw-packet path of a scan: each group of targets goes through host discovery, reverse
-//! DNS of the hosts found, then the TCP technique, UDP and the IP protocol scan (all at once
-//! when there are several), and its hosts are reported in the order given.
+//! DNS of the hosts found, then the TCP technique (or the idle scan), UDP, SCTP and the IP
+//! protocol scan (all at once when there are several), and its hosts are reported in the
+//! order given.
 
 use std::sync::atomic::AtomicBool;
 
@@ -149,8 +150,8 @@ fn dns_phase_name(hosts: usize) -> String {
     format!("Parallel DNS resolution of {hosts} {noun}.")
 }
 
-/// The raw-packet techniques of a scan: at most one TCP technique, UDP, and the IP protocol
-/// scan.
+/// The raw-packet techniques of a scan: at most one TCP technique (a probe technique, or the
+/// idle scan), UDP, an SCTP scan, and the IP protocol scan.
 struct RawTechniques {
     tcp: Option<Box<dyn TcpTechnique>>,
     /// The idle scan's zombie, which takes the TCP technique's place.
@@ -185,7 +186,7 @@ impl RawTechniques {
     }
 
     /// The name of the scan, as progress displays call it: the TCP technique's, else UDP's,
-    /// else the IP protocol scan's.
+    /// else the SCTP scan's, else the IP protocol scan's.
     fn name(&self) -> &'static str {
         let tcp = self.tcp.as_ref().map(|tcp| tcp.name()).or(self.zombie.map(|_| IDLE_SCAN));
         let udp = self.udp.as_ref().map(probes::Technique::name);
