@@ -29,8 +29,9 @@
 //! The refill period is assumed to be Linux's second until the host proves it shorter: once a
 //! port that went unanswered later answers with an error, the bucket was empty when it was
 //! first probed, so every error since then was refilled, and errors over elapsed time bounds
-//! the refill rate from below. A host without a limit (or with only Linux's global one of
-//! 1000 a second) thus earns a quiet period of milliseconds.
+//! the refill rate from below. A host without a limit per peer thus earns a quiet period of
+//! 30 ms, no shorter: Linux's limit over all peers (1000 errors a second) refills in clumps a
+//! fiftieth of a second apart, its bucket dry in between.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -40,6 +41,11 @@ use std::time::{Duration, Instant};
 /// within the quiet period this implies (1.5 s); a host refilling more slowly than that can
 /// have closed ports reported open|filtered, as Nmap reports them.
 const ASSUMED_REFILL: Duration = Duration::from_secs(1);
+/// The shortest refill period believed, however fast a host's errors come on average: Linux's
+/// limit on errors to all peers together (1000 a second by default) refills no sooner than a
+/// fiftieth of a second after its last refill, a clump of twenty at once, and stays dry in
+/// between; a period measured from the average would believe silences within that gap.
+const SHORTEST_REFILL: Duration = Duration::from_millis(20);
 /// Gaps longer than this between errors are not a refill period but a pause in the scan.
 const LONGEST_REFILL: Duration = Duration::from_secs(10);
 /// How many half refill periods must pass after an error before silence counts: one and a
@@ -139,10 +145,11 @@ impl IcmpLimit {
         }
     }
 
-    /// The time between two errors when the host sends as fast as its limit lets it.
+    /// The longest a spent error can take to come back when the host sends as fast as its
+    /// limit lets it.
     fn refill(&self) -> Duration {
         let assumed = ASSUMED_REFILL.max(self.longest_gap);
-        self.proven_refill.map_or(assumed, |proven| proven.min(assumed))
+        self.proven_refill.map_or(assumed, |proven| proven.clamp(SHORTEST_REFILL, assumed))
     }
 
     /// How long after an error the host is sure to have another to spare.
@@ -286,12 +293,28 @@ mod tests {
         let mut limit = IcmpLimit::default();
         limit.heard_error(start, None);
         limit.ran_dry_at(start, settle);
+        for i in 0..=10 {
+            limit.heard_error(start + settle + Duration::from_millis(30 * i), None);
+        }
+        // 10 refills in 400 ms at the most: at most 40 ms apart.
+        assert_eq!(limit.refill(), Duration::from_millis(40));
+        assert_eq!(limit.quiet_needed(), Duration::from_millis(60));
+    }
+
+    #[test]
+    fn a_refill_faster_on_average_than_linuxs_global_clumps_is_not_believed() {
+        // Regression: 50 errors in 150 ms average 3 ms apart, but Linux's limit over all peers
+        // refills them in clumps every 20 ms; silence 4.5 ms after an error was believed.
+        let start = Instant::now();
+        let settle = Duration::from_millis(100);
+        let mut limit = IcmpLimit::default();
+        limit.heard_error(start, None);
+        limit.ran_dry_at(start, settle);
         for i in 0..=50 {
             limit.heard_error(start + settle + Duration::from_millis(i), None);
         }
-        // 50 refills in 150 ms at the most: at most 3 ms apart.
-        assert_eq!(limit.refill(), Duration::from_millis(3));
-        assert_eq!(limit.quiet_needed(), Duration::from_micros(4500));
+        assert_eq!(limit.refill(), SHORTEST_REFILL);
+        assert_eq!(limit.quiet_needed(), Duration::from_millis(30));
     }
 
     #[test]

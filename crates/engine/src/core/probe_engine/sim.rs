@@ -82,6 +82,42 @@ impl ErrorBucket {
     }
 }
 
+/// Linux's limit on the ICMP errors a host sends to all peers together (net.ipv4.icmp_msgs_per_sec
+/// and icmp_msgs_burst, shared by ICMPv6), as kernels since 6.12 keep it: while credit is left
+/// an error goes out and costs 0, 1 or 2 credits at random (1 on average, the randomness hiding
+/// the credit from side channels); at no credit, the bucket is refilled only if a fiftieth of a
+/// second has passed since its last refill, by the rate times the time since, up to the burst.
+/// Errors therefore come in clumps every 20 ms once the burst is spent, not one a millisecond.
+#[derive(Debug, Clone, Copy)]
+pub struct GlobalErrorLimit {
+    pub per_second: f64,
+    pub burst: f64,
+    credit: f64,
+    refilled: Option<Instant>,
+}
+
+impl GlobalErrorLimit {
+    /// The default: 1000 a second, bursts of 50; the host idle long enough to have a full burst.
+    pub const LINUX: GlobalErrorLimit =
+        GlobalErrorLimit { per_second: 1000.0, burst: 50.0, credit: 0.0, refilled: None };
+    /// The shortest time between two refills: a fiftieth of a second, whatever HZ is.
+    const REFILL_EVERY: Duration = Duration::from_millis(20);
+
+    fn allows(&mut self, now: Instant) -> bool {
+        if self.credit > 0.0 {
+            return true;
+        }
+        let since = self.refilled.map_or(Duration::from_secs(1), |at| now.saturating_duration_since(at));
+        if since < Self::REFILL_EVERY {
+            return false;
+        }
+        let increment = (self.per_second * since.min(Duration::from_secs(1)).as_secs_f64()).floor();
+        self.credit = (self.credit + increment).min(self.burst);
+        self.refilled = Some(now);
+        increment > 0.0
+    }
+}
+
 /// A packet on its way back, ordered by arrival.
 struct InTransit {
     at: Instant,
@@ -118,6 +154,9 @@ pub struct Sim<T> {
     /// `error_limit` is set; the router's under `ROUTER`.
     pub error_limit: Option<ErrorBucket>,
     buckets: HashMap<(IpAddr, IpAddr), ErrorBucket>,
+    /// Each host's limit on its errors to all peers together, when set.
+    pub global_error_limit: Option<GlobalErrorLimit>,
+    global_limits: HashMap<IpAddr, GlobalErrorLimit>,
     probes_seen: HashMap<(IpAddr, u16), u8>,
     in_transit: BinaryHeap<Reverse<InTransit>>,
     replies_sent: u64,
@@ -179,6 +218,8 @@ impl<T: Technique> Sim<T> {
             default_port: Port::Closed,
             error_limit: None,
             buckets: HashMap::new(),
+            global_error_limit: None,
+            global_limits: HashMap::new(),
             probes_seen: HashMap::new(),
             in_transit: BinaryHeap::new(),
             replies_sent: 0,
@@ -373,11 +414,8 @@ impl<T: Technique> Sim<T> {
 
     /// An ICMP destination unreachable from `from`, if its error bucket has a token.
     fn error(&mut self, probe: &Probe, from: IpAddr, code: u8, quoted: QuotedProbe, at: Instant) -> Option<Response> {
-        if let Some(limit) = self.error_limit {
-            let bucket = self.buckets.entry((from, probe.src)).or_insert(limit);
-            if !bucket.take(at) {
-                return None;
-            }
+        if !self.error_allowed(probe.src, from, at) {
+            return None;
         }
         let code = if probe.dst.is_ipv6() { UnreachableCode::V6(icmpv6_code(code)) } else { UnreachableCode::V4(code) };
         let unreachable = Unreachable {
@@ -390,6 +428,25 @@ impl<T: Technique> Sim<T> {
             probe: quoted,
         };
         Some(Response::Unreachable(unreachable))
+    }
+
+    /// Whether `from` may send an error to `peer` at `at`, as Linux checks: its limit over all
+    /// peers first, then its bucket for this peer; the former is charged only if both allow.
+    fn error_allowed(&mut self, peer: IpAddr, from: IpAddr, at: Instant) -> bool {
+        if let Some(limit) = self.global_error_limit {
+            if !self.global_limits.entry(from).or_insert(limit).allows(at) {
+                return false;
+            }
+        }
+        if let Some(limit) = self.error_limit {
+            if !self.buckets.entry((from, peer)).or_insert(limit).take(at) {
+                return false;
+            }
+        }
+        if let Some(global) = self.global_limits.get_mut(&from) {
+            global.credit -= f64::from(self.rng.random_range(0..3u8));
+        }
+        true
     }
 
     /// The probes sent to `host`'s `port`.
