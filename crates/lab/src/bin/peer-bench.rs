@@ -96,6 +96,7 @@ fn main() {
         "u1" => udp_one_host(&portolan, runs, true),
         "u0" => udp_one_host(&portolan, runs, false),
         "u2" => udp_many_hosts(&portolan, runs),
+        "x1" => ip_protocols(&portolan, runs),
         "d1" => discovery_sweep(&portolan, runs, false),
         "d2" => discovery_sweep(&portolan, runs, true),
         "v1" => version_scan(&portolan, runs),
@@ -105,7 +106,9 @@ fn main() {
         "i1" => firewalled_ports_v6(&portolan, runs),
         "i2" => sweep_v6(&portolan, runs),
         "s1" => detection(&portolan),
-        other => panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, d1, d2, v1, v2, o1, o2 or s1"),
+        other => {
+            panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, x1, d1, d2, v1, v2, o1, o2 or s1")
+        }
     }
 }
 
@@ -329,6 +332,53 @@ fn udp_many_hosts(portolan: &str, runs: usize) {
         let missing = expected_hosts.saturating_sub(report.matches(" scan report for ").count());
         wrong_ports(report, "udp", &UDP_INTERESTING, &|_| "closed") + missing * 20
     });
+}
+
+/// X1: the IP protocol scan of every protocol of one lab host behind Linux's default ICMP
+/// limit (closed protocols answer with rationed protocol unreachables); the truth is the
+/// host's answer with its limits lifted, read first.
+fn ip_protocols(portolan: &str, runs: usize) {
+    let lab = Lab::new().expect("build lab (run as root)");
+    let target = TARGET_V4.to_string();
+    let common = ["-sO", "-n", "-Pn", target.as_str()];
+    let limits = [
+        ("net.ipv4.icmp_ratelimit", "1000"),
+        ("net.ipv4.icmp_msgs_per_sec", "1000"),
+        ("net.ipv4.icmp_msgs_burst", "50"),
+    ];
+    for (key, _) in limits {
+        lab.sysctl(key, "100000").expect("lift the ICMP limits");
+    }
+    lab.sysctl("net.ipv4.icmp_ratelimit", "0").expect("lift the per-peer limit");
+    let truth = protocol_states(&run(&lab, &tool("truth", portolan, &common)).1);
+    assert_eq!(truth.len(), 256, "the unlimited run reports every protocol");
+    for (key, default) in limits {
+        lab.sysctl(key, default).expect("Linux's default ICMP limits");
+    }
+    let tools =
+        [tool("portolan -sO", portolan, &common), tool("nmap -sO -T4", "nmap", &[&["-T4"], &common[..]].concat())];
+    let title = "X1: IP protocol scan of one lab host, all 256 protocols, Linux's default ICMP limit (6, then 1/s)";
+    compare_accuracy(&lab, title, &tools, runs, &|report| {
+        let states = protocol_states(report);
+        (0..=255u16).filter(|protocol| states.get(protocol) != truth.get(protocol)).count()
+    });
+}
+
+/// Each protocol's state in an IP protocol scan's report: its row, or the state the "Not
+/// shown" line gives the protocols it summarises.
+fn protocol_states(report: &str) -> BTreeMap<u16, String> {
+    let mut listed = BTreeMap::new();
+    let mut hidden = None;
+    for line in report.lines() {
+        if let Some(groups) = line.strip_prefix("Not shown: ") {
+            hidden = groups.split_whitespace().nth(1).map(str::to_string);
+        } else if let Some((number, rest)) = line.split_once(' ') {
+            if let (Ok(protocol), Some(state)) = (number.parse::<u16>(), rest.split_whitespace().next()) {
+                listed.insert(protocol, state.to_string());
+            }
+        }
+    }
+    (0..=255).filter_map(|p| listed.get(&p).or(hidden.as_ref()).map(|state| (p, state.clone()))).collect()
 }
 
 /// V1: version detection of real daemons, with portolan's own database alone, with Nmap's
