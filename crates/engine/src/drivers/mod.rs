@@ -39,6 +39,22 @@ pub trait ScanObserver: Send + Sync {
     fn debug(&self, _event: &crate::DebugEvent) {}
 }
 
+/// Calls `send` again, a moment later, while the kernel's queue for the socket is full (ENOBUFS,
+/// or EAGAIN), rather than losing the packet or failing the scan.
+fn while_queue_full(mut send: impl FnMut() -> io::Result<()>) -> io::Result<()> {
+    const NO_BUFFER_SPACE: i32 = 105;
+    loop {
+        match send() {
+            Err(error)
+                if error.raw_os_error() == Some(NO_BUFFER_SPACE) || error.kind() == io::ErrorKind::WouldBlock =>
+            {
+                std::thread::sleep(std::time::Duration::from_micros(100));
+            }
+            sent => return sent,
+        }
+    }
+}
+
 /// Closes sockets on a thread of their own: closing a link-layer socket waits for the
 /// kernel's network RCU grace period (`synchronize_net`), some 40 ms each on the lab, time the
 /// results can spend reaching the outputs instead.

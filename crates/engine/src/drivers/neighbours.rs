@@ -39,7 +39,7 @@ pub(super) fn sweep(
         }
         let now = Instant::now();
         while let Some(addr) = sweep.poll_transmit(now) {
-            asker.ask(addr).map_err(|source| RawScanError::Send { addr, source })?;
+            super::while_queue_full(|| asker.ask(addr)).map_err(|source| RawScanError::Send { addr, source })?;
         }
         let wait = sweep.next_wakeup(now).map_or(IDLE_WAIT, |at| at.saturating_duration_since(now).min(IDLE_WAIT));
         let Some(len) = asker.recv(&mut buf, wait).map_err(RawScanError::Receive)? else { continue };

@@ -336,7 +336,9 @@ fn send_shaped(
     Ok(())
 }
 
-/// Sends as [`send_retrying`] does, telling the observer of the packet when it traces them.
+/// Sends the packet of `len` bytes in `frame` (after the link-layer headroom), waiting briefly
+/// while the kernel's queue is full rather than losing it; tells the observer of the packet
+/// when it traces them.
 fn send_traced(
     sender: &Transmitter,
     frame: &mut [u8],
@@ -344,25 +346,10 @@ fn send_traced(
     dst: IpAddr,
     observer: &dyn ScanObserver,
 ) -> io::Result<()> {
-    send_retrying(sender, frame, len, dst)?;
+    super::while_queue_full(|| sender.send(frame, len, dst))?;
     if observer.traces_packets() {
         observer.packet(true, &frame[Transmitter::HEADROOM..Transmitter::HEADROOM + len]);
     }
     Ok(())
 }
 
-/// Sends the packet of `len` bytes in `frame` (after the link-layer headroom), waiting briefly
-/// while the kernel's queue is full rather than losing it.
-fn send_retrying(sender: &Transmitter, frame: &mut [u8], len: usize, dst: IpAddr) -> io::Result<()> {
-    const NO_BUFFER_SPACE: i32 = 105;
-    loop {
-        match sender.send(frame, len, dst) {
-            Err(error)
-                if error.raw_os_error() == Some(NO_BUFFER_SPACE) || error.kind() == io::ErrorKind::WouldBlock =>
-            {
-                std::thread::sleep(Duration::from_micros(100));
-            }
-            sent => return sent,
-        }
-    }
-}
