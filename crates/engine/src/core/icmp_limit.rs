@@ -286,16 +286,23 @@ mod tests {
         assert_eq!(limit.quiet_needed(), Duration::from_secs(3), "a pause in the scan is not a refill period");
     }
 
-    #[test]
-    fn errors_refilled_quickly_after_the_bucket_ran_dry_prove_a_short_refill() {
+    /// A host heard from once and its bucket dry from then on; from a round-trip timeout
+    /// (100 ms) later, `errors` errors `gap` apart, each after the first a refill.
+    fn refilled_every(gap: Duration, errors: u32) -> IcmpLimit {
         let start = Instant::now();
         let settle = Duration::from_millis(100);
         let mut limit = IcmpLimit::default();
         limit.heard_error(start, None);
         limit.ran_dry_at(start, settle);
-        for i in 0..=10 {
-            limit.heard_error(start + settle + Duration::from_millis(30 * i), None);
+        for i in 0..errors {
+            limit.heard_error(start + settle + gap * i, None);
         }
+        limit
+    }
+
+    #[test]
+    fn errors_refilled_quickly_after_the_bucket_ran_dry_prove_a_short_refill() {
+        let limit = refilled_every(Duration::from_millis(30), 11);
         // 10 refills in 400 ms at the most: at most 40 ms apart.
         assert_eq!(limit.refill(), Duration::from_millis(40));
         assert_eq!(limit.quiet_needed(), Duration::from_millis(60));
@@ -305,14 +312,7 @@ mod tests {
     fn a_refill_faster_on_average_than_linuxs_global_clumps_is_not_believed() {
         // Regression: 50 errors in 150 ms average 3 ms apart, but Linux's limit over all peers
         // refills them in clumps every 20 ms; silence 4.5 ms after an error was believed.
-        let start = Instant::now();
-        let settle = Duration::from_millis(100);
-        let mut limit = IcmpLimit::default();
-        limit.heard_error(start, None);
-        limit.ran_dry_at(start, settle);
-        for i in 0..=50 {
-            limit.heard_error(start + settle + Duration::from_millis(i), None);
-        }
+        let limit = refilled_every(Duration::from_millis(1), 51);
         assert_eq!(limit.refill(), SHORTEST_REFILL);
         assert_eq!(limit.quiet_needed(), Duration::from_millis(30));
     }
