@@ -2,12 +2,15 @@
 //! iptables-style lines), rates scans as the psad preset behind --evade-detectors says it
 //! does: a source that sends one destination DANGER_LEVEL1's packets is rated, one packet
 //! fewer is not; a SYN to a signature port is named; Nmap's and portolan's default scans are
-//! both rated. (psad's analysis mode counts every packet logged, whenever it came: this checks
-//! the preset's counting, the detection lab's models check the schedule's timing.)
+//! both rated. psad's analysis mode counts every packet logged, whenever it came, so the
+//! schedule's timing is checked against psad's daemon, reading the same log in real time with
+//! its hour scaled down to seconds.
 
 mod common;
 
 use common::*;
+use std::time::{Duration, Instant};
+
 use lab::{Lab, PsadLog, SCANNER_V4, TARGET_V4};
 use stealth::{presets, Rule};
 
@@ -62,4 +65,41 @@ fn psad_rates_scans_as_the_preset_counts_them() {
         let nmap_scan = log.analyse().unwrap();
         assert!(nmap_scan.danger_levels[&SCANNER_V4] >= 2, "{nmap_scan:?}");
     }
+}
+
+#[test]
+fn psads_daemon_does_not_rate_the_stealth_schedule_and_rates_the_same_scan_at_full_speed() {
+    if !lab::available() || !has("psad") || !has("ulogd") {
+        return;
+    }
+    let lab = Lab::new().unwrap();
+    let log = PsadLog::start(&lab).unwrap();
+    // psad's hour as 10 s. A record starts when psad reads a pair's first packet (up to a
+    // check interval after it came) and goes at the first check 10 s on, holding what psad
+    // read meanwhile: packets that came up to 12 s apart can share it. The budget says so.
+    let psad = log.watch(&lab, 10).unwrap();
+    let (threshold, _) = psad_preset();
+    let dir = scratch_dir("psad-daemon");
+    let budgets = dir.join("psad-scaled.txt");
+    std::fs::write(&budgets, format!("psad  packets-per-host  {threshold}  12\n")).unwrap();
+    let target = TARGET_V4.to_string();
+    let ports = format!("1001-{}", 1000 + threshold + 3);
+    let all_closed = |report: &str| report.matches("/tcp closed").count() == threshold as usize + 3;
+
+    let started = Instant::now();
+    let scheduled = ["-sS", "-n", "--detector-budgets", budgets.to_str().unwrap(), "-p", &ports, &target];
+    let report = stdout(&portolan(&lab, &scheduled));
+    assert!(all_closed(&report), "{report}");
+    assert!(started.elapsed() > Duration::from_secs(12), "the schedule spread the SYNs: {:?}", started.elapsed());
+    assert_eq!(log.lines().unwrap(), threshold as usize + 3, "every SYN logged");
+    std::thread::sleep(Duration::from_secs(3)); // psad reads the log every second
+    assert_eq!(psad.danger_level(SCANNER_V4), None, "psad rated the stealth schedule");
+
+    let report = stdout(&portolan(&lab, &["-sS", "-n", "-Pn", "-p", &ports, &target]));
+    assert!(all_closed(&report), "{report}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while psad.danger_level(SCANNER_V4).is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(psad.danger_level(SCANNER_V4) >= Some(1), "psad did not rate the same scan at full speed");
 }

@@ -34,7 +34,7 @@ pub use detectors::{alerts, per_host, Arrival, Counting, SynCapture};
 pub use listener::Listeners;
 pub use personality::{nmap_os_db, Personality, SYSTEMS};
 pub use proxy::ProxyKind;
-pub use psad::{PsadLog, PsadReport};
+pub use psad::{PsadDaemon, PsadLog, PsadReport};
 pub use raw::PERSONALITY_MARK;
 pub use sctp::SctpHost;
 pub use udp_service::{lab_name, UdpService, HOSTILE_LABEL, HOSTILE_V4};

@@ -6,7 +6,8 @@
 //!
 //! Analysis mode counts every packet of the file, whenever it came (psad's SCAN_TIMEOUT acts
 //! only in its daemon): it checks the counting (packets per destination against
-//! DANGER_LEVEL1 to 5, signature ports), not the timing of a schedule.
+//! DANGER_LEVEL1 to 5, signature ports), not the timing of a schedule. For the timing,
+//! [`PsadLog::watch`] runs psad's daemon on the same file with its clock scaled down.
 
 use std::collections::HashMap;
 use std::io;
@@ -52,9 +53,10 @@ impl PsadLog {
             .spawn()?;
         let mut psad_log = PsadLog { ulogd, dir, log };
         psad_log.wait_for_ulogd()?;
+        // Each packet handed to ulogd at once (the kernel batches a hundred, or a second's).
         lab.nft(&format!(
             "table inet psad_log {{\n  chain input {{\n    type filter hook input priority -5; policy accept;\n    \
-             tcp flags & (syn | ack) == syn log group {NFLOG_GROUP}\n  }}\n}}\n"
+             tcp flags & (syn | ack) == syn log group {NFLOG_GROUP} queue-threshold 1\n  }}\n}}\n"
         ))?;
         Ok(psad_log)
     }
@@ -102,6 +104,108 @@ impl PsadLog {
     }
 }
 
+/// Where Debian's psad keeps its configuration, whose other files (signatures, protocols)
+/// the daemon reads as installed.
+const PSAD_CONFIG: &str = "/etc/psad/psad.conf";
+
+impl PsadLog {
+    /// Runs psad's daemon on this log, reading it and timing out its scan records every
+    /// second, a record living `scan_timeout` seconds (psad's default: an hour, read every
+    /// 5 s and timed out every 25 s). Returns once psad reads the log.
+    pub fn watch(&self, lab: &Lab, scan_timeout: u32) -> io::Result<PsadDaemon> {
+        let dir = self.dir.join("daemon");
+        for sub in ["data", "run", "fifo"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+        }
+        let config = dir.join("psad.conf");
+        std::fs::write(&config, daemon_config(&std::fs::read_to_string(PSAD_CONFIG)?, &dir, &self.log, scan_timeout))?;
+        let debug = dir.join("debug.log");
+        // In the target namespace, which has no way out: psad looks nothing up anyway.
+        let psad = Command::new("ip")
+            .args(["netns", "exec", lab.target_namespace(), "psad", "--debug", "-c"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&debug)?)
+            .spawn()?;
+        let mut daemon = PsadDaemon { psad, data: dir.join("data") };
+        daemon.wait_until_reading(&debug)?;
+        Ok(daemon)
+    }
+}
+
+/// psad's daemon in the foreground (`--debug`), until dropped.
+pub struct PsadDaemon {
+    psad: Child,
+    data: PathBuf,
+}
+
+impl PsadDaemon {
+    /// psad's debug output says each time it reads the log.
+    fn wait_until_reading(&mut self, debug: &std::path::Path) -> io::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if std::fs::read_to_string(debug)?.contains("number of new packets") {
+                return Ok(());
+            }
+            if let Some(status) = self.psad.try_wait()? {
+                let output = std::fs::read_to_string(debug).unwrap_or_default();
+                return Err(io::Error::other(format!("psad ended ({status}): {output}")));
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::other("psad did not read its log within 20 s"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The danger level psad has rated `source` at so far, if it has rated it at all (psad
+    /// writes it to a file of the source's own when it does).
+    pub fn danger_level(&self, source: Ipv4Addr) -> Option<u8> {
+        let file = self.data.join(source.to_string()).join("danger_level");
+        std::fs::read_to_string(file).ok()?.trim().parse().ok()
+    }
+}
+
+impl Drop for PsadDaemon {
+    fn drop(&mut self) {
+        let _ = self.psad.kill();
+        let _ = self.psad.wait();
+    }
+}
+
+/// Debian's psad.conf with its state kept in `dir`, the log read from `log` every second,
+/// records timed out at every check after `scan_timeout` seconds, and nothing sent anywhere
+/// (no mail, syslog, whois or DNS).
+fn daemon_config(installed: &str, dir: &std::path::Path, log: &std::path::Path, scan_timeout: u32) -> String {
+    let settings = [
+        ("PSAD_DIR", dir.join("data").display().to_string()),
+        ("PSAD_RUN_DIR", dir.join("run").display().to_string()),
+        ("PSAD_FIFO_DIR", dir.join("fifo").display().to_string()),
+        ("ENABLE_SYSLOG_FILE", "Y".into()),
+        ("IPT_SYSLOG_FILE", log.display().to_string()),
+        ("ENABLE_FW_MSG_READ_CMD", "N".into()),
+        ("ENABLE_PERSISTENCE", "N".into()),
+        ("CHECK_INTERVAL", "1".into()),
+        ("PERSISTENCE_CTR_THRESHOLD", "1".into()),
+        ("SCAN_TIMEOUT", scan_timeout.to_string()),
+        ("ALERTING_METHODS", "noemail,nosyslog".into()),
+        ("ENABLE_SIG_MSG_SYSLOG", "N".into()),
+        ("ENABLE_WHOIS_LOOKUPS", "N".into()),
+        ("ENABLE_DNS_LOOKUPS", "N".into()),
+        ("ENABLE_FW_LOGGING_CHECK", "N".into()),
+        ("IMPORT_OLD_SCANS", "N".into()),
+    ];
+    let mut config = String::new();
+    for line in installed.lines() {
+        let key = line.split_whitespace().next().unwrap_or("");
+        match settings.iter().find(|(name, _)| *name == key) {
+            Some((name, value)) => config += &format!("{name}    {value};\n"),
+            None => config += &format!("{line}\n"),
+        }
+    }
+    config
+}
+
 impl Drop for PsadLog {
     fn drop(&mut self) {
         let _ = self.ulogd.kill();
@@ -145,6 +249,13 @@ fn parse_analysis(text: &str) -> PsadReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_daemons_settings_replace_the_installed_ones() {
+        let installed = "### comment\nCHECK_INTERVAL              5;\nSCAN_TIMEOUT                3600;  ### seconds\nDANGER_LEVEL1 5;\n";
+        let config = daemon_config(installed, "/d".as_ref(), "/d/log".as_ref(), 10);
+        assert_eq!(config, "### comment\nCHECK_INTERVAL    1;\nSCAN_TIMEOUT    10;\nDANGER_LEVEL1 5;\n");
+    }
 
     #[test]
     fn reads_psads_status_detail() {

@@ -352,4 +352,3 @@ fn send_traced(
     }
     Ok(())
 }
-
