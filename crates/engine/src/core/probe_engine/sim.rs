@@ -112,9 +112,12 @@ impl GlobalErrorLimit {
             return false;
         }
         let increment = (self.per_second * since.min(Duration::from_secs(1)).as_secs_f64()).floor();
+        if increment == 0.0 {
+            return false; // too slow a rate for a whole credit yet: the time keeps counting
+        }
         self.credit = (self.credit + increment).min(self.burst);
         self.refilled = Some(now);
-        increment > 0.0
+        true
     }
 }
 
