@@ -107,7 +107,7 @@ fn main() {
         "i2" => sweep_v6(&portolan, runs),
         "s1" => detection(&portolan),
         other => {
-            panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, x1, d1, d2, v1, v2, o1, o2 or s1")
+            panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, x1, d1, d2, v1, v2, o1, o2, i1, i2 or s1")
         }
     }
 }
@@ -532,7 +532,9 @@ fn compare_accuracy(lab: &Lab, title: &str, tools: &[Tool], runs: usize, wrong: 
     for _ in 0..runs {
         for (tool, outcomes) in tools.iter().zip(&mut outcomes) {
             let (elapsed, stdout) = run(lab, tool);
-            outcomes.push((elapsed, wrong(&stdout)));
+            let wrong = wrong(&stdout);
+            keep_if_portolans_is_wrong(tool, outcomes.len(), &stdout, wrong > 0);
+            outcomes.push((elapsed, wrong));
         }
     }
     println!("{title}; {runs} runs each, alternating");
@@ -635,7 +637,9 @@ fn compare(lab: &Lab, title: &str, tools: &[Tool], runs: usize, expected: usize,
     for _ in 0..runs {
         for (tool, outcomes) in tools.iter().zip(&mut outcomes) {
             let (elapsed, stdout) = run(lab, tool);
-            outcomes.push(Outcome { elapsed, found: found(&stdout) });
+            let found = found(&stdout);
+            keep_if_portolans_is_wrong(tool, outcomes.len(), &stdout, found < expected);
+            outcomes.push(Outcome { elapsed, found });
         }
     }
     println!("{title}; {runs} runs each, alternating");
@@ -656,6 +660,20 @@ fn compare(lab: &Lab, title: &str, tools: &[Tool], runs: usize, expected: usize,
             expected,
             median.as_secs_f64() / medians[0].as_secs_f64(),
         );
+    }
+}
+
+/// Keeps the report of a portolan run whose findings are wrong, and says where: the counts
+/// alone do not say what went wrong (whole hosts missing, or ports).
+fn keep_if_portolans_is_wrong(tool: &Tool, run: usize, report: &str, wrong: bool) {
+    if !wrong || !tool.label.starts_with("portolan") {
+        return;
+    }
+    let name = format!("peer-bench-{}-run{run}.txt", tool.label.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+    let path = std::env::temp_dir().join(name);
+    match std::fs::write(&path, report) {
+        Ok(()) => eprintln!("{} run {run} was wrong; its report: {}", tool.label, path.display()),
+        Err(error) => eprintln!("{} run {run} was wrong; its report could not be kept: {error}", tool.label),
     }
 }
 
