@@ -56,18 +56,7 @@ impl IpProtocolScan {
             Reason::PortUnreach if from_host && protocol == PROTO_UDP => PortState::Open,
             _ => PortState::Filtered,
         };
-        Some(Answer {
-            scanner: u.probe_src,
-            scanner_port,
-            target: u.probe_dst,
-            target_port: u16::from(protocol),
-            echo,
-            ttl: u.ttl,
-            sender: u.from,
-            state,
-            reason,
-            by_icmp: true,
-        })
+        Some(Answer::from_error(u, (scanner_port, u16::from(protocol)), echo, (state, reason)))
     }
 }
 

@@ -189,6 +189,30 @@ pub struct Answer {
     pub by_icmp: bool,
 }
 
+impl Answer {
+    /// The answer an ICMP error gives about the probe it quotes: the probe's own addresses,
+    /// the error's sender and TTL; the ports and cookie echo as the technique reads the quote.
+    pub fn from_error(
+        error: &Unreachable,
+        (scanner_port, target_port): (u16, u16),
+        echo: Echo,
+        (state, reason): (PortState, Reason),
+    ) -> Answer {
+        Answer {
+            scanner: error.probe_src,
+            scanner_port,
+            target: error.probe_dst,
+            target_port,
+            echo,
+            ttl: error.ttl,
+            sender: error.from,
+            state,
+            reason,
+            by_icmp: true,
+        }
+    }
+}
+
 /// The part of a probe's cookie that an answer carries back, besides the source port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Echo {
@@ -284,19 +308,9 @@ impl<T: TcpTechnique> Technique for T {
             }
             Response::Unreachable(u) => {
                 let QuotedProbe::Tcp(quoted) = u.probe else { return None };
-                let (state, reason) = self.classify_unreachable(u.code)?;
-                Some(Answer {
-                    scanner: u.probe_src,
-                    scanner_port: quoted.src_port,
-                    target: u.probe_dst,
-                    target_port: quoted.dst_port,
-                    echo: Echo::Sequence(quoted.seq),
-                    ttl: u.ttl,
-                    sender: u.from,
-                    state,
-                    reason,
-                    by_icmp: true,
-                })
+                let verdict = self.classify_unreachable(u.code)?;
+                let ports = (quoted.src_port, quoted.dst_port);
+                Some(Answer::from_error(u, ports, Echo::Sequence(quoted.seq), verdict))
             }
             Response::Udp(_) | Response::Sctp(_) | Response::IcmpReply(_) => None,
         }

@@ -68,18 +68,8 @@ impl Technique for SctpScan {
             }
             Response::Unreachable(u) => {
                 let QuotedProbe::Sctp { src_port, dst_port, .. } = u.probe else { return None };
-                Some(Answer {
-                    scanner: u.probe_src,
-                    scanner_port: src_port,
-                    target: u.probe_dst,
-                    target_port: dst_port,
-                    echo: Echo::IpIdent(u.probe_ident),
-                    ttl: u.ttl,
-                    sender: u.from,
-                    state: PortState::Filtered,
-                    reason: u.code.reason()?,
-                    by_icmp: true,
-                })
+                let verdict = (PortState::Filtered, u.code.reason()?);
+                Some(Answer::from_error(u, (src_port, dst_port), Echo::IpIdent(u.probe_ident), verdict))
             }
             _ => None,
         }

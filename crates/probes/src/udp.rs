@@ -57,18 +57,7 @@ impl Technique for UdpScan {
                 // Only the target itself says its port is closed (as Nmap reads it).
                 let closed = u.code.is_port_unreachable() && u.from == u.probe_dst;
                 let state = if closed { PortState::Closed } else { PortState::Filtered };
-                Some(Answer {
-                    scanner: u.probe_src,
-                    scanner_port: src_port,
-                    target: u.probe_dst,
-                    target_port: dst_port,
-                    echo: Echo::IpIdent(u.probe_ident),
-                    ttl: u.ttl,
-                    sender: u.from,
-                    state,
-                    reason,
-                    by_icmp: true,
-                })
+                Some(Answer::from_error(u, (src_port, dst_port), Echo::IpIdent(u.probe_ident), (state, reason)))
             }
             Response::Tcp(_) | Response::Sctp(_) | Response::IcmpReply(_) => None,
         }
