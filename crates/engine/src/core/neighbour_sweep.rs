@@ -52,7 +52,8 @@ struct Pace {
     pacer: Pacer,
     /// The rate asked for and the rate now; `None` under a scan delay.
     rates: Option<(f64, f64)>,
-    /// When the rate last changed, and when a request was last proven lost.
+    /// When the rate last changed, and when a request was last proven lost (once one has
+    /// been, silent hosts get more tries).
     changed: Option<Instant>,
     last_loss: Option<Instant>,
 }
@@ -106,9 +107,8 @@ pub struct NeighbourSweep {
     deadlines: BinaryHeap<Reverse<(Instant, usize)>>,
     pace: Pace,
     timeout: Duration,
-    /// Tries allowed by `--max-retries`, and whether the link has lost a request.
+    /// Tries allowed by `--max-retries`.
     retries_allowed: u32,
-    lossy: bool,
     undecided: usize,
 }
 
@@ -126,14 +126,14 @@ impl NeighbourSweep {
             // A link's round trip is well under a millisecond: the timeout floor is plenty.
             timeout: timing.min_rtt_timeout,
             retries_allowed: timing.max_retries,
-            lossy: false,
         }
     }
 
     /// Tries per target: a few, more once the link is known to lose requests, never more than
     /// `--max-retries` allows.
     fn max_tries(&self) -> u32 {
-        let cap = if self.lossy { LOSSY_TRIES } else { MAX_TRIES };
+        let lossy = self.pace.last_loss.is_some();
+        let cap = if lossy { LOSSY_TRIES } else { MAX_TRIES };
         (self.retries_allowed + 1).min(cap)
     }
 
@@ -189,7 +189,6 @@ impl NeighbourSweep {
         target.found = Some(NeighbourFound { mac, rtt: now.saturating_duration_since(sent_at) });
         if target.tries > 1 {
             // The host is there: an earlier request, or its reply, was lost.
-            self.lossy = true;
             self.pace.lost(now, self.timeout);
         }
         self.undecided -= 1;
