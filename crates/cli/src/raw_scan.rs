@@ -117,7 +117,7 @@ pub(crate) fn raw_scan(
         let up_targets: Vec<Target> =
             found.iter().filter(|host| host.is_up()).map(|host| host.target.clone()).collect();
         let phases = techniques.begin_phases(verbose, &up_targets, ports);
-        observer.progress.begin_phase(techniques.name(), up_targets.len());
+        observer.progress.begin_phase(techniques.name(ports), up_targets.len());
         let mut scanned = match techniques.scan(&config, up_targets, ports, observer, stop) {
             Ok(results) => results.into_iter(),
             Err(RawScanError::Interrupted) => return Ok(Finished::Interrupted),
@@ -185,13 +185,21 @@ impl RawTechniques {
         })
     }
 
-    /// The name of the scan, as progress displays call it: the TCP technique's, else UDP's,
-    /// else the SCTP scan's, else the IP protocol scan's.
-    fn name(&self) -> &'static str {
-        let tcp = self.tcp.as_ref().map(|tcp| tcp.name()).or(self.zombie.map(|_| IDLE_SCAN));
-        let udp = self.udp.as_ref().map(probes::Technique::name);
-        let sctp = self.sctp.as_ref().map(probes::Technique::name);
-        tcp.or(udp).or(sctp).unwrap_or("IPProto Scan")
+    /// Each technique's name, as progress displays call it, with the ports it probes per
+    /// host, in Nmap's order: TCP (or the idle scan), UDP, SCTP, the IP protocol scan.
+    fn named<'a>(&self, ports: &'a Ports) -> impl Iterator<Item = (&'static str, usize)> + use<'_, 'a> {
+        let tcp = (self.tcp.as_ref().map(|tcp| tcp.name()))
+            .or(self.zombie.map(|_| IDLE_SCAN))
+            .map(|name| (name, ports.tcp.len()));
+        let udp = self.udp.as_ref().map(|udp| (probes::Technique::name(udp), ports.udp.len()));
+        let sctp = self.sctp.as_ref().map(|scan| (probes::Technique::name(scan), ports.sctp.len()));
+        let protocols = self.protocols.as_ref().map(|scan| (probes::Technique::name(scan), ports.protocols.len()));
+        tcp.into_iter().chain(udp).chain(sctp).chain(protocols)
+    }
+
+    /// The name of the scan, as progress displays call it: its first technique's.
+    fn name(&self, ports: &Ports) -> &'static str {
+        self.named(ports).next().map(|(name, _)| name).expect("choose_technique picks a technique")
     }
 
     /// `-v`'s phase lines, one per technique, with its ports per host; empty for no hosts.
@@ -199,15 +207,7 @@ impl RawTechniques {
         if targets.is_empty() {
             return Vec::new();
         }
-        let tcp = (self.tcp.as_ref().map(|tcp| tcp.name()))
-            .or(self.zombie.map(|_| IDLE_SCAN))
-            .map(|name| (name, ports.tcp.len()));
-        let udp = self.udp.as_ref().map(|udp| (probes::Technique::name(udp), ports.udp.len()));
-        let sctp = self.sctp.as_ref().map(|scan| (probes::Technique::name(scan), ports.sctp.len()));
-        let protocols = self.protocols.as_ref().map(|scan| (probes::Technique::name(scan), ports.protocols.len()));
-        (tcp.into_iter().chain(udp).chain(sctp).chain(protocols))
-            .map(|(name, count)| (Phase::begin(verbose, name, targets, count), count))
-            .collect()
+        self.named(ports).map(|(name, count)| (Phase::begin(verbose, name, targets, count), count)).collect()
     }
 
     /// Scans one group with each technique, all at once, and joins each host's results in
