@@ -11,6 +11,7 @@ mod permutation;
 pub mod probe_engine;
 mod retry;
 mod rtt;
+mod timer_queue;
 mod timing;
 mod window;
 
@@ -23,5 +24,6 @@ pub use pacer::Pacer;
 pub use permutation::Permutation;
 pub use retry::{LossRate, RetryAllowance};
 pub use rtt::RttEstimator;
+pub use timer_queue::TimerQueue;
 pub use timing::{Timing, TimingTemplate};
 pub use window::{CongestionWindow, Judgement};

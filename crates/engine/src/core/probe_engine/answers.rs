@@ -53,7 +53,7 @@ impl<T: Technique> ProbeEngine<T> {
         if target_error {
             self.heard_error(slot, host, try_number, now);
         }
-        if self.results[slot as usize].is_some() {
+        if self.results.is_decided(slot) {
             return None;
         }
         self.learn(slot, host, try_number, now);
@@ -93,7 +93,7 @@ impl<T: Technique> ProbeEngine<T> {
     /// which sending drew it: the only sending of try `try_number`, or the canary's.
     fn heard_error(&mut self, slot: u64, host: u32, try_number: u8, now: Instant) {
         let timeout = self.timeout_for(host);
-        let sent = self.outstanding.get(&slot);
+        let sent = self.in_flight.get(slot);
         let silent_before = sent.and_then(|sent| sent.silent_before);
         let state = &mut self.hosts[host as usize];
         let spared_at = match sent {
@@ -186,13 +186,12 @@ impl<T: Technique> ProbeEngine<T> {
     /// of probes.
     fn reschedule_outstanding(&mut self) {
         let pipe_time = self.scan_rtt.pipe_time();
-        let slots: Vec<u64> = self.outstanding.keys().copied().collect();
-        for slot in slots {
+        for slot in self.in_flight.slots() {
             let timeout = self.timeout_for(self.host_of(slot));
-            let sent = self.outstanding.get_mut(&slot).expect("listed above");
+            let sent = self.in_flight.get_mut(slot).expect("listed above");
             sent.deadline = sent.at + timeout;
-            self.deadlines.push(Reverse((sent.deadline, slot)));
-            self.pipe_exits.push(Reverse((sent.at + pipe_time, slot)));
+            self.deadlines.push(sent.deadline, sent.order);
+            self.pipe_exits.push(sent.at + pipe_time, sent.order);
         }
     }
 }

@@ -47,7 +47,7 @@ impl<T: Technique> ProbeEngine<T> {
             return self.deferred.remove(ready);
         }
         while let Some(again) = self.retry_queue.pop_front() {
-            if again.canary.is_none() && self.results[again.slot as usize].is_some() {
+            if again.canary.is_none() && self.results.is_decided(again.slot) {
                 continue;
             }
             if self.may_go(&again, now) {
@@ -61,7 +61,7 @@ impl<T: Technique> ProbeEngine<T> {
                 None => self.order.at(self.cursor),
             };
             self.cursor += 1;
-            if self.results[slot as usize].is_some() {
+            if self.results.is_decided(slot) {
                 continue;
             }
             let first = Try::first(slot);
@@ -166,15 +166,15 @@ impl<T: Technique> ProbeEngine<T> {
             let state = &mut self.hosts[host as usize];
             state.first_probe = Some(now);
             if let Some(limit) = self.config.timing.host_timeout {
-                self.host_deadlines.push(Reverse((now + limit, host)));
+                self.host_deadlines.push(now + limit, host);
             }
         }
         let deadline = now + self.timeout_for(host);
-        self.deadlines.push(Reverse((deadline, slot)));
+        self.deadlines.push(deadline, sending.order);
         let pipe_exit = now + self.scan_rtt.pipe_time();
-        self.pipe_exits.push(Reverse((pipe_exit, slot)));
+        self.pipe_exits.push(pipe_exit, sending.order);
         let sent = Sent { try_number, at: now, order: sending.order, deadline, in_pipe: true, silent_before, lost };
-        if let Some(earlier) = self.outstanding.insert(slot, sent) {
+        if let Some(earlier) = self.in_flight.insert(slot, sent) {
             self.leave_pipe(&earlier);
         }
         self.in_pipe += 1;
@@ -232,9 +232,16 @@ impl<T: Technique> ProbeEngine<T> {
 
     /// Stops tracking `slot`'s probe (answered, given up, or its host settled).
     pub(super) fn retire(&mut self, slot: u64) -> Option<Sent> {
-        let sent = self.outstanding.remove(&slot)?;
+        let sent = self.in_flight.remove(slot)?;
         self.leave_pipe(&sent);
         Some(sent)
+    }
+
+    /// Stops tracking the probe sent `order`-th, and says its slot.
+    pub(super) fn retire_order(&mut self, order: u64) -> Option<(u64, Sent)> {
+        let (slot, sent) = self.in_flight.remove_order(order)?;
+        self.leave_pipe(&sent);
+        Some((slot, sent))
     }
 
     fn leave_pipe(&mut self, sent: &Sent) {

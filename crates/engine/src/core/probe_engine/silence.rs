@@ -8,12 +8,9 @@ impl<T: Technique> ProbeEngine<T> {
     /// Probes sent more than a round trip ago no longer fill the pipe: silence from a host
     /// that is down or firewalled is not congestion, and must not hold the window shut.
     fn drain_pipe(&mut self, now: Instant) {
-        while let Some(&Reverse((exit, slot))) = self.pipe_exits.peek() {
-            if exit > now {
-                break;
-            }
-            self.pipe_exits.pop();
-            let Some(sent) = self.outstanding.get_mut(&slot).filter(|sent| sent.in_pipe && sent.at < exit) else {
+        while let Some((exit, order)) = self.pipe_exits.pop_due(now) {
+            let in_pipe = |(_, sent): &(u64, &mut Sent)| sent.in_pipe && sent.at < exit;
+            let Some((slot, sent)) = self.in_flight.by_order_mut(order).filter(in_pipe) else {
                 continue;
             };
             sent.in_pipe = false;
@@ -72,7 +69,7 @@ impl<T: Technique> ProbeEngine<T> {
             queue.pop_front();
             // Only if that very sending, a first try, is still unanswered, and the port has a try
             // to spare.
-            let Some(sent) = self.outstanding.get(&slot).filter(|sent| sent.at == sent_at) else { continue };
+            let Some(sent) = self.in_flight.get(slot).filter(|sent| sent.at == sent_at) else { continue };
             let early = sent.try_number == 0 || self.losses_look_random;
             let retries = &self.hosts[self.host_of(slot) as usize].retries;
             if early && retries.may_retry_after(u32::from(sent.try_number), &self.scan_loss) {
@@ -86,29 +83,17 @@ impl<T: Technique> ProbeEngine<T> {
     /// their host's turn comes, and skips hosts past `--host-timeout`.
     pub(super) fn expire(&mut self, now: Instant) {
         self.drain_pipe(now);
-        while let Some(&Reverse((deadline, host))) = self.host_deadlines.peek() {
-            if deadline > now {
-                break;
-            }
-            self.host_deadlines.pop();
+        while let Some((_, host)) = self.host_deadlines.pop_due(now) {
             self.time_out_host(host);
         }
-        while let Some(&Reverse((at, host))) = self.sweeps.peek() {
-            if at > now {
-                break;
-            }
-            self.sweeps.pop();
+        while let Some((_, host)) = self.sweeps.pop_due(now) {
             self.sweep(host);
         }
-        while let Some(&Reverse((deadline, slot))) = self.deadlines.peek() {
-            if deadline > now {
-                break;
+        while let Some((deadline, order)) = self.deadlines.pop_due(now) {
+            if self.in_flight.by_order(order).is_none_or(|(_, sent)| sent.deadline != deadline) {
+                continue; // answered, superseded by a later sending, or given a later deadline
             }
-            self.deadlines.pop();
-            if self.outstanding.get(&slot).is_none_or(|sent| sent.deadline != deadline) {
-                continue; // answered, or superseded by a later sending
-            }
-            let sent = self.retire(slot).expect("checked above");
+            let (slot, sent) = self.retire_order(order).expect("checked above");
             if sent.try_number > 0 && self.hosts[self.host_of(slot) as usize].answered {
                 self.silent_retransmission(now);
             }
@@ -206,7 +191,7 @@ impl<T: Technique> ProbeEngine<T> {
     fn hold(&mut self, host: u32, again: Try, first_time: bool, now: Instant) {
         if self.hosts[host as usize].held.is_empty() {
             let at = self.next_sweep(host, now);
-            self.sweeps.push(Reverse((at, host)));
+            self.sweeps.push(at, host);
         }
         let state = &mut self.hosts[host as usize];
         state.ports_held += u32::from(first_time);
@@ -262,7 +247,7 @@ impl<T: Technique> ProbeEngine<T> {
     fn time_out_host(&mut self, host: u32) {
         let first = self.slot_of(host, 0);
         let undecided: Vec<u64> =
-            (first..first + self.ports.len() as u64).filter(|&s| self.results[s as usize].is_none()).collect();
+            (first..first + self.ports.len() as u64).filter(|&s| !self.results.is_decided(s)).collect();
         if undecided.is_empty() {
             return;
         }

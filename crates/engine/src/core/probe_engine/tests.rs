@@ -1,6 +1,6 @@
 //! The SYN scan against the simulated network (see [`super::sim`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use probes::{QuotedProbe, SynScan, TcpReply, Unreachable, UnreachableCode};
 use wire::tcp::{flags, QuotedTcp};
@@ -469,7 +469,7 @@ fn a_max_retries_beyond_the_try_byte_gives_up_instead_of_overflowing() {
     let probe = engine.poll_transmit(now).unwrap();
     assert_eq!(tcp(&probe).dst_port, 80);
     engine.retire(0);
-    engine.outstanding.insert(
+    engine.in_flight.insert(
         0,
         Sent {
             try_number: 255,
@@ -481,7 +481,7 @@ fn a_max_retries_beyond_the_try_byte_gives_up_instead_of_overflowing() {
             lost: Some(LostTries::and(None, now)),
         },
     );
-    engine.deadlines.push(Reverse((now, 0)));
+    engine.deadlines.push(now, 0);
     engine.expire(now);
     assert!(engine.is_finished());
     assert!(engine.retry_queue.is_empty());
