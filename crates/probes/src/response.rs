@@ -149,6 +149,20 @@ pub enum Response {
     IcmpReply(IcmpReply),
 }
 
+impl Response {
+    /// The address of the target this speaks of: who sent a reply, or where the probe an
+    /// error quotes was going (the error may come from a router on the way).
+    pub fn target(&self) -> IpAddr {
+        match self {
+            Response::Tcp(reply) => reply.src,
+            Response::Udp(reply) => reply.src,
+            Response::Sctp(reply) => reply.src,
+            Response::Unreachable(error) => error.probe_dst,
+            Response::IcmpReply(reply) => reply.from,
+        }
+    }
+}
+
 /// Reads an IPv4 or IPv6 packet as a possible answer to a TCP, UDP or ICMP probe; `None` for
 /// anything else, including malformed bytes.
 ///

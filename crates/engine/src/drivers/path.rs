@@ -49,18 +49,44 @@ pub(super) struct Transmitter {
     /// Whether every target is sent frames: else some go by raw IP, perhaps through another
     /// interface, whose replies only receivers on every interface are sure to see.
     frames_to_every_target: bool,
+    /// The one path of every target, when all of them leave through one gateway (any remote
+    /// network): no lookup per probe, which at line rate was a miss to memory each.
+    one_path: Option<(usize, [u8; 6])>,
     ipv6: bool,
+    /// The interface raw IP packets are bound to (`-e`), if any.
+    device: Option<String>,
 }
 
 impl Transmitter {
     /// Room to leave before a probe's IP header for a link-layer header.
     pub(super) const HEADROOM: usize = ethernet::HEADER_LEN;
 
+    /// Another transmitter over the same paths, with sockets of its own, for another worker:
+    /// threads sending through one socket contend in the kernel for its file's reference
+    /// count and its count of bytes queued, which at line rate cost more than the sending.
+    pub(super) fn another(&self) -> Result<Transmitter, RawScanError> {
+        let links = (self.links.iter())
+            .map(|link| Ok(LinkSender { frames: FrameSender::open(link.interface)?, ..*link }))
+            .collect::<Result<_, RawScanError>>()?;
+        Ok(Transmitter {
+            ip: RawSender::open(self.ipv6, self.device.as_deref())?,
+            links,
+            frames: self.frames.clone(),
+            device: self.device.clone(),
+            ..*self
+        })
+    }
+
+    /// Hands the kernel the frames [`Self::send`] queued: call after each batch of probes.
+    pub(super) fn flush(&self) -> std::io::Result<()> {
+        self.links.iter().try_for_each(|link| link.frames.flush())
+    }
+
     /// Sends the IP packet at `buf[HEADROOM..HEADROOM + len]` to `dst`, as a frame when the
-    /// next hop's hardware address is known.
+    /// next hop's hardware address is known (perhaps queued until [`Self::flush`]).
     pub(super) fn send(&self, buf: &mut [u8], len: usize, dst: IpAddr) -> std::io::Result<()> {
-        match self.frames.get(&dst) {
-            Some(&(link, next_hop)) => {
+        match self.one_path.or_else(|| self.frames.get(&dst).copied()) {
+            Some((link, next_hop)) => {
                 let link = &self.links[link];
                 let ethertype = if dst.is_ipv6() { ethernet::IPV6 } else { ethernet::IPV4 };
                 ethernet::emit_header(next_hop, link.our_mac, ethertype, buf).expect("headroom left");
@@ -133,7 +159,7 @@ pub(super) fn transmitter(
 ) -> Result<Transmitter, RawScanError> {
     let ipv6 = targets.first().is_some_and(|target| target.addr.is_ipv6());
     let ip = RawSender::open(ipv6, config.source.device.as_deref())?;
-    let no_frames = || (Vec::new(), HashMap::new());
+    let no_frames = || (Vec::new(), FramePaths::default());
     let (links, frames) = match config.source.via {
         SendVia::Ip => no_frames(),
         // Where frames cannot go, raw IP can; only an interruption stops the scan.
@@ -156,7 +182,11 @@ pub(super) fn transmitter(
         }
     };
     let frames_to_every_target = frames.len() == targets.len();
-    Ok(Transmitter { ip, links, frames, frames_to_every_target, ipv6 })
+    let mut paths = frames.values().copied();
+    let first_path = paths.next();
+    let one_path = first_path.filter(|&first| frames_to_every_target && paths.all(|path| path == first));
+    let device = config.source.device.clone();
+    Ok(Transmitter { ip, links, frames, frames_to_every_target, one_path, ipv6, device })
 }
 
 /// This host's Ethernet interfaces: their IPv4 subnets and IPv6 prefixes.
@@ -197,7 +227,7 @@ impl OurLinks {
 
 /// For each target reached by Ethernet frames: which of the link senders it leaves through,
 /// and its next hop's hardware address.
-type FramePaths = HashMap<IpAddr, (usize, [u8; 6])>;
+type FramePaths = HashMap<IpAddr, (usize, [u8; 6]), foldhash::fast::RandomState>;
 
 /// The Ethernet interfaces the targets' routes leave through, and for each target a next hop
 /// whose hardware address is known or can be learnt, the link it is on, and that address.
@@ -215,7 +245,7 @@ fn ethernet_paths(
         }
     }
     let mut senders = Vec::new();
-    let mut frames = HashMap::new();
+    let mut frames = FramePaths::default();
     let mut budget = RESOLVE_LIMIT;
     for (interface, on_it) in by_interface {
         let macs = next_hop_macs(&on_it, interface, &ours, &mut budget, config, stop)?;

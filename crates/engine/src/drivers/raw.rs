@@ -6,7 +6,7 @@
 //! reply, and those context switches cost more than the packets; and on a veth lab each send
 //! also runs the target's kernel work, so sending from every core is what scales.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,8 +19,8 @@ use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 use super::path::{Receiver, Routed, Transmitter};
 use super::{close_in_background, RawScanError, ScanObserver};
-use crate::core::probe_engine::{Probe, ProbeEngine, RawConfig, ScanGroup, Settled};
-use crate::{CookieKey, Decoys, Shaping};
+use crate::core::probe_engine::{gather, Probe, ProbeEngine, RawConfig, ScanGroup, Settled};
+use crate::{CookieKey, Decoys, PeakRates, Shaping};
 
 /// Probes taken from the engine, or replies handed to it, per lock. 256 rather than 64: the
 /// two workers hand the lock over a quarter as often (a /16 sweep 0.37 s instead of 0.43 s;
@@ -34,7 +34,8 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(50);
 const MAX_WORKERS: usize = 4;
 
 struct Sockets {
-    sender: Transmitter,
+    /// One per worker (see [`Transmitter::another`]).
+    senders: Vec<Transmitter>,
     receivers: Vec<Receiver>,
     /// Targets a send to has failed, each told to the observer once.
     unsendable: Mutex<HashSet<IpAddr>>,
@@ -141,7 +142,7 @@ fn no_route(target: Target) -> HostResult {
 }
 
 /// Scans `group`, whose probes leave through `sender`.
-fn scan_from<T: Technique>(
+fn scan_from<T: Technique + Clone>(
     technique: T,
     config: &RawConfig,
     group: ScanGroup,
@@ -164,8 +165,11 @@ fn scan_from<T: Technique>(
         .collect();
     protocols.push(PROTO_ICMP);
     let receivers = sender.receivers(&protocols, key.source_ports())?;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
+    let mut senders = (1..workers).map(|_| sender.another()).collect::<Result<Vec<_>, _>>()?;
+    senders.insert(0, sender);
     let sockets = Sockets {
-        sender,
+        senders,
         receivers,
         unsendable: Mutex::new(HashSet::new()),
         shaping: config.shaping,
@@ -173,54 +177,111 @@ fn scan_from<T: Technique>(
         data: config.data.clone(),
         ip_options: config.ip_options.clone(),
     };
-    let engine =
-        ProbeEngine::new(technique, config.clone(), group, key, &mut crate::order_rng(config.seed), Instant::now());
-    let engine = Mutex::new(engine);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
+    let parts = if config.may_split() { workers.min(group.targets.len()).max(1) } else { 1 };
+    let engines = Engines::new(technique, config, group, key, parts);
     let worked = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(|| work(&sockets, &engine, observer, stop))).collect();
+        let (sockets, engines) = (&sockets, &engines);
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| scope.spawn(move || work(sockets, worker, engines, worker % parts, observer, stop)))
+            .collect();
         handles.into_iter().try_for_each(|handle| handle.join().expect("scan worker panicked"))
     });
     close_in_background(sockets);
     worked?;
-    let engine = engine.into_inner().expect("engine lock");
-    observer.peak_rates(engine.peak_rates());
-    Ok(engine.into_results())
+    let engines: Vec<ProbeEngine<T>> =
+        engines.engines.into_iter().map(|engine| engine.into_inner().expect("engine lock")).collect();
+    let peaks = engines.iter().map(ProbeEngine::peak_rates).reduce(PeakRates::together).unwrap_or_default();
+    observer.peak_rates(peaks);
+    Ok(gather(engines.into_iter().map(ProbeEngine::into_results).collect()))
+}
+
+/// The engines sharing one scan, one per worker where the scan may be split (see
+/// `RawConfig::may_split`), each deciding every `parts`-th target; or one that every worker
+/// drives.
+struct Engines<T> {
+    engines: Vec<Mutex<ProbeEngine<T>>>,
+    /// Which engine scans each target, when there are several.
+    owners: HashMap<IpAddr, usize>,
+    /// When the scan's progress is next told to the observer, by whichever worker comes first.
+    next_progress_report: Mutex<Instant>,
+}
+
+impl<T: Technique + Clone> Engines<T> {
+    fn new(technique: T, config: &RawConfig, group: ScanGroup, key: CookieKey, parts: usize) -> Engines<T> {
+        let mut rng = crate::order_rng(config.seed);
+        let part_config = config.part(parts);
+        let now = Instant::now();
+        let mut owners = HashMap::new();
+        let engines = (group.deal(parts).into_iter().enumerate())
+            .map(|(part, group)| {
+                if parts > 1 {
+                    owners.extend(group.targets.iter().map(|target| (target.addr, part)));
+                }
+                let engine = ProbeEngine::new(technique.clone(), part_config.clone(), group, key, &mut rng, now);
+                Mutex::new(engine)
+            })
+            .collect();
+        Engines { engines, owners, next_progress_report: Mutex::new(now) }
+    }
+}
+
+impl<T: Technique> Engines<T> {
+    /// The engine a reply is for, if it speaks of one of the scan's targets.
+    fn owner(&self, reply: &Response) -> Option<usize> {
+        if self.engines.len() == 1 {
+            return Some(0);
+        }
+        self.owners.get(&reply.target()).copied()
+    }
+
+    /// Tells the observer how many (host, port) slots have their verdict over every engine,
+    /// of how many, when it is time to. Called outside any engine's lock: it takes them all.
+    fn report_progress(&self, now: Instant, observer: &dyn ScanObserver) {
+        {
+            let mut next = self.next_progress_report.lock().expect("progress lock");
+            if now < *next {
+                return;
+            }
+            *next = now + PROGRESS_EVERY;
+        }
+        let each = self.engines.iter().map(|engine| engine.lock().expect("engine lock").progress());
+        let (settled, total) = each.fold((0, 0), |(settled, total), (s, t)| (settled + s, total + t));
+        observer.probes_settled(settled, total);
+    }
 }
 
 fn work<T: Technique>(
     sockets: &Sockets,
-    engine: &Mutex<ProbeEngine<T>>,
+    worker: usize,
+    engines: &Engines<T>,
+    mine: usize,
     observer: &dyn ScanObserver,
     stop: &AtomicBool,
 ) -> Result<(), RawScanError> {
+    let engine = &engines.engines[mine];
+    let sender = &sockets.senders[worker];
     let mut probes = Vec::with_capacity(BATCH);
     let mut replies = Vec::with_capacity(BATCH);
     let mut frame = vec![0u8; LARGEST_FRAME];
     let mut buf = [0u8; 2048];
-    let mut next_progress_report = Instant::now();
     loop {
         if stop.load(Ordering::Relaxed) {
             return Err(RawScanError::Interrupted);
         }
         let now = Instant::now();
-        let (wakeup, progress, events) = {
+        let (wakeup, events) = {
             let mut engine = engine.lock().expect("engine lock");
             if engine.is_finished() {
                 return Ok(());
             }
             probes.extend(std::iter::from_fn(|| engine.poll_transmit(now)).take(BATCH));
-            let report_progress = now >= next_progress_report;
-            (engine.next_wakeup(now), report_progress.then(|| engine.progress()), engine.drain_debug_events())
+            (engine.next_wakeup(now), engine.drain_debug_events())
         };
         events.iter().for_each(|event| observer.debug(event));
-        if let Some((settled, total)) = progress {
-            observer.probes_settled(settled, total);
-            next_progress_report = now + PROGRESS_EVERY;
-        }
+        engines.report_progress(now, observer);
         let sent = !probes.is_empty();
         for probe in probes.drain(..) {
-            if let Err(error) = send_probe(sockets, &mut frame, &probe, observer) {
+            if let Err(error) = send_probe(sockets, sender, &mut frame, &probe, observer) {
                 // The probe counts as sent and unanswered, as in Nmap: a target a local
                 // firewall or a missing route keeps probes from has its ports filtered, and
                 // the scan goes on.
@@ -228,6 +289,9 @@ fn work<T: Technique>(
                     observer.unreachable(probe.dst, &error);
                 }
             }
+        }
+        if sent {
+            super::while_queue_full(|| sender.flush()).map_err(RawScanError::Flush)?;
         }
         let mut received = drain(sockets, &mut buf, &mut replies, observer)?;
         if !sent && !received {
@@ -239,7 +303,7 @@ fn work<T: Technique>(
             }
         }
         if received {
-            hand_over(&mut replies, engine, observer);
+            hand_over(&mut replies, engines, observer);
         }
     }
 }
@@ -270,22 +334,36 @@ fn read_reply(packet: &[u8], observer: &dyn ScanObserver) -> Option<Response> {
     parse_response(packet)
 }
 
-/// Gives the engine a batch of replies under one lock, then reports the open ports found.
-fn hand_over<T: Technique>(replies: &mut Vec<Response>, engine: &Mutex<ProbeEngine<T>>, observer: &dyn ScanObserver) {
+/// Gives each engine its share of a batch of replies under one lock, then reports the open
+/// ports found.
+fn hand_over<T: Technique>(replies: &mut Vec<Response>, engines: &Engines<T>, observer: &dyn ScanObserver) {
     let now = Instant::now();
-    let (settled, protocol, events): (Vec<Settled>, Protocol, _) = {
-        let mut engine = engine.lock().expect("engine lock");
-        let settled = replies.drain(..).filter_map(|reply| engine.handle(&reply, now)).collect();
-        (settled, engine.protocol(), engine.drain_debug_events())
-    };
-    events.iter().for_each(|event| observer.debug(event));
-    for port in settled.into_iter().filter(|s| s.state == PortState::Open) {
-        observer.open_port_found(port.addr, protocol, port.port);
+    for (part, engine) in engines.engines.iter().enumerate() {
+        let mut theirs = replies.iter().filter(|reply| engines.owner(reply) == Some(part)).peekable();
+        if theirs.peek().is_none() {
+            continue;
+        }
+        let (settled, protocol, events): (Vec<Settled>, Protocol, _) = {
+            let mut engine = engine.lock().expect("engine lock");
+            let settled = theirs.filter_map(|reply| engine.handle(reply, now)).collect();
+            (settled, engine.protocol(), engine.drain_debug_events())
+        };
+        events.iter().for_each(|event| observer.debug(event));
+        for port in settled.into_iter().filter(|s| s.state == PortState::Open) {
+            observer.open_port_found(port.addr, protocol, port.port);
+        }
     }
+    replies.clear();
 }
 
 /// Sends `probe`, and a copy from each decoy around it (`-D`), built in `frame`.
-fn send_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe, observer: &dyn ScanObserver) -> io::Result<()> {
+fn send_probe(
+    sockets: &Sockets,
+    sender: &Transmitter,
+    frame: &mut [u8],
+    probe: &Probe,
+    observer: &dyn ScanObserver,
+) -> io::Result<()> {
     let decoys = &sockets.decoys;
     let mut sources = decoys.addrs.iter().copied().filter(|decoy| decoy.is_ipv4() == probe.src.is_ipv4());
     for position in 0..=decoys.addrs.len() {
@@ -303,7 +381,7 @@ fn send_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe, observer: &dyn
         if let Some(options) = sockets.ip_options.as_deref().filter(|_| src.is_ipv4()) {
             len = wire::shape::insert_ipv4_options(packet, len, options).expect("options fit an IPv4 header");
         }
-        send_shaped(sockets, frame, len, probe, observer)?;
+        send_shaped(sockets, sender, frame, len, probe, observer)?;
     }
     Ok(())
 }
@@ -312,6 +390,7 @@ fn send_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe, observer: &dyn
 /// options shape it: its TTL, its checksum, in fragments.
 fn send_shaped(
     sockets: &Sockets,
+    sender: &Transmitter,
     frame: &mut [u8],
     len: usize,
     probe: &Probe,
@@ -326,12 +405,12 @@ fn send_shaped(
         wire::shape::spoil_checksum(packet).expect("a probe is a whole IP packet");
     }
     let Some(size) = shaping.fragment_size else {
-        return send_traced(&sockets.sender, frame, len, probe.dst, observer);
+        return send_traced(sender, frame, len, probe.dst, observer);
     };
     let fragments = wire::shape::fragment(packet, size, u32::from(probe.ip_id)).expect("a probe is a whole IP packet");
     for fragment in fragments {
         frame[Transmitter::HEADROOM..Transmitter::HEADROOM + fragment.len()].copy_from_slice(&fragment);
-        send_traced(&sockets.sender, frame, fragment.len(), probe.dst, observer)?;
+        send_traced(sender, frame, fragment.len(), probe.dst, observer)?;
     }
     Ok(())
 }

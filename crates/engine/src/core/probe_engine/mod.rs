@@ -12,9 +12,11 @@ mod in_flight;
 mod pace;
 mod sending;
 mod silence;
+mod split;
 mod verdicts;
 
 pub use debug::DebugEvent;
+pub use split::gather;
 
 use std::collections::VecDeque;
 

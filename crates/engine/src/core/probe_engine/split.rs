@@ -1,0 +1,116 @@
+//! One scan dealt among several engines, one per core, so that each core decides, builds and
+//! sends its own probes: a single engine behind a lock keeps every core but one waiting for
+//! it at line rate.
+//!
+//! Each engine gets every `parts`-th target, with the scan's own timing, and a share of what
+//! the scan allows as a whole (rates, probes in flight), so that together they send as one
+//! engine would. Each engine keeps its own congestion window, as two TCP flows over one path
+//! each keep theirs. Scans paced against detectors are never split: their caps on hosts,
+//! ports and sources, and `-r`'s order, are one schedule that only one engine can keep.
+
+use super::{PeakRates, RawConfig, ScanGroup, DEFAULT_MAX_WINDOW};
+use model::HostResult;
+
+impl RawConfig {
+    /// Whether engines may share this scan (see the module's documentation).
+    pub fn may_split(&self) -> bool {
+        let detector_caps = [self.max_host_rate, self.max_sweep_rate, self.max_source_rate];
+        detector_caps.iter().all(Option::is_none) && !self.sequential_ports && self.timing.scan_delay.is_zero()
+    }
+
+    /// The settings of one of `parts` engines sharing the scan: the scan's rates and bounds
+    /// on probes in flight, divided among them.
+    pub fn part(&self, parts: usize) -> RawConfig {
+        let share = |rate: f64| rate / parts as f64;
+        let mut part = self.clone();
+        part.max_rate = self.max_rate.map(share);
+        part.min_rate = self.min_rate.map(share);
+        let most_in_flight = self.timing.max_parallelism.unwrap_or(DEFAULT_MAX_WINDOW);
+        part.timing.max_parallelism = Some(most_in_flight.div_ceil(parts));
+        part.timing.min_parallelism = self.timing.min_parallelism.map(|least| least.div_ceil(parts));
+        part
+    }
+}
+
+impl ScanGroup {
+    /// The group dealt among `parts` engines: target `i` to engine `i % parts`, from the same
+    /// sources and over the same ports.
+    pub fn deal(self, parts: usize) -> Vec<ScanGroup> {
+        let mut groups: Vec<ScanGroup> = (0..parts)
+            .map(|_| ScanGroup { sources: self.sources.clone(), targets: Vec::new(), ports: self.ports.clone() })
+            .collect();
+        for (index, target) in self.targets.into_iter().enumerate() {
+            groups[index % parts].targets.push(target);
+        }
+        groups
+    }
+}
+
+/// The results of engines that shared a scan (see [`ScanGroup::deal`]), back in the order of
+/// its targets.
+pub fn gather(parts: Vec<Vec<HostResult>>) -> Vec<HostResult> {
+    let total = parts.iter().map(Vec::len).sum();
+    let mut parts: Vec<_> = parts.into_iter().map(Vec::into_iter).collect();
+    let count = parts.len();
+    (0..total).filter_map(|index| parts[index % count].next()).collect()
+}
+
+impl PeakRates {
+    /// The peaks of a scan whose hosts were dealt between two engines: each host was sent
+    /// probes by one of them, while a port reached new hosts through both at once.
+    pub fn together(self, other: PeakRates) -> PeakRates {
+        PeakRates {
+            host_probes: self.host_probes.max(other.host_probes),
+            port_new_hosts: self.port_new_hosts + other.port_new_hosts,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::Target;
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::Duration;
+
+    fn targets(count: u32) -> Vec<Target> {
+        (0..count).map(|n| Target::from_addr(IpAddr::V4(Ipv4Addr::from(0xc612_0000 + n)))).collect()
+    }
+
+    fn silent(target: Target) -> HostResult {
+        let status = model::HostStatus::SILENT;
+        HostResult { target, status, round_trip: None, ports: Vec::new(), os: None, trace: None }
+    }
+
+    #[test]
+    fn dealt_targets_gather_back_in_their_order() {
+        let group = ScanGroup { sources: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)], targets: targets(7), ports: vec![80] };
+        let parts = group.clone().deal(3);
+        assert_eq!(parts.iter().map(|part| part.targets.len()).collect::<Vec<_>>(), [3, 2, 2]);
+        assert!(parts.iter().all(|part| part.ports == [80] && part.sources == group.sources));
+        let results = parts.into_iter().map(|part| part.targets.into_iter().map(silent).collect()).collect();
+        let gathered: Vec<IpAddr> = gather(results).into_iter().map(|host| host.target.addr).collect();
+        assert_eq!(gathered, group.targets.iter().map(|target| target.addr).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn parts_share_the_scans_rates_and_window() {
+        let config = RawConfig { max_rate: Some(1000.0), min_rate: Some(300.0), ..RawConfig::default() };
+        let part = config.part(2);
+        assert_eq!((part.max_rate, part.min_rate), (Some(500.0), Some(150.0)));
+        assert_eq!(part.timing.max_parallelism, Some(DEFAULT_MAX_WINDOW / 2));
+        assert_eq!(part.timing.min_parallelism, None);
+        assert_eq!(part.timing.max_retries, config.timing.max_retries);
+    }
+
+    #[test]
+    fn a_scan_paced_against_detectors_is_never_split() {
+        assert!(RawConfig::default().may_split());
+        assert!(!RawConfig { max_host_rate: Some(5.0), ..RawConfig::default() }.may_split());
+        assert!(!RawConfig { max_sweep_rate: Some(5.0), ..RawConfig::default() }.may_split());
+        assert!(!RawConfig { max_source_rate: Some(5.0), ..RawConfig::default() }.may_split());
+        assert!(!RawConfig { sequential_ports: true, ..RawConfig::default() }.may_split());
+        let delayed = super::super::Timing { scan_delay: Duration::from_millis(10), ..Default::default() };
+        assert!(!RawConfig { timing: delayed, ..RawConfig::default() }.may_split());
+    }
+}
