@@ -49,6 +49,10 @@ pub const ABSENT_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 9);
 /// the link to it.
 pub const ROUTED_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 2, 2);
 const ROUTER_INSIDE_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 2, 1);
+/// A next hop on the lab link nobody answers for (see [`Lab::route_to_nowhere`]), and the
+/// hardware address its neighbour entry names, which no interface has.
+pub const NOWHERE_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 77);
+pub const NOWHERE_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x77];
 pub const SCANNER_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
 pub const TARGET_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2);
 /// An address in the lab link's IPv6 prefix that no host answers for.
@@ -342,6 +346,17 @@ impl Lab {
         let namespace = format!("{PREFIX}-h-{id}-{}", host.octets()[3]);
         run("ip", &["-n", &namespace, "route", "add", "local", block, "dev", "lo"])?;
         run("ip", &["-n", &self.scanner, "route", "add", block, "via", &host.to_string()])
+    }
+
+    /// Routes `block` from the scanner through [`NOWHERE_V4`], whose neighbour entry is fixed
+    /// to [`NOWHERE_MAC`]: every frame to the block leaves the scanner whole and the target's
+    /// kernel drops it on arrival (not its address), the least work a receiving side does.
+    pub fn route_to_nowhere(&self, block: &str) -> io::Result<()> {
+        let mac = NOWHERE_MAC.map(|byte| format!("{byte:02x}")).join(":");
+        let next_hop = NOWHERE_V4.to_string();
+        let neighbour = ["neigh", "replace", &next_hop, "lladdr", &mac, "nud", "permanent", "dev", "scan0"];
+        run("ip", &[&["-n", &self.scanner][..], &neighbour].concat())?;
+        run("ip", &["-n", &self.scanner, "route", "add", block, "via", &next_hop])
     }
 
     /// Adds one nftables rule on the scanner's own output path (a local firewall).

@@ -15,14 +15,13 @@
 //! The runner queues a batch of probes and hands them over in one call.
 
 use std::net::Ipv4Addr;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use netio::{FrameSender, RawSender};
 use wire::tcp::{emit_probe_v4, flags, ProbeRepr, LINUX_SYN_WINDOW};
 
-const NOBODY: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 77);
-const NOBODYS_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x77];
+/// An address behind the lab's next hop that nobody answers for.
+const NOBODY: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 const SPAN: Duration = Duration::from_secs(1);
 const ROUNDS: usize = 3;
 /// Frames queued per system call when batching, as the runner queues a batch of probes.
@@ -34,13 +33,7 @@ fn main() {
         return;
     }
     let lab = lab::Lab::new().expect("build lab");
-    let mac = NOBODYS_MAC.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
-    let status = Command::new("ip")
-        .args(["-n", lab.scanner_namespace(), "neigh", "add", &NOBODY.to_string(), "lladdr", &mac])
-        .args(["nud", "permanent", "dev", "scan0"])
-        .status()
-        .expect("run ip");
-    assert!(status.success(), "ip neigh add failed");
+    lab.route_to_nowhere("198.19.0.0/16").expect("a route to nowhere");
     let our_mac_text = lab.scanner_mac().expect("scanner MAC");
     let namespace = format!("/run/netns/{}", lab.scanner_namespace());
     // setns moves only this thread, which then does all the sending.
@@ -63,7 +56,7 @@ fn main() {
     for (byte, text) in our_mac.iter_mut().zip(our_mac_text.split(':')) {
         *byte = u8::from_str_radix(text, 16).expect("hex");
     }
-    wire::ethernet::emit_header(NOBODYS_MAC, our_mac, wire::ethernet::IPV4, &mut frame).unwrap();
+    wire::ethernet::emit_header(lab::NOWHERE_MAC, our_mac, wire::ethernet::IPV4, &mut frame).unwrap();
 
     let ip = RawSender::open(false, None).expect("raw IP socket");
     let link = FrameSender::open(interface).expect("link-layer socket");

@@ -30,6 +30,10 @@
 //!            target) each scan trips and when, for nmap -T4/-T2/-T1, portolan, portolan
 //!            --max-host-rate and the stealth schedule from one and from four addresses; slow
 //!            scans are cut after a minute
+//!   l1       line rate: 1,048,576 SYNs (a /16 x 16 ports, one try each, no rate limit) through
+//!            a next hop nobody answers, so the target's kernel drops every frame on arrival:
+//!            probes per second on the wire (the scanner link's counter, sampled), vs masscan
+//!            and zmap (zmap 2 scans one port: 16 probes per host to port 80)
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
 //! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
@@ -106,6 +110,7 @@ fn main() {
         "i1" => firewalled_ports_v6(&portolan, runs),
         "i2" => sweep_v6(&portolan, runs),
         "s1" => detection(&portolan),
+        "l1" => line_rate(&portolan, runs),
         other => {
             panic!("unknown scenario {other:?}: use connect, p1 to p7, u1, u0, u2, x1, d1, d2, v1, v2, o1, o2, i1, i2 or s1")
         }
@@ -738,6 +743,76 @@ fn open_hosts_found(output: &str) -> usize {
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
+}
+
+/// L1: how fast each tool puts probes on the wire when nothing answers and nothing limits it.
+fn line_rate(portolan: &str, runs: usize) {
+    let lab = Lab::new().expect("build lab (run as root)");
+    lab.route_to_nowhere(SWEEP).expect("a route to nowhere");
+    let nowhere = lab::NOWHERE_MAC.map(|byte| format!("{byte:02x}")).join(":");
+    let scanner_mac = lab.scanner_mac().expect("scanner MAC");
+    let probes = SWEEP_HOSTS as u64 * 16;
+    // One group of every host, so that the scan is one stretch of sending.
+    let args = ["-sS", "-n", "-Pn", "-p1-16", "--max-retries", "0", "--min-rate", "100000000"];
+    let args = [&args[..], &["--min-hostgroup", "65536", SWEEP]].concat();
+    let rate = "100000000";
+    let mut tools = vec![
+        tool("portolan -sS", portolan, &args),
+        tool(
+            "masscan",
+            "masscan",
+            &["-p1-16", SWEEP, "--rate", rate, "--wait", "0", "--adapter", "scan0", "--adapter-ip"],
+        ),
+        zmap("zmap -T 2", &["-p", "80", "-P", "16", "-T", "2"], &nowhere),
+    ];
+    tools[1].args.extend(["198.18.0.1", "--adapter-mac", &scanner_mac, "--router-mac", &nowhere].map(String::from));
+    tools.extend(baseline(&args));
+    println!("L1: {probes} SYNs (a /16 x 16 ports) through a next hop nobody answers; {runs} runs each, alternating");
+    println!("{:<18} {:>18} {:>12} {:>12}", "tool", "probes/s (median)", "best", "vs portolan");
+    let mut rates: Vec<Vec<f64>> = tools.iter().map(|_| Vec::new()).collect();
+    for _ in 0..runs {
+        for (tool, rates) in tools.iter().zip(&mut rates) {
+            rates.push(wire_rate(&lab, tool));
+        }
+    }
+    let mut medians = Vec::new();
+    for (tool, mut rates) in tools.iter().zip(rates) {
+        rates.sort_by(f64::total_cmp);
+        let typical = rates[rates.len() / 2];
+        medians.push(typical);
+        let best = rates[rates.len() - 1];
+        println!("{:<18} {:>18.0} {:>12.0} {:>11.2}x", tool.label, typical, best, typical / medians[0]);
+    }
+}
+
+/// Runs `tool` and samples the scanner link's transmit counter as it does: the probes per
+/// second between a tenth and nine tenths of what it sent, its steady pace without start-up
+/// and end (the whole run is no measure: masscan lingers, portolan waits out its timeouts).
+fn wire_rate(lab: &Lab, tool: &Tool) -> f64 {
+    let sent = || {
+        let output = lab.in_scanner("cat").arg("/sys/class/net/scan0/statistics/tx_packets").output().ok()?;
+        String::from_utf8_lossy(&output.stdout).trim().parse::<u64>().ok()
+    };
+    let before = sent().expect("the link's counter");
+    let started = Instant::now();
+    let mut child = lab
+        .in_scanner(&tool.program)
+        .args(&tool.args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{} did not start: {e}", tool.program));
+    let mut samples = Vec::new();
+    while child.try_wait().expect("wait").is_none() {
+        samples.extend(sent().map(|count| (started.elapsed(), count - before)));
+    }
+    let total = started.elapsed();
+    let last = sent().expect("the link's counter") - before;
+    let crossing = |share: f64| samples.iter().find(|(_, count)| *count as f64 >= share * last as f64).copied();
+    match (crossing(0.1), crossing(0.9)) {
+        (Some((t1, c1)), Some((t2, c2))) if t2 > t1 => (c2 - c1) as f64 / (t2 - t1).as_secs_f64(),
+        _ => last as f64 / total.as_secs_f64(),
+    }
 }
 
 /// P4: resident memory of a rate-limited scan of 131072 hosts, sampled as it runs.
