@@ -94,10 +94,10 @@ impl<T: Technique> ProbeEngine<T> {
     fn heard_error(&mut self, slot: u64, host: u32, try_number: u8, now: Instant) {
         let timeout = self.timeout_for(host);
         let sent = self.in_flight.get(slot);
-        let silent_before = sent.and_then(|sent| sent.silent_before);
+        let silent_before = sent.and_then(Sent::silent_before);
         let state = &mut self.hosts[host as usize];
         let spared_at = match sent {
-            Some(sent) if sent.try_number == try_number && sent.silent_before.is_none() => {
+            Some(sent) if sent.try_number == try_number && sent.silent_before().is_none() => {
                 Some(Sending { order: sent.order, at: sent.at })
             }
             Some(_) => None,
@@ -114,7 +114,7 @@ impl<T: Technique> ProbeEngine<T> {
         let sent = self.retire(slot);
         if let Some(sent) = &sent {
             // Only an answer to the latest try dates from a known send time (Karn's rule).
-            if sent.try_number == try_number && sent.silent_before.is_none() {
+            if sent.try_number == try_number && sent.silent_before().is_none() {
                 let rtt = now.saturating_duration_since(sent.at);
                 let first_of_scan = self.scan_rtt.srtt().is_none();
                 self.hosts[host as usize].rtt.sample(rtt);
@@ -124,8 +124,8 @@ impl<T: Technique> ProbeEngine<T> {
                 }
             }
         }
+        self.answered.set(u64::from(host));
         let state = &mut self.hosts[host as usize];
-        state.answered = true;
         state.retries.answered_on(u32::from(try_number));
         self.scan_loss.answered_on(u32::from(try_number));
         if let Some(sent) = &sent {
@@ -138,8 +138,9 @@ impl<T: Technique> ProbeEngine<T> {
         // before the latest shows that one delivered after all. (The cookie says which try
         // answered.)
         let (delivered, lost) = match &sent {
-            Some(sent) if sent.try_number == try_number => (Some(sent.at), sent.lost),
-            Some(Sent { try_number: latest, lost: Some(lost), .. }) if try_number.checked_add(1) == Some(*latest) => {
+            Some(sent) if sent.try_number == try_number => (Some(sent.at), sent.lost()),
+            Some(sent) if try_number.checked_add(1) == Some(sent.try_number) && sent.lost().is_some() => {
+                let lost = sent.lost().expect("checked above");
                 (Some(lost.last), lost.before_last())
             }
             _ => (None, None),

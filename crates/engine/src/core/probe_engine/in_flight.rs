@@ -138,7 +138,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     fn sent(order: u64, at: Instant) -> Sent {
-        Sent { try_number: 0, at, order, deadline: at, in_pipe: true, silent_before: None, lost: None }
+        Sent { try_number: 0, at, order, deadline: at, in_pipe: true, history: None }
     }
 
     #[test]

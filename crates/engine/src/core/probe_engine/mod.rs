@@ -7,6 +7,7 @@
 //! estimates and Nmap's retransmission rule adapt the pace to what the path delivers.
 
 mod answers;
+mod bits;
 mod debug;
 mod in_flight;
 mod pace;
@@ -232,9 +233,26 @@ struct Sent {
     deadline: Instant,
     /// Still within a round trip of being sent: counted against the congestion window.
     in_pipe: bool,
-    /// As in the [`Try`] that was sent.
+    /// What the [`Try`] that was sent knew of earlier sendings; none for most probes, so kept
+    /// apart: a million probes in flight each fill one cache line instead of two.
+    history: Option<Box<History>>,
+}
+
+/// A try's earlier sendings, as in the [`Try`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct History {
     silent_before: Option<Instant>,
     lost: Option<LostTries>,
+}
+
+impl Sent {
+    fn silent_before(&self) -> Option<Instant> {
+        self.history.as_ref().and_then(|history| history.silent_before)
+    }
+
+    fn lost(&self) -> Option<LostTries> {
+        self.history.as_ref().and_then(|history| history.lost)
+    }
 }
 
 /// Which probes past their round trip an answer may show lost.
@@ -268,9 +286,8 @@ struct HostState {
     next_send_at: Option<Instant>,
     /// Probes sent to the host in the current second: the rate the host actually saw.
     second: OneSecond,
-    /// Whether any probe of this host has been answered (by the host, or by a router for
-    /// it): its silences may then be losses. And whether the host itself has.
-    answered: bool,
+    /// Whether the host itself has answered (whether anything has answered for it is kept
+    /// in [`ProbeEngine::answered`]).
     heard_itself: bool,
     /// When the latest-sent of this host's answered probes went out: probes sent before it
     /// and still unanswered a round trip on were most likely lost.
@@ -404,6 +421,10 @@ pub struct ProbeEngine<T> {
     /// [`Self::last_try_queued`]).
     canaries_due: Vec<u32>,
     hosts: Vec<HostState>,
+    /// Per host, whether any of its probes has been answered (by the host, or by a router for
+    /// it): its silences may then be losses. Read as each probe leaves the pipe, for every
+    /// host, so kept apart from the rest of its state.
+    answered: bits::Bits,
     /// Round trips over every host: the timeout of hosts that have not answered yet.
     scan_rtt: RttEstimator,
     /// Loss per try over every host: the retry allowance of hosts whose own answers are too
@@ -476,7 +497,7 @@ impl<T: Technique> ProbeEngine<T> {
         let results = verdicts::Verdicts::new(all_slots, |slot| (!dealt(slot, port_count, k)).then_some(NOT_DEALT));
         let slots = results.undecided();
         let timing = &config.timing;
-        let hosts = addrs
+        let hosts: Vec<HostState> = addrs
             .iter()
             .map(|_| HostState {
                 rtt: RttEstimator::new(timing.initial_rtt_timeout, timing.min_rtt_timeout, timing.max_rtt_timeout),
@@ -491,7 +512,6 @@ impl<T: Technique> ProbeEngine<T> {
                 first_probe: None,
                 next_send_at: None,
                 second: OneSecond::starting(now),
-                answered: false,
                 heard_itself: false,
                 latest_answered_send: None,
                 overdue: VecDeque::new(),
@@ -529,6 +549,7 @@ impl<T: Technique> ProbeEngine<T> {
             source_next_at: vec![None; k],
             peaks: PeakRates::default(),
             canaries_due: Vec::new(),
+            answered: bits::Bits::new(hosts.len() as u64),
             hosts,
             scan_rtt,
             scan_loss: LossRate::default(),

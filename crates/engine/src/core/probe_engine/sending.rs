@@ -173,7 +173,8 @@ impl<T: Technique> ProbeEngine<T> {
         self.deadlines.push(deadline, sending.order);
         let pipe_exit = now + self.scan_rtt.pipe_time();
         self.pipe_exits.push(pipe_exit, sending.order);
-        let sent = Sent { try_number, at: now, order: sending.order, deadline, in_pipe: true, silent_before, lost };
+        let history = (silent_before.is_some() || lost.is_some()).then(|| Box::new(History { silent_before, lost }));
+        let sent = Sent { try_number, at: now, order: sending.order, deadline, in_pipe: true, history };
         if let Some(earlier) = self.in_flight.insert(slot, sent) {
             self.leave_pipe(&earlier);
         }

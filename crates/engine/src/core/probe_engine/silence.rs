@@ -24,8 +24,8 @@ impl<T: Technique> ProbeEngine<T> {
             // path; or its probes were lost, which only other hosts' answers can tell. A host
             // that answers and then falls silent may be losing probes (or rationing its
             // replies), which its own answers tell.
-            let host = &mut self.hosts[host_index as usize];
-            let (overdue, lost_before) = if host.answered {
+            let (overdue, lost_before) = if self.answered.get(u64::from(host_index)) {
+                let host = &mut self.hosts[host_index as usize];
                 host.overdue.push_back((sent_at, slot));
                 (Overdue::Host(host_index), host.latest_answered_send)
             } else {
@@ -94,7 +94,7 @@ impl<T: Technique> ProbeEngine<T> {
                 continue; // answered, superseded by a later sending, or given a later deadline
             }
             let (slot, sent) = self.retire_order(order).expect("checked above");
-            if sent.try_number > 0 && self.hosts[self.host_of(slot) as usize].answered {
+            if sent.try_number > 0 && self.answered.get(u64::from(self.host_of(slot))) {
                 self.silent_retransmission(now);
             }
             self.after_silence(slot, sent, now);
@@ -135,13 +135,13 @@ impl<T: Technique> ProbeEngine<T> {
         };
         if needs_proof && !self.silence_counts(host, &sent) {
             let held =
-                Try { silent_before: Some(sent.at), number: sent.try_number, lost: sent.lost, ..Try::first(slot) };
-            self.hold(host, held, sent.silent_before.is_none(), now);
+                Try { silent_before: Some(sent.at), number: sent.try_number, lost: sent.lost(), ..Try::first(slot) };
+            self.hold(host, held, sent.silent_before().is_none(), now);
             return;
         }
         match retry {
             Some(number) => {
-                let lost = Some(LostTries::and(sent.lost, sent.at));
+                let lost = Some(LostTries::and(sent.lost(), sent.at));
                 self.retry_queue.push_back(Try { number, lost, ..Try::first(slot) });
                 self.last_try_queued(host, number);
             }
@@ -234,11 +234,10 @@ impl<T: Technique> ProbeEngine<T> {
     /// silent a round trip after it, or, before the scan's first answer, at once (see
     /// [`Leads`]).
     pub(super) fn follow_up(&mut self, host: u32, lead: u64) {
-        let state = &mut self.hosts[host as usize];
-        if self.leads.is_none() || state.answered || state.followed_up {
+        if self.leads.is_none() || self.answered.get(u64::from(host)) || self.hosts[host as usize].followed_up {
             return;
         }
-        state.followed_up = true;
+        self.hosts[host as usize].followed_up = true;
         let first = self.slot_of(host, 0);
         let others = (first..first + self.ports.len() as u64).filter(|&slot| slot != lead);
         self.retry_queue.extend(others.map(Try::first));

@@ -477,8 +477,7 @@ fn a_max_retries_beyond_the_try_byte_gives_up_instead_of_overflowing() {
             order: 0,
             deadline: now,
             in_pipe: false,
-            silent_before: None,
-            lost: Some(LostTries::and(None, now)),
+            history: Some(Box::new(History { silent_before: None, lost: Some(LostTries::and(None, now)) })),
         },
     );
     engine.deadlines.push(now, 0);

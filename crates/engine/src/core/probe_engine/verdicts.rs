@@ -1,24 +1,25 @@
-//! The verdict of every (host, port) slot, and a bit per slot saying whether it has one.
-//!
-//! The engine asks whether a slot is decided for every probe it sends, in scan order, which
-//! is random over the slots: the bits, a megabit for a million slots, stay in the cache where
-//! the verdicts themselves (twenty-odd bytes a slot) would be a miss to memory each time.
+//! The verdict of every (host, port) slot, and a bit per slot saying whether it has one: the
+//! engine asks that for every probe it sends (see [`Bits`]), and needs the verdicts
+//! themselves (twenty-odd bytes a slot) only once each.
 
+use super::bits::Bits;
 use super::Verdict;
 
 pub(super) struct Verdicts {
-    decided: Vec<u64>,
+    decided: Bits,
     verdicts: Vec<Option<Verdict>>,
 }
 
 impl Verdicts {
     /// `slots` slots, each decided from the start where `preset` gives it a verdict.
     pub(super) fn new(slots: u64, preset: impl Fn(u64) -> Option<Verdict>) -> Verdicts {
-        let mut decided = vec![0; slots.div_ceil(64) as usize];
+        let mut decided = Bits::new(slots);
         let verdicts = (0..slots)
             .map(|slot| {
                 let verdict = preset(slot);
-                decided[(slot / 64) as usize] |= u64::from(verdict.is_some()) << (slot % 64);
+                if verdict.is_some() {
+                    decided.set(slot);
+                }
                 verdict
             })
             .collect();
@@ -26,12 +27,12 @@ impl Verdicts {
     }
 
     pub(super) fn is_decided(&self, slot: u64) -> bool {
-        self.decided[(slot / 64) as usize] & (1 << (slot % 64)) != 0
+        self.decided.get(slot)
     }
 
     /// Slots with no verdict.
     pub(super) fn undecided(&self) -> u64 {
-        self.verdicts.len() as u64 - self.decided.iter().map(|word| u64::from(word.count_ones())).sum::<u64>()
+        self.verdicts.len() as u64 - self.decided.count()
     }
 
     /// Gives `slot` its verdict, unless it has one already; says whether it did.
@@ -39,13 +40,9 @@ impl Verdicts {
         if self.is_decided(slot) {
             return false;
         }
-        self.mark(slot);
+        self.decided.set(slot);
         self.verdicts[slot as usize] = Some(verdict);
         true
-    }
-
-    fn mark(&mut self, slot: u64) {
-        self.decided[(slot / 64) as usize] |= 1 << (slot % 64);
     }
 
     /// Every slot's verdict, in slot order.
