@@ -34,6 +34,7 @@ impl<T: Technique> ProbeEngine<T> {
     /// a new answer to one of this engine's probes; anything else is ignored.
     pub fn handle(&mut self, response: &Response, now: Instant) -> Option<Settled> {
         if let Some(host) = self.udp_canary_answered(response) {
+            self.flags.erred.set(u64::from(host));
             let state = &mut self.hosts[host as usize];
             state.icmp.heard_error(now, state.canary_sent);
             return None;
@@ -57,8 +58,10 @@ impl<T: Technique> ProbeEngine<T> {
             return None;
         }
         self.learn(slot, host, try_number, now);
+        if from_target {
+            self.flags.heard_itself.set(u64::from(host));
+        }
         let state = &mut self.hosts[host as usize];
-        state.heard_itself |= from_target;
         if target_error {
             state.errors_from.get_or_insert(slot);
         }
@@ -95,6 +98,7 @@ impl<T: Technique> ProbeEngine<T> {
         let timeout = self.timeout_for(host);
         let sent = self.in_flight.get(slot);
         let silent_before = sent.and_then(Sent::silent_before);
+        self.flags.erred.set(u64::from(host));
         let state = &mut self.hosts[host as usize];
         let spared_at = match sent {
             Some(sent) if sent.try_number == try_number && sent.silent_before().is_none() => {
@@ -124,7 +128,7 @@ impl<T: Technique> ProbeEngine<T> {
                 }
             }
         }
-        self.answered.set(u64::from(host));
+        self.flags.answered.set(u64::from(host));
         let state = &mut self.hosts[host as usize];
         state.retries.answered_on(u32::from(try_number));
         self.scan_loss.answered_on(u32::from(try_number));

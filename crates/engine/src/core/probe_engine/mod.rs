@@ -286,9 +286,6 @@ struct HostState {
     next_send_at: Option<Instant>,
     /// Probes sent to the host in the current second: the rate the host actually saw.
     second: OneSecond,
-    /// Whether the host itself has answered (whether anything has answered for it is kept
-    /// in [`ProbeEngine::answered`]).
-    heard_itself: bool,
     /// When the latest-sent of this host's answered probes went out: probes sent before it
     /// and still unanswered a round trip on were most likely lost.
     latest_answered_send: Option<Instant>,
@@ -300,6 +297,30 @@ struct HostState {
     /// whether its probes other than the lead have been sent (see [`Leads`]).
     found: Option<Reason>,
     followed_up: bool,
+}
+
+/// Per host, what the engine reads for nearly every probe, a bit each, apart from the rest of
+/// its state (see [`bits`]): a silent host's probe then reads none of that state as it leaves
+/// the pipe and times out.
+struct HostFlags {
+    /// Whether any of its probes has been answered (by the host, or by a router for it): its
+    /// silences may then be losses.
+    answered: bits::Bits,
+    /// Whether the host itself has answered.
+    heard_itself: bits::Bits,
+    /// Whether an ICMP error from the host itself has been heard: its [`IcmpLimit`] has
+    /// something to reckon with.
+    erred: bits::Bits,
+}
+
+impl HostFlags {
+    fn new(hosts: u64) -> HostFlags {
+        HostFlags {
+            answered: bits::Bits::new(hosts),
+            heard_itself: bits::Bits::new(hosts),
+            erred: bits::Bits::new(hosts),
+        }
+    }
 }
 
 /// For a technique that finds hosts with several probes: once the scan has measured a round
@@ -421,10 +442,7 @@ pub struct ProbeEngine<T> {
     /// [`Self::last_try_queued`]).
     canaries_due: Vec<u32>,
     hosts: Vec<HostState>,
-    /// Per host, whether any of its probes has been answered (by the host, or by a router for
-    /// it): its silences may then be losses. Read as each probe leaves the pipe, for every
-    /// host, so kept apart from the rest of its state.
-    answered: bits::Bits,
+    flags: HostFlags,
     /// Round trips over every host: the timeout of hosts that have not answered yet.
     scan_rtt: RttEstimator,
     /// Loss per try over every host: the retry allowance of hosts whose own answers are too
@@ -512,7 +530,6 @@ impl<T: Technique> ProbeEngine<T> {
                 first_probe: None,
                 next_send_at: None,
                 second: OneSecond::starting(now),
-                heard_itself: false,
                 latest_answered_send: None,
                 overdue: VecDeque::new(),
                 timed_out: false,
@@ -549,7 +566,7 @@ impl<T: Technique> ProbeEngine<T> {
             source_next_at: vec![None; k],
             peaks: PeakRates::default(),
             canaries_due: Vec::new(),
-            answered: bits::Bits::new(hosts.len() as u64),
+            flags: HostFlags::new(hosts.len() as u64),
             hosts,
             scan_rtt,
             scan_loss: LossRate::default(),

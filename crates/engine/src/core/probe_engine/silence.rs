@@ -24,7 +24,7 @@ impl<T: Technique> ProbeEngine<T> {
             // path; or its probes were lost, which only other hosts' answers can tell. A host
             // that answers and then falls silent may be losing probes (or rationing its
             // replies), which its own answers tell.
-            let (overdue, lost_before) = if self.answered.get(u64::from(host_index)) {
+            let (overdue, lost_before) = if self.flags.answered.get(u64::from(host_index)) {
                 let host = &mut self.hosts[host_index as usize];
                 host.overdue.push_back((sent_at, slot));
                 (Overdue::Host(host_index), host.latest_answered_send)
@@ -94,7 +94,7 @@ impl<T: Technique> ProbeEngine<T> {
                 continue; // answered, superseded by a later sending, or given a later deadline
             }
             let (slot, sent) = self.retire_order(order).expect("checked above");
-            if sent.try_number > 0 && self.answered.get(u64::from(self.host_of(slot))) {
+            if sent.try_number > 0 && self.flags.answered.get(u64::from(self.host_of(slot))) {
                 self.silent_retransmission(now);
             }
             self.after_silence(slot, sent, now);
@@ -119,18 +119,26 @@ impl<T: Technique> ProbeEngine<T> {
     /// or give the port up by the host's retry allowance.
     fn after_silence(&mut self, slot: u64, sent: Sent, now: Instant) {
         let host = self.host_of(slot);
-        self.hosts[host as usize].icmp.unanswered(sent.at);
-        let state = &self.hosts[host as usize];
+        // (A silent host's probe reads none of its state here: at line rate each read was a
+        // miss to memory. Its error accounting begins with its first error.)
+        if self.flags.erred.get(u64::from(host)) {
+            self.hosts[host as usize].icmp.unanswered(sent.at);
+        }
         // Try numbers ride in a byte: past 255 tries (a --max-retries that large) the port is
         // given up like any other.
         let next_try = sent.try_number.checked_add(1);
-        let retry = next_try.filter(|_| state.retries.may_retry_after(u32::from(sent.try_number), &self.scan_loss));
+        let may_retry = |engine: &Self| {
+            let allowance = &engine.hosts[host as usize].retries;
+            u32::from(sent.try_number) < engine.config.timing.max_retries
+                && allowance.may_retry_after(u32::from(sent.try_number), &engine.scan_loss)
+        };
+        let retry = next_try.filter(|_| may_retry(self));
         // Where closed ports answer with errors, any silence may be a rationed error, and the
         // try goes again as it was until its silence counts. Where only rejected ports do,
         // silence is first taken for loss, and only the verdict waits.
         let needs_proof = match self.technique.errors_answer() {
             ErrorsAnswer::Never => false,
-            ErrorsAnswer::RejectedPorts => retry.is_none() && state.heard_itself,
+            ErrorsAnswer::RejectedPorts => retry.is_none() && self.flags.heard_itself.get(u64::from(host)),
             ErrorsAnswer::ClosedPorts => true,
         };
         if needs_proof && !self.silence_counts(host, &sent) {
@@ -159,7 +167,8 @@ impl<T: Technique> ProbeEngine<T> {
     fn last_try_queued(&mut self, host: u32, number: u8) {
         let state = &self.hosts[host as usize];
         let last = !state.retries.may_retry_after(u32::from(number), &self.scan_loss);
-        let needs_proof = self.technique.errors_answer() == ErrorsAnswer::RejectedPorts && state.heard_itself;
+        let needs_proof = self.technique.errors_answer() == ErrorsAnswer::RejectedPorts
+            && self.flags.heard_itself.get(u64::from(host));
         let affordable = state.early_canaries < EARLY_CANARIES && state.unprovable <= MAX_UNPROVABLE;
         if last && needs_proof && affordable && !self.canaries_due.contains(&host) {
             self.canaries_due.push(host);
@@ -234,7 +243,7 @@ impl<T: Technique> ProbeEngine<T> {
     /// silent a round trip after it, or, before the scan's first answer, at once (see
     /// [`Leads`]).
     pub(super) fn follow_up(&mut self, host: u32, lead: u64) {
-        if self.leads.is_none() || self.answered.get(u64::from(host)) || self.hosts[host as usize].followed_up {
+        if self.leads.is_none() || self.flags.answered.get(u64::from(host)) || self.hosts[host as usize].followed_up {
             return;
         }
         self.hosts[host as usize].followed_up = true;
