@@ -788,12 +788,9 @@ fn line_rate(portolan: &str, runs: usize) {
 /// Runs `tool` and samples the scanner link's transmit counter as it does: the probes per
 /// second between a tenth and nine tenths of what it sent, its steady pace without start-up
 /// and end (the whole run is no measure: masscan lingers, portolan waits out its timeouts).
+/// The counter is read from the tool's own view of its namespace (`/proc/PID/net/dev`), so
+/// that sampling starts no process beside it on the same cores.
 fn wire_rate(lab: &Lab, tool: &Tool) -> f64 {
-    let sent = || {
-        let output = lab.in_scanner("cat").arg("/sys/class/net/scan0/statistics/tx_packets").output().ok()?;
-        String::from_utf8_lossy(&output.stdout).trim().parse::<u64>().ok()
-    };
-    let before = sent().expect("the link's counter");
     let started = Instant::now();
     let mut child = lab
         .in_scanner(&tool.program)
@@ -802,17 +799,31 @@ fn wire_rate(lab: &Lab, tool: &Tool) -> f64 {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{} did not start: {e}", tool.program));
+    let counters = format!("/proc/{}/net/dev", child.id());
     let mut samples = Vec::new();
     while child.try_wait().expect("wait").is_none() {
-        samples.extend(sent().map(|count| (started.elapsed(), count - before)));
+        samples.extend(scanner_link_sent(&counters).map(|count| (started.elapsed(), count)));
+        std::thread::sleep(Duration::from_millis(2));
     }
-    let total = started.elapsed();
-    let last = sent().expect("the link's counter") - before;
-    let crossing = |share: f64| samples.iter().find(|(_, count)| *count as f64 >= share * last as f64).copied();
+    let Some(&(_, first)) = samples.first() else { return 0.0 };
+    let last = samples.last().map_or(first, |&(_, count)| count) - first;
+    let crossing = |share: f64| {
+        samples.iter().map(|&(at, count)| (at, count - first)).find(|&(_, count)| count as f64 >= share * last as f64)
+    };
     match (crossing(0.1), crossing(0.9)) {
         (Some((t1, c1)), Some((t2, c2))) if t2 > t1 => (c2 - c1) as f64 / (t2 - t1).as_secs_f64(),
-        _ => last as f64 / total.as_secs_f64(),
+        _ => 0.0,
     }
+}
+
+/// Frames sent on the lab link so far, in the `net/dev` table at `path`; none while the
+/// process reading it is not yet in the scanner's namespace (it has no scan0).
+fn scanner_link_sent(path: &str) -> Option<u64> {
+    let table = std::fs::read_to_string(path).ok()?;
+    let (_, counters) = table.lines().find_map(|line| line.trim_start().split_once("scan0:"))?;
+    // Received bytes, packets, errs, drop, fifo, frame, compressed, multicast; then sent
+    // bytes, packets.
+    counters.split_whitespace().nth(9)?.parse().ok()
 }
 
 /// P4: resident memory of a rate-limited scan of 131072 hosts, sampled as it runs.
