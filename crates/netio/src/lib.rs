@@ -11,7 +11,6 @@ mod packet;
 mod privilege;
 mod raw;
 mod route;
-mod tx_ring;
 
 pub use iflist::{interface_addresses, route_table, InterfaceAddress, InterfaceKind, RouteEntry};
 pub use link::{ethernet_links, ethernet_links_v6, ArpSocket, Ipv6Link, Link, NeighbourSocket};

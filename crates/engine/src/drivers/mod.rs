@@ -73,8 +73,6 @@ pub enum RawScanError {
     Send { addr: IpAddr, source: io::Error },
     #[error("receiving failed: {0}")]
     Receive(io::Error),
-    #[error("handing queued frames to the kernel failed: {0}")]
-    Flush(io::Error),
     #[error("the source address {0} is not of the targets' family")]
     SourceFamily(IpAddr),
     #[error("--send-eth: {0}")]

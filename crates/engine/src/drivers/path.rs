@@ -61,9 +61,8 @@ impl Transmitter {
     /// Room to leave before a probe's IP header for a link-layer header.
     pub(super) const HEADROOM: usize = ethernet::HEADER_LEN;
 
-    /// Another transmitter over the same paths, with sockets of its own, for another worker:
-    /// threads sending through one socket contend in the kernel for its file's reference
-    /// count and its count of bytes queued, which at line rate cost more than the sending.
+    /// Another transmitter over the same paths, with sockets of its own, for another worker,
+    /// so that workers do not contend in the kernel for one socket.
     pub(super) fn another(&self) -> Result<Transmitter, RawScanError> {
         let links = (self.links.iter())
             .map(|link| Ok(LinkSender { frames: FrameSender::open(link.interface)?, ..*link }))
@@ -77,13 +76,8 @@ impl Transmitter {
         })
     }
 
-    /// Hands the kernel the frames [`Self::send`] queued: call after each batch of probes.
-    pub(super) fn flush(&self) -> std::io::Result<()> {
-        self.links.iter().try_for_each(|link| link.frames.flush())
-    }
-
     /// Sends the IP packet at `buf[HEADROOM..HEADROOM + len]` to `dst`, as a frame when the
-    /// next hop's hardware address is known (perhaps queued until [`Self::flush`]).
+    /// next hop's hardware address is known.
     pub(super) fn send(&self, buf: &mut [u8], len: usize, dst: IpAddr) -> std::io::Result<()> {
         match self.one_path.or_else(|| self.frames.get(&dst).copied()) {
             Some((link, next_hop)) => {

@@ -290,9 +290,6 @@ fn work<T: Technique>(
                 }
             }
         }
-        if sent {
-            super::while_queue_full(|| sender.flush()).map_err(RawScanError::Flush)?;
-        }
         let mut received = drain(sockets, &mut buf, &mut replies, observer)?;
         if !sent && !received {
             // Idle: wait for a reply, or until the engine has something to do.

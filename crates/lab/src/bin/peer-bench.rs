@@ -32,8 +32,9 @@
 //!            scans are cut after a minute
 //!   l1       line rate: 1,048,576 SYNs (a /16 x 16 ports, one try each, no rate limit) through
 //!            a next hop nobody answers, so the target's kernel drops every frame on arrival:
-//!            probes per second on the wire (the scanner link's counter, sampled), vs masscan
-//!            and zmap (zmap 2 scans one port: 16 probes per host to port 80)
+//!            probes per second on the wire (the scanner link's counter, sampled), on both
+//!            cores and pinned to one, vs masscan and zmap (zmap 2 scans one port: 16 probes
+//!            per host to port 80)
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
 //! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
@@ -756,8 +757,11 @@ fn line_rate(portolan: &str, runs: usize) {
     let args = ["-sS", "-n", "-Pn", "-p1-16", "--max-retries", "0", "--min-rate", "100000000"];
     let args = [&args[..], &["--min-hostgroup", "65536", SWEEP]].concat();
     let rate = "100000000";
+    let on_one_core = [&["-c", "0", portolan][..], &args].concat();
     let mut tools = vec![
         tool("portolan -sS", portolan, &args),
+        // A worker per core: pinned to one, the scan has one worker.
+        tool("portolan, 1 core", "taskset", &on_one_core),
         tool(
             "masscan",
             "masscan",
@@ -765,7 +769,7 @@ fn line_rate(portolan: &str, runs: usize) {
         ),
         zmap("zmap -T 2", &["-p", "80", "-P", "16", "-T", "2"], &nowhere),
     ];
-    tools[1].args.extend(["198.18.0.1", "--adapter-mac", &scanner_mac, "--router-mac", &nowhere].map(String::from));
+    tools[2].args.extend(["198.18.0.1", "--adapter-mac", &scanner_mac, "--router-mac", &nowhere].map(String::from));
     tools.extend(baseline(&args));
     println!("L1: {probes} SYNs (a /16 x 16 ports) through a next hop nobody answers; {runs} runs each, alternating");
     println!("{:<18} {:>18} {:>12} {:>12}", "tool", "probes/s (median)", "best", "vs portolan");
