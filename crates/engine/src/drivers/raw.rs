@@ -1,4 +1,7 @@
-//! Drives a [`ProbeEngine`] over raw sockets with one worker thread per core.
+//! Drives raw scans with one worker thread per core, each with sockets of its own: where the
+//! scan may be split, each worker drives an engine of its own over its share of the targets
+//! (see `RawConfig::parts`), and replies go to the engine of the target they speak of; else
+//! the workers take turns with one engine.
 //!
 //! Each worker sends a batch of probes, then reads every reply already queued without
 //! blocking, and blocks on the socket only when it has nothing to send or read. Measured on the
@@ -177,7 +180,7 @@ fn scan_from<T: Technique + Clone>(
         data: config.data.clone(),
         ip_options: config.ip_options.clone(),
     };
-    let parts = if config.may_split() { workers.min(group.targets.len()).max(1) } else { 1 };
+    let parts = config.parts(workers, group.targets.len());
     let engines = Engines::new(technique, config, group, key, parts);
     let worked = std::thread::scope(|scope| {
         let (sockets, engines) = (&sockets, &engines);
@@ -195,9 +198,8 @@ fn scan_from<T: Technique + Clone>(
     Ok(gather(engines.into_iter().map(ProbeEngine::into_results).collect()))
 }
 
-/// The engines sharing one scan, one per worker where the scan may be split (see
-/// `RawConfig::may_split`), each deciding every `parts`-th target; or one that every worker
-/// drives.
+/// The engines sharing one scan (see `RawConfig::parts`): one per worker where the scan may
+/// be split, each deciding every `parts`-th target; else one that every worker drives.
 struct Engines<T> {
     engines: Vec<Mutex<ProbeEngine<T>>>,
     /// Which engine scans each target, when there are several.

@@ -78,7 +78,7 @@ fn tool(label: &str, program: &str, args: &[&str]) -> Tool {
 }
 
 /// Another portolan build (`PORTOLAN_BASELINE`, say the last commit's) run the same way, to
-/// compare a change against what it changes in the same session (P1, P2, P3, U0, U1).
+/// compare a change against what it changes in the same session (P1, P2, P3, U0, U1, L1).
 fn baseline(args: &[&str]) -> Option<Tool> {
     let program = std::env::var("PORTOLAN_BASELINE").ok()?;
     Some(tool("portolan baseline", &program, args))
@@ -683,15 +683,15 @@ fn keep_if_portolans_is_wrong(tool: &Tool, run: usize, report: &str, wrong: bool
     }
 }
 
+/// Starts `tool` in the lab's scanner namespace, its output to `stdout`.
+fn start(lab: &Lab, tool: &Tool, stdout: Stdio) -> std::process::Child {
+    (lab.in_scanner(&tool.program).args(&tool.args).stdout(stdout).stderr(Stdio::null()).spawn())
+        .unwrap_or_else(|e| panic!("{} did not start: {e}", tool.program))
+}
+
 fn run(lab: &Lab, tool: &Tool) -> (Duration, String) {
     let started = Instant::now();
-    let mut child = lab
-        .in_scanner(&tool.program)
-        .args(&tool.args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{} did not start: {e}", tool.program));
+    let mut child = start(lab, tool, Stdio::piped());
     let stdout = child.stdout.take().expect("piped stdout");
     let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
     if let Some(deadline) = tool.deadline {
@@ -796,13 +796,7 @@ fn line_rate(portolan: &str, runs: usize) {
 /// that sampling starts no process beside it on the same cores.
 fn wire_rate(lab: &Lab, tool: &Tool) -> f64 {
     let started = Instant::now();
-    let mut child = lab
-        .in_scanner(&tool.program)
-        .args(&tool.args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{} did not start: {e}", tool.program));
+    let mut child = start(lab, tool, Stdio::null());
     let counters = format!("/proc/{}/net/dev", child.id());
     let mut samples = Vec::new();
     while child.try_wait().expect("wait").is_none() {

@@ -9,25 +9,41 @@
 //! ports and sources, and `-r`'s order, are one schedule that only one engine can keep.
 
 use super::{PeakRates, RawConfig, ScanGroup, DEFAULT_MAX_WINDOW};
+#[cfg(test)]
+use crate::core::Timing;
 use model::HostResult;
 
 impl RawConfig {
-    /// Whether engines may share this scan (see the module's documentation).
-    pub fn may_split(&self) -> bool {
+    /// How many engines share the scan of `targets` targets by `workers` workers: one per
+    /// worker, each with a target and a probe in flight of its own at least; one alone where
+    /// the scan may not be split (see the module's documentation).
+    pub fn parts(&self, workers: usize, targets: usize) -> usize {
+        if !self.may_split() {
+            return 1;
+        }
+        workers.min(targets).min(self.most_in_flight()).max(1)
+    }
+
+    fn may_split(&self) -> bool {
         let detector_caps = [self.max_host_rate, self.max_sweep_rate, self.max_source_rate];
         detector_caps.iter().all(Option::is_none) && !self.sequential_ports && self.timing.scan_delay.is_zero()
     }
 
-    /// The settings of one of `parts` engines sharing the scan: the scan's rates and bounds
-    /// on probes in flight, divided among them.
+    fn most_in_flight(&self) -> usize {
+        self.timing.max_parallelism.unwrap_or(DEFAULT_MAX_WINDOW)
+    }
+
+    /// The settings of one of `parts` engines sharing the scan (at most [`Self::parts`]): the
+    /// scan's rates and bounds on probes in flight divided among them, so that together they
+    /// never have more in flight than the scan allows.
     pub fn part(&self, parts: usize) -> RawConfig {
         let share = |rate: f64| rate / parts as f64;
         let mut part = self.clone();
         part.max_rate = self.max_rate.map(share);
         part.min_rate = self.min_rate.map(share);
-        let most_in_flight = self.timing.max_parallelism.unwrap_or(DEFAULT_MAX_WINDOW);
-        part.timing.max_parallelism = Some(most_in_flight.div_ceil(parts));
-        part.timing.min_parallelism = self.timing.min_parallelism.map(|least| least.div_ceil(parts));
+        let most = self.most_in_flight() / parts;
+        part.timing.max_parallelism = Some(most);
+        part.timing.min_parallelism = self.timing.min_parallelism.map(|least| least.div_ceil(parts).min(most));
         part
     }
 }
@@ -105,12 +121,35 @@ mod tests {
 
     #[test]
     fn a_scan_paced_against_detectors_is_never_split() {
-        assert!(RawConfig::default().may_split());
-        assert!(!RawConfig { max_host_rate: Some(5.0), ..RawConfig::default() }.may_split());
-        assert!(!RawConfig { max_sweep_rate: Some(5.0), ..RawConfig::default() }.may_split());
-        assert!(!RawConfig { max_source_rate: Some(5.0), ..RawConfig::default() }.may_split());
-        assert!(!RawConfig { sequential_ports: true, ..RawConfig::default() }.may_split());
-        let delayed = super::super::Timing { scan_delay: Duration::from_millis(10), ..Default::default() };
-        assert!(!RawConfig { timing: delayed, ..RawConfig::default() }.may_split());
+        assert_eq!(RawConfig::default().parts(2, 100), 2);
+        let paced = [
+            RawConfig { max_host_rate: Some(5.0), ..RawConfig::default() },
+            RawConfig { max_sweep_rate: Some(5.0), ..RawConfig::default() },
+            RawConfig { max_source_rate: Some(5.0), ..RawConfig::default() },
+            RawConfig { sequential_ports: true, ..RawConfig::default() },
+            RawConfig {
+                timing: Timing { scan_delay: Duration::from_millis(10), ..Timing::default() },
+                ..RawConfig::default()
+            },
+        ];
+        for config in paced {
+            assert_eq!(config.parts(2, 100), 1, "{config:?}");
+        }
+    }
+
+    #[test]
+    fn each_engine_has_a_target_and_a_probe_in_flight_of_its_own() {
+        assert_eq!(RawConfig::default().parts(4, 1), 1);
+        assert_eq!(RawConfig::default().parts(4, 3), 3);
+        let one_at_a_time =
+            RawConfig { timing: Timing { max_parallelism: Some(1), ..Timing::default() }, ..RawConfig::default() };
+        assert_eq!(one_at_a_time.parts(2, 100), 1, "--max-parallelism 1 stays one probe at a time");
+        let three = RawConfig {
+            timing: Timing { max_parallelism: Some(3), min_parallelism: Some(3), ..Timing::default() },
+            ..RawConfig::default()
+        };
+        let part = three.part(three.parts(2, 100));
+        assert_eq!(part.timing.max_parallelism, Some(1), "two engines never have more than 3 in flight");
+        assert_eq!(part.timing.min_parallelism, Some(1));
     }
 }
