@@ -53,28 +53,11 @@ pub(super) struct Transmitter {
     /// network): no lookup per probe, which at line rate was a miss to memory each.
     one_path: Option<(usize, [u8; 6])>,
     ipv6: bool,
-    /// The interface raw IP packets are bound to (`-e`), if any.
-    device: Option<String>,
 }
 
 impl Transmitter {
     /// Room to leave before a probe's IP header for a link-layer header.
     pub(super) const HEADROOM: usize = ethernet::HEADER_LEN;
-
-    /// Another transmitter over the same paths, with sockets of its own, for another worker,
-    /// so that workers do not contend in the kernel for one socket.
-    pub(super) fn another(&self) -> Result<Transmitter, RawScanError> {
-        let links = (self.links.iter())
-            .map(|link| Ok(LinkSender { frames: FrameSender::open(link.interface)?, ..*link }))
-            .collect::<Result<_, RawScanError>>()?;
-        Ok(Transmitter {
-            ip: RawSender::open(self.ipv6, self.device.as_deref())?,
-            links,
-            frames: self.frames.clone(),
-            device: self.device.clone(),
-            ..*self
-        })
-    }
 
     /// Sends the IP packet at `buf[HEADROOM..HEADROOM + len]` to `dst`, as a frame when the
     /// next hop's hardware address is known.
@@ -179,8 +162,7 @@ pub(super) fn transmitter(
     let mut paths = frames.values().copied();
     let first_path = paths.next();
     let one_path = first_path.filter(|&first| frames_to_every_target && paths.all(|path| path == first));
-    let device = config.source.device.clone();
-    Ok(Transmitter { ip, links, frames, frames_to_every_target, one_path, ipv6, device })
+    Ok(Transmitter { ip, links, frames, frames_to_every_target, one_path, ipv6 })
 }
 
 /// This host's Ethernet interfaces: their IPv4 subnets and IPv6 prefixes.

@@ -1,7 +1,7 @@
-//! Drives raw scans with one worker thread per core, each with sockets of its own: where the
-//! scan may be split, each worker drives an engine of its own over its share of the targets
-//! (see `RawConfig::parts`), and replies go to the engine of the target they speak of; else
-//! the workers take turns with one engine.
+//! Drives raw scans with one worker thread per core: where the scan may be split, each worker
+//! drives an engine of its own over its share of the targets (see `RawConfig::parts`), and
+//! replies go to the engine of the target they speak of; else the workers take turns with one
+//! engine. (Sockets of its own for each worker were measured too: no faster.)
 //!
 //! Each worker sends a batch of probes, then reads every reply already queued without
 //! blocking, and blocks on the socket only when it has nothing to send or read. Measured on the
@@ -37,8 +37,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(50);
 const MAX_WORKERS: usize = 4;
 
 struct Sockets {
-    /// One per worker (see [`Transmitter::another`]).
-    senders: Vec<Transmitter>,
+    sender: Transmitter,
     receivers: Vec<Receiver>,
     /// Targets a send to has failed, each told to the observer once.
     unsendable: Mutex<HashSet<IpAddr>>,
@@ -168,11 +167,8 @@ fn scan_from<T: Technique + Clone>(
         .collect();
     protocols.push(PROTO_ICMP);
     let receivers = sender.receivers(&protocols, key.source_ports())?;
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
-    let mut senders = (1..workers).map(|_| sender.another()).collect::<Result<Vec<_>, _>>()?;
-    senders.insert(0, sender);
     let sockets = Sockets {
-        senders,
+        sender,
         receivers,
         unsendable: Mutex::new(HashSet::new()),
         shaping: config.shaping,
@@ -180,12 +176,13 @@ fn scan_from<T: Technique + Clone>(
         data: config.data.clone(),
         ip_options: config.ip_options.clone(),
     };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS);
     let parts = config.parts(workers, group.targets.len());
     let engines = Engines::new(technique, config, group, key, parts);
     let worked = std::thread::scope(|scope| {
         let (sockets, engines) = (&sockets, &engines);
         let handles: Vec<_> = (0..workers)
-            .map(|worker| scope.spawn(move || work(sockets, worker, engines, worker % parts, observer, stop)))
+            .map(|worker| scope.spawn(move || work(sockets, engines, worker % parts, observer, stop)))
             .collect();
         handles.into_iter().try_for_each(|handle| handle.join().expect("scan worker panicked"))
     });
@@ -254,14 +251,12 @@ impl<T: Technique> Engines<T> {
 
 fn work<T: Technique>(
     sockets: &Sockets,
-    worker: usize,
     engines: &Engines<T>,
     mine: usize,
     observer: &dyn ScanObserver,
     stop: &AtomicBool,
 ) -> Result<(), RawScanError> {
     let engine = &engines.engines[mine];
-    let sender = &sockets.senders[worker];
     let mut probes = Vec::with_capacity(BATCH);
     let mut replies = Vec::with_capacity(BATCH);
     let mut frame = vec![0u8; LARGEST_FRAME];
@@ -283,7 +278,7 @@ fn work<T: Technique>(
         engines.report_progress(now, observer);
         let sent = !probes.is_empty();
         for probe in probes.drain(..) {
-            if let Err(error) = send_probe(sockets, sender, &mut frame, &probe, observer) {
+            if let Err(error) = send_probe(sockets, &mut frame, &probe, observer) {
                 // The probe counts as sent and unanswered, as in Nmap: a target a local
                 // firewall or a missing route keeps probes from has its ports filtered, and
                 // the scan goes on.
@@ -356,13 +351,7 @@ fn hand_over<T: Technique>(replies: &mut Vec<Response>, engines: &Engines<T>, ob
 }
 
 /// Sends `probe`, and a copy from each decoy around it (`-D`), built in `frame`.
-fn send_probe(
-    sockets: &Sockets,
-    sender: &Transmitter,
-    frame: &mut [u8],
-    probe: &Probe,
-    observer: &dyn ScanObserver,
-) -> io::Result<()> {
+fn send_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe, observer: &dyn ScanObserver) -> io::Result<()> {
     let decoys = &sockets.decoys;
     let mut sources = decoys.addrs.iter().copied().filter(|decoy| decoy.is_ipv4() == probe.src.is_ipv4());
     for position in 0..=decoys.addrs.len() {
@@ -380,7 +369,7 @@ fn send_probe(
         if let Some(options) = sockets.ip_options.as_deref().filter(|_| src.is_ipv4()) {
             len = wire::shape::insert_ipv4_options(packet, len, options).expect("options fit an IPv4 header");
         }
-        send_shaped(sockets, sender, frame, len, probe, observer)?;
+        send_shaped(sockets, frame, len, probe, observer)?;
     }
     Ok(())
 }
@@ -389,7 +378,6 @@ fn send_probe(
 /// options shape it: its TTL, its checksum, in fragments.
 fn send_shaped(
     sockets: &Sockets,
-    sender: &Transmitter,
     frame: &mut [u8],
     len: usize,
     probe: &Probe,
@@ -404,12 +392,12 @@ fn send_shaped(
         wire::shape::spoil_checksum(packet).expect("a probe is a whole IP packet");
     }
     let Some(size) = shaping.fragment_size else {
-        return send_traced(sender, frame, len, probe.dst, observer);
+        return send_traced(&sockets.sender, frame, len, probe.dst, observer);
     };
     let fragments = wire::shape::fragment(packet, size, u32::from(probe.ip_id)).expect("a probe is a whole IP packet");
     for fragment in fragments {
         frame[Transmitter::HEADROOM..Transmitter::HEADROOM + fragment.len()].copy_from_slice(&fragment);
-        send_traced(sender, frame, fragment.len(), probe.dst, observer)?;
+        send_traced(&sockets.sender, frame, fragment.len(), probe.dst, observer)?;
     }
     Ok(())
 }
