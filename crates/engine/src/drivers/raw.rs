@@ -332,8 +332,10 @@ fn read_reply(packet: &[u8], observer: &dyn ScanObserver) -> Option<Response> {
 /// ports found.
 fn hand_over<T: Technique>(replies: &mut Vec<Response>, engines: &Engines<T>, observer: &dyn ScanObserver) {
     let now = Instant::now();
+    let owners: Vec<Option<usize>> = replies.iter().map(|reply| engines.owner(reply)).collect();
     for (part, engine) in engines.engines.iter().enumerate() {
-        let mut theirs = replies.iter().filter(|reply| engines.owner(reply) == Some(part)).peekable();
+        let mut theirs =
+            (replies.iter().zip(&owners)).filter(|&(_, &owner)| owner == Some(part)).map(|(reply, _)| reply).peekable();
         if theirs.peek().is_none() {
             continue;
         }

@@ -72,8 +72,9 @@ pub fn gather(parts: Vec<Vec<HostResult>>) -> Vec<HostResult> {
 }
 
 impl PeakRates {
-    /// The peaks of a scan whose hosts were dealt between two engines: each host was sent
-    /// probes by one of them, while a port reached new hosts through both at once.
+    /// The peaks of a scan whose hosts were dealt among engines, from those of two of them:
+    /// each host was sent probes by one engine, while a port reached new hosts through all
+    /// of them at once.
     pub fn together(self, other: PeakRates) -> PeakRates {
         PeakRates {
             host_probes: self.host_probes.max(other.host_probes),
