@@ -368,6 +368,10 @@ impl ScanObserver for PingObserver {
         crate::notes::unreachable(addr, error);
     }
 
+    fn link_stalled(&self, error: &std::io::Error) {
+        crate::notes::link_stalled(error);
+    }
+
     fn traces_packets(&self) -> bool {
         self.trace.is_some()
     }

@@ -7,6 +7,13 @@ pub(crate) fn unreachable(addr: IpAddr, error: &std::io::Error) {
     eprintln!("WARNING: probes to {addr} cannot be sent ({error}); it counts as not answering");
 }
 
+pub(crate) fn link_stalled(error: &std::io::Error) {
+    eprintln!(
+        "WARNING: the kernel has refused every probe for a second ({error}): the link is most likely down; \
+         probes count as not answering until they get through again"
+    );
+}
+
 /// The TCP header without options: what a first fragment must hold for RFC 7112 hosts.
 const TCP_HEADER: usize = 20;
 

@@ -91,6 +91,10 @@ impl ScanObserver for Discoveries {
         self.progress.while_hidden(|| crate::notes::unreachable(addr, error));
     }
 
+    fn link_stalled(&self, error: &std::io::Error) {
+        self.progress.while_hidden(|| crate::notes::link_stalled(error));
+    }
+
     fn traces_packets(&self) -> bool {
         self.trace.is_some()
     }

@@ -185,3 +185,38 @@ fn iflist_lists_the_interfaces_and_routes_nmap_lists() {
         assert_eq!(tables(&ours), tables(&theirs), "portolan:\n{ours}\nnmap:\n{theirs}");
     }
 }
+
+#[test]
+fn a_scan_whose_link_goes_down_ends_with_its_ports_filtered_and_one_warning() {
+    // Regression: with the link's carrier lost, every send found the kernel's queue "full"
+    // (ENOBUFS), and the scan waited for it to empty, retrying the same frame forever.
+    if !lab::available() {
+        return;
+    }
+    let lab = Lab::new().expect("build lab");
+    lab.route_to_nowhere("198.19.0.0/24").expect("a route to nowhere");
+    lab.cut_link().expect("cut the link");
+    let mut child = lab
+        .in_scanner(env!("CARGO_BIN_EXE_portolan"))
+        .args(["-sS", "-n", "-Pn", "-p1-16", "--max-retries", "1", "198.19.0.0/30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start portolan");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().expect("kill");
+            panic!("the scan was still running after 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().expect("output");
+    let report = stdout(&output);
+    assert_eq!(report.matches("portolan scan report for ").count(), 4, "{report}");
+    let filtered = report.lines().filter(|line| line.contains("/tcp") && line.contains(" filtered ")).count();
+    assert_eq!(filtered, 4 * 16, "{report}");
+    let warnings = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(warnings.matches("WARNING").count(), 1, "one warning, for the link, not one per target: {warnings}");
+    assert!(warnings.contains("scan0") || warnings.contains("link"), "{warnings}");
+}

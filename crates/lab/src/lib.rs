@@ -359,6 +359,12 @@ impl Lab {
         run("ip", &["-n", &self.scanner, "route", "add", block, "via", &next_hop])
     }
 
+    /// Takes the target's end of the lab link down, as a cable pulled out: the scanner's end
+    /// loses its carrier, and the kernel refuses what is sent on it.
+    pub fn cut_link(&self) -> io::Result<()> {
+        run("ip", &["-n", &self.target, "link", "set", "tgt0", "down"])
+    }
+
     /// Adds one nftables rule on the scanner's own output path (a local firewall).
     pub fn scanner_output_rule(&self, rule: &str) -> io::Result<()> {
         let ruleset = format!(

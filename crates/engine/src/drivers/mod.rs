@@ -27,6 +27,10 @@ pub trait ScanObserver: Send + Sync {
     /// Probes to `addr` could not be sent (no route to it, or a local firewall refusing them):
     /// the scan goes on, and the target is reported as nothing answered, or down.
     fn unreachable(&self, _addr: IpAddr, _error: &io::Error) {}
+    /// The kernel has refused every probe for a second, whatever its target, its queue staying
+    /// full (`error`): the link is most likely down. Told once per stall; the scan goes on,
+    /// its probes counting as unanswered until they get through again.
+    fn link_stalled(&self, _error: &io::Error) {}
     /// A raw-packet scan of a group ended, having reached at most these rates.
     fn peak_rates(&self, _peaks: crate::PeakRates) {}
     /// Whether every packet sent and received is to be told (`--packet-trace`).
@@ -39,18 +43,65 @@ pub trait ScanObserver: Send + Sync {
     fn debug(&self, _event: &crate::DebugEvent) {}
 }
 
+/// How long sends may find the kernel's queue full, none getting through, before the link is
+/// taken to be down: far longer than a full queue takes to drain on any working link.
+const STALL_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether a scan's sends find its link stalled (the kernel's queue full for [`STALL_AFTER`]
+/// on end, as when the link's carrier is lost). Shared by the scan's senders: once one has
+/// waited in vain, the others lose their packets at once instead of each waiting in turn.
+#[derive(Debug, Default)]
+struct LinkStall {
+    stalled: std::sync::atomic::AtomicBool,
+}
+
+/// Why a packet was not sent.
+#[derive(Debug)]
+enum SendFailure {
+    /// The link is stalled (see [`LinkStall`]); `began` for the send that found it so first.
+    Stalled { began: bool, error: io::Error },
+    /// The kernel refused the packet (no route, a local firewall).
+    Refused(io::Error),
+}
+
 /// Calls `send` again, a moment later, while the kernel's queue for the socket is full (ENOBUFS,
-/// or EAGAIN), rather than losing the packet or failing the scan.
-fn while_queue_full(mut send: impl FnMut() -> io::Result<()>) -> io::Result<()> {
+/// or EAGAIN), rather than losing the packet or failing the scan; but not past [`STALL_AFTER`],
+/// nor at all while the link is stalled, where a queue that never empties would hold the scan
+/// forever.
+fn while_queue_full(stall: &LinkStall, mut send: impl FnMut() -> io::Result<()>) -> Result<(), SendFailure> {
+    use std::sync::atomic::Ordering::Relaxed;
     const NO_BUFFER_SPACE: i32 = 105;
+    let since = std::time::Instant::now();
     loop {
         match send() {
+            Ok(()) => {
+                // Read first: a store on every send would bounce the line between senders.
+                if stall.stalled.load(Relaxed) {
+                    stall.stalled.store(false, Relaxed);
+                }
+                return Ok(());
+            }
             Err(error)
                 if error.raw_os_error() == Some(NO_BUFFER_SPACE) || error.kind() == io::ErrorKind::WouldBlock =>
             {
+                if stall.stalled.load(Relaxed) {
+                    return Err(SendFailure::Stalled { began: false, error });
+                }
+                if since.elapsed() >= STALL_AFTER {
+                    let began = !stall.stalled.swap(true, Relaxed);
+                    return Err(SendFailure::Stalled { began, error });
+                }
                 std::thread::sleep(std::time::Duration::from_micros(100));
             }
-            sent => return sent,
+            Err(error) => return Err(SendFailure::Refused(error)),
+        }
+    }
+}
+
+impl SendFailure {
+    fn into_error(self) -> io::Error {
+        match self {
+            SendFailure::Stalled { error, .. } | SendFailure::Refused(error) => error,
         }
     }
 }

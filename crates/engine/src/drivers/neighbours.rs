@@ -33,13 +33,15 @@ pub(super) fn sweep(
 ) -> Result<Vec<Option<NeighbourFound>>, RawScanError> {
     let mut sweep = NeighbourSweep::new(addrs, timing, max_rate);
     let mut buf = [0u8; 256];
+    let stall = super::LinkStall::default();
     while !sweep.is_finished() {
         if stop.load(Ordering::Relaxed) {
             return Err(RawScanError::Interrupted);
         }
         let now = Instant::now();
         while let Some(addr) = sweep.poll_transmit(now) {
-            super::while_queue_full(|| asker.ask(addr)).map_err(|source| RawScanError::Send { addr, source })?;
+            super::while_queue_full(&stall, || asker.ask(addr))
+                .map_err(|failure| RawScanError::Send { addr, source: failure.into_error() })?;
         }
         let wait = sweep.next_wakeup(now).map_or(IDLE_WAIT, |at| at.saturating_duration_since(now).min(IDLE_WAIT));
         let Some(len) = asker.recv(&mut buf, wait).map_err(RawScanError::Receive)? else { continue };

@@ -10,7 +10,6 @@
 //! also runs the target's kernel work, so sending from every core is what scales.
 
 use std::collections::{HashMap, HashSet};
-use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -21,7 +20,7 @@ use probes::{parse_response, Response, Technique, Transport};
 use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 use super::path::{Receiver, Routed, Transmitter};
-use super::{close_in_background, RawScanError, ScanObserver};
+use super::{close_in_background, RawScanError, ScanObserver, SendFailure};
 use crate::core::probe_engine::{gather, Probe, ProbeEngine, RawConfig, ScanGroup, Settled};
 use crate::{CookieKey, Decoys, PeakRates, Shaping};
 
@@ -41,6 +40,7 @@ struct Sockets {
     receivers: Vec<Receiver>,
     /// Targets a send to has failed, each told to the observer once.
     unsendable: Mutex<HashSet<IpAddr>>,
+    stall: super::LinkStall,
     shaping: Shaping,
     decoys: Decoys,
     data: Option<std::sync::Arc<[u8]>>,
@@ -171,6 +171,7 @@ fn scan_from<T: Technique + Clone>(
         sender,
         receivers,
         unsendable: Mutex::new(HashSet::new()),
+        stall: super::LinkStall::default(),
         shaping: config.shaping,
         decoys: config.decoys.clone(),
         data: config.data.clone(),
@@ -278,12 +279,16 @@ fn work<T: Technique>(
         engines.report_progress(now, observer);
         let sent = !probes.is_empty();
         for probe in probes.drain(..) {
-            if let Err(error) = send_probe(sockets, &mut frame, &probe, observer) {
-                // The probe counts as sent and unanswered, as in Nmap: a target a local
-                // firewall or a missing route keeps probes from has its ports filtered, and
-                // the scan goes on.
-                if sockets.unsendable.lock().expect("unsendable lock").insert(probe.dst) {
-                    observer.unreachable(probe.dst, &error);
+            // A probe not sent counts as sent and unanswered, as in Nmap: a target a local
+            // firewall or a missing route keeps probes from has its ports filtered, and the
+            // scan goes on; so does a scan whose link is down, told once, not per target.
+            match send_probe(sockets, &mut frame, &probe, observer) {
+                Ok(()) | Err(SendFailure::Stalled { began: false, .. }) => {}
+                Err(SendFailure::Stalled { began: true, error }) => observer.link_stalled(&error),
+                Err(SendFailure::Refused(error)) => {
+                    if sockets.unsendable.lock().expect("unsendable lock").insert(probe.dst) {
+                        observer.unreachable(probe.dst, &error);
+                    }
                 }
             }
         }
@@ -353,7 +358,12 @@ fn hand_over<T: Technique>(replies: &mut Vec<Response>, engines: &Engines<T>, ob
 }
 
 /// Sends `probe`, and a copy from each decoy around it (`-D`), built in `frame`.
-fn send_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe, observer: &dyn ScanObserver) -> io::Result<()> {
+fn send_probe(
+    sockets: &Sockets,
+    frame: &mut [u8],
+    probe: &Probe,
+    observer: &dyn ScanObserver,
+) -> Result<(), SendFailure> {
     let decoys = &sockets.decoys;
     let mut sources = decoys.addrs.iter().copied().filter(|decoy| decoy.is_ipv4() == probe.src.is_ipv4());
     for position in 0..=decoys.addrs.len() {
@@ -384,7 +394,7 @@ fn send_shaped(
     len: usize,
     probe: &Probe,
     observer: &dyn ScanObserver,
-) -> io::Result<()> {
+) -> Result<(), SendFailure> {
     let shaping = &sockets.shaping;
     let packet = &mut frame[Transmitter::HEADROOM..Transmitter::HEADROOM + len];
     if let Some(ttl) = shaping.ttl {
@@ -394,12 +404,12 @@ fn send_shaped(
         wire::shape::spoil_checksum(packet).expect("a probe is a whole IP packet");
     }
     let Some(size) = shaping.fragment_size else {
-        return send_traced(&sockets.sender, frame, len, probe.dst, observer);
+        return send_traced(sockets, frame, len, probe.dst, observer);
     };
     let fragments = wire::shape::fragment(packet, size, u32::from(probe.ip_id)).expect("a probe is a whole IP packet");
     for fragment in fragments {
         frame[Transmitter::HEADROOM..Transmitter::HEADROOM + fragment.len()].copy_from_slice(&fragment);
-        send_traced(&sockets.sender, frame, fragment.len(), probe.dst, observer)?;
+        send_traced(sockets, frame, fragment.len(), probe.dst, observer)?;
     }
     Ok(())
 }
@@ -408,13 +418,13 @@ fn send_shaped(
 /// while the kernel's queue is full rather than losing it; tells the observer of the packet
 /// when it traces them.
 fn send_traced(
-    sender: &Transmitter,
+    sockets: &Sockets,
     frame: &mut [u8],
     len: usize,
     dst: IpAddr,
     observer: &dyn ScanObserver,
-) -> io::Result<()> {
-    super::while_queue_full(|| sender.send(frame, len, dst))?;
+) -> Result<(), SendFailure> {
+    super::while_queue_full(&sockets.stall, || sockets.sender.send(frame, len, dst))?;
     if observer.traces_packets() {
         observer.packet(true, &frame[Transmitter::HEADROOM..Transmitter::HEADROOM + len]);
     }
