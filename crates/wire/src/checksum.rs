@@ -12,6 +12,25 @@ pub fn sum(data: &[u8]) -> u32 {
     total
 }
 
+/// The sum of a 32-bit field's two 16-bit words.
+pub fn sum_u32(value: u32) -> u32 {
+    (value >> 16) + (value & 0xffff)
+}
+
+/// [`sum`] when compiling, of a constant's bytes.
+pub const fn sum_const(data: &[u8]) -> u32 {
+    let mut total = 0;
+    let mut at = 0;
+    while at + 1 < data.len() {
+        total += ((data[at] as u32) << 8) | data[at + 1] as u32;
+        at += 2;
+    }
+    if at < data.len() {
+        total += (data[at] as u32) << 8;
+    }
+    total
+}
+
 /// Folds a sum into 16 bits and complements it.
 pub fn finish(mut total: u32) -> u16 {
     while total > 0xffff {
@@ -48,5 +67,13 @@ mod tests {
     #[test]
     fn odd_length_pads_with_zero() {
         assert_eq!(sum(&[0x12, 0x34, 0x56]), 0x1234 + 0x5600);
+        assert_eq!(sum_const(&[0x12, 0x34, 0x56]), 0x1234 + 0x5600);
+    }
+
+    #[test]
+    fn field_sums_are_the_sums_of_their_bytes() {
+        let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(sum_const(&data), sum(&data));
+        assert_eq!(sum_u32(0xf4f5_f6f7), sum(&0xf4f5_f6f7u32.to_be_bytes()));
     }
 }

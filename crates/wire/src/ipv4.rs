@@ -138,11 +138,17 @@ impl Ipv4Repr {
         buf[field::FLAGS_FRAG].copy_from_slice(&flags.to_be_bytes());
         buf[field::TTL] = self.ttl;
         buf[field::PROTOCOL] = self.protocol;
-        buf[field::CHECKSUM].copy_from_slice(&[0, 0]);
         buf[field::SRC].copy_from_slice(&self.src.octets());
         buf[field::DST].copy_from_slice(&self.dst.octets());
-        let sum = checksum::finish(checksum::sum(buf));
-        buf[field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
+        // Summed from the fields, not read back from `buf` (see `tcp::ProbeRepr::sum`).
+        let sum = u32::from(u16::from_be_bytes([0x45, self.tos]))
+            + u32::from(total)
+            + u32::from(self.ident)
+            + u32::from(flags)
+            + u32::from(u16::from_be_bytes([self.ttl, self.protocol]))
+            + checksum::sum_u32(self.src.to_bits())
+            + checksum::sum_u32(self.dst.to_bits());
+        buf[field::CHECKSUM].copy_from_slice(&checksum::finish(sum).to_be_bytes());
         Ok(())
     }
 }
