@@ -39,6 +39,11 @@ use std::process::ExitCode;
 
 use args::Command;
 
+/// The scan engine's large tables, read in the scan's random order, on huge pages where the
+/// kernel gives them (see [`netio::HugePageAlloc`]).
+#[global_allocator]
+static ALLOCATOR: netio::HugePageAlloc = netio::HugePageAlloc;
+
 /// Exit codes: 0 success, 1 the scan could not run, 2 bad usage.
 const EXIT_FAILURE: u8 = 1;
 const EXIT_USAGE: u8 = 2;

@@ -20,6 +20,10 @@ use model::Target;
 use probes::{Response, SynScan, TcpReply, Transport};
 use wire::tcp::flags;
 
+/// As the `portolan` binary allocates.
+#[global_allocator]
+static ALLOCATOR: netio::HugePageAlloc = netio::HugePageAlloc;
+
 const HOSTS: u32 = 1 << 16;
 const PORTS: u16 = 16;
 /// The virtual time between two probes: 1 GbE at minimum frame size.

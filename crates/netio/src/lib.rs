@@ -1,10 +1,11 @@
-//! The operating-system seam: process limits, privileges, routes, raw sockets and the C
-//! library's resolver. No other
+//! The operating-system seam: process limits, privileges, routes, raw sockets, the C
+//! library's resolver, and huge pages for large tables. No other
 //! crate makes system calls of its own, and no other crate holds `unsafe` code.
 
 mod filter;
 mod iflist;
 mod link;
+mod memory;
 mod names;
 mod netlink;
 mod packet;
@@ -14,6 +15,7 @@ mod route;
 
 pub use iflist::{interface_addresses, route_table, InterfaceAddress, InterfaceKind, RouteEntry};
 pub use link::{ethernet_links, ethernet_links_v6, ArpSocket, Ipv6Link, Link, NeighbourSocket};
+pub use memory::HugePageAlloc;
 pub use names::system_reverse_name;
 #[cfg(feature = "fuzzing")]
 pub use netlink::parse_any_datagram as parse_any_netlink_datagram;

@@ -77,8 +77,7 @@ pub struct IcmpLimit {
     unheard_spend: Option<Instant>,
     unheard_spends: u8,
     longest_gap: Duration,
-    /// Probes sent to the host, and errors heard from it, since the last sweep was planned.
-    sent: u32,
+    /// Errors heard from the host since the last sweep was planned.
     errors: u32,
     /// When the bucket was known to be empty, from when on arriving errors are counted as
     /// refills since then, and how many have been heard.
@@ -185,20 +184,21 @@ impl IcmpLimit {
         last_spend.or(self.first_probe).map(|since| since + self.quiet_needed())
     }
 
-    /// A probe left for the host at `now`.
-    pub fn sent(&mut self, now: Instant) {
+    /// The host's first probe left at `now`.
+    pub fn first_probe_sent(&mut self, now: Instant) {
         self.first_probe.get_or_insert(now);
-        self.sent = self.sent.saturating_add(1);
     }
 
     /// When to probe again the ports whose silence proved nothing, `timeout` being the host's
-    /// round-trip timeout. A host that answered most probes since the last sweep is not short
-    /// of errors (or only briefly, like Linux's global limit of 1000 a second): again after a
-    /// timeout. A host that answered few is rationing them: twice per refill period, so that a
-    /// closed port is always waiting when its next error is due, without flooding it.
-    pub fn probe_again_after(&mut self, timeout: Duration) -> Duration {
-        let rationed = self.errors.saturating_mul(2) < self.sent;
-        (self.sent, self.errors) = (0, 0);
+    /// round-trip timeout, and `sent` the probes sent to it since the last sweep was planned
+    /// (counted by the caller, which touches this state only when it must). A host that
+    /// answered most of them is not short of errors (or only briefly, like Linux's global
+    /// limit of 1000 a second): again after a timeout. A host that answered few is rationing
+    /// them: twice per refill period, so that a closed port is always waiting when its next
+    /// error is due, without flooding it.
+    pub fn probe_again_after(&mut self, timeout: Duration, sent: u32) -> Duration {
+        let rationed = self.errors.saturating_mul(2) < sent;
+        self.errors = 0;
         if rationed {
             self.refill() / 2
         } else {
@@ -218,7 +218,7 @@ mod tests {
         let start = Instant::now();
         let mut limit = IcmpLimit::default();
         assert!(limit.silence_counts(start), "nothing sent, nothing rationed");
-        limit.sent(start);
+        limit.first_probe_sent(start);
         assert!(!limit.silence_counts(start + Duration::from_millis(500)), "the bucket may have been empty");
         assert!(limit.silence_counts(start + Duration::from_millis(1500)));
     }
@@ -333,7 +333,7 @@ mod tests {
         let start = Instant::now();
         let sending = |order, ms| Sending { order, at: start + Duration::from_millis(ms) };
         let mut limit = IcmpLimit::default();
-        limit.sent(start);
+        limit.first_probe_sent(start);
         let silent = sending(5, 10);
         assert!(!limit.spare_proven(silent), "nothing proves the host had an error to spare");
         limit.heard_error(start + Duration::from_millis(13), Some(sending(6, 10)));
@@ -349,11 +349,10 @@ mod tests {
         let start = Instant::now();
         let timeout = Duration::from_millis(100);
         let mut limit = IcmpLimit::default();
-        (0..100).for_each(|_| limit.sent(start));
+        limit.first_probe_sent(start);
         (0..6).for_each(|_| limit.heard_error(start, None));
-        assert_eq!(limit.probe_again_after(timeout), Duration::from_millis(500));
-        (0..10).for_each(|_| limit.sent(start));
+        assert_eq!(limit.probe_again_after(timeout, 100), Duration::from_millis(500));
         (0..10).for_each(|_| limit.heard_error(start, None));
-        assert_eq!(limit.probe_again_after(timeout), timeout, "every probe of the last sweep was answered");
+        assert_eq!(limit.probe_again_after(timeout, 10), timeout, "every probe of the last sweep was answered");
     }
 }

@@ -43,10 +43,10 @@ impl InFlight {
         }
     }
 
-    /// Puts `slot`'s probe `sent` in flight, sent after every probe before it; returns the
-    /// probe of the slot it replaces, if one was still in flight.
-    pub(super) fn insert(&mut self, slot: u64, sent: Sent) -> Option<Sent> {
-        let earlier = self.remove(slot);
+    /// Puts `slot`'s probe `sent` in flight, sent after every probe before it. The slot has
+    /// no probe in flight (the caller removes an earlier try's first).
+    pub(super) fn insert(&mut self, slot: u64, sent: Sent) {
+        debug_assert!(self.get(slot).is_none(), "slot {slot} already has a probe in flight");
         let order = sent.order;
         if self.log.is_empty() {
             self.first_order = order;
@@ -58,7 +58,6 @@ impl InFlight {
         self.order_of[slot as usize] = order;
         self.len += 1;
         self.keep_log_short();
-        earlier
     }
 
     pub(super) fn get(&self, slot: u64) -> Option<&Sent> {
@@ -156,12 +155,12 @@ mod tests {
     }
 
     #[test]
-    fn a_new_try_replaces_the_slots_probe_in_flight() {
+    fn a_new_try_goes_in_flight_once_the_earlier_is_removed() {
         let now = Instant::now();
         let mut flight = InFlight::new(4);
         flight.insert(1, sent(0, now));
-        let replaced = flight.insert(1, sent(1, now + Duration::from_millis(1)));
-        assert_eq!(replaced.map(|sent| sent.order), Some(0));
+        assert_eq!(flight.remove(1).map(|sent| sent.order), Some(0));
+        flight.insert(1, sent(1, now + Duration::from_millis(1)));
         assert!(flight.by_order(0).is_none());
         assert_eq!(flight.get(1).map(|sent| sent.order), Some(1));
         assert_eq!(flight.len, 1);

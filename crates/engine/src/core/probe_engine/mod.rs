@@ -280,12 +280,8 @@ struct HostState {
     /// tries its canary answered after without proving them (see [`MAX_UNPROVABLE`]).
     ports_held: u32,
     unprovable: u8,
-    first_probe: Option<Instant>,
-    /// Under a per-host cap (`--max-host-rate`, a scan delay): when the host may be sent its
-    /// next probe.
+    /// Under `--max-host-rate`: when the host may be sent its next probe.
     next_send_at: Option<Instant>,
-    /// Probes sent to the host in the current second: the rate the host actually saw.
-    second: OneSecond,
     /// When the latest-sent of this host's answered probes went out: probes sent before it
     /// and still unanswered a round trip on were most likely lost.
     latest_answered_send: Option<Instant>,
@@ -311,6 +307,8 @@ struct HostFlags {
     /// Whether an ICMP error from the host itself has been heard: its [`IcmpLimit`] has
     /// something to reckon with.
     erred: bits::Bits,
+    /// Whether the host has been sent a probe.
+    probed: bits::Bits,
 }
 
 impl HostFlags {
@@ -319,8 +317,22 @@ impl HostFlags {
             answered: bits::Bits::new(hosts),
             heard_itself: bits::Bits::new(hosts),
             erred: bits::Bits::new(hosts),
+            probed: bits::Bits::new(hosts),
         }
     }
+}
+
+/// Per host, what sending it a probe counts, kept apart from the rest of its state in a
+/// dense array for the same reason as [`HostFlags`]: a probe to a silent host then touches
+/// no line of its [`HostState`] when it is sent either (a few lines each, every one a miss
+/// at line rate, when probes follow the scan's random order).
+#[derive(Clone, Copy, Default)]
+struct HostSends {
+    /// Probes sent to the host in the current second: the rate the host actually saw.
+    second: OneSecond,
+    /// Probes sent to the host since its last sweep was planned (see
+    /// [`IcmpLimit::probe_again_after`]).
+    since_sweep: u32,
 }
 
 /// For a technique that finds hosts with several probes: once the scan has measured a round
@@ -349,22 +361,22 @@ impl Leads {
 }
 
 /// Events counted in one-second windows, each opened by the first event after the last
-/// one closed: the rate a host or a detector actually saw.
-#[derive(Clone, Copy)]
+/// one closed: the rate a host or a detector actually saw. Times are nanoseconds since the
+/// engine started, which keep it small for [`HostSends`]; the first window opens then.
+#[derive(Clone, Copy, Default)]
 struct OneSecond {
-    began: Instant,
+    began: u64,
     count: u32,
 }
 
 impl OneSecond {
-    fn starting(now: Instant) -> Self {
-        OneSecond { began: now, count: 0 }
-    }
+    const NANOS: u64 = 1_000_000_000;
 
-    /// Counts an event at `now`; returns the count of its window so far.
-    fn count(&mut self, now: Instant) -> u32 {
-        if now >= self.began + Duration::from_secs(1) {
-            *self = OneSecond { began: now, count: 0 };
+    /// Counts an event `elapsed` nanoseconds after the engine started; returns the count of
+    /// its window so far.
+    fn count(&mut self, elapsed: u64) -> u32 {
+        if elapsed >= self.began + Self::NANOS {
+            *self = OneSecond { began: elapsed, count: 0 };
         }
         self.count += 1;
         self.count
@@ -443,6 +455,7 @@ pub struct ProbeEngine<T> {
     canaries_due: Vec<u32>,
     hosts: Vec<HostState>,
     flags: HostFlags,
+    sends: Vec<HostSends>,
     /// Round trips over every host: the timeout of hosts that have not answered yet.
     scan_rtt: RttEstimator,
     /// Loss per try over every host: the retry allowance of hosts whose own answers are too
@@ -527,9 +540,7 @@ impl<T: Technique> ProbeEngine<T> {
                 early_canaries: 0,
                 ports_held: 0,
                 unprovable: 0,
-                first_probe: None,
                 next_send_at: None,
-                second: OneSecond::starting(now),
                 latest_answered_send: None,
                 overdue: VecDeque::new(),
                 timed_out: false,
@@ -562,11 +573,12 @@ impl<T: Technique> ProbeEngine<T> {
             sweeps: TimerQueue::default(),
             retry_queue: VecDeque::new(),
             deferred: VecDeque::new(),
-            sweeps_by_port: vec![PortSweep { next_at: None, second: OneSecond::starting(now) }; port_count * k],
+            sweeps_by_port: vec![PortSweep { next_at: None, second: OneSecond::default() }; port_count * k],
             source_next_at: vec![None; k],
             peaks: PeakRates::default(),
             canaries_due: Vec::new(),
             flags: HostFlags::new(hosts.len() as u64),
+            sends: vec![HostSends::default(); hosts.len()],
             hosts,
             scan_rtt,
             scan_loss: LossRate::default(),

@@ -22,11 +22,12 @@ impl<T: Technique> ProbeEngine<T> {
     /// How long to wait for an answer from `host`: its own estimate once it has answered,
     /// else the scan's (as Nmap times new hosts by their group).
     pub(super) fn timeout_for(&self, host: u32) -> Duration {
-        let own = &self.hosts[host as usize].rtt;
-        if own.srtt().is_some() {
-            own.timeout()
-        } else {
-            self.scan_rtt.timeout()
+        // Only an answered host has a round trip of its own: a silent host's state is not
+        // read for each of its probes.
+        let answered = self.flags.answered.get(u64::from(host));
+        match answered.then(|| &self.hosts[host as usize].rtt).filter(|own| own.srtt().is_some()) {
+            Some(own) => own.timeout(),
+            None => self.scan_rtt.timeout(),
         }
     }
 

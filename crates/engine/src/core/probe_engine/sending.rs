@@ -82,7 +82,9 @@ impl<T: Technique> ProbeEngine<T> {
     /// When `work` may leave, as far as the per-host, per-port and per-source caps go.
     fn free_at(&self, work: &Try) -> Option<Instant> {
         let host = self.host_of(work.slot);
-        let host_free = self.hosts[host as usize].next_send_at;
+        // Read only under the cap, which alone sets it: a line of the host's state less per
+        // probe at line rate.
+        let host_free = self.config.max_host_rate.and_then(|_| self.hosts[host as usize].next_send_at);
         let new_host_on_port = work.number == 0 && work.canary.is_none();
         let port = if new_host_on_port { self.sweeps_by_port[self.sweep_of(work.slot)].next_at } else { None };
         let source = self.source_next_at[self.source_index(host)];
@@ -148,26 +150,14 @@ impl<T: Technique> ProbeEngine<T> {
             let (addr, port) = (probe.dst, self.ports[(slot % self.ports.len() as u64) as usize]);
             self.tell(DebugEvent::Retransmit { addr, port, try_number });
         }
-        let state = &mut self.hosts[host as usize];
-        state.icmp.sent(now);
         if canary.is_some() {
+            debug_assert!(self.flags.probed.get(u64::from(host)), "a canary follows its host's tries");
             // Nothing waits for its answer: the error it draws only proves a spare.
-            state.canary_sent = Some(sending);
+            self.hosts[host as usize].canary_sent = Some(sending);
             return probe;
         }
-        if state.first_probe.is_none() {
-            // Before the scan's first answer there is no round trip to wait for a lead's
-            // answer, nor a lead: the host gets every probe at once. (Waiting for the leads'
-            // silence would fill the small first windows with probes to hosts that were
-            // silent, where few are up, and put off the answer that measures the path.)
-            if self.scan_rtt.srtt().is_none() {
-                self.follow_up(host, slot);
-            }
-            let state = &mut self.hosts[host as usize];
-            state.first_probe = Some(now);
-            if let Some(limit) = self.config.timing.host_timeout {
-                self.host_deadlines.push(now + limit, host);
-            }
+        if !self.flags.probed.get(u64::from(host)) {
+            self.first_probe_sent(host, slot, now);
         }
         let deadline = now + self.timeout_for(host);
         self.deadlines.push(deadline, sending.order);
@@ -175,33 +165,60 @@ impl<T: Technique> ProbeEngine<T> {
         self.pipe_exits.push(pipe_exit, sending.order);
         let history = (silent_before.is_some() || lost.is_some()).then(|| Box::new(History { silent_before, lost }));
         let sent = Sent { try_number, at: now, order: sending.order, deadline, in_pipe: true, history };
-        if let Some(earlier) = self.in_flight.insert(slot, sent) {
-            self.leave_pipe(&earlier);
+        // A first try has nothing in flight to replace, and its slot's index entry is then
+        // only written, never read: at line rate a read there waited for memory.
+        if try_number > 0 {
+            self.retire(slot);
         }
+        self.in_flight.insert(slot, sent);
         self.in_pipe += 1;
         self.window.sent(now);
         probe
     }
 
+    /// The first probe to `host`, of `slot`, left at `now`.
+    fn first_probe_sent(&mut self, host: u32, slot: u64, now: Instant) {
+        self.flags.probed.set(u64::from(host));
+        // Before the scan's first answer there is no round trip to wait for a lead's answer,
+        // nor a lead: the host gets every probe at once. (Waiting for the leads' silence
+        // would fill the small first windows with probes to hosts that were silent, where few
+        // are up, and put off the answer that measures the path.)
+        if self.scan_rtt.srtt().is_none() {
+            self.follow_up(host, slot);
+        }
+        self.hosts[host as usize].icmp.first_probe_sent(now);
+        if let Some(limit) = self.config.timing.host_timeout {
+            self.host_deadlines.push(now + limit, host);
+        }
+    }
+
     /// Counts a probe to `host` against its per-second rate and `--max-host-rate`.
     fn count_for_host(&mut self, host: u32, now: Instant) {
-        let state = &mut self.hosts[host as usize];
         if let Some(rate) = self.config.max_host_rate {
-            state.next_send_at = Some(next_allowed(now, rate));
+            self.hosts[host as usize].next_send_at = Some(next_allowed(now, rate));
         }
-        let count = state.second.count(now);
+        let elapsed = self.elapsed_nanos(now);
+        let sends = &mut self.sends[host as usize];
+        sends.since_sweep = sends.since_sweep.saturating_add(1);
+        let count = sends.second.count(elapsed);
         self.peaks.host_probes = self.peaks.host_probes.max(count);
     }
 
     /// Counts the first try of `slot` against its port's sweep rate and `--max-sweep-rate`.
     fn count_for_port(&mut self, slot: u64, now: Instant) {
+        let elapsed = self.elapsed_nanos(now);
         let sweep = self.sweep_of(slot);
         let sweep = &mut self.sweeps_by_port[sweep];
         if let Some(rate) = self.config.max_sweep_rate {
             sweep.next_at = Some(next_allowed(now, rate));
         }
-        let count = sweep.second.count(now);
+        let count = sweep.second.count(elapsed);
         self.peaks.port_new_hosts = self.peaks.port_new_hosts.max(count);
+    }
+
+    /// Nanoseconds from the engine's start to `now`, as [`OneSecond`] counts time.
+    fn elapsed_nanos(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.started).as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// The UDP canary for `host` (see [`Canary::Udp`]), its cookie in the source port and IP

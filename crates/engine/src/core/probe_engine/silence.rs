@@ -71,8 +71,10 @@ impl<T: Technique> ProbeEngine<T> {
             // to spare.
             let Some(sent) = self.in_flight.get(slot).filter(|sent| sent.at == sent_at) else { continue };
             let early = sent.try_number == 0 || self.losses_look_random;
-            let retries = &self.hosts[self.host_of(slot) as usize].retries;
-            if early && retries.may_retry_after(u32::from(sent.try_number), &self.scan_loss) {
+            let spare = u32::from(sent.try_number) < self.config.timing.max_retries;
+            // (The allowance, a line of the host's state, is read only when a try is left.)
+            let retries = || &self.hosts[self.host_of(slot) as usize].retries;
+            if early && spare && retries().may_retry_after(u32::from(sent.try_number), &self.scan_loss) {
                 let sent = self.retire(slot).expect("outstanding");
                 self.after_silence(slot, sent, now);
             }
@@ -214,8 +216,9 @@ impl<T: Technique> ProbeEngine<T> {
     fn next_sweep(&mut self, host: u32, now: Instant) -> Instant {
         let timeout = self.timeout_for(host);
         let gather = self.scan_rtt.pipe_time();
+        let sent = std::mem::take(&mut self.sends[host as usize].since_sweep);
         let state = &mut self.hosts[host as usize];
-        let rationing = state.icmp.probe_again_after(timeout);
+        let rationing = state.icmp.probe_again_after(timeout, sent);
         let canaries = self.technique.errors_answer() == ErrorsAnswer::RejectedPorts;
         let canary_may_answer = canaries && state.canary_sent.is_none_or(|sent| state.icmp.spare_since(sent));
         let regular = now + if canary_may_answer { gather } else { rationing };
