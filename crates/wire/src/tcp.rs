@@ -257,7 +257,7 @@ impl ProbeRepr {
             + u32::from(u16::from_be_bytes([offset, self.flags]))
             + u32::from(self.window);
         let options = if self.flags & flags::SYN != 0 {
-            const TEMPLATE: u32 = checksum::sum_const(&SYN_OPTIONS);
+            const TEMPLATE: u32 = checksum::sum(&SYN_OPTIONS);
             TEMPLATE + checksum::sum_u32(self.timestamp)
         } else {
             0
