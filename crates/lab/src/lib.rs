@@ -53,6 +53,11 @@ const ROUTER_INSIDE_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 2, 1);
 /// hardware address its neighbour entry names, which no interface has.
 pub const NOWHERE_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 77);
 pub const NOWHERE_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x77];
+/// The scanner's device and address on its discarding link (see [`Lab::route_to_sink`]), and
+/// the next hop there, whose neighbour entry names [`NOWHERE_MAC`].
+pub const SINK_DEVICE: &str = "sink0";
+pub const SINK_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 254, 1);
+const SINK_NEXT_HOP_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 254, 77);
 pub const SCANNER_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
 pub const TARGET_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2);
 /// An address in the lab link's IPv6 prefix that no host answers for.
@@ -350,13 +355,35 @@ impl Lab {
 
     /// Routes `block` from the scanner through [`NOWHERE_V4`], whose neighbour entry is fixed
     /// to [`NOWHERE_MAC`]: every frame to the block leaves the scanner whole and the target's
-    /// kernel drops it on arrival (not its address), the least work a receiving side does.
+    /// kernel drops it on arrival (not its address): little work for the receiving side, but
+    /// some, on the sender's core (for none, see [`Lab::route_to_sink`]).
     pub fn route_to_nowhere(&self, block: &str) -> io::Result<()> {
         let mac = NOWHERE_MAC.map(|byte| format!("{byte:02x}")).join(":");
         let next_hop = NOWHERE_V4.to_string();
         let neighbour = ["neigh", "replace", &next_hop, "lladdr", &mac, "nud", "permanent", "dev", "scan0"];
         run("ip", &[&["-n", &self.scanner][..], &neighbour].concat())?;
         run("ip", &["-n", &self.scanner, "route", "add", block, "via", &next_hop])
+    }
+
+    /// Routes `block` from the scanner into [`SINK_DEVICE`], a link of its own whose far end
+    /// discards every frame: an ifb device, whose kernel driver frees each frame handed to it
+    /// (counting it as received) unless tc redirected it there. No receiving side does less,
+    /// so what a sender reaches into it is the sender's own pace, the kernel's part of sending
+    /// included. The scanner's address on it is [`SINK_V4`].
+    pub fn route_to_sink(&self, block: &str) -> io::Result<()> {
+        let (device, scanner) = (SINK_DEVICE, &self.scanner);
+        let mac = NOWHERE_MAC.map(|byte| format!("{byte:02x}")).join(":");
+        let next_hop = SINK_NEXT_HOP_V4.to_string();
+        run("ip", &["-n", scanner, "link", "add", device, "type", "ifb"])?;
+        run("ip", &["-n", scanner, "addr", "add", &format!("{SINK_V4}/24"), "dev", device])?;
+        run("ip", &["-n", scanner, "link", "set", device, "up"])?;
+        run("ip", &["-n", scanner, "neigh", "replace", &next_hop, "lladdr", &mac, "nud", "permanent", "dev", device])?;
+        run("ip", &["-n", scanner, "route", "add", block, "via", &next_hop])
+    }
+
+    /// The scanner's link-layer address on [`SINK_DEVICE`].
+    pub fn sink_mac(&self) -> io::Result<String> {
+        link_address(&self.scanner, SINK_DEVICE)
     }
 
     /// Takes the target's end of the lab link down, as a cable pulled out: the scanner's end

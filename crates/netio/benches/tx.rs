@@ -1,7 +1,7 @@
 //! The sender alone: probes per second through a raw IP socket and through a link-layer
 //! socket, each for a second at a time, alternating. Builds its own lab (needs root) and sends
-//! only to an address behind a next hop nobody on the link answers for, so the peer drops
-//! every frame on arrival and the target's kernel does no work beyond that.
+//! only into the lab's sink, a link whose kernel driver discards every frame (see
+//! `lab::Lab::route_to_sink`), so no receiving side takes a share of the sender's core.
 //!
 //! Run: cargo bench -p netio --bench tx
 //!
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use netio::{FrameSender, RawSender};
 use wire::tcp::{emit_probe_v4, flags, ProbeRepr, LINUX_SYN_WINDOW};
 
-/// An address behind the lab's next hop that nobody answers for.
+/// An address routed into the sink.
 const NOBODY: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 const SPAN: Duration = Duration::from_secs(1);
 const ROUNDS: usize = 3;
@@ -27,8 +27,8 @@ fn main() {
         return;
     }
     let lab = lab::Lab::new().expect("build lab");
-    lab.route_to_nowhere("198.19.0.0/16").expect("a route to nowhere");
-    let our_mac_text = lab.scanner_mac().expect("scanner MAC");
+    lab.route_to_sink("198.19.0.0/16").expect("a route into the sink");
+    let our_mac_text = lab.sink_mac().expect("sink MAC");
     let namespace = format!("/run/netns/{}", lab.scanner_namespace());
     // setns moves only this thread, which then does all the sending.
     let file = std::fs::File::open(namespace).expect("scanner namespace");
@@ -44,8 +44,8 @@ fn main() {
         window: LINUX_SYN_WINDOW,
         timestamp: 1,
     };
-    let len = emit_probe_v4(lab::SCANNER_V4, NOBODY, 1, &repr, &mut frame[14..]).expect("probe");
-    let interface = nix::net::if_::if_nametoindex("scan0").expect("scan0");
+    let len = emit_probe_v4(lab::SINK_V4, NOBODY, 1, &repr, &mut frame[14..]).expect("probe");
+    let interface = nix::net::if_::if_nametoindex(lab::SINK_DEVICE).expect("the sink");
     let mut our_mac = [0u8; 6];
     for (byte, text) in our_mac.iter_mut().zip(our_mac_text.split(':')) {
         *byte = u8::from_str_radix(text, 16).expect("hex");

@@ -23,7 +23,10 @@ const EVERY_INTERFACE: u32 = 0;
 /// measured on the lab: 25 % more probes a second into a next hop that drops them, but each
 /// ring costs a network grace period to set up (some 35 ms a scan group), and over veth the
 /// kernel copies every ring frame into new pages, so scans whose targets answer ran 20 %
-/// slower. Where a real NIC sends from the ring itself this may differ; not measured here.
+/// slower. Into a link that discards every frame (an ifb device, `lab::Lab::route_to_sink`)
+/// the kernel's own part shows: on one core of a 2-core virtual machine it sent 0.85-0.97 M
+/// frames a second a call each, 1.2-1.56 M from a ring. Where a real NIC sends from the ring
+/// itself the ring may pay; not measured here.
 pub struct FrameSender {
     socket: Socket,
 }

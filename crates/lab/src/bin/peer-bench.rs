@@ -30,9 +30,9 @@
 //!            target) each scan trips and when, for nmap -T4/-T2/-T1, portolan, portolan
 //!            --max-host-rate and the stealth schedule from one and from four addresses; slow
 //!            scans are cut after a minute
-//!   l1       line rate: 1,048,576 SYNs (a /16 x 16 ports, one try each, no rate limit) through
-//!            a next hop nobody answers, so the target's kernel drops every frame on arrival:
-//!            probes per second on the wire (the scanner link's counter, sampled), on both
+//!   l1       line rate: 1,048,576 SYNs (a /16 x 16 ports, one try each, no rate limit) into a
+//!            link whose kernel driver discards every frame (Lab::route_to_sink): probes per
+//!            second sent (the sink's counter, sampled), on both
 //!            cores and pinned to one, vs masscan and zmap (zmap 2 scans one port: 16 probes
 //!            per host to port 80)
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
@@ -166,8 +166,13 @@ fn full_ports(portolan: &str, runs: usize, lossy: bool) {
 /// zmap at its fastest (no rate limit, one second's cooldown) over the sweep, through the lab
 /// link's gateway MAC, printing one address per line.
 fn zmap(label: &str, probe: &[&str], gateway_mac: &str) -> Tool {
+    zmap_through(label, probe, "scan0", gateway_mac)
+}
+
+/// zmap as [`zmap`] does, out of `interface`.
+fn zmap_through(label: &str, probe: &[&str], interface: &str, gateway_mac: &str) -> Tool {
     let common =
-        ["-i", "scan0", "-G", gateway_mac, "-b", "/dev/null", "--disable-syslog", "-q", "-r", "0", "-c", "1", SWEEP];
+        ["-i", interface, "-G", gateway_mac, "-b", "/dev/null", "--disable-syslog", "-q", "-r", "0", "-c", "1", SWEEP];
     tool(label, "zmap", &[probe, &common[..]].concat())
 }
 
@@ -746,32 +751,45 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
-/// L1: how fast each tool puts probes on the wire when nothing answers and nothing limits it.
+/// L1: how fast each tool puts probes on the wire when nothing answers and nothing limits it,
+/// into a link that discards every frame (the receiving side costs the sender nothing).
 fn line_rate(portolan: &str, runs: usize) {
     let lab = Lab::new().expect("build lab (run as root)");
-    lab.route_to_nowhere(SWEEP).expect("a route to nowhere");
+    lab.route_to_sink(SWEEP).expect("a route into the sink");
     let nowhere = lab::NOWHERE_MAC.map(|byte| format!("{byte:02x}")).join(":");
-    let scanner_mac = lab.scanner_mac().expect("scanner MAC");
+    let (sink_mac, sink_address) = (lab.sink_mac().expect("sink MAC"), lab::SINK_V4.to_string());
     let probes = SWEEP_HOSTS as u64 * 16;
     // One group of every host, so that the scan is one stretch of sending.
     let args = ["-sS", "-n", "-Pn", "-p1-16", "--max-retries", "0", "--min-rate", "100000000"];
     let args = [&args[..], &["--min-hostgroup", "65536", SWEEP]].concat();
-    let rate = "100000000";
     let on_one_core = [&["-c", "0", portolan][..], &args].concat();
+    let masscan_args = [
+        "-p1-16",
+        SWEEP,
+        "--rate",
+        "100000000",
+        "--wait",
+        "0",
+        "--adapter",
+        lab::SINK_DEVICE,
+        "--adapter-ip",
+        &sink_address,
+        "--adapter-mac",
+        &sink_mac,
+        "--router-mac",
+        &nowhere,
+    ];
     let mut tools = vec![
         tool("portolan -sS", portolan, &args),
         // A worker per core: pinned to one, the scan has one worker.
         tool("portolan, 1 core", "taskset", &on_one_core),
-        tool(
-            "masscan",
-            "masscan",
-            &["-p1-16", SWEEP, "--rate", rate, "--wait", "0", "--adapter", "scan0", "--adapter-ip"],
-        ),
-        zmap("zmap -T 2", &["-p", "80", "-P", "16", "-T", "2"], &nowhere),
+        tool("masscan", "masscan", &masscan_args),
+        zmap_through("zmap -T 2", &["-p", "80", "-P", "16", "-T", "2"], lab::SINK_DEVICE, &nowhere),
     ];
-    tools[2].args.extend(["198.18.0.1", "--adapter-mac", &scanner_mac, "--router-mac", &nowhere].map(String::from));
     tools.extend(baseline(&args));
-    println!("L1: {probes} SYNs (a /16 x 16 ports) through a next hop nobody answers; {runs} runs each, alternating");
+    println!(
+        "L1: {probes} SYNs (a /16 x 16 ports) into a link that discards every frame; {runs} runs each, alternating"
+    );
     println!("{:<18} {:>18} {:>12} {:>12}", "tool", "probes/s (median)", "best", "vs portolan");
     let mut rates: Vec<Vec<f64>> = tools.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
@@ -789,18 +807,18 @@ fn line_rate(portolan: &str, runs: usize) {
     }
 }
 
-/// Runs `tool` and samples the scanner link's transmit counter as it does: the probes per
-/// second between a tenth and nine tenths of what it sent, its steady pace without start-up
-/// and end (the whole run is no measure: masscan lingers, portolan waits out its timeouts).
-/// The counter is read from the tool's own view of its namespace (`/proc/PID/net/dev`), so
-/// that sampling starts no process beside it on the same cores.
+/// Runs `tool` and samples the sink's counter as it does: the probes per second between a
+/// tenth and nine tenths of what it sent, its steady pace without start-up and end (the whole
+/// run is no measure: masscan lingers, portolan waits out its timeouts). The counter is read
+/// from the tool's own view of its namespace (`/proc/PID/net/dev`), so that sampling starts no
+/// process beside it on the same cores.
 fn wire_rate(lab: &Lab, tool: &Tool) -> f64 {
     let started = Instant::now();
     let mut child = start(lab, tool, Stdio::null());
     let counters = format!("/proc/{}/net/dev", child.id());
     let mut samples = Vec::new();
     while child.try_wait().expect("wait").is_none() {
-        samples.extend(scanner_link_sent(&counters).map(|count| (started.elapsed(), count)));
+        samples.extend(frames_into_sink(&counters).map(|count| (started.elapsed(), count)));
         std::thread::sleep(Duration::from_millis(2));
     }
     let Some(&(_, first)) = samples.first() else { return 0.0 };
@@ -814,14 +832,14 @@ fn wire_rate(lab: &Lab, tool: &Tool) -> f64 {
     }
 }
 
-/// Frames sent on the lab link so far, in the `net/dev` table at `path`; none while the
-/// process reading it is not yet in the scanner's namespace (it has no scan0).
-fn scanner_link_sent(path: &str) -> Option<u64> {
+/// Frames the sink has taken (and discarded) so far, in the `net/dev` table at `path`; none
+/// while the process reading it is not yet in the scanner's namespace (it has no sink).
+fn frames_into_sink(path: &str) -> Option<u64> {
     let table = std::fs::read_to_string(path).ok()?;
-    let (_, counters) = table.lines().find_map(|line| line.trim_start().split_once("scan0:"))?;
-    // Received bytes, packets, errs, drop, fifo, frame, compressed, multicast; then sent
-    // bytes, packets.
-    counters.split_whitespace().nth(9)?.parse().ok()
+    let device = format!("{}:", lab::SINK_DEVICE);
+    let (_, counters) = table.lines().find_map(|line| line.trim_start().split_once(&device))?;
+    // An ifb device counts what it discards as received: bytes, then packets.
+    counters.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// P4: resident memory of a rate-limited scan of 131072 hosts, sampled as it runs.
