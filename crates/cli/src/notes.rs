@@ -7,7 +7,13 @@ pub(crate) fn unreachable(addr: IpAddr, error: &std::io::Error) {
     eprintln!("WARNING: probes to {addr} cannot be sent ({error}); it counts as not answering");
 }
 
+/// The link refuses every probe (see engine's `LinkStall`). Told once a run: each host group,
+/// and each technique of a group, sends through its own sockets and finds the stall anew.
 pub(crate) fn link_stalled(error: &std::io::Error) {
+    static TOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if TOLD.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     eprintln!(
         "WARNING: the kernel has refused every probe for a second ({error}): the link is most likely down; \
          probes count as not answering until they get through again"
