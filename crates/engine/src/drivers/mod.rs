@@ -68,18 +68,18 @@ enum SendFailure {
 /// or EAGAIN), rather than losing the packet or failing the scan; but not past [`STALL_AFTER`],
 /// nor at all while the link is stalled, where a queue that never empties would hold the scan
 /// forever.
-fn while_queue_full(stall: &LinkStall, mut send: impl FnMut() -> io::Result<()>) -> Result<(), SendFailure> {
+fn while_queue_full<T>(stall: &LinkStall, mut send: impl FnMut() -> io::Result<T>) -> Result<T, SendFailure> {
     use std::sync::atomic::Ordering::Relaxed;
     const NO_BUFFER_SPACE: i32 = 105;
     let since = std::time::Instant::now();
     loop {
         match send() {
-            Ok(()) => {
+            Ok(sent) => {
                 // Read first: a store on every send would bounce the line between senders.
                 if stall.stalled.load(Relaxed) {
                     stall.stalled.store(false, Relaxed);
                 }
-                return Ok(());
+                return Ok(sent);
             }
             Err(error)
                 if error.raw_os_error() == Some(NO_BUFFER_SPACE) || error.kind() == io::ErrorKind::WouldBlock =>

@@ -39,6 +39,59 @@ struct LinkSender {
     our_mac: [u8; 6],
 }
 
+/// Packets built and waiting to be sent together ([`Transmitter::stage`]), each after
+/// [`Transmitter::HEADROOM`] bytes for its link-layer header.
+#[derive(Default)]
+pub(super) struct Outbox {
+    bytes: Vec<u8>,
+    staged: Vec<Staged>,
+}
+
+struct Staged {
+    /// Where its bytes end in the outbox (they begin where the one before ends).
+    end: usize,
+    dst: IpAddr,
+    /// Which of the transmitter's links sends it as a frame; none for raw IP.
+    link: Option<usize>,
+}
+
+impl Outbox {
+    /// Staged packets at most before the outbox asks to be sent ([`Outbox::is_full`]): as
+    /// many as one system call sends, so a batch leaves in one.
+    const MOST_STAGED: usize = FrameSender::MOST_AT_ONCE;
+    /// Staged bytes at most before it asks to be sent: large probes (`--data-length`) are
+    /// not held by the hundred.
+    const MOST_BYTES: usize = 256 * 1024;
+
+    fn push(&mut self, bytes: &[u8], dst: IpAddr, link: Option<usize>) {
+        self.bytes.extend_from_slice(bytes);
+        self.staged.push(Staged { end: self.bytes.len(), dst, link });
+    }
+
+    /// Staged packet `index`, link-layer headroom first.
+    pub(super) fn bytes(&self, index: usize) -> &[u8] {
+        let start = index.checked_sub(1).map_or(0, |before| self.staged[before].end);
+        &self.bytes[start..self.staged[index].end]
+    }
+
+    pub(super) fn dst(&self, index: usize) -> IpAddr {
+        self.staged[index].dst
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.staged.len()
+    }
+
+    pub(super) fn is_full(&self) -> bool {
+        self.staged.len() >= Self::MOST_STAGED || self.bytes.len() >= Self::MOST_BYTES
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.bytes.clear();
+        self.staged.clear();
+    }
+}
+
 /// Where probes are sent from: link-layer frames where the next hop is known, raw IP for
 /// the rest.
 pub(super) struct Transmitter {
@@ -59,18 +112,30 @@ impl Transmitter {
     /// Room to leave before a probe's IP header for a link-layer header.
     pub(super) const HEADROOM: usize = ethernet::HEADER_LEN;
 
-    /// Sends the IP packet at `buf[HEADROOM..HEADROOM + len]` to `dst`, as a frame when the
-    /// next hop's hardware address is known.
-    pub(super) fn send(&self, buf: &mut [u8], len: usize, dst: IpAddr) -> std::io::Result<()> {
-        match self.one_path.or_else(|| self.frames.get(&dst).copied()) {
-            Some((link, next_hop)) => {
-                let link = &self.links[link];
-                let ethertype = if dst.is_ipv6() { ethernet::IPV6 } else { ethernet::IPV4 };
-                ethernet::emit_header(next_hop, link.our_mac, ethertype, buf).expect("headroom left");
-                link.frames.send(&buf[..Self::HEADROOM + len])
-            }
-            None => self.ip.send(&buf[Self::HEADROOM..Self::HEADROOM + len], dst),
-        }
+    /// Stages the IP packet at `buf[HEADROOM..HEADROOM + len]` to `dst` in `outbox`, as a
+    /// frame when the next hop's hardware address is known.
+    pub(super) fn stage(&self, buf: &mut [u8], len: usize, dst: IpAddr, outbox: &mut Outbox) {
+        let link = self.one_path.or_else(|| self.frames.get(&dst).copied()).map(|(link, next_hop)| {
+            let ethertype = if dst.is_ipv6() { ethernet::IPV6 } else { ethernet::IPV4 };
+            ethernet::emit_header(next_hop, self.links[link].our_mac, ethertype, buf).expect("headroom left");
+            link
+        });
+        outbox.push(&buf[..Self::HEADROOM + len], dst, link);
+    }
+
+    /// Sends the staged frame `first` of `outbox` and those after it that leave the same way,
+    /// as many as one system call takes; returns how many were sent, or the first one's error.
+    pub(super) fn send_staged(&self, outbox: &Outbox, first: usize) -> std::io::Result<usize> {
+        let Some(link) = outbox.staged[first].link else {
+            let staged = &outbox.staged[first];
+            return self.ip.send(&outbox.bytes(first)[Self::HEADROOM..], staged.dst).map(|()| 1);
+        };
+        let same_link = outbox.staged[first..].iter().take_while(|staged| staged.link == Some(link));
+        let mut frames = [&[][..]; FrameSender::MOST_AT_ONCE];
+        let count = (frames.iter_mut().zip(first..first + same_link.count()))
+            .map(|(frame, index)| *frame = outbox.bytes(index))
+            .count();
+        self.links[link].frames.send_many(&frames[..count])
     }
 
     /// The receivers for the replies: the interface's link-layer socket when every probe goes
@@ -297,6 +362,24 @@ fn next_hop(route: &Route, on_link: bool, target: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_outbox_gives_back_each_staged_packet_whole_and_fills_at_a_batch_or_its_bytes() {
+        let mut outbox = Outbox::default();
+        let (near, far) = (IpAddr::from([198, 18, 0, 9]), IpAddr::from([198, 19, 3, 4]));
+        outbox.push(&[1; 40], near, Some(0));
+        outbox.push(&[2; 74], far, None);
+        assert_eq!((outbox.len(), outbox.bytes(0), outbox.bytes(1)), (2, &[1; 40][..], &[2; 74][..]));
+        assert_eq!((outbox.dst(0), outbox.dst(1)), (near, far));
+        (2..Outbox::MOST_STAGED).for_each(|_| outbox.push(&[3; 60], far, Some(0)));
+        assert!(outbox.is_full(), "a batch's worth of packets");
+        outbox.clear();
+        assert_eq!(outbox.len(), 0);
+        outbox.push(&vec![4; Outbox::MOST_BYTES - 1], far, Some(0));
+        assert!(!outbox.is_full());
+        outbox.push(&[5; 1], far, Some(0));
+        assert!(outbox.is_full(), "a large probe's worth of bytes");
+    }
 
     #[test]
     fn targets_on_the_link_are_their_own_next_hop_and_others_go_through_the_gateway() {

@@ -19,7 +19,7 @@ use model::{HostResult, HostStatus, PortState, Protocol, Reason, Target};
 use probes::{parse_response, Response, Technique, Transport};
 use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
-use super::path::{Receiver, Routed, Transmitter};
+use super::path::{Outbox, Receiver, Routed, Transmitter};
 use super::{close_in_background, RawScanError, ScanObserver, SendFailure};
 use crate::core::probe_engine::{gather, Probe, ProbeEngine, RawConfig, ScanGroup, Settled};
 use crate::{CookieKey, Decoys, PeakRates, Shaping};
@@ -261,6 +261,7 @@ fn work<T: Technique>(
     let mut probes = Vec::with_capacity(BATCH);
     let mut replies = Vec::with_capacity(BATCH);
     let mut frame = vec![0u8; LARGEST_FRAME];
+    let mut outbox = Outbox::default();
     let mut buf = [0u8; 2048];
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -279,19 +280,12 @@ fn work<T: Technique>(
         engines.report_progress(now, observer);
         let sent = !probes.is_empty();
         for probe in probes.drain(..) {
-            // A probe not sent counts as sent and unanswered, as in Nmap: a target a local
-            // firewall or a missing route keeps probes from has its ports filtered, and the
-            // scan goes on; so does a scan whose link is down, told once, not per target.
-            match send_probe(sockets, &mut frame, &probe, observer) {
-                Ok(()) | Err(SendFailure::Stalled { began: false, .. }) => {}
-                Err(SendFailure::Stalled { began: true, error }) => observer.link_stalled(&error),
-                Err(SendFailure::Refused(error)) => {
-                    if sockets.unsendable.lock().expect("unsendable lock").insert(probe.dst) {
-                        observer.unreachable(probe.dst, &error);
-                    }
-                }
+            stage_probe(sockets, &mut frame, &probe, &mut outbox);
+            if outbox.is_full() {
+                send_outbox(sockets, &mut outbox, observer);
             }
         }
+        send_outbox(sockets, &mut outbox, observer);
         let mut received = drain(sockets, &mut buf, &mut replies, observer)?;
         if !sent && !received {
             // Idle: wait for a reply, or until the engine has something to do.
@@ -357,13 +351,8 @@ fn hand_over<T: Technique>(replies: &mut Vec<Response>, engines: &Engines<T>, ob
     replies.clear();
 }
 
-/// Sends `probe`, and a copy from each decoy around it (`-D`), built in `frame`.
-fn send_probe(
-    sockets: &Sockets,
-    frame: &mut [u8],
-    probe: &Probe,
-    observer: &dyn ScanObserver,
-) -> Result<(), SendFailure> {
+/// Stages `probe`, and a copy from each decoy around it (`-D`), built in `frame`.
+fn stage_probe(sockets: &Sockets, frame: &mut [u8], probe: &Probe, outbox: &mut Outbox) {
     let decoys = &sockets.decoys;
     let mut sources = decoys.addrs.iter().copied().filter(|decoy| decoy.is_ipv4() == probe.src.is_ipv4());
     for position in 0..=decoys.addrs.len() {
@@ -381,20 +370,13 @@ fn send_probe(
         if let Some(options) = sockets.ip_options.as_deref().filter(|_| src.is_ipv4()) {
             len = wire::shape::insert_ipv4_options(packet, len, options).expect("options fit an IPv4 header");
         }
-        send_shaped(sockets, frame, len, probe, observer)?;
+        stage_shaped(sockets, frame, len, probe, outbox);
     }
-    Ok(())
 }
 
-/// Sends the probe of `len` bytes in `frame` (after the link-layer headroom) as the evasion
+/// Stages the probe of `len` bytes in `frame` (after the link-layer headroom) as the evasion
 /// options shape it: its TTL, its checksum, in fragments.
-fn send_shaped(
-    sockets: &Sockets,
-    frame: &mut [u8],
-    len: usize,
-    probe: &Probe,
-    observer: &dyn ScanObserver,
-) -> Result<(), SendFailure> {
+fn stage_shaped(sockets: &Sockets, frame: &mut [u8], len: usize, probe: &Probe, outbox: &mut Outbox) {
     let shaping = &sockets.shaping;
     let packet = &mut frame[Transmitter::HEADROOM..Transmitter::HEADROOM + len];
     if let Some(ttl) = shaping.ttl {
@@ -404,29 +386,45 @@ fn send_shaped(
         wire::shape::spoil_checksum(packet).expect("a probe is a whole IP packet");
     }
     let Some(size) = shaping.fragment_size else {
-        return send_traced(sockets, frame, len, probe.dst, observer);
+        return sockets.sender.stage(frame, len, probe.dst, outbox);
     };
     let fragments = wire::shape::fragment(packet, size, u32::from(probe.ip_id)).expect("a probe is a whole IP packet");
     for fragment in fragments {
         frame[Transmitter::HEADROOM..Transmitter::HEADROOM + fragment.len()].copy_from_slice(&fragment);
-        send_traced(sockets, frame, fragment.len(), probe.dst, observer)?;
+        sockets.sender.stage(frame, fragment.len(), probe.dst, outbox);
     }
-    Ok(())
 }
 
-/// Sends the packet of `len` bytes in `frame` (after the link-layer headroom), waiting briefly
-/// while the kernel's queue is full rather than losing it; tells the observer of the packet
-/// when it traces them.
-fn send_traced(
-    sockets: &Sockets,
-    frame: &mut [u8],
-    len: usize,
-    dst: IpAddr,
-    observer: &dyn ScanObserver,
-) -> Result<(), SendFailure> {
-    super::while_queue_full(&sockets.stall, || sockets.sender.send(frame, len, dst))?;
-    if observer.traces_packets() {
-        observer.packet(true, &frame[Transmitter::HEADROOM..Transmitter::HEADROOM + len]);
+/// Sends every packet staged in `outbox`, a batch a system call, waiting briefly while the
+/// kernel's queue is full rather than losing them; tells the observer of each packet sent
+/// when it traces them. A packet not sent counts as sent and unanswered, as in Nmap: a
+/// target a local firewall or a missing route keeps probes from has its ports filtered, and
+/// the scan goes on; so does a scan whose link is down, told once, not per target.
+fn send_outbox(sockets: &Sockets, outbox: &mut Outbox, observer: &dyn ScanObserver) {
+    let mut next = 0;
+    while next < outbox.len() {
+        match super::while_queue_full(&sockets.stall, || sockets.sender.send_staged(outbox, next)) {
+            Ok(sent) => {
+                if observer.traces_packets() {
+                    (next..next + sent)
+                        .for_each(|index| observer.packet(true, &outbox.bytes(index)[Transmitter::HEADROOM..]));
+                }
+                next += sent;
+            }
+            Err(SendFailure::Stalled { began, error }) => {
+                if began {
+                    observer.link_stalled(&error);
+                }
+                break;
+            }
+            Err(SendFailure::Refused(error)) => {
+                let dst = outbox.dst(next);
+                if sockets.unsendable.lock().expect("unsendable lock").insert(dst) {
+                    observer.unreachable(dst, &error);
+                }
+                next += 1;
+            }
+        }
     }
-    Ok(())
+    outbox.clear();
 }
