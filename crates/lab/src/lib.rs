@@ -537,6 +537,16 @@ fn check(program: &str, args: &[&str], output: std::process::Output) -> io::Resu
 }
 
 /// The hardware address of `device` in namespace `namespace`, as `ip` prints it.
+/// Frames the sink ([`Lab::route_to_sink`]) has been handed so far, from a `net/dev` table
+/// read in the scanner's namespace (`/proc/PID/net/dev` of a process there, or
+/// `/proc/thread-self/net/dev` of a thread); none if the table has no sink.
+pub fn frames_into_sink(net_dev: &str) -> Option<u64> {
+    let device = format!("{SINK_DEVICE}:");
+    let (_, counters) = net_dev.lines().find_map(|line| line.trim_start().split_once(&device))?;
+    // An ifb device counts what it discards as received: bytes, then packets.
+    counters.split_whitespace().nth(1)?.parse().ok()
+}
+
 fn link_address(namespace: &str, device: &str) -> io::Result<String> {
     let output = Command::new("ip").args(["-n", namespace, "-br", "link", "show", device]).output()?;
     let text = String::from_utf8_lossy(&output.stdout);

@@ -51,7 +51,7 @@ impl FrameSender {
 
     /// Sends the first of `frames` and as many after it, in order, as one system call
     /// (sendmmsg) takes: at most [`FrameSender::MOST_AT_ONCE`]. Returns how many were sent,
-    /// at least one; an error is the first frame's, none of them sent.
+    /// at least one of a non-empty list; an error is the first frame's, none of them sent.
     pub fn send_many(&self, frames: &[&[u8]]) -> io::Result<usize> {
         let frames = &frames[..frames.len().min(Self::MOST_AT_ONCE)];
         // SAFETY: all-zero is a valid iovec and mmsghdr (null pointers, zero lengths).

@@ -6,10 +6,7 @@ use netio::FrameSender;
 /// Frames the lab's sink has been handed, as the calling thread's namespace counts them.
 fn frames_into_sink() -> u64 {
     let table = std::fs::read_to_string("/proc/thread-self/net/dev").expect("net/dev");
-    let device = format!("{}:", lab::SINK_DEVICE);
-    let (_, counters) = table.lines().find_map(|line| line.trim_start().split_once(&device)).expect("the sink");
-    // An ifb device counts what it discards as received: bytes, then packets.
-    counters.split_whitespace().nth(1).expect("packets").parse().expect("a count")
+    lab::frames_into_sink(&table).expect("the sink's count")
 }
 
 #[test]

@@ -59,8 +59,8 @@ impl Outbox {
     /// Staged packets at most before the outbox asks to be sent ([`Outbox::is_full`]): as
     /// many as one system call sends, so a batch leaves in one.
     const MOST_STAGED: usize = FrameSender::MOST_AT_ONCE;
-    /// Staged bytes at most before it asks to be sent: large probes (`--data-length`) are
-    /// not held by the hundred.
+    /// Staged bytes at most before it asks to be sent: large probes (`--data-length`) wait a
+    /// few at a time, not a batch's worth.
     const MOST_BYTES: usize = 256 * 1024;
 
     fn push(&mut self, bytes: &[u8], dst: IpAddr, link: Option<usize>) {
@@ -130,11 +130,12 @@ impl Transmitter {
             let staged = &outbox.staged[first];
             return self.ip.send(&outbox.bytes(first)[Self::HEADROOM..], staged.dst).map(|()| 1);
         };
-        let same_link = outbox.staged[first..].iter().take_while(|staged| staged.link == Some(link));
+        let same_link = outbox.staged[first..].iter().take_while(|staged| staged.link == Some(link)).count();
+        let count = same_link.min(FrameSender::MOST_AT_ONCE);
         let mut frames = [&[][..]; FrameSender::MOST_AT_ONCE];
-        let count = (frames.iter_mut().zip(first..first + same_link.count()))
-            .map(|(frame, index)| *frame = outbox.bytes(index))
-            .count();
+        for (frame, index) in frames.iter_mut().zip(first..first + count) {
+            *frame = outbox.bytes(index);
+        }
         self.links[link].frames.send_many(&frames[..count])
     }
 

@@ -32,9 +32,8 @@
 //!            scans are cut after a minute
 //!   l1       line rate: 1,048,576 SYNs (a /16 x 16 ports, one try each, no rate limit) into a
 //!            link whose kernel driver discards every frame (Lab::route_to_sink): probes per
-//!            second sent (the sink's counter, sampled), on both
-//!            cores and pinned to one, vs masscan and zmap (zmap 2 scans one port: 16 probes
-//!            per host to port 80)
+//!            second sent (the sink's counter, sampled), on both cores and pinned to one, vs
+//!            masscan and zmap (zmap 2 scans one port: 16 probes per host to port 80)
 //! Needs root (it builds a netns lab). The portolan binary is $PORTOLAN or
 //! target/release/portolan. Every run's findings are checked against the lab's ground truth.
 
@@ -813,12 +812,14 @@ fn line_rate(portolan: &str, runs: usize) {
 /// from the tool's own view of its namespace (`/proc/PID/net/dev`), so that sampling starts no
 /// process beside it on the same cores.
 fn wire_rate(lab: &Lab, tool: &Tool) -> f64 {
+    // None while the tool is not yet in the scanner's namespace (its table has no sink).
+    let read_counters = |path: &str| lab::frames_into_sink(&std::fs::read_to_string(path).ok()?);
     let started = Instant::now();
     let mut child = start(lab, tool, Stdio::null());
     let counters = format!("/proc/{}/net/dev", child.id());
     let mut samples = Vec::new();
     while child.try_wait().expect("wait").is_none() {
-        samples.extend(frames_into_sink(&counters).map(|count| (started.elapsed(), count)));
+        samples.extend(read_counters(&counters).map(|count| (started.elapsed(), count)));
         std::thread::sleep(Duration::from_millis(2));
     }
     let Some(&(_, first)) = samples.first() else { return 0.0 };
@@ -830,16 +831,6 @@ fn wire_rate(lab: &Lab, tool: &Tool) -> f64 {
         (Some((t1, c1)), Some((t2, c2))) if t2 > t1 => (c2 - c1) as f64 / (t2 - t1).as_secs_f64(),
         _ => 0.0,
     }
-}
-
-/// Frames the sink has taken (and discarded) so far, in the `net/dev` table at `path`; none
-/// while the process reading it is not yet in the scanner's namespace (it has no sink).
-fn frames_into_sink(path: &str) -> Option<u64> {
-    let table = std::fs::read_to_string(path).ok()?;
-    let device = format!("{}:", lab::SINK_DEVICE);
-    let (_, counters) = table.lines().find_map(|line| line.trim_start().split_once(&device))?;
-    // An ifb device counts what it discards as received: bytes, then packets.
-    counters.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// P4: resident memory of a rate-limited scan of 131072 hosts, sampled as it runs.
