@@ -30,9 +30,24 @@ impl<T: Technique> ProbeEngine<T> {
         })
     }
 
+    /// Whether `response` is one of this scan's own TCP probes, read back: scanning this host,
+    /// the receiver reads every probe sent over loopback. A probe carries its cookie in its
+    /// sequence number, for the direction it was sent in; no answer does, and the check
+    /// costs an answer from a port outside our source-port range nothing.
+    fn is_own_probe(&self, response: &Response) -> bool {
+        let Response::Tcp(segment) = response else { return false };
+        let (from, to, echo) = (segment.src, segment.dst, Echo::Sequence(segment.seq));
+        self.key.verify(from, to, segment.dst_port, segment.src_port, echo, self.max_try()).is_some()
+    }
+
     /// Learns from a packet received at `now`. Returns the port it settled, if it proves to be
     /// a new answer to one of this engine's probes; anything else is ignored.
     pub fn handle(&mut self, response: &Response, now: Instant) -> Option<Settled> {
+        if self.is_own_probe(response) {
+            // Else a probe that left from the very port it went to would read back as that
+            // port opening a handshake of its own, a bare SYN: open, in Nmap's table.
+            return None;
+        }
         if let Some(host) = self.udp_canary_answered(response) {
             self.flags.erred.set(u64::from(host));
             let state = &mut self.hosts[host as usize];

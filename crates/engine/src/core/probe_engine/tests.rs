@@ -57,6 +57,39 @@ fn unreachable(probe: &Probe, code: u8) -> Unreachable {
 }
 
 #[test]
+fn a_probe_read_back_over_loopback_is_no_answer_even_from_the_port_it_went_to() {
+    // Regression: scanning this host, every probe is read back; one that left from the very
+    // port it went to read back as that port's bare SYN, and the port came out open
+    // (split-handshake-syn) in one full-port scan of 127.0.0.1 in two.
+    let me = SCANNER;
+    let (key, port) = (2..)
+        .map(|k1| CookieKey::new(1, k1))
+        .find_map(|key| (32768..=60999).find(|&port| key.probe(me, me, port, 0).src_port == port).map(|p| (key, p)))
+        .expect("some key sends some port's first probe from that port");
+    let now = Instant::now();
+    let group = ScanGroup { sources: vec![me], targets: vec![target(me)], ports: vec![port] };
+    let mut engine = ProbeEngine::new(SynScan, config(), group, key, &mut rand::rng(), now);
+    let probe = engine.poll_transmit(now).expect("a probe");
+    let (sent, to) = (tcp(&probe), probe.dst);
+    assert_eq!((sent.src_port, sent.dst_port), (port, port));
+    let read_back = TcpReply {
+        src: probe.src,
+        src_port: sent.src_port,
+        dst: to,
+        dst_port: port,
+        seq: sent.seq,
+        ack: 0,
+        flags: flags::SYN,
+        window: 0,
+        ttl: 64,
+    };
+    assert_eq!(engine.handle(&Response::Tcp(read_back), now), None, "our own probe settled the port");
+    let closed = tcp_reply(&probe, flags::RST | flags::ACK, sent.seq.wrapping_add(1));
+    let settled = engine.handle(&Response::Tcp(closed), now).expect("the kernel's RST answers the probe");
+    assert_eq!(settled.state, PortState::Closed);
+}
+
+#[test]
 fn every_state_of_nmaps_syn_table() {
     let mut sim = syn(config(), &[HOST], &[22, 23, 25, 110]);
     sim.set(HOST, 22, Port::Listening).set(HOST, 25, Port::Dropped).set(HOST, 110, Port::Rejected(13));
