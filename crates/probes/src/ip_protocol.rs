@@ -208,7 +208,7 @@ mod tests {
             ttl: 64,
         };
         assert_eq!(verdict(Response::Tcp(tcp)), Some((6, PortState::Open, Reason::ProtoResponse)));
-        let udp_reply = UdpReply { src: TARGET, src_port: 40125, dst: SCANNER, dst_port: 50000, ttl: 64 };
+        let udp_reply = UdpReply { src: TARGET, src_port: 40125, dst: SCANNER, dst_port: 50000, ident: 0, ttl: 64 };
         assert_eq!(verdict(Response::Udp(udp_reply)), Some((17, PortState::Open, Reason::ProtoResponse)));
         let echo = IcmpReply { from: TARGET, to: SCANNER, query: Query::Echo, ident: 50000, seq: 0x5678, ttl: 64 };
         assert_eq!(verdict(Response::IcmpReply(echo)), Some((1, PortState::Open, Reason::EchoReply)));

@@ -33,6 +33,9 @@ pub struct UdpReply {
     pub src_port: u16,
     pub dst: IpAddr,
     pub dst_port: u16,
+    /// The IPv4 identification, or the IPv6 flow label's low 16 bits: where a UDP probe of
+    /// ours carries its cookie.
+    pub ident: u16,
     /// The IP TTL (IPv6: hop limit) the reply arrived with.
     pub ttl: u8,
 }
@@ -178,11 +181,13 @@ pub fn parse_response(packet: &[u8]) -> Option<Response> {
     }
 }
 
-/// Addresses and TTL of a received packet, whichever its family.
+/// Addresses, TTL and identification (see [`UdpReply::ident`]) of a received packet,
+/// whichever its family.
 struct Envelope {
     src: IpAddr,
     dst: IpAddr,
     ttl: u8,
+    ident: u16,
 }
 
 fn parse_v4(packet: &[u8]) -> Option<Response> {
@@ -190,7 +195,7 @@ fn parse_v4(packet: &[u8]) -> Option<Response> {
     if ip.fragment_offset() != 0 {
         return None;
     }
-    let envelope = Envelope { src: ip.src().into(), dst: ip.dst().into(), ttl: ip.ttl() };
+    let envelope = Envelope { src: ip.src().into(), dst: ip.dst().into(), ttl: ip.ttl(), ident: ip.ident() };
     match ip.protocol() {
         PROTO_ICMP => {
             if let Some(reply) = icmp::parse_query_reply(ip.payload()).ok()? {
@@ -214,7 +219,8 @@ fn parse_v4(packet: &[u8]) -> Option<Response> {
 
 fn parse_v6(packet: &[u8]) -> Option<Response> {
     let ip = Ipv6Packet::new_checked(packet).ok()?;
-    let envelope = Envelope { src: ip.src().into(), dst: ip.dst().into(), ttl: ip.hop_limit() };
+    let ident = ip.flow_label() as u16;
+    let envelope = Envelope { src: ip.src().into(), dst: ip.dst().into(), ttl: ip.hop_limit(), ident };
     let (protocol, upper) = ip.into_upper_layer()?;
     if protocol != NEXT_ICMPV6 {
         return transport_reply(&envelope, protocol, upper);
@@ -263,6 +269,7 @@ fn transport_reply(envelope: &Envelope, protocol: u8, bytes: &[u8]) -> Option<Re
                 src_port: udp.src_port(),
                 dst: envelope.dst,
                 dst_port: udp.dst_port(),
+                ident: envelope.ident,
                 ttl: envelope.ttl,
             }))
         }
@@ -390,6 +397,7 @@ mod tests {
     fn reads_udp_datagrams_and_unreachables_quoting_them() {
         let Some(Response::Udp(reply)) = parse_response(&udp_probe()) else { panic!("not UDP") };
         assert_eq!((reply.src, reply.src_port, reply.dst, reply.dst_port), (SCANNER.into(), 40001, TARGET.into(), 53));
+        assert_eq!(reply.ident, 0x1234, "the IP identification, where our probes carry their cookie");
         let Some(Response::Unreachable(u)) = parse_response(&unreachable_about(&udp_probe(), 3)) else {
             panic!("not an unreachable")
         };
@@ -418,6 +426,14 @@ mod tests {
         let mut buf = vec![0; wire::tcp::PROBE_LEN_V6];
         wire::tcp::emit_probe_v6(SCANNER_V6, TARGET_V6, 0x4321, &syn, &mut buf).unwrap();
         buf
+    }
+
+    #[test]
+    fn reads_the_identification_of_an_ipv6_datagram_from_its_flow_label() {
+        let mut buf = vec![0; 64];
+        let len = wire::udp::emit_probe_v6(SCANNER_V6, TARGET_V6, 0x5_4321, 40001, 53, b"query", &mut buf).unwrap();
+        let Some(Response::Udp(reply)) = parse_response(&buf[..len]) else { panic!("not UDP") };
+        assert_eq!((reply.src_port, reply.dst_port, reply.ident), (40001, 53, 0x4321));
     }
 
     #[test]

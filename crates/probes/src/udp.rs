@@ -103,7 +103,8 @@ mod tests {
 
     #[test]
     fn nmaps_udp_scan_table() {
-        let reply = Response::Udp(UdpReply { src: TARGET, src_port: 53, dst: SCANNER, dst_port: 40000, ttl: 64 });
+        let reply =
+            Response::Udp(UdpReply { src: TARGET, src_port: 53, dst: SCANNER, dst_port: 40000, ident: 0, ttl: 64 });
         assert_eq!(verdict(&reply), Some((PortState::Open, Reason::UdpResponse)));
         assert_eq!(verdict(&unreachable(3)), Some((PortState::Closed, Reason::PortUnreach)));
         for (code, reason) in [

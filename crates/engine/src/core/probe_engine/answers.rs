@@ -30,22 +30,31 @@ impl<T: Technique> ProbeEngine<T> {
         })
     }
 
-    /// Whether `response` is one of this scan's own TCP probes, read back: scanning this host,
-    /// the receiver reads every probe sent over loopback. A probe carries its cookie in its
-    /// sequence number, for the direction it was sent in; no answer does, and the check
-    /// costs an answer from a port outside our source-port range nothing.
+    /// Whether `response` is one of this scan's own TCP or UDP probes, read back: scanning
+    /// this host, the receiver reads every probe sent over loopback. A probe carries its
+    /// cookie (in a TCP sequence number, in a UDP datagram's IP identification) for the
+    /// direction it was sent in; no answer does, and the check costs an answer from a port
+    /// outside our source-port range nothing.
     fn is_own_probe(&self, response: &Response) -> bool {
-        let Response::Tcp(segment) = response else { return false };
-        let (from, to, echo) = (segment.src, segment.dst, Echo::Sequence(segment.seq));
-        self.key.verify(from, to, segment.dst_port, segment.src_port, echo, self.max_try()).is_some()
+        let (from, to, from_port, to_port, echo) = match response {
+            Response::Tcp(segment) => {
+                (segment.src, segment.dst, segment.src_port, segment.dst_port, Echo::Sequence(segment.seq))
+            }
+            Response::Udp(datagram) => {
+                (datagram.src, datagram.dst, datagram.src_port, datagram.dst_port, Echo::IpIdent(datagram.ident))
+            }
+            _ => return false,
+        };
+        self.key.verify(from, to, to_port, from_port, echo, self.max_try()).is_some()
     }
 
     /// Learns from a packet received at `now`. Returns the port it settled, if it proves to be
     /// a new answer to one of this engine's probes; anything else is ignored.
     pub fn handle(&mut self, response: &Response, now: Instant) -> Option<Settled> {
         if self.is_own_probe(response) {
-            // Else a probe that left from the very port it went to would read back as that
-            // port opening a handshake of its own, a bare SYN: open, in Nmap's table.
+            // Else a TCP probe that left from the very port it went to reads back as that
+            // port's bare SYN, and a UDP probe from port A to port B as A's answer to a
+            // probe sent from B (when B is A's source port): both open, in Nmap's tables.
             return None;
         }
         if let Some(host) = self.udp_canary_answered(response) {

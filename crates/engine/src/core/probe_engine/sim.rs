@@ -332,8 +332,14 @@ impl<T: Technique> Sim<T> {
             Transport::Tcp(tcp) => self.tcp_response(probe, tcp, at),
             Transport::Udp { src_port, dst_port, .. } => {
                 let quoted = QuotedProbe::Udp { src_port: *src_port, dst_port: *dst_port };
-                let reply =
-                    UdpReply { src: probe.dst, src_port: *dst_port, dst: probe.src, dst_port: *src_port, ttl: 64 };
+                let reply = UdpReply {
+                    src: probe.dst,
+                    src_port: *dst_port,
+                    dst: probe.src,
+                    dst_port: *src_port,
+                    ident: 0,
+                    ttl: 64,
+                };
                 match self.filter(probe.dst, *dst_port) {
                     Ok(Port::Listening) => Some(Response::Udp(reply)),
                     Ok(_) => self.error(probe, probe.dst, 3, quoted, at),

@@ -1,6 +1,6 @@
 //! The engine's UDP scan against simulated hosts that ration ICMP errors as Linux does.
 
-use probes::{UdpPayloads, UdpScan};
+use probes::{UdpPayloads, UdpReply, UdpScan};
 
 use super::sim::{config, hosts, ErrorBucket, GlobalErrorLimit, Port, Sim, HOST, HOST_V6, SCANNER, SCANNER_V6};
 use super::*;
@@ -258,4 +258,32 @@ fn errors_lost_twice_in_a_row_leave_no_port_open_filtered() {
         let (_, wrong) = run(sim);
         assert_eq!(wrong, [], "seed {seed}");
     }
+}
+
+#[test]
+fn a_udp_probe_read_back_over_loopback_is_no_answer() {
+    // Regression: scanning this host, every probe is read back; a UDP datagram is vouched for
+    // by its ports alone, and a probe from port A to port B read back as port A's answer to
+    // a probe sent from B, when B was A's source port: open (udp-response).
+    let me = SCANNER;
+    let (key, port, from) = (2..)
+        .map(|k1| CookieKey::new(1, k1))
+        .find_map(|key| {
+            (32768..=60999).find_map(|port| {
+                let from = key.probe(me, me, port, 0).src_port;
+                key.verify(me, me, from, port, Echo::Nothing, 0).map(|_| (key, port, from))
+            })
+        })
+        .expect("some key sends some port's probe from a port whose answer it would take");
+    let now = Instant::now();
+    let group = ScanGroup { sources: vec![me], targets: vec![Target::from_addr(me)], ports: vec![port, from] };
+    let technique = UdpScan::new(UdpPayloads::embedded());
+    let mut engine = ProbeEngine::new(technique, config(), group, key, &mut rand::rng(), now);
+    let probes: Vec<Probe> = std::iter::from_fn(|| engine.poll_transmit(now)).take(2).collect();
+    let probe =
+        probes.iter().find(|probe| matches!(probe.transport, Transport::Udp { dst_port, .. } if dst_port == port));
+    let probe = probe.expect("the probe to the port");
+    let Transport::Udp { src_port, dst_port, .. } = probe.transport else { unreachable!("a UDP probe") };
+    let read_back = UdpReply { src: probe.src, src_port, dst: probe.dst, dst_port, ident: probe.ip_id, ttl: 64 };
+    assert_eq!(engine.handle(&Response::Udp(read_back), now), None, "our own probe settled port {from}");
 }
