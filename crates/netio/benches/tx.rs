@@ -1,7 +1,8 @@
 //! The sender alone: probes per second through a raw IP socket and through a link-layer
-//! socket, a frame a call and a batch a call, each for a second at a time, alternating. Builds its own lab (needs root) and sends
-//! only into the lab's sink, a link whose kernel driver discards every frame (see
-//! `lab::Lab::route_to_sink`), so no receiving side takes a share of the sender's core.
+//! socket, a frame a call and a batch a call, each for a second at a time, alternating.
+//! Builds its own lab (needs root) and sends only into the lab's sink, a link whose kernel
+//! driver discards every frame (see `lab::Lab::route_to_sink`), so no receiving side takes a
+//! share of the sender's core.
 //!
 //! Run: cargo bench -p netio --bench tx
 //!

@@ -127,8 +127,7 @@ impl Transmitter {
     /// as many as one system call takes; returns how many were sent, or the first one's error.
     pub(super) fn send_staged(&self, outbox: &Outbox, first: usize) -> std::io::Result<usize> {
         let Some(link) = outbox.staged[first].link else {
-            let staged = &outbox.staged[first];
-            return self.ip.send(&outbox.bytes(first)[Self::HEADROOM..], staged.dst).map(|()| 1);
+            return self.ip.send(&outbox.bytes(first)[Self::HEADROOM..], outbox.dst(first)).map(|()| 1);
         };
         let same_link = outbox.staged[first..].iter().take_while(|staged| staged.link == Some(link)).count();
         let count = same_link.min(FrameSender::MOST_AT_ONCE);
