@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
+use os::seq::{gcd, mod_diff};
+
 use wire::ipv4::{Ipv4Packet, Ipv4Repr, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use wire::tcp::{SegmentRepr, TcpPacket};
 
@@ -422,23 +424,35 @@ struct IsnClock {
     step: u64,
     base: u64,
     issued: u64,
+    /// The last number issued.
+    last: Option<u32>,
+    /// How far it was from the one before, as Nmap measures it.
+    last_distance: Option<u32>,
 }
+
+/// Above this GCD, Nmap measures the spread in units of the GCD.
+const LARGE_STEP: u64 = 9;
+
+/// A bound on the steps a number is moved on to keep the GCD (a few suffice).
+const MOST_NUDGES: u32 = 256;
 
 impl IsnClock {
     fn new(isr: Option<u64>, sp: Option<u64>, gcd: Option<u64>, base: u64) -> IsnClock {
         let power = |value: u64| 2f64.powf(value as f64 / 8.0);
         let step = gcd.filter(|&gcd| gcd > 0).unwrap_or(1);
-        // Nmap measures the spread in units of the step when the step is large.
-        let unit = if step > 9 { step as f64 } else { 1.0 };
+        let unit = if step > LARGE_STEP { step as f64 } else { 1.0 };
         let deviation = sp.filter(|&sp| sp > 0).map_or(0.0, |sp| power(sp) * unit);
         // Offsets of ±d make rates over 0.1 s alternate by ±20·d, whose deviation over five
         // rates is about 21.9·d.
         // With a large step, the rate is a whole number of steps per 100 ms (rounded down,
         // so that a rate of about one step keeps the step its GCD), so that samples that far
         // apart show no spread the reference does not ask for.
-        let rate = isr.map_or(0.0, power);
-        let rate = if step > 9 { (rate * 0.1 / step as f64).floor().max(1.0) * step as f64 / 0.1 } else { rate };
-        IsnClock { rate, offset: deviation / 21.9, step, base: base & 0xffff_ffff, issued: 0 }
+        // A GCD of 0 is a number that never moves.
+        let rate = if gcd == Some(0) { 0.0 } else { isr.map_or(0.0, power) };
+        let rate =
+            if step > LARGE_STEP { (rate * 0.1 / step as f64).floor().max(1.0) * step as f64 / 0.1 } else { rate };
+        let offset = deviation / 21.9;
+        IsnClock { rate, offset, step, base: base & 0xffff_ffff, issued: 0, last: None, last_distance: None }
     }
 
     fn at(&mut self, elapsed: std::time::Duration) -> u32 {
@@ -449,7 +463,28 @@ impl IsnClock {
         let along = (self.rate * elapsed.as_secs_f64() / step).round() * step;
         let off = (sign * self.offset / step).round() * step;
         let value = (self.base as f64 + along + off).rem_euclid(4_294_967_296.0) as u64;
-        ((value / self.step) * self.step) as u32
+        self.keeping_the_gcd_at_most_the_step(((value / self.step) * self.step) as u32)
+    }
+
+    /// `value`, moved on by whole steps until its distance from the last number and the
+    /// distance before that have no common divisor above the step. Nmap's GCD of any three
+    /// numbers in a row is then the step (or less, where the numbers wrapped), never a
+    /// multiple of it that chance makes: with a step of 3, about one scan in 160 measured 9,
+    /// out of its reference's range. Numbers in large steps keep their even pace, and a
+    /// number that never moves stays put.
+    fn keeping_the_gcd_at_most_the_step(&mut self, value: u32) -> u32 {
+        let step = self.step as u32;
+        let random_walk = self.step <= LARGE_STEP && self.rate > 0.0;
+        let value = match (random_walk, self.last, self.last_distance.filter(|&distance| distance > 0)) {
+            (true, Some(last), Some(before)) => (0..MOST_NUDGES)
+                .map(|nudges| value.wrapping_add(nudges * step))
+                .find(|&nudged| gcd(mod_diff(nudged, last).into(), before.into()) <= step.into())
+                .unwrap_or(value),
+            _ => value,
+        };
+        self.last_distance = self.last.map(|last| mod_diff(value, last));
+        self.last = Some(value);
+        value
     }
 }
 
@@ -539,4 +574,54 @@ fn next(state: &mut u64) -> u64 {
     *state ^= *state >> 7;
     *state ^= *state << 17;
     *state
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use os::seq::{seq_attributes, SeqReply};
+
+    use super::*;
+
+    /// The SEQ attributes Nmap computes from six SYNs sent 100 ms apart to `clock`, each
+    /// arriving up to a millisecond late as `jitter` draws it.
+    fn measured(clock: &mut IsnClock, jitter: &mut u64) -> BTreeMap<String, String> {
+        let replies: Vec<SeqReply> = (0..6)
+            .map(|probe| {
+                let sent = Duration::from_millis(100 * probe) + Duration::from_micros(next(jitter) % 1000);
+                SeqReply { sent, isn: clock.at(sent), timestamp: None }
+            })
+            .collect();
+        seq_attributes(&replies).into_iter().collect()
+    }
+
+    #[test]
+    fn isns_in_steps_of_three_never_show_a_gcd_above_three() {
+        // OpenWrt Backfire's SEQ(SP=C5-CF%GCD=1-6%ISR=C6-D0), played with GCD 3, SP CA and
+        // ISR CB; and FreeBSD 12.1's (SP=101-10B%GCD=1-6%ISR=104-10E), whose numbers wrap
+        // several times a second (and so may show a GCD below the step).
+        let references = [("C5-CF", "C6-D0", 0xCA, 0xCB), ("101-10B", "104-10E", 0x106, 0x109)];
+        let mut seed = 1;
+        for (sp_range, isr_range, sp, isr) in references {
+            for _ in 0..2000 {
+                let mut clock = IsnClock::new(Some(isr), Some(sp), Some(3), next(&mut seed));
+                let seq = measured(&mut clock, &mut seed);
+                assert!(os::matches(&seq["GCD"], "1-3", false), "{seq:?}");
+                assert!(os::matches(&seq["SP"], sp_range, false), "{seq:?}");
+                assert!(os::matches(&seq["ISR"], isr_range, false), "{seq:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_constant_isn_stays_constant_and_a_large_step_keeps_its_pace() {
+        let mut constant = IsnClock::new(Some(0), Some(0), Some(0), 12345);
+        let mut jitter = 1;
+        assert_eq!(measured(&mut constant, &mut jitter)["GCD"], "0");
+        // 64000 a step, about one step per 100 ms.
+        let mut large = IsnClock::new(Some(0x4D), Some(0), Some(64000), 12345);
+        let seq = measured(&mut large, &mut jitter);
+        assert_eq!((seq["GCD"].as_str(), seq["SP"].as_str()), ("FA00", "0"), "{seq:?}");
+    }
 }

@@ -34,7 +34,7 @@ pub fn seq_attributes(replies: &[SeqReply]) -> Vec<(String, String)> {
 }
 
 /// The smaller of the two ways round from `b` to `a` (Nmap's MOD_DIFF).
-fn mod_diff(a: u32, b: u32) -> u32 {
+pub fn mod_diff(a: u32, b: u32) -> u32 {
     a.wrapping_sub(b).min(b.wrapping_sub(a))
 }
 
@@ -48,7 +48,7 @@ fn isn_attributes(replies: &[SeqReply]) -> (u32, u32, u32) {
     let diffs: Vec<u32> = replies.windows(2).map(|pair| mod_diff(pair[1].isn, pair[0].isn)).collect();
     let rates: Vec<f64> = diffs.iter().zip(gaps_us(replies)).map(|(&diff, gap)| f64::from(diff) * 1e6 / gap).collect();
     let average = rates.iter().sum::<f64>() / rates.len() as f64;
-    let gcd = diffs.iter().copied().fold(0, gcd);
+    let gcd = diffs.iter().map(|&diff| u64::from(diff)).fold(0, gcd) as u32;
     if gcd == 0 {
         // A constant ISN.
         return (0, 0, 0);
@@ -63,7 +63,8 @@ fn isn_attributes(replies: &[SeqReply]) -> (u32, u32, u32) {
     (sp, gcd, isr)
 }
 
-fn gcd(a: u32, b: u32) -> u32 {
+/// The greatest common divisor (of differences between sequence numbers).
+pub fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 {
         a
     } else {
