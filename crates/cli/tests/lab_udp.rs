@@ -74,8 +74,9 @@ fn udp_scan_reports_every_state_exactly() {
         return;
     }
     let lab = udp_lab();
-    let report = scan(&lab.lab, "1-200,500,1434", &["-v"]);
-    assert_eq!(section(&report), expected_section(202), "full report:\n{report}");
+    // 40125, where the engine's canaries go, is closed too (a scan holding it never ended).
+    let report = scan(&lab.lab, "1-200,500,1434,40125", &["-v"]);
+    assert_eq!(section(&report), expected_section(203), "full report:\n{report}");
     assert!(found_up_by_default_discovery(&report), "{report}");
     assert!(report.contains(&format!("Discovered open port 53/udp on {TARGET_V4}")), "{report}");
 }

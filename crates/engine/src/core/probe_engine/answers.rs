@@ -13,8 +13,8 @@ impl<T: Technique> ProbeEngine<T> {
         }
         let host = *self.host_index.get(&(error.probe_dst, error.probe_src))?;
         let echo = Echo::IpIdent(error.probe_ident);
-        self.key.verify(error.probe_src, error.probe_dst, CANARY_UDP_PORT, src_port, echo, 0)?;
-        Some(host)
+        let try_number = self.key.verify(error.probe_src, error.probe_dst, CANARY_UDP_PORT, src_port, echo, CANARY_TRY);
+        (try_number == Some(CANARY_TRY)).then_some(host)
     }
 
     /// The try an answer proves it answers, checked against its cookie. A segment answering a

@@ -199,6 +199,12 @@ enum Canary {
 
 /// Where the UDP canary goes: Nmap's default UDP ping port, chosen as unlikely to be open.
 pub const CANARY_UDP_PORT: u16 = 40125;
+/// The try number a UDP canary's cookie is made for. No port's probe is sent as this try, so
+/// where the scan probes the canary's port itself (`-sU -p-`), the port's answers are never
+/// taken for a canary's, nor a canary's for the port's.
+const CANARY_TRY: u8 = u8::MAX;
+/// The last try a port's probe may be sent as: the one before [`CANARY_TRY`].
+const LAST_TRY: u8 = CANARY_TRY - 1;
 /// Held tries sent again per canary: fewer than a sender's batch, so that a canary goes out in
 /// the same batch as the tries it is to prove.
 const HELD_PER_CANARY: usize = 32;
@@ -613,7 +619,7 @@ impl<T: Technique> ProbeEngine<T> {
     }
 
     fn max_try(&self) -> u8 {
-        u8::try_from(self.config.timing.max_retries).unwrap_or(u8::MAX)
+        u8::try_from(self.config.timing.max_retries).unwrap_or(LAST_TRY).min(LAST_TRY)
     }
 
     fn slot_of(&self, host: u32, port_index: u32) -> u64 {

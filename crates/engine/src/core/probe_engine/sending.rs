@@ -222,10 +222,10 @@ impl<T: Technique> ProbeEngine<T> {
     }
 
     /// The UDP canary for `host` (see [`Canary::Udp`]), its cookie in the source port and IP
-    /// identification as for any UDP probe.
+    /// identification as for any UDP probe, made for a try no port's probe is sent as.
     fn udp_canary(&self, host: u32) -> Probe {
         let (src, dst) = (self.source_of(host), self.addrs[host as usize]);
-        let cookie = self.key.probe(src, dst, CANARY_UDP_PORT, 0);
+        let cookie = self.key.probe(src, dst, CANARY_UDP_PORT, CANARY_TRY);
         let transport =
             Transport::Udp { src_port: cookie.src_port, dst_port: CANARY_UDP_PORT, payload: Arc::from(&[][..]) };
         Probe { src, dst, ip_id: cookie.ip_id, transport }

@@ -126,9 +126,9 @@ impl<T: Technique> ProbeEngine<T> {
         if self.flags.erred.get(u64::from(host)) {
             self.hosts[host as usize].icmp.unanswered(sent.at);
         }
-        // Try numbers ride in a byte: past 255 tries (a --max-retries that large) the port is
-        // given up like any other.
-        let next_try = sent.try_number.checked_add(1);
+        // Try numbers ride in a byte, whose last value is the canary's: past the last try (a
+        // --max-retries of 254 or more) the port is given up like any other.
+        let next_try = (sent.try_number < LAST_TRY).then(|| sent.try_number + 1);
         let may_retry = |engine: &Self| {
             let allowance = &engine.hosts[host as usize].retries;
             u32::from(sent.try_number) < engine.config.timing.max_retries

@@ -287,3 +287,16 @@ fn a_udp_probe_read_back_over_loopback_is_no_answer() {
     let read_back = UdpReply { src: probe.src, src_port, dst: probe.dst, dst_port, ident: probe.ip_id, ttl: 64 };
     assert_eq!(engine.handle(&Response::Udp(read_back), now), None, "our own probe settled port {from}");
 }
+
+#[test]
+fn a_udp_scan_of_the_canarys_own_port_ends_with_the_port_closed() {
+    // Regression: the port unreachable for port 40125 (where canaries go) was taken for a
+    // canary's, the port's try looked silent right after the host's error, was held and sent
+    // again, and so on without end: `-sU -p 40125` (or any range holding it) never finished.
+    for limited in [false, true] {
+        let mut sim = udp(&[HOST], &[53, CANARY_UDP_PORT], mixed, limited);
+        let took = sim.run(Duration::from_secs(600));
+        assert_eq!(sim.wrong_ports(truth), [], "limited: {limited}");
+        assert!(took < Duration::from_secs(5), "took {took:?}, limited: {limited}");
+    }
+}
