@@ -258,3 +258,22 @@ fn debugging_output_tells_retransmissions_and_final_times_under_loss() {
     let quiet = stdout(&portolan(&lab.lab, &["-sS", "-n", "-Pn", "-p", PORTS, &target]));
     assert!(!quiet.contains("Final times"), "{quiet}");
 }
+
+#[test]
+fn a_split_handshake_port_is_open_as_nmap_says() {
+    if !lab::available() {
+        return;
+    }
+    // A host that answers a SYN to port 80 with a bare SYN of its own; every other port closed.
+    let lab = lab::Lab::new().expect("build lab");
+    let (host, _answering) = lab.split_handshake_host(&[80]).expect("start the host");
+    let target = host.to_string();
+    let args = ["-sS", "-n", "-Pn", "--reason", "-p", "79-81", &target];
+    let ours = stdout(&portolan(&lab, &args));
+    let row = ours.lines().find(|line| line.starts_with("80/tcp")).unwrap_or_default();
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["80/tcp", "open", "http", "split-handshake-syn", "ttl", "64"]
+    );
+    assert_same_table_as_nmap(&lab, &args, &ours);
+}

@@ -18,8 +18,8 @@ mod proxy;
 mod psad;
 mod raw;
 mod sctp;
+mod tcp_host;
 mod udp_service;
-mod zombie;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -37,8 +37,8 @@ pub use proxy::ProxyKind;
 pub use psad::{PsadDaemon, PsadLog, PsadReport};
 pub use raw::PERSONALITY_MARK;
 pub use sctp::SctpHost;
+pub use tcp_host::TcpHost;
 pub use udp_service::{lab_name, UdpService, HOSTILE_LABEL, HOSTILE_V4};
-pub use zombie::Zombie;
 
 /// The scanner's and the target's addresses on the lab link.
 pub const SCANNER_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -242,21 +242,33 @@ impl Lab {
         Listeners::personalities(&self.target, personalities)
     }
 
-    /// Adds an idle zombie (see [`Zombie`]) as a host of its own on the lab link (as
-    /// [`Lab::add_hosts`] adds one): its kernel's own TCP answers are dropped, the zombie
-    /// answers instead, until the returned handle drops. Returns its address.
+    /// Adds an idle zombie (see [`TcpHost::zombie`]) as a host of its own on the lab link (as
+    /// [`Lab::add_hosts`] adds one), answering until the returned handle drops. Returns its
+    /// address.
     pub fn zombie(&self) -> io::Result<(Ipv4Addr, Listeners)> {
+        self.add_tcp_host(|addr| TcpHost::zombie(addr, 1000))
+    }
+
+    /// Adds a host whose `ports` answer a SYN with a bare SYN (see
+    /// [`TcpHost::split_handshake`]), every other port closed, as [`Lab::zombie`] adds one.
+    pub fn split_handshake_host(&self, ports: &[u16]) -> io::Result<(Ipv4Addr, Listeners)> {
+        self.add_tcp_host(|addr| TcpHost::split_handshake(addr, ports))
+    }
+
+    /// Adds a host of its own on the lab link whose TCP `host` plays: its kernel's own TCP
+    /// answers are dropped, the host answers instead, until the returned handle drops.
+    fn add_tcp_host(&self, host: impl FnOnce(Ipv4Addr) -> TcpHost) -> io::Result<(Ipv4Addr, Listeners)> {
         let addr = *self.add_hosts(1)?.first().expect("one host added");
         let namespace = self.hosts.lock().expect("hosts lock").last().expect("the host just added").clone();
         run_with_input(
             "ip",
             &["netns", "exec", &namespace, "nft", "-f", "-"],
             &format!(
-                "table ip zombie {{\n  chain output {{\n    type filter hook output priority 0; policy accept;\n    \
+                "table ip user_space_tcp {{\n  chain output {{\n    type filter hook output priority 0; policy accept;\n    \
                  meta l4proto tcp meta mark != {PERSONALITY_MARK:#x} drop\n  }}\n}}\n"
             ),
         )?;
-        let listeners = Listeners::zombie(&namespace, Zombie::new(addr, 1000))?;
+        let listeners = Listeners::tcp_host(&namespace, host(addr))?;
         Ok((addr, listeners))
     }
 

@@ -61,11 +61,11 @@ impl Listeners {
         )
     }
 
-    /// The idle zombie (see [`crate::Zombie`]) answering in `namespace`.
-    pub fn zombie(namespace: &str, zombie: crate::Zombie) -> io::Result<Listeners> {
-        let zombie = std::sync::Mutex::new([zombie]);
+    /// A user-space TCP host (see [`crate::TcpHost`]) answering in `namespace`.
+    pub fn tcp_host(namespace: &str, host: crate::TcpHost) -> io::Result<Listeners> {
+        let host = std::sync::Mutex::new([host]);
         Listeners::start(namespace, crate::raw::open_raw, move |sockets| {
-            crate::raw::answer_all(sockets, &mut *zombie.lock().expect("zombie lock"))
+            crate::raw::answer_all(sockets, &mut *host.lock().expect("TCP host lock"))
         })
     }
 

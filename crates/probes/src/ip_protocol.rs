@@ -17,7 +17,7 @@ use wire::ipv4::{PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use wire::sctp::PROTO_SCTP;
 use wire::tcp::{flags, ProbeRepr, LINUX_SYN_WINDOW};
 
-use crate::{echoed_sequence, Answer, Echo, ErrorsAnswer, ProbeFields, QuotedProbe, Response, Technique, Transport};
+use crate::{echo_of, Answer, Echo, ErrorsAnswer, ProbeFields, QuotedProbe, Response, Technique, Transport};
 
 /// Where the TCP probe goes; where the UDP probe goes (a port unlikely to be open, so that
 /// the host answers with a port unreachable).
@@ -105,7 +105,7 @@ impl Technique for IpProtocolScan {
         };
         match response {
             Response::Tcp(reply) if reply.src_port == TCP_PROBE_PORT => {
-                let echo = Echo::Sequence(echoed_sequence(flags::ACK, reply));
+                let echo = echo_of(flags::ACK, reply);
                 Some(answer(reply.dst, reply.dst_port, reply.src, PROTO_TCP, echo, reply.ttl, Reason::ProtoResponse))
             }
             Response::Udp(reply) if reply.src_port == UDP_PROBE_PORT => Some(answer(

@@ -298,7 +298,7 @@ impl<T: TcpTechnique> Technique for T {
                     scanner_port: reply.dst_port,
                     target: reply.src,
                     target_port: reply.src_port,
-                    echo: Echo::Sequence(echoed_sequence(self.probe_flags(), reply)),
+                    echo: echo_of(self.probe_flags(), reply),
                     ttl: reply.ttl,
                     sender: reply.src,
                     state,
@@ -321,22 +321,28 @@ impl<T: TcpTechnique> Technique for T {
     }
 }
 
-/// The probe's sequence number as a TCP reply carries it back. A reply with ACK set
-/// acknowledges the probe's sequence number plus what the probe occupied of the sequence space
-/// (one for SYN, one for FIN); a reply without ACK (a RST answering an ACK-bearing probe) takes
-/// the probe's acknowledgment number, which carries the cookie too, as its sequence number.
-pub(crate) fn echoed_sequence(probe_flags: u8, reply: &TcpReply) -> u32 {
+/// What of the probe's cookie a TCP reply carries back. A reply with ACK set acknowledges
+/// the probe's sequence number plus what the probe occupied of the sequence space (one for
+/// SYN, one for FIN); a reply without ACK (a RST answering an ACK-bearing probe) takes the
+/// probe's acknowledgment number, which carries the cookie too, as its sequence number. A
+/// bare SYN (a split handshake) opens the target's own side with its own sequence number and
+/// carries nothing of ours: only its ports vouch for it, as for a UDP reply.
+pub(crate) fn echo_of(probe_flags: u8, reply: &TcpReply) -> Echo {
     if reply.flags & flags::ACK != 0 {
         let occupied = u32::from(probe_flags & flags::SYN != 0) + u32::from(probe_flags & flags::FIN != 0);
-        reply.ack.wrapping_sub(occupied)
+        Echo::Sequence(reply.ack.wrapping_sub(occupied))
+    } else if reply.flags & (flags::SYN | flags::RST) == flags::SYN {
+        Echo::Nothing
     } else {
-        reply.seq
+        Echo::Sequence(reply.seq)
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use crate::TcpReply;
+    use wire::tcp::flags;
+
+    use crate::{Echo, TcpReply};
 
     #[test]
     fn flow_labels_carry_the_identification_and_spread_over_twenty_bits() {
@@ -345,6 +351,18 @@ pub(crate) mod tests {
         assert!(labels.iter().all(|&label| label <= wire::ipv6::FLOW_LABEL_MASK));
         let high = labels.iter().filter(|&&label| label >= 1 << 19).count();
         assert!(high * 3 > labels.len() && high * 3 < labels.len() * 2, "{high} of {} in the top half", labels.len());
+    }
+
+    #[test]
+    fn a_split_handshake_syn_carries_nothing_of_the_probe_and_other_replies_their_echo() {
+        let echo = |probe_flags, reply_flags| {
+            super::echo_of(probe_flags, &TcpReply { seq: 777, ack: 1001, ..reply(reply_flags, 0) })
+        };
+        assert_eq!(echo(flags::SYN, flags::SYN), Echo::Nothing);
+        assert_eq!(echo(flags::SYN, flags::SYN | flags::ACK), Echo::Sequence(1000));
+        assert_eq!(echo(flags::SYN, flags::RST | flags::ACK), Echo::Sequence(1000));
+        assert_eq!(echo(flags::ACK, flags::RST), Echo::Sequence(777));
+        assert_eq!(echo(flags::ACK, flags::SYN | flags::RST), Echo::Sequence(777));
     }
 
     /// A reply from the lab target to one of our probes, with the given flags and window.

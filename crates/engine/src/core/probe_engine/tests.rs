@@ -90,6 +90,55 @@ fn a_probe_read_back_over_loopback_is_no_answer_even_from_the_port_it_went_to() 
 }
 
 #[test]
+fn a_split_handshake_syn_means_open_as_nmap_says() {
+    // Regression: a bare SYN answering our SYN carries the target's own sequence number, which
+    // failed the cookie check, and the port came out filtered where Nmap says open.
+    let now = Instant::now();
+    let mut engine = engine(config(), vec![target(HOST)], vec![22], now);
+    let probe = engine.poll_transmit(now).expect("a probe");
+    let split = tcp_reply(&probe, flags::SYN, 0);
+    let settled = engine.handle(&Response::Tcp(split), now).expect("the bare SYN answers the probe");
+    assert_eq!(settled.state, PortState::Open);
+    engine.poll_transmit(now);
+    assert!(engine.is_finished());
+    assert_eq!(state(&engine.into_results(), 0, 22), (PortState::Open, Reason::SplitHandshakeSyn));
+}
+
+#[test]
+fn a_probe_read_back_over_loopback_is_no_answer_from_the_port_it_left() {
+    // Scanning this host, a SYN from port A to port B reads back as a bare SYN from A, which
+    // only its ports vouch for, as A's split handshake, when B is in A's run of source ports.
+    let me = SCANNER;
+    let (key, port, from) = (2..)
+        .map(|k1| CookieKey::new(1, k1))
+        .find_map(|key| {
+            key.source_ports().find_map(|port| {
+                let from = key.probe(me, me, port, 0).src_port;
+                key.verify(me, me, from, port, Echo::Nothing, 0).map(|_| (key, port, from))
+            })
+        })
+        .expect("some key sends some port's probe from a port whose answer it would take");
+    let now = Instant::now();
+    let group = ScanGroup { sources: vec![me], targets: vec![target(me)], ports: vec![port, from] };
+    let mut engine = ProbeEngine::new(SynScan, config(), group, key, &mut rand::rng(), now);
+    let probes: Vec<Probe> = std::iter::from_fn(|| engine.poll_transmit(now)).take(2).collect();
+    let probe = probes.iter().find(|probe| tcp(probe).dst_port == port).expect("the probe to the port");
+    let sent = tcp(probe);
+    let read_back = TcpReply {
+        src: probe.src,
+        src_port: sent.src_port,
+        dst: probe.dst,
+        dst_port: sent.dst_port,
+        seq: sent.seq,
+        ack: 0,
+        flags: flags::SYN,
+        window: 0,
+        ttl: 64,
+    };
+    assert_eq!(engine.handle(&Response::Tcp(read_back), now), None, "our own probe settled port {from}");
+}
+
+#[test]
 fn every_state_of_nmaps_syn_table() {
     let mut sim = syn(config(), &[HOST], &[22, 23, 25, 110]);
     sim.set(HOST, 22, Port::Listening).set(HOST, 25, Port::Dropped).set(HOST, 110, Port::Rejected(13));
