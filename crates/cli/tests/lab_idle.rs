@@ -1,5 +1,5 @@
 //! End-to-end: the idle scan (-sI) through a lab zombie (a host numbering every packet from
-//! one counter, crates/lab/src/zombie.rs): the target's open ports found, equal to nmap -sI
+//! one counter, crates/lab/src/tcp_host.rs): the target's open ports found, equal to nmap -sI
 //! through the same zombie; the target never sees a packet from the scanner's own address; a
 //! Linux host, whose identification is not incremental, is refused as a zombie.
 
