@@ -30,6 +30,11 @@ pub struct RoundConfig {
     pub reply_timeout: Duration,
     /// Times an unanswered probe (other than SEQ) is sent again.
     pub retries: u8,
+    /// Times the echo pair is sent again once the host has answered an echo. The pair counts
+    /// only when all four of its packets get through (two requests, two replies): at 20 %
+    /// loss each way, two times in five, so that four tries miss one round in eight. (A host
+    /// that never answers an echo has its pair sent no more often than any other probe.)
+    pub echo_retries: u8,
     /// Seeds the probes' IP IDs.
     pub seed: u64,
 }
@@ -41,6 +46,7 @@ impl Default for RoundConfig {
             probe_gap: Duration::from_millis(25),
             reply_timeout: Duration::from_millis(300),
             retries: 3,
+            echo_retries: 7,
             seed: 0,
         }
     }
@@ -77,6 +83,8 @@ struct HostRound {
     /// How many times the echo pair has been sent again: its identifiers move on by two each
     /// time, so that late answers to an earlier pair are not taken for the current one.
     echo_resends: u16,
+    /// Whether the host has answered an echo request, in any pair.
+    echo_answered: bool,
 }
 
 impl HostRound {
@@ -88,6 +96,7 @@ impl HostRound {
             outstanding: Vec::new(),
             last_sent: None,
             echo_resends: 0,
+            echo_answered: false,
         }
     }
 
@@ -121,10 +130,18 @@ impl HostRound {
         for out in expired {
             match out.probe {
                 Probe::Seq(n) => self.plan.push_back((Probe::Ops(n), 0)),
-                Probe::Echo(_) if out.tries <= config.retries => self.resend_echoes(out.tries),
+                Probe::Echo(_) if out.tries <= self.echo_retries(config) => self.resend_echoes(out.tries),
                 probe if out.tries <= config.retries => self.plan.push_back((probe, out.tries)),
                 _ => {}
             }
+        }
+    }
+
+    fn echo_retries(&self, config: &RoundConfig) -> u8 {
+        if self.echo_answered {
+            config.echo_retries
+        } else {
+            config.retries
         }
     }
 
@@ -232,6 +249,7 @@ impl Exchange for Round {
         }
         let tries = host.outstanding.iter().find(|out| out.probe == probe).map_or(2, |out| out.tries);
         host.answers.loss_seen |= tries > 1;
+        host.echo_answered |= matches!(probe, Probe::Echo(_));
         host.outstanding.retain(|out| out.probe != probe);
         // A late answer to a SEQ probe makes its OPS stand-in needless.
         let stand_in = match probe {
