@@ -18,7 +18,7 @@ pub struct SeqReply {
 }
 
 /// SP, GCD and ISR need this many replies.
-const MIN_ISN_REPLIES: usize = 4;
+pub const MIN_ISN_REPLIES: usize = 4;
 
 /// SP, GCD, ISR (from four replies on) and TS (from two), in hexadecimal as Nmap writes them.
 pub fn seq_attributes(replies: &[SeqReply]) -> Vec<(String, String)> {
