@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use model::{HostResult, PortState, Reason, Target};
 use probes::{
-    IcmpReply, QuotedProbe, Response, TcpReply, Technique, Transport, UdpReply, Unreachable, UnreachableCode,
+    Echo, IcmpReply, QuotedProbe, Response, TcpReply, Technique, Transport, UdpReply, Unreachable, UnreachableCode,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -540,4 +540,20 @@ pub fn hosts(first: IpAddr, count: u32) -> Vec<IpAddr> {
         IpAddr::V4(first) => (0..count).map(|i| Ipv4Addr::from(u32::from(first) + i).into()).collect(),
         IpAddr::V6(first) => (0..count).map(|i| Ipv6Addr::from(u128::from(first) + u128::from(i)).into()).collect(),
     }
+}
+
+/// Scanning `me` itself, a key, a port, and the port its first probe leaves from (`from`),
+/// such that the probe, read back over loopback as a datagram or bare SYN from `from` to the
+/// port, passes by its ports alone for `from`'s answer (the port falls in `from`'s run of
+/// source ports).
+pub fn key_reading_back_a_probe_as_an_answer(me: IpAddr) -> (CookieKey, u16, u16) {
+    (2..)
+        .map(|k1| CookieKey::new(1, k1))
+        .find_map(|key| {
+            key.source_ports().find_map(|port| {
+                let from = key.probe(me, me, port, 0).src_port;
+                key.verify(me, me, from, port, Echo::Nothing, 0).map(|_| (key, port, from))
+            })
+        })
+        .expect("some key sends some port's probe from a port whose answer it would take")
 }

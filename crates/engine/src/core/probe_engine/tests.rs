@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use probes::{QuotedProbe, SynScan, TcpReply, Unreachable, UnreachableCode};
 use wire::tcp::{flags, QuotedTcp};
 
-use super::sim::{config, hosts, tcp, Port, Sim, HOST, MS, SCANNER};
+use super::sim::{config, hosts, key_reading_back_a_probe_as_an_answer, tcp, Port, Sim, HOST, MS, SCANNER};
 use super::*;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -109,15 +109,7 @@ fn a_probe_read_back_over_loopback_is_no_answer_from_the_port_it_left() {
     // Scanning this host, a SYN from port A to port B reads back as a bare SYN from A, which
     // only its ports vouch for, as A's split handshake, when B is in A's run of source ports.
     let me = SCANNER;
-    let (key, port, from) = (2..)
-        .map(|k1| CookieKey::new(1, k1))
-        .find_map(|key| {
-            key.source_ports().find_map(|port| {
-                let from = key.probe(me, me, port, 0).src_port;
-                key.verify(me, me, from, port, Echo::Nothing, 0).map(|_| (key, port, from))
-            })
-        })
-        .expect("some key sends some port's probe from a port whose answer it would take");
+    let (key, port, from) = key_reading_back_a_probe_as_an_answer(me);
     let now = Instant::now();
     let group = ScanGroup { sources: vec![me], targets: vec![target(me)], ports: vec![port, from] };
     let mut engine = ProbeEngine::new(SynScan, config(), group, key, &mut rand::rng(), now);

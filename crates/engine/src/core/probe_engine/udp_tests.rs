@@ -2,7 +2,10 @@
 
 use probes::{UdpPayloads, UdpReply, UdpScan};
 
-use super::sim::{config, hosts, ErrorBucket, GlobalErrorLimit, Port, Sim, HOST, HOST_V6, SCANNER, SCANNER_V6};
+use super::sim::{
+    config, hosts, key_reading_back_a_probe_as_an_answer, ErrorBucket, GlobalErrorLimit, Port, Sim, HOST, HOST_V6,
+    SCANNER, SCANNER_V6,
+};
 use super::*;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -266,15 +269,7 @@ fn a_udp_probe_read_back_over_loopback_is_no_answer() {
     // by its ports alone, and a probe from port A to port B read back as port A's answer to
     // a probe sent from B, when B was A's source port: open (udp-response).
     let me = SCANNER;
-    let (key, port, from) = (2..)
-        .map(|k1| CookieKey::new(1, k1))
-        .find_map(|key| {
-            key.source_ports().find_map(|port| {
-                let from = key.probe(me, me, port, 0).src_port;
-                key.verify(me, me, from, port, Echo::Nothing, 0).map(|_| (key, port, from))
-            })
-        })
-        .expect("some key sends some port's probe from a port whose answer it would take");
+    let (key, port, from) = key_reading_back_a_probe_as_an_answer(me);
     let now = Instant::now();
     let group = ScanGroup { sources: vec![me], targets: vec![Target::from_addr(me)], ports: vec![port, from] };
     let technique = UdpScan::new(UdpPayloads::embedded());
