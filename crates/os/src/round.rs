@@ -137,6 +137,7 @@ impl HostRound {
         }
     }
 
+    /// Times the echo pair may be sent again: more once the host has shown it answers echoes.
     fn echo_retries(&self, config: &RoundConfig) -> u8 {
         if self.echo_answered {
             config.echo_retries
