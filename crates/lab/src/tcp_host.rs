@@ -13,6 +13,7 @@ use wire::tcp::{flags, SegmentRepr, TcpPacket};
 
 use crate::raw::Responder;
 
+/// A lab host whose TCP this process plays: a zombie, or a split-handshake host.
 pub struct TcpHost {
     pub addr: Ipv4Addr,
     /// The last IP identification sent.
