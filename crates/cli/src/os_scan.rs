@@ -428,14 +428,11 @@ T2(R=N)
         }
     }
 
-    /// What was observed: the reference's T1 and T2, and SEQ with `seq` and `isns` answers.
-    fn observation(seq: &[(&str, &str)], isns: usize) -> Observation {
-        let test = |name: &str, attributes: &[(&str, &str)]| {
-            let attributes = attributes.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect();
-            (name.to_string(), attributes)
-        };
-        let t1 = [("R", "Y"), ("DF", "Y"), ("T", "40"), ("S", "O"), ("A", "S+"), ("F", "AS"), ("RD", "0"), ("Q", "")];
-        let tests = vec![test("SEQ", seq), test("T1", &t1), test("T2", &[("R", "N")])];
+    /// What was observed: the reference's T1 and T2, and SEQ with `seq` (as Nmap prints its
+    /// attributes) and `isns` answers.
+    fn observation(seq: &str, isns: usize) -> Observation {
+        let printed = format!("OS:SEQ({seq})T1(R=Y%DF=Y%T=40%S=O%A=S+%F=AS%RD=0%Q=)T2(R=N)");
+        let tests = os::parse_printed(&printed).expect("a printed fingerprint");
         let sequence = os::Sequence { isns: vec![1; isns], ..os::Sequence::default() };
         Observation { tests, hops: None, sequence }
     }
@@ -467,11 +464,10 @@ T2(R=N)
             echo_id: 3,
         };
         let rounds = [HostAnswers { probes, seq_sent: [None; 6], answers: BTreeMap::new(), loss_seen: true }];
-        let short = observation(&[("CI", "Z"), ("II", "I")], 1);
+        let short = observation("CI=Z%II=I", 1);
         assert!(scan.matches_exactly(&candidate, &short, &rounds), "the reference fits what is left");
         assert!(scan.another_round(&candidate, &short, None, &rounds));
-        let whole = [("SP", "100"), ("GCD", "1"), ("ISR", "108"), ("CI", "Z"), ("II", "I"), ("TS", "A")];
-        let complete = observation(&whole, 6);
+        let complete = observation("SP=100%GCD=1%ISR=108%CI=Z%II=I%TS=A", 6);
         assert!(scan.matches_exactly(&candidate, &complete, &rounds));
         assert!(!scan.another_round(&candidate, &complete, None, &rounds), "a perfect match on a whole SEQ is final");
     }

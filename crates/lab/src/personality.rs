@@ -430,8 +430,8 @@ struct IsnClock {
     last_distance: Option<u32>,
 }
 
-/// Above this GCD, Nmap measures the spread in units of the GCD.
-const LARGE_STEP: u64 = 9;
+/// Above this step, Nmap measures the spread in units of the step.
+const LARGE_STEP: u64 = os::seq::LARGE_GCD as u64;
 
 /// A bound on the steps a number is moved on to keep the GCD (a few suffice).
 const MOST_NUDGES: u32 = 256;

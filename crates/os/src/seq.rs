@@ -20,6 +20,9 @@ pub struct SeqReply {
 /// SP, GCD and ISR need this many replies.
 pub const MIN_ISN_REPLIES: usize = 4;
 
+/// Above this GCD, SP is measured in units of the GCD.
+pub const LARGE_GCD: u32 = 9;
+
 /// SP, GCD, ISR (from four replies on) and TS (from two), in hexadecimal as Nmap writes them.
 pub fn seq_attributes(replies: &[SeqReply]) -> Vec<(String, String)> {
     let mut attributes = Vec::new();
@@ -56,7 +59,7 @@ fn isn_attributes(replies: &[SeqReply]) -> (u32, u32, u32) {
     let isr = log2_times_8(average);
     // Rates are divided by a large GCD (a stack stepping by 64000), not a small one, which
     // would make even steps look regular about one time in 32.
-    let divisor = if gcd > 9 { f64::from(gcd) } else { 1.0 };
+    let divisor = if gcd > LARGE_GCD { f64::from(gcd) } else { 1.0 };
     let squares: f64 = rates.iter().map(|rate| (rate / divisor - average / divisor).powi(2)).sum();
     let deviation = (squares / (rates.len() - 1) as f64).sqrt();
     let sp = if deviation <= 1.0 { 0 } else { log2_times_8(deviation) };

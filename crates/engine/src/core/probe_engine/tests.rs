@@ -43,6 +43,23 @@ fn tcp_reply(probe: &Probe, flags: u8, ack: u32) -> TcpReply {
     }
 }
 
+/// A SYN probe as the receiver reads it back over loopback: a bare SYN with the probe's own
+/// ports and sequence number.
+fn read_back(probe: &Probe) -> TcpReply {
+    let sent = tcp(probe);
+    TcpReply {
+        src: probe.src,
+        src_port: sent.src_port,
+        dst: probe.dst,
+        dst_port: sent.dst_port,
+        seq: sent.seq,
+        ack: 0,
+        flags: flags::SYN,
+        window: 0,
+        ttl: 64,
+    }
+}
+
 fn unreachable(probe: &Probe, code: u8) -> Unreachable {
     let quoted = QuotedTcp { src_port: tcp(probe).src_port, dst_port: tcp(probe).dst_port, seq: tcp(probe).seq };
     Unreachable {
@@ -70,20 +87,9 @@ fn a_probe_read_back_over_loopback_is_no_answer_even_from_the_port_it_went_to() 
     let group = ScanGroup { sources: vec![me], targets: vec![target(me)], ports: vec![port] };
     let mut engine = ProbeEngine::new(SynScan, config(), group, key, &mut rand::rng(), now);
     let probe = engine.poll_transmit(now).expect("a probe");
-    let (sent, to) = (tcp(&probe), probe.dst);
+    let sent = tcp(&probe);
     assert_eq!((sent.src_port, sent.dst_port), (port, port));
-    let read_back = TcpReply {
-        src: probe.src,
-        src_port: sent.src_port,
-        dst: to,
-        dst_port: port,
-        seq: sent.seq,
-        ack: 0,
-        flags: flags::SYN,
-        window: 0,
-        ttl: 64,
-    };
-    assert_eq!(engine.handle(&Response::Tcp(read_back), now), None, "our own probe settled the port");
+    assert_eq!(engine.handle(&Response::Tcp(read_back(&probe)), now), None, "our own probe settled the port");
     let closed = tcp_reply(&probe, flags::RST | flags::ACK, sent.seq.wrapping_add(1));
     let settled = engine.handle(&Response::Tcp(closed), now).expect("the kernel's RST answers the probe");
     assert_eq!(settled.state, PortState::Closed);
@@ -115,19 +121,7 @@ fn a_probe_read_back_over_loopback_is_no_answer_from_the_port_it_left() {
     let mut engine = ProbeEngine::new(SynScan, config(), group, key, &mut rand::rng(), now);
     let probes: Vec<Probe> = std::iter::from_fn(|| engine.poll_transmit(now)).take(2).collect();
     let probe = probes.iter().find(|probe| tcp(probe).dst_port == port).expect("the probe to the port");
-    let sent = tcp(probe);
-    let read_back = TcpReply {
-        src: probe.src,
-        src_port: sent.src_port,
-        dst: probe.dst,
-        dst_port: sent.dst_port,
-        seq: sent.seq,
-        ack: 0,
-        flags: flags::SYN,
-        window: 0,
-        ttl: 64,
-    };
-    assert_eq!(engine.handle(&Response::Tcp(read_back), now), None, "our own probe settled port {from}");
+    assert_eq!(engine.handle(&Response::Tcp(read_back(probe)), now), None, "our own probe settled port {from}");
 }
 
 #[test]
